@@ -1,0 +1,77 @@
+/**
+ * Writes docs/settings.md from the option table (src/options.ts), so the docs cannot drift from
+ * the CLI. `--check` fails (exit 1) instead of writing when the file is out of date: CI runs that.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { OPTIONS, type OptionSpec, envVarName } from "../src/options.ts";
+
+const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const TARGET = join(ROOT, "docs", "settings.md");
+
+const HINTS: Record<string, string> = { string: "TEXT", int: "INTEGER", float: "FLOAT", list: "TEXT" };
+
+function flag(name: string, spec: OptionSpec): string {
+  if (spec.type === "positional") return "`APP`";
+  if (spec.type === "boolean") return spec.default === true || name.endsWith("-log") ? `\`--${name}\` / \`--no-${name}\`` : `\`--${name}\``;
+  const hint = spec.valueHint ?? (spec.kind === "enum" ? (spec as { options: string[] }).options.join("\\|") : HINTS[spec.kind]);
+  return `\`--${name} ${hint}\`${spec.kind === "list" ? " (repeatable)" : ""}`;
+}
+
+function defaultOf(spec: OptionSpec): string {
+  if (spec.envFallback) return `$${spec.envFallback}, else built-in`;
+  if (spec.default === undefined) return spec.kind === "list" ? "none" : "unset";
+  return `\`${String(spec.default)}\``;
+}
+
+export function renderSettings(): string {
+  const lines = [
+    "# Settings",
+    "",
+    "Generated from `src/options.ts` by `npm run docs`; CI checks it is current. Every option can also",
+    "be set from the environment as `TSUV_<NAME>` (upper case, dashes as underscores); the command line",
+    "wins. Booleans from the environment accept `1/true/yes/on` and `0/false/no/off`. Repeatable options",
+    "from the environment are split on commas (`TSUV_HEADER`: one header per line).",
+    "",
+    "Exit codes: `0` normal shutdown, `1` bad configuration or refused prerequisite, `2` command-line",
+    "usage error, `3` the app failed to load or start.",
+    "",
+    "Node.js note: Node (20 through 26) reads a script argument `--env-file PATH` as its own option and",
+    "exits 9 with `node: PATH: not found` before tsuv runs when the file is missing (nodejs/node#54232;",
+    "`--env-file=PATH` is read the same way). Set `TSUV_ENV_FILE=PATH` instead to get tsuv's own message",
+    "and exit code 1. Bun and Deno do not have this problem.",
+    "",
+  ];
+  const groups = new Map<string, string[]>();
+  for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
+    const rows = groups.get(spec.group) ?? [];
+    const env = spec.type === "positional" || name === "help" || name === "version" ? "" : `\`${envVarName(name)}\``;
+    rows.push(`| ${flag(name, spec)} | ${env} | ${defaultOf(spec)} | ${spec.description ?? ""} |`);
+    groups.set(spec.group, rows);
+  }
+  for (const [group, rows] of groups) {
+    lines.push(`## ${group}`, "", "| Option | Environment | Default | Description |", "|---|---|---|---|", ...rows, "");
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+if (import.meta.main) {
+  const text = renderSettings();
+  if (process.argv.includes("--check")) {
+    const current = (() => {
+      try {
+        return readFileSync(TARGET, "utf8");
+      } catch {
+        return "";
+      }
+    })();
+    if (current !== text) {
+      console.error("docs/settings.md is out of date: run `npm run docs`.");
+      process.exit(1);
+    }
+    console.log("docs/settings.md is up to date.");
+  } else {
+    writeFileSync(TARGET, text);
+    console.log(`wrote ${TARGET}`);
+  }
+}

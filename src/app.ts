@@ -1,0 +1,178 @@
+/**
+ * App loading: "path[:attr]" -> a module path and an attribute chain, the import (through the
+ * runtime adapter, so TypeScript loads everywhere), --factory, and interface detection.
+ * Every failure is an AppLoadError (exit 3) with uvicorn's one-line wording.
+ */
+import { AppLoadError, errorMessage } from "./errors.ts";
+import type { FetchHandler, NodeRequestListener } from "./runtime/adapter.ts";
+
+export type InterfaceName = "fetch" | "node";
+
+/** crossws-style hooks an app may carry beside fetch (served by the WebSocket layer). */
+export type WebSocketHooks = Record<string, unknown>;
+
+export interface LoadedApp {
+  interface: InterfaceName;
+  fetch?: FetchHandler;
+  node?: NodeRequestListener;
+  startup?: () => unknown;
+  shutdown?: () => unknown;
+  websocket?: WebSocketHooks;
+  /** How `auto` decided, for the debug log. */
+  detectedBy: string;
+}
+
+export interface AppSpec {
+  /** The module part, as written (for messages): "main", "src/app.ts". */
+  module: string;
+  /** Attribute chain; empty means the default export. */
+  attrs: string[];
+}
+
+const EXTENSIONS = [".ts", ".js", ".mjs"];
+const KNOWN_EXTENSION = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+export function parseAppSpec(spec: string): AppSpec {
+  // A Windows drive letter ("C:\app.ts") is not an attribute separator.
+  const start = /^[A-Za-z]:[\\/]/.test(spec) ? 2 : 0;
+  const colon = spec.indexOf(":", start);
+  const module = colon === -1 ? spec : spec.slice(0, colon);
+  const attr = colon === -1 ? "" : spec.slice(colon + 1);
+  const attrs = attr === "" ? [] : attr.split(".");
+  if (!module || (colon !== -1 && (attr === "" || attrs.some((part) => !/^[A-Za-z_$][\w$]*$/.test(part))))) {
+    throw new AppLoadError(`Error loading app. Import string "${spec}" must be in format "<module>:<attribute>".`);
+  }
+  return { module, attrs };
+}
+
+/** Candidate files for a module spec: as is when it has an extension, else .ts, .js, .mjs in order. */
+export function moduleCandidates(module: string, appDir: string, join: (...parts: string[]) => string): string[] {
+  const base = join(appDir, module);
+  if (KNOWN_EXTENSION.test(module)) return [base];
+  return EXTENSIONS.map((ext) => base + ext);
+}
+
+function isNotFound(error: unknown, path: string): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  const message = errorMessage(error);
+  return (code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Module not found/.test(message)) && message.includes(path);
+}
+
+export interface LoadAppDeps {
+  importModule(path: string): Promise<Record<string, unknown>>;
+  exists(path: string): boolean;
+  join(...parts: string[]): string;
+}
+
+export interface LoadAppOptions {
+  app: string;
+  appDir: string;
+  factory?: boolean;
+  interface: "auto" | "fetch" | "node";
+}
+
+/** Import the module and walk to the app object. */
+export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Promise<unknown> {
+  const spec = parseAppSpec(options.app);
+  const moduleName = spec.module.replace(KNOWN_EXTENSION, "");
+  const path = moduleCandidates(spec.module, options.appDir, deps.join).find((candidate) => deps.exists(candidate));
+  if (!path) throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
+
+  let mod: Record<string, unknown>;
+  try {
+    mod = await deps.importModule(path);
+  } catch (error) {
+    if (isNotFound(error, path)) throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
+    const stack = error instanceof Error ? error.stack : undefined;
+    throw new AppLoadError(`Error loading app. Module "${moduleName}" failed to load: ${errorMessage(error)}`, stack);
+  }
+
+  let target: unknown = mod;
+  const chain = spec.attrs.length ? spec.attrs : ["default"];
+  for (const attr of chain) {
+    const holder = target as Record<string, unknown> | null | undefined;
+    if (holder === null || holder === undefined || !(attr in Object(holder))) {
+      const name = spec.attrs.length ? spec.attrs.join(".") : "default";
+      throw new AppLoadError(`Error loading app. Attribute "${name}" not found in module "${moduleName}".`);
+    }
+    target = holder[attr];
+  }
+
+  if (options.factory) {
+    if (typeof target !== "function") {
+      throw new AppLoadError(`Error loading app factory. The export is ${describe(target)}, not a function.`);
+    }
+    try {
+      target = await (target as () => unknown)();
+    } catch (error) {
+      throw new AppLoadError(
+        `Error loading app factory. ${errorMessage(error)}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    }
+  }
+  return target;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "function") return `a function with ${value.length} parameter(s)`;
+  if (typeof value === "object") {
+    const keys = Object.keys(value as object).slice(0, 5);
+    return keys.length ? `an object with keys ${keys.join(", ")}` : "an empty object";
+  }
+  return `a ${typeof value} (${String(value).slice(0, 40)})`;
+}
+
+function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boolean {
+  return typeof fn.handle === "function" && typeof fn.use === "function";
+}
+
+function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
+  const hook = holder[name];
+  return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
+}
+
+/**
+ * Decide the interface. `auto` rules, in order:
+ * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
+ * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`;
+ * 3. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
+ * 4. any other function -> fetch. A plain `(req, res)` function is ambiguous: pass
+ *    `--interface node` for it (Koa's `app.callback()` result is such a function).
+ */
+export function toLoadedApp(target: unknown, iface: "auto" | "fetch" | "node", moduleLabel: string): LoadedApp {
+  const holder = (target ?? {}) as Record<string, unknown>;
+  const hooks = {
+    startup: optionalHook(holder, "startup"),
+    shutdown: optionalHook(holder, "shutdown"),
+    websocket: typeof holder.websocket === "object" && holder.websocket ? (holder.websocket as WebSocketHooks) : undefined,
+  };
+  const notAnApp = () =>
+    new AppLoadError(
+      `Error loading app. "${moduleLabel}" is ${describe(target)}; expected a fetch handler, an object with fetch(), or a node (req, res) handler.`,
+    );
+
+  if (typeof target === "object" && target !== null) {
+    if (typeof holder.fetch === "function" && iface !== "node") {
+      const fetch = holder.fetch as FetchHandler;
+      return { interface: "fetch", fetch: fetch.bind(target), ...hooks, detectedBy: "object with fetch()" };
+    }
+    if (typeof holder.callback === "function" && iface !== "fetch") {
+      const node = (holder.callback as () => NodeRequestListener).call(target);
+      if (typeof node === "function") return { interface: "node", node, ...hooks, detectedBy: "object with callback() (Koa)" };
+    }
+    throw notAnApp();
+  }
+  if (typeof target === "function") {
+    const fn = target as ((...args: unknown[]) => unknown) & Record<string, unknown>;
+    if (iface === "node") return { interface: "node", node: fn, ...hooks, detectedBy: "--interface node" };
+    if (iface === "fetch") return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
+    if (looksLikeExpress(fn) || fn.length >= 3) {
+      return { interface: "node", node: fn, ...hooks, detectedBy: "function with Express shape or (req, res, next)" };
+    }
+    return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "function (request, info)" };
+  }
+  throw notAnApp();
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * The tsuv command: argv -> Config -> run(). Owns the exit codes: every failure becomes one line
+ * on stderr and a documented code (0 ok, 1 config, 2 usage, 3 app), never a stack trace.
+ */
+import { defineCommand, renderUsage } from "citty";
+import { resolveConfig } from "./config.ts";
+import { loadEnvFile } from "./env-file.ts";
+import { EXIT, TsuvError, UsageError, errorMessage } from "./errors.ts";
+import { loggerFromConfig } from "./logging.ts";
+import { OPTIONS } from "./options.ts";
+import { run, type Supervisors, defaultSupervisors } from "./run.ts";
+import type { RuntimeAdapter } from "./runtime/adapter.ts";
+import type { ProcessIO } from "./runtime/index.ts";
+import { VERSION } from "./version.ts";
+
+export const command = defineCommand({
+  meta: { name: "tsuv", version: VERSION, description: "Serve a fetch-handler app on Node.js, Bun or Deno." },
+  args: OPTIONS,
+});
+
+export function versionLine(adapter: Pick<RuntimeAdapter, "info">): string {
+  const { displayName, version, os, arch } = adapter.info;
+  return `tsuv ${VERSION} running on ${displayName} ${version} (${os}/${arch})`;
+}
+
+function wants(argv: string[], flag: string, short?: string): boolean {
+  const end = argv.indexOf("--");
+  const scanned = end === -1 ? argv : argv.slice(0, end);
+  return scanned.includes(flag) || (short !== undefined && scanned.includes(short));
+}
+
+/**
+ * The whole CLI, with argv and I/O injected so tests drive it without spawning or mocking
+ * process.exit. Resolves with the exit code.
+ */
+export async function main(
+  adapter: RuntimeAdapter,
+  io: ProcessIO,
+  supervisors: Supervisors = defaultSupervisors,
+): Promise<number> {
+  const { argv } = io;
+  try {
+    if (wants(argv, "--help", "-h")) {
+      io.stdout(await renderUsage(command));
+      return EXIT.ok;
+    }
+    if (wants(argv, "--version")) {
+      io.stdout(versionLine(adapter));
+      return EXIT.ok;
+    }
+    const warnings: string[] = [];
+    const config = resolveConfig(argv, adapter.env, {
+      runtime: adapter.info,
+      exists: io.exists,
+      warn: (message) => warnings.push(message),
+    });
+    if (!config.app) throw new UsageError("Missing argument 'APP'. Try 'tsuv --help' for help.");
+    const logger = loggerFromConfig(config, io);
+    for (const warning of warnings) logger.warning(warning);
+    if (config.envFile) {
+      const loaded = loadEnvFile(config.envFile, adapter.env);
+      logger.debug(`Loaded ${loaded} variable(s) from ${config.envFile}.`);
+    }
+    logger.debug(versionLine(adapter));
+    return await run(config, adapter, logger, supervisors);
+  } catch (error) {
+    if (error instanceof TsuvError) {
+      io.stderr(`Error: ${error.message}`);
+      return error.exitCode;
+    }
+    io.stderr(`Error: ${errorMessage(error)}`);
+    return EXIT.config;
+  }
+}
+
+/** Entry: a process worker (TSUV_WORKER_BOOT set by its supervisor) or the CLI. */
+async function entry(): Promise<void> {
+  const { loadAdapter, processIO } = await import("./runtime/index.ts");
+  const adapter = await loadAdapter();
+  if (adapter.env.TSUV_WORKER_BOOT) {
+    const { runWorker } = await import("./worker.ts");
+    adapter.exit(await runWorker(adapter));
+  }
+  adapter.exit(await main(adapter, processIO()));
+}
+
+const meta = import.meta as ImportMeta & { main?: boolean };
+// Bun and Deno set import.meta.main; the Node bundle defines TSUV_NODE_ENTRY at build time.
+declare const TSUV_NODE_ENTRY: boolean | undefined;
+if (meta.main || (typeof TSUV_NODE_ENTRY !== "undefined" && TSUV_NODE_ENTRY)) {
+  entry().catch((error) => {
+    console.error(`Error: ${errorMessage(error)}`);
+    // Exit code 1 as a last resort: the error escaped every handler above.
+    (globalThis as { process?: { exit(code: number): void } }).process?.exit(EXIT.config);
+  });
+}

@@ -1,0 +1,244 @@
+/**
+ * Config: argv + environment -> validated, typed settings, in labelled steps (parse, resolve
+ * from the environment, validate, check prerequisites). Throws UsageError (exit 2) for bad flags
+ * and values, ConfigError (exit 1) for configuration the runtime or filesystem refuses.
+ */
+import { parseArgs } from "citty";
+import { UsageError, ConfigError } from "./errors.ts";
+import { OPTIONS, type OptionName, type OptionSpec, type OptionValues, camelCase, envVarName } from "./options.ts";
+import { type RuntimeInfo, fdSupport, processModeSupport, threadModeSupport, type SocketSharing } from "./runtime/detect.ts";
+
+export interface Config extends OptionValues {
+  /** Workers resolved ($WEB_CONCURRENCY, else 1). */
+  workers: number;
+  /** Proxy addresses trusted for X-Forwarded-*, resolved ($FORWARDED_ALLOW_IPS, else 127.0.0.1). */
+  forwardedAllowIps: string;
+  /** Custom default headers, parsed. */
+  headers: [string, string][];
+  /** How workers share the socket, when there is more than one worker. */
+  socketSharing: SocketSharing | null;
+  /** The argv this Config came from; workers re-resolve the same Config from it. */
+  argv: string[];
+}
+
+const NAMES = Object.keys(OPTIONS) as OptionName[];
+const SPEC: Record<string, OptionSpec> = OPTIONS;
+
+/** Long flags the table accepts, including `--no-X` for booleans and aliases. */
+function knownFlags(): Map<string, OptionName> {
+  const flags = new Map<string, OptionName>();
+  for (const name of NAMES) {
+    const spec = SPEC[name] as OptionSpec;
+    if (spec.type === "positional") continue;
+    flags.set(`--${name}`, name);
+    if (spec.type === "boolean") flags.set(`--no-${name}`, name);
+    const aliases = "alias" in spec && spec.alias ? ([] as string[]).concat(spec.alias) : [];
+    for (const alias of aliases) flags.set(alias.length === 1 ? `-${alias}` : `--${alias}`, name);
+  }
+  return flags;
+}
+
+/**
+ * Strict pass over argv that citty (lenient by design) does not do: unknown flags, missing values,
+ * and collecting repeatable (list) options in order.
+ */
+function scanArgv(argv: string[]): { lists: Map<OptionName, string[]>; seen: Set<OptionName> } {
+  const flags = knownFlags();
+  const lists = new Map<OptionName, string[]>();
+  const seen = new Set<OptionName>();
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === "--") break;
+    if (!token.startsWith("-") || token === "-") continue;
+    const eq = token.indexOf("=");
+    const flag = eq === -1 ? token : token.slice(0, eq);
+    const name = flags.get(flag);
+    if (name === undefined) throw new UsageError(`No such option: ${flag}`);
+    seen.add(name);
+    const spec = SPEC[name] as OptionSpec;
+    if (spec.type === "boolean") {
+      if (eq !== -1) throw new UsageError(`Option '${flag}' does not take a value.`);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = token.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || (value.startsWith("--") && value.length > 2)) {
+        throw new UsageError(`Option '${flag}' requires an argument.`);
+      }
+      i++;
+    }
+    if (spec.kind === "list") lists.set(name, [...(lists.get(name) ?? []), value]);
+  }
+  return { lists, seen };
+}
+
+function parseValue(name: OptionName, raw: string, source: string): unknown {
+  const spec = SPEC[name] as OptionSpec;
+  const bad = (what: string) =>
+    new UsageError(`Invalid value for '${source}': '${raw}' is not ${what}.`);
+  switch (spec.kind) {
+    case "int": {
+      if (!/^-?\d+$/.test(raw.trim())) throw bad("a valid integer");
+      const value = Number.parseInt(raw, 10);
+      if (spec.min !== undefined && value < spec.min) throw bad(`in the range x>=${spec.min}`);
+      if (name === "port" && value > 65535) throw bad("a valid port (0-65535)");
+      return value;
+    }
+    case "float": {
+      const value = Number(raw.trim());
+      if (raw.trim() === "" || !Number.isFinite(value)) throw bad("a valid number");
+      if (spec.min !== undefined && value < spec.min) throw bad(`in the range x>=${spec.min}`);
+      return value;
+    }
+    case "bool": {
+      const lowered = raw.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(lowered)) return true;
+      if (["0", "false", "no", "off", ""].includes(lowered)) return false;
+      throw bad("a boolean (true/false)");
+    }
+    case "enum": {
+      const choices = ("options" in spec ? spec.options : []) as string[];
+      if (!choices.includes(raw)) throw bad(`one of ${choices.map((c) => `'${c}'`).join(", ")}`);
+      return raw;
+    }
+    case "list":
+      return raw
+        .split(spec.envSeparator ?? ",")
+        .map((part) => part.trim())
+        .filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+/** Step 1 and 2: argv and TSUV_* environment -> raw typed values (CLI wins over env over default). */
+export function parseOptions(argv: string[], env: Record<string, string | undefined>): OptionValues {
+  const { lists, seen } = scanArgv(argv);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseArgs(argv, OPTIONS) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\x1b\[[0-9;]*m/g, "") : String(error));
+  }
+  const positionals = (parsed._ as string[] | undefined) ?? [];
+  if (positionals.length > 1) throw new UsageError(`Got unexpected extra argument (${positionals[1]})`);
+
+  const values: Record<string, unknown> = {};
+  for (const name of NAMES) {
+    const spec = SPEC[name] as OptionSpec;
+    const key = camelCase(name);
+    const envName = envVarName(name);
+    if (spec.kind === "list") {
+      const fromCli = lists.get(name);
+      const fromEnv = env[envName];
+      values[key] = fromCli ?? (fromEnv !== undefined ? parseValue(name, fromEnv, envName) : []);
+      continue;
+    }
+    if (spec.type === "positional") {
+      values[key] = positionals[0] ?? env[envName];
+      continue;
+    }
+    if (seen.has(name)) {
+      const raw = parsed[name];
+      values[key] = spec.type === "boolean" ? raw : parseValue(name, String(raw), `--${name}`);
+      continue;
+    }
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined) {
+      values[key] = parseValue(name, fromEnv, envName);
+      continue;
+    }
+    if (spec.envFallback && env[spec.envFallback] !== undefined && env[spec.envFallback] !== "") {
+      values[key] = parseValue(name, env[spec.envFallback] as string, spec.envFallback);
+      continue;
+    }
+    if ("default" in spec && spec.default !== undefined) {
+      values[key] = spec.type === "boolean" ? spec.default : parseValue(name, String(spec.default), `--${name}`);
+    }
+  }
+  return values as OptionValues;
+}
+
+function parseHeaders(raw: string[]): [string, string][] {
+  return raw.map((entry) => {
+    const colon = entry.indexOf(":");
+    const name = colon === -1 ? "" : entry.slice(0, colon).trim();
+    if (!name || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      throw new UsageError(`Invalid value for '--header': '${entry}' is not NAME:VALUE.`);
+    }
+    return [name.toLowerCase(), entry.slice(colon + 1).trim()];
+  });
+}
+
+export interface ResolveDeps {
+  runtime: RuntimeInfo;
+  /** Filesystem checks, injectable for tests. */
+  exists?: (path: string) => boolean;
+  /** Warnings found while resolving (e.g. workers ignored with reload). */
+  warn?: (message: string) => void;
+}
+
+/** Step 3 and 4: validate combinations and the runtime's prerequisites. */
+export function resolveConfig(argv: string[], env: Record<string, string | undefined>, deps: ResolveDeps): Config {
+  const values = parseOptions(argv, env);
+  const workers = values.workers ?? 1;
+  const config: Config = {
+    ...values,
+    workers,
+    forwardedAllowIps: values.forwardedAllowIps ?? "127.0.0.1",
+    headers: parseHeaders(values.header),
+    socketSharing: null,
+    argv,
+  };
+
+  if (config.uds && config.fd !== undefined) throw new UsageError("Options '--uds' and '--fd' are mutually exclusive.");
+  if (Boolean(config.sslKeyfile) !== Boolean(config.sslCertfile)) {
+    throw new UsageError("Options '--ssl-keyfile' and '--ssl-certfile' must be given together.");
+  }
+  if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+
+  const exists = deps.exists;
+  if (exists) {
+    for (const [flag, path] of [
+      ["--env-file", config.envFile],
+      ["--ssl-keyfile", config.sslKeyfile],
+      ["--ssl-certfile", config.sslCertfile],
+      ["--ssl-ca-certs", config.sslCaCerts],
+    ] as const) {
+      if (path && !exists(path)) throw new ConfigError(`${flag}: file not found: ${path}`);
+    }
+    if (config.uds) {
+      const dir = config.uds.includes("/") ? config.uds.slice(0, config.uds.lastIndexOf("/")) || "/" : ".";
+      if (!exists(dir)) throw new ConfigError(`--uds: directory does not exist: ${dir}`);
+    }
+  }
+
+  if (config.fd !== undefined) {
+    const fd = fdSupport(deps.runtime);
+    if (!fd.ok) throw new ConfigError(fd.reason);
+  }
+  if (config.workerClass === "thread") {
+    const support = threadModeSupport(deps.runtime);
+    if (!support.ok) throw new ConfigError(support.reason);
+    config.socketSharing = support.sharing;
+  } else if (workers > 1 && !config.reload) {
+    const support = processModeSupport(deps.runtime);
+    if (!support.ok) throw new ConfigError(support.reason);
+    config.socketSharing = support.sharing;
+  }
+  return config;
+}
+
+/** True when the server runs in a child process: reload, or several process-class workers (as the seed). */
+export function useSubprocess(config: Pick<Config, "reload" | "workers" | "workerClass">): boolean {
+  return Boolean(config.reload || (config.workers > 1 && config.workerClass === "process"));
+}
+
+/** Seconds a stopping thread worker may drain: the graceful timeout, else the healthcheck timeout (seed). */
+export function threadShutdownTimeout(
+  config: Pick<Config, "timeoutGracefulShutdown" | "timeoutWorkerHealthcheck">,
+): number {
+  return config.timeoutGracefulShutdown ?? config.timeoutWorkerHealthcheck;
+}

@@ -1,0 +1,348 @@
+/**
+ * THE option table. Every tsuv option is declared here once, as a citty ArgsDef entry plus a
+ * little metadata of ours; the CLI parser, the Config type, the TSUV_* environment variables,
+ * `--help` and docs/settings.md are all derived from it.
+ */
+import type { ArgDef } from "citty";
+
+/** How a raw string (from argv or the environment) becomes a typed value. */
+export type ValueKind = "string" | "int" | "float" | "bool" | "enum" | "list";
+
+export type OptionSpec = ArgDef & {
+  kind: ValueKind;
+  /** Section in the docs and help. */
+  group: "App" | "Socket" | "Workers" | "Reload" | "Logging" | "HTTP" | "Limits" | "TLS" | "WebSocket";
+  /** Lower bound for numbers. */
+  min?: number;
+  /** Separator used when a `list` option comes from the environment. */
+  envSeparator?: string;
+  /** The env var the default falls back to before the built-in default (uvicorn's $WEB_CONCURRENCY). */
+  envFallback?: string;
+};
+
+const option = <const T extends OptionSpec>(spec: T): T => spec;
+
+export const OPTIONS = {
+  app: option({
+    type: "positional",
+    kind: "string",
+    group: "App",
+    required: false,
+    description: "The app to serve, as path[:attribute], e.g. main:app or src/server.ts.",
+    valueHint: "APP",
+  }),
+  host: option({
+    type: "string",
+    kind: "string",
+    group: "Socket",
+    default: "127.0.0.1",
+    description: "Bind socket to this host. Use 0.0.0.0 or :: to listen on all interfaces.",
+  }),
+  port: option({
+    type: "string",
+    kind: "int",
+    group: "Socket",
+    default: "8000",
+    min: 0,
+    description: "Bind socket to this port. 0 picks a free port (the log shows it).",
+  }),
+  uds: option({ type: "string", kind: "string", group: "Socket", description: "Bind to a unix domain socket." }),
+  fd: option({
+    type: "string",
+    kind: "int",
+    group: "Socket",
+    min: 0,
+    description: "Serve on an inherited listening socket, e.g. from systemd socket activation.",
+  }),
+  backlog: option({
+    type: "string",
+    kind: "int",
+    group: "Socket",
+    default: "2048",
+    min: 1,
+    description: "Maximum number of connections to hold in backlog.",
+  }),
+  workers: option({
+    type: "string",
+    kind: "int",
+    group: "Workers",
+    min: 1,
+    envFallback: "WEB_CONCURRENCY",
+    description:
+      "Number of worker instances. Defaults to the $WEB_CONCURRENCY environment variable if available, or 1. Not valid with --reload.",
+  }),
+  "worker-class": option({
+    type: "enum",
+    kind: "enum",
+    group: "Workers",
+    options: ["process", "thread"],
+    default: "process",
+    description: "Worker implementation to use when running multiple workers.",
+  }),
+  "timeout-worker-healthcheck": option({
+    type: "string",
+    kind: "float",
+    group: "Workers",
+    default: "5",
+    min: 0.1,
+    description: "Seconds a worker may go without answering a healthcheck before it is replaced.",
+  }),
+  reload: option({ type: "boolean", kind: "bool", group: "Reload", description: "Enable auto-reload." }),
+  "reload-dir": option({
+    type: "string",
+    kind: "list",
+    group: "Reload",
+    envSeparator: ",",
+    description: "Directory to watch for changes (repeatable). Defaults to the working directory.",
+  }),
+  "reload-include": option({
+    type: "string",
+    kind: "list",
+    group: "Reload",
+    envSeparator: ",",
+    description: "Glob pattern of files to watch (repeatable).",
+  }),
+  "reload-exclude": option({
+    type: "string",
+    kind: "list",
+    group: "Reload",
+    envSeparator: ",",
+    description: "Glob pattern of files to ignore (repeatable).",
+  }),
+  "reload-delay": option({
+    type: "string",
+    kind: "float",
+    group: "Reload",
+    default: "0.25",
+    min: 0,
+    description: "Seconds to wait between checks for changes; also the debounce window.",
+  }),
+  "env-file": option({
+    type: "string",
+    kind: "string",
+    group: "App",
+    description: "A dotenv file loaded into the environment before the app is imported.",
+  }),
+  "log-level": option({
+    type: "enum",
+    kind: "enum",
+    group: "Logging",
+    options: ["critical", "error", "warning", "info", "debug", "trace"],
+    default: "info",
+    description: "Log level.",
+  }),
+  "log-format": option({
+    type: "enum",
+    kind: "enum",
+    group: "Logging",
+    options: ["text", "json"],
+    default: "text",
+    description: "Log line format: uvicorn-style text, or JSON lines for log shippers.",
+  }),
+  "access-log": option({
+    type: "boolean",
+    kind: "bool",
+    group: "Logging",
+    default: true,
+    description: "Enable/disable the access log.",
+  }),
+  "use-colors": option({
+    type: "boolean",
+    kind: "bool",
+    group: "Logging",
+    description: "Enable/disable colored logging. Default: on for a TTY unless NO_COLOR is set.",
+  }),
+  "proxy-headers": option({
+    type: "boolean",
+    kind: "bool",
+    group: "HTTP",
+    default: true,
+    description:
+      "Enable/disable X-Forwarded-For and X-Forwarded-Proto to populate the client address and scheme.",
+  }),
+  "forwarded-allow-ips": option({
+    type: "string",
+    kind: "string",
+    group: "HTTP",
+    envFallback: "FORWARDED_ALLOW_IPS",
+    description:
+      "Comma-separated IPs, CIDRs or '*' trusted to send proxy headers. Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
+  }),
+  "server-header": option({
+    type: "boolean",
+    kind: "bool",
+    group: "HTTP",
+    default: true,
+    description: "Enable/disable the default 'server: tsuv' header.",
+  }),
+  "date-header": option({
+    type: "boolean",
+    kind: "bool",
+    group: "HTTP",
+    default: true,
+    description: "Enable/disable the default 'date' header.",
+  }),
+  header: option({
+    type: "string",
+    kind: "list",
+    group: "HTTP",
+    envSeparator: "\n",
+    valueHint: "NAME:VALUE",
+    description: "Custom default response header (repeatable). From the environment: one per line.",
+  }),
+  "limit-concurrency": option({
+    type: "string",
+    kind: "int",
+    group: "Limits",
+    min: 1,
+    description: "Maximum concurrent requests and connections before responding 503.",
+  }),
+  "limit-max-requests": option({
+    type: "string",
+    kind: "int",
+    group: "Limits",
+    min: 1,
+    description: "Maximum requests a worker serves before it exits gracefully (and is replaced).",
+  }),
+  "limit-max-requests-jitter": option({
+    type: "string",
+    kind: "int",
+    group: "Limits",
+    default: "0",
+    min: 0,
+    description: "Random extra requests (0..N) added to --limit-max-requests per worker, to stagger restarts.",
+  }),
+  "timeout-keep-alive": option({
+    type: "string",
+    kind: "float",
+    group: "Limits",
+    default: "5",
+    min: 0,
+    description: "Close keep-alive connections idle for this many seconds.",
+  }),
+  "timeout-graceful-shutdown": option({
+    type: "string",
+    kind: "float",
+    group: "Limits",
+    min: 0,
+    description:
+      "Seconds to wait for in-flight requests on shutdown before cutting them off. Default: wait (30 s cap).",
+  }),
+  "ssl-keyfile": option({ type: "string", kind: "string", group: "TLS", description: "TLS key file." }),
+  "ssl-certfile": option({ type: "string", kind: "string", group: "TLS", description: "TLS certificate file." }),
+  "ssl-keyfile-password": option({
+    type: "string",
+    kind: "string",
+    group: "TLS",
+    description: "Password to decrypt the TLS key.",
+  }),
+  "ssl-ca-certs": option({ type: "string", kind: "string", group: "TLS", description: "CA certificates file." }),
+  "app-dir": option({
+    type: "string",
+    kind: "string",
+    group: "App",
+    default: ".",
+    description: "Look for the app in this directory.",
+  }),
+  factory: option({
+    type: "boolean",
+    kind: "bool",
+    group: "App",
+    description: "Treat APP as a factory: call it with no arguments to get the app.",
+  }),
+  interface: option({
+    type: "enum",
+    kind: "enum",
+    group: "App",
+    options: ["auto", "fetch", "node"],
+    default: "auto",
+    description: "App interface: fetch (Request -> Response) or node ((req, res) on node:http).",
+  }),
+  lifespan: option({
+    type: "enum",
+    kind: "enum",
+    group: "App",
+    options: ["auto", "on", "off"],
+    default: "auto",
+    description: "Run the app's startup()/shutdown() hooks: auto (if present), on (required), off.",
+  }),
+  ws: option({
+    type: "enum",
+    kind: "enum",
+    group: "WebSocket",
+    options: ["auto", "none"],
+    default: "auto",
+    description: "WebSocket support: auto (if the app has websocket hooks) or none.",
+  }),
+  "ws-max-size": option({
+    type: "string",
+    kind: "int",
+    group: "WebSocket",
+    default: "16777216",
+    min: 1,
+    description: "Largest WebSocket message in bytes; larger ones close the socket with 1009.",
+  }),
+  "ws-ping-interval": option({
+    type: "string",
+    kind: "float",
+    group: "WebSocket",
+    default: "20",
+    min: 0,
+    description: "Seconds between WebSocket pings.",
+  }),
+  "ws-ping-timeout": option({
+    type: "string",
+    kind: "float",
+    group: "WebSocket",
+    default: "20",
+    min: 0,
+    description: "Seconds to wait for a pong before dropping the peer.",
+  }),
+  "ws-per-message-deflate": option({
+    type: "boolean",
+    kind: "bool",
+    group: "WebSocket",
+    default: true,
+    description: "Enable/disable WebSocket per-message-deflate compression where the runtime supports it.",
+  }),
+  version: option({ type: "boolean", kind: "bool", group: "App", description: "Print the version and exit." }),
+  help: option({ type: "boolean", kind: "bool", group: "App", alias: "h", description: "Show this message and exit." }),
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+
+type ValueOf<S extends OptionSpec> = S["kind"] extends "int" | "float"
+  ? number
+  : S["kind"] extends "bool"
+    ? boolean
+    : S["kind"] extends "list"
+      ? string[]
+      : S extends { options: readonly (infer U)[] }
+        ? U
+        : string;
+
+type HasDefault<S> = S extends { default: unknown } ? true : S extends { kind: "list" } ? true : false;
+
+/** Option values as the code sees them: camelCase keys, typed, optional where there is no default. */
+export type OptionValues = {
+  [K in OptionName as HasDefault<(typeof OPTIONS)[K]> extends true ? CamelCase<K> : never]: ValueOf<
+    (typeof OPTIONS)[K]
+  >;
+} & {
+  [K in OptionName as HasDefault<(typeof OPTIONS)[K]> extends true ? never : CamelCase<K>]?: ValueOf<
+    (typeof OPTIONS)[K]
+  >;
+};
+
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** `worker-class` -> `TSUV_WORKER_CLASS`. */
+export function envVarName(name: string): string {
+  return `TSUV_${name.replace(/-/g, "_").toUpperCase()}`;
+}

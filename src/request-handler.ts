@@ -1,0 +1,121 @@
+/**
+ * The per-request path around a fetch-interface app: concurrency limit, proxy headers, the app
+ * call (errors become a logged 500), default headers, the access log, and in-flight tracking for
+ * graceful shutdown. This is the hot path: no per-request work that can be shared, no promise
+ * wrapping when the app answers synchronously, no string work when the access log is off.
+ */
+import type { Config } from "./config.ts";
+import type { Logger } from "./logging.ts";
+import { type DefaultHeaders, createDefaultHeaders } from "./middleware/default-headers.ts";
+import { ConcurrencyLimit, MaxRequests, maxRequestsMessage, serviceUnavailable } from "./middleware/limits.ts";
+import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
+import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
+
+export interface InFlight {
+  method: string;
+  target: string;
+}
+
+export interface HandlerState {
+  /** Requests being handled now (the app has not returned a Response yet). */
+  readonly inFlight: Set<Request>;
+  readonly defaultHeaders: DefaultHeaders;
+  readonly concurrency: ConcurrencyLimit | null;
+}
+
+/** "/a?x=1" from "http://host:8000/a?x=1" without parsing a URL. */
+export function requestTarget(url: string): string {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  return slash === -1 ? "/" : url.slice(slash);
+}
+
+function internalError(): Response {
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+  });
+}
+
+export function createRequestHandler(
+  config: Config,
+  app: FetchHandler,
+  logger: Logger,
+  onMaxRequests: () => void,
+): { handler: FetchHandler; state: HandlerState } {
+  const defaultHeaders = createDefaultHeaders(
+    { serverHeader: config.serverHeader, dateHeader: config.dateHeader, headers: config.headers },
+    Date.now(),
+  );
+  const concurrency = config.limitConcurrency ? new ConcurrencyLimit(config.limitConcurrency) : null;
+  const maxRequests = config.limitMaxRequests
+    ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
+    : null;
+  const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
+  const inFlight = new Set<Request>();
+  let maxReached = false;
+
+  const finish = (request: Request, info: RequestInfo, response: Response): Response => {
+    inFlight.delete(request);
+    concurrency?.release();
+    const out = defaultHeaders.apply(response);
+    if (logger.accessEnabled) {
+      const { hostname, port } = info.remoteAddr;
+      logger.access(`${hostname}:${port}`, request.method, requestTarget(request.url), "1.1", out.status);
+    }
+    return out;
+  };
+
+  const fail = (request: Request, info: RequestInfo, error: unknown): Response => {
+    logger.exception("Exception in fetch handler", error);
+    return finish(request, info, internalError());
+  };
+
+  const handler: FetchHandler = (request, peer) => {
+    if (concurrency && !concurrency.acquire()) return defaultHeaders.apply(serviceUnavailable());
+    if (maxRequests?.count() && !maxReached) {
+      maxReached = true;
+      logger.warning(maxRequestsMessage(maxRequests.limit as number));
+      onMaxRequests();
+    }
+
+    let info = peer;
+    let forwarded = request;
+    if (trusted) {
+      const proxied = applyProxyHeaders(request, peer.remoteAddr, trusted);
+      if (proxied.client !== peer.remoteAddr) info = { remoteAddr: proxied.client };
+      if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);
+    }
+
+    inFlight.add(request);
+    let result: Response | Promise<Response>;
+    try {
+      result = app(forwarded, info);
+    } catch (error) {
+      return fail(request, info, error);
+    }
+    if (result instanceof Response) return finish(request, info, result);
+    if (result && typeof (result as Promise<Response>).then === "function") {
+      return (result as Promise<Response>).then(
+        (response) => (response instanceof Response ? finish(request, info, response) : notAResponse(response)),
+        (error) => fail(request, info, error),
+      );
+    }
+    return notAResponse(result);
+
+    function notAResponse(value: unknown): Response {
+      return fail(request, info, new TypeError(`The app returned ${typeof value}, not a Response.`));
+    }
+  };
+
+  return { handler, state: { inFlight, defaultHeaders, concurrency } };
+}
+
+/** A trusted X-Forwarded-Proto changes the URL the app sees (http -> https). */
+function withScheme(request: Request, scheme: string): Request {
+  const url = request.url;
+  const colon = url.indexOf(":");
+  const current = url.slice(0, colon);
+  const wanted = scheme === "wss" ? "https" : scheme === "ws" ? "http" : scheme;
+  if (current === wanted) return request;
+  return new Request(wanted + url.slice(colon), request);
+}

@@ -1,0 +1,66 @@
+/**
+ * Picks how to serve, as uvicorn.main.run: one Server in this process, or a supervisor of
+ * process or thread workers (or the reloader). Returns the exit code; never exits itself.
+ */
+import type { Config } from "./config.ts";
+import type { Logger } from "./logging.ts";
+import type { RuntimeAdapter } from "./runtime/adapter.ts";
+import { Server } from "./server.ts";
+
+export interface Supervisor {
+  run(): Promise<number>;
+}
+
+export type SupervisorFactory = (config: Config, adapter: RuntimeAdapter, logger: Logger) => Supervisor;
+
+export interface Supervisors {
+  multiprocess: SupervisorFactory;
+  multithread: SupervisorFactory;
+  reload: SupervisorFactory;
+}
+
+/** The real supervisors, imported on demand so a single server loads none of them. */
+export const defaultSupervisors: Supervisors = {
+  multiprocess: lazy(async () => (await import("./supervisors/multiprocess.ts")).Multiprocess),
+  multithread: lazy(async () => (await import("./supervisors/multithread.ts")).Multithread),
+  reload: lazy(async () => (await import("./supervisors/reload.ts")).ChangeReload),
+};
+
+function lazy(load: () => Promise<new (config: Config, adapter: RuntimeAdapter, logger: Logger) => Supervisor>) {
+  return (config: Config, adapter: RuntimeAdapter, logger: Logger): Supervisor => ({
+    run: async () => new (await load())(config, adapter, logger).run(),
+  });
+}
+
+export function pickMode(config: Config): "reload" | "multiprocess" | "multithread" | "single" {
+  if (config.reload) return "reload";
+  if (config.workers > 1) return config.workerClass === "thread" ? "multithread" : "multiprocess";
+  return "single";
+}
+
+export async function run(
+  config: Config,
+  adapter: RuntimeAdapter,
+  logger: Logger,
+  supervisors: Supervisors = defaultSupervisors,
+): Promise<number> {
+  const mode = pickMode(config);
+  if (mode !== "single") return supervisors[mode](config, adapter, logger).run();
+  return serveSingle(config, adapter, logger);
+}
+
+/** One server in this process: SIGINT/SIGTERM stop it gracefully, a second SIGINT forces. */
+export async function serveSingle(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<number> {
+  const server = new Server(config, adapter, logger);
+  const stop = (force: boolean) => () => server.requestShutdown(force);
+  const unsubscribe = [
+    adapter.onSignal("SIGINT", stop(true)),
+    adapter.onSignal("SIGTERM", stop(false)),
+    adapter.onSignal("SIGBREAK", stop(false)),
+  ];
+  try {
+    return await server.serve();
+  } finally {
+    for (const off of unsubscribe) off();
+  }
+}

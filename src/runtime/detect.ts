@@ -1,0 +1,188 @@
+/**
+ * Runtime detection: which runtime runs tsuv, on which OS, and what it can do for workers.
+ * `detectRuntime()` reads globals; everything else here is a pure function of its result, so the
+ * capability matrix is tested with fake RuntimeInfo values (as the seed patches
+ * `is_free_threaded_runtime`).
+ */
+
+export type RuntimeName = "node" | "bun" | "deno";
+
+export interface RuntimeCapabilities {
+  /** Web Workers / worker_threads are available. */
+  webWorkers: boolean;
+  /** Several listeners on one port with SO_REUSEPORT, and the kernel balances between them. */
+  reusePortBalances: boolean;
+  /** The HTTP server can listen on an already-bound socket given by fd (systemd, parent-bound). */
+  listenOnFd: boolean;
+  /** A bound listening socket can be handed to a child process. */
+  passSocketToChild: boolean;
+  /** Deno only: the unstable net API (needed for Deno.serve reusePort) is enabled. */
+  unstableNet: boolean;
+}
+
+export interface RuntimeInfo {
+  name: RuntimeName;
+  /** "Node.js", "Bun", "Deno". */
+  displayName: string;
+  version: string;
+  os: string;
+  arch: string;
+  capabilities: RuntimeCapabilities;
+}
+
+/** How workers share the listening socket. */
+export type SocketSharing = "fd" | "reusePort";
+
+export type ModeSupport = { ok: true; sharing: SocketSharing } | { ok: false; reason: string };
+
+/** Oldest Node for thread workers: module.register (esbuild TS hook) and listen({fd}) in threads. */
+export const MIN_NODE_FOR_THREADS = [20, 6] as const;
+
+export function versionAtLeast(version: string, [major, minor]: readonly [number, number]): boolean {
+  const [m = 0, n = 0] = version.split(".").map((part) => Number.parseInt(part, 10));
+  return m > major || (m === major && n >= minor);
+}
+
+function found(info: RuntimeInfo): string {
+  return `found ${info.displayName} ${info.version} on ${info.os}`;
+}
+
+/** Thread workers: can N Web Workers in one process serve one port? */
+export function threadModeSupport(info: RuntimeInfo): ModeSupport {
+  const caps = info.capabilities;
+  if (!caps.webWorkers) {
+    return { ok: false, reason: `Worker class "thread" requires Web Workers; ${found(info)}.` };
+  }
+  if (info.name === "node") {
+    if (!versionAtLeast(info.version, MIN_NODE_FOR_THREADS)) {
+      return {
+        ok: false,
+        reason: `Worker class "thread" requires Node.js ${MIN_NODE_FOR_THREADS.join(".")} or newer; ${found(info)}.`,
+      };
+    }
+    if (!caps.listenOnFd) {
+      return {
+        ok: false,
+        reason: `Worker class "thread" requires a listening socket shared by fd (not available on ${info.os}); ${found(info)}.`,
+      };
+    }
+    return { ok: true, sharing: "fd" };
+  }
+  if (info.name === "deno" && !caps.unstableNet) {
+    return {
+      ok: false,
+      reason: `Worker class "thread" requires Deno's unstable net API (run with --unstable-net, or "unstable": ["net"] in deno.json); ${found(info)}.`,
+    };
+  }
+  if (!caps.reusePortBalances) {
+    return {
+      ok: false,
+      reason: `Worker class "thread" requires SO_REUSEPORT load balancing (Linux); ${found(info)}.`,
+    };
+  }
+  return { ok: true, sharing: "reusePort" };
+}
+
+/** Process workers (more than one): can N child processes serve one port? */
+export function processModeSupport(info: RuntimeInfo): ModeSupport {
+  if (info.capabilities.passSocketToChild) return { ok: true, sharing: "fd" };
+  if (info.name === "deno" && !info.capabilities.unstableNet) {
+    return {
+      ok: false,
+      reason: `Worker class "process" requires Deno's unstable net API (run with --unstable-net, or "unstable": ["net"] in deno.json); ${found(info)}.`,
+    };
+  }
+  if (info.capabilities.reusePortBalances) return { ok: true, sharing: "reusePort" };
+  return {
+    ok: false,
+    reason: `Worker class "process" with more than one worker requires SO_REUSEPORT load balancing (Linux) on ${info.displayName}; ${found(info)}.`,
+  };
+}
+
+/** Can `--fd` be served at all? */
+export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+  if (info.capabilities.listenOnFd) return { ok: true };
+  return {
+    ok: false,
+    reason: `--fd requires a runtime that can listen on an inherited socket; ${info.displayName} cannot (${found(info)}).`,
+  };
+}
+
+declare const Bun: { version: string } | undefined;
+declare const Deno:
+  | { version: { deno: string }; build: { os: string; arch: string }; listen: unknown; [key: string]: unknown }
+  | undefined;
+
+function denoUnstableNet(): boolean {
+  // Deno exposes the unstable-net-only API `Deno.listenDatagram` exactly when --unstable-net
+  // (or "unstable": ["net"] in deno.json) is on; reusePort on Deno.serve needs the same flag.
+  return typeof Deno !== "undefined" && typeof Deno.listenDatagram === "function";
+}
+
+/** Read the running runtime. */
+export function detectRuntime(): RuntimeInfo {
+  const proc = (globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } })
+    .process;
+  const os = typeof Deno !== "undefined" ? normalizeOs(Deno.build.os) : (proc?.platform ?? "unknown");
+  const arch = typeof Deno !== "undefined" ? normalizeArch(Deno.build.arch) : (proc?.arch ?? "unknown");
+  const linux = os === "linux";
+  const webWorkers = typeof (globalThis as { Worker?: unknown }).Worker === "function" || proc !== undefined;
+
+  if (typeof Deno !== "undefined") {
+    const unstableNet = denoUnstableNet();
+    return {
+      name: "deno",
+      displayName: "Deno",
+      version: Deno.version.deno,
+      os,
+      arch,
+      capabilities: {
+        webWorkers: true,
+        reusePortBalances: linux,
+        listenOnFd: false, // denoland/deno#14006
+        passSocketToChild: false,
+        unstableNet,
+      },
+    };
+  }
+  if (typeof Bun !== "undefined") {
+    return {
+      name: "bun",
+      displayName: "Bun",
+      version: Bun.version,
+      os,
+      arch,
+      capabilities: {
+        webWorkers: true,
+        reusePortBalances: linux, // macOS: the last binder gets every connection
+        listenOnFd: false, // oven-sh/bun#36491 is not merged
+        passSocketToChild: false,
+        unstableNet: false,
+      },
+    };
+  }
+  const version = proc?.versions.node ?? "0.0.0";
+  const unixLike = os !== "win32";
+  return {
+    name: "node",
+    displayName: "Node.js",
+    version,
+    os,
+    arch,
+    capabilities: {
+      webWorkers,
+      reusePortBalances: linux && versionAtLeast(version, [22, 12]),
+      listenOnFd: unixLike,
+      passSocketToChild: unixLike,
+      unstableNet: false,
+    },
+  };
+}
+
+function normalizeOs(os: string): string {
+  return os === "windows" ? "win32" : os;
+}
+
+function normalizeArch(arch: string): string {
+  return arch === "x86_64" ? "x64" : arch === "aarch64" ? "arm64" : arch;
+}

@@ -1,0 +1,227 @@
+/**
+ * One worker's life, as uvicorn's Server: load the app, run its startup hook, serve, tick once
+ * per 100 ms (default headers once a second, heartbeat for the supervisor), and shut down
+ * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
+ */
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { importApp, toLoadedApp, type LoadedApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { EXIT, StartupFailure, TsuvError, ConfigError, errorMessage } from "./errors.ts";
+import type { Logger } from "./logging.ts";
+import { createRequestHandler, requestTarget, type HandlerState } from "./request-handler.ts";
+import type { BoundAddress, ListenTarget, RunningServer, RuntimeAdapter, TlsMaterial } from "./runtime/adapter.ts";
+
+export interface ServerHooks {
+  /** Once a second, from the event loop: the heartbeat a supervisor watches. */
+  onTick?: () => void;
+  /** Once listening. */
+  onReady?: (address: BoundAddress) => void;
+}
+
+export interface ServerOptions {
+  /** Where to listen; by default from the config (--uds, --fd, --host/--port). */
+  listen?: ListenTarget;
+  hooks?: ServerHooks;
+  /** Log "tsuv running on ..." (off in workers: the supervisor says it once). */
+  announce?: boolean;
+}
+
+/** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
+export const DEFAULT_DRAIN_CAP_SECONDS = 30;
+const TICK_MS = 100;
+
+export function listenTargetFromConfig(config: Config): ListenTarget {
+  if (config.uds) return { kind: "unix", path: config.uds };
+  if (config.fd !== undefined) return { kind: "fd", fd: config.fd };
+  return { kind: "tcp", host: config.host, port: config.port, reusePort: false };
+}
+
+export function describeAddress(address: BoundAddress, scheme: string): string {
+  if (address.kind === "unix") return `socket ${address.path}`;
+  if (address.kind === "fd") return `socket with file descriptor ${address.fd}`;
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+export class Server {
+  started = false;
+  private shouldExit = false;
+  private forceExit = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly adapter: RuntimeAdapter,
+    private readonly logger: Logger,
+    private readonly options: ServerOptions = {},
+  ) {}
+
+  /** Graceful stop, like uvicorn's should_exit. A second call while draining forces. */
+  requestShutdown(force = false): void {
+    if (this.shouldExit && force) this.forceExit = true;
+    this.shouldExit = true;
+    this.wake?.();
+  }
+
+  /** Runs until shut down; resolves with the exit code (3 when the app fails to load or start). */
+  async serve(): Promise<number> {
+    const { logger } = this;
+    logger.info(`Started server process [${this.adapter.pid}]`);
+    let app: LoadedApp;
+    try {
+      app = await this.loadApp();
+      await this.startup(app);
+    } catch (error) {
+      return this.reportFatal(error);
+    }
+    if (this.shouldExit) return this.shutdownHooks(app);
+
+    let running: RunningServer;
+    let state: HandlerState | null = null;
+    try {
+      const tls = await this.loadTls();
+      if (app.interface === "fetch" && app.fetch) {
+        const built = createRequestHandler(this.config, app.fetch, logger, () => this.requestShutdown());
+        state = built.state;
+        running = await this.adapter.serve({ ...this.serveBase(tls), fetch: built.handler });
+      } else {
+        running = await this.adapter.serve({ ...this.serveBase(tls), node: app.node });
+      }
+    } catch (error) {
+      return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));
+    }
+
+    this.started = true;
+    if (this.options.announce !== false) {
+      logger.info(`tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`);
+    }
+    this.options.hooks?.onReady?.(running.address);
+
+    await this.mainLoop(state);
+    await this.drain(running, state);
+    return this.shutdownHooks(app);
+  }
+
+  private serveBase(tls: TlsMaterial | undefined) {
+    return {
+      listen: this.options.listen ?? listenTargetFromConfig(this.config),
+      backlog: this.config.backlog,
+      tls,
+      keepAliveTimeoutMs: this.config.timeoutKeepAlive * 1000,
+      onError: (error: unknown) => this.logger.debug(`Connection error: ${errorMessage(error)}`),
+    };
+  }
+
+  private async loadApp(): Promise<LoadedApp> {
+    const appDir = resolve(this.config.appDir);
+    const target = await importApp(
+      { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
+      { importModule: (path) => this.adapter.importModule(path), exists: existsSync, join },
+    );
+    const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
+    this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
+    return app;
+  }
+
+  private async startup(app: LoadedApp): Promise<void> {
+    const mode = this.config.lifespan;
+    if (mode === "off") return;
+    if (!app.startup && !app.shutdown) {
+      if (mode === "on") {
+        this.logger.error("The app has no startup()/shutdown() hooks, but --lifespan on requires them.");
+        throw new StartupFailure();
+      }
+      return;
+    }
+    this.logger.info("Waiting for application startup.");
+    try {
+      await app.startup?.();
+    } catch (error) {
+      this.logger.exception("Exception in application startup", error);
+      throw new StartupFailure();
+    }
+    this.logger.info("Application startup complete.");
+  }
+
+  private async shutdownHooks(app: LoadedApp): Promise<number> {
+    if (this.config.lifespan !== "off" && (app.startup || app.shutdown)) {
+      this.logger.info("Waiting for application shutdown.");
+      try {
+        await app.shutdown?.();
+        this.logger.info("Application shutdown complete.");
+      } catch (error) {
+        this.logger.exception("Exception in application shutdown", error);
+      }
+    }
+    this.logger.info(`Finished server process [${this.adapter.pid}]`);
+    return EXIT.ok;
+  }
+
+  private reportFatal(error: unknown): number {
+    if (error instanceof TsuvError) {
+      this.logger.error(error.message);
+      if (error.detail) this.logger.debug(error.detail);
+      return error.exitCode;
+    }
+    this.logger.exception("Unexpected error while starting", error);
+    return EXIT.app;
+  }
+
+  private async loadTls(): Promise<TlsMaterial | undefined> {
+    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts } = this.config;
+    if (!sslKeyfile || !sslCertfile) return undefined;
+    const read = (path: string) => readFile(path, "utf8");
+    return {
+      key: await read(sslKeyfile),
+      cert: await read(sslCertfile),
+      passphrase: sslKeyfilePassword,
+      ca: sslCaCerts ? await read(sslCaCerts) : undefined,
+    };
+  }
+
+  private async mainLoop(state: HandlerState | null): Promise<void> {
+    let counter = 0;
+    while (!this.shouldExit) {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, TICK_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          done();
+        };
+      });
+      this.wake = null;
+      counter++;
+      if (counter % 10 === 0) {
+        state?.defaultHeaders.tick(Date.now());
+        this.options.hooks?.onTick?.();
+      }
+    }
+  }
+
+  private async drain(running: RunningServer, state: HandlerState | null): Promise<void> {
+    this.logger.info("Shutting down");
+    const limitSeconds = this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"timeout">((done) => {
+      timer = setTimeout(() => done("timeout"), limitSeconds * 1000);
+    });
+    const closed = running.close().then(() => "closed" as const);
+    let poll: ReturnType<typeof setInterval> | undefined;
+    // A second SIGINT while draining sets forceExit; polled so the drain can be cut short.
+    const forced = new Promise<"forced">((done) => {
+      poll = setInterval(() => this.forceExit && done("forced"), TICK_MS);
+    });
+    const outcome = await Promise.race([closed, expired, forced]);
+    clearTimeout(timer);
+    clearInterval(poll);
+    if (outcome !== "closed") {
+      const cut = state ? [...state.inFlight].map((request) => `${request.method} ${requestTarget(request.url)}`) : [];
+      const what = cut.length ? `: ${cut.join(", ")}` : "";
+      const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
+      this.logger.error(`Cancel ${cut.length} running request(s), ${reason}${what}`);
+      running.forceClose();
+    }
+  }
+}

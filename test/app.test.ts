@@ -1,0 +1,87 @@
+/** App loading: spec parsing, resolution order, attributes, factories, interfaces, messages. */
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { importApp, moduleCandidates, parseAppSpec, toLoadedApp } from "../src/app.ts";
+import { AppLoadError } from "../src/errors.ts";
+
+const appDir = join(import.meta.dir, "fixtures", "apps");
+const deps = { importModule: (path: string) => import(path), exists: existsSync, join };
+const load = (app: string, extra: { factory?: boolean } = {}) =>
+  importApp({ app, appDir, interface: "auto", ...extra }, deps);
+
+describe("parseAppSpec", () => {
+  test("path, attribute and dotted attributes", () => {
+    expect(parseAppSpec("main")).toEqual({ module: "main", attrs: [] });
+    expect(parseAppSpec("main:app")).toEqual({ module: "main", attrs: ["app"] });
+    expect(parseAppSpec("src/main.ts:api.app")).toEqual({ module: "src/main.ts", attrs: ["api", "app"] });
+    expect(parseAppSpec("C:\\srv\\main.ts:app")).toEqual({ module: "C:\\srv\\main.ts", attrs: ["app"] });
+  });
+  for (const bad of ["main:", ":app", "main:a..b", "main:1x"]) {
+    test(`bad format ${bad}`, () => {
+      expect(() => parseAppSpec(bad)).toThrow(`Error loading app. Import string "${bad}" must be in format "<module>:<attribute>".`);
+    });
+  }
+});
+
+test("main resolves main.ts, main.js, main.mjs in that order; an extension is taken as is", () => {
+  expect(moduleCandidates("main", "/srv", join)).toEqual(["/srv/main.ts", "/srv/main.js", "/srv/main.mjs"]);
+  expect(moduleCandidates("app.js", "/srv", join)).toEqual(["/srv/app.js"]);
+});
+
+describe("importApp", () => {
+  test("default export, attribute, dotted attribute, factory", async () => {
+    const fetchText = async (target: unknown) => (await (target as { fetch(): Response }).fetch().text());
+    expect(await fetchText(await load("main"))).toBe("hello from app");
+    expect(await fetchText(await load("main:api.app"))).toBe("hello from api.app");
+    expect(await fetchText(await load("main.ts:app"))).toBe("hello from app");
+    expect(await fetchText(await load("main:createApp", { factory: true }))).toBe("hello from factory");
+  });
+  test("missing module", async () => {
+    await expect(load("nope:app")).rejects.toThrow('Error loading app. Could not import module "nope".');
+  });
+  test("missing attribute", async () => {
+    await expect(load("main:missing")).rejects.toThrow('Error loading app. Attribute "missing" not found in module "main".');
+    await expect(load("main:api.nothing")).rejects.toThrow('Attribute "api.nothing" not found in module "main".');
+  });
+  test("a module that throws gives its message, and the stack only as detail", async () => {
+    const error = await load("throws").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppLoadError);
+    expect((error as AppLoadError).message).toBe('Error loading app. Module "throws" failed to load: boom at import');
+    expect((error as AppLoadError).detail).toContain("throws.ts");
+    expect((error as AppLoadError).exitCode).toBe(3);
+  });
+  test("factory that is not a function", async () => {
+    await expect(load("main:app", { factory: true })).rejects.toThrow("Error loading app factory. The export is an object");
+  });
+});
+
+describe("toLoadedApp", () => {
+  const fetchFn = (_request: Request) => new Response("x");
+  test("object with fetch -> fetch, with hooks", () => {
+    const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
+    expect(app.interface).toBe("fetch");
+    expect(app.startup).toBeFunction();
+    expect(app.shutdown).toBeFunction();
+  });
+  test("Express-shaped function -> node", () => {
+    const express = Object.assign((_req: unknown, _res: unknown, _next: unknown) => {}, { handle() {}, use() {} });
+    expect(toLoadedApp(express, "auto", "m:app").interface).toBe("node");
+  });
+  test("Koa app object -> node through callback()", () => {
+    const handler = (_req: unknown, _res: unknown) => {};
+    const koa = { callback: () => handler, listen() {} };
+    const app = toLoadedApp(koa, "auto", "m:app");
+    expect(app.interface).toBe("node");
+    expect(app.node).toBe(handler);
+  });
+  test("a plain two-parameter function is fetch under auto, node with --interface node", () => {
+    const ambiguous = (_a: unknown, _b: unknown) => {};
+    expect(toLoadedApp(ambiguous, "auto", "m:app").interface).toBe("fetch");
+    expect(toLoadedApp(ambiguous, "node", "m:app").interface).toBe("node");
+  });
+  test("not an app: says what was found", () => {
+    expect(() => toLoadedApp(42, "auto", "main:notAnApp")).toThrow('Error loading app. "main:notAnApp" is a number (42); expected');
+    expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
+  });
+});

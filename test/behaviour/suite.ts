@@ -1,0 +1,241 @@
+/**
+ * The shared behaviour suite: one set of expectations, run against a real tsuv on each runtime by
+ * the thin files beside this one (node20, node24, bun, deno).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, existsSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VERSION } from "../../src/version.ts";
+import { ROOT, type RuntimeKey, type RunningTsuv, killAll, runTsuv, startTsuv } from "../helpers/tsuv.ts";
+
+const APP = "test/fixtures/apps/behaviour.ts";
+const ACCESS_LINE = /INFO: {5}127\.0\.0\.1:\d+ - "GET \/\?x=1 HTTP\/1\.1" 200 OK/;
+
+/** Send raw bytes, collect the whole answer until the server closes (or timeout). */
+export function rawRequest(port: number, payload: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+    });
+    socket.on("end", done);
+    socket.on("error", done);
+    socket.write(payload);
+  });
+}
+
+export function behaviourSuite(runtime: RuntimeKey): void {
+  afterEach(async () => {
+    await killAll();
+  });
+
+  test("--version names tsuv, the runtime and the platform", async () => {
+    const result = await runTsuv(runtime, ["--version"]);
+    expect(result.code).toBe(0);
+    const name = runtime.startsWith("node") ? "Node.js" : runtime === "bun" ? "Bun" : "Deno";
+    expect(result.stdout.trim()).toMatch(new RegExp(`^tsuv ${VERSION} running on ${name} \\d+\\.\\d+\\.\\d+ \\(linux/x64\\)$`));
+  });
+
+  describe("serving", () => {
+    let server: RunningTsuv;
+    beforeAll(async () => {
+      server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-custom: yes"]);
+    });
+    afterAll(async () => {
+      await server?.kill();
+    });
+
+    test("GET answers with the default and custom headers, and logs uvicorn's lines", async () => {
+      const response = await fetch(`${server.url}/?x=1`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe("Hello, world!");
+      expect(response.headers.get("server")).toBe("tsuv");
+      expect(response.headers.get("x-custom")).toBe("yes");
+      expect(new Date(response.headers.get("date") ?? "").getTime()).toBeGreaterThan(Date.now() - 5000);
+      await server.waitFor(ACCESS_LINE);
+      expect(server.stdout()).toMatch(ACCESS_LINE);
+      expect(server.stderr()).toMatch(/INFO: {5}Started server process \[\d+\]/);
+      expect(server.stderr()).toMatch(/INFO: {5}tsuv running on http:\/\/127\.0\.0\.1:\d+ \(Press CTRL\+C to quit\)/);
+    });
+
+    test("POST bodies round-trip", async () => {
+      const body = "x".repeat(100_000);
+      const response = await fetch(`${server.url}/echo`, { method: "POST", body });
+      expect(response.headers.get("x-method")).toBe("POST");
+      expect(await response.text()).toBe(body);
+    });
+
+    test("streaming responses arrive whole", async () => {
+      expect(await (await fetch(`${server.url}/stream`)).text()).toBe("chunk0\nchunk1\nchunk2\n");
+    });
+
+    test("an immutable Response (redirect) still gets default headers", async () => {
+      const response = await fetch(`${server.url}/redirect`, { redirect: "manual" });
+      expect(response.status).toBe(302);
+      expect(response.headers.get("server")).toBe("tsuv");
+    });
+
+    test("an exception gives a logged 500 and the server keeps serving", async () => {
+      const response = await fetch(`${server.url}/throw`);
+      expect(response.status).toBe(500);
+      await server.waitFor(/Error: handler exploded/);
+      expect(server.stderr()).toMatch(/ERROR: {4}Exception in fetch handler/);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
+    test("the app sees the client address; proxy headers from a trusted peer rewrite it", async () => {
+      expect(await (await fetch(`${server.url}/client`)).json()).toEqual({ client: "127.0.0.1", scheme: "http" });
+      const proxied = await fetch(`${server.url}/client`, {
+        headers: { "x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "https" },
+      });
+      expect(await proxied.json()).toEqual({ client: "203.0.113.7", scheme: "https" });
+    });
+
+    test("a malformed request line gets 400 and the server keeps serving", async () => {
+      const answer = await rawRequest(server.port, "NOT A REQUEST\r\n\r\n");
+      expect(answer === "" || answer.startsWith("HTTP/1.1 400")).toBe(true);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
+    test("keep-alive: two requests on one connection", async () => {
+      const request = `GET / HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const answer = await rawRequest(server.port, request + request + `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(answer.match(/HTTP\/1\.1 200/g)?.length).toBe(3);
+    });
+  });
+
+  test("proxy headers from an untrusted peer are ignored", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--forwarded-allow-ips", "10.0.0.1"]);
+    const response = await fetch(`${server.url}/client`, { headers: { "x-forwarded-for": "203.0.113.7" } });
+    expect(await response.json()).toEqual({ client: "127.0.0.1", scheme: "http" });
+  });
+
+  test("--limit-concurrency answers 503 over the limit", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const slow = fetch(`${server.url}/slow?ms=800`);
+    await Bun.sleep(200);
+    const over = await fetch(`${server.url}/`);
+    expect(over.status).toBe(503);
+    expect((await slow).status).toBe(200);
+  });
+
+  test("--limit-max-requests exits gracefully after the limit", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-max-requests", "2"]);
+    expect((await fetch(`${server.url}/`)).status).toBe(200);
+    expect((await fetch(`${server.url}/`)).status).toBe(200);
+    expect(await server.exited).toBe(0);
+  });
+
+  test("lifespan hooks run with uvicorn's log lines", async () => {
+    const server = await startTsuv(runtime, [`${APP}:withLifespan`, "--port", "0"]);
+    expect(server.stdout()).toContain("app startup hook ran");
+    expect(server.stderr()).toContain("Waiting for application startup.");
+    expect(server.stderr()).toContain("Application startup complete.");
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).toContain("app shutdown hook ran");
+    expect(server.stderr()).toContain("Application shutdown complete.");
+    expect(server.stderr()).toMatch(/Finished server process \[\d+\]/);
+  });
+
+  test("graceful shutdown lets an in-flight request finish, then exits 0", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const inFlight = fetch(`${server.url}/slow?ms=1000`);
+    await Bun.sleep(300);
+    server.signal("SIGTERM");
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("slow done");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain("Shutting down");
+  });
+
+  test("--timeout-graceful-shutdown cuts a long request off and names it", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--timeout-graceful-shutdown", "1"]);
+    const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
+    await Bun.sleep(300);
+    const start = Date.now();
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - start).toBeLessThan(4000);
+    expect(server.stderr()).toMatch(/Cancel 1 running request\(s\), timeout graceful shutdown exceeded: GET \/slow\?ms=10000/);
+    await inFlight;
+  });
+
+  test("--env-file is loaded before the app", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--env-file", "test/fixtures/apps/.env.test"]);
+    expect(await (await fetch(`${server.url}/env?name=TSUV_TEST_GREETING`)).text()).toBe("hello from env file");
+  });
+
+  test("the node interface serves a (req, res) handler", async () => {
+    const server = await startTsuv(runtime, [`${APP}:nodeApp`, "--port", "0", "--interface", "node"]);
+    expect(await (await fetch(`${server.url}/hi?x=1`)).text()).toBe("node GET /hi?x=1");
+  });
+
+  test("a unix socket, removed on exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-uds-"));
+    const path = join(dir, "tsuv.sock");
+    const server = await startTsuv(runtime, [`${APP}:app`, "--uds", path]);
+    expect(server.stderr()).toContain(`tsuv running on socket ${path}`);
+    const response = await fetch("http://localhost/", { unix: path } as RequestInit);
+    expect(await response.text()).toBe("Hello, world!");
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("TLS with a generated certificate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-tls-"));
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"], { stdio: "ignore" });
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--ssl-keyfile", key, "--ssl-certfile", cert]);
+    expect(server.url.startsWith("https://")).toBe(true);
+    const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
+    expect(await response.text()).toBe("Hello, world!");
+  });
+
+  describe("errors: one line, no stack trace, documented exit code", () => {
+    const cases: [string, string[], number, RegExp][] = [
+      ["missing module", ["nope:app"], 3, /Error loading app\. Could not import module "nope"\./],
+      ["missing attribute", [`${APP}:missing`], 3, /Error loading app\. Attribute "missing" not found in module "test\/fixtures\/apps\/behaviour"\./],
+      ["bad format", [`${APP}:`], 3, /must be in format "<module>:<attribute>"/],
+      ["not an app", ["test/fixtures/apps/main.ts:notAnApp"], 3, /is a number \(42\); expected/],
+      ["module throws", ["test/fixtures/apps/throws.ts"], 3, /failed to load: boom at import/],
+      ["startup failure", [`${APP}:failingStartup`], 3, /Application startup failed\. Exiting\./],
+      ["unknown flag", [`${APP}:app`, "--bogus"], 2, /No such option: --bogus/],
+      ["bad port", [`${APP}:app`, "--port", "http"], 2, /'--port': 'http' is not a valid integer/],
+      ["missing env file", [`${APP}:app`, "--env-file", "/nonexistent/.env"], 1, /\/nonexistent\/\.env/],
+    ];
+    for (const [name, args, code, message] of cases) {
+      test(name, async () => {
+        const result = await runTsuv(runtime, [...args, "--port", "0"]);
+        // Node reads a script's `--env-file PATH` as its own option and exits 9 naming the path
+        // (nodejs/node#54232): accept Node's exit code there, as docs/settings.md says.
+        const expected = name === "missing env file" && runtime.startsWith("node") && result.code === 9 ? 9 : code;
+        expect(result.code).toBe(expected);
+        expect(result.stdout + result.stderr).toMatch(message);
+        expect(result.stderr).not.toMatch(/^\s+at /m);
+      });
+    }
+  });
+
+  test("port in use fails fast with exit 1", async () => {
+    const first = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const result = await runTsuv(runtime, [`${APP}:app`, "--port", String(first.port)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/address already in use/);
+  });
+}
+
+export { ROOT };

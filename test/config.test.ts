@@ -1,0 +1,139 @@
+/**
+ * Config resolution. Ports of the seed's test_config.py changes:
+ *   test_config_use_subprocess (+ thread twin)      -> "useSubprocess ..."
+ *   test_warn_when_using_reload_and_workers          -> "warns that workers are ignored with reload"
+ *   test_thread_worker_class_requires_free_threaded_runtime -> "thread class is refused where ..."
+ * plus the option table's env vars, list options and usage errors.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseOptions, resolveConfig, threadShutdownTimeout, useSubprocess } from "../src/config.ts";
+import { ConfigError, UsageError } from "../src/errors.ts";
+import { OPTIONS, envVarName } from "../src/options.ts";
+import { fakeRuntime } from "./helpers/fake-runtime.ts";
+
+const runtime = fakeRuntime();
+const resolve = (argv: string[], env: Record<string, string> = {}, rt = runtime) => resolveConfig(argv, env, { runtime: rt });
+
+describe("useSubprocess", () => {
+  for (const [reload, workers, expected] of [
+    [true, 1, true],
+    [false, 2, true],
+    [false, 1, false],
+  ] as const) {
+    test(`reload=${reload} workers=${workers} -> ${expected}`, () => {
+      expect(useSubprocess({ reload, workers, workerClass: "process" })).toBe(expected);
+    });
+  }
+  test("is false for thread workers (the seed's thread twin)", () => {
+    const config = resolve(["main:app", "--workers=2", "--worker-class=thread"]);
+    expect(useSubprocess(config)).toBe(false);
+  });
+});
+
+test("warns that workers are ignored with reload", () => {
+  const warnings: string[] = [];
+  resolveConfig(["main:app", "--reload", "--workers", "2"], {}, { runtime, warn: (m) => warnings.push(m) });
+  expect(warnings).toEqual(['"workers" flag is ignored when reloading is enabled.']);
+});
+
+describe("thread class is refused where the runtime cannot share a port", () => {
+  const cases = [
+    [fakeRuntime({ version: "20.5.0" }), 'requires Node.js 20.6 or newer; found Node.js 20.5.0 on linux.'],
+    [fakeRuntime({ os: "win32", caps: { listenOnFd: false } }), "not available on win32"],
+    [fakeRuntime({ name: "bun", displayName: "Bun", version: "1.4.5", os: "darwin", caps: { reusePortBalances: false } }), "requires SO_REUSEPORT load balancing (Linux); found Bun 1.4.5 on darwin"],
+    [fakeRuntime({ name: "deno", displayName: "Deno", version: "2.9.6", caps: { unstableNet: false } }), "requires Deno's unstable net API"],
+  ] as const;
+  for (const [rt, message] of cases) {
+    test(`${rt.displayName} ${rt.version} on ${rt.os}`, () => {
+      expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow(ConfigError);
+      expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow('Worker class "thread" requires');
+      expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow(message);
+    });
+  }
+  test("accepted on Linux with the prerequisites, sharing by fd on Node and reusePort elsewhere", () => {
+    expect(resolve(["a", "--worker-class", "thread"]).socketSharing).toBe("fd");
+    const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { listenOnFd: false, passSocketToChild: false } });
+    expect(resolve(["a", "--worker-class", "thread"], {}, bun).socketSharing).toBe("reusePort");
+  });
+});
+
+test("thread shutdown timeout defaults to the healthcheck timeout (seed)", () => {
+  expect(threadShutdownTimeout(resolve(["a", "--timeout-worker-healthcheck", "7"]))).toBe(7);
+  expect(threadShutdownTimeout(resolve(["a", "--timeout-worker-healthcheck", "2", "--timeout-graceful-shutdown", "3"]))).toBe(3);
+});
+
+describe("options from the environment", () => {
+  test("every option has a TSUV_ variable and the CLI wins", () => {
+    expect(resolve(["a"], { TSUV_PORT: "9001" }).port).toBe(9001);
+    expect(resolve(["a", "--port", "9002"], { TSUV_PORT: "9001" }).port).toBe(9002);
+    expect(resolve([], { TSUV_APP: "main:app" }).app).toBe("main:app");
+    expect(resolve(["a"], { TSUV_ACCESS_LOG: "false" }).accessLog).toBe(false);
+    expect(resolve(["a"], { TSUV_WORKER_CLASS: "thread" }).workerClass).toBe("thread");
+    expect(envVarName("timeout-graceful-shutdown")).toBe("TSUV_TIMEOUT_GRACEFUL_SHUTDOWN");
+  });
+  test("workers default to $WEB_CONCURRENCY, else 1", () => {
+    expect(resolve(["a"]).workers).toBe(1);
+    expect(resolve(["a"], { WEB_CONCURRENCY: "3" }).workers).toBe(3);
+    expect(resolve(["a"], { WEB_CONCURRENCY: "3", TSUV_WORKERS: "2" }).workers).toBe(2);
+  });
+  test("forwarded-allow-ips defaults to $FORWARDED_ALLOW_IPS, else 127.0.0.1", () => {
+    expect(resolve(["a"]).forwardedAllowIps).toBe("127.0.0.1");
+    expect(resolve(["a"], { FORWARDED_ALLOW_IPS: "*" }).forwardedAllowIps).toBe("*");
+  });
+  test("list options repeat on the CLI and split from the environment", () => {
+    const config = resolve(["a", "--header", "x-a: 1, 2", "--header=x-b:3"]);
+    expect(config.headers).toEqual([["x-a", "1, 2"], ["x-b", "3"]]);
+    expect(resolve(["a"], { TSUV_HEADER: "x-a: 1, 2\nx-b: 3" }).headers).toEqual([["x-a", "1, 2"], ["x-b", "3"]]);
+    expect(resolve(["a"], { TSUV_RELOAD_DIR: "src,lib" }).reloadDir).toEqual(["src", "lib"]);
+  });
+  test("a bad env value names the variable", () => {
+    expect(() => resolve(["a"], { TSUV_PORT: "http" })).toThrow("Invalid value for 'TSUV_PORT': 'http' is not a valid integer.");
+  });
+});
+
+describe("usage errors name the flag", () => {
+  const cases: [string[], string][] = [
+    [["a", "--bogus"], "No such option: --bogus"],
+    [["a", "--port", "x"], "'--port': 'x' is not a valid integer"],
+    [["a", "--port", "70000"], "'--port': '70000' is not a valid port"],
+    [["a", "--workers", "-1"], "'--workers': '-1' is not in the range x>=1"],
+    [["a", "--port"], "Option '--port' requires an argument."],
+    [["a", "--reload=yes"], "Option '--reload' does not take a value."],
+    [["a", "b"], "unexpected extra argument (b)"],
+    [["a", "--log-level", "loud"], "--log-level"],
+    [["a", "--header", "nocolon"], "'--header': 'nocolon' is not NAME:VALUE"],
+    [["a", "--uds", "/tmp/x.sock", "--fd", "3"], "'--uds' and '--fd' are mutually exclusive"],
+    [["a", "--ssl-keyfile", "k.pem"], "'--ssl-keyfile' and '--ssl-certfile' must be given together"],
+  ];
+  for (const [argv, message] of cases) {
+    test(argv.join(" "), () => {
+      expect(() => resolve(argv)).toThrow(UsageError);
+      expect(() => resolve(argv)).toThrow(message);
+    });
+  }
+});
+
+test("files named by options must exist (exit 1 with the path)", () => {
+  const exists = (path: string) => !path.includes("missing");
+  const check = (argv: string[]) => () => resolveConfig(argv, {}, { runtime, exists });
+  expect(check(["a", "--env-file", "missing.env"])).toThrow("--env-file: file not found: missing.env");
+  expect(check(["a", "--uds", "/missing/dir/s.sock"])).toThrow("--uds: directory does not exist: /missing/dir");
+  expect(check(["a", "--ssl-keyfile", "missing.key", "--ssl-certfile", "c"])).toThrow(ConfigError);
+});
+
+test("--fd is refused with the reason where the runtime cannot listen on an fd", () => {
+  const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { listenOnFd: false } });
+  expect(() => resolve(["a", "--fd", "3"], {}, bun)).toThrow("--fd requires a runtime that can listen on an inherited socket; Bun cannot");
+});
+
+test("defaults come from the option table", () => {
+  const values = parseOptions([], {});
+  expect(values.host).toBe("127.0.0.1");
+  expect(values.port).toBe(8000);
+  expect(values.backlog).toBe(2048);
+  expect(values.workerClass).toBe("process");
+  expect(values.timeoutWorkerHealthcheck).toBe(5);
+  expect(values.timeoutKeepAlive).toBe(5);
+  expect(values.accessLog).toBe(true);
+  expect(Object.keys(OPTIONS).length).toBeGreaterThan(40);
+});

@@ -1,0 +1,156 @@
+/**
+ * Drive a real tsuv under a real runtime: spawn it, wait for the "running on" line to learn the
+ * bound address, speak HTTP to it, and always kill it by PID afterwards.
+ */
+import { type Subprocess, spawn } from "bun";
+import { join } from "node:path";
+import { ROOT, bun, deno, node20, node24 } from "../../scripts/tools.mjs";
+
+export type RuntimeKey = "node20" | "node24" | "bun" | "deno";
+export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
+
+export { ROOT };
+
+/** The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`. */
+export function tsuvCommand(runtime: RuntimeKey): string[] {
+  switch (runtime) {
+    case "node20":
+      return [node20(), join(ROOT, "dist", "cli.mjs")];
+    case "node24":
+      return [node24(), join(ROOT, "dist", "cli.mjs")];
+    case "bun":
+      return [bun(), join(ROOT, "src", "cli.ts")];
+    case "deno":
+      return [deno(), "run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "src", "cli.ts")];
+  }
+}
+
+export interface RunningTsuv {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  pid: number;
+  /** Base URL (http://127.0.0.1:PORT) once running; "" for unix sockets and fds. */
+  url: string;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  /** Wait until a line matching `pattern` appears on stdout or stderr. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  signal(signal: NodeJS.Signals): void;
+  kill(): Promise<void>;
+}
+
+const live = new Set<RunningTsuv>();
+
+/** Kill every tsuv a test started and left running (call from afterEach/afterAll). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...live].map((t) => t.kill()));
+}
+
+function collect(stream: ReadableStream<Uint8Array>, into: { text: string }, notify: () => void): void {
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of stream) {
+      into.text += decoder.decode(chunk, { stream: true });
+      notify();
+    }
+  })().catch(() => {});
+}
+
+export interface StartOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Wait for "running on" (default) or nothing (for processes expected to fail). */
+  waitReady?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export function startTsuv(runtime: RuntimeKey, args: string[], options: StartOptions = {}): Promise<RunningTsuv> & { raw: RunningTsuv } {
+  const proc = spawn([...tsuvCommand(runtime), ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = { text: "" };
+  const err = { text: "" };
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  collect(proc.stdout, out, notify);
+  collect(proc.stderr, err, notify);
+  const exited = proc.exited.then((code) => {
+    live.delete(running);
+    notify();
+    return code;
+  });
+
+  const running: RunningTsuv = {
+    proc,
+    pid: proc.pid,
+    url: "",
+    port: 0,
+    stdout: () => out.text,
+    stderr: () => err.text,
+    exited,
+    waitFor(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = (out.text + err.text).match(pattern) ?? null;
+          if (match) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(match[0]);
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`tsuv exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    signal(signal) {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, signal);
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
+    },
+  };
+  live.add(running);
+
+  const ready = (async () => {
+    if (options.waitReady === false) return running;
+    const line = await running.waitFor(/running on \S+/, options.readyTimeoutMs ?? 20_000);
+    const match = line.match(/https?:\/\/(\[[^\]]+\]|[^:/]+):(\d+)/);
+    if (match) {
+      running.port = Number(match[2]);
+      running.url = `${line.includes("https://") ? "https" : "http"}://${match[1]}:${match[2]}`;
+    }
+    return running;
+  })();
+  return Object.assign(ready, { raw: running });
+}
+
+/** Run tsuv to completion (for errors and --version): exit code and output. */
+export async function runTsuv(
+  runtime: RuntimeKey,
+  args: string[],
+  options: StartOptions & { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const started = startTsuv(runtime, args, { ...options, waitReady: false });
+  const t = await started;
+  const timer = setTimeout(() => t.kill(), options.timeoutMs ?? 20_000);
+  const code = await t.exited;
+  clearTimeout(timer);
+  return { code, stdout: t.stdout(), stderr: t.stderr() };
+}
