@@ -4,9 +4,23 @@
  * and values, ConfigError (exit 1) for configuration the runtime or filesystem refuses.
  */
 import { parseArgs } from "citty";
-import { UsageError, ConfigError } from "./errors.ts";
-import { OPTIONS, type OptionName, type OptionSpec, type OptionValues, camelCase, envVarName } from "./options.ts";
-import { type RuntimeInfo, fdSupport, processModeSupport, threadModeSupport, type SocketSharing } from "./runtime/detect.ts";
+import { ConfigError, UsageError } from "./errors.ts";
+import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
+import {
+  camelCase,
+  envVarName,
+  OPTIONS,
+  type OptionName,
+  type OptionSpec,
+  type OptionValues,
+} from "./options.ts";
+import {
+  fdSupport,
+  processModeSupport,
+  type RuntimeInfo,
+  type SocketSharing,
+  threadModeSupport,
+} from "./runtime/detect.ts";
 
 export interface Config extends OptionValues {
   /** Workers resolved ($WEB_CONCURRENCY, else 1). */
@@ -76,8 +90,7 @@ function scanArgv(argv: string[]): { lists: Map<OptionName, string[]>; seen: Set
 
 function parseValue(name: OptionName, raw: string, source: string): unknown {
   const spec = SPEC[name] as OptionSpec;
-  const bad = (what: string) =>
-    new UsageError(`Invalid value for '${source}': '${raw}' is not ${what}.`);
+  const bad = (what: string) => new UsageError(`Invalid value for '${source}': '${raw}' is not ${what}.`);
   switch (spec.kind) {
     case "int": {
       if (!/^-?\d+$/.test(raw.trim())) throw bad("a valid integer");
@@ -120,7 +133,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   try {
     parsed = parseArgs(argv, OPTIONS) as Record<string, unknown>;
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.replace(/\x1b\[[0-9;]*m/g, "") : String(error));
+    throw new UsageError(error instanceof Error ? stripAnsi(error.message) : String(error));
   }
   const positionals = (parsed._ as string[] | undefined) ?? [];
   if (positionals.length > 1) throw new UsageError(`Got unexpected extra argument (${positionals[1]})`);
@@ -155,10 +168,17 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       continue;
     }
     if ("default" in spec && spec.default !== undefined) {
-      values[key] = spec.type === "boolean" ? spec.default : parseValue(name, String(spec.default), `--${name}`);
+      values[key] =
+        spec.type === "boolean" ? spec.default : parseValue(name, String(spec.default), `--${name}`);
     }
   }
   return values as OptionValues;
+}
+
+/** citty colours its messages; our error lines are plain. */
+function stripAnsi(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 function parseHeaders(raw: string[]): [string, string][] {
@@ -181,7 +201,11 @@ export interface ResolveDeps {
 }
 
 /** Step 3 and 4: validate combinations and the runtime's prerequisites. */
-export function resolveConfig(argv: string[], env: Record<string, string | undefined>, deps: ResolveDeps): Config {
+export function resolveConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  deps: ResolveDeps,
+): Config {
   const values = parseOptions(argv, env);
   const workers = values.workers ?? 1;
   const config: Config = {
@@ -193,7 +217,12 @@ export function resolveConfig(argv: string[], env: Record<string, string | undef
     argv,
   };
 
-  if (config.uds && config.fd !== undefined) throw new UsageError("Options '--uds' and '--fd' are mutually exclusive.");
+  if (config.proxyHeaders) {
+    const source = values.forwardedAllowIps !== undefined ? "--forwarded-allow-ips" : "FORWARDED_ALLOW_IPS";
+    validateForwardedAllowIps(config.forwardedAllowIps, source);
+  }
+  if (config.uds && config.fd !== undefined)
+    throw new UsageError("Options '--uds' and '--fd' are mutually exclusive.");
   if (Boolean(config.sslKeyfile) !== Boolean(config.sslCertfile)) {
     throw new UsageError("Options '--ssl-keyfile' and '--ssl-certfile' must be given together.");
   }

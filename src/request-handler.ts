@@ -6,8 +6,13 @@
  */
 import type { Config } from "./config.ts";
 import type { Logger } from "./logging.ts";
-import { type DefaultHeaders, createDefaultHeaders } from "./middleware/default-headers.ts";
-import { ConcurrencyLimit, MaxRequests, maxRequestsMessage, serviceUnavailable } from "./middleware/limits.ts";
+import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
+import {
+  ConcurrencyLimit,
+  MaxRequests,
+  maxRequestsMessage,
+  serviceUnavailable,
+} from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
 
@@ -96,7 +101,8 @@ export function createRequestHandler(
     if (result instanceof Response) return finish(request, info, result);
     if (result && typeof (result as Promise<Response>).then === "function") {
       return (result as Promise<Response>).then(
-        (response) => (response instanceof Response ? finish(request, info, response) : notAResponse(response)),
+        (response) =>
+          response instanceof Response ? finish(request, info, response) : notAResponse(response),
         (error) => fail(request, info, error),
       );
     }
