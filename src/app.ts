@@ -40,14 +40,20 @@ export function parseAppSpec(spec: string): AppSpec {
   const attr = colon === -1 ? "" : spec.slice(colon + 1);
   const attrs = attr === "" ? [] : attr.split(".");
   if (!module || (colon !== -1 && (attr === "" || attrs.some((part) => !/^[A-Za-z_$][\w$]*$/.test(part))))) {
-    throw new AppLoadError(`Error loading app. Import string "${spec}" must be in format "<module>:<attribute>".`);
+    throw new AppLoadError(
+      `Error loading app. Import string "${spec}" must be in format "<module>:<attribute>".`,
+    );
   }
   return { module, attrs };
 }
 
 /** Candidate files for a module spec: as is when it has an extension, else .ts, .js, .mjs in order. */
-export function moduleCandidates(module: string, appDir: string, join: (...parts: string[]) => string): string[] {
-  const base = join(appDir, module);
+export function moduleCandidates(
+  module: string,
+  appDir: string,
+  resolvePath: (...parts: string[]) => string,
+): string[] {
+  const base = resolvePath(appDir, module);
   if (KNOWN_EXTENSION.test(module)) return [base];
   return EXTENSIONS.map((ext) => base + ext);
 }
@@ -55,13 +61,16 @@ export function moduleCandidates(module: string, appDir: string, join: (...parts
 function isNotFound(error: unknown, path: string): boolean {
   const code = (error as { code?: string } | null)?.code;
   const message = errorMessage(error);
-  return (code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Module not found/.test(message)) && message.includes(path);
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Module not found/.test(message)) &&
+    message.includes(path)
+  );
 }
 
 export interface LoadAppDeps {
   importModule(path: string): Promise<Record<string, unknown>>;
   exists(path: string): boolean;
-  join(...parts: string[]): string;
+  resolvePath(...parts: string[]): string;
 }
 
 export interface LoadAppOptions {
@@ -75,16 +84,22 @@ export interface LoadAppOptions {
 export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Promise<unknown> {
   const spec = parseAppSpec(options.app);
   const moduleName = spec.module.replace(KNOWN_EXTENSION, "");
-  const path = moduleCandidates(spec.module, options.appDir, deps.join).find((candidate) => deps.exists(candidate));
+  const path = moduleCandidates(spec.module, options.appDir, deps.resolvePath).find((candidate) =>
+    deps.exists(candidate),
+  );
   if (!path) throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
 
   let mod: Record<string, unknown>;
   try {
     mod = await deps.importModule(path);
   } catch (error) {
-    if (isNotFound(error, path)) throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
+    if (isNotFound(error, path))
+      throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
     const stack = error instanceof Error ? error.stack : undefined;
-    throw new AppLoadError(`Error loading app. Module "${moduleName}" failed to load: ${errorMessage(error)}`, stack);
+    throw new AppLoadError(
+      `Error loading app. Module "${moduleName}" failed to load: ${errorMessage(error)}`,
+      stack,
+    );
   }
 
   let target: unknown = mod;
@@ -142,12 +157,19 @@ function optionalHook(holder: Record<string, unknown>, name: string): (() => unk
  * 4. any other function -> fetch. A plain `(req, res)` function is ambiguous: pass
  *    `--interface node` for it (Koa's `app.callback()` result is such a function).
  */
-export function toLoadedApp(target: unknown, iface: "auto" | "fetch" | "node", moduleLabel: string): LoadedApp {
+export function toLoadedApp(
+  target: unknown,
+  iface: "auto" | "fetch" | "node",
+  moduleLabel: string,
+): LoadedApp {
   const holder = (target ?? {}) as Record<string, unknown>;
   const hooks = {
     startup: optionalHook(holder, "startup"),
     shutdown: optionalHook(holder, "shutdown"),
-    websocket: typeof holder.websocket === "object" && holder.websocket ? (holder.websocket as WebSocketHooks) : undefined,
+    websocket:
+      typeof holder.websocket === "object" && holder.websocket
+        ? (holder.websocket as WebSocketHooks)
+        : undefined,
   };
   const notAnApp = () =>
     new AppLoadError(
@@ -161,18 +183,30 @@ export function toLoadedApp(target: unknown, iface: "auto" | "fetch" | "node", m
     }
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);
-      if (typeof node === "function") return { interface: "node", node, ...hooks, detectedBy: "object with callback() (Koa)" };
+      if (typeof node === "function")
+        return { interface: "node", node, ...hooks, detectedBy: "object with callback() (Koa)" };
     }
     throw notAnApp();
   }
   if (typeof target === "function") {
     const fn = target as ((...args: unknown[]) => unknown) & Record<string, unknown>;
     if (iface === "node") return { interface: "node", node: fn, ...hooks, detectedBy: "--interface node" };
-    if (iface === "fetch") return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
+    if (iface === "fetch")
+      return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
     if (looksLikeExpress(fn) || fn.length >= 3) {
-      return { interface: "node", node: fn, ...hooks, detectedBy: "function with Express shape or (req, res, next)" };
+      return {
+        interface: "node",
+        node: fn,
+        ...hooks,
+        detectedBy: "function with Express shape or (req, res, next)",
+      };
     }
-    return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "function (request, info)" };
+    return {
+      interface: "fetch",
+      fetch: fn as FetchHandler,
+      ...hooks,
+      detectedBy: "function (request, info)",
+    };
   }
   throw notAnApp();
 }

@@ -6,10 +6,10 @@
 import { defineCommand, renderUsage } from "citty";
 import { resolveConfig } from "./config.ts";
 import { loadEnvFile } from "./env-file.ts";
-import { EXIT, TsuvError, UsageError, errorMessage } from "./errors.ts";
+import { EXIT, errorMessage, TsuvError, UsageError } from "./errors.ts";
 import { loggerFromConfig } from "./logging.ts";
 import { OPTIONS } from "./options.ts";
-import { run, type Supervisors, defaultSupervisors } from "./run.ts";
+import { defaultSupervisors, run, type Supervisors } from "./run.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
 import type { ProcessIO } from "./runtime/index.ts";
 import { VERSION } from "./version.ts";
@@ -62,7 +62,8 @@ export async function main(
       const loaded = loadEnvFile(config.envFile, adapter.env);
       logger.debug(`Loaded ${loaded} variable(s) from ${config.envFile}.`);
     }
-    logger.debug(versionLine(adapter));
+    const { displayName, version, os, arch } = adapter.info;
+    logger.info(`Runtime: ${displayName} ${version} (${os}/${arch}), tsuv ${VERSION}`);
     return await run(config, adapter, logger, supervisors);
   } catch (error) {
     if (error instanceof TsuvError) {

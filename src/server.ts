@@ -3,15 +3,22 @@
  * per 100 ms (default headers once a second, heartbeat for the supervisor), and shut down
  * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
  */
-import { readFile } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { importApp, toLoadedApp, type LoadedApp } from "./app.ts";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
-import { EXIT, StartupFailure, TsuvError, ConfigError, errorMessage } from "./errors.ts";
+import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
-import { createRequestHandler, requestTarget, type HandlerState } from "./request-handler.ts";
-import type { BoundAddress, ListenTarget, RunningServer, RuntimeAdapter, TlsMaterial } from "./runtime/adapter.ts";
+import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
+import type {
+  BoundAddress,
+  ListenTarget,
+  RunningServer,
+  RuntimeAdapter,
+  TlsMaterial,
+} from "./runtime/adapter.ts";
 
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */
@@ -95,7 +102,9 @@ export class Server {
 
     this.started = true;
     if (this.options.announce !== false) {
-      logger.info(`tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`);
+      logger.info(
+        `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,
+      );
     }
     this.options.hooks?.onReady?.(running.address);
 
@@ -118,7 +127,7 @@ export class Server {
     const appDir = resolve(this.config.appDir);
     const target = await importApp(
       { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
-      { importModule: (path) => this.adapter.importModule(path), exists: existsSync, join },
+      { importModule: (path) => this.adapter.importModule(path), exists: existsSync, resolvePath: resolve },
     );
     const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
     this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
@@ -139,7 +148,9 @@ export class Server {
     try {
       await app.startup?.();
     } catch (error) {
-      this.logger.exception("Exception in application startup", error);
+      // One line by default (the message); the stack at --log-level debug.
+      this.logger.error(`Exception in application startup: ${errorMessage(error)}`);
+      if (error instanceof Error && error.stack) this.logger.debug(error.stack);
       throw new StartupFailure();
     }
     this.logger.info("Application startup complete.");
@@ -217,7 +228,9 @@ export class Server {
     clearTimeout(timer);
     clearInterval(poll);
     if (outcome !== "closed") {
-      const cut = state ? [...state.inFlight].map((request) => `${request.method} ${requestTarget(request.url)}`) : [];
+      const cut = state
+        ? [...state.inFlight].map((request) => `${request.method} ${requestTarget(request.url)}`)
+        : [];
       const what = cut.length ? `: ${cut.join(", ")}` : "";
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
       this.logger.error(`Cancel ${cut.length} running request(s), ${reason}${what}`);

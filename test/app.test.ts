@@ -1,12 +1,12 @@
 /** App loading: spec parsing, resolution order, attributes, factories, interfaces, messages. */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { importApp, moduleCandidates, parseAppSpec, toLoadedApp } from "../src/app.ts";
 import { AppLoadError } from "../src/errors.ts";
 
 const appDir = join(import.meta.dir, "fixtures", "apps");
-const deps = { importModule: (path: string) => import(path), exists: existsSync, join };
+const deps = { importModule: (path: string) => import(path), exists: existsSync, resolvePath: resolve };
 const load = (app: string, extra: { factory?: boolean } = {}) =>
   importApp({ app, appDir, interface: "auto", ...extra }, deps);
 
@@ -19,19 +19,21 @@ describe("parseAppSpec", () => {
   });
   for (const bad of ["main:", ":app", "main:a..b", "main:1x"]) {
     test(`bad format ${bad}`, () => {
-      expect(() => parseAppSpec(bad)).toThrow(`Error loading app. Import string "${bad}" must be in format "<module>:<attribute>".`);
+      expect(() => parseAppSpec(bad)).toThrow(
+        `Error loading app. Import string "${bad}" must be in format "<module>:<attribute>".`,
+      );
     });
   }
 });
 
 test("main resolves main.ts, main.js, main.mjs in that order; an extension is taken as is", () => {
-  expect(moduleCandidates("main", "/srv", join)).toEqual(["/srv/main.ts", "/srv/main.js", "/srv/main.mjs"]);
-  expect(moduleCandidates("app.js", "/srv", join)).toEqual(["/srv/app.js"]);
+  expect(moduleCandidates("main", "/srv", resolve)).toEqual(["/srv/main.ts", "/srv/main.js", "/srv/main.mjs"]);
+  expect(moduleCandidates("app.js", "/srv", resolve)).toEqual(["/srv/app.js"]);
 });
 
 describe("importApp", () => {
   test("default export, attribute, dotted attribute, factory", async () => {
-    const fetchText = async (target: unknown) => (await (target as { fetch(): Response }).fetch().text());
+    const fetchText = async (target: unknown) => await (target as { fetch(): Response }).fetch().text();
     expect(await fetchText(await load("main"))).toBe("hello from app");
     expect(await fetchText(await load("main:api.app"))).toBe("hello from api.app");
     expect(await fetchText(await load("main.ts:app"))).toBe("hello from app");
@@ -41,18 +43,26 @@ describe("importApp", () => {
     await expect(load("nope:app")).rejects.toThrow('Error loading app. Could not import module "nope".');
   });
   test("missing attribute", async () => {
-    await expect(load("main:missing")).rejects.toThrow('Error loading app. Attribute "missing" not found in module "main".');
-    await expect(load("main:api.nothing")).rejects.toThrow('Attribute "api.nothing" not found in module "main".');
+    await expect(load("main:missing")).rejects.toThrow(
+      'Error loading app. Attribute "missing" not found in module "main".',
+    );
+    await expect(load("main:api.nothing")).rejects.toThrow(
+      'Attribute "api.nothing" not found in module "main".',
+    );
   });
   test("a module that throws gives its message, and the stack only as detail", async () => {
     const error = await load("throws").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppLoadError);
-    expect((error as AppLoadError).message).toBe('Error loading app. Module "throws" failed to load: boom at import');
+    expect((error as AppLoadError).message).toBe(
+      'Error loading app. Module "throws" failed to load: boom at import',
+    );
     expect((error as AppLoadError).detail).toContain("throws.ts");
     expect((error as AppLoadError).exitCode).toBe(3);
   });
   test("factory that is not a function", async () => {
-    await expect(load("main:app", { factory: true })).rejects.toThrow("Error loading app factory. The export is an object");
+    await expect(load("main:app", { factory: true })).rejects.toThrow(
+      "Error loading app factory. The export is an object",
+    );
   });
 });
 
@@ -65,7 +75,10 @@ describe("toLoadedApp", () => {
     expect(app.shutdown).toBeFunction();
   });
   test("Express-shaped function -> node", () => {
-    const express = Object.assign((_req: unknown, _res: unknown, _next: unknown) => {}, { handle() {}, use() {} });
+    const express = Object.assign((_req: unknown, _res: unknown, _next: unknown) => {}, {
+      handle() {},
+      use() {},
+    });
     expect(toLoadedApp(express, "auto", "m:app").interface).toBe("node");
   });
   test("Koa app object -> node through callback()", () => {
@@ -81,7 +94,9 @@ describe("toLoadedApp", () => {
     expect(toLoadedApp(ambiguous, "node", "m:app").interface).toBe("node");
   });
   test("not an app: says what was found", () => {
-    expect(() => toLoadedApp(42, "auto", "main:notAnApp")).toThrow('Error loading app. "main:notAnApp" is a number (42); expected');
+    expect(() => toLoadedApp(42, "auto", "main:notAnApp")).toThrow(
+      'Error loading app. "main:notAnApp" is a number (42); expected',
+    );
     expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
   });
 });

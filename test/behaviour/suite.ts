@@ -4,12 +4,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
-import { ROOT, type RuntimeKey, type RunningTsuv, killAll, runTsuv, startTsuv } from "../helpers/tsuv.ts";
+import { killAll, ROOT, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "../helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts";
 const ACCESS_LINE = /INFO: {5}127\.0\.0\.1:\d+ - "GET \/\?x=1 HTTP\/1\.1" 200 OK/;
@@ -43,13 +43,17 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     const result = await runTsuv(runtime, ["--version"]);
     expect(result.code).toBe(0);
     const name = runtime.startsWith("node") ? "Node.js" : runtime === "bun" ? "Bun" : "Deno";
-    expect(result.stdout.trim()).toMatch(new RegExp(`^tsuv ${VERSION} running on ${name} \\d+\\.\\d+\\.\\d+ \\(linux/x64\\)$`));
+    expect(result.stdout.trim()).toMatch(
+      new RegExp(`^tsuv ${VERSION} running on ${name} \\d+\\.\\d+\\.\\d+ \\(linux/x64\\)$`),
+    );
   });
 
   describe("serving", () => {
     let server: RunningTsuv;
     beforeAll(async () => {
-      server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-custom: yes"]);
+      server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-custom: yes"], {
+        persistent: true,
+      });
     });
     afterAll(async () => {
       await server?.kill();
@@ -65,7 +69,9 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       await server.waitFor(ACCESS_LINE);
       expect(server.stdout()).toMatch(ACCESS_LINE);
       expect(server.stderr()).toMatch(/INFO: {5}Started server process \[\d+\]/);
-      expect(server.stderr()).toMatch(/INFO: {5}tsuv running on http:\/\/127\.0\.0\.1:\d+ \(Press CTRL\+C to quit\)/);
+      expect(server.stderr()).toMatch(
+        /INFO: {5}tsuv running on http:\/\/127\.0\.0\.1:\d+ \(Press CTRL\+C to quit\)/,
+      );
     });
 
     test("POST bodies round-trip", async () => {
@@ -94,7 +100,10 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     });
 
     test("the app sees the client address; proxy headers from a trusted peer rewrite it", async () => {
-      expect(await (await fetch(`${server.url}/client`)).json()).toEqual({ client: "127.0.0.1", scheme: "http" });
+      expect(await (await fetch(`${server.url}/client`)).json()).toEqual({
+        client: "127.0.0.1",
+        scheme: "http",
+      });
       const proxied = await fetch(`${server.url}/client`, {
         headers: { "x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "https" },
       });
@@ -109,13 +118,22 @@ export function behaviourSuite(runtime: RuntimeKey): void {
 
     test("keep-alive: two requests on one connection", async () => {
       const request = `GET / HTTP/1.1\r\nHost: x\r\n\r\n`;
-      const answer = await rawRequest(server.port, request + request + `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const answer = await rawRequest(
+        server.port,
+        request + request + `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
       expect(answer.match(/HTTP\/1\.1 200/g)?.length).toBe(3);
     });
   });
 
   test("proxy headers from an untrusted peer are ignored", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--forwarded-allow-ips", "10.0.0.1"]);
+    const server = await startTsuv(runtime, [
+      `${APP}:app`,
+      "--port",
+      "0",
+      "--forwarded-allow-ips",
+      "10.0.0.1",
+    ]);
     const response = await fetch(`${server.url}/client`, { headers: { "x-forwarded-for": "203.0.113.7" } });
     expect(await response.json()).toEqual({ client: "127.0.0.1", scheme: "http" });
   });
@@ -161,20 +179,36 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--timeout-graceful-shutdown cuts a long request off and names it", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--timeout-graceful-shutdown", "1"]);
+    const server = await startTsuv(runtime, [
+      `${APP}:app`,
+      "--port",
+      "0",
+      "--timeout-graceful-shutdown",
+      "1",
+    ]);
     const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
     await Bun.sleep(300);
     const start = Date.now();
     server.signal("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(Date.now() - start).toBeLessThan(4000);
-    expect(server.stderr()).toMatch(/Cancel 1 running request\(s\), timeout graceful shutdown exceeded: GET \/slow\?ms=10000/);
+    expect(server.stderr()).toMatch(
+      /Cancel 1 running request\(s\), timeout graceful shutdown exceeded: GET \/slow\?ms=10000/,
+    );
     await inFlight;
   });
 
   test("--env-file is loaded before the app", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--env-file", "test/fixtures/apps/.env.test"]);
-    expect(await (await fetch(`${server.url}/env?name=TSUV_TEST_GREETING`)).text()).toBe("hello from env file");
+    const server = await startTsuv(runtime, [
+      `${APP}:app`,
+      "--port",
+      "0",
+      "--env-file",
+      "test/fixtures/apps/.env.test",
+    ]);
+    expect(await (await fetch(`${server.url}/env?name=TSUV_TEST_GREETING`)).text()).toBe(
+      "hello from env file",
+    );
   });
 
   test("the node interface serves a (req, res) handler", async () => {
@@ -198,8 +232,34 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-tls-"));
     const key = join(dir, "key.pem");
     const cert = join(dir, "cert.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"], { stdio: "ignore" });
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--ssl-keyfile", key, "--ssl-certfile", cert]);
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+      ],
+      { stdio: "ignore" },
+    );
+    const server = await startTsuv(runtime, [
+      `${APP}:app`,
+      "--port",
+      "0",
+      "--ssl-keyfile",
+      key,
+      "--ssl-certfile",
+      cert,
+    ]);
     expect(server.url.startsWith("https://")).toBe(true);
     const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
     expect(await response.text()).toBe("Hello, world!");
@@ -208,7 +268,12 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   describe("errors: one line, no stack trace, documented exit code", () => {
     const cases: [string, string[], number, RegExp][] = [
       ["missing module", ["nope:app"], 3, /Error loading app\. Could not import module "nope"\./],
-      ["missing attribute", [`${APP}:missing`], 3, /Error loading app\. Attribute "missing" not found in module "test\/fixtures\/apps\/behaviour"\./],
+      [
+        "missing attribute",
+        [`${APP}:missing`],
+        3,
+        /Error loading app\. Attribute "missing" not found in module "test\/fixtures\/apps\/behaviour"\./,
+      ],
       ["bad format", [`${APP}:`], 3, /must be in format "<module>:<attribute>"/],
       ["not an app", ["test/fixtures/apps/main.ts:notAnApp"], 3, /is a number \(42\); expected/],
       ["module throws", ["test/fixtures/apps/throws.ts"], 3, /failed to load: boom at import/],
@@ -219,10 +284,11 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     ];
     for (const [name, args, code, message] of cases) {
       test(name, async () => {
-        const result = await runTsuv(runtime, [...args, "--port", "0"]);
+        const result = await runTsuv(runtime, args.includes("--port") ? args : [...args, "--port", "0"]);
         // Node reads a script's `--env-file PATH` as its own option and exits 9 naming the path
         // (nodejs/node#54232): accept Node's exit code there, as docs/settings.md says.
-        const expected = name === "missing env file" && runtime.startsWith("node") && result.code === 9 ? 9 : code;
+        const expected =
+          name === "missing env file" && runtime.startsWith("node") && result.code === 9 ? 9 : code;
         expect(result.code).toBe(expected);
         expect(result.stdout + result.stderr).toMatch(message);
         expect(result.stderr).not.toMatch(/^\s+at /m);

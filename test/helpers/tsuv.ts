@@ -2,9 +2,10 @@
  * Drive a real tsuv under a real runtime: spawn it, wait for the "running on" line to learn the
  * bound address, speak HTTP to it, and always kill it by PID afterwards.
  */
-import { type Subprocess, spawn } from "bun";
+
 import { join } from "node:path";
-import { ROOT, bun, deno, node20, node24 } from "../../scripts/tools.mjs";
+import { type Subprocess, spawn } from "bun";
+import { bun, deno, node20, node24, ROOT } from "../../scripts/tools.mjs";
 
 export type RuntimeKey = "node20" | "node24" | "bun" | "deno";
 export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
@@ -64,9 +65,15 @@ export interface StartOptions {
   /** Wait for "running on" (default) or nothing (for processes expected to fail). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
+  /** Not killed by killAll() (a server shared by a describe block, killed in its afterAll). */
+  persistent?: boolean;
 }
 
-export function startTsuv(runtime: RuntimeKey, args: string[], options: StartOptions = {}): Promise<RunningTsuv> & { raw: RunningTsuv } {
+export function startTsuv(
+  runtime: RuntimeKey,
+  args: string[],
+  options: StartOptions = {},
+): Promise<RunningTsuv> & { raw: RunningTsuv } {
   const proc = spawn([...tsuvCommand(runtime), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
@@ -107,12 +114,18 @@ export function startTsuv(runtime: RuntimeKey, args: string[], options: StartOpt
           } else if (proc.exitCode !== null || proc.signalCode !== null) {
             waiters.delete(check);
             clearTimeout(timer);
-            reject(new Error(`tsuv exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`));
+            reject(
+              new Error(
+                `tsuv exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`));
+          reject(
+            new Error(`timed out waiting for ${pattern}\n--- stdout\n${out.text}\n--- stderr\n${err.text}`),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -126,11 +139,11 @@ export function startTsuv(runtime: RuntimeKey, args: string[], options: StartOpt
       await exited;
     },
   };
-  live.add(running);
+  if (!options.persistent) live.add(running);
 
   const ready = (async () => {
     if (options.waitReady === false) return running;
-    const line = await running.waitFor(/running on \S+/, options.readyTimeoutMs ?? 20_000);
+    const line = await running.waitFor(/tsuv running on \S+/, options.readyTimeoutMs ?? 20_000);
     const match = line.match(/https?:\/\/(\[[^\]]+\]|[^:/]+):(\d+)/);
     if (match) {
       running.port = Number(match[2]);
