@@ -1,0 +1,295 @@
+/**
+ * Who runs in the benchmark: each contender is a command that serves bench/apps/hello.ts's routes on
+ * $PORT; groups are measured together (alternating, same run); comparisons are the ratios reported.
+ */
+import { join } from "node:path";
+import { bun, deno, node20, node24, ROOT } from "../tools.mjs";
+import type { Launch } from "./proc.ts";
+
+export type RuntimeKey = "node20" | "node24" | "bun" | "deno";
+export const RUNTIME_KEYS: RuntimeKey[] = ["bun", "deno", "node20", "node24"];
+export const RUNTIME_NAMES: Record<RuntimeKey, string> = {
+  node20: "Node 20",
+  node24: "Node 24",
+  bun: "Bun",
+  deno: "Deno",
+};
+
+export const BENCH_APP = "bench/apps/hello.ts";
+
+export interface Contender {
+  /** Unique, stable id: used by --only-contender and as the key in results. */
+  id: string;
+  label: string;
+  /** For the chart: "tsuv 2w thread", "node:cluster 2w" (the runtime is said once per row). */
+  short: string;
+  /** "Bun", "Node 20", ... or "Python". */
+  runtime: string;
+  tsuv: boolean;
+  workers: number;
+  launch(port: number): Launch;
+}
+
+export interface Group {
+  id: string;
+  title: string;
+  contenders: Contender[];
+  /** Also measure p50/p99 latency at a paced rate (single-worker groups). */
+  latency: boolean;
+}
+
+export interface Comparison {
+  group: string;
+  subject: string;
+  baseline: string;
+  /** The issue-7 target for subject/baseline, if there is one. */
+  target?: number;
+  /** For ratios across groups (not alternated in the same group): shown as such. */
+  crossGroup?: boolean;
+}
+
+const rel = (path: string) => join(ROOT, path);
+
+function runtimeBin(runtime: RuntimeKey): string {
+  switch (runtime) {
+    case "node20":
+      return node20();
+    case "node24":
+      return node24();
+    case "bun":
+      return bun();
+    case "deno":
+      return deno();
+  }
+}
+
+/** The documented way to start tsuv on each runtime (README), with the access log off as uvicorn's bench. */
+export function tsuvCommand(runtime: RuntimeKey): string[] {
+  switch (runtime) {
+    case "node20":
+    case "node24":
+      return [runtimeBin(runtime), rel("dist/cli.mjs")];
+    case "bun":
+      return [bun(), rel("src/cli.ts")];
+    case "deno":
+      return [deno(), "run", "-A", `--config=${rel("deno.json")}`, rel("src/cli.ts")];
+  }
+}
+
+export function tsuvArgs(port: number, workers = 1, workerClass?: "process" | "thread"): string[] {
+  const args = [BENCH_APP, "--host", "127.0.0.1", "--port", String(port), "--no-access-log"];
+  if (workers > 1 || workerClass) args.push("--workers", String(workers));
+  if (workerClass) args.push("--worker-class", workerClass);
+  return args;
+}
+
+export function tsuv(runtime: RuntimeKey, workers = 1, workerClass?: "process" | "thread"): Contender {
+  const suffix = workerClass ? ` --workers ${workers} (${workerClass})` : "";
+  return {
+    id: `tsuv-${runtime}${workerClass ? `-w${workers}-${workerClass}` : ""}`,
+    label: `tsuv on ${RUNTIME_NAMES[runtime]}${suffix}`,
+    short: workerClass ? `tsuv ${workers}w ${workerClass}` : "tsuv",
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: true,
+    workers,
+    launch: (port) => ({ cmd: [...tsuvCommand(runtime), ...tsuvArgs(port, workers, workerClass)] }),
+  };
+}
+
+/** The raw runtime servers: what tsuv must match. */
+export const raw = {
+  bunServe: (): Contender => ({
+    id: "bun-serve",
+    label: "Bun.serve",
+    short: "Bun.serve",
+    runtime: "Bun",
+    tsuv: false,
+    workers: 1,
+    launch: () => ({ cmd: [bun(), rel("bench/raw/bun-serve.ts")] }),
+  }),
+  bunReusePort: (workers = 2): Contender => ({
+    id: `bun-reuseport-${workers}`,
+    label: `Bun.serve reusePort, ${workers} processes`,
+    short: `Bun.serve reusePort ${workers}w`,
+    runtime: "Bun",
+    tsuv: false,
+    workers,
+    launch: () => ({ cmd: [bun(), rel("bench/raw/bun-reuseport.ts")], env: { WORKERS: String(workers) } }),
+  }),
+  denoServe: (): Contender => ({
+    id: "deno-serve",
+    label: "Deno.serve",
+    short: "Deno.serve",
+    runtime: "Deno",
+    tsuv: false,
+    workers: 1,
+    launch: () => ({ cmd: [deno(), "run", "-A", rel("bench/raw/deno-serve.ts")] }),
+  }),
+  denoParallel: (workers = 2): Contender => ({
+    id: `deno-serve-parallel-${workers}`,
+    label: `deno serve --parallel (${workers} threads)`,
+    short: `deno serve --parallel ${workers}w`,
+    runtime: "Deno",
+    tsuv: false,
+    workers,
+    // `deno serve` loads the same export-default-{fetch} module tsuv does; DENO_JOBS sets the thread count.
+    launch: (port) => ({
+      cmd: [
+        deno(),
+        "serve",
+        "-A",
+        "--parallel",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        rel(BENCH_APP),
+      ],
+      env: { DENO_JOBS: String(workers) },
+    }),
+  }),
+  nodeHttp: (runtime: "node20" | "node24"): Contender => ({
+    id: `node-http-${runtime}`,
+    label: `node:http res.end() (${RUNTIME_NAMES[runtime]})`,
+    short: "node:http",
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: false,
+    workers: 1,
+    launch: () => ({ cmd: [runtimeBin(runtime), rel("bench/raw/node-http.mjs")] }),
+  }),
+  nodeCluster: (runtime: "node20" | "node24", workers = 2): Contender => ({
+    id: `node-cluster-${runtime}-${workers}`,
+    label: `node:cluster, ${workers} workers (${RUNTIME_NAMES[runtime]})`,
+    short: `node:cluster ${workers}w`,
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: false,
+    workers,
+    launch: () => ({
+      cmd: [runtimeBin(runtime), rel("bench/raw/node-cluster.mjs")],
+      env: { WORKERS: String(workers) },
+    }),
+  }),
+  srvx: (runtime: "node20" | "node24"): Contender => ({
+    id: `srvx-${runtime}`,
+    label: `srvx 1.0 (${RUNTIME_NAMES[runtime]})`,
+    short: "srvx",
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: false,
+    workers: 1,
+    launch: () => ({ cmd: [runtimeBin(runtime), rel("bench/raw/srvx-node.mjs")] }),
+  }),
+  uvicorn: (python: string): Contender => ({
+    id: "uvicorn",
+    label: "uvicorn (python3-uvicorn), 1 process",
+    short: "uvicorn",
+    runtime: "Python",
+    tsuv: false,
+    workers: 1,
+    launch: (port) => ({
+      cmd: [
+        python,
+        "-m",
+        "uvicorn",
+        "uvicorn_app:app",
+        "--app-dir",
+        rel("bench/raw"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+      ],
+    }),
+  }),
+};
+
+/** Every group, in run order. `python` is the interpreter that imports uvicorn, if any. */
+export function allGroups(python: string | undefined): Group[] {
+  const groups: Group[] = [
+    { id: "bun-1", title: "Bun, one worker", latency: true, contenders: [tsuv("bun"), raw.bunServe()] },
+    { id: "deno-1", title: "Deno, one worker", latency: true, contenders: [tsuv("deno"), raw.denoServe()] },
+  ];
+  for (const runtime of ["node20", "node24"] as const) {
+    groups.push({
+      id: `${runtime}-1`,
+      title: `${RUNTIME_NAMES[runtime]}, one worker`,
+      latency: true,
+      contenders: [tsuv(runtime), raw.nodeHttp(runtime), raw.srvx(runtime)],
+    });
+  }
+  for (const runtime of ["node20", "node24"] as const) {
+    groups.push({
+      id: `${runtime}-2`,
+      title: `${RUNTIME_NAMES[runtime]}, two workers`,
+      latency: false,
+      // tsuv's single worker runs here too, so "2 workers >= 1.7x one" is an alternated ratio.
+      contenders: [
+        tsuv(runtime, 2, "process"),
+        tsuv(runtime, 2, "thread"),
+        raw.nodeCluster(runtime),
+        tsuv(runtime),
+      ],
+    });
+  }
+  groups.push(
+    {
+      id: "bun-2",
+      title: "Bun, two workers",
+      latency: false,
+      contenders: [tsuv("bun", 2, "process"), tsuv("bun", 2, "thread"), raw.bunReusePort()],
+    },
+    {
+      id: "deno-2",
+      title: "Deno, two workers",
+      latency: false,
+      contenders: [tsuv("deno", 2, "process"), tsuv("deno", 2, "thread"), raw.denoParallel()],
+    },
+  );
+  if (python) {
+    groups.push({
+      id: "uvicorn",
+      title: "uvicorn (reference)",
+      latency: false,
+      contenders: [raw.uvicorn(python)],
+    });
+  }
+  return groups;
+}
+
+/** The ratios the report shows, with issue 7's targets. */
+export const COMPARISONS: Comparison[] = [
+  { group: "bun-1", subject: "tsuv-bun", baseline: "bun-serve", target: 0.97 },
+  { group: "deno-1", subject: "tsuv-deno", baseline: "deno-serve", target: 0.97 },
+  ...(["node20", "node24"] as const).flatMap((r): Comparison[] => [
+    { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `node-http-${r}`, target: 0.9 },
+    { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `srvx-${r}`, target: 1.1 },
+    { group: `${r}-1`, subject: `srvx-${r}`, baseline: `node-http-${r}` },
+    { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `node-cluster-${r}-2`, target: 1.0 },
+    { group: `${r}-2`, subject: `tsuv-${r}-w2-thread`, baseline: `node-cluster-${r}-2`, target: 1.0 },
+    { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `tsuv-${r}`, target: 1.7 },
+    { group: `${r}-2`, subject: `tsuv-${r}-w2-thread`, baseline: `tsuv-${r}`, target: 1.7 },
+  ]),
+  { group: "bun-2", subject: "tsuv-bun-w2-process", baseline: "bun-reuseport-2", target: 1.0 },
+  { group: "bun-2", subject: "tsuv-bun-w2-thread", baseline: "bun-reuseport-2", target: 1.0 },
+  { group: "deno-2", subject: "tsuv-deno-w2-process", baseline: "deno-serve-parallel-2", target: 1.0 },
+  { group: "deno-2", subject: "tsuv-deno-w2-thread", baseline: "deno-serve-parallel-2", target: 1.0 },
+  { group: "uvicorn", subject: "tsuv-node20", baseline: "uvicorn", crossGroup: true },
+  { group: "uvicorn", subject: "tsuv-bun", baseline: "uvicorn", crossGroup: true },
+];
+
+/** The raw single-process server each runtime is compared with for start-up time. */
+export function rawServerFor(runtime: RuntimeKey): Contender {
+  switch (runtime) {
+    case "node20":
+    case "node24":
+      return raw.nodeHttp(runtime);
+    case "bun":
+      return raw.bunServe();
+    case "deno":
+      return raw.denoServe();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Memory of tsuv with N thread workers vs N process workers: the RSS (and PSS) summed over the
+ * whole process tree, after every worker has served traffic and the numbers have settled.
+ */
+import { RUNTIME_NAMES, type RuntimeKey, tsuvArgs, tsuvCommand } from "./contenders.ts";
+import { type Client, runLoad } from "./load.ts";
+import { children, freePort, launch, sleep, type TreeMemory, treeMemory, waitReady } from "./proc.ts";
+
+export interface MemoryResult {
+  runtime: RuntimeKey;
+  workerClass: "thread" | "process";
+  workers: number;
+  command: string;
+  ok: boolean;
+  reason?: string;
+  memory?: TreeMemory;
+}
+
+export async function measureMemory(
+  runtime: RuntimeKey,
+  workerClass: "thread" | "process",
+  workers: number,
+  client: Client,
+  log: (line: string) => void,
+): Promise<MemoryResult> {
+  const port = await freePort();
+  const cmd = [...tsuvCommand(runtime), ...tsuvArgs(port, workers, workerClass)];
+  const result: MemoryResult = { runtime, workerClass, workers, command: cmd.join(" "), ok: false };
+  const server = launch({ cmd }, port);
+  try {
+    await waitReady(server);
+    if (workerClass === "process") {
+      // Every process worker must exist before we count (extra children, e.g. esbuild's service, are fine).
+      const deadline = performance.now() + 15_000;
+      while (children(server.pid).length < workers) {
+        if (performance.now() > deadline)
+          throw new Error(`only ${children(server.pid).length} child processes`);
+        await sleep(100);
+      }
+    }
+    // Traffic on many connections reaches every worker, so each has loaded the app and served.
+    await runLoad(client, port, "plaintext", { connections: 16, threads: 1, durationS: 1 });
+    // Then wait for the tree to settle: two samples 500 ms apart within 2% of each other.
+    let last = treeMemory(server.pid);
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      const now = treeMemory(server.pid);
+      const settled = Math.abs(now.rssKiB - last.rssKiB) <= last.rssKiB * 0.02;
+      last = now;
+      if (settled) break;
+    }
+    if (server.exited()) throw new Error(`exited:\n${server.output()}`);
+    result.memory = last;
+    result.ok = true;
+    log(
+      `  ${RUNTIME_NAMES[runtime]} ${workers} ${workerClass} workers: RSS ${(last.rssKiB / 1024).toFixed(1)} MiB, PSS ${(last.pssKiB / 1024).toFixed(1)} MiB (${last.processes} processes, ${last.threads} threads)`,
+    );
+  } catch (error) {
+    result.reason = (error as Error).message.trim().split("\n").slice(0, 12).join("\n");
+    log(`  ${RUNTIME_NAMES[runtime]} ${workers} ${workerClass} workers: FAILED ${result.reason}`);
+  } finally {
+    await server.stop();
+  }
+  return result;
+}

@@ -1,0 +1,409 @@
+/**
+ * Results -> ratios -> docs/benchmarks.md (+ the SVG chart). Pure functions over the run's data,
+ * so the report can be rebuilt from a saved results JSON (`--report-from`).
+ */
+import { ROOT } from "../tools.mjs";
+import { allGroups, type Comparison, RUNTIME_NAMES } from "./contenders.ts";
+import type { Measurement, Workload } from "./load.ts";
+import type { Machine } from "./machine.ts";
+import type { MemoryResult } from "./memory.ts";
+import type { ReplaceResult } from "./replace.ts";
+import type { StartupResult } from "./startup.ts";
+import { type ChartRow, ratioChart } from "./svg.ts";
+import { type ContenderResult, median } from "./throughput.ts";
+
+export interface BenchRun {
+  command: string;
+  startedAt: string;
+  elapsedS: number;
+  machine: Machine;
+  loadAfter: string;
+  versions: Record<string, string>;
+  settings: {
+    client: "wrk" | "fetch";
+    durationS: number;
+    warmupS: number;
+    rounds: number;
+    connections: number;
+    threads: number;
+    workloads: Workload[];
+    latency?: { connections: number; delayMs: number; durationS: number };
+  };
+  results: ContenderResult[];
+  comparisons: Comparison[];
+  memory: MemoryResult[];
+  startup: { runtime: string; tsuv: StartupResult; raw: StartupResult }[];
+  binary?: StartupResult;
+  replace: ReplaceResult[];
+  notes: string[];
+}
+
+export interface Ratio {
+  comparison: Comparison;
+  subject?: ContenderResult;
+  baseline?: ContenderResult;
+  ratios: Partial<Record<Workload, number>>;
+  /** The same ratio in requests per server CPU-second: what each request costs, less noise-prone. */
+  cpuRatios: Partial<Record<Workload, number>>;
+}
+
+/**
+ * The ratio for one workload: within a group, the median of per-round ratios (round i of A over
+ * round i of B, measured seconds apart); across groups, the ratio of medians.
+ */
+export function ratioOf(
+  a: ContenderResult,
+  b: ContenderResult,
+  workload: Workload,
+  paired: boolean,
+  metric: "rps" | "cpu" = "rps",
+): number {
+  // "cpu": requests per CPU-second (the inverse of CPU time per request), so higher is better too.
+  const value = (m: Measurement) => (metric === "rps" ? m.rps : 1 / (m.cpuUsPerRequest ?? Number.NaN));
+  const x = a.runs[workload].map(value).filter((v) => !Number.isNaN(v));
+  const y = b.runs[workload].map(value).filter((v) => !Number.isNaN(v));
+  if (!x.length || !y.length) return Number.NaN;
+  if (!paired) return median(x) / median(y);
+  const n = Math.min(x.length, y.length);
+  return median(Array.from({ length: n }, (_, i) => (x[i] as number) / (y[i] as number)));
+}
+
+export function computeRatios(run: BenchRun): Ratio[] {
+  const out: Ratio[] = [];
+  for (const comparison of run.comparisons) {
+    // Within a group: both from that group. Across groups: the baseline's group is comparison.group,
+    // and the subject is taken from wherever it ran.
+    if (!run.results.some((r) => r.group === comparison.group)) continue;
+    const pick = (id: string, anyGroup: boolean) =>
+      run.results.find((r) => r.id === id && r.group === comparison.group) ??
+      (anyGroup ? run.results.find((r) => r.id === id) : undefined);
+    const subject = pick(comparison.subject, Boolean(comparison.crossGroup));
+    const baseline = pick(comparison.baseline, false);
+    if (comparison.crossGroup && !subject) continue;
+    const ratios: Partial<Record<Workload, number>> = {};
+    const cpuRatios: Partial<Record<Workload, number>> = {};
+    if (subject && baseline) {
+      const paired = !comparison.crossGroup && subject.group === baseline.group;
+      for (const w of run.settings.workloads) {
+        ratios[w] = ratioOf(subject, baseline, w, paired);
+        cpuRatios[w] = ratioOf(subject, baseline, w, paired, "cpu");
+      }
+    }
+    out.push({ comparison, subject, baseline, ratios, cpuRatios });
+  }
+  return out;
+}
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? "n/a"
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmtRatio = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "n/a" : `${n.toFixed(2)}x`);
+const mib = (kib: number | undefined) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(1)} MiB`);
+
+type Verdict = "met" | "missed" | "not measured";
+function verdict(values: (number | undefined)[], ok: (v: number) => boolean): Verdict {
+  const measured = values.filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  if (!measured.length || measured.length < values.length) return "not measured";
+  return measured.every(ok) ? "met" : "missed";
+}
+const mark = (v: Verdict) => (v === "met" ? "**met**" : v === "missed" ? "**missed**" : "not measured");
+
+function ratioLabel(r: Ratio): string {
+  const s = r.subject?.label ?? r.comparison.subject;
+  const b = r.baseline?.label ?? r.comparison.baseline;
+  return `${s} / ${b}${r.comparison.crossGroup ? " (across groups)" : ""}`;
+}
+
+/** "Node 20: tsuv 2w thread / node:cluster 2w": the runtime once, short names (the chart's rows). */
+function shortLabel(r: Ratio): string {
+  const star = r.comparison.crossGroup ? " *" : "";
+  // Results saved before contenders had short names get them from the definitions, by id.
+  const known = new Map(allGroups("python3").flatMap((g) => g.contenders.map((c) => [c.id, c] as const)));
+  const a = r.subject && (r.subject.short ? r.subject : known.get(r.subject.id));
+  const b = r.baseline && (r.baseline.short ? r.baseline : known.get(r.baseline.id));
+  if (!a?.short || !b?.short) return ratioLabel(r).replace(" (across groups)", star);
+  if (a.runtime === b.runtime) return `${a.runtime}: ${a.short} / ${b.short}${star}`;
+  return `${a.runtime} ${a.short} / ${b.short}${star}`;
+}
+
+export function chartRows(run: BenchRun, ratios: Ratio[]): ChartRow[] {
+  return ratios
+    .filter((r) => r.subject?.tsuv || r.comparison.target !== undefined)
+    .map((r) => ({
+      label: shortLabel(r),
+      target: r.comparison.target,
+      values: run.settings.workloads.map((w) => ({ workload: w, ratio: r.ratios[w] })),
+    }));
+}
+
+export function renderSvg(run: BenchRun): string {
+  const rows = chartRows(run, computeRatios(run));
+  const s = run.settings;
+  return ratioChart(
+    "tsuv throughput relative to each baseline (higher is better)",
+    rows,
+    s.workloads,
+    `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s, median of ${s.rounds} alternated rounds, ${run.machine.nproc} cores, ${run.startedAt.slice(0, 10)}. * measured in another group: ratio of medians, not alternated.`,
+  );
+}
+
+export function renderMarkdown(run: BenchRun, svgName: string): string {
+  const s = run.settings;
+  const ratios = computeRatios(run);
+  const lines: string[] = [];
+  const push = (...l: string[]) => lines.push(...l);
+  push(
+    "# Benchmarks",
+    "",
+    `Written by \`npm run bench\` (scripts/bench.ts) on ${run.startedAt}; the run took ${Math.round(run.elapsedS)} s.`,
+    "Do not edit by hand: rerun the benchmark.",
+    "",
+    `![ratios](${svgName})`,
+    "",
+    "How to read it: every server runs on loopback on the same machine as the load generator. Contenders",
+    "in one group run at the same time and are measured in turn (A B C, then C B A, ...), so a busy",
+    "neighbour slows them alike; a ratio is the median of the per-round ratios. Absolute req/s on this",
+    "shared machine are noisy (other jobs were running); compare the ratios.",
+    "",
+  );
+
+  // Targets first: what issue 7 asks, and whether this run meets it.
+  push("## Targets (issue 7)", "", "| target | this run | verdict |", "|---|---|---|");
+  for (const r of ratios.filter((r) => r.comparison.target !== undefined)) {
+    const values = s.workloads.map((w) => r.ratios[w]);
+    const t = r.comparison.target as number;
+    push(
+      `| ${ratioLabel(r)} >= ${t.toFixed(2)}x | ${s.workloads.map((w) => `${w} ${fmtRatio(r.ratios[w])}`).join(", ")} | ${mark(verdict(values, (v) => v >= t))} |`,
+    );
+  }
+  for (const rt of new Set(run.memory.map((m) => m.runtime))) {
+    const thread = run.memory.find((m) => m.runtime === rt && m.workerClass === "thread");
+    const proc = run.memory.find((m) => m.runtime === rt && m.workerClass === "process");
+    const ratio = thread?.memory && proc?.memory ? thread.memory.rssKiB / proc.memory.rssKiB : undefined;
+    push(
+      `| ${RUNTIME_NAMES[rt]}: RSS of ${thread?.workers ?? 4} thread workers <= 0.5x ${proc?.workers ?? 4} process workers | ${fmtRatio(ratio)} | ${mark(verdict([ratio], (v) => v <= 0.5))} |`,
+    );
+  }
+  for (const st of run.startup) {
+    const ratio =
+      st.tsuv.medianMs !== undefined && st.raw.medianMs !== undefined
+        ? st.tsuv.medianMs / st.raw.medianMs
+        : undefined;
+    push(
+      `| ${st.runtime}: exec to first 200 within 1.2x of the raw server | ${fmt(st.tsuv.medianMs, 1)} ms vs ${fmt(st.raw.medianMs, 1)} ms = ${fmtRatio(ratio)} | ${mark(verdict([ratio], (v) => v <= 1.2))} |`,
+    );
+  }
+  push(
+    `| compiled binary: exec to first 200 under 150 ms | ${run.binary ? `${fmt(run.binary.medianMs, 1)} ms` : "no binary built"} | ${mark(verdict([run.binary?.medianMs], (v) => v < 150))} |`,
+  );
+  for (const rp of run.replace) {
+    const serving = rp.ok ? median(rp.servingMs) : undefined;
+    push(
+      `| ${RUNTIME_NAMES[rp.runtime]}: killed process worker serving again within 1 s | ${rp.ok ? `${fmt(serving)} ms (median of ${rp.servingMs.length})` : "failed"} | ${mark(verdict([serving], (v) => v <= 1000))} |`,
+    );
+  }
+  push("");
+
+  push(
+    "## Ratios",
+    "",
+    "req/s of the first over the second (what the targets are about), then the same in requests per CPU-second of the server's whole process tree (what a request costs; other jobs on the machine disturb it much less than req/s, but it does not show scaling across cores).",
+    "",
+    `| comparison | ${s.workloads.map((w) => `${w} req/s`).join(" | ")} | ${s.workloads.map((w) => `${w} per CPU-s`).join(" | ")} | target |`,
+    `|---|${s.workloads.map(() => "---:|---:|").join("")}---:|`,
+  );
+  for (const r of ratios) {
+    push(
+      `| ${ratioLabel(r)} | ${s.workloads.map((w) => fmtRatio(r.ratios[w])).join(" | ")} | ${s.workloads.map((w) => fmtRatio(r.cpuRatios[w])).join(" | ")} | ${r.comparison.target !== undefined ? `>= ${r.comparison.target.toFixed(2)}x` : ""} |`,
+    );
+  }
+  push("");
+
+  push(
+    "## Throughput",
+    "",
+    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.`,
+    "",
+    `| group | contender | ${s.workloads.map((w) => `${w} req/s`).join(" | ")} | ${s.workloads.map((w) => `${w} CPU-us/req`).join(" | ")} | errors |`,
+    `|---|---|${s.workloads.map(() => "---:|---:|").join("")}---:|`,
+  );
+  for (const r of run.results) {
+    const cells = s.workloads.map((w) => {
+      const rps = r.runs[w].map((m) => m.rps);
+      return rps.length ? `${fmt(median(rps))} (${rps.map((v) => fmt(v / 1000, 1)).join(", ")}k)` : "n/a";
+    });
+    for (const w of s.workloads) {
+      const cpu = r.runs[w].map((m) => m.cpuUsPerRequest).filter((v): v is number => v !== undefined);
+      cells.push(cpu.length ? fmt(median(cpu), 1) : "n/a");
+    }
+    const errors = s.workloads.reduce((sum, w) => sum + r.runs[w].reduce((e, m) => e + m.errors, 0), 0);
+    const name = r.ok ? r.label : `${r.label} (FAILED: ${r.reason?.split("\n")[0]})`;
+    push(`| ${r.group} | ${name} | ${cells.join(" | ")} | ${errors} |`);
+  }
+  push("");
+
+  if (s.latency) {
+    const l = s.latency;
+    push(
+      "## Latency below saturation",
+      "",
+      `wrk2 (a constant-rate load generator) is not packaged in Debian, so this is plain wrk with ${l.connections} connections, each pausing ${l.delayMs} ms before every request (wrk's \`delay()\` hook), for ${l.durationS} s: a paced load of at most ${fmt((l.connections * 1000) / l.delayMs)} req/s, well below every single-worker server's saturation. It is closed-loop (a slow response delays the next request), so tail latency is understated compared with a true constant-rate (open-loop) measurement. Medians over ${s.rounds} rounds.`,
+      "",
+      "| contender | achieved req/s | p50 | p99 |",
+      "|---|---:|---:|---:|",
+    );
+    for (const r of run.results.filter((r) => r.latency.length)) {
+      push(
+        `| ${r.label} | ${fmt(median(r.latency.map((m) => m.rps)))} | ${fmt(median(r.latency.map((m) => m.p50Ms ?? Number.NaN)), 3)} ms | ${fmt(median(r.latency.map((m) => m.p99Ms ?? Number.NaN)), 3)} ms |`,
+      );
+    }
+    push("");
+  }
+
+  if (run.memory.length) {
+    push(
+      "## Memory: thread workers vs process workers",
+      "",
+      "The whole process tree (parent and every descendant) after each worker has served traffic and the sums have settled. RSS counts pages shared between processes (the runtime binary, for one) once per process; PSS splits them between the sharers, so it is the fairer total.",
+      "",
+      "| runtime | workers | RSS | PSS | processes | threads | RSS thread/process | PSS thread/process |",
+      "|---|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const m of run.memory) {
+      const other = run.memory.find((o) => o.runtime === m.runtime && o.workerClass === "process");
+      const ratio =
+        m.workerClass === "thread" && m.memory && other?.memory
+          ? m.memory.rssKiB / other.memory.rssKiB
+          : undefined;
+      const pssRatio =
+        m.workerClass === "thread" && m.memory && other?.memory
+          ? m.memory.pssKiB / other.memory.pssKiB
+          : undefined;
+      push(
+        `| ${RUNTIME_NAMES[m.runtime]} | ${m.workers} ${m.workerClass}${m.ok ? "" : ` (FAILED: ${m.reason?.split("\n")[0]})`} | ${mib(m.memory?.rssKiB)} | ${mib(m.memory?.pssKiB)} | ${m.memory?.processes ?? "n/a"} | ${m.memory?.threads ?? "n/a"} | ${ratio === undefined ? "" : fmtRatio(ratio)} | ${pssRatio === undefined ? "" : fmtRatio(pssRatio)} |`,
+      );
+    }
+    push("");
+  }
+
+  if (run.startup.length || run.binary) {
+    push(
+      "## Start-up: exec to first 200",
+      "",
+      "hyperfine runs `bench/startup.sh PORT CMD...`, which starts the server, polls GET / every 2 ms with bash builtins until it answers 200, and kills it; the time includes the probe's own ~2 ms. Medians.",
+      "",
+      "| runtime | tsuv | raw server | ratio |",
+      "|---|---:|---:|---:|",
+    );
+    for (const st of run.startup) {
+      const ratio =
+        st.tsuv.medianMs !== undefined && st.raw.medianMs !== undefined
+          ? st.tsuv.medianMs / st.raw.medianMs
+          : undefined;
+      push(
+        `| ${st.runtime} | ${st.tsuv.ok ? `${fmt(st.tsuv.medianMs, 1)} ms` : "failed"} | ${st.raw.ok ? `${fmt(st.raw.medianMs, 1)} ms` : "failed"} (${st.raw.label}) | ${fmtRatio(ratio)} |`,
+      );
+    }
+    if (run.binary) push(`| compiled binary | ${fmt(run.binary.medianMs, 1)} ms | | |`);
+    push("");
+  }
+
+  if (run.replace.length) {
+    push(
+      "## Worker replacement",
+      "",
+      "`tsuv --workers 2 --worker-class process`, then `kill -9` of one worker: time to a new worker process, and to that process answering GET /pid on a fresh connection (the app reports which process served).",
+      "",
+      "| runtime | new process | serving again | attempts |",
+      "|---|---:|---:|---:|",
+    );
+    for (const rp of run.replace) {
+      push(
+        rp.ok
+          ? `| ${RUNTIME_NAMES[rp.runtime]} | ${fmt(median(rp.spawnedMs))} ms | ${fmt(median(rp.servingMs))} ms | ${rp.servingMs.map((v) => fmt(v)).join(", ")} |`
+          : `| ${RUNTIME_NAMES[rp.runtime]} | failed: ${rp.reason?.split("\n")[0]} | | |`,
+      );
+    }
+    push("");
+  }
+
+  const notes = [...run.notes];
+  const busiest = Math.max(
+    ...`${run.machine.loadAvg} ${run.loadAfter}`
+      .split(" ")
+      .map(Number)
+      .filter((n) => !Number.isNaN(n)),
+  );
+  if (busiest > run.machine.nproc) {
+    notes.unshift(
+      `The machine was oversubscribed during this run: a load average of up to ${busiest.toFixed(1)} on ${run.machine.nproc} cores (other jobs, not only this benchmark). Absolute numbers are far below an idle machine's, and even alternated ratios swing by tens of percent between rounds (every round is in the Throughput table); the CPU-per-request ratios are the steadier view of what tsuv adds to each request.`,
+    );
+  }
+  notes.push(
+    "srvx (h3js/srvx, pinned 1.0.8) is a devDependency only for this comparison: it is the closest peer (a fetch-handler server over node:http), and the issue's targets name it.",
+    "To see where the time goes, profile one server under load: `bun scripts/bench/profile.ts bun|node20|node24 [plaintext|json] [--raw] [--startup]` runs it under `--cpu-prof`, loads it with wrk and prints the functions with the most self and inclusive time (Deno has no `--cpu-prof`: use `--inspect`).",
+  );
+  push("## Notes", "", ...notes.map((n) => `- ${n}`), "");
+
+  push(
+    "## Machine and versions",
+    "",
+    `- CPU: ${run.machine.cpuModel}, ${run.machine.nproc} cores (nproc); memory ${run.machine.memoryGiB} GiB; ${run.machine.kernel}`,
+    `- Load average before / after: ${run.machine.loadAvg} / ${run.loadAfter}`,
+    ...Object.entries(run.versions).map(([k, v]) => `- ${k}: ${v}`),
+    "",
+    "## Commands",
+    "",
+    "```sh",
+    run.command,
+    "```",
+    "",
+    `Load: \`wrk -t${s.threads} -c${s.connections} -d${s.durationS}s --latency [-s post-json.lua] http://127.0.0.1:$PORT/{,json}\`. Servers (every one gets \`PORT\` and \`HOST=127.0.0.1\` in its environment; tsuv runs with \`--no-access-log\`, as uvicorn does here):`,
+    "",
+    "```sh",
+    ...[
+      ...new Set(
+        [
+          ...run.results.map((r) => r.command),
+          ...run.memory.map((m) => m.command),
+          ...run.replace.map((r) => r.command),
+          ...run.startup.flatMap((st) => [st.tsuv.command, st.raw.command]),
+          run.binary?.command,
+        ]
+          .filter((c): c is string => Boolean(c))
+          .map(readable),
+      ),
+    ],
+    "```",
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** A command as a reader would type it: paths relative to the repository, the port as $PORT. */
+function readable(command: string): string {
+  return command
+    .split(`${ROOT}/`)
+    .join("")
+    .replace(/(--port |startup\.sh )\d+/g, "$1$PORT")
+    .replace(/\/\S*\/node_modules\/\.bin\//g, "node_modules/.bin/");
+}
+
+/** A short plain-text summary for the terminal. */
+export function renderSummary(run: BenchRun): string {
+  const ratios = computeRatios(run);
+  const rows = ratios.map((r) => {
+    const values = run.settings.workloads.map((w) => `${w} ${fmtRatio(r.ratios[w])}`).join("  ");
+    const t = r.comparison.target;
+    const v =
+      t === undefined
+        ? ""
+        : ` [target ${t.toFixed(2)}x: ${verdict(
+            run.settings.workloads.map((w) => r.ratios[w]),
+            (x) => x >= t,
+          )}]`;
+    return `  ${ratioLabel(r)}: ${values}${v}`;
+  });
+  return ["Ratios:", ...rows].join("\n");
+}

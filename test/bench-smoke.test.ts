@@ -1,0 +1,150 @@
+/**
+ * The benchmark harness must not rot: its parsing and report code on fixed input, and
+ * `npm run bench -- --quick` (every contender starts, answers GET / and the JSON echo correctly, and
+ * takes a 1-second load run). The full benchmark is never part of the tests, and tests never apt-get:
+ * without wrk the smoke uses the harness's built-in fetch loop, and says so.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { type Subprocess, spawn } from "bun";
+import { COMPARISONS } from "../scripts/bench/contenders.ts";
+import { JSON_BODY, parseDuration, parseWrk, wrkArgs } from "../scripts/bench/load.ts";
+import { which } from "../scripts/bench/prereq.ts";
+import { type BenchRun, computeRatios, renderMarkdown, renderSvg } from "../scripts/bench/report.ts";
+import type { ContenderResult } from "../scripts/bench/throughput.ts";
+import { bun, ROOT } from "../scripts/tools.mjs";
+
+const WRK_OUTPUT = `Running 3s test @ http://127.0.0.1:40000/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   845.12us  210.00us   9.10ms   90.00%
+    Req/Sec    59.10k     2.00k   61.00k    70.00%
+  Latency Distribution
+     50%  812.00us
+     75%    0.90ms
+     90%    1.10ms
+     99%    2.05ms
+  177300 requests in 3.00s, 21.81MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  59100.12
+Transfer/sec:      7.27MB
+`;
+
+describe("bench harness units", () => {
+  test("the JSON echo body is exactly 1 KiB of valid JSON", () => {
+    expect(new TextEncoder().encode(JSON_BODY).length).toBe(1024);
+    expect(() => JSON.parse(JSON_BODY)).not.toThrow();
+  });
+
+  test("wrk's report is parsed: req/s, requests, errors, p50/p99", () => {
+    const m = parseWrk(WRK_OUTPUT);
+    expect(m.rps).toBeCloseTo(59100.12);
+    expect(m.requests).toBe(177300);
+    expect(m.errors).toBe(7);
+    expect(m.p50Ms).toBeCloseTo(0.812);
+    expect(m.p99Ms).toBeCloseTo(2.05);
+    expect(parseDuration("1.02s")).toBeCloseTo(1020);
+  });
+
+  test("the json workload POSTs through a Lua script; pacing uses delay()", async () => {
+    const args = wrkArgs(40000, "json", { connections: 10, threads: 1, durationS: 2, delayMs: 2 });
+    expect(args.slice(0, 4)).toEqual(["-t1", "-c10", "-d2s", "--latency"]);
+    expect(args.at(-1)).toBe("http://127.0.0.1:40000/json");
+    const lua = await Bun.file(args[args.indexOf("-s") + 1] as string).text();
+    expect(lua).toContain('wrk.method = "POST"');
+    expect(lua).toContain(JSON_BODY);
+    expect(lua).toContain("function delay() return 2 end");
+    expect(wrkArgs(40000, "plaintext", { connections: 50, threads: 1, durationS: 3 })).not.toContain("-s");
+  });
+
+  test("ratios pair rounds within a group; the report and SVG show them with targets", () => {
+    const result = (id: string, group: string, rps: number[]): ContenderResult => ({
+      id,
+      label: id,
+      group,
+      tsuv: id.startsWith("tsuv"),
+      ok: true,
+      runs: {
+        plaintext: rps.map((r) => ({ rps: r, requests: r * 3, errors: 0 })),
+        json: rps.map((r) => ({ rps: r / 2, requests: r, errors: 0 })),
+      },
+      latency: [],
+    });
+    const run: BenchRun = {
+      command: "npm run bench",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      elapsedS: 60,
+      machine: { cpuModel: "Test CPU", nproc: 2, memoryGiB: 24, kernel: "Linux", loadAvg: "0 0 0" },
+      loadAfter: "0 0 0",
+      versions: { Bun: "1.4.5" },
+      settings: {
+        client: "wrk",
+        durationS: 3,
+        warmupS: 1,
+        rounds: 3,
+        connections: 50,
+        threads: 1,
+        workloads: ["plaintext", "json"],
+      },
+      // Round 2 is slow for both (a noisy neighbour): the paired ratio ignores it.
+      results: [
+        result("tsuv-bun", "bun-1", [60_000, 30_000, 59_000]),
+        result("bun-serve", "bun-1", [61_000, 31_000, 60_000]),
+      ],
+      comparisons: COMPARISONS,
+      memory: [],
+      startup: [],
+      replace: [],
+      notes: [],
+    };
+    const [ratio] = computeRatios(run);
+    expect(ratio?.comparison.baseline).toBe("bun-serve");
+    expect(ratio?.ratios.plaintext).toBeCloseTo(59_000 / 60_000);
+    const markdown = renderMarkdown(run, "benchmarks.svg");
+    expect(markdown).toContain("![ratios](benchmarks.svg)");
+    expect(markdown).toContain("| tsuv-bun / bun-serve >= 0.97x | plaintext 0.98x, json 0.98x | **met** |");
+    const svg = renderSvg(run);
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("0.98x");
+  });
+});
+
+let bench: Subprocess | undefined;
+afterAll(async () => {
+  // SIGTERM lets the harness kill the servers it started (their own process groups), then exit.
+  if (bench && bench.exitCode === null) {
+    bench.kill("SIGTERM");
+    const timer = setTimeout(() => bench?.kill("SIGKILL"), 5000);
+    await bench.exited;
+    clearTimeout(timer);
+  }
+});
+
+test("npm run bench -- --quick: every contender starts, answers and takes load", async () => {
+  const args = ["scripts/bench.ts", "--quick", "--no-install"];
+  if (!which("wrk")) {
+    console.log(
+      "wrk is not installed: the bench smoke uses the built-in fetch loop (--client fetch) instead",
+    );
+    args.push("--client", "fetch");
+  }
+  bench = spawn([bun(), ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(bench.stdout as ReadableStream).text(),
+    new Response(bench.stderr as ReadableStream).text(),
+    bench.exited,
+  ]);
+  const output = `${stdout}\n${stderr}`;
+  if (code !== 0) console.log(output);
+  const summary = output.match(/Smoke: (\d+) of (\d+) contenders/);
+  expect(summary).not.toBeNull();
+  // Every group's contenders: at least tsuv and the raw server on each runtime, nothing skipped.
+  expect(Number(summary?.[2])).toBeGreaterThanOrEqual(24);
+  expect(summary?.[1]).toBe(summary?.[2]);
+  expect(code).toBe(0);
+}, 90_000);
