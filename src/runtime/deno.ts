@@ -1,0 +1,223 @@
+/**
+ * The Deno adapter: Deno.serve for fetch apps, Deno's node:http for node apps, plumbing shared with
+ * the other runtimes. Facts this file relies on (Deno 2.9.6, Linux; test/runtime-deno.test.ts checks
+ * them):
+ * - `shutdown()` stops accepting, closes idle keep-alive connections and waits for in-flight
+ *   responses (streamed bodies included), but on 2.9 it also makes every in-flight request body
+ *   unreadable (BadResource: denoland/deno#36809, fix in PR #36825). So close() first lets the
+ *   handlers that are running finish (new requests meanwhile get uvicorn's 503 with
+ *   `Connection: close`), and only then calls shutdown(), which then waits for streamed bodies.
+ * - The abort signal cuts every connection, but once shutdown() has begun it throws BadResource
+ *   instead (there is no other force-close API: denoland/deno#25792). forceClose() therefore cuts
+ *   everything while handlers are still running; a response body still streaming after shutdown()
+ *   began ends only with the process or worker.
+ * - No keep-alive timeout exists: idle connections stay open until the client closes them
+ *   (denoland/deno#32497, PR #34172 adds `keepAliveTimeout`). No TLS key passphrase either
+ *   (tls-key.ts decrypts the key first).
+ * - reusePort needs --unstable-net ("unstable": ["net"] in deno.json); without it Deno.serve exits
+ *   the process, so serve() refuses first. Deno cannot listen on an inherited fd (denoland/deno#14006).
+ */
+import { pathToFileURL } from "node:url";
+import { ConfigError } from "../errors.ts";
+// uvicorn's answer when it cannot take a request; given to requests that arrive while draining.
+import { serviceUnavailable } from "../middleware/limits.ts";
+import type {
+  BoundAddress,
+  FetchHandler,
+  RequestInfo,
+  RunningServer,
+  RuntimeAdapter,
+  ServeOptions,
+  SharedSocket,
+} from "./adapter.ts";
+import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { serveNodeListener } from "./node-http-listener.ts";
+import { NO_PEER_INFO } from "./peer.ts";
+import { createPlumbing } from "./plumbing.ts";
+import { plainTls } from "./tls-key.ts";
+import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+
+/** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
+interface DenoHttpServer {
+  readonly addr: { transport: string; hostname?: string; port?: number; path?: string };
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+interface DenoServeOptions {
+  handler(request: Request, info: RequestInfo): Response | Promise<Response>;
+  signal?: AbortSignal;
+  onListen?(addr: unknown): void;
+  onError?(error: unknown): Response | Promise<Response>;
+  hostname?: string;
+  port?: number;
+  reusePort?: boolean;
+  tcpBacklog?: number;
+  path?: string;
+  transport?: "tcp" | "unix";
+  key?: string;
+  cert?: string;
+}
+declare const Deno: {
+  serve(options: DenoServeOptions): DenoHttpServer;
+  listen(options: { hostname: string; port: number }): { readonly addr: { port: number }; close(): void };
+};
+
+function internalError(): Response {
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {
+  const { listen } = options;
+  if (listen.kind === "fd") {
+    throw new ConfigError(
+      `Deno cannot serve on an inherited socket (--fd ${listen.fd}): Deno.serve has no way to listen on a file descriptor (denoland/deno#14006). Use --host/--port or --uds.`,
+    );
+  }
+  if (listen.kind === "tcp" && listen.reusePort && !info.capabilities.unstableNet) {
+    throw new ConfigError(
+      `Listening with reusePort on Deno requires the unstable net API (run with --unstable-net, or "unstable": ["net"] in deno.json).`,
+    );
+  }
+  // Deno's node:http honours reusePort itself, so no bridge is needed.
+  if (options.node) return serveNodeListener(options, options.node, { reusePortBridge: false, os: info.os });
+  const app = options.fetch;
+  if (!app) throw new TypeError("serve() needs a fetch or a node handler.");
+  return serveFetch(info, options, app);
+}
+
+function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler): RunningServer {
+  const { listen, onError } = options;
+  const abort = new AbortController();
+
+  // Handlers that returned a promise and have not settled; close() waits for them (see above).
+  let active = 0;
+  let draining = false;
+  let onDrained: (() => void) | undefined;
+  const settle = () => {
+    if (--active === 0) onDrained?.();
+  };
+  // Deno's ServeHandlerInfo already has the RequestInfo shape ({ remoteAddr: { hostname, port } }
+  // for TCP), so it is passed through as is: no allocation. A unix socket has no peer address.
+  const unix = listen.kind === "unix";
+  const handler = (request: Request, peer: RequestInfo): Response | Promise<Response> => {
+    if (draining) return serviceUnavailable();
+    const result = app(request, unix ? NO_PEER_INFO : peer);
+    if (result instanceof Promise) {
+      active++;
+      result.then(settle, settle);
+    }
+    return result;
+  };
+
+  const base: DenoServeOptions = {
+    handler,
+    signal: abort.signal,
+    onListen() {}, // Deno would print "Listening on ..."; tsuv announces itself.
+    onError(error) {
+      onError?.(error);
+      return internalError();
+    },
+  };
+  if (options.tls) {
+    const tls = plainTls(options.tls);
+    base.key = tls.key;
+    base.cert = tls.cert;
+  }
+
+  let server: DenoHttpServer;
+  if (listen.kind === "unix") {
+    removeStaleSocket(listen.path);
+    try {
+      server = Deno.serve({ ...base, transport: "unix", path: listen.path });
+    } catch (error) {
+      throw unixBindError(error, listen.path);
+    }
+    makeSocketWorldWritable(listen.path);
+  } else if (listen.kind === "tcp") {
+    try {
+      server = Deno.serve({
+        ...base,
+        hostname: bareHost(listen.host),
+        port: listen.port,
+        reusePort: listen.reusePort,
+        tcpBacklog: options.backlog,
+      });
+    } catch (error) {
+      throw bindError(error, listen.host, listen.port, info.os);
+    }
+  } else {
+    throw new ConfigError(`Deno cannot serve on an inherited socket (--fd ${listen.fd}).`);
+  }
+
+  const address: BoundAddress =
+    listen.kind === "tcp"
+      ? { kind: "tcp", host: listen.host, port: server.addr.port ?? listen.port }
+      : listen;
+  const cleanup = () => {
+    if (listen.kind === "unix") removeSocketFile(listen.path);
+  };
+  let shutdownStarted = false;
+  let forced = false;
+  let closing: Promise<void> | undefined;
+
+  return {
+    address,
+    scheme: options.tls ? "https" : "http",
+    close() {
+      if (closing) return closing;
+      // Already aborted: handlers cut mid-way may never settle, so do not wait for them.
+      if (forced) {
+        closing = server.finished.then(cleanup);
+        return closing;
+      }
+      draining = true;
+      const drained =
+        active === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onDrained = resolve));
+      closing = drained
+        .then(() => {
+          if (forced) return server.finished;
+          shutdownStarted = true;
+          return server.shutdown();
+        })
+        .then(cleanup);
+      return closing;
+    },
+    forceClose() {
+      forced = true;
+      // After shutdown() began, aborting throws BadResource and cuts nothing (see above).
+      if (!shutdownStarted) abort.abort();
+      onDrained?.();
+      cleanup();
+    },
+  };
+}
+
+/** Bind without reusePort (so a port held by anyone collides), read the port, let go. */
+async function probePort(info: RuntimeInfo, host: string, port: number): Promise<number> {
+  let listener: { readonly addr: { port: number }; close(): void };
+  try {
+    listener = Deno.listen({ hostname: bareHost(host), port });
+  } catch (error) {
+    throw bindError(error, host, port, info.os);
+  }
+  const bound = listener.addr.port;
+  listener.close();
+  return bound;
+}
+
+export function createAdapter(): RuntimeAdapter {
+  const info = detectRuntime();
+  return {
+    ...createPlumbing(info),
+    info,
+    serve: (options) => serve(info, options),
+    importModule: (absolutePath) => import(pathToFileURL(absolutePath).href),
+    // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
+    bindSharedSocket: async (): Promise<SharedSocket | null> => null,
+    probePort: (host, port) => probePort(info, host, port),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * TLS material as the runtimes' own servers take it. Deno.serve has no passphrase option, so an
+ * encrypted key is decrypted here with node:crypto (present on all three runtimes); Bun could take
+ * the passphrase itself, but decrypting here gives every runtime the same clear error for a wrong
+ * or missing password instead of an OpenSSL code and a stack.
+ */
+import { createPrivateKey } from "node:crypto";
+import { ConfigError, errorMessage } from "../errors.ts";
+import type { TlsMaterial } from "./adapter.ts";
+
+/** TlsMaterial with an unencrypted PEM key. */
+export interface PlainTls {
+  key: string;
+  cert: string;
+  ca?: string;
+}
+
+/** PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional OpenSSL ("Proc-Type: 4,ENCRYPTED") encryption. */
+function isEncrypted(pem: string): boolean {
+  return pem.includes("ENCRYPTED");
+}
+
+export function plainTls(material: TlsMaterial): PlainTls {
+  const { cert, ca } = material;
+  let key = material.key;
+  if (isEncrypted(key)) {
+    if (!material.passphrase) {
+      throw new ConfigError("The TLS key file is encrypted; give its password with --ssl-keyfile-password.");
+    }
+    try {
+      key = createPrivateKey({ key, passphrase: material.passphrase })
+        .export({ type: "pkcs8", format: "pem" })
+        .toString();
+    } catch (error) {
+      throw new ConfigError(
+        `Could not decrypt the TLS key file with the password from --ssl-keyfile-password (wrong password?): ${errorMessage(error)}`,
+      );
+    }
+  }
+  return ca === undefined ? { key, cert } : { key, cert, ca };
+}

@@ -1,0 +1,55 @@
+/**
+ * The Deno adapter (src/runtime/deno.ts), driven in a Deno child process: the shared adapter suite,
+ * plus Deno's graceful-close workaround (denoland/deno#36809) and its force-close limit.
+ */
+import { expect, test } from "bun:test";
+import { adapterSuite, readStream, sleep, tcp } from "./helpers/adapter-suite.ts";
+
+const suite = adapterSuite("deno");
+
+test("close() lets a running handler still read its request body (denoland/deno#36809)", async () => {
+  const driver = suite.driver();
+  const { server, address } = await driver.serve({ listen: tcp() });
+  const base = `http://127.0.0.1:${address.port}`;
+  const upload = fetch(`${base}/read-late?ms=400`, { method: "POST", body: "x".repeat(1000) }).then(
+    async (r) => `${r.status} ${await r.text()}`,
+  );
+  await sleep(100);
+  const closing = driver.send({ op: "close", server });
+  await sleep(50);
+  // While the running handler finishes, a new request is turned away the way uvicorn does it.
+  const late = await fetch(`${base}/echo`);
+  expect(late.status).toBe(503);
+  expect(late.headers.get("connection")).toBe("close");
+  expect(await upload).toBe("200 read 1000");
+  expect((await closing).error).toBeUndefined();
+});
+
+test("forceClose during close() cuts a hung handler", async () => {
+  const driver = suite.driver();
+  const { server, address } = await driver.serve({ listen: tcp() });
+  const hung = fetch(`http://127.0.0.1:${address.port}/slow?ms=60000`).then(
+    () => "answered",
+    () => "cut",
+  );
+  await sleep(100);
+  const closing = driver.send({ op: "close", server });
+  await sleep(200);
+  await driver.send({ op: "forceClose", server });
+  expect(await Promise.race([hung, sleep(3000).then(() => "not cut")])).toBe("cut");
+  expect((await closing).error).toBeUndefined();
+});
+
+test("a body still streaming after shutdown() began ends with the process", async () => {
+  const driver = suite.driver();
+  const { server, address } = await driver.serve({ listen: tcp() });
+  const response = await fetch(`http://127.0.0.1:${address.port}/hang`);
+  const body = readStream(response);
+  void driver.send({ op: "close", server });
+  await sleep(200);
+  await driver.send({ op: "forceClose", server });
+  // Deno has no way to cut it in-process (denoland/deno#25792); the worker's exit does.
+  expect(await Promise.race([body, sleep(300).then(() => "open")])).toBe("open");
+  driver.kill();
+  expect(await Promise.race([body, sleep(3000).then(() => "not cut")])).toStartWith("cut:h");
+});
