@@ -67,7 +67,15 @@ export interface RunningServer {
   forceClose(): void;
 }
 
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGTTIN" | "SIGTTOU" | "SIGUSR1" | "SIGUSR2" | "SIGBREAK";
+export type SignalName =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGTTIN"
+  | "SIGTTOU"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGBREAK";
 
 /** A message between a supervisor and one worker (thread or process). */
 export type WorkerMessage =

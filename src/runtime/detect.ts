@@ -110,7 +110,12 @@ export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason
 
 declare const Bun: { version: string } | undefined;
 declare const Deno:
-  | { version: { deno: string }; build: { os: string; arch: string }; listen: unknown; [key: string]: unknown }
+  | {
+      version: { deno: string };
+      build: { os: string; arch: string };
+      listen: unknown;
+      [key: string]: unknown;
+    }
   | undefined;
 
 function denoUnstableNet(): boolean {
@@ -121,8 +126,9 @@ function denoUnstableNet(): boolean {
 
 /** Read the running runtime. */
 export function detectRuntime(): RuntimeInfo {
-  const proc = (globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } })
-    .process;
+  const proc = (
+    globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } }
+  ).process;
   const os = typeof Deno !== "undefined" ? normalizeOs(Deno.build.os) : (proc?.platform ?? "unknown");
   const arch = typeof Deno !== "undefined" ? normalizeArch(Deno.build.arch) : (proc?.arch ?? "unknown");
   const linux = os === "linux";

@@ -1,0 +1,291 @@
+/**
+ * Process plumbing shared by the three runtime adapters: pid, environment, signals, exit, thread
+ * workers, process workers and the worker's channel back to its supervisor.
+ *
+ * One implementation serves Node.js, Bun and Deno because all three implement the node:process,
+ * node:child_process ('ipc' stdio) and node:worker_threads APIs this file uses. Threads use
+ * node:worker_threads, not Web Workers, on every runtime (measured, Bun 1.4.5 / Deno 2.9.6):
+ * - it reports an exit event with the exit code on all three (Deno's Web Worker has no exit event,
+ *   and Bun's `close` event says 0 whatever the code);
+ * - an uncaught exception ends only that worker (in Deno, an uncaught error in a Web Worker also
+ *   kills the parent process unless every error event is cancelled);
+ * - process.exit(code) inside it ends only the thread, with that code;
+ * - workerData carries the boot synchronously (Bun ignores the Web Worker `name` option).
+ * terminate() of a worker stuck in `while (true) {}` ends it on Node and Bun; on Deno the exit event
+ * fires but the thread keeps spinning and its reusePort listener stays bound (denoland/deno PR
+ * #35657, still open): docs/workers.md tells Deno users to prefer process workers.
+ */
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
+import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type {
+  RuntimeAdapter,
+  SharedSocket,
+  SignalName,
+  SupervisorChannel,
+  WorkerBoot,
+  WorkerMessage,
+  WorkerPort,
+} from "./adapter.ts";
+import type { RuntimeInfo } from "./detect.ts";
+
+export type Plumbing = Pick<
+  RuntimeAdapter,
+  "pid" | "env" | "onSignal" | "exit" | "startThread" | "spawnProcess" | "supervisorChannel"
+>;
+
+/** The environment variable that makes a tsuv process a worker (its value: JSON of WorkerBoot). */
+export const WORKER_BOOT_ENV = "TSUV_WORKER_BOOT";
+
+/** The fd a process worker finds its parent's listening socket on (stdio: 0-2, 3 = ipc, 4). */
+export const CHILD_SOCKET_FD = 4;
+
+/** How often a process worker checks that its parent is still its parent. */
+const ORPHAN_POLL_MS = 250;
+
+/** workerData key that marks a thread as a tsuv worker (and carries its boot). */
+const THREAD_BOOT_KEY = "tsuvWorkerBoot";
+
+export interface PlumbingOptions {
+  /** The module a thread worker runs. Default: src/worker.ts from source, dist/worker.mjs in the bundle. */
+  threadEntry?: URL;
+  /** The command that re-runs tsuv as a process worker. Default: see processCommand(). */
+  processCommand?: { file: string; args: string[] };
+}
+
+export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
+  let channel: SupervisorChannel | null | undefined;
+  return {
+    pid: process.pid,
+    env: process.env,
+    onSignal: (signal, listener) => onSignal(info, signal, listener),
+    exit: (code) => process.exit(code),
+    startThread: (boot) => startThread(options.threadEntry ?? defaultThreadEntry(), boot, info),
+    spawnProcess: (boot, shared) =>
+      spawnProcess(options.processCommand ?? processCommand(info), boot, shared),
+    supervisorChannel: () => {
+      // Cached: the listeners it installs must be installed once.
+      if (channel === undefined) channel = threadChannel() ?? processChannel();
+      return channel;
+    },
+  };
+}
+
+function onSignal(info: RuntimeInfo, signal: SignalName, listener: () => void): () => void {
+  // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
+  if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
+  const handler = () => listener();
+  try {
+    process.on(signal, handler);
+  } catch {
+    return () => {};
+  }
+  return () => {
+    process.off(signal, handler);
+  };
+}
+
+/** True inside a thread that tsuv started as a worker (the thread entry runs only then). */
+export function isWorkerThread(): boolean {
+  return !isMainThread && parentPort !== null && bootFromWorkerData() !== undefined;
+}
+
+function bootFromWorkerData(): WorkerBoot | undefined {
+  const data = workerData as Record<string, unknown> | null | undefined;
+  return data && typeof data === "object" ? (data[THREAD_BOOT_KEY] as WorkerBoot | undefined) : undefined;
+}
+
+function defaultThreadEntry(): URL {
+  // From source (Bun, Deno) this file is src/runtime/plumbing.ts and the entry is src/worker.ts.
+  // In the Node bundle this code lives in dist/cli.mjs (or dist/index.mjs) and the entry is the
+  // sibling dist/worker.mjs, which scripts/build-node.mjs builds from src/worker.ts.
+  const here = import.meta.url;
+  return here.endsWith(".ts") ? new URL("../worker.ts", here) : new URL("./worker.mjs", here);
+}
+
+/** Listener registry shared by both WorkerPort kinds: exit fires once, even if reported twice. */
+class PortEvents {
+  private readonly messageListeners: ((message: WorkerMessage) => void)[] = [];
+  private readonly exitListeners: ((code: number | null) => void)[] = [];
+  exited = false;
+
+  onMessage(listener: (message: WorkerMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
+  onExit(listener: (code: number | null) => void): void {
+    this.exitListeners.push(listener);
+  }
+  message(message: unknown): void {
+    if (!isWorkerMessage(message)) return;
+    for (const listener of this.messageListeners) listener(message);
+  }
+  exit(code: number | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const listener of this.exitListeners) listener(code);
+  }
+}
+
+function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string"
+  );
+}
+
+function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPort {
+  const events = new PortEvents();
+  const worker = new Worker(entry, { workerData: { [THREAD_BOOT_KEY]: boot } });
+  worker.on("message", (message) => events.message(message));
+  // Without an 'error' listener an uncaught exception in the thread would be rethrown here, in the
+  // supervisor. Node and Bun print nothing for it (Deno prints it itself), so print it as a child
+  // process's would be; the 'exit' event follows and the supervisor replaces the thread.
+  worker.on("error", (error) => {
+    if (info.name !== "deno")
+      process.stderr.write(`Uncaught exception in worker thread: ${describeError(error)}\n`);
+  });
+  worker.on("exit", (code) => events.exit(code));
+  return {
+    pid: undefined,
+    send(message) {
+      if (events.exited) return;
+      try {
+        worker.postMessage(message);
+      } catch {
+        // The thread is going away; its exit event reports it.
+      }
+    },
+    onMessage: (listener) => events.onMessage(listener),
+    onExit: (listener) => events.onExit(listener),
+    kill() {
+      if (events.exited) return;
+      worker.terminate().catch(() => {});
+    },
+  };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+}
+
+/** Is this a `bun build --compile` binary? Then its script path is inside Bun's embedded filesystem. */
+function isCompiledBun(script: string | undefined): boolean {
+  return script !== undefined && (script.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/.test(script));
+}
+
+/**
+ * How to re-run this same tsuv: the same runtime executable and the same entry script, never a
+ * `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
+ */
+export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
+  const script = process.argv[1];
+  if (info.name === "bun" && isCompiledBun(script)) return { file: process.execPath, args: [] };
+  if (script === undefined) throw new Error("cannot re-run tsuv: no entry script in process.argv");
+  if (info.name === "deno") {
+    // Deno does not expose its own flags; the script's deno.json is found again from its path, and
+    // the unstable net API (reusePort) is passed explicitly in case it came from the command line.
+    const unstable = info.capabilities.unstableNet ? ["--unstable-net"] : [];
+    return { file: process.execPath, args: ["run", "-A", ...unstable, script] };
+  }
+  return { file: process.execPath, args: [...process.execArgv, script] };
+}
+
+function spawnProcess(
+  command: { file: string; args: string[] },
+  boot: WorkerBoot,
+  shared: SharedSocket | null,
+): WorkerPort {
+  const events = new PortEvents();
+  // The parent-bound socket travels as an inherited fd; the child sees it as CHILD_SOCKET_FD.
+  const childBoot: WorkerBoot = shared ? { ...boot, listen: { kind: "fd", fd: CHILD_SOCKET_FD } } : boot;
+  const stdio: StdioOptions = ["ignore", "inherit", "inherit", "ipc"];
+  if (shared) stdio.push(shared.fd);
+  let child: ChildProcess;
+  try {
+    child = spawn(command.file, [...command.args, ...boot.argv], {
+      stdio,
+      env: { ...process.env, [WORKER_BOOT_ENV]: JSON.stringify(childBoot) },
+    });
+  } catch {
+    queueMicrotask(() => events.exit(null));
+    return { pid: undefined, send() {}, onMessage() {}, onExit: (l) => events.onExit(l), kill() {} };
+  }
+  child.on("message", (message) => events.message(message));
+  child.on("exit", (code) => events.exit(code));
+  // A failed spawn (ENOENT, EAGAIN) reports 'error' and may never report 'exit'.
+  child.on("error", () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+      events.exit(child.exitCode);
+  });
+  return {
+    pid: child.pid,
+    send(message) {
+      if (events.exited || !child.connected) return;
+      // The callback swallows EPIPE from a child that is exiting; its exit event reports it.
+      child.send(message, () => {});
+    },
+    onMessage: (listener) => events.onMessage(listener),
+    onExit: (listener) => events.onExit(listener),
+    kill() {
+      if (events.exited) return;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
+function threadChannel(): SupervisorChannel | null {
+  const boot = bootFromWorkerData();
+  const port = parentPort;
+  if (isMainThread || !port || !boot) return null;
+  return {
+    boot,
+    send: (message) => port.postMessage(message),
+    onMessage(listener) {
+      port.on("message", (message: unknown) => {
+        if (isWorkerMessage(message)) listener(message);
+      });
+    },
+    // A thread cannot outlive its process: nothing to watch.
+    onDisconnect() {},
+  };
+}
+
+function processChannel(): SupervisorChannel | null {
+  const raw = process.env[WORKER_BOOT_ENV];
+  if (raw === undefined || typeof process.send !== "function") return null;
+  // Not inherited by whatever the app itself spawns.
+  delete process.env[WORKER_BOOT_ENV];
+  const boot = JSON.parse(raw) as WorkerBoot;
+  return {
+    boot,
+    send(message) {
+      if (process.connected) process.send?.(message, undefined, undefined, () => {});
+    },
+    onMessage(listener) {
+      process.on("message", (message: unknown) => {
+        if (isWorkerMessage(message)) listener(message);
+      });
+    },
+    onDisconnect(listener) {
+      let fired = false;
+      const fire = () => {
+        if (fired) return;
+        fired = true;
+        clearInterval(poll);
+        listener();
+      };
+      process.once("disconnect", fire);
+      // Deno 2.9 does not always emit 'disconnect' when the parent is SIGKILLed (measured: about
+      // one child in three stayed up), so also watch for being re-parented (to init or a subreaper).
+      const parent = process.ppid;
+      const poll = setInterval(() => {
+        if (process.ppid !== parent) fire();
+      }, ORPHAN_POLL_MS);
+      poll.unref();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Where a supervisor's workers listen. The parent binds first where the runtime can share the
+ * socket (Node: a parent-bound fd that threads listen on and children inherit), so a busy port
+ * fails before any worker starts and connections queue while a worker restarts. Elsewhere (Bun,
+ * Deno) workers each bind with reusePort; the parent still probes the port first, which fails fast
+ * on a busy port and turns port 0 into one real port that every worker then binds.
+ */
+import type { Config } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
+import { listenTargetFromConfig } from "../server.ts";
+
+export interface PreparedListen {
+  /** What each worker's boot says to listen on. */
+  listen: ListenTarget;
+  /** The parent-bound socket handed to workers, if any (closed by the supervisor at the end). */
+  shared: SharedSocket | null;
+  /** What to announce ("tsuv running on ..."). */
+  address: BoundAddress;
+}
+
+export async function prepareListen(
+  config: Config,
+  adapter: Pick<RuntimeAdapter, "bindSharedSocket" | "probePort" | "info">,
+): Promise<PreparedListen> {
+  const target = listenTargetFromConfig(config);
+  if (config.socketSharing === "fd") {
+    if (target.kind === "fd") {
+      // --fd: the socket is already bound (systemd); share it as is, and leave closing to its owner.
+      return { listen: target, shared: { fd: target.fd, address: target, close() {} }, address: target };
+    }
+    const shared = await adapter.bindSharedSocket(target, config.backlog);
+    if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
+  }
+  if (target.kind !== "tcp") {
+    const flag = target.kind === "unix" ? "--uds" : "--fd";
+    throw new ConfigError(
+      `${flag} with more than one worker requires a socket the parent can share with its workers, which ${adapter.info.displayName} cannot do; use --host/--port.`,
+    );
+  }
+  const port = await adapter.probePort(target.host, target.port);
+  return {
+    listen: { kind: "tcp", host: target.host, port, reusePort: true },
+    shared: null,
+    address: { kind: "tcp", host: target.host, port },
+  };
+}

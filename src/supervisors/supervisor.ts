@@ -1,0 +1,451 @@
+/**
+ * The supervisor loop shared by the thread and process worker classes (uvicorn's Multiprocess and
+ * the seed's Multithread, written once): every 0.5 s handle queued signals, then check each slot
+ * (dead: replace; not ready: skip; unhealthy: replace), step a rolling restart, and force stale
+ * workers that outlived their stop deadline. What differs per class (how a worker starts, how its
+ * health is read, what happens to an unhealthy one, log wording) is a WorkerClass.
+ *
+ * Nothing here waits on a worker: every decision reads state the workers' messages and exit events
+ * recorded (WorkerHandle), and time comes from an injected Clock, so tests run it with fake
+ * WorkerPorts on a virtual clock.
+ */
+import type { Config } from "../config.ts";
+import { EXIT, errorMessage, TsuvError } from "../errors.ts";
+import type { Logger } from "../logging.ts";
+import type {
+  RuntimeAdapter,
+  RuntimeInfo,
+  SharedSocket,
+  SignalName,
+  WorkerBoot,
+  WorkerPort,
+} from "../runtime/adapter.ts";
+import { describeAddress, listenTargetFromConfig } from "../server.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { type PreparedListen, prepareListen } from "./listen.ts";
+import { SignalQueue } from "./signals.ts";
+import { WorkerHandle } from "./worker-handle.ts";
+
+/** How often the supervisor handles signals and checks its workers (uvicorn's 0.5 s). */
+export const TICK_MS = 500;
+/** How often shutdown re-checks workers (and a second SIGINT). */
+export const SHUTDOWN_POLL_MS = 100;
+/** After a kill, how long to wait for the exit event before giving up on a worker. */
+export const KILL_GRACE_MS = 2000;
+/** A rolling-restart replacement gets at least this long to report ready. */
+export const READY_TIMEOUT_FLOOR_SECONDS = 30;
+
+/** What differs between thread and process workers. */
+export interface WorkerClass {
+  readonly kind: "thread" | "process";
+  readonly singular: string;
+  readonly plural: string;
+  start(adapter: RuntimeAdapter, boot: WorkerBoot, shared: SharedSocket | null): WorkerPort;
+  /** "Worker thread" / "Child process [PID]". */
+  name(worker: WorkerHandle): string;
+  /** Logged when a worker is found dead and replaced. */
+  died(worker: WorkerHandle): string;
+  /** Logged when a worker fails its healthcheck. */
+  unhealthy(worker: WorkerHandle): string;
+  /** Logged when a rolling restart swaps a worker out. */
+  restarted(worker: WorkerHandle): string;
+  /** Optional lines when a worker is asked to stop, and when shutdown waits for it (uvicorn's). */
+  stopping?(worker: WorkerHandle): string;
+  waiting?(worker: WorkerHandle): string;
+  /** A warning to log after a stop had to be forced, if this runtime needs one. */
+  forcedWarning?(runtime: RuntimeInfo): string | undefined;
+  /** Is a ready worker healthy? (May send the next ping.) */
+  healthy(worker: WorkerHandle, timeoutMs: number): boolean;
+  /** An unhealthy worker drains (threads: graceful stop, forced later) or is killed (processes). */
+  readonly onUnhealthy: "drain" | "kill";
+  /** Seconds a stopping worker may take before it is killed. */
+  stopTimeoutSeconds(config: Config): number;
+}
+
+export interface SupervisorDeps {
+  clock?: Clock;
+  /** Override the rolling-restart readiness timeout (seconds). */
+  readyTimeoutSeconds?: number;
+}
+
+interface RollingRestart {
+  /** Workers still to replace, in slot order. */
+  queue: WorkerHandle[];
+  current: { old: WorkerHandle; fresh: WorkerHandle; deadline: number } | undefined;
+  /** Another SIGHUP arrived: run one more round once this one ends (it may have new code to load). */
+  again: boolean;
+}
+
+export class Supervisor {
+  /** The live slots (seed: `threads` / uvicorn: `processes`). */
+  readonly slots: WorkerHandle[] = [];
+  /** Workers asked to stop that have not exited yet (seed: `stale_threads`). */
+  readonly stale: WorkerHandle[] = [];
+  /** Target number of workers (seed: `threads_num`). */
+  workersNum: number;
+  shouldExit = false;
+  /** A second SIGINT during shutdown: kill whatever is left now. */
+  forced = false;
+  exitCode: number = EXIT.ok;
+  rolling: RollingRestart | undefined;
+  readonly signals = new SignalQueue();
+  protected readonly clock: Clock;
+  private prepared: PreparedListen | undefined;
+  private wake: (() => void) | undefined;
+  private readonly readyTimeoutOverride: number | undefined;
+
+  constructor(
+    protected readonly config: Config,
+    protected readonly adapter: RuntimeAdapter,
+    protected readonly logger: Logger,
+    readonly workerClass: WorkerClass,
+    deps: SupervisorDeps = {},
+  ) {
+    this.workersNum = config.workers;
+    this.clock = deps.clock ?? systemClock;
+    this.readyTimeoutOverride = deps.readyTimeoutSeconds;
+  }
+
+  /** Queued signals, oldest first (seed: `signal_queue`). */
+  get signalQueue(): SignalName[] {
+    return this.signals.queue;
+  }
+
+  /** Seconds a stopping worker may drain before it is killed (seed: `_thread_shutdown_timeout`). */
+  get shutdownTimeoutSeconds(): number {
+    return this.workerClass.stopTimeoutSeconds(this.config);
+  }
+
+  get readyTimeoutSeconds(): number {
+    return (
+      this.readyTimeoutOverride ?? Math.max(READY_TIMEOUT_FLOOR_SECONDS, this.config.timeoutWorkerHealthcheck)
+    );
+  }
+
+  private get healthcheckTimeoutMs(): number {
+    return this.config.timeoutWorkerHealthcheck * 1000;
+  }
+
+  /** Bind or probe the socket the workers share (see listen.ts). */
+  async prepare(): Promise<PreparedListen> {
+    this.prepared = await prepareListen(this.config, this.adapter);
+    return this.prepared;
+  }
+
+  /** Supervise until told to stop; resolves with the exit code. */
+  async run(): Promise<number> {
+    let prepared: PreparedListen;
+    try {
+      prepared = await this.prepare();
+    } catch (error) {
+      this.logger.error(errorMessage(error));
+      return error instanceof TsuvError ? error.exitCode : EXIT.config;
+    }
+    const scheme = this.config.sslKeyfile && this.config.sslCertfile ? "https" : "http";
+    this.logger.info(`tsuv running on ${describeAddress(prepared.address, scheme)} (Press CTRL+C to quit)`);
+    this.logger.info(`Started parent process [${this.adapter.pid}]`);
+    this.signals.listen(this.adapter);
+    try {
+      this.initWorkers();
+      while (!this.shouldExit) {
+        // A serving worker's exit cuts the wait short (see startWorker).
+        await Promise.race([this.clock.sleep(TICK_MS), new Promise<void>((wake) => (this.wake = wake))]);
+        this.wake = undefined;
+        this.tick();
+      }
+      this.terminateAll();
+      await this.joinAll();
+    } finally {
+      this.signals.close();
+      prepared.shared?.close();
+    }
+    this.logger.info(`Stopping parent process [${this.adapter.pid}]`);
+    return this.exitCode;
+  }
+
+  /** One pass of the loop. */
+  tick(): void {
+    this.handleSignals();
+    this.keepAlive();
+    this.stepRollingRestart();
+    this.reapStale();
+  }
+
+  initWorkers(): void {
+    for (let i = 0; i < this.workersNum; i++) this.slots.push(this.startWorker());
+  }
+
+  /** Ask every worker to stop gracefully (seed: terminate_all). */
+  terminateAll(): void {
+    const timeoutMs = this.shutdownTimeoutSeconds * 1000;
+    for (const worker of this.allWorkers()) this.stopWorker(worker, timeoutMs);
+  }
+
+  /**
+   * Wait until every worker has exited (seed: join_all), killing any that outlive the shutdown
+   * timeout, or all at once on a second SIGINT. Bounded: a worker that does not even die after
+   * its kill is given up on after KILL_GRACE_MS.
+   */
+  async joinAll(): Promise<void> {
+    const workers = this.allWorkers();
+    this.terminateAll();
+    for (const worker of workers) {
+      const line = worker.alive ? this.workerClass.waiting?.(worker) : undefined;
+      if (line) this.logger.info(line);
+    }
+    for (;;) {
+      this.handleSignals();
+      const now = this.clock.now();
+      let pending = false;
+      for (const worker of workers) {
+        if (!worker.alive) continue;
+        if (this.forced) worker.kill();
+        else this.forceIfOverdue(worker, now);
+        if (worker.alive && !(worker.killedAt !== undefined && now - worker.killedAt >= KILL_GRACE_MS))
+          pending = true;
+      }
+      if (!pending) return;
+      await this.clock.sleep(SHUTDOWN_POLL_MS);
+    }
+  }
+
+  /** Rolling restart of every slot (SIGHUP; seed: restart_all). */
+  restartAll(): void {
+    if (this.rolling) {
+      this.rolling.again = true;
+      return;
+    }
+    this.rolling = { queue: [...this.slots], current: undefined, again: false };
+    this.stepRollingRestart();
+  }
+
+  /** Replace dead and unhealthy workers (seed: keep_subthread_alive). */
+  keepAlive(): void {
+    if (this.shouldExit) return;
+    const timeoutMs = this.healthcheckTimeoutMs;
+    for (let idx = 0; idx < this.slots.length; idx++) {
+      if (this.shouldExit) return;
+      const worker = this.slots[idx] as WorkerHandle;
+      const failed = worker.startupFailureCode;
+      if (failed !== undefined) {
+        this.startupFailed(worker, failed);
+        return;
+      }
+      if (!worker.alive) {
+        this.logger.info(this.workerClass.died(worker));
+        this.slots[idx] = this.startWorker();
+        continue;
+      }
+      if (!worker.ready) continue;
+      if (!this.workerClass.healthy(worker, timeoutMs)) {
+        this.logger.warning(this.workerClass.unhealthy(worker));
+        if (this.workerClass.onUnhealthy === "kill") {
+          worker.kill();
+          this.stale.push(worker);
+        } else {
+          this.retire(worker);
+        }
+        this.slots[idx] = this.startWorker();
+      }
+    }
+  }
+
+  handleSignals(): void {
+    for (const signal of this.signals.drain()) {
+      const handler = this.signalHandler(signal);
+      if (handler) handler();
+      else this.logger.debug(`Received signal ${signal}, but no handler is defined for it.`);
+    }
+  }
+
+  private signalHandler(signal: SignalName): (() => void) | undefined {
+    switch (signal) {
+      case "SIGINT":
+        return () => this.handleInt();
+      case "SIGTERM":
+        return () => this.handleTerm();
+      case "SIGBREAK":
+        return () => this.handleBreak();
+      case "SIGHUP":
+        return () => this.handleHup();
+      case "SIGTTIN":
+        return () => this.handleTtin();
+      case "SIGTTOU":
+        return () => this.handleTtou();
+      default:
+        return undefined;
+    }
+  }
+
+  handleInt(): void {
+    if (this.shouldExit) {
+      if (!this.forced) this.logger.info("Received SIGINT again, forcing exit.");
+      this.forced = true;
+      return;
+    }
+    this.exit("SIGINT");
+  }
+
+  handleTerm(): void {
+    this.exit("SIGTERM");
+  }
+
+  handleBreak(): void {
+    this.exit("SIGBREAK");
+  }
+
+  handleHup(): void {
+    if (this.shouldExit) return;
+    this.logger.info(`Received SIGHUP, restarting ${this.workerClass.plural}.`);
+    this.restartAll();
+  }
+
+  handleTtin(): void {
+    if (this.shouldExit) return;
+    this.logger.info(`Received SIGTTIN, increasing the number of ${this.workerClass.plural}.`);
+    this.workersNum += 1;
+    this.slots.push(this.startWorker());
+  }
+
+  handleTtou(): void {
+    if (this.shouldExit) return;
+    const { singular, plural } = this.workerClass;
+    this.logger.info(`Received SIGTTOU, decreasing number of ${plural}.`);
+    if (this.workersNum <= 1 || this.slots.length <= 1) {
+      this.logger.info(`Already reached one ${singular}, cannot decrease the number of ${plural} anymore.`);
+      return;
+    }
+    this.workersNum -= 1;
+    const worker = this.slots.pop() as WorkerHandle;
+    const current = this.rolling?.current;
+    if (current && current.old === worker && this.rolling) {
+      this.retire(current.fresh);
+      this.rolling.current = undefined;
+    }
+    this.retire(worker);
+  }
+
+  private exit(signal: SignalName): void {
+    if (this.shouldExit) return;
+    this.logger.info(`Received ${signal}, exiting.`);
+    this.shouldExit = true;
+  }
+
+  private startupFailed(worker: WorkerHandle, exitCode: number): void {
+    const { name, plural } = this.workerClass;
+    this.logger.error(
+      `${name(worker)} failed to start (exit code ${exitCode}); stopping all ${plural} instead of restarting it.`,
+    );
+    this.exitCode = exitCode;
+    this.shouldExit = true;
+  }
+
+  private startWorker(): WorkerHandle {
+    const listen = this.prepared?.listen ?? listenTargetFromConfig(this.config);
+    const boot: WorkerBoot = { argv: this.config.argv, listen };
+    const port = this.workerClass.start(this.adapter, boot, this.prepared?.shared ?? null);
+    const worker = new WorkerHandle(port, this.clock);
+    // A serving worker's death is handled at once; one that dies while starting waits for the next
+    // tick, so a worker that crashes on boot is restarted at most twice a second, as uvicorn's.
+    port.onExit(() => {
+      if (worker.ready) this.wake?.();
+    });
+    return worker;
+  }
+
+  private stopWorker(worker: WorkerHandle, timeoutMs: number): void {
+    if (!worker.alive || worker.stopping) return;
+    const line = this.workerClass.stopping?.(worker);
+    if (line) this.logger.info(line);
+    worker.stop(timeoutMs);
+  }
+
+  /** Graceful stop, then keep it as stale until it exits or its deadline forces it. */
+  private retire(worker: WorkerHandle): void {
+    this.stopWorker(worker, this.shutdownTimeoutSeconds * 1000);
+    if (!this.stale.includes(worker)) this.stale.push(worker);
+  }
+
+  private forceIfOverdue(worker: WorkerHandle, now: number): void {
+    if (worker.killed || worker.stopDeadline === undefined || now < worker.stopDeadline) return;
+    const seconds = this.shutdownTimeoutSeconds.toFixed(2);
+    this.logger.warning(`${this.workerClass.name(worker)} did not exit within ${seconds} seconds.`);
+    worker.kill();
+    const warning = this.workerClass.forcedWarning?.(this.adapter.info);
+    if (warning) this.logger.warning(warning);
+  }
+
+  /** Force stale workers past their deadline; forget those that exited (or never will). */
+  reapStale(): void {
+    const now = this.clock.now();
+    for (const worker of [...this.stale]) {
+      if (worker.alive) this.forceIfOverdue(worker, now);
+      const givenUp = worker.killedAt !== undefined && now - worker.killedAt >= KILL_GRACE_MS;
+      if (!worker.alive || givenUp) this.stale.splice(this.stale.indexOf(worker), 1);
+    }
+  }
+
+  /**
+   * One step of a rolling restart: start the replacement for the next slot, and once it reports
+   * ready, swap it in and stop the old worker. A replacement that fails or is not ready in time
+   * aborts the restart and the old workers keep serving.
+   */
+  private stepRollingRestart(): void {
+    const rolling = this.rolling;
+    if (!rolling || this.shouldExit) return;
+    const { singular, plural } = this.workerClass;
+    for (;;) {
+      const current = rolling.current;
+      if (current) {
+        const { old, fresh } = current;
+        if (!fresh.ready) {
+          const failed = fresh.startupFailureCode ?? (fresh.alive ? undefined : (fresh.exitCode ?? "killed"));
+          const late = this.clock.now() >= current.deadline;
+          if (failed === undefined && !late) return;
+          const why =
+            failed !== undefined
+              ? `the new ${singular} exited before it was ready (exit code ${failed})`
+              : `the new ${singular} was not ready within ${this.readyTimeoutSeconds.toFixed(2)} seconds`;
+          this.logger.error(`Rolling restart aborted: ${why}; keeping the old ${plural}.`);
+          fresh.kill();
+          if (fresh.alive) this.stale.push(fresh);
+          this.rolling = undefined;
+          return;
+        }
+        const idx = this.slots.indexOf(old);
+        if (idx === -1) {
+          // The slot went away (SIGTTOU) or was refilled (its worker died): not needed.
+          this.retire(fresh);
+        } else {
+          this.slots[idx] = fresh;
+          this.logger.info(this.workerClass.restarted(old));
+          this.retire(old);
+        }
+        rolling.current = undefined;
+      }
+      const next = rolling.queue.shift();
+      if (next === undefined) {
+        if (!rolling.again) {
+          this.rolling = undefined;
+          return;
+        }
+        rolling.queue = [...this.slots];
+        rolling.again = false;
+        continue;
+      }
+      if (!this.slots.includes(next)) continue;
+      const deadline = this.clock.now() + this.readyTimeoutSeconds * 1000;
+      rolling.current = { old: next, fresh: this.startWorker(), deadline };
+      return;
+    }
+  }
+
+  /** Every worker still tracked: slots, stale ones, and a rolling-restart replacement. */
+  allWorkers(): WorkerHandle[] {
+    const all = [...this.slots];
+    for (const worker of [...this.stale, this.rolling?.current?.fresh]) {
+      if (worker && !all.includes(worker)) all.push(worker);
+    }
+    return all;
+  }
+}

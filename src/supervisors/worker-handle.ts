@@ -1,0 +1,124 @@
+/**
+ * A supervisor's bookkeeping for one worker (thread or process): what it last said, and what the
+ * supervisor asked of it. It never waits: every question is answered from recorded state, so no
+ * supervisor decision can block on a hung worker.
+ */
+
+import { EXIT } from "../errors.ts";
+import type { BoundAddress, WorkerPort } from "../runtime/adapter.ts";
+import type { Clock } from "./clock.ts";
+
+const STARTUP_FAILURE_EXIT: number = EXIT.app;
+
+export class WorkerHandle {
+  readonly startedAt: number;
+  /** Reported ready (listening). No healthcheck before this (seed: is_ready_for_healthcheck). */
+  ready = false;
+  address: BoundAddress | undefined;
+  /** Last heartbeat (threads) or pong (processes); starts at ready. */
+  lastSeen: number;
+  /** The ping awaiting its pong (process workers). */
+  ping: { id: number; sentAt: number } | undefined;
+  /** undefined while running; the exit code (null: killed by a signal) once gone. */
+  exitCode: number | null | undefined = undefined;
+  /** The worker said it cannot start (app load / startup failure, bad config). */
+  fatal: { exitCode: number; message: string } | undefined;
+  /** When a graceful stop was asked, and when it will be forced. */
+  stopRequestedAt: number | undefined;
+  stopDeadline: number | undefined;
+  killedAt: number | undefined;
+  private pingCounter = 0;
+
+  constructor(
+    readonly port: WorkerPort,
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now();
+    this.lastSeen = this.startedAt;
+    port.onMessage((message) => {
+      switch (message.type) {
+        case "ready":
+          this.ready = true;
+          this.address = message.address;
+          this.lastSeen = clock.now();
+          break;
+        case "heartbeat":
+          this.lastSeen = clock.now();
+          break;
+        case "pong":
+          if (this.ping?.id === message.id) {
+            this.ping = undefined;
+            this.lastSeen = clock.now();
+          }
+          break;
+        case "fatal":
+          this.fatal = { exitCode: message.exitCode, message: message.message };
+          break;
+        default:
+          break;
+      }
+    });
+    port.onExit((code) => {
+      this.exitCode = code;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.port.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequestedAt !== undefined;
+  }
+
+  get killed(): boolean {
+    return this.killedAt !== undefined;
+  }
+
+  /**
+   * The exit code of a startup failure, else undefined: the worker said it cannot start (app load
+   * or startup failed, bad config), or it exited with code 3 before it was ever ready. Other early
+   * exits (a crash, a kill) are replaced like any dead worker.
+   */
+  get startupFailureCode(): number | undefined {
+    if (this.ready) return undefined;
+    if (this.fatal) return this.fatal.exitCode;
+    if (this.exitCode === STARTUP_FAILURE_EXIT && !this.stopping && !this.killed) return STARTUP_FAILURE_EXIT;
+    return undefined;
+  }
+
+  /** Heartbeat check (threads): the worker's event loop spoke within the timeout. */
+  heartbeatFresh(timeoutMs: number): boolean {
+    return this.clock.now() - this.lastSeen <= timeoutMs;
+  }
+
+  /** Ping check (processes): no ping has waited longer than the timeout; sends the next ping. */
+  pingAnswered(timeoutMs: number): boolean {
+    const now = this.clock.now();
+    if (this.ping) return now - this.ping.sentAt <= timeoutMs;
+    this.pingCounter += 1;
+    this.ping = { id: this.pingCounter, sentAt: now };
+    this.port.send({ type: "ping", id: this.pingCounter });
+    return true;
+  }
+
+  /** Ask for a graceful stop; it is forced (kill) once `timeoutMs` has passed. Idempotent. */
+  stop(timeoutMs: number): void {
+    if (!this.alive || this.stopping) return;
+    const now = this.clock.now();
+    this.stopRequestedAt = now;
+    this.stopDeadline = now + timeoutMs;
+    this.port.send({ type: "stop" });
+  }
+
+  /** Hard stop: SIGKILL a process, terminate() a thread. */
+  kill(): void {
+    if (!this.alive || this.killed) return;
+    this.killedAt = this.clock.now();
+    this.port.kill();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The worker entry: one Server inside a thread or a child process that a supervisor started.
+ * - Thread workers run this module itself (Bun, Deno: src/worker.ts; Node: dist/worker.mjs).
+ * - Process workers are tsuv re-run with TSUV_WORKER_BOOT set; src/cli.ts then calls runWorker().
+ * The worker resolves the same Config from the parent's argv, serves on the listen target the boot
+ * names, and speaks the supervisor protocol: `ready` once listening, `heartbeat` from its event
+ * loop, `pong` for each `ping` (from the event loop too, so a handler stuck in `while (true) {}`
+ * fails the healthcheck), a graceful stop on `stop`, and `fatal` when it cannot start.
+ */
+import { type Config, resolveConfig } from "./config.ts";
+import { EXIT, errorMessage, TsuvError } from "./errors.ts";
+import { type Logger, loggerFromConfig } from "./logging.ts";
+import type { RuntimeAdapter, SupervisorChannel } from "./runtime/adapter.ts";
+import { isWorkerThread } from "./runtime/plumbing.ts";
+import { Server, type ServerOptions } from "./server.ts";
+
+/**
+ * A process worker whose supervisor is gone exits within this long after noticing (at most 250 ms
+ * later): it must not keep serving, unsupervised and with old code, so its drain is cut short.
+ */
+export const ORPHAN_EXIT_MS = 1000;
+
+/** What runWorker needs of a Server (tests pass a fake). */
+export interface WorkerServer {
+  readonly started: boolean;
+  serve(): Promise<number>;
+  requestShutdown(force?: boolean): void;
+}
+
+export interface WorkerDeps {
+  createServer?: (
+    config: Config,
+    adapter: RuntimeAdapter,
+    logger: Logger,
+    options: ServerOptions,
+  ) => WorkerServer;
+  createLogger?: (config: Config) => Logger;
+  /** A thread worker (no signals: the process's signals belong to its supervisor). */
+  thread?: boolean;
+}
+
+/** Heartbeats go out at least four times per healthcheck timeout, and at least once a second. */
+export function heartbeatIntervalMs(timeoutWorkerHealthcheck: number): number {
+  return Math.max(10, Math.min(1000, (timeoutWorkerHealthcheck * 1000) / 4));
+}
+
+async function defaultLogger(config: Config): Promise<Logger> {
+  const { processIO } = await import("./runtime/index.ts");
+  return loggerFromConfig(config, processIO());
+}
+
+/** Run one supervised worker; resolves with its exit code (the caller exits with it). */
+export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}): Promise<number> {
+  const channel = adapter.supervisorChannel();
+  if (!channel) throw new Error("tsuv worker: not started by a tsuv supervisor");
+  let config: Config;
+  try {
+    config = resolveConfig(channel.boot.argv, adapter.env, { runtime: adapter.info });
+  } catch (error) {
+    const exitCode = error instanceof TsuvError ? error.exitCode : EXIT.config;
+    channel.send({ type: "fatal", exitCode, message: errorMessage(error) });
+    return exitCode;
+  }
+  const logger = deps.createLogger ? deps.createLogger(config) : await defaultLogger(config);
+  const heartbeat = () => channel.send({ type: "heartbeat" });
+  const options: ServerOptions = {
+    listen: channel.boot.listen,
+    announce: false,
+    hooks: {
+      onTick: heartbeat,
+      onReady: (address) => channel.send({ type: "ready", address }),
+    },
+  };
+  const server = deps.createServer
+    ? deps.createServer(config, adapter, logger, options)
+    : new Server(config, adapter, logger, options);
+  const cleanup = speak(channel, server, adapter, logger, config, deps.thread ?? isWorkerThread());
+  try {
+    const code = await server.serve();
+    if (code !== EXIT.ok && !server.started) {
+      channel.send({ type: "fatal", exitCode: code, message: `worker could not start (exit code ${code})` });
+    }
+    return code;
+  } finally {
+    cleanup();
+  }
+}
+
+/** Wire the supervisor protocol and, in a process worker, signals and orphan detection. */
+function speak(
+  channel: SupervisorChannel,
+  server: WorkerServer,
+  adapter: RuntimeAdapter,
+  logger: Logger,
+  config: Config,
+  thread: boolean,
+): () => void {
+  channel.onMessage((message) => {
+    if (message.type === "ping") channel.send({ type: "pong", id: message.id });
+    else if (message.type === "stop") server.requestShutdown();
+  });
+  // The server's own tick sends one heartbeat a second; short healthcheck timeouts need more.
+  const timer = setInterval(
+    () => channel.send({ type: "heartbeat" }),
+    heartbeatIntervalMs(config.timeoutWorkerHealthcheck),
+  );
+  const unsubscribe: (() => void)[] = [];
+  if (!thread) {
+    // Ctrl+C reaches the whole process group: stop as the supervisor will ask (a second one forces).
+    unsubscribe.push(adapter.onSignal("SIGINT", () => server.requestShutdown(true)));
+    unsubscribe.push(adapter.onSignal("SIGTERM", () => server.requestShutdown()));
+    unsubscribe.push(adapter.onSignal("SIGBREAK", () => server.requestShutdown()));
+  }
+  channel.onDisconnect(() => {
+    logger.warning(`Parent process went away; stopping server process [${adapter.pid}].`);
+    server.requestShutdown();
+    // An orphan must not keep serving (old code, no supervision): exit even if draining is slow.
+    setTimeout(() => adapter.exit(EXIT.ok), ORPHAN_EXIT_MS);
+  });
+  return () => {
+    clearInterval(timer);
+    for (const off of unsubscribe) off();
+  };
+}
+
+async function threadMain(): Promise<void> {
+  const { loadAdapter } = await import("./runtime/index.ts");
+  const adapter = await loadAdapter();
+  adapter.exit(await runWorker(adapter, { thread: true }));
+}
+
+// As a thread's entry module, run. Imported by src/cli.ts (process workers), do nothing here.
+if (isWorkerThread()) {
+  threadMain().catch((error) => {
+    console.error(`Error: ${errorMessage(error)}`);
+    // Exit code 1 as a last resort: the error escaped every handler (this ends only the thread).
+    (globalThis as { process?: { exit(code: number): void } }).process?.exit(EXIT.config);
+  });
+}

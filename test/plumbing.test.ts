@@ -1,0 +1,122 @@
+/**
+ * src/runtime/plumbing.ts on the runtime running the tests (Bun): how process workers are re-run,
+ * what they receive, and the thread entry. Thread and process lifecycles (exit codes, kill, orphan
+ * exit) are tested beside the supervisors, as the seed tests its Thread class.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { closeSync, fstatSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { WorkerMessage } from "../src/runtime/adapter.ts";
+import { detectRuntime } from "../src/runtime/detect.ts";
+import { CHILD_SOCKET_FD, createPlumbing, isWorkerThread, processCommand } from "../src/runtime/plumbing.ts";
+import { fakeRuntime } from "./helpers/fake-runtime.ts";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/workers/${name}`, import.meta.url));
+
+const savedArgv = [...process.argv];
+afterEach(() => {
+  process.argv.splice(0, process.argv.length, ...savedArgv);
+});
+
+describe("processCommand: re-run this same tsuv, never a runtime found on PATH", () => {
+  test("Node.js and Bun: the executable, its flags, and the entry script", () => {
+    process.argv[1] = "/opt/tsuv/dist/cli.mjs";
+    const command = processCommand(fakeRuntime({ name: "node" }));
+    expect(command.file).toBe(process.execPath);
+    expect(command.args).toEqual([...process.execArgv, "/opt/tsuv/dist/cli.mjs"]);
+  });
+
+  test("Deno: run -A, the unstable net API when the parent has it, and the entry", () => {
+    process.argv[1] = "/opt/tsuv/src/cli.ts";
+    const deno = (unstableNet: boolean) =>
+      processCommand(
+        fakeRuntime({ name: "deno", displayName: "Deno", version: "2.9.6", caps: { unstableNet } }),
+      );
+    expect(deno(true).args).toEqual(["run", "-A", "--unstable-net", "/opt/tsuv/src/cli.ts"]);
+    expect(deno(false).args).toEqual(["run", "-A", "/opt/tsuv/src/cli.ts"]);
+  });
+
+  test("a compiled Bun binary re-runs itself, with no script", () => {
+    const bun = fakeRuntime({ name: "bun", displayName: "Bun", version: "1.4.5" });
+    process.argv[1] = "/$bunfs/root/tsuv";
+    expect(processCommand(bun)).toEqual({ file: process.execPath, args: [] });
+    process.argv[1] = "B:/~BUN/root/tsuv.exe";
+    expect(processCommand(bun)).toEqual({ file: process.execPath, args: [] });
+  });
+});
+
+describe("spawnProcess", () => {
+  async function report(shared: { fd: number } | null, argv: string[]) {
+    const plumbing = createPlumbing(detectRuntime(), {
+      processCommand: { file: process.execPath, args: [fixture("boot-echo.ts")] },
+    });
+    const listen = { kind: "tcp", host: "127.0.0.1", port: 5, reusePort: true } as const;
+    const port = plumbing.spawnProcess(
+      { argv, listen },
+      shared && { fd: shared.fd, address: { kind: "tcp", host: "127.0.0.1", port: 5 }, close() {} },
+    );
+    const message = await new Promise<WorkerMessage>((done) => port.onMessage(done));
+    const code = await new Promise<number | null>((done) => port.onExit(done));
+    expect(code).toBe(0);
+    if (message.type !== "fatal") throw new Error("unexpected message");
+    return JSON.parse(message.message) as {
+      boot: { argv: string[]; listen: unknown };
+      inode: number | null;
+      envLeft: string | null;
+      argv: string[];
+    };
+  }
+
+  test("hands the shared socket over as fd 4, and says so in the boot", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-plumbing-"));
+    writeFileSync(join(dir, "f"), "x");
+    const fd = openSync(join(dir, "f"), "r");
+    try {
+      const got = await report({ fd }, ["main:app", "--workers", "2"]);
+      expect(CHILD_SOCKET_FD).toBe(4);
+      expect(got.boot.listen).toEqual({ kind: "fd", fd: 4 });
+      expect(got.inode).toBe(fstatSync(fd).ino);
+      expect(got.boot.argv).toEqual(["main:app", "--workers", "2"]);
+      // The boot's argv is also on the command line (for ps), and the variable is not passed on.
+      expect(got.argv).toEqual(["main:app", "--workers", "2"]);
+      expect(got.envLeft).toBeNull();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test("without a shared socket the boot's listen target is unchanged (reusePort)", async () => {
+    const got = await report(null, ["main:app"]);
+    expect(got.boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 5, reusePort: true });
+  });
+
+  test("a command that cannot start reports an exit instead of throwing", async () => {
+    const plumbing = createPlumbing(detectRuntime(), {
+      processCommand: { file: "/nonexistent/tsuv", args: [] },
+    });
+    const port = plumbing.spawnProcess({ argv: [], listen: { kind: "fd", fd: 3 } }, null);
+    expect(await new Promise<number | null>((done) => port.onExit(done))).not.toBe(0);
+    port.send({ type: "stop" }); // no throw on a dead worker
+    port.kill();
+  });
+});
+
+describe("threads", () => {
+  test("the test process itself is not a worker thread and has no supervisor channel", () => {
+    expect(isWorkerThread()).toBe(false);
+    expect(createPlumbing(detectRuntime()).supervisorChannel()).toBeNull();
+  });
+
+  test("send() and kill() after a thread exited are harmless", async () => {
+    const plumbing = createPlumbing(detectRuntime(), {
+      threadEntry: new URL("./fixtures/workers/finishes.mjs", import.meta.url),
+    });
+    const port = plumbing.startThread({ argv: [], listen: { kind: "fd", fd: 0 } });
+    await new Promise((done) => port.onExit(done));
+    port.send({ type: "ping", id: 1 });
+    port.kill();
+  });
+});

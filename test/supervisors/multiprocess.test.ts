@@ -1,0 +1,453 @@
+/**
+ * The process worker class: the process twins of the seed's test_multithread.py tests (see
+ * multithread.test.ts for the mapping; each test here names its thread twin), written over the same
+ * shared supervisor with FakeWorkerPorts that answer pings instead of sending heartbeats, plus real
+ * child processes through the plumbing: healthcheck from the event loop, SIGKILL of a hung child,
+ * and a child exiting on its own when its parent dies.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { SignalName, SupervisorChannel, WorkerMessage } from "../../src/runtime/adapter.ts";
+import { detectRuntime } from "../../src/runtime/detect.ts";
+import { createPlumbing } from "../../src/runtime/plumbing.ts";
+import { Multiprocess, processShutdownTimeout } from "../../src/supervisors/multiprocess.ts";
+import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { runWorker, type WorkerServer } from "../../src/worker.ts";
+import { fakeAdapter, fakeRuntime } from "../helpers/fake-runtime.ts";
+import { type FakeWorkerPort, harness, RecordingLogger, settle } from "./fakes.ts";
+
+function multiprocess(argv?: string[], options: Parameters<typeof harness>[1] = {}) {
+  const h = harness("process", { argv, ...options });
+  const supervisor = new Multiprocess(h.config, h.adapter, h.logger, { clock: h.clock });
+  const port = (i: number) => h.ports[i] as FakeWorkerPort;
+  return { ...h, supervisor, port };
+}
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/workers/${name}`, import.meta.url));
+const pids: number[] = [];
+afterEach(() => {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+});
+
+/**
+ * Is the process still running? An exited orphan stays a zombie until the container's init reaps it
+ * (seconds, here), so a zombie counts as exited.
+ */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return true; // no /proc (macOS): kill(0) said it exists
+  }
+}
+
+/** A fake process-worker channel and server, driving the real runWorker(). */
+function fakeWorker() {
+  const sent: WorkerMessage[] = [];
+  let deliver: (message: WorkerMessage) => void = () => {};
+  const channel: SupervisorChannel = {
+    boot: { argv: ["main:app"], listen: { kind: "fd", fd: 4 } },
+    send: (message) => sent.push(message),
+    onMessage: (listener) => {
+      deliver = listener;
+    },
+    onDisconnect: () => {},
+  };
+  const shutdowns: boolean[] = [];
+  let finish: (code: number) => void = () => {};
+  const server: WorkerServer = {
+    started: true,
+    serve: () => new Promise<number>((done) => (finish = done)),
+    requestShutdown: (force = false) => {
+      shutdowns.push(force);
+    },
+  };
+  const signals = new Map<SignalName, () => void>();
+  const adapter = {
+    ...fakeAdapter(),
+    supervisorChannel: () => channel,
+    onSignal: (signal: SignalName, listener: () => void) => {
+      signals.set(signal, listener);
+      return () => signals.delete(signal);
+    },
+  };
+  const running = runWorker(adapter, {
+    thread: false,
+    createServer: () => server,
+    createLogger: () => new RecordingLogger(),
+  });
+  return {
+    sent,
+    deliver: (m: WorkerMessage) => deliver(m),
+    shutdowns,
+    finish: (code: number) => finish(code),
+    signals,
+    running,
+  };
+}
+
+describe("process twins of the seed's Thread tests", () => {
+  test("each child gets the parent-bound socket (twin: duplicated sockets)", async () => {
+    const { supervisor, ports } = multiprocess();
+    await supervisor.prepare();
+    supervisor.initWorkers();
+    expect(ports).toHaveLength(2);
+    for (const port of ports) {
+      expect(port.shared?.fd).toBe(10);
+      expect(port.boot.listen).toEqual({ kind: "fd", fd: 10 });
+    }
+  });
+
+  test("with reusePort sharing (Bun, Deno), port 0 is probed once and every child binds it", async () => {
+    const deno = fakeRuntime({
+      name: "deno",
+      displayName: "Deno",
+      version: "2.9.6",
+      caps: { listenOnFd: false, passSocketToChild: false, unstableNet: true },
+    });
+    const { supervisor, ports, probed } = multiprocess(["main:app", "--workers", "2", "--port", "0"], {
+      runtime: deno,
+      probedPort: 4555,
+    });
+    await supervisor.prepare();
+    supervisor.initWorkers();
+    expect(probed).toEqual([{ host: "127.0.0.1", port: 0 }]);
+    for (const port of ports) {
+      expect(port.shared).toBeNull();
+      expect(port.boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 4555, reusePort: true });
+    }
+  });
+
+  test("stop, SIGTERM and SIGINT ask the child's server to shut down (twin: terminate sets should_exit)", async () => {
+    const worker = fakeWorker();
+    await settle();
+    worker.deliver({ type: "stop" });
+    worker.signals.get("SIGTERM")?.();
+    worker.signals.get("SIGINT")?.();
+    expect(worker.shutdowns).toEqual([false, false, true]);
+    worker.finish(0);
+    expect(await worker.running).toBe(0);
+    expect(worker.signals.size).toBe(0); // unsubscribed
+  });
+
+  test("a ping is answered with a pong from the event loop (twin: heartbeat recorded on tick)", async () => {
+    const worker = fakeWorker();
+    await settle();
+    worker.deliver({ type: "ping", id: 7 });
+    expect(worker.sent).toContainEqual({ type: "pong", id: 7 });
+    worker.finish(0);
+    await worker.running;
+  });
+
+  test("an unanswered ping older than the timeout is unhealthy; a pong clears it (twin: is_healthy)", async () => {
+    const { supervisor, port, clock } = multiprocess([
+      "main:app",
+      "--workers",
+      "2",
+      "--timeout-worker-healthcheck",
+      "1",
+    ]);
+    supervisor.initWorkers();
+    await settle();
+    const handle = supervisor.slots[0] as WorkerHandle;
+    port(0).healthy = false;
+    expect(handle.pingAnswered(1000)).toBe(true); // sends ping 1
+    await clock.advance(1500);
+    expect(handle.pingAnswered(1000)).toBe(false);
+    port(0).emit({ type: "pong", id: 1 });
+    expect(handle.pingAnswered(1000)).toBe(true); // a fresh ping goes out
+    expect(port(0).pings()).toBe(2);
+  });
+
+  test("a real child answers pings, stops on request and reports exit 0 (twin: start and join)", async () => {
+    const plumbing = createPlumbing(detectRuntime(), {
+      processCommand: { file: process.execPath, args: [fixture("child.ts")] },
+    });
+    const port = plumbing.spawnProcess(
+      { argv: [], listen: { kind: "tcp", host: "127.0.0.1", port: 1, reusePort: true } },
+      null,
+    );
+    pids.push(port.pid as number);
+    const said: WorkerMessage[] = [];
+    const exit = new Promise<number | null>((done) => port.onExit(done));
+    await new Promise<void>((done) =>
+      port.onMessage((message) => {
+        said.push(message);
+        if (message.type === "ready") done();
+      }),
+    );
+    port.send({ type: "ping", id: 1 });
+    await new Promise((done) => setTimeout(done, 200));
+    expect(said).toContainEqual({ type: "pong", id: 1 });
+    port.send({ type: "stop" });
+    expect(await exit).toBe(0);
+  });
+
+  test("a real child stuck in its event loop misses the ping, and kill() ends it (twin: hung thread)", async () => {
+    const plumbing = createPlumbing(detectRuntime(), {
+      processCommand: { file: process.execPath, args: [fixture("child.ts")] },
+    });
+    const port = plumbing.spawnProcess(
+      { argv: ["--hang"], listen: { kind: "tcp", host: "127.0.0.1", port: 1, reusePort: true } },
+      null,
+    );
+    pids.push(port.pid as number);
+    const said: WorkerMessage[] = [];
+    port.onMessage((message) => said.push(message));
+    const exit = new Promise<number | null>((done) => port.onExit(done));
+    await new Promise((done) => setTimeout(done, 300));
+    port.send({ type: "ping", id: 1 });
+    await new Promise((done) => setTimeout(done, 300));
+    expect(said.some((m) => m.type === "pong")).toBe(false);
+    port.kill();
+    expect(await exit).toBeNull(); // SIGKILL
+  });
+
+  test("a child exits by itself within 2 s when its parent is SIGKILLed", async () => {
+    const parent = spawn(process.execPath, [fixture("orphan-parent.ts")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    pids.push(parent.pid as number);
+    const childPid = await new Promise<number>((done, fail) => {
+      let out = "";
+      parent.stdout?.on("data", (chunk) => {
+        out += String(chunk);
+        const match = out.match(/child (\d+)/);
+        if (match) done(Number(match[1]));
+      });
+      setTimeout(() => fail(new Error(`no child pid: ${out}`)), 10_000);
+    });
+    pids.push(childPid);
+    process.kill(parent.pid as number, "SIGKILL");
+    const killedAt = performance.now();
+    const alive = () => running(childPid);
+    while (alive() && performance.now() - killedAt < 5000) await new Promise((done) => setTimeout(done, 50));
+    expect(alive()).toBe(false);
+    expect(performance.now() - killedAt).toBeLessThan(2000);
+  });
+});
+
+describe("process twins of the seed's Multithread tests", () => {
+  test("init, terminate, join and restart all processes", async () => {
+    const { supervisor, ports, logger } = multiprocess();
+    supervisor.initWorkers();
+    await settle();
+    const original = [...supervisor.slots];
+    supervisor.terminateAll();
+    expect(ports.every((port) => port.stopped)).toBe(true);
+    await supervisor.joinAll();
+    expect(original.every((worker) => !worker.alive)).toBe(true);
+    expect(logger.messages("info")).toContain(`Terminated child process [${ports[0]?.pid}]`);
+    supervisor.restartAll();
+    for (let i = 0; i < 4 && supervisor.rolling; i++) {
+      await settle();
+      supervisor.tick();
+    }
+    expect(supervisor.slots).toHaveLength(2);
+    for (const [i, worker] of supervisor.slots.entries())
+      expect(worker).not.toBe(original[i] as WorkerHandle);
+  });
+
+  test("keepAlive replaces a dead process and logs its pid", async () => {
+    const { supervisor, port, logger } = multiprocess();
+    supervisor.initWorkers();
+    await settle();
+    const dead = supervisor.slots[0];
+    port(0).exit(null);
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).not.toBe(dead as WorkerHandle);
+    expect(logger.messages("info")).toContain(`Child process [${port(0).pid}] died`);
+  });
+
+  test("keepAlive SIGKILLs and replaces a process that misses its ping", async () => {
+    const { supervisor, port, clock, logger } = multiprocess();
+    supervisor.initWorkers();
+    await settle();
+    port(0).healthy = false;
+    supervisor.keepAlive(); // pings go out
+    await clock.advance(5500);
+    supervisor.keepAlive();
+    expect(port(0).killed).toBe(true);
+    expect(port(0).stopped).toBe(false); // no graceful stop for a process: SIGKILL
+    expect(supervisor.slots[0]?.port).not.toBe(port(0));
+    expect(logger.messages("warning")).toEqual([
+      `Child process [${port(0).pid}] failed healthcheck; killing it and starting a replacement process.`,
+    ]);
+    expect(supervisor.slots[1]?.port).toBe(port(1));
+  });
+
+  test("no ping is sent before a process is ready", async () => {
+    const { supervisor, port, clock } = multiprocess(["main:app", "--workers", "1"], { autoReady: false });
+    supervisor.initWorkers();
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(500);
+      supervisor.keepAlive();
+    }
+    expect(port(0).pings()).toBe(0);
+    expect(port(0).killed).toBe(false);
+    port(0).markReady();
+    supervisor.keepAlive();
+    expect(port(0).pings()).toBe(1);
+  });
+
+  test("a killed process that has not exited yet is tracked without waiting", async () => {
+    const { supervisor, port, clock } = multiprocess(["main:app", "--workers", "1"]);
+    supervisor.initWorkers();
+    await settle();
+    port(0).healthy = false;
+    port(0).dieOnKill = false;
+    supervisor.keepAlive();
+    await clock.advance(6000);
+    supervisor.keepAlive();
+    expect(supervisor.stale.map((w) => w.port)).toEqual([port(0)]);
+    port(0).exit(null);
+    supervisor.reapStale();
+    expect(supervisor.stale).toHaveLength(0);
+  });
+
+  test("keepAlive does nothing once exiting", async () => {
+    const { supervisor, port } = multiprocess(["main:app", "--workers", "1"]);
+    supervisor.initWorkers();
+    await settle();
+    const dead = supervisor.slots[0];
+    port(0).exit(1);
+    supervisor.shouldExit = true;
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).toBe(dead as WorkerHandle);
+  });
+
+  test("TTIN, TTOU, HUP and TERM handlers, with process wording", async () => {
+    const { supervisor, logger } = multiprocess();
+    supervisor.initWorkers();
+    await settle();
+    supervisor.handleTtin();
+    expect(supervisor.slots).toHaveLength(3);
+    expect(logger.messages("info")).toContain("Received SIGTTIN, increasing the number of processes.");
+    const removed = supervisor.slots.at(-1) as WorkerHandle;
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(2);
+    expect((removed.port as FakeWorkerPort).stopped).toBe(true);
+    supervisor.handleTtou();
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(1);
+    expect(logger.last).toBe("Already reached one process, cannot decrease the number of processes anymore.");
+    const original = supervisor.slots[0] as WorkerHandle;
+    supervisor.handleHup();
+    expect(logger.messages("info")).toContain("Received SIGHUP, restarting processes.");
+    await settle();
+    supervisor.tick();
+    expect(supervisor.slots[0]).not.toBe(original);
+    expect(logger.messages("info")).toContain(`Child process [${original.pid}] restarted`);
+    supervisor.handleTerm();
+    expect(supervisor.shouldExit).toBe(true);
+  });
+
+  test("joinAll waits the shutdown timeout, warns, and SIGKILLs", async () => {
+    const { supervisor, port, clock, logger } = multiprocess([
+      "main:app",
+      "--workers",
+      "1",
+      "--timeout-graceful-shutdown",
+      "3",
+    ]);
+    supervisor.initWorkers();
+    await settle();
+    port(0).exitOnStop = false;
+    const start = clock.now();
+    await supervisor.joinAll();
+    expect(port(0).killed).toBe(true);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(4000);
+    expect(logger.messages("info")).toContain(`Waiting for child process [${port(0).pid}]`);
+    expect(logger.last).toBe(`Child process [${port(0).pid}] did not exit within 4.00 seconds.`);
+  });
+
+  test("the process shutdown timeout is the child's own drain limit plus 1 s", () => {
+    expect(processShutdownTimeout({ timeoutGracefulShutdown: 3 })).toBe(4);
+    expect(processShutdownTimeout({ timeoutGracefulShutdown: undefined })).toBe(31);
+    const { supervisor } = multiprocess(["main:app", "--workers", "2", "--timeout-worker-healthcheck", "7"]);
+    expect(supervisor.shutdownTimeoutSeconds).toBe(31);
+  });
+
+  test("SIGBREAK exits", () => {
+    const { supervisor } = multiprocess();
+    supervisor.handleBreak();
+    expect(supervisor.shouldExit).toBe(true);
+  });
+
+  test("queued signals are handled, and run() stops on SIGINT", async () => {
+    const first = multiprocess();
+    first.supervisor.signalQueue.push("SIGINT", "SIGUSR1");
+    first.supervisor.handleSignals();
+    expect(first.supervisor.shouldExit).toBe(true);
+    expect(first.supervisor.signalQueue).toEqual([]);
+    const second = multiprocess();
+    second.supervisor.signalQueue.push("SIGINT");
+    expect(await second.supervisor.run()).toBe(0);
+  });
+});
+
+describe("process class beyond the seed", () => {
+  test("a child that fails startup stops everything with exit code 3 (uvicorn exits 0 here)", async () => {
+    const { supervisor, port, ports, clock, logger } = multiprocess(undefined, { autoReady: false });
+    const running = supervisor.run();
+    await clock.advance(0);
+    port(0).markReady();
+    port(1).fatal(3);
+    port(1).exit(3);
+    expect(await running).toBe(3);
+    expect(ports).toHaveLength(2);
+    expect(logger.messages("error")).toContain(
+      `Child process [${port(1).pid}] failed to start (exit code 3); stopping all processes instead of restarting it.`,
+    );
+  });
+
+  test("rolling restart keeps the old child until the new one is ready, and aborts if it is not", async () => {
+    const { supervisor, port, clock, logger } = multiprocess(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    port(1).markReady();
+    supervisor.handleHup();
+    supervisor.tick();
+    expect(port(0).stopped).toBe(false);
+    port(2).markReady();
+    supervisor.tick();
+    expect(port(0).stopped).toBe(true);
+    expect(supervisor.slots[0]?.port).toBe(port(2));
+    await clock.advance(30_000);
+    supervisor.tick();
+    expect(port(3).killed).toBe(true);
+    expect(port(1).stopped).toBe(false);
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(1)]);
+    expect(logger.messages("error")).toContain(
+      "Rolling restart aborted: the new process was not ready within 30.00 seconds; keeping the old processes.",
+    );
+  });
+
+  test("run() logs the uvicorn lines and stops every child on SIGTERM", async () => {
+    const { supervisor, clock, logger, ports, raise } = multiprocess();
+    const running = supervisor.run();
+    clock.at(1500, () => raise("SIGTERM"));
+    expect(await running).toBe(0);
+    const [a, b] = ports.map((port) => port.pid);
+    expect(logger.messages("info")).toEqual([
+      "tsuv running on http://127.0.0.1:8000 (Press CTRL+C to quit)",
+      "Started parent process [4242]",
+      "Received SIGTERM, exiting.",
+      `Terminated child process [${a}]`,
+      `Terminated child process [${b}]`,
+      "Stopping parent process [4242]",
+    ]);
+  });
+});

@@ -1,0 +1,658 @@
+/**
+ * The thread worker class. One test per test in the seed's tests/supervisors/test_multithread.py,
+ * same intent and assertions (FakeWorkerPort plays FakeThread; a virtual clock replaces waiting):
+ *
+ *   test_thread_target_passes_duplicated_sockets             -> "each thread's boot names the socket the parent shares"
+ *   test_thread_terminate_sets_server_exit_flag              -> "stopping a thread asks its server to shut down"
+ *   test_thread_record_heartbeat_and_is_healthy              -> "a heartbeat makes a stale thread healthy again"
+ *   test_server_progress_callback_records_heartbeat_on_tick  -> "the server's tick sends the heartbeat the supervisor records"
+ *   test_thread_start_and_join                               -> "a real thread starts, finishes and reports its exit"
+ *   test_thread_join_timeout_returns_false_for_hung_thread   -> "a real hung thread does not exit by itself, and kill() ends it"
+ *   test_multithread_init_terminate_join_and_restart         -> "init, terminate, join and restart all threads"
+ *   test_multithread_keep_subthread_alive_replaces_dead_thread      -> "keepAlive replaces a dead thread"
+ *   test_multithread_keep_subthread_alive_replaces_unhealthy_thread -> "keepAlive replaces an unhealthy thread"
+ *   test_multithread_keep_subthread_alive_skips_healthcheck_until_ready -> "keepAlive skips the healthcheck until ready"
+ *   test_multithread_keep_subthread_alive_replaces_unhealthy_thread_without_blocking_join
+ *                                                            -> "an unhealthy thread that will not stop is kept as stale, without waiting"
+ *   test_multithread_keep_subthread_alive_noop_when_exiting  -> "keepAlive does nothing once exiting"
+ *   test_multithread_signal_handlers                         -> "TTIN, TTOU, HUP and TERM handlers"
+ *   test_multithread_join_all_uses_timeout_and_warns         -> "joinAll waits the shutdown timeout, warns, and terminates"
+ *   test_multithread_thread_shutdown_timeout_defaults_to_healthcheck -> "the shutdown timeout defaults to the healthcheck timeout"
+ *   test_multithread_handle_break                            -> "SIGBREAK exits"
+ *   test_multithread_handle_signals_and_run                  -> "queued signals are handled, and run() stops on SIGINT"
+ *
+ * Beyond the seed: hard terminate after the shutdown timeout, readiness-gated rolling restart and
+ * its aborts, startup failure exit code 3, a second SIGINT forcing, run()'s log lines and exit codes.
+ */
+import { describe, expect, test } from "bun:test";
+import { fileURLToPath } from "node:url";
+import type { SupervisorChannel, WorkerMessage } from "../../src/runtime/adapter.ts";
+import { detectRuntime } from "../../src/runtime/detect.ts";
+import { createPlumbing } from "../../src/runtime/plumbing.ts";
+import type { ServerOptions } from "../../src/server.ts";
+import { Multithread } from "../../src/supervisors/multithread.ts";
+import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { runWorker, type WorkerServer } from "../../src/worker.ts";
+import { fakeAdapter, fakeRuntime } from "../helpers/fake-runtime.ts";
+import { type FakeWorkerPort, harness, settle } from "./fakes.ts";
+
+function multithread(argv?: string[], options: Parameters<typeof harness>[1] = {}) {
+  const h = harness("thread", { argv, ...options });
+  const supervisor = new Multithread(h.config, h.adapter, h.logger, { clock: h.clock });
+  const port = (i: number) => h.ports[i] as FakeWorkerPort;
+  const slotPort = (i: number) => supervisor.slots[i]?.port as FakeWorkerPort;
+  return { ...h, supervisor, port, slotPort };
+}
+
+const fixture = (name: string) => new URL(`../fixtures/workers/${name}`, import.meta.url);
+
+describe("seed: Thread", () => {
+  // The seed hands each thread its own dup() of the socket. Here the boot names the parent's fd, and
+  // the Node.js adapter gives each thread its own duplicate of it (src/runtime/node-thread-fd.ts);
+  // Bun and Deno bind with reusePort instead (next test).
+  test("each thread's boot names the socket the parent shares (seed: duplicated sockets)", async () => {
+    const { supervisor, ports } = multithread();
+    await supervisor.prepare();
+    supervisor.initWorkers();
+    expect(ports).toHaveLength(2);
+    for (const port of ports) expect(port.boot.listen).toEqual({ kind: "fd", fd: 10 });
+    expect(ports[0]?.boot.argv).toEqual(["main:app", "--workers", "2", "--worker-class", "thread"]);
+  });
+
+  test("with reusePort sharing, port 0 is probed once and every thread binds that port", async () => {
+    const bun = fakeRuntime({
+      name: "bun",
+      displayName: "Bun",
+      version: "1.4.5",
+      caps: { listenOnFd: false, passSocketToChild: false },
+    });
+    const { supervisor, ports, probed } = multithread(
+      ["main:app", "--workers", "3", "--worker-class", "thread", "--port", "0"],
+      {
+        runtime: bun,
+        probedPort: 4321,
+      },
+    );
+    await supervisor.prepare();
+    supervisor.initWorkers();
+    expect(probed).toEqual([{ host: "127.0.0.1", port: 0 }]);
+    for (const port of ports)
+      expect(port.boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 4321, reusePort: true });
+  });
+
+  test("stopping a thread asks its server to shut down (seed: terminate sets should_exit)", async () => {
+    const sent: WorkerMessage[] = [];
+    let deliver: (message: WorkerMessage) => void = () => {};
+    const channel: SupervisorChannel = {
+      boot: { argv: ["main:app"], listen: { kind: "fd", fd: 10 } },
+      send: (message) => sent.push(message),
+      onMessage: (listener) => {
+        deliver = listener;
+      },
+      onDisconnect: () => {},
+    };
+    let shutdowns = 0;
+    let finish: (code: number) => void = () => {};
+    const server: WorkerServer = {
+      started: true,
+      serve: () => new Promise<number>((done) => (finish = done)),
+      requestShutdown: () => {
+        shutdowns += 1;
+        finish(0);
+      },
+    };
+    const adapter = { ...fakeAdapter(), supervisorChannel: () => channel };
+    const running = runWorker(adapter, {
+      thread: true,
+      createServer: () => server,
+      createLogger: () => multithread().logger,
+    });
+    await settle();
+    expect(shutdowns).toBe(0);
+    deliver({ type: "stop" });
+    expect(shutdowns).toBe(1);
+    expect(await running).toBe(0);
+    // And the supervisor's side of it: terminateAll sends that stop message to every thread.
+    const { supervisor, ports } = multithread();
+    supervisor.initWorkers();
+    supervisor.terminateAll();
+    for (const port of ports) expect(port.sent).toContainEqual({ type: "stop" });
+  });
+
+  test("a heartbeat makes a stale thread healthy again (seed: record_heartbeat / is_healthy)", async () => {
+    const { clock, supervisor, port } = multithread([
+      "main:app",
+      "--workers",
+      "2",
+      "--worker-class",
+      "thread",
+      "--timeout-worker-healthcheck",
+      "1",
+    ]);
+    supervisor.initWorkers();
+    await settle();
+    const handle = supervisor.slots[0] as WorkerHandle;
+    port(0).healthy = false;
+    await clock.advance(5000);
+    expect(handle.heartbeatFresh(1000)).toBe(false);
+    port(0).heartbeat();
+    expect(handle.heartbeatFresh(1000)).toBe(true);
+  });
+
+  test("the server's tick sends the heartbeat the supervisor records (seed: callback_progress on_tick)", async () => {
+    const sent: WorkerMessage[] = [];
+    let options: ServerOptions | undefined;
+    const channel: SupervisorChannel = {
+      boot: { argv: ["main:app"], listen: { kind: "fd", fd: 10 } },
+      send: (message) => sent.push(message),
+      onMessage: () => {},
+      onDisconnect: () => {},
+    };
+    let finish: (code: number) => void = () => {};
+    const server: WorkerServer = {
+      started: true,
+      serve: () => new Promise<number>((done) => (finish = done)),
+      requestShutdown: () => finish(0),
+    };
+    const adapter = { ...fakeAdapter(), supervisorChannel: () => channel };
+    const running = runWorker(adapter, {
+      thread: true,
+      createLogger: () => multithread().logger,
+      createServer: (_config, _adapter, _logger, serverOptions) => {
+        options = serverOptions;
+        return server;
+      },
+    });
+    await settle();
+    const before = sent.filter((m) => m.type === "heartbeat").length;
+    options?.hooks?.onTick?.();
+    expect(sent.filter((m) => m.type === "heartbeat").length).toBe(before + 1);
+    options?.hooks?.onReady?.({ kind: "fd", fd: 10 });
+    expect(sent).toContainEqual({ type: "ready", address: { kind: "fd", fd: 10 } });
+    server.requestShutdown();
+    await running;
+
+    // The supervisor records it: an old heartbeat is refreshed by the next one.
+    const { clock, supervisor, port } = multithread();
+    supervisor.initWorkers();
+    await settle();
+    port(0).healthy = false;
+    await clock.advance(5000);
+    const handle = supervisor.slots[0] as WorkerHandle;
+    const stale = handle.lastSeen;
+    port(0).heartbeat();
+    expect(handle.lastSeen).toBeGreaterThan(stale);
+  });
+
+  test("a real thread starts, finishes and reports its exit (seed: start and join)", async () => {
+    const plumbing = createPlumbing(detectRuntime(), { threadEntry: fixture("finishes.mjs") });
+    const port = plumbing.startThread({ argv: [], listen: { kind: "fd", fd: 0 } });
+    const said: WorkerMessage[] = [];
+    port.onMessage((message) => said.push(message));
+    const code = await new Promise<number | null>((done) => port.onExit(done));
+    expect(code).toBe(0);
+    expect(said).toEqual([{ type: "heartbeat" }]);
+  });
+
+  test("a real hung thread does not exit by itself, and kill() ends it (seed: join timeout on a hung thread)", async () => {
+    const plumbing = createPlumbing(detectRuntime(), { threadEntry: fixture("hangs.mjs") });
+    const port = plumbing.startThread({ argv: [], listen: { kind: "fd", fd: 0 } });
+    let exited = false;
+    const exit = new Promise<number | null>((done) =>
+      port.onExit((code) => {
+        exited = true;
+        done(code);
+      }),
+    );
+    await new Promise<void>((done) => port.onMessage(() => done()));
+    await new Promise((done) => setTimeout(done, 50));
+    expect(exited).toBe(false);
+    // Beyond the seed: a Python thread cannot be killed; a worker thread can.
+    port.kill();
+    expect(await exit).toBe(1);
+  });
+
+  test("a real thread that throws dies, and the supervisor's process survives it", async () => {
+    const plumbing = createPlumbing(detectRuntime(), { threadEntry: fixture("throws.mjs") });
+    const port = plumbing.startThread({ argv: [], listen: { kind: "fd", fd: 0 } });
+    // Exit code 1 under node, bun and deno; `bun test` itself reports 0 for it, so only the exit is checked.
+    expect(await new Promise<number | null>((done) => port.onExit(done))).not.toBeUndefined();
+  });
+});
+
+describe("seed: Multithread", () => {
+  test("init, terminate, join and restart all threads", async () => {
+    const { supervisor, ports } = multithread();
+    supervisor.initWorkers();
+    await settle();
+    const original = [...supervisor.slots];
+    expect(supervisor.slots).toHaveLength(2);
+    expect(ports).toHaveLength(2);
+
+    supervisor.terminateAll();
+    expect(ports.every((port) => port.stopped)).toBe(true);
+    await supervisor.joinAll();
+    expect(original.every((worker) => !worker.alive)).toBe(true);
+
+    supervisor.restartAll();
+    for (let i = 0; i < 4 && supervisor.rolling; i++) {
+      await settle();
+      supervisor.tick();
+    }
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.slots).toHaveLength(2);
+    for (const [i, worker] of supervisor.slots.entries())
+      expect(worker).not.toBe(original[i] as WorkerHandle);
+    expect(supervisor.slots.every((worker) => worker.alive)).toBe(true);
+  });
+
+  test("keepAlive replaces a dead thread", async () => {
+    const { supervisor, port, logger } = multithread();
+    supervisor.initWorkers();
+    await settle();
+    const dead = supervisor.slots[0];
+    port(0).exit(1);
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).not.toBe(dead as WorkerHandle);
+    expect(supervisor.slots[0]?.alive).toBe(true);
+    expect(logger.messages("info")).toContain("Child thread died");
+  });
+
+  test("keepAlive replaces an unhealthy thread", async () => {
+    const { supervisor, port, clock, logger } = multithread();
+    supervisor.initWorkers();
+    await settle();
+    const unhealthy = supervisor.slots[0] as WorkerHandle;
+    port(0).healthy = false;
+    await clock.advance(6000); // past the 5 s default healthcheck timeout
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).not.toBe(unhealthy);
+    expect(supervisor.slots[0]?.alive).toBe(true);
+    expect(port(0).stopped).toBe(true);
+    expect(logger.messages("warning")[0]).toContain("Worker thread failed healthcheck");
+    // The healthy one stays.
+    expect(supervisor.slots[1]?.port).toBe(port(1));
+  });
+
+  test("keepAlive skips the healthcheck until the thread is ready", async () => {
+    const { supervisor, port, clock } = multithread(
+      ["main:app", "--workers", "1", "--worker-class", "thread"],
+      { autoReady: false },
+    );
+    supervisor.workersNum = 1;
+    supervisor.initWorkers();
+    const thread = supervisor.slots[0];
+    port(0).healthy = false;
+    await clock.advance(60_000);
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).toBe(thread as WorkerHandle);
+    expect(port(0).stopped).toBe(false);
+  });
+
+  test("an unhealthy thread that will not stop is kept as stale, without waiting for it", async () => {
+    const { supervisor, port, clock } = multithread([
+      "main:app",
+      "--workers",
+      "1",
+      "--worker-class",
+      "thread",
+    ]);
+    supervisor.workersNum = 1;
+    supervisor.initWorkers();
+    await settle();
+    const unhealthy = supervisor.slots[0] as WorkerHandle;
+    port(0).healthy = false;
+    port(0).exitOnStop = false;
+    await clock.advance(6000);
+    supervisor.keepAlive(); // returns at once: nothing waits on the hung thread
+    expect(supervisor.slots[0]).not.toBe(unhealthy);
+    expect(supervisor.stale).toContain(unhealthy);
+    expect(unhealthy.alive).toBe(true);
+  });
+
+  test("keepAlive does nothing once exiting", async () => {
+    const { supervisor, port } = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
+    supervisor.workersNum = 1;
+    supervisor.initWorkers();
+    await settle();
+    const dead = supervisor.slots[0];
+    port(0).exit(1);
+    supervisor.shouldExit = true;
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).toBe(dead as WorkerHandle);
+  });
+
+  test("TTIN, TTOU, HUP and TERM handlers", async () => {
+    const { supervisor, logger } = multithread();
+    supervisor.initWorkers();
+    await settle();
+
+    supervisor.handleTtin();
+    expect(supervisor.slots).toHaveLength(3);
+    const removed = supervisor.slots.at(-1) as WorkerHandle;
+    await settle();
+
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(2);
+    expect((removed.port as FakeWorkerPort).stopped).toBe(true);
+    expect(removed.alive).toBe(false);
+
+    supervisor.handleTtou();
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(1);
+    expect(logger.last).toBe("Already reached one thread, cannot decrease the number of threads anymore.");
+
+    const original = [...supervisor.slots];
+    supervisor.handleHup();
+    await settle(); // the replacement reports ready
+    supervisor.tick();
+    expect(supervisor.slots).toHaveLength(1);
+    expect(supervisor.slots[0]).not.toBe(original[0] as WorkerHandle);
+    expect(logger.messages("info")).toContain("Worker thread restarted");
+
+    supervisor.handleTerm();
+    expect(supervisor.shouldExit).toBe(true);
+    expect(logger.messages("info")).toContain("Received SIGTERM, exiting.");
+  });
+
+  test("joinAll waits the shutdown timeout, warns, and terminates the thread", async () => {
+    const { supervisor, port, clock, logger } = multithread([
+      "main:app",
+      "--workers",
+      "1",
+      "--worker-class",
+      "thread",
+      "--timeout-worker-healthcheck",
+      "2",
+      "--timeout-graceful-shutdown",
+      "3",
+    ]);
+    supervisor.workersNum = 1;
+    supervisor.initWorkers();
+    await settle();
+    port(0).exitOnStop = false;
+    const start = clock.now();
+    await supervisor.joinAll();
+    expect(port(0).stopped).toBe(true);
+    expect(port(0).killed).toBe(true); // beyond the seed: the hung thread is terminated
+    expect(clock.now() - start).toBeGreaterThanOrEqual(3000);
+    expect(clock.now() - start).toBeLessThan(3500);
+    expect(logger.last).toContain("Worker thread did not exit within 3.00 seconds.");
+  });
+
+  test("the shutdown timeout defaults to the healthcheck timeout", () => {
+    const { supervisor } = multithread([
+      "main:app",
+      "--workers",
+      "1",
+      "--worker-class",
+      "thread",
+      "--timeout-worker-healthcheck",
+      "7",
+    ]);
+    expect(supervisor.shutdownTimeoutSeconds).toBe(7);
+  });
+
+  test("SIGBREAK exits", () => {
+    const { supervisor } = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
+    supervisor.handleBreak();
+    expect(supervisor.shouldExit).toBe(true);
+  });
+
+  test("queued signals are handled, and run() stops on SIGINT", async () => {
+    const first = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
+    first.supervisor.signalQueue.push("SIGINT", "SIGUSR1");
+    first.supervisor.handleSignals();
+    expect(first.supervisor.shouldExit).toBe(true);
+    expect(first.supervisor.signalQueue).toEqual([]);
+    expect(first.logger.messages("debug")).toContain(
+      "Received signal SIGUSR1, but no handler is defined for it.",
+    );
+
+    const second = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
+    second.supervisor.signalQueue.push("SIGINT");
+    expect(await second.supervisor.run()).toBe(0);
+    expect(second.supervisor.shouldExit).toBe(true);
+  });
+});
+
+describe("beyond the seed", () => {
+  test("a stale thread is terminated once the shutdown timeout passes, and logged", async () => {
+    const { supervisor, port, clock, logger } = multithread([
+      "main:app",
+      "--workers",
+      "2",
+      "--worker-class",
+      "thread",
+      "--timeout-worker-healthcheck",
+      "1",
+      "--timeout-graceful-shutdown",
+      "2",
+    ]);
+    supervisor.initWorkers();
+    await settle();
+    port(0).healthy = false;
+    port(0).exitOnStop = false; // stuck in `while (true) {}`: it never sees the stop message
+    await clock.advance(1500);
+    supervisor.tick();
+    const stale = supervisor.stale[0] as WorkerHandle;
+    expect(stale.port).toBe(port(0));
+    expect(port(0).killed).toBe(false);
+    await clock.advance(1000);
+    supervisor.tick();
+    expect(port(0).killed).toBe(false);
+    await clock.advance(1000);
+    supervisor.tick();
+    expect(port(0).killed).toBe(true);
+    expect(logger.messages("warning")).toContain("Worker thread did not exit within 2.00 seconds.");
+    expect(supervisor.stale).toHaveLength(0);
+  });
+
+  test("a hung thread is found by the heartbeat within the timeout plus one tick", async () => {
+    const { supervisor, port, clock } = multithread([
+      "main:app",
+      "--workers",
+      "2",
+      "--worker-class",
+      "thread",
+      "--timeout-worker-healthcheck",
+      "1",
+    ]);
+    supervisor.signalQueue.length = 0;
+    const running = supervisor.run();
+    await clock.advance(0);
+    await settle();
+    const hungAt = clock.now();
+    clock.at(hungAt + 1, () => {
+      port(0).healthy = false;
+    });
+    let foundAt: number | undefined;
+    for (let t = 500; t <= 3000 && foundAt === undefined; t += 100) {
+      clock.at(hungAt + t, () => {
+        if (foundAt === undefined && port(0).stopped) foundAt = clock.now();
+      });
+    }
+    clock.at(hungAt + 4000, () => supervisor.signalQueue.push("SIGTERM"));
+    await running;
+    expect(foundAt).toBeDefined();
+    expect((foundAt as number) - hungAt).toBeLessThanOrEqual(2000);
+  });
+
+  test("rolling restart waits until the replacement is ready before stopping the old thread", async () => {
+    const { supervisor, ports, port, logger } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    port(1).markReady();
+    supervisor.handleHup();
+    expect(ports).toHaveLength(3); // replacement for slot 0 started at once
+    supervisor.tick();
+    expect(port(0).stopped).toBe(false); // not ready yet: the old one keeps serving
+    expect(supervisor.slots[0]?.port).toBe(port(0));
+    port(2).markReady();
+    supervisor.tick();
+    expect(supervisor.slots[0]?.port).toBe(port(2));
+    expect(port(0).stopped).toBe(true);
+    expect(ports).toHaveLength(4); // and the next slot's replacement
+    expect(port(1).stopped).toBe(false);
+    port(3).markReady();
+    supervisor.tick();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(3)]);
+    expect(port(1).stopped).toBe(true);
+    expect(supervisor.rolling).toBeUndefined();
+    expect(logger.messages("info").filter((m) => m === "Worker thread restarted")).toHaveLength(2);
+  });
+
+  test("rolling restart aborts, keeping the old threads, when the replacement is not ready in time", async () => {
+    const { supervisor, port, clock, logger } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    port(1).markReady();
+    supervisor.handleHup();
+    await clock.advance(29_000);
+    supervisor.tick();
+    expect(supervisor.rolling).toBeDefined();
+    await clock.advance(1_000);
+    supervisor.tick();
+    expect(supervisor.rolling).toBeUndefined();
+    expect(port(2).killed).toBe(true);
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(0), port(1)]);
+    expect(port(0).stopped).toBe(false);
+    expect(logger.messages("error")).toContain(
+      "Rolling restart aborted: the new thread was not ready within 30.00 seconds; keeping the old threads.",
+    );
+  });
+
+  test("rolling restart aborts, without exiting, when the replacement fails to start", async () => {
+    const { supervisor, port, logger } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    port(1).markReady();
+    supervisor.handleHup();
+    port(2).fatal(3);
+    port(2).exit(3);
+    supervisor.tick();
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.shouldExit).toBe(false);
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(0), port(1)]);
+    expect(logger.messages("error")).toContain(
+      "Rolling restart aborted: the new thread exited before it was ready (exit code 3); keeping the old threads.",
+    );
+  });
+
+  test("a thread that fails startup stops everything with exit code 3, no restart loop", async () => {
+    const { supervisor, port, ports, clock, logger } = multithread(undefined, { autoReady: false });
+    const running = supervisor.run();
+    await clock.advance(0);
+    port(0).markReady();
+    port(1).fatal(3, "Application startup failed. Exiting.");
+    port(1).exit(3);
+    expect(await running).toBe(3);
+    expect(ports).toHaveLength(2);
+    expect(port(0).stopped).toBe(true);
+    expect(logger.messages("error")).toContain(
+      "Worker thread failed to start (exit code 3); stopping all threads instead of restarting it.",
+    );
+    expect(logger.last).toBe("Stopping parent process [4242]");
+  });
+
+  test("exit code 3 before ready (no fatal message) is a startup failure too", async () => {
+    const { supervisor, port, clock } = multithread(undefined, { autoReady: false });
+    const running = supervisor.run();
+    await clock.advance(0);
+    port(0).exit(3);
+    expect(await running).toBe(3);
+  });
+
+  test("a crash before ready with another code is replaced, not fatal", async () => {
+    const { supervisor, port, ports } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).exit(1);
+    supervisor.keepAlive();
+    expect(supervisor.shouldExit).toBe(false);
+    expect(ports).toHaveLength(3);
+  });
+
+  test("run() logs like uvicorn and stops gracefully on SIGTERM", async () => {
+    const { supervisor, clock, logger, ports, subscribed, sharedClosed, raise } = multithread();
+    const running = supervisor.run();
+    clock.at(2000, () => raise("SIGTERM"));
+    expect(await running).toBe(0);
+    expect(ports.every((port) => port.stopped && !port.alive)).toBe(true);
+    expect(logger.messages("info")).toEqual([
+      "tsuv running on http://127.0.0.1:8000 (Press CTRL+C to quit)",
+      "Started parent process [4242]",
+      "Received SIGTERM, exiting.",
+      "Stopping parent process [4242]",
+    ]);
+    expect(sharedClosed()).toBe(true);
+    expect(subscribed.size).toBe(0); // unsubscribed at the end
+  });
+
+  test("a second SIGINT during shutdown terminates the threads at once", async () => {
+    const { supervisor, clock, ports, raise } = multithread([
+      "main:app",
+      "--workers",
+      "2",
+      "--worker-class",
+      "thread",
+      "--timeout-graceful-shutdown",
+      "60",
+    ]);
+    const running = supervisor.run();
+    clock.at(1000, () => {
+      for (const port of ports) port.exitOnStop = false;
+      raise("SIGINT");
+    });
+    clock.at(2000, () => raise("SIGINT"));
+    expect(await running).toBe(0);
+    expect(clock.now()).toBeLessThan(3000);
+    expect(ports.every((port) => port.killed)).toBe(true);
+  });
+
+  test("TTOU during a rolling restart drops that slot's replacement too", async () => {
+    const { supervisor, port, ports } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    port(1).markReady();
+    supervisor.handleHup(); // replacement for slot 0 (port 2)
+    port(2).markReady();
+    supervisor.tick(); // slot 0 swapped; replacement for slot 1 (port 3) started
+    expect(ports).toHaveLength(4);
+    supervisor.handleTtou(); // removes slot 1, whose replacement is pending
+    expect(port(1).stopped).toBe(true);
+    expect(port(3).stopped).toBe(true);
+    supervisor.tick();
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2)]);
+  });
+
+  test("a parent that cannot bind exits 1 before starting any thread", async () => {
+    const { supervisor, adapter, ports, logger } = multithread();
+    adapter.bindSharedSocket = async () => {
+      throw new Error("[Errno 98] Address already in use: 127.0.0.1:8000");
+    };
+    expect(await supervisor.run()).toBe(1);
+    expect(ports).toHaveLength(0);
+    expect(logger.messages("error")).toEqual(["[Errno 98] Address already in use: 127.0.0.1:8000"]);
+  });
+
+  test("--uds with reusePort sharing is refused with exit 1", async () => {
+    const bun = fakeRuntime({
+      name: "bun",
+      displayName: "Bun",
+      version: "1.4.5",
+      caps: { listenOnFd: false, passSocketToChild: false },
+    });
+    const { supervisor, logger } = multithread(
+      ["main:app", "--workers", "2", "--worker-class", "thread", "--uds", "/tmp/x.sock"],
+      { runtime: bun },
+    );
+    expect(await supervisor.run()).toBe(1);
+    expect(logger.messages("error")[0]).toContain("--uds with more than one worker requires");
+  });
+
+  test("the fixture entry paths exist", () => {
+    for (const name of ["finishes.mjs", "hangs.mjs", "throws.mjs"])
+      expect(Bun.file(fileURLToPath(fixture(name))).size).toBeGreaterThan(0);
+  });
+});

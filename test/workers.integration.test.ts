@@ -1,0 +1,324 @@
+/**
+ * Worker supervision end to end: a real tsuv with `--workers 2`, in both worker classes, on Node 20,
+ * Node 24, Bun and Deno, driven with real signals and real HTTP. Each response of the fixture app
+ * names the worker that served it (pid:threadId), so a test can tell when a replacement serves.
+ *
+ * - N workers serve (concurrent requests that hold the event loop spread over both);
+ * - a dead worker is replaced: process class by `kill -9` of its PID, thread class by a route that
+ *   throws outside any request (an uncaught exception ends a worker thread, as a crash would);
+ * - a route that spins forever is detected within the healthcheck timeout + 1 s while other
+ *   requests keep succeeding, and its worker is replaced;
+ * - SIGHUP (rolling restart), SIGTTIN, SIGTTOU, SIGTERM; a worker whose startup fails exits 3;
+ * - process workers exit by themselves when the parent is SIGKILLed.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+
+const APP = "test/fixtures/apps/workers.ts";
+/** Per-test limit: each test starts a real tsuv with two workers (Deno and Node start slower). */
+const SLOW = 60_000;
+const CLASSES = ["process", "thread"] as const;
+type WorkerClassName = (typeof CLASSES)[number];
+
+afterEach(async () => {
+  await killAll();
+});
+
+/** One request on a fresh connection; the body, or null on error/timeout. */
+async function get(base: string, path: string, timeoutMs = 10_000): Promise<string | null> {
+  try {
+    const response = await fetch(`${base}${path}`, {
+      headers: { connection: "close" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return response.ok ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Identities that answered a burst of concurrent event-loop-holding requests. */
+async function identities(base: string, count = 16): Promise<Set<string>> {
+  const bodies = await Promise.all(Array.from({ length: count }, () => get(base, "/busy?ms=30")));
+  return new Set(bodies.filter((body): body is string => body !== null));
+}
+
+/** Poll until every worker answers (a worker is ready only once it listens). */
+async function waitServing(base: string, workers: number, timeoutMs = 30_000): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    for (const id of await identities(base)) seen.add(id);
+    if (seen.size >= workers) return seen;
+    await Bun.sleep(50);
+  }
+  throw new Error(`only ${seen.size} of ${workers} workers answered: ${[...seen].join(", ")}`);
+}
+
+/** Poll until an identity not in `old` answers; the time it took (ms). */
+async function waitForNewIdentity(base: string, old: Set<string>, timeoutMs = 30_000): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    for (const id of await identities(base, 8)) if (!old.has(id)) return performance.now() - start;
+    await Bun.sleep(20);
+  }
+  throw new Error("no replacement worker answered");
+}
+
+function count(t: RunningTsuv, pattern: RegExp): number {
+  return (t.stdout() + t.stderr()).match(new RegExp(pattern, "g"))?.length ?? 0;
+}
+
+async function waitCount(t: RunningTsuv, pattern: RegExp, n: number, timeoutMs = 30_000): Promise<void> {
+  const start = performance.now();
+  while (count(t, pattern) < n) {
+    if (performance.now() - start > timeoutMs) {
+      throw new Error(
+        `timed out waiting for ${n} x ${pattern}\n--- stderr\n${t.stderr()}\n--- stdout\n${t.stdout()}`,
+      );
+    }
+    await Bun.sleep(25);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // An exited orphan is a zombie until init reaps it.
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+function childPids(t: RunningTsuv): number[] {
+  const pids = [...(t.stdout() + t.stderr()).matchAll(/Started server process \[(\d+)\]/g)].map((m) =>
+    Number(m[1]),
+  );
+  return [...new Set(pids)].filter((pid) => pid !== t.pid);
+}
+
+/**
+ * tsuv with two workers. The healthcheck timeout stays at its 5 s default except where a test needs
+ * a short one: on a loaded machine a 1 s ping can miss for no fault of the worker.
+ */
+function start(runtime: RuntimeKey, workerClass: WorkerClassName, healthcheck = "5") {
+  return startTsuv(runtime, [
+    `${APP}:app`,
+    "--port",
+    "0",
+    "--workers",
+    "2",
+    "--worker-class",
+    workerClass,
+    "--timeout-worker-healthcheck",
+    healthcheck,
+    "--timeout-graceful-shutdown",
+    "1",
+    "--no-access-log",
+  ]);
+}
+
+for (const runtime of RUNTIMES) {
+  for (const workerClass of CLASSES) {
+    describe(`${runtime}, ${workerClass} workers`, () => {
+      test(
+        "two workers serve, and the parent logs like uvicorn",
+        async () => {
+          const t = await start(runtime, workerClass);
+          const seen = await waitServing(t.url, 2);
+          expect(seen.size).toBe(2);
+          const pids = new Set([...seen].map((id) => Number(id.split(":")[0])));
+          // Threads share the parent's pid; processes each have their own.
+          if (workerClass === "thread") expect([...pids]).toEqual([t.pid]);
+          else expect(pids.has(t.pid)).toBe(false);
+          expect(t.stderr() + t.stdout()).toContain(`Started parent process [${t.pid}]`);
+        },
+        SLOW,
+      );
+
+      test(
+        "a dead worker is replaced and its replacement serves",
+        async () => {
+          const t = await start(runtime, workerClass);
+          const old = await waitServing(t.url, 2);
+          if (workerClass === "process") {
+            const victim = childPids(t)[0] as number;
+            process.kill(victim, "SIGKILL");
+            await t.waitFor(new RegExp(`Child process \\[${victim}\\] died`), 5000);
+          } else {
+            expect(await get(t.url, "/crash")).toStartWith("crashing");
+            await t.waitFor(/Child thread died/, 5000);
+          }
+          await waitForNewIdentity(t.url, old);
+        },
+        SLOW,
+      );
+
+      test(
+        "a worker stuck in while(true) fails its healthcheck within timeout + 1 s and is replaced",
+        async () => {
+          const t = await start(runtime, workerClass, "1");
+          const old = await waitServing(t.url, 2);
+          const spunAt = performance.now();
+          void get(t.url, "/spin", 10_000);
+          const unhealthy =
+            workerClass === "process"
+              ? /Child process \[\d+\] failed healthcheck/
+              : /Worker thread failed healthcheck/;
+          await t.waitFor(unhealthy, 5000);
+          const detectedMs = performance.now() - spunAt;
+          expect(detectedMs).toBeLessThan(2000 + 250); // 1 s timeout + 1 s, plus log transport slack
+          // Other requests keep succeeding meanwhile (on reusePort runtimes the hung listener still
+          // gets its share of new connections until it is gone, so some of those wait).
+          const during = await Promise.all(Array.from({ length: 10 }, () => get(t.url, "/", 5000)));
+          expect(during.filter((body) => body !== null).length).toBeGreaterThan(0);
+          await waitForNewIdentity(t.url, old);
+          if (workerClass === "thread")
+            await t.waitFor(/Worker thread did not exit within 1\.00 seconds\./, 5000);
+          else await Bun.sleep(200); // the SIGKILLed child's listener closes with it
+          // Once the hung worker is gone, every request succeeds again...
+          const after = await Promise.all(Array.from({ length: 20 }, () => get(t.url, "/", 5000)));
+          const failed = after.filter((body) => body === null).length;
+          if (runtime === "deno" && workerClass === "thread") {
+            // ...except on Deno, whose terminate() leaves a busy-looping thread and its reusePort
+            // listener alive (docs/workers.md, denoland/deno PR #35657): about a third of new
+            // connections hang (all 20 passing by chance: 0.03%). If this fails, Deno fixed it:
+            // update docs/workers.md and drop this branch.
+            expect(failed).toBeGreaterThan(0);
+            expect(t.stderr()).toContain("Deno cannot stop a worker thread that is stuck in a busy loop");
+          } else {
+            expect(failed).toBe(0);
+          }
+        },
+        SLOW,
+      );
+
+      test(
+        "SIGHUP restarts every worker, one at a time, while requests keep succeeding",
+        async () => {
+          const t = await start(runtime, workerClass);
+          const old = await waitServing(t.url, 2);
+          let failures = 0;
+          let requests = 0;
+          let running = true;
+          const load = (async () => {
+            while (running) {
+              requests++;
+              // A generous timeout: on a loaded machine a slow answer is not a dropped request.
+              if ((await get(t.url, "/", 10_000)) === null) failures++;
+            }
+          })();
+          t.signal("SIGHUP");
+          const restarted =
+            workerClass === "process" ? /Child process \[\d+\] restarted/ : /Worker thread restarted/;
+          await waitCount(t, restarted, 2, 40_000);
+          running = false;
+          await load;
+          const now = await waitServing(t.url, 2);
+          for (const id of now) expect(old.has(id)).toBe(false);
+          expect(requests).toBeGreaterThan(0);
+          console.log(
+            `[${runtime} ${workerClass}] SIGHUP: ${failures} failed of ${requests} sequential requests`,
+          );
+          // Not always zero: a worker that stops resets connections it accepted whose request had not
+          // arrived yet (Node.js, measured ~1 in 10^4), and with reusePort (Bun, Deno) the kernel resets
+          // connections queued on the old listener when it closes (docs/workers.md). The readiness
+          // gating itself is tested with fakes (test/supervisors).
+          expect(failures).toBeLessThanOrEqual(Math.max(2, requests / 500));
+        },
+        SLOW,
+      );
+
+      test(
+        "SIGTTIN adds a worker, SIGTTOU removes one but never the last",
+        async () => {
+          const t = await start(runtime, workerClass);
+          await waitServing(t.url, 2);
+          const plural = workerClass === "process" ? "processes" : "threads";
+          t.signal("SIGTTIN");
+          await t.waitFor(new RegExp(`Received SIGTTIN, increasing the number of ${plural}\\.`), 5000);
+          await waitServing(t.url, 3);
+          // One at a time: signals sent back to back may be merged into one (Deno does this).
+          for (let i = 1; i <= 3; i++) {
+            t.signal("SIGTTOU");
+            await waitCount(t, /Received SIGTTOU, decreasing number of/, i);
+          }
+          await t.waitFor(
+            new RegExp(
+              `Already reached one ${workerClass}, cannot decrease the number of ${plural} anymore\\.`,
+            ),
+            5000,
+          );
+          await waitCount(t, /Finished server process/, 2);
+          expect(await get(t.url, "/")).not.toBeNull();
+        },
+        SLOW,
+      );
+
+      test(
+        "SIGTERM stops every worker and exits 0",
+        async () => {
+          const t = await start(runtime, workerClass);
+          await waitServing(t.url, 2);
+          const children = workerClass === "process" ? childPids(t) : [];
+          t.signal("SIGTERM");
+          expect(await t.exited).toBe(0);
+          const log = t.stderr() + t.stdout();
+          expect(log).toContain("Received SIGTERM, exiting.");
+          expect(log).toContain(`Stopping parent process [${t.pid}]`);
+          expect(count(t, /Finished server process/)).toBe(2);
+          for (const pid of children) expect(alive(pid)).toBe(false);
+        },
+        SLOW,
+      );
+
+      test(
+        "a worker whose startup fails stops everything with exit code 3",
+        async () => {
+          const result = await runTsuv(runtime, [
+            `${APP}:failing`,
+            "--port",
+            "0",
+            "--workers",
+            "2",
+            "--worker-class",
+            workerClass,
+          ]);
+          expect(result.code).toBe(3);
+          const log = result.stderr + result.stdout;
+          expect(log).toContain("Application startup failed. Exiting.");
+          expect(log).toMatch(
+            /failed to start \(exit code 3\); stopping all (threads|processes) instead of restarting it\./,
+          );
+          // No restart loop: at most the two workers it started.
+          expect(log.match(/Started server process/g)?.length ?? 0).toBeLessThanOrEqual(2);
+        },
+        SLOW,
+      );
+
+      if (workerClass === "process") {
+        test(
+          "process workers exit within 2 s when the parent is SIGKILLed",
+          async () => {
+            const t = await start(runtime, workerClass);
+            await waitServing(t.url, 2);
+            const children = childPids(t);
+            expect(children).toHaveLength(2);
+            await t.kill();
+            const killedAt = performance.now();
+            while (children.some(alive) && performance.now() - killedAt < 5000) await Bun.sleep(25);
+            expect(children.filter(alive)).toEqual([]);
+            expect(performance.now() - killedAt).toBeLessThan(2000);
+          },
+          SLOW,
+        );
+      }
+    });
+  }
+}
