@@ -85,7 +85,9 @@ export function createRequestHandler(
 
     let info = peer;
     let forwarded = request;
-    if (trusted) {
+    // Headers first: reading the peer address is a native call on Bun, so only a request that
+    // carries X-Forwarded-* pays for it here.
+    if (trusted && hasForwardedHeaders(request.headers)) {
       const proxied = applyProxyHeaders(request, peer.remoteAddr, trusted);
       if (proxied.client !== peer.remoteAddr) info = { remoteAddr: proxied.client };
       if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);
@@ -114,6 +116,10 @@ export function createRequestHandler(
   };
 
   return { handler, state: { inFlight, defaultHeaders, concurrency } };
+}
+
+function hasForwardedHeaders(headers: Headers): boolean {
+  return headers.has("x-forwarded-for") || headers.has("x-forwarded-proto");
 }
 
 /** A trusted X-Forwarded-Proto changes the URL the app sees (http -> https). */

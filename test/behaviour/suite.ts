@@ -116,6 +116,35 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect((await fetch(`${server.url}/`)).status).toBe(200);
     });
 
+    test("oversized headers get 431 (or a closed connection) and the server keeps serving", async () => {
+      const answer = await rawRequest(
+        server.port,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`,
+      );
+      expect(answer === "" || /^HTTP\/1\.1 (431|400)/.test(answer)).toBe(true);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
+    test("Content-Length with Transfer-Encoding is refused with 400 and the connection closed (no smuggling)", async () => {
+      const smuggle =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /throw HTTP/1.1\r\nHost: x\r\n\r\n";
+      const answer = await rawRequest(server.port, smuggle);
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+      expect(answer).not.toContain("500");
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
+    test("invalid header bytes and bad chunked encoding are refused", async () => {
+      const badHeader = await rawRequest(server.port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n");
+      expect(badHeader === "" || badHeader.startsWith("HTTP/1.1 400")).toBe(true);
+      const badChunk = await rawRequest(
+        server.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      );
+      expect(badChunk.startsWith("HTTP/1.1 200")).toBe(false);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
     test("keep-alive: two requests on one connection", async () => {
       const request = `GET / HTTP/1.1\r\nHost: x\r\n\r\n`;
       const answer = await rawRequest(
@@ -214,6 +243,25 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   test("the node interface serves a (req, res) handler", async () => {
     const server = await startTsuv(runtime, [`${APP}:nodeApp`, "--port", "0", "--interface", "node"]);
     expect(await (await fetch(`${server.url}/hi?x=1`)).text()).toBe("node GET /hi?x=1");
+  });
+
+  test("Express and Koa apps work unmodified (auto-detected), and Koa's callback() with --interface node", async () => {
+    const FRAMEWORKS = "test/fixtures/apps/frameworks.ts";
+    const express = await startTsuv(runtime, [`${FRAMEWORKS}:expressApp`, "--port", "0"]);
+    expect(await (await fetch(`${express.url}/hello/ada`)).json()).toMatchObject({
+      framework: "express",
+      name: "ada",
+    });
+    const koa = await startTsuv(runtime, [`${FRAMEWORKS}:koaApp`, "--port", "0"]);
+    expect(await (await fetch(`${koa.url}/k`)).json()).toEqual({ framework: "koa", path: "/k" });
+    const callback = await startTsuv(runtime, [
+      `${FRAMEWORKS}:koaCallback`,
+      "--port",
+      "0",
+      "--interface",
+      "node",
+    ]);
+    expect(await (await fetch(`${callback.url}/cb`)).json()).toEqual({ framework: "koa", path: "/cb" });
   });
 
   test("a unix socket, removed on exit", async () => {
