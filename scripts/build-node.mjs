@@ -1,0 +1,70 @@
+// Builds what Node.js runs: esbuild bundles of tsuv for Node 20+ in dist/ (Bun and Deno run src/
+// as is). Run by `npm run build`, and by `prepare` on `npm install`, so a fresh clone has a working
+// `npx tsuv`. Plain ESM, no TypeScript: it runs before anything is built.
+//
+//   dist/cli.mjs       the `tsuv` command (package.json bin), executable, with a node shebang
+//   dist/worker.mjs    a thread worker's entry (plumbing.ts starts it beside the bundle)
+//   dist/index.mjs     the library API (package.json exports)
+//   dist/ts-hooks.mjs  the TypeScript loader hooks, loaded by URL by module.register
+//
+// citty and consola are bundled; esbuild stays external (a native binary the hooks import at run
+// time). Fails with a non-zero exit on any error, a missing entry point included.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const SHEBANG = "#!/usr/bin/env node\n";
+
+const entryPoints = {
+  cli: "src/cli.ts",
+  worker: "src/worker.ts",
+  index: "src/index.ts",
+  "ts-hooks": "src/runtime/node-ts-hooks.ts",
+};
+
+const missing = Object.values(entryPoints).filter((path) => !existsSync(join(root, path)));
+if (missing.length > 0) {
+  console.error(`build-node: missing entry point(s): ${missing.join(", ")}`);
+  process.exit(1);
+}
+
+const shared = {
+  absWorkingDir: root,
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["esbuild"],
+  // `import.meta.url` stays each bundle's own URL: dist/worker.mjs and dist/ts-hooks.mjs are found
+  // beside it. No minification, so stack traces of tsuv itself stay readable.
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+const started = performance.now();
+const { cli: cliEntry, ...libraryEntries } = entryPoints;
+try {
+  // Two builds because of one define: src/cli.ts runs its entry() only where TSUV_NODE_ENTRY is
+  // true (Bun and Deno use import.meta.main instead), which must not happen in dist/index.mjs.
+  const results = await Promise.all([
+    build({ ...shared, entryPoints: { cli: cliEntry }, define: { TSUV_NODE_ENTRY: "true" } }),
+    build({ ...shared, entryPoints: libraryEntries, define: { TSUV_NODE_ENTRY: "false" } }),
+  ]);
+  if (results.some((result) => result.errors.length > 0)) process.exit(1);
+} catch {
+  // esbuild has printed the errors (logLevel).
+  process.exit(1);
+}
+
+const cli = join(root, "dist", "cli.mjs");
+const code = readFileSync(cli, "utf8");
+if (!code.startsWith("#!")) writeFileSync(cli, SHEBANG + code);
+chmodSync(cli, 0o755);
+
+console.log(
+  `build-node: dist/{cli,worker,index,ts-hooks}.mjs in ${Math.round(performance.now() - started)} ms`,
+);

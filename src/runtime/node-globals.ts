@@ -1,0 +1,56 @@
+/**
+ * The fetch globals a fetch app sees on Node.js under tsuv.
+ *
+ * - `Response` becomes FastResponse (node-response.ts): undici's Response costs about 20 us to build
+ *   on Node 20 (a ReadableStream per body), as much as a whole raw node:http request. FastResponse
+ *   extends it, and `instanceof Response` holds for both kinds.
+ * - `Request` and `fetch` accept the lazy requests of node-request.ts everywhere undici's own
+ *   Request is accepted (`new Request(request)`, `new Request(url, request)`, `fetch(request)`), by
+ *   handing undici the real Request built from them. Without this, undici would read its private
+ *   state off our stand-in and fail.
+ *
+ * Installed once per thread (globals are per realm), before the app is imported.
+ */
+
+import { nativeClass } from "./node-lazy.ts";
+import { kToNative } from "./node-request.ts";
+import { FastResponse } from "./node-response.ts";
+
+const kInstalled = Symbol.for("tsuv.fastGlobals");
+
+function unwrap<T>(value: T): T {
+  if (typeof value === "object" && value !== null && kToNative in value) {
+    return (value as unknown as Record<symbol, T>)[kToNative] as T;
+  }
+  return value;
+}
+
+export function installFastGlobals(): void {
+  const g = globalThis as unknown as Record<string | symbol, unknown>;
+  if (g[kInstalled]) return;
+  g[kInstalled] = true;
+
+  const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
+  const nativeFetch = globalThis.fetch;
+
+  type Input = ConstructorParameters<typeof NativeRequest>[0];
+
+  class Request extends NativeRequest {
+    static override [Symbol.hasInstance](value: unknown): boolean {
+      // `this` on purpose: a subclass of Request checks its own prototype.
+      // biome-ignore lint/complexity/noThisInStatic: the class the check was called on
+      if (this === Request) return value instanceof NativeRequest;
+      // biome-ignore lint/complexity/noThisInStatic: the class the check was called on
+      return Object.prototype.isPrototypeOf.call(this.prototype, value as object);
+    }
+    constructor(input: Input, init?: RequestInit) {
+      super(unwrap(input), unwrap(init));
+    }
+  }
+
+  g.Response = FastResponse;
+  g.Request = Request;
+  g.fetch = function fetch(input: Input, init?: RequestInit): Promise<Response> {
+    return nativeFetch(unwrap(input), unwrap(init));
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * serve() on Node.js: node:http (node:https with TLS) for both app interfaces, listening on TCP, a
+ * unix socket or an inherited fd, with uvicorn's graceful close.
+ *
+ * The fetch bridge calls the app with a lazy Request (node-request.ts) and writes its Response
+ * straight to node:http (node-response.ts); see node-globals.ts for why the app's `Response` is
+ * ours. Errors the app throws are the caller's to handle (server.ts wraps the handler: 500 and a
+ * logged stack); this file only makes sure a failure of the bridge itself answers 500, reaches
+ * `onError`, and never takes the process down.
+ *
+ * Graceful close, as uvicorn does it: stop accepting; close idle keep-alive connections at once;
+ * let each in-flight response finish, then close its connection (a response still to be started
+ * says `connection: close`); resolve when the last connection is gone. node:http's own parser
+ * limits stay as they are (strict parsing, 16 KiB of headers, then 431).
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { ConfigError, errorMessage } from "../errors.ts";
+import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
+import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { installFastGlobals } from "./node-globals.ts";
+import { NodeRequest, servableTarget } from "./node-request.ts";
+import { responseParts, writeResponse } from "./node-response.ts";
+import { NO_PEER } from "./peer.ts";
+import { plainTls } from "./tls-key.ts";
+import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { attachUpgrades } from "./ws-node.ts";
+
+/** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
+export function nodeHasReusePort(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+const kInfo = Symbol("tsuv.requestInfo");
+
+/** One RequestInfo per connection: every request on a kept-alive connection has the same peer. */
+function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }): RequestInfo {
+  let info = socket[kInfo];
+  if (!info) {
+    info = new NodeRequestInfo(socket);
+    socket[kInfo] = info;
+  }
+  return info;
+}
+
+/** The peer of a request: read from the socket only when the app (or the access log) asks. */
+class NodeRequestInfo implements RequestInfo {
+  #socket: Socket;
+  #addr: ClientAddress | undefined;
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+  get remoteAddr(): ClientAddress {
+    if (!this.#addr) {
+      const hostname = this.#socket.remoteAddress;
+      this.#addr = hostname === undefined ? NO_PEER : { hostname, port: this.#socket.remotePort ?? 0 };
+    }
+    return this.#addr;
+  }
+}
+
+/** Connections of one server, for graceful and forced close. */
+class Connections {
+  readonly sockets = new Set<Socket>();
+  draining = false;
+
+  add(socket: Socket): void {
+    // node:net caches the peer on first read; read it now so the address survives the socket
+    // (an access log line written after the client hung up still has it).
+    void socket.remoteAddress;
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+  }
+
+  /** Stop keep-alive everywhere: idle connections now, busy ones once their response is done. */
+  drain(): void {
+    this.draining = true;
+    for (const socket of this.sockets) {
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (!res || res.writableEnded) socket.destroy();
+      else closeAfter(res, socket);
+    }
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+/** Once `res` is done, close its connection (or hand over to a pipelined response that follows). */
+function closeAfter(res: ServerResponse, socket: Socket): void {
+  if (!res.headersSent) res.shouldKeepAlive = false;
+  res.once("finish", () => {
+    // node:http's own finish listener ran first and assigned the next pipelined response, if any.
+    const next = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (next && next !== res && !next.writableEnded) closeAfter(next, socket);
+    else socket.destroySoon();
+  });
+}
+
+function failResponse(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(500, [
+    "content-type",
+    "text/plain; charset=utf-8",
+    "content-length",
+    "21",
+    "connection",
+    "close",
+  ]);
+  res.end("Internal Server Error");
+}
+
+export async function serveNode(options: ServeOptions): Promise<RunningServer> {
+  const { listen } = options;
+  const onError = options.onError ?? (() => {});
+  const tls = options.tls ? plainTls(options.tls) : undefined;
+  const secure = tls !== undefined;
+  const connections = new Connections();
+
+  /** A failure of the bridge (or an error that escaped the app): onError, and a 500 if still possible. */
+  const failed = (res: ServerResponse, error: unknown) => {
+    onError(error);
+    try {
+      failResponse(res);
+    } catch {
+      res.destroy();
+    }
+  };
+
+  let listener: (req: IncomingMessage, res: ServerResponse) => void;
+  if (options.fetch) {
+    installFastGlobals();
+    const fetch = options.fetch;
+    const send = (res: ServerResponse, response: Response) => {
+      try {
+        writeResponse(res, responseParts(response), onError);
+      } catch (error) {
+        failed(res, error);
+      }
+    };
+    listener = (req, res) => {
+      // The date header is the request handler's (default-headers.ts, --no-date-header).
+      res.sendDate = false;
+      if (connections.draining) res.shouldKeepAlive = false;
+      if (!servableTarget(req)) {
+        res.writeHead(400, ["content-length", "0", "connection", "close"]);
+        res.end();
+        return;
+      }
+      let result: Response | Promise<Response>;
+      try {
+        result = fetch(new NodeRequest(req, res, secure) as unknown as Request, requestInfo(req.socket));
+      } catch (error) {
+        failed(res, error);
+        return;
+      }
+      if (typeof (result as Promise<Response>)?.then === "function") {
+        (result as Promise<Response>).then(
+          (response) => send(res, response),
+          (error) => failed(res, error),
+        );
+      } else {
+        send(res, result as Response);
+      }
+    };
+  } else if (options.node) {
+    const app = options.node;
+    // The app answers for its own errors (Express and Koa do); one that escapes it would end the
+    // process (an uncaught exception or rejection), so it goes to onError and the client gets a 500.
+    listener = (req, res) => {
+      if (connections.draining) res.shouldKeepAlive = false;
+      try {
+        const result = app(req, res) as unknown;
+        if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
+          (result as Promise<unknown>).then(undefined, (error: unknown) => failed(res, error));
+        }
+      } catch (error) {
+        failed(res, error);
+      }
+    };
+  } else {
+    throw new Error("serve() needs a fetch or a node handler");
+  }
+
+  const server: Server = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
+  server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  // node:http's advice: headersTimeout above keepAliveTimeout, or a slow next request on a kept-alive
+  // connection can meet a closed socket. Node's default (60 s) otherwise stays.
+  server.headersTimeout = Math.max(server.headersTimeout, options.keepAliveTimeoutMs + 1000);
+  // https: track the TLS sockets (what node:http serves); raw sockets mid-handshake are closed with
+  // the server's own timeout, or by forceClose through closeAllConnections().
+  server.on(secure ? "secureConnection" : "connection", (socket: Socket) => {
+    if (connections.draining) {
+      socket.destroy();
+      return;
+    }
+    connections.add(socket);
+  });
+  if (secure) server.on("tlsClientError", (error: Error) => onError(error));
+  // WebSocket hooks, or a node app's own upgrade handler (ws-node.ts).
+  attachUpgrades(server, { ...options, onError }, secure);
+
+  if (listen.kind === "unix") removeStaleSocket(listen.path);
+  await new Promise<void>((resolve, reject) => {
+    const refused = (error: Error) => {
+      if (listen.kind === "tcp") reject(bindError(error, listen.host, listen.port, process.platform));
+      else if (listen.kind === "unix") reject(unixBindError(error, listen.path));
+      else reject(new ConfigError(`Could not listen on fd ${listen.fd}: ${errorMessage(error)}`));
+    };
+    server.once("error", refused);
+    const ready = () => {
+      server.off("error", refused);
+      resolve();
+    };
+    if (listen.kind === "tcp") {
+      if (listen.reusePort && !nodeHasReusePort(process.versions.node)) {
+        reject(new ConfigError(`reusePort requires Node.js 22.12 or newer; found ${process.versions.node}.`));
+        return;
+      }
+      const host = bareHost(listen.host);
+      server.listen(
+        listen.reusePort
+          ? { host, port: listen.port, backlog: options.backlog, reusePort: true }
+          : { host, port: listen.port, backlog: options.backlog },
+        ready,
+      );
+    } else if (listen.kind === "unix") {
+      server.listen({ path: listen.path, backlog: options.backlog }, ready);
+    } else {
+      server.listen({ fd: listen.fd, backlog: options.backlog }, ready);
+    }
+  });
+  server.on("error", (error: Error) => onError(error));
+  if (listen.kind === "unix") makeSocketWorldWritable(listen.path);
+
+  const address: BoundAddress =
+    listen.kind === "tcp"
+      ? { kind: "tcp", host: listen.host, port: (server.address() as AddressInfo).port }
+      : listen;
+
+  let closed: Promise<void> | undefined;
+  const cleanup = () => {
+    if (listen.kind === "unix") removeSocketFile(listen.path);
+  };
+  return {
+    address,
+    scheme: secure ? "https" : "http",
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          cleanup();
+          resolve();
+        });
+        connections.drain();
+      });
+      return closed;
+    },
+    forceClose() {
+      connections.draining = true;
+      if (server.listening) server.close();
+      connections.destroyAll();
+      server.closeAllConnections();
+      cleanup();
+    },
+  };
+}

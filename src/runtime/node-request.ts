@@ -1,0 +1,304 @@
+/**
+ * The Request a fetch app receives on Node.js: a stand-in over node:http's IncomingMessage that
+ * builds nothing until asked. `method`, `url`, `headers.get/has`, `signal` and the body readers
+ * (`text`, `json`, `arrayBuffer`, `bytes`, `body`) read the IncomingMessage directly; anything else
+ * (`formData`, `clone`, `cache`...) builds the real undici Request once and forwards to it.
+ * `instanceof Request` holds (the prototype chain includes Request.prototype).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { delegateMissing, nativeClass } from "./node-lazy.ts";
+
+const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
+const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
+
+/** Marks our stand-ins so patched globals (node-globals.ts) can unwrap them for undici. */
+export const kToNative: unique symbol = Symbol.for("tsuv.toNative");
+
+/** A header name undici accepts (RFC 9110 token); anything else goes to undici to throw. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A request path that the URL parser would change (dot segments, backslashes, characters it
+ * percent-encodes, non-ASCII): such paths go through `new URL` so `request.url` is exactly what
+ * undici's Request would report. Everything else is concatenated as is.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const PATH_NEEDS_PARSER = /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)|[\\^#"'<>{}`|\x00-\x20\x7f-\uffff]/i;
+
+/** A Host header usable as a URL authority; anything else falls back to the local address. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?$/;
+
+/** An absolute-form request target (meant for a proxy) that is an http(s) URL. */
+function absoluteForm(target: string): URL | undefined {
+  if (!URL.canParse(target)) return undefined;
+  const url = new URL(target);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.host !== "" ? url : undefined;
+}
+
+/** Can a request with this target be given to the app? (Checked per request, so cheap first.) */
+export function servableTarget(req: IncomingMessage): boolean {
+  const target = req.url ?? "/";
+  return target.charCodeAt(0) === 47 /* / */ || target === "*" || absoluteForm(target) !== undefined;
+}
+
+/** The absolute URL of a request whose target passed servableTarget(). */
+export function requestUrl(req: IncomingMessage, secure: boolean): string {
+  const target = req.url ?? "/";
+  const scheme = secure ? "https://" : "http://";
+  if (target.charCodeAt(0) === 47 /* / */) {
+    const base = scheme + authority(req);
+    return PATH_NEEDS_PARSER.test(target) ? new URL(base + target).href : base + target;
+  }
+  if (target === "*") return `${scheme}${authority(req)}/*`;
+  // absolute-form: its own authority wins over Host (RFC 9112 3.2.2).
+  return (absoluteForm(target) as URL).href;
+}
+
+/** The Host header, from the raw list: `req.headers` would build an object of every header. */
+function hostHeader(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && (name === "Host" || name === "host" || name.toLowerCase() === "host"))
+      return raw[i + 1];
+  }
+  return undefined;
+}
+
+function authority(req: IncomingMessage): string {
+  const host = hostHeader(req);
+  if (host !== undefined && HOST.test(host)) return host;
+  const socket = req.socket;
+  const local = socket.localAddress;
+  if (!local) return "localhost";
+  const port = socket.localPort;
+  const name = local.includes(":") ? `[${local}]` : local;
+  return port ? `${name}:${port}` : name;
+}
+
+function bodyUnusable(): TypeError {
+  return new TypeError("Body is unusable: Body has already been read");
+}
+
+function abortError(): DOMException {
+  return new DOMException("The request was aborted.", "AbortError");
+}
+
+/** The whole request body as one Buffer, read straight from the IncomingMessage. */
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  if (req.destroyed) return Promise.reject(req.errored ?? abortError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onFail);
+      req.off("close", onClose);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    };
+    const onFail = (error: unknown) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      // 'close' before 'end': the client went away mid-body.
+      cleanup();
+      reject(req.errored ?? abortError());
+    };
+    req.on("data", onData).once("end", onEnd).once("error", onFail).once("close", onClose);
+  });
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  // Node Buffers may view a shared pool: copy out exactly this body.
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+/** The request's headers: `get`/`has` read node:http's parsed headers; the rest builds undici Headers. */
+export class NodeRequestHeaders {
+  #req: IncomingMessage;
+  #native: Headers | undefined;
+
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+  }
+
+  /** The real Headers, built once from the raw header list (duplicates and order kept). */
+  get _native(): Headers {
+    if (!this.#native) {
+      const headers = new NativeHeaders();
+      const raw = this.#req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+      this.#native = headers;
+    }
+    return this.#native;
+  }
+
+  /** From now on, be the headers of this (materialized) Request. */
+  _adopt(headers: Headers): void {
+    this.#native = headers;
+  }
+
+  get(name: string): string | null {
+    if (this.#native) return this.#native.get(name);
+    const key = String(name).toLowerCase();
+    const distinct = this.#req.headersDistinct;
+    // Object.hasOwn: headersDistinct is a plain object ("constructor" is not a header).
+    if (Object.hasOwn(distinct, key)) return (distinct[key] as string[]).join(", ");
+    return TOKEN.test(key) ? null : this._native.get(name);
+  }
+
+  has(name: string): boolean {
+    if (this.#native) return this.#native.has(name);
+    const key = String(name).toLowerCase();
+    if (Object.hasOwn(this.#req.headersDistinct, key)) return true;
+    return TOKEN.test(key) ? false : this._native.has(name);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this._native[Symbol.iterator]();
+  }
+}
+delegateMissing(NodeRequestHeaders.prototype, NativeHeaders.prototype, "_native");
+Object.setPrototypeOf(NodeRequestHeaders.prototype, NativeHeaders.prototype);
+
+export class NodeRequest {
+  #req: IncomingMessage;
+  #res: ServerResponse;
+  #secure: boolean;
+  /** Built on first use: many apps (and a hello world) never read it. */
+  #url: string | undefined;
+  #headers: NodeRequestHeaders | undefined;
+  #abort: AbortController | undefined;
+  #native: Request | undefined;
+  /** undefined: not asked for yet; null: no body (GET/HEAD). */
+  #body: ReadableStream<Uint8Array> | null | undefined;
+  #bodyUsed = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, secure: boolean) {
+    this.#req = req;
+    this.#res = res;
+    this.#secure = secure;
+  }
+
+  get method(): string {
+    return this.#req.method ?? "GET";
+  }
+
+  get url(): string {
+    this.#url ??= requestUrl(this.#req, this.#secure);
+    return this.#url;
+  }
+
+  get headers(): Headers {
+    if (this.#native) return this.#native.headers;
+    this.#headers ??= new NodeRequestHeaders(this.#req);
+    return this.#headers as unknown as Headers;
+  }
+
+  /** Aborted when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    if (this.#native) return this.#native.signal;
+    return this.#controller().signal;
+  }
+
+  #controller(): AbortController {
+    if (!this.#abort) {
+      const controller = new AbortController();
+      this.#abort = controller;
+      const res = this.#res;
+      const onClose = () => {
+        if (!res.writableFinished) controller.abort(this.#req.errored ?? abortError());
+      };
+      if (res.closed || res.destroyed) onClose();
+      else res.once("close", onClose);
+    }
+    return this.#abort;
+  }
+
+  #hasBody(): boolean {
+    const method = this.#req.method;
+    return method !== "GET" && method !== "HEAD";
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#native) return this.#native.body;
+    if (this.#body === undefined) {
+      this.#body =
+        this.#hasBody() && !this.#bodyUsed
+          ? (Readable.toWeb(this.#req) as unknown as ReadableStream<Uint8Array>)
+          : null;
+    }
+    return this.#body;
+  }
+
+  get bodyUsed(): boolean {
+    if (this.#native) return this.#native.bodyUsed;
+    if (!this.#bodyUsed && this.#body && Readable.isDisturbed(this.#body as never)) this.#bodyUsed = true;
+    return this.#bodyUsed;
+  }
+
+  /** The body read straight from the socket, when nothing else has claimed it. */
+  #buffered(): Promise<Buffer> | undefined {
+    if (this.#native || this.#body) return undefined;
+    if (this.#bodyUsed) return Promise.reject(bodyUnusable());
+    this.#bodyUsed = true;
+    return this.#hasBody() ? readAll(this.#req) : Promise.resolve(Buffer.alloc(0));
+  }
+
+  text(): Promise<string> {
+    const buffered = this.#buffered();
+    return buffered ? buffered.then((buf) => buf.toString("utf8")) : this._native.text();
+  }
+
+  json(): Promise<unknown> {
+    const buffered = this.#buffered();
+    return buffered ? buffered.then((buf) => JSON.parse(buf.toString("utf8"))) : this._native.json();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    const buffered = this.#buffered();
+    return buffered ? buffered.then(toArrayBuffer) : this._native.arrayBuffer();
+  }
+
+  bytes(): Promise<Uint8Array> {
+    const buffered = this.#buffered();
+    if (buffered) return buffered.then((buf) => new Uint8Array(toArrayBuffer(buf)));
+    const native = this._native as Request & { bytes?: () => Promise<Uint8Array> };
+    return native.bytes ? native.bytes() : native.arrayBuffer().then((ab) => new Uint8Array(ab));
+  }
+
+  /** The real undici Request, built once; from then on every property forwards to it. */
+  get _native(): Request {
+    if (!this.#native) {
+      const body = this.#bodyUsed ? null : this.body;
+      this.#headers ??= new NodeRequestHeaders(this.#req);
+      const init: RequestInit & { duplex?: "half" } = {
+        method: this.method,
+        headers: this.#headers._native,
+        signal: this.#controller().signal,
+      };
+      if (body) {
+        init.body = body;
+        init.duplex = "half";
+      }
+      const native = new NativeRequest(this.url, init);
+      this.#headers?._adopt(native.headers);
+      this.#native = native;
+      this.#body = undefined;
+    }
+    return this.#native;
+  }
+
+  get [kToNative](): Request {
+    return this._native;
+  }
+}
+delegateMissing(NodeRequest.prototype, NativeRequest.prototype, "_native");
+Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);

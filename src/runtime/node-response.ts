@@ -1,0 +1,363 @@
+/**
+ * Writing a fetch Response to node:http, and FastResponse: the Response class fetch apps get on
+ * Node.js (installed as globalThis.Response by node-globals.ts).
+ *
+ * FastResponse keeps the body and init as given and hands them to node:http directly: a string or
+ * bytes body goes out in one `res.end()` with its Content-Length, with no ReadableStream built. It
+ * builds a real undici Response only when the app reads something it does not implement itself
+ * (`body`, `text()`, `clone()`...). `instanceof Response` holds for it and for undici's own.
+ *
+ * Responses built by undici (fetch() results, Response.redirect(), a Response created before tsuv
+ * installed its globals) go out too: their headers are iterated, and their body is streamed, except
+ * on Node versions whose undici exposes the original string/bytes (Node 20, 22), written at once.
+ */
+import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { delegateMissing, nativeClass } from "./node-lazy.ts";
+
+const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
+const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
+
+/** What undici sets for a string body. */
+const TEXT_PLAIN = "text/plain;charset=UTF-8";
+const JSON_HEADERS = Object.freeze({ "content-type": "application/json" });
+/** Statuses whose response has no body (fetch spec "null body status"). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** RFC 9110 reason-phrase characters (undici and node:http refuse others). */
+const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * `response[ADD_DEFAULT_HEADERS](list)`: take tsuv's default headers (server, date, --header) to be
+ * added at write time, for each name the response does not have, instead of through a Headers
+ * object (default-headers.ts calls it when present). Returns false when it cannot (then the caller
+ * sets them through `response.headers`).
+ */
+export const ADD_DEFAULT_HEADERS: unique symbol = Symbol.for("tsuv.addDefaultHeaders");
+
+type HeaderList = readonly (readonly [string, string])[];
+type BodyInit = ConstructorParameters<typeof Response>[0];
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
+type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
+
+/** A response reduced to what node:http writes: flat [name, value, ...] headers and one body. */
+export interface NodeResponseParts {
+  status: number;
+  statusText: string;
+  headers: string[];
+  body: Body;
+}
+
+export class FastResponse {
+  #status: number;
+  #statusText: string;
+  #body: unknown;
+  #init: ResponseInit | undefined;
+  #headers: Headers | undefined;
+  #native: Response | undefined;
+  /** Default headers to add where the response has none of that name (see ADD_DEFAULT_HEADERS). */
+  #defaults: HeaderList | undefined;
+
+  constructor(body?: BodyInit | null, init?: ResponseInit) {
+    // As WebIDL converts them (`status: "201"` is 201), with the checks undici makes at construction,
+    // so an app sees the same errors at the same place.
+    const status = init?.status === undefined ? 200 : Math.trunc(Number(init.status));
+    const statusText = init?.statusText === undefined ? "" : String(init.statusText);
+    if (!(status >= 200 && status <= 599)) {
+      throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+    }
+    if (statusText !== "" && !REASON.test(statusText)) throw new TypeError("Invalid statusText");
+    if (body != null) {
+      if (NULL_BODY.has(status))
+        throw new TypeError(`Response constructor: Invalid response status code ${status}`);
+      if (body instanceof ReadableStream && body.locked) {
+        throw new TypeError("Response body object should not be disturbed or locked");
+      }
+    }
+    this.#status = status;
+    this.#statusText = statusText;
+    this.#body = body ?? null;
+    this.#init = init ?? undefined;
+  }
+
+  /** A FastResponse made here, whatever the app's realm did to globalThis.Response. */
+  static isFast(value: unknown): value is FastResponse {
+    return typeof value === "object" && value !== null && #body in value;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // `Response` checks accept undici's responses too; a subclass checks its own prototype.
+    // biome-ignore lint/complexity/noThisInStatic: the class the check was called on
+    if (this === FastResponse) return value instanceof NativeResponse;
+    // biome-ignore lint/complexity/noThisInStatic: the class the check was called on
+    return Object.prototype.isPrototypeOf.call(this.prototype, value as object);
+  }
+
+  static json(data: unknown, init?: ResponseInit): FastResponse {
+    const body = JSON.stringify(data);
+    if (body === undefined) throw new TypeError("Value is not JSON serializable");
+    if (!init?.headers)
+      return new FastResponse(body, init ? { ...init, headers: JSON_HEADERS } : { headers: JSON_HEADERS });
+    const headers = new NativeHeaders(init.headers as HeadersInit);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new FastResponse(body, { ...init, headers });
+  }
+
+  get status(): number {
+    return this.#native ? this.#native.status : this.#status;
+  }
+
+  get statusText(): string {
+    return this.#native ? this.#native.statusText : this.#statusText;
+  }
+
+  get ok(): boolean {
+    const status = this.status;
+    return status >= 200 && status < 300;
+  }
+
+  get type(): Response["type"] {
+    return this.#native ? this.#native.type : "default";
+  }
+
+  get url(): string {
+    return this.#native ? this.#native.url : "";
+  }
+
+  get redirected(): boolean {
+    return this.#native ? this.#native.redirected : false;
+  }
+
+  /** Mutable, as a constructed Response's headers are; built from init on first use. */
+  get headers(): Headers {
+    if (this.#native) return this.#native.headers;
+    if (!this.#headers) {
+      const headers = new NativeHeaders(this.#init?.headers as HeadersInit | undefined);
+      if (typeof this.#body === "string" && !headers.has("content-type"))
+        headers.set("content-type", TEXT_PLAIN);
+      const defaults = this.#defaults;
+      if (defaults) {
+        this.#defaults = undefined;
+        const missing = defaults.filter(([name]) => !headers.has(name));
+        for (const [name, value] of missing) headers.append(name, value);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+
+  [ADD_DEFAULT_HEADERS](list: HeaderList): boolean {
+    // Once a Headers object exists, the app may be holding it: add to it the ordinary way.
+    if (this.#native || this.#headers) return false;
+    this.#defaults = list;
+    return true;
+  }
+
+  get bodyUsed(): boolean {
+    if (this.#native) return this.#native.bodyUsed;
+    const body = this.#body;
+    return body instanceof ReadableStream && Readable.isDisturbed(body as never);
+  }
+
+  /** The real undici Response, built once; from then on every property forwards to it. */
+  get _native(): Response {
+    if (!this.#native) {
+      this.#native = new NativeResponse(this.#body as BodyInit | null, {
+        status: this.#status,
+        statusText: this.#statusText,
+        headers: this.#headers ?? (this.#defaults ? this.headers : this.#init?.headers),
+      });
+      this.#body = null;
+      this.#init = undefined;
+      this.#headers = undefined;
+    }
+    return this.#native;
+  }
+
+  /** Status, headers and body for node:http, without building an undici Response if avoidable. */
+  _toNode(): NodeResponseParts {
+    if (this.#native) return nativeParts(this.#native);
+    let body: Body;
+    let length = -1;
+    let defaultType: string | undefined;
+    const source = this.#body;
+    if (source === null) {
+      body = null;
+    } else if (typeof source === "string") {
+      body = source;
+      length = Buffer.byteLength(source);
+      defaultType = TEXT_PLAIN;
+    } else if (source instanceof Uint8Array) {
+      body = source;
+      length = source.byteLength;
+    } else if (source instanceof ArrayBuffer) {
+      body = new Uint8Array(source);
+      length = source.byteLength;
+    } else if (source instanceof ReadableStream) {
+      body = source as ReadableStream<Uint8Array>;
+    } else {
+      // Blob, FormData, URLSearchParams, other views: undici knows their bytes and content-type.
+      return nativeParts(this._native);
+    }
+    const headers: string[] = [];
+    let hasType = false;
+    let hasLength = false;
+    const init = this.#headers ?? this.#init?.headers;
+    if (init) {
+      const add = (name: string, value: unknown) => {
+        const key = name.toLowerCase();
+        if (key === "content-type") hasType = true;
+        else if (key === "content-length") hasLength = true;
+        headers.push(key, String(value));
+      };
+      if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
+        for (const pair of init as Iterable<[string, string]>) add(pair[0], pair[1]);
+      } else {
+        const record = init as Record<string, string>;
+        for (const name of Object.keys(record)) add(name, record[name]);
+      }
+    }
+    if (defaultType !== undefined && !hasType) headers.push("content-type", defaultType);
+    if (length >= 0 && !hasLength && !NULL_BODY.has(this.#status))
+      headers.push("content-length", String(length));
+    const defaults = this.#defaults;
+    if (defaults) {
+      const own = headers.length;
+      for (const [name, value] of defaults) {
+        let found = false;
+        for (let k = 0; k < own; k += 2) {
+          if (headers[k] === name) {
+            found = true;
+            break;
+          }
+        }
+        if (!found) headers.push(name, value);
+      }
+    }
+    return { status: this.#status, statusText: this.#statusText, headers, body };
+  }
+}
+delegateMissing(FastResponse.prototype, NativeResponse.prototype, "_native");
+Object.setPrototypeOf(FastResponse.prototype, NativeResponse.prototype);
+Object.setPrototypeOf(FastResponse, NativeResponse);
+
+/**
+ * undici's internal state symbol on Node versions that use one (Node 20, 22): it holds the body's
+ * original source, so a string body is written without reading the ReadableStream built for it.
+ * Node 24's undici keeps it in private fields; there the stream is read.
+ */
+const kState: symbol | undefined = Object.getOwnPropertySymbols(new NativeResponse(null)).find(
+  (symbol) => symbol.description === "state",
+);
+
+interface UndiciState {
+  body?: { source?: unknown } | null;
+}
+
+/** Parts of an undici Response. */
+export function nativeParts(response: Response): NodeResponseParts {
+  const headers: string[] = [];
+  let hasLength = false;
+  for (const [name, value] of response.headers) {
+    if (name === "content-length") hasLength = true;
+    headers.push(name, value);
+  }
+  let body: Body = response.body;
+  if (body !== null && kState !== undefined && !response.bodyUsed) {
+    const source = (response as unknown as Record<symbol, UndiciState | undefined>)[kState]?.body?.source;
+    if (typeof source === "string" || source instanceof Uint8Array) {
+      body = source;
+      if (!hasLength)
+        headers.push(
+          "content-length",
+          String(typeof source === "string" ? Buffer.byteLength(source) : source.byteLength),
+        );
+    }
+  }
+  return { status: response.status, statusText: response.statusText, headers, body };
+}
+
+/** Status, headers and body of any Response, ours or undici's. */
+export function responseParts(response: Response): NodeResponseParts {
+  return FastResponse.isFast(response) ? response._toNode() : nativeParts(response);
+}
+
+/**
+ * Write `parts` to `res`. A string/bytes body goes out with the head in one write; a stream is
+ * pumped with backpressure and cancelled if the client goes away. Errors of a streaming body
+ * (after the head is sent, so nothing but a cut connection can report them) go to `onError`.
+ */
+export function writeResponse(
+  res: ServerResponse,
+  parts: NodeResponseParts,
+  onError: (error: unknown) => void,
+): void {
+  const { body } = parts;
+  res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
+  if (body === null) {
+    res.end();
+  } else if (typeof body === "string" || body instanceof Uint8Array) {
+    res.end(body);
+  } else if (res.req.method === "HEAD" || NULL_BODY.has(parts.status)) {
+    body.cancel().catch(() => {});
+    res.end();
+  } else {
+    pump(body, res, onError);
+  }
+}
+
+/** The part of a stream reader pump() uses (Node's and Bun's type declarations differ). */
+interface ChunkReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array | string }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+function pump(
+  stream: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  onError: (error: unknown) => void,
+): void {
+  let reader: ChunkReader;
+  try {
+    reader = stream.getReader() as unknown as ChunkReader;
+  } catch (error) {
+    // Locked or already read: the head is out, so all we can do is cut the connection.
+    onError(error);
+    res.destroy();
+    return;
+  }
+  let finished = false;
+  const stop = () => {
+    if (finished) return;
+    finished = true;
+    res.off("close", onClose);
+  };
+  // The client went away (or the server was force-closed): stop producing.
+  const onClose = () => {
+    if (finished) return;
+    stop();
+    reader.cancel().catch(() => {});
+  };
+  res.once("close", onClose);
+  const next = (): void => {
+    reader.read().then(onChunk, onFail);
+  };
+  const onChunk = (result: { done: boolean; value?: Uint8Array | string }): void => {
+    if (finished) return;
+    if (result.done) {
+      stop();
+      res.end();
+      return;
+    }
+    const chunk = result.value;
+    // node:http writes strings too; undici would refuse them, which would help nobody here.
+    if (res.write(chunk as Uint8Array | string)) next();
+    else res.once("drain", next);
+  };
+  const onFail = (error: unknown): void => {
+    if (finished) return;
+    stop();
+    onError(error);
+    res.destroy();
+  };
+  next();
+}

@@ -1,0 +1,156 @@
+/**
+ * Binding on Node.js without serving: the parent's shared socket for workers, and the port probe.
+ *
+ * The parent binds as node:cluster's primary does, with `net._createServerHandle` (internal, present
+ * and unchanged from Node 20 through 24): a bound handle that this thread never polls, so it never
+ * accepts a connection itself. The socket is put in the LISTEN state by a short-lived helper
+ * process (node-fd-dup.ts) right away, so connections queue in the kernel while no worker is up
+ * (at start, and while the only worker restarts), as with uvicorn's parent-bound socket.
+ */
+import { lookup } from "node:dns/promises";
+import { fstatSync } from "node:fs";
+import net from "node:net";
+import { getSystemErrorName } from "node:util";
+import { ConfigError } from "../errors.ts";
+import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
+import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
+import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+
+interface NetInternals {
+  _createServerHandle(
+    address: string | null,
+    port: number,
+    addressType: number,
+    fd?: number,
+    flags?: number,
+  ): ServerHandle | number;
+}
+
+function createServerHandle(
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd?: number,
+): ServerHandle | number {
+  const internals = net as unknown as Partial<NetInternals>;
+  if (typeof internals._createServerHandle !== "function") {
+    throw new ConfigError(
+      `This Node.js (${process.versions.node}) lacks net._createServerHandle, which sharing a socket with workers needs.`,
+    );
+  }
+  return internals._createServerHandle(address, port, addressType, fd, 0);
+}
+
+function uvError(code: number, syscall: string): NodeJS.ErrnoException {
+  let name = "UNKNOWN";
+  try {
+    name = getSystemErrorName(code);
+  } catch {}
+  const error: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
+  error.code = name;
+  error.errno = code;
+  error.syscall = syscall;
+  return error;
+}
+
+/** A name ("localhost") to the address the OS would bind; literals as they are. */
+async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const bare = bareHost(host);
+  const family = net.isIP(bare);
+  if (family === 4 || family === 6) return { address: bare, family };
+  const found = await lookup(bare);
+  return { address: found.address, family: found.family === 6 ? 6 : 4 };
+}
+
+/** A listening socket threads can get duplicates of: its handle here, and its inode to recognize them. */
+export interface DuplicableSocket {
+  handle: ServerHandle;
+  inode: number;
+}
+
+/** Shared sockets bound here (or inherited, --fd), by fd. */
+const sharedHandles = new Map<number, DuplicableSocket>();
+
+/** The socket behind `fd`: one bound by bindSharedSocket, or an inherited one (--fd) adopted now. */
+export function duplicableSocket(fd: number): DuplicableSocket {
+  let known = sharedHandles.get(fd);
+  if (!known) {
+    const handle = createServerHandle(null, 0, 0, fd);
+    if (typeof handle === "number") throw uvError(handle, "open");
+    // Never closed: the fd belongs to whoever passed it (systemd); this handle only lends it.
+    known = { handle, inode: fstatSync(fd).ino };
+    sharedHandles.set(fd, known);
+  }
+  return known;
+}
+
+export async function bindSharedSocket(target: ListenTarget, backlog: number): Promise<SharedSocket> {
+  if (target.kind === "fd") return { fd: target.fd, address: target, close() {} };
+
+  let handle: ServerHandle | number;
+  let address: BoundAddress;
+  if (target.kind === "tcp") {
+    let resolved: { address: string; family: 4 | 6 };
+    try {
+      resolved = await resolveHost(target.host);
+    } catch (error) {
+      throw bindError(error, target.host, target.port, process.platform);
+    }
+    handle = createServerHandle(resolved.address, target.port, resolved.family);
+    if (typeof handle === "number")
+      throw bindError(uvError(handle, "bind"), target.host, target.port, process.platform);
+    // libuv reports EADDRINUSE from bind() late; getsockname() returns it.
+    const out: { port?: number } = {};
+    const err = handle.getsockname(out);
+    if (err) {
+      handle.close();
+      throw bindError(uvError(err, "bind"), target.host, target.port, process.platform);
+    }
+    address = { kind: "tcp", host: target.host, port: out.port ?? target.port };
+  } else {
+    removeStaleSocket(target.path);
+    handle = createServerHandle(target.path, -1, -1);
+    if (typeof handle === "number") throw unixBindError(uvError(handle, "bind"), target.path);
+    makeSocketWorldWritable(target.path);
+    address = { kind: "unix", path: target.path };
+  }
+
+  const bound = handle;
+  const close = () => {
+    sharedHandles.delete(bound.fd);
+    bound.close();
+    if (target.kind === "unix") removeSocketFile(target.path);
+  };
+  try {
+    const err = await duplicator().listen(bound, backlog);
+    if (err) {
+      const error = uvError(err, "listen");
+      throw target.kind === "tcp"
+        ? bindError(error, target.host, target.port, process.platform)
+        : unixBindError(error, target.path);
+    }
+  } catch (error) {
+    close();
+    throw error;
+  }
+  sharedHandles.set(bound.fd, { handle: bound, inode: fstatSync(bound.fd).ino });
+  return { fd: bound.fd, address, close };
+}
+
+/** Bind host:port with a throwaway server: fails fast on EADDRINUSE, turns port 0 into a real one. */
+export async function probePort(host: string, port: number): Promise<number> {
+  const server = net.createServer();
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: bareHost(host), port, exclusive: true }, () => {
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  } catch (error) {
+    throw bindError(error, host, port, process.platform);
+  } finally {
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Importing the app on Node.js: the TypeScript loader hooks (node-ts-hooks.ts, built as
+ * dist/ts-hooks.mjs next to the bundle) are registered once per thread, then the app is imported.
+ * Registered hooks are per thread on Node 20 (a worker thread does not inherit the main thread's),
+ * so a thread worker's first importModule registers them again; ensureTsHooks() is exported for an
+ * entry point that wants them earlier. A JavaScript app does without them (the hooks thread and
+ * esbuild's service process cost start-up time), unless something registered them already.
+ */
+import { existsSync } from "node:fs";
+import { register } from "node:module";
+import { pathToFileURL } from "node:url";
+import { installFastGlobals } from "./node-globals.ts";
+
+let registered = false;
+
+/** The hook module: dist/ts-hooks.mjs beside the bundle this code was bundled into. */
+export function tsHooksUrl(): URL {
+  return new URL("./ts-hooks.mjs", import.meta.url);
+}
+
+export function ensureTsHooks(): void {
+  if (registered) return;
+  registered = true;
+  const url = tsHooksUrl();
+  if (url.protocol === "file:" && !existsSync(url)) {
+    throw new Error(`tsuv's TypeScript loader is missing: ${url.pathname} (run \`npm run build\`).`);
+  }
+  register(url.href, import.meta.url);
+  // Stack traces of TypeScript apps point at their .ts lines (the hook emits inline source maps).
+  process.setSourceMapsEnabled(true);
+}
+
+const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
+
+export async function importModule(absolutePath: string): Promise<Record<string, unknown>> {
+  if (TS_FILE.test(absolutePath)) ensureTsHooks();
+  // Before the app runs: code that keeps a reference to Response/fetch keeps tsuv's (see node-globals.ts).
+  installFastGlobals();
+  return (await import(pathToFileURL(absolutePath).href)) as Record<string, unknown>;
+}

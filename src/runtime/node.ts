@@ -1,0 +1,34 @@
+/**
+ * The Node.js adapter: node:http serving (node-http.ts), the TypeScript loader (node-ts-register.ts),
+ * the parent-bound shared socket (node-socket.ts) and plumbing shared with Bun and Deno.
+ * Node runs tsuv from the esbuild bundle (dist/*.mjs, scripts/build-node.mjs), never from source.
+ */
+import type { RuntimeAdapter } from "./adapter.ts";
+import { detectRuntime } from "./detect.ts";
+import { serveNode } from "./node-http.ts";
+import { bindSharedSocket, probePort } from "./node-socket.ts";
+import { startThreadOwningFd } from "./node-thread-fd.ts";
+import { importModule } from "./node-ts-register.ts";
+import { createPlumbing } from "./plumbing.ts";
+
+export { ensureTsHooks } from "./node-ts-register.ts";
+
+/** The thread-worker entry: dist/worker.mjs beside the bundle (plumbing finds it the same way). */
+export function threadEntryUrl(): URL {
+  return new URL("./worker.mjs", import.meta.url);
+}
+
+export function createAdapter(): RuntimeAdapter {
+  const info = detectRuntime();
+  const plumbing = createPlumbing(info);
+  return {
+    ...plumbing,
+    info,
+    serve: serveNode,
+    importModule,
+    bindSharedSocket,
+    probePort,
+    // Each thread on a shared socket gets its own fd (node-thread-fd.ts).
+    startThread: (boot) => startThreadOwningFd(plumbing.startThread, boot),
+  };
+}
