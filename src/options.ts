@@ -20,49 +20,55 @@ export type OptionSpec = ArgDef & {
   envFallback?: string;
 };
 
-const option = <const T extends OptionSpec>(spec: T): T => spec;
-
+// A plain `as const` literal, not built by a helper function: JSR (`deno publish`) needs every type
+// in the public API (Config derives from this table) to be readable without inference across calls.
+// `satisfies` still checks each entry against OptionSpec.
 export const OPTIONS = {
-  app: option({
+  app: {
     type: "positional",
     kind: "string",
     group: "App",
     required: false,
     description: "The app to serve, as path[:attribute], e.g. main:app or src/server.ts.",
     valueHint: "APP",
-  }),
-  host: option({
+  },
+  host: {
     type: "string",
     kind: "string",
     group: "Socket",
     default: "127.0.0.1",
     description: "Bind socket to this host. Use 0.0.0.0 or :: to listen on all interfaces.",
-  }),
-  port: option({
+  },
+  port: {
     type: "string",
     kind: "int",
     group: "Socket",
     default: "8000",
     min: 0,
     description: "Bind socket to this port. 0 picks a free port (the log shows it).",
-  }),
-  uds: option({ type: "string", kind: "string", group: "Socket", description: "Bind to a unix domain socket." }),
-  fd: option({
+  },
+  uds: {
+    type: "string",
+    kind: "string",
+    group: "Socket",
+    description: "Bind to a unix domain socket.",
+  },
+  fd: {
     type: "string",
     kind: "int",
     group: "Socket",
     min: 0,
     description: "Serve on an inherited listening socket, e.g. from systemd socket activation.",
-  }),
-  backlog: option({
+  },
+  backlog: {
     type: "string",
     kind: "int",
     group: "Socket",
     default: "2048",
     min: 1,
     description: "Maximum number of connections to hold in backlog.",
-  }),
-  workers: option({
+  },
+  workers: {
     type: "string",
     kind: "int",
     group: "Workers",
@@ -70,243 +76,265 @@ export const OPTIONS = {
     envFallback: "WEB_CONCURRENCY",
     description:
       "Number of worker instances. Defaults to the $WEB_CONCURRENCY environment variable if available, or 1. Not valid with --reload.",
-  }),
-  "worker-class": option({
+  },
+  "worker-class": {
     type: "enum",
     kind: "enum",
     group: "Workers",
     options: ["process", "thread"],
     default: "process",
     description: "Worker implementation to use when running multiple workers.",
-  }),
-  "timeout-worker-healthcheck": option({
+  },
+  "timeout-worker-healthcheck": {
     type: "string",
     kind: "float",
     group: "Workers",
     default: "5",
     min: 0.1,
     description: "Seconds a worker may go without answering a healthcheck before it is replaced.",
-  }),
-  reload: option({ type: "boolean", kind: "bool", group: "Reload", description: "Enable auto-reload." }),
-  "reload-dir": option({
+  },
+  reload: { type: "boolean", kind: "bool", group: "Reload", description: "Enable auto-reload." },
+  "reload-dir": {
     type: "string",
     kind: "list",
     group: "Reload",
     envSeparator: ",",
     description: "Directory to watch for changes (repeatable). Defaults to the working directory.",
-  }),
-  "reload-include": option({
+  },
+  "reload-include": {
     type: "string",
     kind: "list",
     group: "Reload",
     envSeparator: ",",
     description: "Glob pattern of files to watch (repeatable).",
-  }),
-  "reload-exclude": option({
+  },
+  "reload-exclude": {
     type: "string",
     kind: "list",
     group: "Reload",
     envSeparator: ",",
     description: "Glob pattern of files to ignore (repeatable).",
-  }),
-  "reload-delay": option({
+  },
+  "reload-delay": {
     type: "string",
     kind: "float",
     group: "Reload",
     default: "0.25",
     min: 0,
     description: "Seconds to wait between checks for changes; also the debounce window.",
-  }),
-  "env-file": option({
+  },
+  "env-file": {
     type: "string",
     kind: "string",
     group: "App",
     description: "A dotenv file loaded into the environment before the app is imported.",
-  }),
-  "log-level": option({
+  },
+  "log-level": {
     type: "enum",
     kind: "enum",
     group: "Logging",
     options: ["critical", "error", "warning", "info", "debug", "trace"],
     default: "info",
     description: "Log level.",
-  }),
-  "log-format": option({
+  },
+  "log-format": {
     type: "enum",
     kind: "enum",
     group: "Logging",
     options: ["text", "json"],
     default: "text",
     description: "Log line format: uvicorn-style text, or JSON lines for log shippers.",
-  }),
-  "access-log": option({
+  },
+  "access-log": {
     type: "boolean",
     kind: "bool",
     group: "Logging",
     default: true,
     description: "Enable/disable the access log.",
-  }),
-  "use-colors": option({
+  },
+  "use-colors": {
     type: "boolean",
     kind: "bool",
     group: "Logging",
     description: "Enable/disable colored logging. Default: on for a TTY unless NO_COLOR is set.",
-  }),
-  "proxy-headers": option({
+  },
+  "proxy-headers": {
     type: "boolean",
     kind: "bool",
     group: "HTTP",
     default: true,
     description:
       "Enable/disable X-Forwarded-For and X-Forwarded-Proto to populate the client address and scheme.",
-  }),
-  "forwarded-allow-ips": option({
+  },
+  "forwarded-allow-ips": {
     type: "string",
     kind: "string",
     group: "HTTP",
     envFallback: "FORWARDED_ALLOW_IPS",
     description:
       "Comma-separated IPs, CIDRs or '*' trusted to send proxy headers. Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
-  }),
-  "server-header": option({
+  },
+  "server-header": {
     type: "boolean",
     kind: "bool",
     group: "HTTP",
     default: true,
     description: "Enable/disable the default 'server: tsuv' header.",
-  }),
-  "date-header": option({
+  },
+  "date-header": {
     type: "boolean",
     kind: "bool",
     group: "HTTP",
     default: true,
     description: "Enable/disable the default 'date' header.",
-  }),
-  header: option({
+  },
+  header: {
     type: "string",
     kind: "list",
     group: "HTTP",
     envSeparator: "\n",
     valueHint: "NAME:VALUE",
     description: "Custom default response header (repeatable). From the environment: one per line.",
-  }),
-  "limit-concurrency": option({
+  },
+  "limit-concurrency": {
     type: "string",
     kind: "int",
     group: "Limits",
     min: 1,
     description: "Maximum concurrent requests and connections before responding 503.",
-  }),
-  "limit-max-requests": option({
+  },
+  "limit-max-requests": {
     type: "string",
     kind: "int",
     group: "Limits",
     min: 1,
     description: "Maximum requests a worker serves before it exits gracefully (and is replaced).",
-  }),
-  "limit-max-requests-jitter": option({
+  },
+  "limit-max-requests-jitter": {
     type: "string",
     kind: "int",
     group: "Limits",
     default: "0",
     min: 0,
-    description: "Random extra requests (0..N) added to --limit-max-requests per worker, to stagger restarts.",
-  }),
-  "timeout-keep-alive": option({
+    description:
+      "Random extra requests (0..N) added to --limit-max-requests per worker, to stagger restarts.",
+  },
+  "timeout-keep-alive": {
     type: "string",
     kind: "float",
     group: "Limits",
     default: "5",
     min: 0,
     description: "Close keep-alive connections idle for this many seconds.",
-  }),
-  "timeout-graceful-shutdown": option({
+  },
+  "timeout-graceful-shutdown": {
     type: "string",
     kind: "float",
     group: "Limits",
     min: 0,
     description:
       "Seconds to wait for in-flight requests on shutdown before cutting them off. Default: wait (30 s cap).",
-  }),
-  "ssl-keyfile": option({ type: "string", kind: "string", group: "TLS", description: "TLS key file." }),
-  "ssl-certfile": option({ type: "string", kind: "string", group: "TLS", description: "TLS certificate file." }),
-  "ssl-keyfile-password": option({
+  },
+  "ssl-keyfile": { type: "string", kind: "string", group: "TLS", description: "TLS key file." },
+  "ssl-certfile": {
+    type: "string",
+    kind: "string",
+    group: "TLS",
+    description: "TLS certificate file.",
+  },
+  "ssl-keyfile-password": {
     type: "string",
     kind: "string",
     group: "TLS",
     description: "Password to decrypt the TLS key.",
-  }),
-  "ssl-ca-certs": option({ type: "string", kind: "string", group: "TLS", description: "CA certificates file." }),
-  "app-dir": option({
+  },
+  "ssl-ca-certs": {
+    type: "string",
+    kind: "string",
+    group: "TLS",
+    description: "CA certificates file.",
+  },
+  "app-dir": {
     type: "string",
     kind: "string",
     group: "App",
     default: ".",
     description: "Look for the app in this directory.",
-  }),
-  factory: option({
+  },
+  factory: {
     type: "boolean",
     kind: "bool",
     group: "App",
     description: "Treat APP as a factory: call it with no arguments to get the app.",
-  }),
-  interface: option({
+  },
+  interface: {
     type: "enum",
     kind: "enum",
     group: "App",
     options: ["auto", "fetch", "node"],
     default: "auto",
     description: "App interface: fetch (Request -> Response) or node ((req, res) on node:http).",
-  }),
-  lifespan: option({
+  },
+  lifespan: {
     type: "enum",
     kind: "enum",
     group: "App",
     options: ["auto", "on", "off"],
     default: "auto",
     description: "Run the app's startup()/shutdown() hooks: auto (if present), on (required), off.",
-  }),
-  ws: option({
+  },
+  ws: {
     type: "enum",
     kind: "enum",
     group: "WebSocket",
     options: ["auto", "none"],
     default: "auto",
     description: "WebSocket support: auto (if the app has websocket hooks) or none.",
-  }),
-  "ws-max-size": option({
+  },
+  "ws-max-size": {
     type: "string",
     kind: "int",
     group: "WebSocket",
     default: "16777216",
     min: 1,
     description: "Largest WebSocket message in bytes; larger ones close the socket with 1009.",
-  }),
-  "ws-ping-interval": option({
+  },
+  "ws-ping-interval": {
     type: "string",
     kind: "float",
     group: "WebSocket",
     default: "20",
     min: 0,
     description: "Seconds between WebSocket pings.",
-  }),
-  "ws-ping-timeout": option({
+  },
+  "ws-ping-timeout": {
     type: "string",
     kind: "float",
     group: "WebSocket",
     default: "20",
     min: 0,
     description: "Seconds to wait for a pong before dropping the peer.",
-  }),
-  "ws-per-message-deflate": option({
+  },
+  "ws-per-message-deflate": {
     type: "boolean",
     kind: "bool",
     group: "WebSocket",
     default: true,
     description: "Enable/disable WebSocket per-message-deflate compression where the runtime supports it.",
-  }),
-  version: option({ type: "boolean", kind: "bool", group: "App", description: "Print the version and exit." }),
-  help: option({ type: "boolean", kind: "bool", group: "App", alias: "h", description: "Show this message and exit." }),
+  },
+  version: {
+    type: "boolean",
+    kind: "bool",
+    group: "App",
+    description: "Print the version and exit.",
+  },
+  help: {
+    type: "boolean",
+    kind: "bool",
+    group: "App",
+    alias: "h",
+    description: "Show this message and exit.",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

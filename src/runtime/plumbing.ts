@@ -101,7 +101,17 @@ function defaultThreadEntry(): URL {
   // In the Node bundle this code lives in dist/cli.mjs (or dist/index.mjs) and the entry is the
   // sibling dist/worker.mjs, which scripts/build-node.mjs builds from src/worker.ts.
   const here = import.meta.url;
+  // In a `bun build --compile src/cli.ts src/worker.ts` binary every module's URL is the binary's
+  // own (file:///$bunfs/root/tsuv), and Bun documents the embedded worker as addressed by its
+  // source path relative to the main entry: ./worker.ts. (./worker.mjs happens to resolve too, by
+  // Bun's extension rewriting; do not depend on that.)
+  if (isCompiledBunUrl(here)) return new URL("./worker.ts", here);
   return here.endsWith(".ts") ? new URL("../worker.ts", here) : new URL("./worker.mjs", here);
+}
+
+/** Is this module URL inside a `bun build --compile` binary's embedded filesystem? */
+export function isCompiledBunUrl(url: string): boolean {
+  return url.startsWith("file:///$bunfs/") || /^file:\/\/\/[A-Za-z]:\/~BUN\//.test(url);
 }
 
 /** Listener registry shared by both WorkerPort kinds: exit fires once, even if reported twice. */
