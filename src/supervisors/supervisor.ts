@@ -32,6 +32,9 @@ export const TICK_MS = 500;
 export const SHUTDOWN_POLL_MS = 100;
 /** After a kill, how long to wait for the exit event before giving up on a worker. */
 export const KILL_GRACE_MS = 2000;
+/** Workers that die this many times in a row before ever being ready stop the supervisor (exit 3). */
+export const MAX_BOOT_DEATHS = 5;
+
 /** A rolling-restart replacement gets at least this long to report ready. */
 export const READY_TIMEOUT_FLOOR_SECONDS = 30;
 
@@ -87,6 +90,10 @@ export class Supervisor {
   /** A second SIGINT during shutdown: kill whatever is left now. */
   forced = false;
   exitCode: number = EXIT.ok;
+  /** Consecutive worker deaths before ready, reset whenever a worker is seen ready. */
+  bootDeaths = 0;
+  /** "tsuv running on ...", held back until a worker listens when workers bind with reusePort. */
+  private pendingAnnouncement: string | undefined;
   rolling: RollingRestart | undefined;
   readonly signals = new SignalQueue();
   protected readonly clock: Clock;
@@ -142,7 +149,11 @@ export class Supervisor {
       return error instanceof TsuvError ? error.exitCode : EXIT.config;
     }
     const scheme = this.config.sslKeyfile && this.config.sslCertfile ? "https" : "http";
-    this.logger.info(`tsuv running on ${describeAddress(prepared.address, scheme)} (Press CTRL+C to quit)`);
+    const runningOn = `tsuv running on ${describeAddress(prepared.address, scheme)} (Press CTRL+C to quit)`;
+    // A parent-bound socket queues connections already; with reusePort nothing listens until a
+    // worker does, so the line waits for the first ready worker (a client acting on it connects).
+    if (prepared.shared) this.logger.info(runningOn);
+    else this.pendingAnnouncement = runningOn;
     this.logger.info(`Started parent process [${this.adapter.pid}]`);
     this.signals.listen(this.adapter);
     try {
@@ -233,10 +244,24 @@ export class Supervisor {
       }
       if (!worker.alive) {
         this.logger.info(this.workerClass.died(worker));
+        if (!worker.ready && !worker.stopping && ++this.bootDeaths >= MAX_BOOT_DEATHS) {
+          // Workers keep dying before they ever serve (a crash on boot that is not a clean exit 3):
+          // that is a startup failure too, not something to retry twice a second forever.
+          this.logger.error(
+            `${this.workerClass.name(worker)} died ${this.bootDeaths} times in a row before it was ready.`,
+          );
+          this.startupFailed(worker, EXIT.app);
+          return;
+        }
         this.slots[idx] = this.startWorker();
         continue;
       }
       if (!worker.ready) continue;
+      this.bootDeaths = 0;
+      if (this.pendingAnnouncement) {
+        this.logger.info(this.pendingAnnouncement);
+        this.pendingAnnouncement = undefined;
+      }
       if (!this.workerClass.healthy(worker, timeoutMs)) {
         this.logger.warning(this.workerClass.unhealthy(worker));
         if (this.workerClass.onUnhealthy === "kill") {

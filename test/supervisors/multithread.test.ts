@@ -31,6 +31,7 @@ import { detectRuntime } from "../../src/runtime/detect.ts";
 import { createPlumbing } from "../../src/runtime/plumbing.ts";
 import type { ServerOptions } from "../../src/server.ts";
 import { Multithread } from "../../src/supervisors/multithread.ts";
+import { MAX_BOOT_DEATHS } from "../../src/supervisors/supervisor.ts";
 import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
 import { runWorker, type WorkerServer } from "../../src/worker.ts";
 import { fakeAdapter, fakeRuntime } from "../helpers/fake-runtime.ts";
@@ -570,6 +571,26 @@ describe("beyond the seed", () => {
     supervisor.keepAlive();
     expect(supervisor.shouldExit).toBe(false);
     expect(ports).toHaveLength(3);
+  });
+
+  test("workers that keep crashing before ready stop the supervisor with exit 3 (no endless restart loop)", async () => {
+    const { supervisor, ports, logger } = multithread(
+      ["main:app", "--workers", "1", "--worker-class", "thread"],
+      {
+        autoReady: false,
+      },
+    );
+    supervisor.initWorkers();
+    for (let i = 0; i < MAX_BOOT_DEATHS; i++) {
+      (ports.at(-1) as { exit(code: number): void }).exit(1);
+      supervisor.keepAlive();
+    }
+    expect(supervisor.shouldExit).toBe(true);
+    expect(supervisor.exitCode).toBe(3);
+    expect(ports).toHaveLength(MAX_BOOT_DEATHS);
+    expect(logger.messages("error")).toContain(
+      `Worker thread died ${MAX_BOOT_DEATHS} times in a row before it was ready.`,
+    );
   });
 
   test("run() logs like uvicorn and stops gracefully on SIGTERM", async () => {
