@@ -1,0 +1,299 @@
+/**
+ * The reloader (uvicorn's ChangeReload, for --reload): the server runs in one child process (this
+ * same tsuv re-run as a process worker); when a watched file changes, the child is stopped
+ * gracefully (killed if it outlives a short timeout) and a new one started.
+ *
+ * - A burst of saves is one restart: changes are debounced by --reload-delay.
+ * - A child that cannot start (syntax error, throwing module, failing startup hook: exit 3) or dies
+ *   is reported, and the reloader waits for the next change instead of exiting or looping.
+ * - Node: the reloader binds the socket once and every child inherits it, so connections made during
+ *   a restart queue instead of failing. Bun, Deno (cannot share a socket with a child): the port is
+ *   probed (port 0 becomes one real port for every child) and each child binds it after the old one
+ *   has exited.
+ * - SIGINT/SIGTERM stop the child and then the reloader; a second SIGINT kills the child at once.
+ *   A child also exits by itself if the reloader dies (IPC disconnect, src/worker.ts).
+ */
+import { statSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import type { Config } from "../config.ts";
+import { EXIT, errorMessage, TsuvError } from "../errors.ts";
+import { ansi, type Logger } from "../logging.ts";
+import type { RuntimeAdapter, SignalName } from "../runtime/adapter.ts";
+import { describeAddress, listenTargetFromConfig } from "../server.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { PreparedListen } from "./listen.ts";
+import { SignalQueue } from "./signals.ts";
+import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
+import { createReloadFilter, pythonList, resolveReloadDirs } from "./watch-filter.ts";
+import { WorkerHandle } from "./worker-handle.ts";
+
+/** How often the loop handles signals and looks at the child. */
+export const RELOAD_TICK_MS = 100;
+/**
+ * A reloading child drains in-flight requests for this long when the user set no
+ * --timeout-graceful-shutdown (the server's own default is 30 s: too long for a save-and-refresh
+ * loop, and an open EventSource in a browser tab would hold every reload that long).
+ */
+export const RELOAD_DRAIN_SECONDS = 2;
+/** Slack after the child's drain limit (shutdown hook, exit) before it is killed. */
+export const RELOAD_KILL_SLACK_SECONDS = 1;
+/** After a kill, how long to wait for the exit before giving up on the child. */
+export const RELOAD_KILL_GRACE_MS = 2000;
+
+export interface ReloadDeps {
+  clock?: Clock;
+  backend?: WatchBackend;
+  /** The working directory (default: the process's). */
+  cwd?: string;
+  isDirectory?: (path: string) => boolean;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export class ChangeReload {
+  readonly signals = new SignalQueue();
+  shouldExit = false;
+  /** A second SIGINT: kill the child now. */
+  forced = false;
+  /** The current child (undefined before the first start). */
+  child: WorkerHandle | undefined;
+  /** How many children were started (the first start included). */
+  starts = 0;
+  private readonly clock: Clock;
+  private readonly cwd: string;
+  private prepared: PreparedListen | undefined;
+  private changes = new Set<string>();
+  private childReported = false;
+  private restartRequested = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly adapter: RuntimeAdapter,
+    private readonly logger: Logger,
+    private readonly deps: ReloadDeps = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.cwd = deps.cwd ?? resolve(".");
+  }
+
+  /** Seconds a stopping child may take before it is killed. */
+  get stopTimeoutSeconds(): number {
+    return (this.config.timeoutGracefulShutdown ?? RELOAD_DRAIN_SECONDS) + RELOAD_KILL_SLACK_SECONDS;
+  }
+
+  async run(): Promise<number> {
+    // A missing --reload-dir is a ConfigError (exit 1), thrown before anything starts.
+    const dirs = resolveReloadDirs(
+      this.config.reloadDir,
+      this.cwd,
+      this.deps.isDirectory ?? isDirectory,
+    ).sort();
+    const filter = createReloadFilter(this.config.reloadInclude, this.config.reloadExclude);
+    this.logger.info(`Will watch for changes in these directories: ${pythonList(dirs)}`);
+
+    let prepared: PreparedListen;
+    try {
+      prepared = await this.prepareListen();
+    } catch (error) {
+      this.logger.error(errorMessage(error));
+      return error instanceof TsuvError ? error.exitCode : EXIT.config;
+    }
+    this.prepared = prepared;
+    const scheme = this.config.sslKeyfile && this.config.sslCertfile ? "https" : "http";
+    const url = describeAddress(prepared.address, scheme);
+    this.logger.info(
+      `tsuv running on ${url} (Press CTRL+C to quit)`,
+      `tsuv running on ${ansi.bold(url)} (Press CTRL+C to quit)`,
+    );
+
+    const backend = this.deps.backend ?? defaultWatchBackend(this.adapter.info);
+    const debouncer = new Debouncer(this.config.reloadDelay * 1000, (paths) => {
+      for (const path of paths) this.changes.add(path);
+      this.wake?.();
+    });
+    this.signals.listen({
+      onSignal: (signal, listener) =>
+        this.adapter.onSignal(signal, () => {
+          listener();
+          this.wake?.();
+        }),
+    });
+    let watching: Watching | undefined;
+    try {
+      watching = await watchDirs(
+        backend,
+        dirs,
+        filter,
+        (path) => debouncer.push(path),
+        (error) => this.logger.error(`File watcher error: ${errorMessage(error)}`),
+      );
+      watching.ready.then(() => this.logger.debug(`File watcher ready (${backend.name}).`));
+      const pid = this.adapter.pid;
+      this.logger.info(
+        `Started reloader process [${pid}] using ${backend.name}`,
+        `Started reloader process [${ansi.cyan(ansi.bold(pid))}] using ${ansi.cyan(ansi.bold(backend.name))}`,
+      );
+      this.startChild();
+      await this.loop();
+    } finally {
+      debouncer.cancel();
+      await watching?.close();
+      await this.stopChild();
+      this.signals.close();
+      prepared.shared?.close();
+    }
+    const pid = this.adapter.pid;
+    this.logger.info(
+      `Stopping reloader process [${pid}]`,
+      `Stopping reloader process [${ansi.cyan(ansi.bold(pid))}]`,
+    );
+    return EXIT.ok;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.shouldExit) {
+      await Promise.race([this.clock.sleep(RELOAD_TICK_MS), new Promise<void>((wake) => (this.wake = wake))]);
+      this.wake = undefined;
+      this.handleSignals();
+      if (this.shouldExit) return;
+      if (this.changes.size || this.restartRequested) {
+        const paths = [...this.changes];
+        this.changes.clear();
+        this.restartRequested = false;
+        if (paths.length)
+          this.logger.warning(`Changes detected in ${this.describePaths(paths)}. Reloading...`);
+        await this.restart();
+        continue;
+      }
+      this.checkChild();
+    }
+  }
+
+  /** Parent-bound socket where children can inherit one (Node), else a probed port (see module doc). */
+  private async prepareListen(): Promise<PreparedListen> {
+    const target = listenTargetFromConfig(this.config);
+    if (this.adapter.info.capabilities.passSocketToChild) {
+      if (target.kind === "fd") {
+        // --fd: already bound (systemd); share it as is, and leave closing it to its owner.
+        return { listen: target, shared: { fd: target.fd, address: target, close() {} }, address: target };
+      }
+      const shared = await this.adapter.bindSharedSocket(target, this.config.backlog);
+      if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
+    }
+    if (target.kind === "tcp") {
+      const port = await this.adapter.probePort(target.host, target.port);
+      // Children bind one after another (the old one has exited), so no reusePort is needed.
+      return {
+        listen: { ...target, port, reusePort: false },
+        shared: null,
+        address: { kind: "tcp", host: target.host, port },
+      };
+    }
+    return { listen: target, shared: null, address: target };
+  }
+
+  private startChild(): void {
+    const prepared = this.prepared;
+    if (!prepared) return;
+    // The child drains for RELOAD_DRAIN_SECONDS unless the user chose a limit (CLI or environment).
+    const argv =
+      this.config.timeoutGracefulShutdown === undefined
+        ? [`--timeout-graceful-shutdown=${RELOAD_DRAIN_SECONDS}`, ...this.config.argv]
+        : this.config.argv;
+    const port = this.adapter.spawnProcess({ argv, listen: prepared.listen }, prepared.shared);
+    port.onExit(() => this.wake?.());
+    this.child = new WorkerHandle(port, this.clock);
+    this.childReported = false;
+    this.starts += 1;
+  }
+
+  private async restart(): Promise<void> {
+    await this.stopChild();
+    if (!this.shouldExit) this.startChild();
+  }
+
+  /**
+   * Graceful stop, bounded: `stop`, then a kill once stopTimeoutSeconds pass (at once after a second
+   * SIGINT); gives up on a child that does not even exit after its kill. Signals keep being handled.
+   */
+  private async stopChild(): Promise<void> {
+    const child = this.child;
+    if (!child?.alive) return;
+    child.stop(this.stopTimeoutSeconds * 1000);
+    const exited = new Promise<void>((done) => child.port.onExit(() => done()));
+    while (child.alive) {
+      this.handleSignals();
+      const now = this.clock.now();
+      if (child.killedAt !== undefined) {
+        if (now - child.killedAt >= RELOAD_KILL_GRACE_MS) return;
+      } else if (this.forced) {
+        child.kill();
+      } else if (child.stopDeadline !== undefined && now >= child.stopDeadline) {
+        const seconds = this.stopTimeoutSeconds.toFixed(2);
+        this.logger.warning(`Child process [${child.pid ?? "?"}] did not exit within ${seconds} seconds.`);
+        child.kill();
+      }
+      await Promise.race([this.clock.sleep(RELOAD_TICK_MS), exited]);
+    }
+  }
+
+  /** A child that exited by itself: say so once, then wait for a change (or restart a clean exit). */
+  private checkChild(): void {
+    const child = this.child;
+    if (!child || child.alive || child.stopping || this.childReported) return;
+    this.childReported = true;
+    const name = `Child process [${child.pid ?? "?"}]`;
+    if (child.exitCode === EXIT.ok && child.ready) {
+      // The server chose to stop (e.g. --limit-max-requests): as a worker supervisor would, replace it.
+      this.logger.info(`${name} exited; starting a new one.`);
+      this.startChild();
+      return;
+    }
+    const code = child.exitCode === null ? "killed by a signal" : `exit code ${child.exitCode}`;
+    const what = child.startupFailureCode !== undefined ? "failed to start" : "died";
+    this.logger.error(`${name} ${what} (${code}). Waiting for changes to reload...`);
+  }
+
+  private handleSignals(): void {
+    for (const signal of this.signals.drain()) this.handleSignal(signal);
+  }
+
+  private handleSignal(signal: SignalName): void {
+    switch (signal) {
+      case "SIGINT":
+        if (this.shouldExit) this.forced = true;
+        this.shouldExit = true;
+        return;
+      case "SIGTERM":
+      case "SIGBREAK":
+        this.shouldExit = true;
+        return;
+      case "SIGHUP":
+        if (this.shouldExit) return;
+        this.logger.info("Received SIGHUP, reloading.");
+        this.restartRequested = true;
+        return;
+      default:
+        this.logger.debug(`Received signal ${signal}, but no handler is defined for it.`);
+    }
+  }
+
+  /** 'src/a.ts', 'src/b.ts': relative to the working directory where possible, as uvicorn shows them. */
+  private describePaths(paths: string[]): string {
+    return [...new Set(paths)]
+      .map((path) => {
+        const rel = relative(this.cwd, path);
+        return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+      })
+      .sort()
+      .map((path) => `'${path}'`)
+      .join(", ");
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * File watching for the reloader: one backend per runtime, and a debouncer that turns a burst of
+ * saves into one reload.
+ *
+ * Which backend (measured on a 10,000-file tree, and on the same tree plus a 50,000-file
+ * node_modules; docs in the reload note):
+ * - Bun, Deno: the runtime's own `fs.watch(dir, { recursive: true })`. Both are native (inotify,
+ *   one watch per directory), ready in tens of milliseconds, idle at ~0% CPU, and passed every
+ *   scenario we tried (atomic saves, `mkdir -p` then a file inside, directories moved in, deletes).
+ * - Node: chokidar. Node's recursive fs.watch on Linux is a JavaScript walker that puts an inotify
+ *   watch on every file and directory, node_modules included (66,113 watches, 2.7 s of blocked event
+ *   loop for the 60,000-file tree; users hit ENOSPC), and it missed a delete after an atomic save.
+ *   chokidar prunes excluded directories before watching them. (@parcel/watcher was rejected: on
+ *   Linux it misses files in directories created by `mkdir -p`, parcel-bundler/watcher#97, which we
+ *   reproduced; it is also a native addon.)
+ */
+import { isAbsolute, join, relative, sep } from "node:path";
+import type { RuntimeName } from "../runtime/detect.ts";
+import type { ReloadFilter } from "./watch-filter.ts";
+
+/** One watched tree. */
+export interface Watching {
+  /** Resolves once the initial scan is done (changes before that may be missed). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WatchBackend {
+  /** Shown in `Started reloader process [PID] using <name>`. */
+  readonly name: string;
+  /**
+   * Watch one directory tree; call `onChange` with the absolute path of every changed file the
+   * filter accepts. Resolves as soon as watching has begun (not waiting for the initial scan, so the
+   * server is not held back by a large tree).
+   */
+  watch(
+    dir: string,
+    filter: ReloadFilter,
+    onChange: (path: string) => void,
+    onError: (error: unknown) => void,
+  ): Promise<Watching>;
+}
+
+function toRelative(dir: string, filename: string): string {
+  const rel = isAbsolute(filename) ? relative(dir, filename) : filename;
+  return sep === "/" ? rel : rel.split(sep).join("/");
+}
+
+/** The runtime's own recursive fs.watch (Bun, Deno; also Node on macOS/Windows, where it is native). */
+export const fsWatchBackend: WatchBackend = {
+  name: "fs.watch",
+  async watch(dir, filter, onChange, onError) {
+    const { watch } = await import("node:fs");
+    const watcher = watch(dir, { recursive: true, persistent: true }, (_event, filename) => {
+      if (filename === null || filename === undefined) return;
+      const rel = toRelative(dir, filename.toString());
+      if (rel && !rel.startsWith("..") && filter.file(rel)) onChange(join(dir, rel));
+    });
+    watcher.on("error", onError);
+    // Bun and Deno walk the tree inside watch() itself.
+    return { ready: Promise.resolve(), close: async () => watcher.close() };
+  },
+};
+
+/** chokidar (Node): prunes excluded directories, so node_modules costs nothing. */
+export const chokidarBackend: WatchBackend = {
+  name: "chokidar",
+  async watch(dir, filter, onChange, onError) {
+    const { watch } = await import("chokidar");
+    const ignored = (path: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
+      const rel = toRelative(dir, path);
+      if (!rel || rel.startsWith("..")) return false;
+      if (stats?.isFile()) return !filter.file(rel);
+      if (stats?.isDirectory()) return filter.skipDir(rel);
+      // Not yet known whether file or directory: skip only what is excluded either way.
+      return filter.skipDir(rel) && !filter.file(rel);
+    };
+    const watcher = watch(dir, { ignoreInitial: true, persistent: true, ignored });
+    const report = (path: string) => {
+      const rel = toRelative(dir, path);
+      if (rel && filter.file(rel)) onChange(path);
+    };
+    watcher.on("add", report);
+    watcher.on("change", report);
+    watcher.on("unlink", report);
+    watcher.on("error", onError);
+    const ready = new Promise<void>((done) => watcher.once("ready", () => done()));
+    return { ready, close: () => watcher.close() };
+  },
+};
+
+export function defaultWatchBackend(runtime: { name: RuntimeName; os: string }): WatchBackend {
+  // Node's recursive fs.watch is only native off Linux (FSEvents, ReadDirectoryChangesW).
+  if (runtime.name === "node" && runtime.os !== "darwin" && runtime.os !== "win32") return chokidarBackend;
+  return fsWatchBackend;
+}
+
+/** Watch every directory with one backend, as one Watching. */
+export async function watchDirs(
+  backend: WatchBackend,
+  dirs: readonly string[],
+  filter: ReloadFilter,
+  onChange: (path: string) => void,
+  onError: (error: unknown) => void,
+): Promise<Watching> {
+  const all = await Promise.all(dirs.map((dir) => backend.watch(dir, filter, onChange, onError)));
+  return {
+    ready: Promise.all(all.map((one) => one.ready)).then(() => {}),
+    close: async () => {
+      await Promise.all(all.map((one) => one.close().catch(() => {})));
+    },
+  };
+}
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Trailing debounce: paths pile up until `delayMs` pass without a new one, then `flush` gets them
+ * all (each once, in the order first seen). A burst of saves is one reload.
+ */
+export class Debouncer {
+  private readonly pending = new Set<string>();
+  private timer: unknown;
+
+  constructor(
+    private readonly delayMs: number,
+    private readonly flush: (paths: string[]) => void,
+    private readonly timers: Timers = realTimers,
+  ) {}
+
+  push(path: string): void {
+    this.pending.add(path);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => this.fire(), this.delayMs);
+  }
+
+  get waiting(): boolean {
+    return this.pending.size > 0;
+  }
+
+  cancel(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const paths = [...this.pending];
+    this.pending.clear();
+    if (paths.length) this.flush(paths);
+  }
+}

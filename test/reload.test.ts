@@ -1,0 +1,191 @@
+/**
+ * --reload for real, on Node (the bundle), Bun and Deno: a temp project is served with --reload, and
+ * the test edits its files. One reloader per runtime walks through the scenarios in order (a broken
+ * app at start-up, an edit, a burst, excluded paths, a broken edit and its fix, SIGTERM), counting
+ * the reloader's log lines; a second one checks that the child exits when the reloader is killed.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { killAll, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+
+const RUNTIMES: RuntimeKey[] = ["node20", "bun", "deno"];
+const dirs: string[] = [];
+const pids: number[] = [];
+
+afterEach(async () => {
+  await killAll();
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+});
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const app = (version: string) =>
+  `import { message } from "./lib/message.ts";\nexport default { fetch: () => new Response(message("${version}")) };\n`;
+
+function project(appSource: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "tsuv-reload-"));
+  dirs.push(dir);
+  mkdirSync(join(dir, "lib"));
+  mkdirSync(join(dir, "node_modules", "dep"), { recursive: true });
+  writeFileSync(join(dir, "lib", "message.ts"), `export const message = (v: string) => \`hello \${v}\`;\n`);
+  writeFileSync(join(dir, "node_modules", "dep", "index.js"), "module.exports = 1;\n");
+  writeFileSync(join(dir, "app.ts"), appSource);
+  return dir;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Exists and is not a zombie (an orphan's zombie waits for the container's init to reap it). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+function count(t: RunningTsuv, pattern: RegExp): number {
+  return (t.stdout() + t.stderr()).match(new RegExp(pattern.source, "g"))?.length ?? 0;
+}
+
+async function untilCount(t: RunningTsuv, pattern: RegExp, n: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (count(t, pattern) < n) {
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${n} x ${pattern}\n--- stdout\n${t.stdout()}\n--- stderr\n${t.stderr()}`);
+    }
+    if (t.proc.exitCode !== null)
+      throw new Error(`tsuv exited (${t.proc.exitCode})\n${t.stdout()}\n${t.stderr()}`);
+    await sleep(20);
+  }
+}
+
+const SERVER_STARTED = /Started server process \[(\d+)\]/;
+const CHANGES = /Changes detected in '[^\n]*'\. Reloading\.\.\./;
+
+function lastChildPid(t: RunningTsuv): number {
+  const all = [...(t.stdout() + t.stderr()).matchAll(new RegExp(SERVER_STARTED.source, "g"))];
+  return Number(all.at(-1)?.[1]);
+}
+
+/**
+ * GET, retrying while the port refuses connections. On Node the reloader holds the socket, so a
+ * request made during a restart waits in the backlog; on Bun and Deno each child binds the port
+ * after the old one exited. On a loaded machine (CI, 2 cores) a new child may need longer than the
+ * second the test waits after a save (measured here under load: 1-5 s), so the wait is generous and
+ * what is asserted is the body: the new code, never the old.
+ */
+async function get(url: string, budgetMs = 20_000): Promise<string> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(budgetMs) });
+      return await response.text();
+    } catch (error) {
+      if (Date.now() > deadline || !/ECONNREFUSED|ConnectionRefused|Unable to connect/i.test(String(error))) {
+        throw error;
+      }
+      await sleep(50);
+    }
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  describe(`--reload on ${runtime}`, () => {
+    test("start broken, fix, edit, burst, excluded paths, broken edit and fix, SIGTERM", async () => {
+      const dir = project("export default {;\n");
+      const t = await startTsuv(runtime, ["app.ts", "--reload", "--port", "0", "--no-access-log"], {
+        cwd: dir,
+      });
+      const url = `${t.url}/`;
+      expect(t.stdout() + t.stderr()).toContain(`Will watch for changes in these directories: ['${dir}']`);
+      await t.waitFor(/Started reloader process \[\d+\] using (chokidar|fs\.watch)/);
+
+      // A broken app at start-up: reported, and the reloader waits.
+      await untilCount(t, /failed to start \(exit code 3\)\. Waiting for changes to reload/, 1);
+      expect(t.proc.exitCode).toBeNull();
+      writeFileSync(join(dir, "app.ts"), app("v1"));
+      await untilCount(t, SERVER_STARTED, 2);
+      await untilCount(t, CHANGES, 1);
+      await sleep(1000);
+      expect(await get(url)).toBe("hello v1");
+
+      // An edit in a nested module: a request 1 s after the save gets the new code.
+      writeFileSync(join(dir, "lib", "message.ts"), `export const message = (v: string) => \`hi \${v}\`;\n`);
+      await sleep(1000);
+      expect(await get(url)).toBe("hi v1");
+      expect(t.stdout() + t.stderr()).toContain("Changes detected in 'lib/message.ts'. Reloading...");
+      expect(count(t, CHANGES)).toBe(2);
+
+      // A burst of saves: one restart.
+      const startsBefore = count(t, SERVER_STARTED);
+      for (let i = 2; i <= 6; i++) {
+        writeFileSync(join(dir, "app.ts"), app(`v${i}`));
+        await sleep(30);
+      }
+      await sleep(1000);
+      expect(await get(url)).toBe("hi v6");
+      await sleep(500);
+      expect(count(t, CHANGES)).toBe(3);
+      expect(count(t, SERVER_STARTED)).toBe(startsBefore + 1);
+
+      // Excluded paths and files that are not included: nothing happens.
+      writeFileSync(join(dir, "node_modules", "dep", "index.js"), "module.exports = 2;\n");
+      writeFileSync(join(dir, ".hidden.ts"), "export {};\n");
+      mkdirSync(join(dir, "dist"));
+      writeFileSync(join(dir, "dist", "out.js"), "export {};\n");
+      writeFileSync(join(dir, "notes.md"), "# notes\n");
+      await sleep(800);
+      expect(count(t, CHANGES)).toBe(3);
+
+      // A broken edit: the error is reported, the reloader stays up; the fix is served.
+      writeFileSync(join(dir, "app.ts"), "export default {;\n");
+      await untilCount(t, /failed to start \(exit code 3\)\. Waiting for changes to reload/, 2);
+      expect(t.proc.exitCode).toBeNull();
+      writeFileSync(join(dir, "app.ts"), app("v7"));
+      await sleep(1000);
+      expect(await get(url)).toBe("hi v7");
+
+      // SIGTERM: the child and then the reloader stop; no process is left.
+      const child = lastChildPid(t);
+      expect(running(child)).toBe(true);
+      t.signal("SIGTERM");
+      expect(await t.exited).toBe(0);
+      expect(t.stdout() + t.stderr()).toContain(`Stopping reloader process [${t.pid}]`);
+      expect(running(child)).toBe(false);
+    }, 90_000);
+
+    test("the child exits by itself when the reloader is killed", async () => {
+      const dir = project(app("v1"));
+      const t = await startTsuv(runtime, ["app.ts", "--reload", "--port", "0"], { cwd: dir });
+      await untilCount(t, SERVER_STARTED, 1);
+      const child = lastChildPid(t);
+      pids.push(child);
+      expect(await get(`${t.url}/`)).toBe("hello v1");
+      await t.kill();
+      const deadline = Date.now() + 8000;
+      while (running(child) && Date.now() < deadline) await sleep(50);
+      expect(running(child)).toBe(false);
+    }, 30_000);
+
+    test("a missing --reload-dir exits 1 naming the path", async () => {
+      const dir = project(app("v1"));
+      const result = await runTsuv(runtime, ["app.ts", "--reload", "--reload-dir", "nope"], { cwd: dir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`--reload-dir: directory does not exist: ${join(dir, "nope")}`);
+    }, 20_000);
+  });
+}
