@@ -15,6 +15,7 @@ import { createRequestHandler, type HandlerState, requestTarget } from "./reques
 import type {
   BoundAddress,
   ListenTarget,
+  NodeRequestListener,
   RunningServer,
   RuntimeAdapter,
   TlsMaterial,
@@ -50,6 +51,30 @@ export function describeAddress(address: BoundAddress, scheme: string): string {
   if (address.kind === "fd") return `socket with file descriptor ${address.fd}`;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
   return `${scheme}://${host}:${address.port}`;
+}
+
+/**
+ * A node-interface app that throws synchronously gets a logged 500 (as a fetch app does) instead of
+ * an error the runtime would treat as a connection failure. Express and Koa catch their own async
+ * errors; anything else that escapes reaches the adapter's onError.
+ */
+function guardNodeHandler(
+  node: NodeRequestListener | undefined,
+  logger: Logger,
+): NodeRequestListener | undefined {
+  if (!node) return node;
+  return (req, res) => {
+    try {
+      node(req, res);
+    } catch (error) {
+      logger.exception("Exception in node handler", error);
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader("content-type", "text/plain; charset=utf-8");
+        res.end("Internal Server Error");
+      } else res.destroy();
+    }
+  };
 }
 
 export class Server {
@@ -94,7 +119,10 @@ export class Server {
         state = built.state;
         running = await this.adapter.serve({ ...this.serveBase(tls), fetch: built.handler });
       } else {
-        running = await this.adapter.serve({ ...this.serveBase(tls), node: app.node });
+        running = await this.adapter.serve({
+          ...this.serveBase(tls),
+          node: guardNodeHandler(app.node, logger),
+        });
       }
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));

@@ -245,6 +245,14 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(await (await fetch(`${server.url}/hi?x=1`)).text()).toBe("node GET /hi?x=1");
   });
 
+  test("a node-interface handler that throws gives a logged 500 and the server keeps serving", async () => {
+    const server = await startTsuv(runtime, [`${APP}:nodeThrows`, "--port", "0", "--interface", "node"]);
+    expect((await fetch(`${server.url}/throw`)).status).toBe(500);
+    await server.waitFor(/node handler exploded/);
+    expect(server.stderr()).toMatch(/ERROR: {4}Exception in node handler/);
+    expect(await (await fetch(`${server.url}/ok`)).text()).toBe("node ok");
+  });
+
   test("Express and Koa apps work unmodified (auto-detected), and Koa's callback() with --interface node", async () => {
     const FRAMEWORKS = "test/fixtures/apps/frameworks.ts";
     const express = await startTsuv(runtime, [`${FRAMEWORKS}:expressApp`, "--port", "0"]);
