@@ -7,6 +7,9 @@
  */
 import { UsageError } from "../errors.ts";
 
+/** The protocol key a response implements to take the default headers lazily (see apply()). */
+const ADD_DEFAULT_HEADERS = Symbol.for("tsuv.addDefaultHeaders");
+
 export interface DefaultHeadersOptions {
   /** `server: tsuv` (--server-header). */
   serverHeader: boolean;
@@ -102,6 +105,10 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
     },
     apply(response: Response): Response {
       if (count === 0) return response;
+      // A response that takes the defaults itself and writes them with its own headers (Node's
+      // FastResponse, src/runtime/node-response.ts): no Headers object is built for it.
+      const take = (response as unknown as Record<symbol, unknown>)[ADD_DEFAULT_HEADERS];
+      if (typeof take === "function" && take.call(response, list) === true) return response;
       // A fetch() result ("basic", "cors"...) is immutable on Node and Deno: copy it without paying
       // for a throw (~5 us on Deno) on every request of an app that proxies. The getter costs 2-14 ns.
       if (response.type !== "default") return rebuild(response);
