@@ -20,7 +20,9 @@ export const app = {
       case "/json":
         return Response.json({ client: info.remoteAddr.hostname, uptimeMs: Date.now() - startedAt });
       case "/echo":
-        return request.text().then((body) => new Response(body, { headers: { "content-type": "text/plain" } }));
+        return request
+          .text()
+          .then((body) => new Response(body, { headers: { "content-type": "text/plain" } }));
       default:
         return new Response("Not Found", { status: 404 });
     }

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { OPTIONS, type OptionSpec, envVarName } from "../src/options.ts";
+import { envVarName, OPTIONS, type OptionSpec } from "../src/options.ts";
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const TARGET = join(ROOT, "docs", "settings.md");
@@ -13,8 +13,13 @@ const HINTS: Record<string, string> = { string: "TEXT", int: "INTEGER", float: "
 
 function flag(name: string, spec: OptionSpec): string {
   if (spec.type === "positional") return "`APP`";
-  if (spec.type === "boolean") return spec.default === true || name.endsWith("-log") ? `\`--${name}\` / \`--no-${name}\`` : `\`--${name}\``;
-  const hint = spec.valueHint ?? (spec.kind === "enum" ? (spec as { options: string[] }).options.join("\\|") : HINTS[spec.kind]);
+  if (spec.type === "boolean")
+    return spec.default === true || name.endsWith("-log")
+      ? `\`--${name}\` / \`--no-${name}\``
+      : `\`--${name}\``;
+  const hint =
+    spec.valueHint ??
+    (spec.kind === "enum" ? (spec as { options: string[] }).options.join("\\|") : HINTS[spec.kind]);
   return `\`--${name} ${hint}\`${spec.kind === "list" ? " (repeatable)" : ""}`;
 }
 
@@ -45,12 +50,20 @@ export function renderSettings(): string {
   const groups = new Map<string, string[]>();
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
     const rows = groups.get(spec.group) ?? [];
-    const env = spec.type === "positional" || name === "help" || name === "version" ? "" : `\`${envVarName(name)}\``;
+    const env =
+      spec.type === "positional" || name === "help" || name === "version" ? "" : `\`${envVarName(name)}\``;
     rows.push(`| ${flag(name, spec)} | ${env} | ${defaultOf(spec)} | ${spec.description ?? ""} |`);
     groups.set(spec.group, rows);
   }
   for (const [group, rows] of groups) {
-    lines.push(`## ${group}`, "", "| Option | Environment | Default | Description |", "|---|---|---|---|", ...rows, "");
+    lines.push(
+      `## ${group}`,
+      "",
+      "| Option | Environment | Default | Description |",
+      "|---|---|---|---|",
+      ...rows,
+      "",
+    );
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -26,7 +26,9 @@ export const defaultSupervisors: Supervisors = {
   reload: lazy(async () => (await import("./supervisors/reload.ts")).ChangeReload),
 };
 
-function lazy(load: () => Promise<new (config: Config, adapter: RuntimeAdapter, logger: Logger) => Supervisor>) {
+function lazy(
+  load: () => Promise<new (config: Config, adapter: RuntimeAdapter, logger: Logger) => Supervisor>,
+) {
   return (config: Config, adapter: RuntimeAdapter, logger: Logger): Supervisor => ({
     run: async () => new (await load())(config, adapter, logger).run(),
   });

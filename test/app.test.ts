@@ -27,7 +27,11 @@ describe("parseAppSpec", () => {
 });
 
 test("main resolves main.ts, main.js, main.mjs in that order; an extension is taken as is", () => {
-  expect(moduleCandidates("main", "/srv", resolve)).toEqual(["/srv/main.ts", "/srv/main.js", "/srv/main.mjs"]);
+  expect(moduleCandidates("main", "/srv", resolve)).toEqual([
+    "/srv/main.ts",
+    "/srv/main.js",
+    "/srv/main.mjs",
+  ]);
   expect(moduleCandidates("app.js", "/srv", resolve)).toEqual(["/srv/app.js"]);
 });
 

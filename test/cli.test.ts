@@ -11,8 +11,8 @@ import { describe, expect, test } from "bun:test";
 import { main, versionLine } from "../src/cli.ts";
 import { resolveConfig } from "../src/config.ts";
 import { optionsToArgv } from "../src/index.ts";
-import { OPTIONS, camelCase } from "../src/options.ts";
-import { type Supervisors, pickMode } from "../src/run.ts";
+import { camelCase, OPTIONS } from "../src/options.ts";
+import { pickMode, type Supervisors } from "../src/run.ts";
 import { VERSION } from "../src/version.ts";
 import { captureIO, fakeAdapter, fakeRuntime } from "./helpers/fake-runtime.ts";
 
@@ -24,7 +24,11 @@ function stubSupervisors() {
       return 0;
     },
   });
-  const supervisors: Supervisors = { multiprocess: make("multiprocess"), multithread: make("multithread"), reload: make("reload") };
+  const supervisors: Supervisors = {
+    multiprocess: make("multiprocess"),
+    multithread: make("multithread"),
+    reload: make("reload"),
+  };
   return { calls, supervisors };
 }
 
@@ -56,7 +60,13 @@ describe("supervisor choice", () => {
 describe("refusals and usage errors: one line, exit code", () => {
   test("thread class refused: exit 1 with the reason", async () => {
     const { calls, supervisors } = stubSupervisors();
-    const bunOnMac = fakeRuntime({ name: "bun", displayName: "Bun", version: "1.4.5", os: "darwin", caps: { reusePortBalances: false, listenOnFd: false } });
+    const bunOnMac = fakeRuntime({
+      name: "bun",
+      displayName: "Bun",
+      version: "1.4.5",
+      os: "darwin",
+      caps: { reusePortBalances: false, listenOnFd: false },
+    });
     const io = captureIO(["main:app", "--workers=2", "--worker-class=thread"]);
     expect(await main(fakeAdapter(bunOnMac), io, supervisors)).toBe(1);
     expect(io.err).toEqual([
@@ -67,7 +77,9 @@ describe("refusals and usage errors: one line, exit code", () => {
   test("the library API refuses the same way", () => {
     const argv = optionsToArgv("main:app", { workers: 2, workerClass: "thread" });
     const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { unstableNet: false } });
-    expect(() => resolveConfig(argv, {}, { runtime: deno })).toThrow('Worker class "thread" requires Deno\'s unstable net API');
+    expect(() => resolveConfig(argv, {}, { runtime: deno })).toThrow(
+      'Worker class "thread" requires Deno\'s unstable net API',
+    );
   });
   test("unknown flag: exit 2", async () => {
     const io = captureIO(["main:app", "--wrokers", "2"]);
@@ -103,7 +115,15 @@ test("the library API accepts every option of the table", () => {
     if (spec.type === "positional" || name === "help" || name === "version") continue;
     const key = camelCase(name);
     sample[key] =
-      spec.kind === "bool" ? true : spec.kind === "list" ? ["x:y"] : spec.kind === "enum" ? (spec as { options: string[] }).options[0] : spec.kind === "string" ? "127.0.0.1" : 1;
+      spec.kind === "bool"
+        ? true
+        : spec.kind === "list"
+          ? ["x:y"]
+          : spec.kind === "enum"
+            ? (spec as { options: string[] }).options[0]
+            : spec.kind === "string"
+              ? "127.0.0.1"
+              : 1;
   }
   delete sample.fd; // --fd and --uds exclude each other
   delete sample.reload;

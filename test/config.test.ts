@@ -8,11 +8,12 @@
 import { describe, expect, test } from "bun:test";
 import { parseOptions, resolveConfig, threadShutdownTimeout, useSubprocess } from "../src/config.ts";
 import { ConfigError, UsageError } from "../src/errors.ts";
-import { OPTIONS, envVarName } from "../src/options.ts";
+import { envVarName, OPTIONS } from "../src/options.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 const runtime = fakeRuntime();
-const resolve = (argv: string[], env: Record<string, string> = {}, rt = runtime) => resolveConfig(argv, env, { runtime: rt });
+const resolve = (argv: string[], env: Record<string, string> = {}, rt = runtime) =>
+  resolveConfig(argv, env, { runtime: rt });
 
 describe("useSubprocess", () => {
   for (const [reload, workers, expected] of [
@@ -38,28 +39,50 @@ test("warns that workers are ignored with reload", () => {
 
 describe("thread class is refused where the runtime cannot share a port", () => {
   const cases = [
-    [fakeRuntime({ version: "20.5.0" }), 'requires Node.js 20.6 or newer; found Node.js 20.5.0 on linux.'],
+    [fakeRuntime({ version: "20.5.0" }), "requires Node.js 20.6 or newer; found Node.js 20.5.0 on linux."],
     [fakeRuntime({ os: "win32", caps: { listenOnFd: false } }), "not available on win32"],
-    [fakeRuntime({ name: "bun", displayName: "Bun", version: "1.4.5", os: "darwin", caps: { reusePortBalances: false } }), "requires SO_REUSEPORT load balancing (Linux); found Bun 1.4.5 on darwin"],
-    [fakeRuntime({ name: "deno", displayName: "Deno", version: "2.9.6", caps: { unstableNet: false } }), "requires Deno's unstable net API"],
+    [
+      fakeRuntime({
+        name: "bun",
+        displayName: "Bun",
+        version: "1.4.5",
+        os: "darwin",
+        caps: { reusePortBalances: false },
+      }),
+      "requires SO_REUSEPORT load balancing (Linux); found Bun 1.4.5 on darwin",
+    ],
+    [
+      fakeRuntime({ name: "deno", displayName: "Deno", version: "2.9.6", caps: { unstableNet: false } }),
+      "requires Deno's unstable net API",
+    ],
   ] as const;
   for (const [rt, message] of cases) {
     test(`${rt.displayName} ${rt.version} on ${rt.os}`, () => {
       expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow(ConfigError);
-      expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow('Worker class "thread" requires');
+      expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow(
+        'Worker class "thread" requires',
+      );
       expect(() => resolve(["main:app", "--worker-class", "thread"], {}, rt)).toThrow(message);
     });
   }
   test("accepted on Linux with the prerequisites, sharing by fd on Node and reusePort elsewhere", () => {
     expect(resolve(["a", "--worker-class", "thread"]).socketSharing).toBe("fd");
-    const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { listenOnFd: false, passSocketToChild: false } });
+    const bun = fakeRuntime({
+      name: "bun",
+      displayName: "Bun",
+      caps: { listenOnFd: false, passSocketToChild: false },
+    });
     expect(resolve(["a", "--worker-class", "thread"], {}, bun).socketSharing).toBe("reusePort");
   });
 });
 
 test("thread shutdown timeout defaults to the healthcheck timeout (seed)", () => {
   expect(threadShutdownTimeout(resolve(["a", "--timeout-worker-healthcheck", "7"]))).toBe(7);
-  expect(threadShutdownTimeout(resolve(["a", "--timeout-worker-healthcheck", "2", "--timeout-graceful-shutdown", "3"]))).toBe(3);
+  expect(
+    threadShutdownTimeout(
+      resolve(["a", "--timeout-worker-healthcheck", "2", "--timeout-graceful-shutdown", "3"]),
+    ),
+  ).toBe(3);
 });
 
 describe("options from the environment", () => {
@@ -82,12 +105,20 @@ describe("options from the environment", () => {
   });
   test("list options repeat on the CLI and split from the environment", () => {
     const config = resolve(["a", "--header", "x-a: 1, 2", "--header=x-b:3"]);
-    expect(config.headers).toEqual([["x-a", "1, 2"], ["x-b", "3"]]);
-    expect(resolve(["a"], { TSUV_HEADER: "x-a: 1, 2\nx-b: 3" }).headers).toEqual([["x-a", "1, 2"], ["x-b", "3"]]);
+    expect(config.headers).toEqual([
+      ["x-a", "1, 2"],
+      ["x-b", "3"],
+    ]);
+    expect(resolve(["a"], { TSUV_HEADER: "x-a: 1, 2\nx-b: 3" }).headers).toEqual([
+      ["x-a", "1, 2"],
+      ["x-b", "3"],
+    ]);
     expect(resolve(["a"], { TSUV_RELOAD_DIR: "src,lib" }).reloadDir).toEqual(["src", "lib"]);
   });
   test("a bad env value names the variable", () => {
-    expect(() => resolve(["a"], { TSUV_PORT: "http" })).toThrow("Invalid value for 'TSUV_PORT': 'http' is not a valid integer.");
+    expect(() => resolve(["a"], { TSUV_PORT: "http" })).toThrow(
+      "Invalid value for 'TSUV_PORT': 'http' is not a valid integer.",
+    );
   });
 });
 
@@ -117,13 +148,17 @@ test("files named by options must exist (exit 1 with the path)", () => {
   const exists = (path: string) => !path.includes("missing");
   const check = (argv: string[]) => () => resolveConfig(argv, {}, { runtime, exists });
   expect(check(["a", "--env-file", "missing.env"])).toThrow("--env-file: file not found: missing.env");
-  expect(check(["a", "--uds", "/missing/dir/s.sock"])).toThrow("--uds: directory does not exist: /missing/dir");
+  expect(check(["a", "--uds", "/missing/dir/s.sock"])).toThrow(
+    "--uds: directory does not exist: /missing/dir",
+  );
   expect(check(["a", "--ssl-keyfile", "missing.key", "--ssl-certfile", "c"])).toThrow(ConfigError);
 });
 
 test("--fd is refused with the reason where the runtime cannot listen on an fd", () => {
   const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { listenOnFd: false } });
-  expect(() => resolve(["a", "--fd", "3"], {}, bun)).toThrow("--fd requires a runtime that can listen on an inherited socket; Bun cannot");
+  expect(() => resolve(["a", "--fd", "3"], {}, bun)).toThrow(
+    "--fd requires a runtime that can listen on an inherited socket; Bun cannot",
+  );
 });
 
 test("defaults come from the option table", () => {

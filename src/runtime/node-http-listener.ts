@@ -55,7 +55,6 @@ export async function serveNodeListener(
     http.on("error", (error: Error) => onError(error));
   }
 
-
   const acceptor: NetServer = bridged ? (tls ? createTlsServer(tls) : createNetServer()) : http;
   const tracker = bridged ? trackBridgedSockets(acceptor, http, tls !== undefined, onError) : undefined;
 

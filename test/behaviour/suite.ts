@@ -149,7 +149,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       const request = `GET / HTTP/1.1\r\nHost: x\r\n\r\n`;
       const answer = await rawRequest(
         server.port,
-        request + request + `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        `${request}${request}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
       );
       expect(answer.match(/HTTP\/1\.1 200/g)?.length).toBe(3);
     });

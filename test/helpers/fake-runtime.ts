@@ -3,7 +3,9 @@ import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
 import type { RuntimeInfo } from "../../src/runtime/detect.ts";
 import type { ProcessIO } from "../../src/runtime/index.ts";
 
-export function fakeRuntime(overrides: Partial<RuntimeInfo> & { caps?: Partial<RuntimeInfo["capabilities"]> } = {}): RuntimeInfo {
+export function fakeRuntime(
+  overrides: Partial<RuntimeInfo> & { caps?: Partial<RuntimeInfo["capabilities"]> } = {},
+): RuntimeInfo {
   const { caps, ...rest } = overrides;
   return {
     name: "node",
@@ -24,7 +26,10 @@ export function fakeRuntime(overrides: Partial<RuntimeInfo> & { caps?: Partial<R
 }
 
 /** An adapter whose every side effect is refused: CLI tests only resolve config and pick a mode. */
-export function fakeAdapter(info: RuntimeInfo = fakeRuntime(), env: Record<string, string | undefined> = {}): RuntimeAdapter {
+export function fakeAdapter(
+  info: RuntimeInfo = fakeRuntime(),
+  env: Record<string, string | undefined> = {},
+): RuntimeAdapter {
   const refuse = (what: string) => () => {
     throw new Error(`fake adapter: ${what} not expected in this test`);
   };
