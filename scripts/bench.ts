@@ -26,9 +26,10 @@ import { measureReplace } from "./bench/replace.ts";
 import { type BenchRun, renderMarkdown, renderSummary, renderSvg } from "./bench/report.ts";
 import { measureStartup } from "./bench/startup.ts";
 import { runGroup } from "./bench/throughput.ts";
+import { measureWebSocket } from "./bench/websocket.ts";
 import { node20, ROOT } from "./tools.mjs";
 
-const SECTIONS = ["throughput", "latency", "memory", "startup", "replace"] as const;
+const SECTIONS = ["throughput", "latency", "memory", "startup", "replace", "websocket"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const HELP = `Usage: npm run bench -- [options]
@@ -49,6 +50,7 @@ const HELP = `Usage: npm run bench -- [options]
   --latency-connections N paced latency run: connections (default 10)
   --latency-delay MS      paced latency run: pause before each request per connection (default 2)
   --memory-workers N      workers for the thread vs process memory run (default 4)
+  --ws-connections N      WebSocket echo: sockets (default 50; message 32 bytes)
   --binary PATH           a compiled tsuv binary to time (default dist/tsuv if it exists)
   --with-uvicorn          install python3-uvicorn (apt-get, root only) when missing
   --no-install            never apt-get; say what is missing instead
@@ -102,6 +104,7 @@ async function main(): Promise<number> {
       "latency-connections": { type: "string" },
       "latency-delay": { type: "string" },
       "memory-workers": { type: "string" },
+      "ws-connections": { type: "string" },
       binary: { type: "string" },
       "with-uvicorn": { type: "boolean" },
       "no-install": { type: "boolean" },
@@ -330,6 +333,21 @@ async function main(): Promise<number> {
     }
   }
 
+  // --- WebSocket echo round trips, tsuv vs the runtime's own WebSocket server
+  if (sections.has("websocket")) {
+    const ws = {
+      connections: number(values["ws-connections"], 50, "ws-connections"),
+      durationS: load.durationS,
+      warmupS,
+      rounds,
+      messageBytes: 32,
+    };
+    run.websocketSettings = ws;
+    run.websocket = [];
+    log("\n== WebSocket echo round trips");
+    for (const rt of runtimes) run.websocket.push(await measureWebSocket(rt, { ...ws, log }));
+  }
+
   // --- worker replacement after kill -9
   if (sections.has("replace")) {
     log("\n== Worker replacement after kill -9");
@@ -351,6 +369,10 @@ async function main(): Promise<number> {
       .filter((r) => !r.ok)
       .map((r) => `start-up ${r.label}: ${r.reason?.split("\n")[0]}`),
     ...run.replace.filter((r) => !r.ok).map((r) => `replacement ${r.runtime}: ${r.reason?.split("\n")[0]}`),
+    ...(run.websocket ?? [])
+      .flatMap((w) => [w.tsuv, w.raw])
+      .filter((side) => !side.ok)
+      .map((side) => `websocket ${side.label}: ${side.reason?.split("\n")[0]}`),
   ];
 
   if (!quick) {

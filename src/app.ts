@@ -4,12 +4,17 @@
  * Every failure is an AppLoadError (exit 3) with uvicorn's one-line wording.
  */
 import { AppLoadError, errorMessage } from "./errors.ts";
-import type { FetchHandler, NodeRequestListener } from "./runtime/adapter.ts";
+import type {
+  FetchHandler,
+  NodeRequestListener,
+  NodeUpgradeListener,
+  WebSocketHooks,
+} from "./runtime/adapter.ts";
 
 export type InterfaceName = "fetch" | "node";
 
-/** crossws-style hooks an app may carry beside fetch (served by the WebSocket layer). */
-export type WebSocketHooks = Record<string, unknown>;
+/** crossws hooks an app may carry beside fetch (served by src/websocket.ts). */
+export type { WebSocketHooks } from "./runtime/adapter.ts";
 
 export interface LoadedApp {
   interface: InterfaceName;
@@ -18,6 +23,11 @@ export interface LoadedApp {
   startup?: () => unknown;
   shutdown?: () => unknown;
   websocket?: WebSocketHooks;
+  /**
+   * A node-interface app's own `upgrade(req, socket, head)` (e.g. `ws` in noServer mode), set as a
+   * property of the app: attached to the node:http server's 'upgrade' event.
+   */
+  nodeUpgrade?: NodeUpgradeListener;
   /** How `auto` decided, for the debug log. */
   detectedBy: string;
 }
@@ -144,6 +154,12 @@ function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boo
   return typeof fn.handle === "function" && typeof fn.use === "function";
 }
 
+/** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
+function upgradeOf(holder: Record<string, unknown>): NodeUpgradeListener | undefined {
+  const upgrade = holder.upgrade;
+  return typeof upgrade === "function" ? (upgrade.bind(holder) as NodeUpgradeListener) : undefined;
+}
+
 function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
   const hook = holder[name];
   return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
@@ -184,13 +200,26 @@ export function toLoadedApp(
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);
       if (typeof node === "function")
-        return { interface: "node", node, ...hooks, detectedBy: "object with callback() (Koa)" };
+        return {
+          interface: "node",
+          node,
+          ...hooks,
+          nodeUpgrade: upgradeOf(holder),
+          detectedBy: "object with callback() (Koa)",
+        };
     }
     throw notAnApp();
   }
   if (typeof target === "function") {
     const fn = target as ((...args: unknown[]) => unknown) & Record<string, unknown>;
-    if (iface === "node") return { interface: "node", node: fn, ...hooks, detectedBy: "--interface node" };
+    if (iface === "node")
+      return {
+        interface: "node",
+        node: fn,
+        ...hooks,
+        nodeUpgrade: upgradeOf(fn),
+        detectedBy: "--interface node",
+      };
     if (iface === "fetch")
       return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
     if (looksLikeExpress(fn) || fn.length >= 3) {
@@ -198,6 +227,7 @@ export function toLoadedApp(
         interface: "node",
         node: fn,
         ...hooks,
+        nodeUpgrade: upgradeOf(fn),
         detectedBy: "function with Express shape or (req, res, next)",
       };
     }

@@ -20,6 +20,7 @@ import type {
   RuntimeAdapter,
   TlsMaterial,
 } from "./runtime/adapter.ts";
+import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */
@@ -112,18 +113,31 @@ export class Server {
 
     let running: RunningServer;
     let state: HandlerState | null = null;
+    let websockets: WebSocketLayer | null = null;
     try {
       const tls = await this.loadTls();
       if (app.interface === "fetch" && app.fetch) {
         const built = createRequestHandler(this.config, app.fetch, logger, () => this.requestShutdown());
         state = built.state;
-        running = await this.adapter.serve({ ...this.serveBase(tls), fetch: built.handler });
+        websockets = this.websocketLayer(app, state);
+        const fetch = this.config.ws === "none" ? warnOnUpgrade(built.handler, logger) : built.handler;
+        running = await this.adapter.serve({
+          ...this.serveBase(tls),
+          fetch,
+          websocket: websockets?.serveOptions(),
+        });
       } else {
+        // A node app's own upgrade handler wins over its hooks: it owns its sockets.
+        const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
+        websockets = nodeUpgrade ? null : this.websocketLayer(app, null);
         running = await this.adapter.serve({
           ...this.serveBase(tls),
           node: guardNodeHandler(app.node, logger),
+          nodeUpgrade,
+          websocket: websockets?.serveOptions(),
         });
       }
+      if (websockets && !running.nativeKeepalive) websockets.startKeepalive();
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));
     }
@@ -137,7 +151,7 @@ export class Server {
     this.options.hooks?.onReady?.(running.address);
 
     await this.mainLoop(state);
-    await this.drain(running, state);
+    await this.drain(running, state, websockets);
     return this.shutdownHooks(app);
   }
 
@@ -149,6 +163,16 @@ export class Server {
       keepAliveTimeoutMs: this.config.timeoutKeepAlive * 1000,
       onError: (error: unknown) => this.logger.debug(`Connection error: ${errorMessage(error)}`),
     };
+  }
+
+  /** The app's WebSocket hooks, served unless --ws none; open sockets count against the limits. */
+  private websocketLayer(app: LoadedApp, state: HandlerState | null): WebSocketLayer | null {
+    if (!app.websocket || this.config.ws === "none") return null;
+    this.logger.debug("Serving the app's WebSocket hooks.");
+    return createWebSocketLayer(this.config, app.websocket, this.logger, {
+      concurrency: state?.concurrency ?? null,
+      defaultHeaders: state?.defaultHeaders ?? null,
+    });
   }
 
   private async loadApp(): Promise<LoadedApp> {
@@ -239,14 +263,23 @@ export class Server {
     }
   }
 
-  private async drain(running: RunningServer, state: HandlerState | null): Promise<void> {
+  private async drain(
+    running: RunningServer,
+    state: HandlerState | null,
+    websockets: WebSocketLayer | null,
+  ): Promise<void> {
     this.logger.info("Shutting down");
     const limitSeconds = this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<"timeout">((done) => {
       timer = setTimeout(() => done("timeout"), limitSeconds * 1000);
     });
-    const closed = running.close().then(() => "closed" as const);
+    // WebSockets first (1012, then cut those that do not answer): closing the server would cut
+    // them without a close frame on Deno and Node, and Bun's would wait for them.
+    const closeSockets = websockets
+      ? websockets.closeAll(Math.min(CLOSE_GRACE_MS, limitSeconds * 1000))
+      : Promise.resolve();
+    const closed = closeSockets.then(() => running.close()).then(() => "closed" as const);
     let poll: ReturnType<typeof setInterval> | undefined;
     // A second SIGINT while draining sets forceExit; polled so the drain can be cut short.
     const forced = new Promise<"forced">((done) => {
@@ -262,6 +295,7 @@ export class Server {
       const what = cut.length ? `: ${cut.join(", ")}` : "";
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
       this.logger.error(`Cancel ${cut.length} running request(s), ${reason}${what}`);
+      websockets?.terminateAll();
       running.forceClose();
     }
   }

@@ -11,6 +11,7 @@ import type { ReplaceResult } from "./replace.ts";
 import type { StartupResult } from "./startup.ts";
 import { type ChartRow, ratioChart } from "./svg.ts";
 import { type ContenderResult, median } from "./throughput.ts";
+import { renderWebSocketMarkdown, type WebSocketOptions, type WebSocketResult } from "./websocket.ts";
 
 export interface BenchRun {
   command: string;
@@ -35,6 +36,9 @@ export interface BenchRun {
   startup: { runtime: string; tsuv: StartupResult; raw: StartupResult }[];
   binary?: StartupResult;
   replace: ReplaceResult[];
+  /** WebSocket echo round trips (scripts/bench/websocket.ts), when that section ran. */
+  websocket?: WebSocketResult[];
+  websocketSettings?: Omit<WebSocketOptions, "log">;
   notes: string[];
 }
 
@@ -328,6 +332,10 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push("");
   }
 
+  if (run.websocket?.length && run.websocketSettings) {
+    push(...renderWebSocketMarkdown(run.websocket, run.websocketSettings));
+  }
+
   const notes = [...run.notes];
   const busiest = Math.max(
     ...`${run.machine.loadAvg} ${run.loadAfter}`
@@ -368,6 +376,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
           ...run.results.map((r) => r.command),
           ...run.memory.map((m) => m.command),
           ...run.replace.map((r) => r.command),
+          ...(run.websocket ?? []).flatMap((w) => [w.tsuv.command, w.raw.command]),
           ...run.startup.flatMap((st) => [st.tsuv.command, st.raw.command]),
           run.binary?.command,
         ]

@@ -3,6 +3,7 @@
  * Only files under src/runtime/ implement it or touch runtime globals; the rest of tsuv (config,
  * app loading, middleware, supervisors' decisions) talks to this interface and is tested with fakes.
  */
+import type { Hooks, PeerContext } from "crossws";
 import type { RuntimeInfo } from "./detect.ts";
 
 export type { RuntimeInfo } from "./detect.ts";
@@ -42,6 +43,44 @@ export interface TlsMaterial {
   ca?: string;
 }
 
+/** A node:http 'upgrade' listener: a node-interface app's own WebSocket handling (e.g. the `ws` package). */
+// biome-ignore lint/suspicious/noExplicitAny: node:http objects, the app's to type
+export type NodeUpgradeListener = (req: any, socket: any, head: any) => void;
+
+/** crossws's hooks (upgrade, open, message, close, error, ...): the app's, wrapped by src/websocket.ts. */
+export type WebSocketHooks = Partial<Hooks>;
+
+/**
+ * WebSocket serving, given with an app that has websocket hooks (and --ws auto). The adapter answers
+ * upgrade requests with crossws (they never reach the fetch handler) and enforces the limits with
+ * what the runtime has; src/websocket.ts does the rest (logging, limits, proxy headers, shutdown).
+ */
+export interface WebSocketServeOptions {
+  hooks: WebSocketHooks;
+  /**
+   * Called once per upgrade request, with the peer as the socket reports it, before crossws sees
+   * the request; the adapter sets the result as `request.context` (crossws starts the peer's
+   * context from it, so the upgrade hook and every later hook share it).
+   */
+  context(remoteAddr: ClientAddress): PeerContext;
+  /**
+   * The adapter calls this when an upgrade it handed to crossws ends without a socket opening (the
+   * runtime refused it, the client left mid-handshake): what the upgrade hook reserved is released.
+   * Harmless after the socket opened.
+   */
+  upgradeFailed(context: PeerContext): void;
+  /** Largest message in bytes: a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
+  /** Negotiate permessage-deflate where the runtime can. */
+  perMessageDeflate: boolean;
+  /**
+   * Keepalive: a ping every interval, a peer silent for the timeout after it is dropped (0: off).
+   * Adapters whose sockets can ping from JS leave this to the core (RunningServer.nativeKeepalive).
+   */
+  pingIntervalSeconds: number;
+  pingTimeoutSeconds: number;
+}
+
 export interface ServeOptions {
   listen: ListenTarget;
   backlog: number;
@@ -51,6 +90,10 @@ export interface ServeOptions {
   /** Exactly one of fetch / node is set, by the app's interface. */
   fetch?: FetchHandler;
   node?: NodeRequestListener;
+  /** WebSocket hooks to serve (crossws); without it, upgrade requests reach the app as requests. */
+  websocket?: WebSocketServeOptions;
+  /** A node-interface app's own upgrade handling, attached to the node:http server. */
+  nodeUpgrade?: NodeUpgradeListener;
   /** Called for errors the runtime reports outside any handler (bad TLS handshake, socket errors). */
   onError?: (error: unknown) => void;
 }
@@ -65,6 +108,11 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Cut every remaining connection now (after the graceful timeout). */
   forceClose(): void;
+  /**
+   * With ServeOptions.websocket: true when the runtime pings and drops dead peers itself (Deno's
+   * idleTimeout); otherwise the core pings through crossws's peer.ping().
+   */
+  readonly nativeKeepalive?: boolean;
 }
 
 export type SignalName =

@@ -29,6 +29,7 @@ import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { bunWebSocket } from "./ws-bun.ts";
 
 /** The part of Bun's API used here (declared locally so tsc and deno check agree on this file). */
 interface BunServer {
@@ -47,6 +48,8 @@ interface BunServeOptions {
   unix?: string;
   idleTimeout?: number;
   tls?: { key: string; cert: string; ca?: string };
+  /** WebSocket handlers and limits (ws-bun.ts). */
+  websocket?: object;
 }
 declare const Bun: {
   serve(options: BunServeOptions): BunServer;
@@ -104,8 +107,19 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
 function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler): RunningServer {
   const { listen, onError } = options;
   const idle = idleSeconds(options.keepAliveTimeoutMs);
+  const websocket = options.websocket
+    ? bunWebSocket(
+        options.websocket,
+        (request, server) => new BunRequestInfo(server as BunServer, request).remoteAddr,
+      )
+    : undefined;
 
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
+    if (websocket) {
+      // Resolves to undefined once server.upgrade() took the request, as Bun wants.
+      const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
+      if (upgraded) return upgraded;
+    }
     const result = app(request, new BunRequestInfo(server, request));
     if (!(result instanceof Promise)) return result;
     // While the app works, no idle cut; once it has answered, the keep-alive timeout again.
@@ -132,6 +146,7 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
     },
   };
   if (options.tls) base.tls = plainTls(options.tls);
+  if (websocket) base.websocket = websocket.handler;
 
   let server: BunServer;
   if (listen.kind === "unix") {

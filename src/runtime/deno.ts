@@ -37,6 +37,7 @@ import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { denoWebSocket } from "./ws-deno.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
 interface DenoHttpServer {
@@ -103,9 +104,12 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   // Deno's ServeHandlerInfo already has the RequestInfo shape ({ remoteAddr: { hostname, port } }
   // for TCP), so it is passed through as is: no allocation. A unix socket has no peer address.
   const unix = listen.kind === "unix";
+  const websocket = options.websocket ? denoWebSocket(options.websocket) : undefined;
   const handler = (request: Request, peer: RequestInfo): Response | Promise<Response> => {
     if (draining) return serviceUnavailable();
-    const result = app(request, unix ? NO_PEER_INFO : peer);
+    const result =
+      websocket?.maybeUpgrade(request, unix ? NO_PEER_INFO : peer) ||
+      app(request, unix ? NO_PEER_INFO : peer);
     if (result instanceof Promise) {
       active++;
       result.then(settle, settle);
@@ -167,6 +171,8 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   return {
     address,
     scheme: options.tls ? "https" : "http",
+    // Deno's idleTimeout pings and drops dead peers (ws-deno.ts).
+    nativeKeepalive: websocket !== undefined,
     close() {
       if (closing) return closing;
       // Already aborted: handlers cut mid-way may never settle, so do not wait for them.

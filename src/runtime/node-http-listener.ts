@@ -28,6 +28,7 @@ import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } f
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { attachUpgrades } from "./ws-node.ts";
 
 export interface NodeListenerQuirks {
   /** Accept with node:net/node:tls when reusePort is asked for (see the file comment). */
@@ -54,6 +55,9 @@ export async function serveNodeListener(
     http.on("tlsClientError", (error: Error) => onError(error));
     http.on("error", (error: Error) => onError(error));
   }
+
+  // WebSocket hooks, or the app's own upgrade handler (ws-node.ts).
+  const upgrades = attachUpgrades(http, options, tls !== undefined);
 
   const acceptor: NetServer = bridged ? (tls ? createTlsServer(tls) : createNetServer()) : http;
   const tracker = bridged ? trackBridgedSockets(acceptor, http, tls !== undefined, onError) : undefined;
@@ -105,6 +109,7 @@ export async function serveNodeListener(
     address,
     scheme: tls ? "https" : "http",
     close() {
+      if (!closing) upgrades.cutUpgraded();
       closing ??= (tracker ? tracker.close() : closeHttp(http)).then(cleanup);
       return closing;
     },

@@ -30,6 +30,7 @@ import { responseParts, writeResponse } from "./node-response.ts";
 import { NO_PEER } from "./peer.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { attachUpgrades } from "./ws-node.ts";
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
 export function nodeHasReusePort(version: string): boolean {
@@ -207,6 +208,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     connections.add(socket);
   });
   if (secure) server.on("tlsClientError", (error: Error) => onError(error));
+  // WebSocket hooks, or a node app's own upgrade handler (ws-node.ts).
+  attachUpgrades(server, { ...options, onError }, secure);
 
   if (listen.kind === "unix") removeStaleSocket(listen.path);
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,61 @@
+/**
+ * WebSockets on Bun: Bun.serve's own (uWebSockets) through crossws's Bun adapter. Facts this file
+ * relies on (Bun 1.4.5, Linux; test/websocket.test.ts checks them):
+ * - `maxPayloadLength`: a larger message closes the socket; the client gets 1009, the close hook
+ *   sees 1006 "Received too big message".
+ * - `perMessageDeflate: true` negotiates permessage-deflate.
+ * - `idleTimeout: 0` with `sendPings: false` turns Bun's keepalive off: the core pings instead
+ *   (uWebSockets' own moves in 4 s steps and drops a peer 4 to 16 s after its ping, so a 1 s
+ *   timeout cannot be had from it).
+ * - `server.stop(false)` waits for open sockets, so the core closes them (1012) before close().
+ */
+// crossws's Bun types import Bun's own ("bun"), whose globals break `deno check` of the other
+// runtime files: Deno reads this file's types from ws-bun-types.d.ts instead.
+// @ts-types="./ws-bun-types.d.ts"
+import bunAdapter from "crossws/adapters/bun";
+import { isWebSocketUpgrade } from "../websocket.ts";
+import type { ClientAddress, WebSocketServeOptions } from "./adapter.ts";
+
+/** The part of Bun.serve's `websocket` option set here. */
+interface BunWebSocketOption {
+  maxPayloadLength: number;
+  perMessageDeflate: boolean;
+  idleTimeout: number;
+  sendPings: boolean;
+}
+
+export interface BunWebSocket {
+  /** Bun.serve's `websocket` option. */
+  readonly handler: BunWebSocketOption;
+  /** Answers the request if it is an upgrade (a Promise: a Response if refused, else undefined). */
+  maybeUpgrade(request: Request, server: unknown): Promise<Response | undefined> | null;
+}
+
+export function bunWebSocket(
+  options: WebSocketServeOptions,
+  peerOf: (request: Request, server: unknown) => ClientAddress,
+): BunWebSocket {
+  const adapter = bunAdapter({ hooks: options.hooks, idleTimeout: 0 } as Parameters<typeof bunAdapter>[0]);
+  const handler = {
+    ...adapter.websocket,
+    maxPayloadLength: options.maxMessageBytes,
+    perMessageDeflate: options.perMessageDeflate,
+    idleTimeout: 0,
+    sendPings: false,
+  };
+  const upgrade = async (request: Request, server: unknown): Promise<Response | undefined> => {
+    const context = options.context(peerOf(request, server));
+    (request as Request & { context?: unknown }).context = context;
+    const refused = await adapter.handleUpgrade(
+      request,
+      server as Parameters<typeof adapter.handleUpgrade>[1],
+    );
+    // A Response: refused by the hooks (already accounted for) or by Bun ("Upgrade failed").
+    if (refused) options.upgradeFailed(context);
+    return refused;
+  };
+  return {
+    handler,
+    maybeUpgrade: (request, server) => (isWebSocketUpgrade(request) ? upgrade(request, server) : null),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Upgrades on a node:http server: Node.js serving either app interface, and Bun or Deno serving a
+ * node-interface app (their node:http emits 'upgrade' with a usable socket, checked by
+ * test/websocket.test.ts). Only node:* modules and crossws, so every runtime can use it.
+ * - WebSocket hooks: crossws's Node adapter, which bundles `ws` (`maxPayload`: a larger message
+ *   closes with 1009; permessage-deflate negotiated when asked). Its own keepalive sweep is off
+ *   (`idleTimeout: 0`): the core pings through peer.ping() with the configured periods.
+ * - A node-interface app's own `upgrade(req, socket, head)` (e.g. `ws` in noServer mode) is
+ *   attached as is: the app owns those sockets and their limits. When the server closes they are
+ *   cut (`cutUpgraded`), as Node's own drain does: Bun's and Deno's http.Server.close() would wait
+ *   for them until the graceful timeout.
+ * - Neither: no 'upgrade' listener, so node:http hands upgrade requests to the request listener as
+ *   plain requests (the app answers them, as uvicorn's --ws none).
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { _nodeAdapter } from "crossws/adapters/node";
+import type { NodeUpgradeListener, WebSocketServeOptions } from "./adapter.ts";
+
+export interface UpgradeOptions {
+  websocket?: WebSocketServeOptions;
+  nodeUpgrade?: NodeUpgradeListener;
+  onError?: (error: unknown) => void;
+}
+
+/** A refusal written on the raw socket (no HTTP response object exists for an upgrade). */
+function refuse(socket: Duplex, status: 400, text: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`,
+  );
+}
+
+/** The request crossws and the hooks see: a real Request, built once per upgrade. */
+function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
+  const target = req.url ?? "/";
+  const host = req.headers.host ?? "localhost";
+  const url = `${secure ? "https" : "http"}://${host}${target}`;
+  if (target.charCodeAt(0) !== 47 /* / */ || !URL.canParse(url)) return undefined;
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i] as string, raw[i + 1] as string);
+    } catch {
+      // A header undici refuses (node:http is more lenient): not one the handshake needs.
+    }
+  }
+  return new Request(url, { headers });
+}
+
+export interface Upgrades {
+  /** Destroy the sockets an app's own upgrade handler took (server shutdown). */
+  cutUpgraded(): void;
+}
+
+export function attachUpgrades(server: Server, options: UpgradeOptions, secure: boolean): Upgrades {
+  const appOwned = new Set<Duplex>();
+  const upgrades: Upgrades = {
+    cutUpgraded() {
+      for (const socket of appOwned) socket.destroy();
+    },
+  };
+  const nodeUpgrade = options.nodeUpgrade;
+  if (nodeUpgrade) {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      appOwned.add(socket);
+      socket.once("close", () => appOwned.delete(socket));
+      nodeUpgrade(req, socket, head);
+    });
+    return upgrades;
+  }
+  const websocket = options.websocket;
+  if (!websocket) return upgrades;
+  const adapter = _nodeAdapter({
+    hooks: websocket.hooks,
+    idleTimeout: 0,
+    serverOptions: {
+      maxPayload: websocket.maxMessageBytes,
+      perMessageDeflate: websocket.perMessageDeflate ? {} : false,
+    },
+  } as Parameters<typeof _nodeAdapter>[0]);
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.headers.upgrade?.toLowerCase() !== "websocket") {
+      refuse(socket, 400, "Unsupported upgrade");
+      return;
+    }
+    const request = toRequest(req, secure);
+    if (!request) {
+      refuse(socket, 400, "Bad Request");
+      return;
+    }
+    const tcp = socket as Socket;
+    const context = websocket.context({ hostname: tcp.remoteAddress ?? "", port: tcp.remotePort ?? 0 });
+    (request as Request & { context?: unknown }).context = context;
+    // A socket gone before its WebSocket opened gives back what the upgrade reserved.
+    socket.once("close", () => websocket.upgradeFailed(context));
+    adapter.handleUpgrade(req, socket, head, request).catch((error: unknown) => {
+      options.onError?.(error);
+      socket.destroy();
+    });
+  });
+  return upgrades;
+}

@@ -1,0 +1,421 @@
+/**
+ * WebSockets, the runtime-independent part. An app may carry crossws hooks (`upgrade`, `open`,
+ * `message`, `close`, `error`, ...) beside `fetch`; they are wrapped here and handed to the adapter,
+ * which serves them with crossws's adapter for its runtime (src/runtime/ws-*.ts). Wrapped in:
+ * - upgrade: proxy headers (the peer and scheme the hooks see), handshake checks, refusal while
+ *   shutting down, --limit-concurrency (an open socket holds a slot until it closes), the app's
+ *   upgrade hook, uvicorn's log lines (`127.0.0.1:50000 - "WebSocket /chat" [accepted]`, or the
+ *   status of a refused upgrade) and the default headers on the handshake response;
+ * - the set of open sockets: graceful shutdown closes them with 1012 (service restart) and cuts
+ *   the ones that do not answer within a grace period, so they never hold the shutdown up;
+ * - keepalive where the runtime cannot do it itself: a ping every --ws-ping-interval; a peer whose
+ *   pong (or ping) has not come --ws-ping-timeout after it is dropped, as uvicorn's websockets does;
+ * - an exception from an app hook is logged with its stack and the socket closed with 1011, as
+ *   uvicorn does.
+ * Nothing here is per runtime: the peers are crossws's, the limits the adapter's to enforce.
+ */
+import type { Message, Peer, PeerContext } from "crossws";
+import type { Config } from "./config.ts";
+import type { Logger } from "./logging.ts";
+import type { DefaultHeaders } from "./middleware/default-headers.ts";
+import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
+import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import { requestTarget } from "./request-handler.ts";
+import type {
+  ClientAddress,
+  FetchHandler,
+  WebSocketHooks,
+  WebSocketServeOptions,
+} from "./runtime/adapter.ts";
+
+/** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
+export const CLOSE_GRACE_MS = 5000;
+/** uvicorn's code for sockets closed by a server shutdown or restart. */
+export const SERVICE_RESTART = 1012;
+const INTERNAL_ERROR = 1011;
+
+/** Where a socket's state lives: in crossws's peer context, under a key no app can collide with. */
+const STATE: unique symbol = Symbol("tsuv.websocket");
+
+interface SocketState {
+  /** The client after proxy headers, and `client - "WebSocket /path"` for the log. */
+  client: ClientAddress;
+  label: string;
+  /** The upgrade took a --limit-concurrency slot that close must give back. */
+  holdsSlot: boolean;
+  peer: Peer | undefined;
+  closed: boolean;
+  /** Keepalive: a pong (or ping) came since our last ping; when it is due (0: none awaited). */
+  alive: boolean;
+  pongDue: number;
+  nextPing: number;
+}
+
+type ContextWithState = PeerContext & { [STATE]?: SocketState };
+
+function stateOf(context: PeerContext | undefined): SocketState | undefined {
+  return (context as ContextWithState | undefined)?.[STATE];
+}
+
+/** Is this request a WebSocket upgrade? (The header is `websocket` in any case, RFC 6455 4.2.1.) */
+export function isWebSocketUpgrade(request: Request): boolean {
+  const upgrade = request.headers.get("upgrade");
+  return upgrade !== null && upgrade.toLowerCase() === "websocket";
+}
+
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/** RFC 6455 4.2.1 checks the runtimes make too, but each with its own answer: made here once. */
+function handshakeProblem(request: Request): Response | null {
+  const plain = (status: number, text: string, headers: Record<string, string> = {}) =>
+    new Response(text, {
+      status,
+      headers: { "content-type": "text/plain; charset=utf-8", connection: "close", ...headers },
+    });
+  if (request.method !== "GET") return plain(405, "Method Not Allowed");
+  if (!WEBSOCKET_KEY.test(request.headers.get("sec-websocket-key") ?? "")) {
+    return plain(400, "Missing or invalid Sec-WebSocket-Key header");
+  }
+  if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
+    return plain(426, "Upgrade Required", { "sec-websocket-version": "13" });
+  }
+  return null;
+}
+
+/** A scheme from X-Forwarded-Proto, as the upgrade request's URL should carry it (ws -> http). */
+function withScheme(request: Request, scheme: string): Request {
+  const wanted = scheme === "wss" ? "https" : scheme === "ws" ? "http" : scheme;
+  const url = request.url;
+  const colon = url.indexOf(":");
+  if (url.slice(0, colon) === wanted) return request;
+  return new Request(wanted + url.slice(colon), request);
+}
+
+export interface WebSocketLayerOptions {
+  /** The app's hooks. */
+  hooks: WebSocketHooks;
+  logger: Logger;
+  /** Shared with the HTTP requests: open sockets count against --limit-concurrency. */
+  concurrency: ConcurrencyLimit | null;
+  /** Trusted proxies (--proxy-headers), or null. */
+  trusted: TrustedHosts | null;
+  /** Added to handshake responses, as uvicorn does (server, date, --header). */
+  defaultHeaders: DefaultHeaders | null;
+  maxMessageBytes: number;
+  perMessageDeflate: boolean;
+  pingIntervalSeconds: number;
+  pingTimeoutSeconds: number;
+}
+
+export class WebSocketLayer {
+  /** Sockets open now (their open hook ran, their close hook has not). */
+  readonly open = new Set<SocketState>();
+  readonly hooks: WebSocketHooks;
+  #closing = false;
+  #emptied: (() => void) | undefined;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly options: WebSocketLayerOptions) {
+    this.hooks = this.#wrap(options.hooks);
+  }
+
+  /** What the adapter needs (ServeOptions.websocket). */
+  serveOptions(): WebSocketServeOptions {
+    const { maxMessageBytes, perMessageDeflate, pingIntervalSeconds, pingTimeoutSeconds } = this.options;
+    return {
+      hooks: this.hooks,
+      context: (remoteAddr) => {
+        const state: SocketState = {
+          client: remoteAddr,
+          label: "",
+          holdsSlot: false,
+          peer: undefined,
+          closed: false,
+          alive: true,
+          pongDue: 0,
+          nextPing: 0,
+        };
+        return { [STATE]: state } as ContextWithState;
+      },
+      upgradeFailed: (context) => {
+        const state = stateOf(context);
+        if (state && !state.peer) this.#release(state);
+      },
+      maxMessageBytes,
+      perMessageDeflate,
+      pingIntervalSeconds,
+      pingTimeoutSeconds,
+    };
+  }
+
+  /**
+   * Ping from here (runtimes that cannot do it themselves): one timer for every socket, ticking
+   * at a quarter of the shorter period (50 ms to 1 s), so a ping or a drop is at most that late.
+   */
+  startKeepalive(now: () => number = Date.now): void {
+    const intervalMs = this.options.pingIntervalSeconds * 1000;
+    const timeoutMs = this.options.pingTimeoutSeconds * 1000;
+    if (intervalMs <= 0 || this.#keepalive) return;
+    const shorter = timeoutMs > 0 ? Math.min(intervalMs, timeoutMs) : intervalMs;
+    const tickMs = Math.min(1000, Math.max(50, shorter / 4));
+    this.#keepalive = setInterval(() => this.keepaliveTick(now(), intervalMs, timeoutMs), tickMs);
+  }
+
+  /** One keepalive pass (public for tests). */
+  keepaliveTick(now: number, intervalMs: number, timeoutMs: number): void {
+    for (const state of this.open) {
+      const peer = state.peer as Peer;
+      if (state.nextPing === 0) state.nextPing = now + intervalMs;
+      if (state.pongDue !== 0) {
+        if (state.alive) state.pongDue = 0;
+        else if (now >= state.pongDue) {
+          this.options.logger.debug(`${state.label} [keepalive ping timeout]`);
+          // Out of the set now, so the next tick does not cut it again; its close hook still runs.
+          this.open.delete(state);
+          this.#cut(state);
+          continue;
+        }
+      }
+      if (state.pongDue === 0 && now >= state.nextPing) {
+        state.alive = false;
+        state.nextPing = now + intervalMs;
+        if (timeoutMs > 0) state.pongDue = now + timeoutMs;
+        try {
+          peer.ping();
+        } catch {
+          // A socket closing under us: its close hook follows.
+        }
+      }
+    }
+  }
+
+  /**
+   * Shutdown: no new upgrades; every open socket gets a 1012 close frame; resolves once all have
+   * closed, or after `graceMs`, cutting those left (a peer that never answers cannot hold it up).
+   */
+  async closeAll(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.#closing = true;
+    this.#stopKeepalive();
+    for (const state of this.open) closeQuietly(state.peer, SERVICE_RESTART);
+    if (this.open.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#emptied = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+      this.#emptied = undefined;
+    }
+    this.terminateAll();
+  }
+
+  /** Cut every socket left now (forced exit, or the graceful timeout ran out). */
+  terminateAll(): void {
+    this.#closing = true;
+    this.#stopKeepalive();
+    for (const state of this.open) this.#cut(state);
+  }
+
+  #stopKeepalive(): void {
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
+  }
+
+  #cut(state: SocketState): void {
+    try {
+      state.peer?.terminate();
+    } catch {
+      // Deno's server sockets have no terminate(): the server's own shutdown cuts them.
+      closeQuietly(state.peer, INTERNAL_ERROR);
+    }
+  }
+
+  #release(state: SocketState): void {
+    if (!state.holdsSlot) return;
+    state.holdsSlot = false;
+    this.options.concurrency?.release();
+  }
+
+  #reject(state: SocketState, response: Response): Response {
+    this.#release(state);
+    this.options.logger.info(`${state.label} ${response.status}`);
+    return this.options.defaultHeaders ? this.options.defaultHeaders.apply(response) : response;
+  }
+
+  /** Logs an exception from an app hook; the socket then closes with 1011 (as uvicorn's 500). */
+  #hookFailed(name: string, peer: Peer | undefined, error: unknown): void {
+    this.options.logger.exception(`Exception in WebSocket ${name} hook`, error);
+    if (name !== "close") closeQuietly(peer, INTERNAL_ERROR);
+  }
+
+  /** Calls an app hook; errors, thrown or rejected, go to #hookFailed. */
+  #call(name: string, peer: Peer, run: () => unknown): void | Promise<void> {
+    let result: unknown;
+    try {
+      result = run();
+    } catch (error) {
+      this.#hookFailed(name, peer, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        () => undefined,
+        (error) => this.#hookFailed(name, peer, error),
+      );
+    }
+  }
+
+  async #upgrade(app: WebSocketHooks, request: Request): Promise<unknown> {
+    const { logger, trusted, concurrency, defaultHeaders } = this.options;
+    const context = (request as Request & { context?: PeerContext }).context;
+    let state = stateOf(context);
+    if (!state) {
+      // An adapter that did not call context(): still served, with no peer address.
+      state = stateOf(this.serveOptions().context({ hostname: "", port: 0 })) as SocketState;
+    }
+
+    let forwarded = request;
+    if (trusted && (request.headers.has("x-forwarded-for") || request.headers.has("x-forwarded-proto"))) {
+      const proxied = applyProxyHeaders(request, state.client, trusted);
+      state.client = proxied.client;
+      if (proxied.scheme) {
+        forwarded = withScheme(request, proxied.scheme);
+        if (forwarded !== request) (forwarded as Request & { context?: PeerContext }).context = context;
+      }
+    }
+    state.label = `${state.client.hostname}:${state.client.port} - "WebSocket ${requestTarget(request.url)}"`;
+
+    if (this.#closing) return this.#reject(state, serviceUnavailable());
+    const problem = handshakeProblem(request);
+    if (problem) return this.#reject(state, problem);
+    if (concurrency) {
+      if (!concurrency.acquire()) return this.#reject(state, serviceUnavailable());
+      state.holdsSlot = true;
+    }
+
+    let result: unknown;
+    try {
+      result = app.upgrade ? await app.upgrade(forwarded) : undefined;
+    } catch (error) {
+      // crossws lets an upgrade hook throw a Response (or an error carrying one) to refuse.
+      const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
+      if (response instanceof Response) return this.#reject(state, response);
+      logger.exception("Exception in WebSocket upgrade hook", error);
+      return this.#reject(state, new Response("Internal Server Error", { status: 500 }));
+    }
+    if (result instanceof Response) return this.#reject(state, result);
+    if (!defaultHeaders) return result;
+    // uvicorn sends its default headers (server, date, --header) with the 101 as with any response.
+    const extra = result as { headers?: ConstructorParameters<typeof Headers>[0] } | undefined;
+    const headers = new Headers(extra?.headers);
+    for (const [name, value] of defaultHeaders.entries()) if (!headers.has(name)) headers.append(name, value);
+    return { ...extra, headers };
+  }
+
+  #wrap(app: WebSocketHooks): WebSocketHooks {
+    const { logger } = this.options;
+    const hooks: WebSocketHooks = {
+      upgrade: (request) => this.#upgrade(app, request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
+      open: (peer) => {
+        const state = stateOf(peer.context);
+        if (state) {
+          state.peer = peer;
+          // crossws reads the address off the socket: the hooks see the client proxy headers found.
+          Object.defineProperty(peer, "remoteAddress", { value: state.client.hostname, configurable: true });
+          this.open.add(state);
+          logger.info(`${state.label} [accepted]`);
+          // Accepted while shutdown began: closed as the others were.
+          if (this.#closing) closeQuietly(peer, SERVICE_RESTART);
+        }
+        return app.open ? this.#call("open", peer, () => app.open?.(peer)) : undefined;
+      },
+      // The hot path: nothing but the app's hook (a pong, not a message, proves a peer alive).
+      message: (peer: Peer, message: Message) => {
+        const hook = app.message;
+        if (!hook) return undefined;
+        return this.#call("message", peer, () => hook(peer, message));
+      },
+      close: (peer, details) => {
+        const state = stateOf(peer.context);
+        if (state && !state.closed) {
+          state.closed = true;
+          this.open.delete(state);
+          this.#release(state);
+          if (logger.enabled("debug")) {
+            const reason = details.reason ? ` ${details.reason}` : "";
+            logger.debug(`${state.label} [closed ${details.code ?? "-"}${reason}]`);
+          }
+          if (this.open.size === 0) this.#emptied?.();
+        }
+        return app.close ? this.#call("close", peer, () => app.close?.(peer, details)) : undefined;
+      },
+      error: (peer, error) => {
+        const state = stateOf(peer.context);
+        logger.debug(`${state?.label ?? "WebSocket"} error: ${error.message}`);
+        return app.error ? this.#call("error", peer, () => app.error?.(peer, error)) : undefined;
+      },
+      ping: (peer, message) => {
+        const state = stateOf(peer.context);
+        if (state) state.alive = true;
+        return app.ping ? this.#call("ping", peer, () => app.ping?.(peer, message)) : undefined;
+      },
+      pong: (peer, message) => {
+        const state = stateOf(peer.context);
+        if (state) state.alive = true;
+        return app.pong ? this.#call("pong", peer, () => app.pong?.(peer, message)) : undefined;
+      },
+    };
+    if (app.drain) hooks.drain = app.drain;
+    return hooks;
+  }
+}
+
+function closeQuietly(peer: Peer | undefined, code: number): void {
+  try {
+    peer?.close(code);
+  } catch {
+    // Already closing or closed.
+  }
+}
+
+export function createWebSocketLayer(
+  config: Pick<
+    Config,
+    | "wsMaxSize"
+    | "wsPingInterval"
+    | "wsPingTimeout"
+    | "wsPerMessageDeflate"
+    | "proxyHeaders"
+    | "forwardedAllowIps"
+  >,
+  hooks: WebSocketHooks,
+  logger: Logger,
+  shared: { concurrency: ConcurrencyLimit | null; defaultHeaders: DefaultHeaders | null },
+): WebSocketLayer {
+  return new WebSocketLayer({
+    hooks,
+    logger,
+    concurrency: shared.concurrency,
+    defaultHeaders: shared.defaultHeaders,
+    trusted: config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null,
+    maxMessageBytes: config.wsMaxSize,
+    perMessageDeflate: config.wsPerMessageDeflate,
+    pingIntervalSeconds: config.wsPingInterval,
+    pingTimeoutSeconds: config.wsPingTimeout,
+  });
+}
+
+/**
+ * --ws none: upgrade requests reach the app's fetch as plain requests; the first one gets
+ * uvicorn's warning (once: after it, the check costs one boolean per request).
+ */
+export function warnOnUpgrade(handler: FetchHandler, logger: Logger): FetchHandler {
+  let warned = false;
+  return (request, info) => {
+    if (!warned && isWebSocketUpgrade(request)) {
+      warned = true;
+      logger.warning("Unsupported upgrade request: WebSocket support is off (--ws none).");
+    }
+    return handler(request, info);
+  };
+}

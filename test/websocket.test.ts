@@ -1,0 +1,269 @@
+/**
+ * WebSockets end to end: a real tsuv on Node 20, Node 24, Bun and Deno, one worker and two thread
+ * workers, serving test/fixtures/apps/websocket.ts; this process is the client (Bun's WebSocket,
+ * fetch with upgrade headers for refusals, and a raw TCP peer that never answers pings).
+ * One server per configuration runs every check, then is shut down with sockets and an SSE stream
+ * open, so the whole file stays well under a minute and a half.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { connect, type Socket } from "node:net";
+import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, startTsuv } from "./helpers/tsuv.ts";
+
+const APP = "test/fixtures/apps/websocket.ts";
+const NODE_APPS = "test/fixtures/apps/websocket-node.ts";
+const MAX_SIZE = 1_100_000;
+const GRACEFUL_SECONDS = 1;
+const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+
+afterEach(killAll);
+
+interface Tracked {
+  ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+function open(url: string, headers?: Record<string, string>): Promise<Tracked> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, headers ? ({ headers } as unknown as string[]) : undefined);
+    ws.binaryType = "arraybuffer";
+    const closed = new Promise<{ code: number; reason: string }>((done) => {
+      ws.addEventListener("close", (event) => done({ code: event.code, reason: event.reason }));
+    });
+    ws.addEventListener("open", () => resolve({ ws, closed }), { once: true });
+    ws.addEventListener("error", () => reject(new Error(`WebSocket ${url} failed`)), { once: true });
+  });
+}
+
+function next(ws: WebSocket): Promise<string | ArrayBuffer> {
+  return new Promise((resolve) => {
+    ws.addEventListener("message", (event) => resolve(event.data as string | ArrayBuffer), { once: true });
+  });
+}
+
+async function echo(ws: WebSocket, data: string | Uint8Array): Promise<string | ArrayBuffer> {
+  const reply = next(ws);
+  ws.send(data);
+  return reply;
+}
+
+function upgradeRequest(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": KEY,
+      "sec-websocket-version": "13",
+      ...headers,
+    },
+  });
+}
+
+/**
+ * A peer that completes the handshake and then never answers a ping (nor anything else).
+ * Resolves once upgraded, with a promise of the time the server dropped it.
+ */
+function deadPeer(port: number): Promise<{ socket: Socket; dropped: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const dropped = new Promise<number>((done) => socket.once("close", () => done(Date.now())));
+    let head = "";
+    socket.on("error", () => {});
+    socket.once("close", () => reject(new Error(`dead peer: connection closed before the upgrade: ${head}`)));
+    socket.once("connect", () => {
+      socket.write(
+        `GET /dead HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      socket.off("data", onData);
+      // Keep reading (pings arrive) but never write: the server must drop us.
+      socket.on("data", () => {});
+      if (head.startsWith("HTTP/1.1 101")) resolve({ socket, dropped });
+      else reject(new Error(`dead peer not upgraded: ${head.split("\r\n")[0]}`));
+    };
+    socket.on("data", onData);
+  });
+}
+
+/** Reads an endless body; resolves once the server cuts it. */
+async function readUntilCut(response: Response): Promise<void> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  try {
+    while (!(await reader.read()).done) {}
+  } catch {
+    // Cut mid-stream.
+  }
+}
+
+async function serve(runtime: RuntimeKey, workers: number, extra: string[] = []): Promise<RunningTsuv> {
+  const args = ["--host", "127.0.0.1", "--port", "0", "--log-level", "debug", ...extra];
+  if (workers > 1) args.push("--workers", String(workers), "--worker-class", "thread");
+  const tsuv = await startTsuv(runtime, args, { readyTimeoutMs: 30_000 });
+  // With reusePort (Bun, Deno), "running on" comes before the workers listen: wait for an answer.
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`${tsuv.url}/ready`);
+      return tsuv;
+    } catch (error) {
+      if (tries > 200) throw error;
+      await Bun.sleep(50);
+    }
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  for (const workers of [1, 2]) {
+    const label = workers === 1 ? "one worker" : "2 thread workers";
+    test(`${runtime}, ${label}: echo, limits, keepalive, refusals, 200 sockets, shutdown with 1012`, async () => {
+      const tsuv = await serve(runtime, workers, [
+        APP,
+        "--ws-max-size",
+        String(MAX_SIZE),
+        "--ws-ping-interval",
+        "1",
+        "--ws-ping-timeout",
+        "1",
+        "--timeout-graceful-shutdown",
+        String(GRACEFUL_SECONDS),
+      ]);
+      const ws = tsuv.url.replace("http", "ws");
+
+      // Keepalive: started first, checked last (a dead peer is dropped about 2 s in).
+      const dead = await deadPeer(tsuv.port);
+      const deadSince = Date.now();
+
+      // Echo: text as text, binary as binary, and 1 MiB of each.
+      const chat = await open(`${ws}/chat`);
+      expect(await echo(chat.ws, "hello")).toBe("hello");
+      const bytes = new Uint8Array(256).map((_, i) => i);
+      expect(new Uint8Array((await echo(chat.ws, bytes)) as ArrayBuffer)).toEqual(bytes);
+      const mib = "m".repeat(1024 * 1024);
+      expect(((await echo(chat.ws, mib)) as string).length).toBe(mib.length);
+      const mibBytes = new Uint8Array(1024 * 1024).fill(7);
+      expect(((await echo(chat.ws, mibBytes)) as ArrayBuffer).byteLength).toBe(mibBytes.length);
+
+      // Over --ws-max-size: closed with 1009.
+      const big = await open(`${ws}/chat`);
+      big.ws.send("x".repeat(MAX_SIZE + 1));
+      expect((await big.closed).code).toBe(1009);
+
+      // An exception in a hook: logged, socket closed with 1011.
+      const boom = await open(`${ws}/chat`);
+      boom.ws.send("boom");
+      expect((await boom.closed).code).toBe(1011);
+      await tsuv.waitFor(/Exception in WebSocket message hook/);
+
+      // Refusals: the app's Response, a throwing upgrade hook (500), a bad handshake (400).
+      const refused = await upgradeRequest(`${tsuv.url}/reject`);
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toBe("Forbidden");
+      expect((await upgradeRequest(`${tsuv.url}/throws`)).status).toBe(500);
+      expect((await upgradeRequest(`${tsuv.url}/chat`, { "sec-websocket-key": "short" })).status).toBe(400);
+      await tsuv.waitFor(/127\.0\.0\.1:\d+ - "WebSocket \/reject" 403/);
+      await tsuv.waitFor(/"WebSocket \/throws" 500/);
+      await tsuv.waitFor(/127\.0\.0\.1:\d+ - "WebSocket \/chat" \[accepted\]/);
+
+      // Proxy headers: the hooks and the log see the forwarded client (127.0.0.1 is trusted).
+      const who = await open(`${ws}/whoami`, { "x-forwarded-for": "203.0.113.7" });
+      expect(await next(who.ws)).toBe("203.0.113.7");
+      await tsuv.waitFor(/203\.0\.113\.7:0 - "WebSocket \/whoami" \[accepted\]/);
+      who.ws.close(1000);
+
+      // Plain HTTP beside WebSockets.
+      expect(await (await fetch(`${tsuv.url}/plain`)).text()).toBe("http /plain upgrade=-");
+
+      // 200 sockets at once, each echoing its own message.
+      const many = await Promise.all(Array.from({ length: 200 }, () => open(`${ws}/chat`)));
+      const replies = await Promise.all(many.map((socket, i) => echo(socket.ws, `n${i}`)));
+      expect(replies).toEqual(many.map((_, i) => `n${i}`));
+      for (const socket of many) socket.ws.close(1000);
+      await Promise.all(many.map((socket) => socket.closed));
+
+      // The dead peer was dropped: ping after 1 s, no pong within 1 s (plus a tick, a margin).
+      const droppedAt = await Promise.race([dead.dropped, Bun.sleep(8000).then(() => -1)]);
+      expect(droppedAt).toBeGreaterThan(0);
+      expect(droppedAt - deadSince).toBeLessThan(8000);
+      // ...while live clients, which answer pings, stayed (the chat socket is older than that).
+      expect(await echo(chat.ws, "still here")).toBe("still here");
+
+      // Shutdown with open sockets and an endless SSE stream: 1012 for each socket, exit in time.
+      const open3 = [chat, ...(await Promise.all([open(`${ws}/a`), open(`${ws}/b`)]))];
+      const sse = await fetch(`${tsuv.url}/sse`);
+      expect(sse.status).toBe(200);
+      const sseDone = readUntilCut(sse);
+      const stoppedAt = Date.now();
+      tsuv.signal("SIGTERM");
+      const codes = await Promise.all(open3.map(async (socket) => (await socket.closed).code));
+      expect(codes).toEqual([1012, 1012, 1012]);
+      expect(await tsuv.exited).toBe(0);
+      expect(Date.now() - stoppedAt).toBeLessThan((GRACEFUL_SECONDS + 4) * 1000);
+      await sseDone;
+      dead.socket.destroy();
+    }, 60_000);
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: open sockets count against --limit-concurrency, idle past the keep-alive timeout`, async () => {
+    const tsuv = await serve(runtime, 1, [
+      APP,
+      "--limit-concurrency",
+      "2",
+      "--ws-ping-interval",
+      "0",
+      "--timeout-keep-alive",
+      "1",
+    ]);
+    const ws = tsuv.url.replace("http", "ws");
+    const first = await open(`${ws}/one`);
+    const second = await open(`${ws}/two`);
+    // Both slots are held by open sockets: an upgrade (and a request) is refused with 503.
+    expect((await upgradeRequest(`${tsuv.url}/three`)).status).toBe(503);
+    await tsuv.waitFor(/"WebSocket \/three" 503/);
+    // Idle longer than --timeout-keep-alive: a WebSocket is not an idle HTTP connection.
+    await Bun.sleep(2000);
+    expect(await echo(first.ws, "one")).toBe("one");
+    second.ws.close(1000);
+    await second.closed;
+    const third = await open(`${ws}/three`);
+    expect(await echo(third.ws, "three")).toBe("three");
+  }, 30_000);
+
+  test(`${runtime}: node-interface apps, their own upgrade handler (ws) and crossws hooks`, async () => {
+    const graceful = ["--interface", "node", "--timeout-graceful-shutdown", "10"];
+    const [own, hooks] = await Promise.all([
+      serve(runtime, 1, [`${NODE_APPS}:withUpgrade`, ...graceful]),
+      serve(runtime, 1, [`${NODE_APPS}:withHooks`, ...graceful]),
+    ]);
+    const a = await open(`${own.url.replace("http", "ws")}/x`);
+    expect(await echo(a.ws, "hi")).toBe("ws:hi");
+    const b = await open(`${hooks.url.replace("http", "ws")}/x`);
+    expect(await echo(b.ws, "hi")).toBe("hooks:hi");
+    await hooks.waitFor(/"WebSocket \/x" \[accepted\]/);
+    expect(await (await fetch(own.url)).text()).toBe("node");
+    // Shutdown: tsuv's sockets get 1012; the app's own are cut, and neither holds the drain up.
+    const stoppedAt = Date.now();
+    own.signal("SIGTERM");
+    hooks.signal("SIGTERM");
+    expect((await b.closed).code).toBe(1012);
+    await a.closed;
+    expect(await own.exited).toBe(0);
+    expect(await hooks.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+  }, 30_000);
+}
+
+test("--ws none: upgrade requests reach the app's fetch, with one warning", async () => {
+  for (const runtime of ["bun", "node20"] as const) {
+    const tsuv = await serve(runtime, 1, [APP, "--ws", "none"]);
+    for (let i = 0; i < 2; i++) {
+      const response = await upgradeRequest(`${tsuv.url}/chat`);
+      expect(await response.text()).toBe("http /chat upgrade=websocket");
+    }
+    const output = tsuv.stdout() + tsuv.stderr();
+    expect(output.match(/Unsupported upgrade request/g)?.length).toBe(1);
+    await tsuv.kill();
+  }
+}, 30_000);
