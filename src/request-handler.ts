@@ -64,8 +64,13 @@ export function createRequestHandler(
     concurrency?.release();
     const out = defaultHeaders.apply(response);
     if (logger.accessEnabled) {
-      const { hostname, port } = info.remoteAddr;
-      logger.access(`${hostname}:${port}`, request.method, requestTarget(request.url), "1.1", out.status);
+      try {
+        const { hostname, port } = info.remoteAddr;
+        logger.access(`${hostname}:${port}`, request.method, requestTarget(request.url), "1.1", out.status);
+      } catch {
+        // Deno closes a request the app upgraded itself (Deno.upgradeWebSocket): its method and
+        // url getters throw "Request closed". There is no access line to write for it.
+      }
     }
     return out;
   };
