@@ -22,13 +22,14 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
-import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { bareHost, bindError } from "./bind-error.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { listenNative } from "./native-listen.ts";
 import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import { plainTls } from "./tls-key.ts";
-import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { removeSocketFile } from "./unix-socket.ts";
 import { bunWebSocket } from "./ws-bun.ts";
 
 /** The part of Bun's API used here (declared locally so tsc and deno check agree on this file). */
@@ -148,29 +149,10 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   if (options.tls) base.tls = plainTls(options.tls);
   if (websocket) base.websocket = websocket.handler;
 
-  let server: BunServer;
-  if (listen.kind === "unix") {
-    removeStaleSocket(listen.path);
-    try {
-      server = Bun.serve({ ...base, unix: listen.path });
-    } catch (error) {
-      throw unixBindError(error, listen.path);
-    }
-    makeSocketWorldWritable(listen.path);
-  } else if (listen.kind === "tcp") {
-    try {
-      server = Bun.serve({
-        ...base,
-        hostname: bareHost(listen.host),
-        port: listen.port,
-        reusePort: listen.reusePort,
-      });
-    } catch (error) {
-      throw bindError(error, listen.host, listen.port, info.os);
-    }
-  } else {
-    throw new ConfigError(`Bun cannot serve on an inherited socket (--fd ${listen.fd}).`);
-  }
+  const server: BunServer = listenNative(listen, "Bun", info.os, {
+    unix: (path) => Bun.serve({ ...base, unix: path }),
+    tcp: (hostname, port, reusePort) => Bun.serve({ ...base, hostname, port, reusePort }),
+  });
 
   const address: BoundAddress =
     listen.kind === "tcp" ? { kind: "tcp", host: listen.host, port: server.port ?? listen.port } : listen;

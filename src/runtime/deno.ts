@@ -30,13 +30,14 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
-import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { bareHost, bindError } from "./bind-error.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { listenNative } from "./native-listen.ts";
 import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import { plainTls } from "./tls-key.ts";
-import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { removeSocketFile } from "./unix-socket.ts";
 import { denoWebSocket } from "./ws-deno.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
@@ -132,30 +133,11 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
     base.cert = tls.cert;
   }
 
-  let server: DenoHttpServer;
-  if (listen.kind === "unix") {
-    removeStaleSocket(listen.path);
-    try {
-      server = Deno.serve({ ...base, transport: "unix", path: listen.path });
-    } catch (error) {
-      throw unixBindError(error, listen.path);
-    }
-    makeSocketWorldWritable(listen.path);
-  } else if (listen.kind === "tcp") {
-    try {
-      server = Deno.serve({
-        ...base,
-        hostname: bareHost(listen.host),
-        port: listen.port,
-        reusePort: listen.reusePort,
-        tcpBacklog: options.backlog,
-      });
-    } catch (error) {
-      throw bindError(error, listen.host, listen.port, info.os);
-    }
-  } else {
-    throw new ConfigError(`Deno cannot serve on an inherited socket (--fd ${listen.fd}).`);
-  }
+  const server: DenoHttpServer = listenNative(listen, "Deno", info.os, {
+    unix: (path) => Deno.serve({ ...base, transport: "unix", path }),
+    tcp: (hostname, port, reusePort) =>
+      Deno.serve({ ...base, hostname, port, reusePort, tcpBacklog: options.backlog }),
+  });
 
   const address: BoundAddress =
     listen.kind === "tcp"

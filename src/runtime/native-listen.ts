@@ -1,0 +1,36 @@
+/**
+ * The bind step Bun.serve and Deno.serve share: a unix socket (stale file removed, mode 0666 once
+ * bound) or TCP, each failure turned into uvicorn's one-line bind error, and --fd refused (neither
+ * runtime can serve on an inherited socket). Only the runtime's own serve call differs.
+ */
+import { ConfigError } from "../errors.ts";
+import type { ListenTarget } from "./adapter.ts";
+import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { makeSocketWorldWritable, removeStaleSocket } from "./unix-socket.ts";
+
+export interface NativeBind<S> {
+  unix(path: string): S;
+  tcp(hostname: string, port: number, reusePort: boolean): S;
+}
+
+export function listenNative<S>(listen: ListenTarget, runtime: string, os: string, bind: NativeBind<S>): S {
+  if (listen.kind === "unix") {
+    removeStaleSocket(listen.path);
+    let server: S;
+    try {
+      server = bind.unix(listen.path);
+    } catch (error) {
+      throw unixBindError(error, listen.path);
+    }
+    makeSocketWorldWritable(listen.path);
+    return server;
+  }
+  if (listen.kind === "tcp") {
+    try {
+      return bind.tcp(bareHost(listen.host), listen.port, listen.reusePort);
+    } catch (error) {
+      throw bindError(error, listen.host, listen.port, os);
+    }
+  }
+  throw new ConfigError(`${runtime} cannot serve on an inherited socket (--fd ${listen.fd}).`);
+}
