@@ -227,6 +227,20 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     await inFlight;
   });
 
+  test("a second SIGINT while draining forces the exit and names what was cut off", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
+    await Bun.sleep(300);
+    server.signal("SIGINT");
+    await server.waitFor(/Shutting down/);
+    const start = Date.now();
+    server.signal("SIGINT");
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - start).toBeLessThan(3000);
+    expect(server.stderr()).toMatch(/Cancel 1 running request\(s\), forced exit: GET \/slow\?ms=10000/);
+    await inFlight;
+  });
+
   test("--env-file is loaded before the app", async () => {
     const server = await startTsuv(runtime, [
       `${APP}:app`,
