@@ -22,9 +22,8 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
-import { bareHost, bindError } from "./bind-error.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
-import { listenNative } from "./native-listen.ts";
+import { listenNative, probeNative } from "./native-listen.ts";
 import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -174,19 +173,6 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   };
 }
 
-/** Bind without reusePort (so a port held by anyone collides), read the port, let go. */
-async function probePort(info: RuntimeInfo, host: string, port: number): Promise<number> {
-  let listener: { readonly port: number; stop(closeActiveConnections?: boolean): void };
-  try {
-    listener = Bun.listen({ hostname: bareHost(host), port, socket: { data() {} } });
-  } catch (error) {
-    throw bindError(error, host, port, info.os);
-  }
-  const bound = listener.port;
-  listener.stop(true);
-  return bound;
-}
-
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
   return {
@@ -196,6 +182,10 @@ export function createAdapter(): RuntimeAdapter {
     importModule: (absolutePath) => import(pathToFileURL(absolutePath).href),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
-    probePort: (host, port) => probePort(info, host, port),
+    probePort: async (host, port) =>
+      probeNative(host, port, info.os, (hostname, wanted) => {
+        const listener = Bun.listen({ hostname, port: wanted, socket: { data() {} } });
+        return { port: listener.port, close: () => listener.stop(true) };
+      }),
   };
 }

@@ -30,9 +30,8 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
-import { bareHost, bindError } from "./bind-error.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
-import { listenNative } from "./native-listen.ts";
+import { listenNative, probeNative } from "./native-listen.ts";
 import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -184,19 +183,6 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   };
 }
 
-/** Bind without reusePort (so a port held by anyone collides), read the port, let go. */
-async function probePort(info: RuntimeInfo, host: string, port: number): Promise<number> {
-  let listener: { readonly addr: { port: number }; close(): void };
-  try {
-    listener = Deno.listen({ hostname: bareHost(host), port });
-  } catch (error) {
-    throw bindError(error, host, port, info.os);
-  }
-  const bound = listener.addr.port;
-  listener.close();
-  return bound;
-}
-
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
   return {
@@ -206,6 +192,10 @@ export function createAdapter(): RuntimeAdapter {
     importModule: (absolutePath) => import(pathToFileURL(absolutePath).href),
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
-    probePort: (host, port) => probePort(info, host, port),
+    probePort: async (host, port) =>
+      probeNative(host, port, info.os, (hostname, wanted) => {
+        const listener = Deno.listen({ hostname, port: wanted });
+        return { port: listener.addr.port, close: () => listener.close() };
+      }),
   };
 }

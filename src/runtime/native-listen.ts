@@ -34,3 +34,30 @@ export function listenNative<S>(listen: ListenTarget, runtime: string, os: strin
   }
   throw new ConfigError(`${runtime} cannot serve on an inherited socket (--fd ${listen.fd}).`);
 }
+
+/** A listener held just long enough to read its port. */
+export interface ProbeListener {
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * probePort for runtimes whose workers bind with reusePort: bind without it (so a port held by
+ * anyone collides), read the real port (resolving 0), let go.
+ */
+export function probeNative(
+  host: string,
+  port: number,
+  os: string,
+  bind: (hostname: string, port: number) => ProbeListener,
+): number {
+  let listener: ProbeListener;
+  try {
+    listener = bind(bareHost(host), port);
+  } catch (error) {
+    throw bindError(error, host, port, os);
+  }
+  const bound = listener.port;
+  listener.close();
+  return bound;
+}
