@@ -5,11 +5,18 @@
  * the reloader's log lines; a second one checks that the child exits when the reloader is killed.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { killAll, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+import {
+  killAll,
+  processAlive,
+  type RunningTsuv,
+  type RuntimeKey,
+  runTsuv,
+  startTsuv,
+} from "./helpers/tsuv.ts";
 
 const RUNTIMES: RuntimeKey[] = ["node20", "bun", "deno"];
 const dirs: string[] = [];
@@ -42,20 +49,6 @@ function project(appSource: string): string {
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Exists and is not a zombie (an orphan's zombie waits for the container's init to reap it). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return true;
-  }
-}
 
 function count(t: RunningTsuv, pattern: RegExp): number {
   return (t.stdout() + t.stderr()).match(new RegExp(pattern.source, "g"))?.length ?? 0;
@@ -161,11 +154,11 @@ for (const runtime of RUNTIMES) {
 
       // SIGTERM: the child and then the reloader stop; no process is left.
       const child = lastChildPid(t);
-      expect(running(child)).toBe(true);
+      expect(processAlive(child)).toBe(true);
       t.signal("SIGTERM");
       expect(await t.exited).toBe(0);
       expect(t.stdout() + t.stderr()).toContain(`Stopping reloader process [${t.pid}]`);
-      expect(running(child)).toBe(false);
+      expect(processAlive(child)).toBe(false);
     }, 90_000);
 
     test("the child exits by itself when the reloader is killed", async () => {
@@ -177,8 +170,8 @@ for (const runtime of RUNTIMES) {
       expect(await get(`${t.url}/`)).toBe("hello v1");
       await t.kill();
       const deadline = Date.now() + 8000;
-      while (running(child) && Date.now() < deadline) await sleep(50);
-      expect(running(child)).toBe(false);
+      while (processAlive(child) && Date.now() < deadline) await sleep(50);
+      expect(processAlive(child)).toBe(false);
     }, 30_000);
 
     test("a missing --reload-dir exits 1 naming the path", async () => {

@@ -12,8 +12,15 @@
  * - process workers exit by themselves when the parent is SIGKILLed.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+import {
+  killAll,
+  processAlive,
+  RUNTIMES,
+  type RunningTsuv,
+  type RuntimeKey,
+  runTsuv,
+  startTsuv,
+} from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/workers.ts";
 /** Per-test limit: each test starts a real tsuv with two workers (Deno and Node start slower). */
@@ -79,20 +86,6 @@ async function waitCount(t: RunningTsuv, pattern: RegExp, n: number, timeoutMs =
       );
     }
     await Bun.sleep(25);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // An exited orphan is a zombie until init reaps it.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
   }
 }
 
@@ -273,7 +266,7 @@ for (const runtime of RUNTIMES) {
           expect(log).toContain("Received SIGTERM, exiting.");
           expect(log).toContain(`Stopping parent process [${t.pid}]`);
           expect(count(t, /Finished server process/)).toBe(2);
-          for (const pid of children) expect(alive(pid)).toBe(false);
+          for (const pid of children) expect(processAlive(pid)).toBe(false);
         },
         SLOW,
       );
@@ -312,8 +305,8 @@ for (const runtime of RUNTIMES) {
             expect(children).toHaveLength(2);
             await t.kill();
             const killedAt = performance.now();
-            while (children.some(alive) && performance.now() - killedAt < 5000) await Bun.sleep(25);
-            expect(children.filter(alive)).toEqual([]);
+            while (children.some(processAlive) && performance.now() - killedAt < 5000) await Bun.sleep(25);
+            expect(children.filter(processAlive)).toEqual([]);
             expect(performance.now() - killedAt).toBeLessThan(2000);
           },
           SLOW,

@@ -3,6 +3,7 @@
  * bound address, speak HTTP to it, and always kill it by PID afterwards.
  */
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { bun, deno, node20, node24, ROOT } from "../../scripts/tools.mjs";
@@ -40,6 +41,23 @@ export interface RunningTsuv {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   signal(signal: NodeJS.Signals): void;
   kill(): Promise<void>;
+}
+
+/**
+ * The process exists and is not a zombie (an exited orphan stays a zombie until init reaps it). A
+ * /proc entry that vanished after kill(pid, 0) succeeded means the process just went away.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 const live = new Set<RunningTsuv>();
