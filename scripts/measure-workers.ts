@@ -8,26 +8,21 @@
  * Linux only (reads /proc). Prints a Markdown table.
  */
 import { readFileSync } from "node:fs";
-import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, startTsuv } from "../test/helpers/tsuv.ts";
+import {
+  getBody,
+  killAll,
+  RUNTIMES,
+  type RunningTsuv,
+  type RuntimeKey,
+  startTsuv,
+} from "../test/helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/workers.ts:app";
 const WORKERS = 4;
 const ROUNDS = 3;
 
-async function get(base: string, path: string, timeoutMs = 2000): Promise<string | null> {
-  try {
-    const response = await fetch(`${base}${path}`, {
-      headers: { connection: "close" },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return response.ok ? await response.text() : null;
-  } catch {
-    return null;
-  }
-}
-
 async function identities(base: string, count: number): Promise<Set<string>> {
-  const bodies = await Promise.all(Array.from({ length: count }, () => get(base, "/busy?ms=30")));
+  const bodies = await Promise.all(Array.from({ length: count }, () => getBody(base, "/busy?ms=30", 2000)));
   return new Set(bodies.filter((body): body is string => body !== null));
 }
 
@@ -117,7 +112,7 @@ async function measure(runtime: RuntimeKey, workerClass: "process" | "thread"): 
       });
       process.kill(live[0] as number, "SIGKILL");
     } else {
-      await get(t.url, "/crash");
+      await getBody(t.url, "/crash", 2000);
     }
     await untilNew(t.url, seen);
     replaceMs.push(performance.now() - killedAt);

@@ -13,6 +13,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import {
+  getBody,
   killAll,
   processAlive,
   RUNTIMES,
@@ -32,22 +33,9 @@ afterEach(async () => {
   await killAll();
 });
 
-/** One request on a fresh connection; the body, or null on error/timeout. */
-async function get(base: string, path: string, timeoutMs = 10_000): Promise<string | null> {
-  try {
-    const response = await fetch(`${base}${path}`, {
-      headers: { connection: "close" },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return response.ok ? await response.text() : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Identities that answered a burst of concurrent event-loop-holding requests. */
 async function identities(base: string, count = 16): Promise<Set<string>> {
-  const bodies = await Promise.all(Array.from({ length: count }, () => get(base, "/busy?ms=30")));
+  const bodies = await Promise.all(Array.from({ length: count }, () => getBody(base, "/busy?ms=30")));
   return new Set(bodies.filter((body): body is string => body !== null));
 }
 
@@ -145,7 +133,7 @@ for (const runtime of RUNTIMES) {
             process.kill(victim, "SIGKILL");
             await t.waitFor(new RegExp(`Child process \\[${victim}\\] died`), 5000);
           } else {
-            expect(await get(t.url, "/crash")).toStartWith("crashing");
+            expect(await getBody(t.url, "/crash")).toStartWith("crashing");
             await t.waitFor(/Child thread died/, 5000);
           }
           await waitForNewIdentity(t.url, old);
@@ -159,7 +147,7 @@ for (const runtime of RUNTIMES) {
           const t = await start(runtime, workerClass, "1");
           const old = await waitServing(t.url, 2);
           const spunAt = performance.now();
-          void get(t.url, "/spin", 10_000);
+          void getBody(t.url, "/spin", 10_000);
           const unhealthy =
             workerClass === "process"
               ? /Child process \[\d+\] failed healthcheck/
@@ -169,14 +157,14 @@ for (const runtime of RUNTIMES) {
           expect(detectedMs).toBeLessThan(2000 + 250); // 1 s timeout + 1 s, plus log transport slack
           // Other requests keep succeeding meanwhile (on reusePort runtimes the hung listener still
           // gets its share of new connections until it is gone, so some of those wait).
-          const during = await Promise.all(Array.from({ length: 10 }, () => get(t.url, "/", 5000)));
+          const during = await Promise.all(Array.from({ length: 10 }, () => getBody(t.url, "/", 5000)));
           expect(during.filter((body) => body !== null).length).toBeGreaterThan(0);
           await waitForNewIdentity(t.url, old);
           if (workerClass === "thread")
             await t.waitFor(/Worker thread did not exit within 1\.00 seconds\./, 5000);
           else await Bun.sleep(200); // the SIGKILLed child's listener closes with it
           // Once the hung worker is gone, every request succeeds again...
-          const after = await Promise.all(Array.from({ length: 20 }, () => get(t.url, "/", 5000)));
+          const after = await Promise.all(Array.from({ length: 20 }, () => getBody(t.url, "/", 5000)));
           const failed = after.filter((body) => body === null).length;
           if (runtime === "deno" && workerClass === "thread") {
             // ...except on Deno, whose terminate() leaves a busy-looping thread and its reusePort
@@ -204,7 +192,7 @@ for (const runtime of RUNTIMES) {
             while (running) {
               requests++;
               // A generous timeout: on a loaded machine a slow answer is not a dropped request.
-              if ((await get(t.url, "/", 10_000)) === null) failures++;
+              if ((await getBody(t.url, "/", 10_000)) === null) failures++;
             }
           })();
           t.signal("SIGHUP");
@@ -249,7 +237,7 @@ for (const runtime of RUNTIMES) {
             5000,
           );
           await waitCount(t, /Finished server process/, 2);
-          expect(await get(t.url, "/")).not.toBeNull();
+          expect(await getBody(t.url, "/")).not.toBeNull();
         },
         SLOW,
       );

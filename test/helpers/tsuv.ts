@@ -60,6 +60,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** One request on a fresh connection (`connection: close`): the body of a 2xx, else null (error or timeout). */
+export async function getBody(base: string, path: string, timeoutMs = 10_000): Promise<string | null> {
+  try {
+    const response = await fetch(`${base}${path}`, {
+      headers: { connection: "close" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return response.ok ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
 const live = new Set<RunningTsuv>();
 
 /** Kill every tsuv a test started and left running (call from afterEach/afterAll). */
