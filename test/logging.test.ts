@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  ansi,
-  createLogger,
-  formatError,
-  type LoggerOptions,
-  loggerFromConfig,
-  statusPhrase,
-} from "../src/logging.ts";
+import { statusPhrase } from "../src/http-status.ts";
+import { ansi, createLogger, formatError, type LoggerOptions, loggerFromConfig } from "../src/logging.ts";
 
 function capture(options: Partial<LoggerOptions> = {}) {
   const out: string[] = [];

@@ -13,7 +13,7 @@
 // runtime files: Deno reads this file's types from ws-bun-types.d.ts instead.
 // @ts-types="./ws-bun-types.d.ts"
 import bunAdapter from "crossws/adapters/bun";
-import { isWebSocketUpgrade } from "../websocket.ts";
+import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { ClientAddress, WebSocketServeOptions } from "./adapter.ts";
 
 /** The part of Bun.serve's `websocket` option set here. */

@@ -14,7 +14,7 @@
  */
 import type { Message, Peer } from "crossws";
 import denoAdapter from "crossws/adapters/deno";
-import { isWebSocketUpgrade } from "../websocket.ts";
+import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { RequestInfo, WebSocketHooks, WebSocketServeOptions } from "./adapter.ts";
 
 const MESSAGE_TOO_BIG = 1009;
