@@ -15,6 +15,7 @@ import {
 } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
+import { detectRuntime } from "./runtime/detect.ts";
 
 export interface InFlight {
   method: string;
@@ -22,7 +23,10 @@ export interface InFlight {
 }
 
 export interface HandlerState {
-  /** Requests being handled now (the app has not returned a Response yet). */
+  /**
+   * Requests being handled now: the app returned a promise that has not settled. A request the app
+   * answers synchronously is never in it (nothing else runs until it has its Response).
+   */
   readonly inFlight: Set<Request>;
   readonly defaultHeaders: DefaultHeaders;
   readonly concurrency: ConcurrencyLimit | null;
@@ -41,6 +45,15 @@ function internalError(): Response {
   });
 }
 
+function notAResponse(value: unknown): TypeError {
+  return new TypeError(`The app returned ${typeof value}, not a Response.`);
+}
+
+/** Bun.serve and Deno.serve write a current `date` on every response that lacks one. */
+function runtimeWritesDate(): boolean {
+  return detectRuntime().name !== "node";
+}
+
 export function createRequestHandler(
   config: Config,
   app: FetchHandler,
@@ -48,7 +61,12 @@ export function createRequestHandler(
   onMaxRequests: () => void,
 ): { handler: FetchHandler; state: HandlerState } {
   const defaultHeaders = createDefaultHeaders(
-    { serverHeader: config.serverHeader, dateHeader: config.dateHeader, headers: config.headers },
+    {
+      serverHeader: config.serverHeader,
+      dateHeader: config.dateHeader,
+      headers: config.headers,
+      runtimeDate: runtimeWritesDate(),
+    },
     Date.now(),
   );
   const concurrency = config.limitConcurrency ? new ConcurrencyLimit(config.limitConcurrency) : null;
@@ -57,13 +75,14 @@ export function createRequestHandler(
     : null;
   const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
   const inFlight = new Set<Request>();
+  // Fixed for the logger's life (logging.ts): read once, not per request.
+  const accessEnabled = logger.accessEnabled;
   let maxReached = false;
 
   const finish = (request: Request, info: RequestInfo, response: Response): Response => {
-    inFlight.delete(request);
     concurrency?.release();
     const out = defaultHeaders.apply(response);
-    if (logger.accessEnabled) {
+    if (accessEnabled) {
       try {
         const { hostname, port } = info.remoteAddr;
         logger.access(`${hostname}:${port}`, request.method, requestTarget(request.url), "1.1", out.status);
@@ -80,8 +99,25 @@ export function createRequestHandler(
     return finish(request, info, internalError());
   };
 
+  /** The app answered with a promise: tracked in flight until it settles. */
+  const settleLater = (request: Request, info: RequestInfo, result: Promise<Response>): Promise<Response> => {
+    inFlight.add(request);
+    return result.then(
+      (response) => {
+        inFlight.delete(request);
+        return response instanceof Response
+          ? finish(request, info, response)
+          : fail(request, info, notAResponse(response));
+      },
+      (error) => {
+        inFlight.delete(request);
+        return fail(request, info, error);
+      },
+    );
+  };
+
   const handler: FetchHandler = (request, peer) => {
-    if (concurrency && !concurrency.acquire()) return defaultHeaders.apply(serviceUnavailable());
+    if (concurrency !== null && !concurrency.acquire()) return defaultHeaders.apply(serviceUnavailable());
     if (maxRequests?.count() && !maxReached) {
       maxReached = true;
       logger.warning(maxRequestsMessage(maxRequests.limit as number));
@@ -92,13 +128,12 @@ export function createRequestHandler(
     let forwarded = request;
     // Headers first: reading the peer address is a native call on Bun, so only a request that
     // carries X-Forwarded-* pays for it here.
-    if (trusted && hasForwardedHeaders(request.headers)) {
+    if (trusted !== null && hasForwardedHeaders(request.headers)) {
       const proxied = applyProxyHeaders(request, peer.remoteAddr, trusted);
       if (proxied.client !== peer.remoteAddr) info = { remoteAddr: proxied.client };
       if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);
     }
 
-    inFlight.add(request);
     let result: Response | Promise<Response>;
     try {
       result = app(forwarded, info);
@@ -107,17 +142,9 @@ export function createRequestHandler(
     }
     if (result instanceof Response) return finish(request, info, result);
     if (result && typeof (result as Promise<Response>).then === "function") {
-      return (result as Promise<Response>).then(
-        (response) =>
-          response instanceof Response ? finish(request, info, response) : notAResponse(response),
-        (error) => fail(request, info, error),
-      );
+      return settleLater(request, info, result as Promise<Response>);
     }
-    return notAResponse(result);
-
-    function notAResponse(value: unknown): Response {
-      return fail(request, info, new TypeError(`The app returned ${typeof value}, not a Response.`));
-    }
+    return fail(request, info, notAResponse(result));
   };
 
   return { handler, state: { inFlight, defaultHeaders, concurrency } };

@@ -17,6 +17,13 @@ export interface DefaultHeadersOptions {
   dateHeader: boolean;
   /** Custom headers (--header), names lowercased as config.ts leaves them. */
   headers: readonly (readonly [string, string])[];
+  /**
+   * The runtime's server writes a current `date` itself when a response has none (Bun.serve and
+   * Deno.serve do): apply() then leaves the date out, saving a Headers lookup and write per request
+   * (~1,000 instructions on Bun) for the same bytes on the wire. entries() still lists it, for the
+   * responses the runtime does not date (WebSocket handshakes).
+   */
+  runtimeDate?: boolean;
 }
 
 export interface DefaultHeaders {
@@ -62,10 +69,12 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
     } else (groupValues[at] as string[]).push(value);
   }
   const count = groupNames.length;
+  // The date is always first, alone in its group: skipping it is starting at 1.
+  const first = useDate && options.runtimeDate ? 1 : 0;
   let second = Math.floor(nowMs / 1000);
 
   function addMissing(headers: Headers): void {
-    for (let i = 0; i < count; i++) {
+    for (let i = first; i < count; i++) {
       const name = groupNames[i] as string;
       if (headers.has(name)) continue;
       const group = groupValues[i] as string[];
@@ -104,7 +113,7 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
       }
     },
     apply(response: Response): Response {
-      if (count === 0) return response;
+      if (count === first) return response;
       // A response that takes the defaults itself and writes them with its own headers (Node's
       // FastResponse, src/runtime/node-response.ts): no Headers object is built for it.
       const take = (response as unknown as Record<symbol, unknown>)[ADD_DEFAULT_HEADERS];

@@ -24,12 +24,11 @@ import type {
 } from "./adapter.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
-import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
-import { plainTls } from "./tls-key.ts";
+import type { PlainTls } from "./tls-key.ts";
 import { removeSocketFile } from "./unix-socket.ts";
-import { bunWebSocket } from "./ws-bun.ts";
+import type { BunWebSocket } from "./ws-bun.ts";
 
 /** The part of Bun's API used here (declared locally so tsc and deno check agree on this file). */
 interface BunServer {
@@ -66,21 +65,25 @@ export function idleSeconds(keepAliveTimeoutMs: number): number {
   return Math.min(MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
 }
 
-/** The peer, read only if the app asks (Bun's requestIP is a native call plus an object). */
+/**
+ * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: ~2,500
+ * instructions per request, measured with scripts/bench/callgrind.ts; building this object costs
+ * next to nothing).
+ */
 class BunRequestInfo implements RequestInfo {
-  #server: BunServer;
-  #request: Request;
-  #remoteAddr: ClientAddress | undefined;
+  private server: BunServer;
+  private request: Request;
+  private addr: ClientAddress | undefined = undefined;
   constructor(server: BunServer, request: Request) {
-    this.#server = server;
-    this.#request = request;
+    this.server = server;
+    this.request = request;
   }
   get remoteAddr(): ClientAddress {
-    if (this.#remoteAddr === undefined) {
-      const ip = this.#server.requestIP(this.#request);
-      this.#remoteAddr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
+    if (this.addr === undefined) {
+      const ip = this.server.requestIP(this.request);
+      this.addr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
     }
-    return this.#remoteAddr;
+    return this.addr;
   }
 }
 
@@ -98,31 +101,37 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
       `Bun cannot serve on an inherited socket (--fd ${listen.fd}): Bun.serve has no way to listen on a file descriptor (oven-sh/bun PR #36491). Use --host/--port or --uds.`,
     );
   }
-  if (options.node) return serveNodeListener(options, options.node, { reusePortBridge: true, os: info.os });
+  // Imported on demand: node:http (for node apps) and crossws (for WebSocket hooks) are most of
+  // what a fetch app without hooks would otherwise load at start-up.
+  if (options.node) {
+    const { serveNodeListener } = await import("./node-http-listener.ts");
+    return serveNodeListener(options, options.node, { reusePortBridge: true, os: info.os });
+  }
   const app = options.fetch;
   if (!app) throw new TypeError("serve() needs a fetch or a node handler.");
-  return serveFetch(info, options, app);
-}
-
-function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler): RunningServer {
-  const { listen, onError } = options;
-  const idle = idleSeconds(options.keepAliveTimeoutMs);
   const websocket = options.websocket
-    ? bunWebSocket(
+    ? (await import("./ws-bun.ts")).bunWebSocket(
         options.websocket,
         (request, server) => new BunRequestInfo(server as BunServer, request).remoteAddr,
       )
     : undefined;
+  // node:crypto (decrypting a key) only when serving TLS.
+  const tls = options.tls ? (await import("./tls-key.ts")).plainTls(options.tls) : undefined;
+  return serveFetch(info, options, app, websocket, tls);
+}
 
-  const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    if (websocket) {
-      // Resolves to undefined once server.upgrade() took the request, as Bun wants.
-      const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
-      if (upgraded) return upgraded;
-    }
-    const result = app(request, new BunRequestInfo(server, request));
-    if (!(result instanceof Promise)) return result;
-    // While the app works, no idle cut; once it has answered, the keep-alive timeout again.
+function serveFetch(
+  info: RuntimeInfo,
+  options: ServeOptions,
+  app: FetchHandler,
+  websocket: BunWebSocket | undefined,
+  tls: PlainTls | undefined,
+): RunningServer {
+  const { listen, onError } = options;
+  const idle = idleSeconds(options.keepAliveTimeoutMs);
+
+  /** An async answer: no idle cut while the app works; once it has answered, keep-alive again. */
+  const later = (request: Request, server: BunServer, result: Promise<Response>): Promise<Response> => {
     server.timeout(request, 0);
     return result.then(
       (response) => {
@@ -135,6 +144,19 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
       },
     );
   };
+  // Two versions, so the hot path of an app without WebSocket hooks does not even test for them.
+  const fetch = websocket
+    ? (request: Request, server: BunServer): Response | Promise<Response> => {
+        // Resolves to undefined once server.upgrade() took the request, as Bun wants.
+        const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
+        if (upgraded) return upgraded;
+        const result = app(request, new BunRequestInfo(server, request));
+        return result instanceof Promise ? later(request, server, result) : result;
+      }
+    : (request: Request, server: BunServer): Response | Promise<Response> => {
+        const result = app(request, new BunRequestInfo(server, request));
+        return result instanceof Promise ? later(request, server, result) : result;
+      };
   const base: BunServeOptions = {
     fetch,
     // development mode would answer errors with an HTML page carrying the stack.
@@ -145,7 +167,7 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
       return internalError();
     },
   };
-  if (options.tls) base.tls = plainTls(options.tls);
+  if (tls) base.tls = tls;
   if (websocket) base.websocket = websocket.handler;
 
   const server: BunServer = listenNative(listen, "Bun", info.os, {

@@ -32,12 +32,11 @@ import type {
 } from "./adapter.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
-import { serveNodeListener } from "./node-http-listener.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
-import { plainTls } from "./tls-key.ts";
+import type { PlainTls } from "./tls-key.ts";
 import { removeSocketFile } from "./unix-socket.ts";
-import { denoWebSocket } from "./ws-deno.ts";
+import type { DenoWebSocket } from "./ws-deno.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
 interface DenoHttpServer {
@@ -84,13 +83,29 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
     );
   }
   // Deno's node:http honours reusePort itself, so no bridge is needed.
-  if (options.node) return serveNodeListener(options, options.node, { reusePortBridge: false, os: info.os });
+  // Imported on demand: node:http (for node apps) and crossws (for WebSocket hooks) are most of
+  // what a fetch app without hooks would otherwise load at start-up.
+  if (options.node) {
+    const { serveNodeListener } = await import("./node-http-listener.ts");
+    return serveNodeListener(options, options.node, { reusePortBridge: false, os: info.os });
+  }
   const app = options.fetch;
   if (!app) throw new TypeError("serve() needs a fetch or a node handler.");
-  return serveFetch(info, options, app);
+  const websocket = options.websocket
+    ? (await import("./ws-deno.ts")).denoWebSocket(options.websocket)
+    : undefined;
+  // node:crypto (decrypting a key) only when serving TLS.
+  const tls = options.tls ? (await import("./tls-key.ts")).plainTls(options.tls) : undefined;
+  return serveFetch(info, options, app, websocket, tls);
 }
 
-function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler): RunningServer {
+function serveFetch(
+  info: RuntimeInfo,
+  options: ServeOptions,
+  app: FetchHandler,
+  websocket: DenoWebSocket | undefined,
+  tls: PlainTls | undefined,
+): RunningServer {
   const { listen, onError } = options;
   const abort = new AbortController();
 
@@ -104,7 +119,6 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
   // Deno's ServeHandlerInfo already has the RequestInfo shape ({ remoteAddr: { hostname, port } }
   // for TCP), so it is passed through as is: no allocation. A unix socket has no peer address.
   const unix = listen.kind === "unix";
-  const websocket = options.websocket ? denoWebSocket(options.websocket) : undefined;
   const handler = (request: Request, peer: RequestInfo): Response | Promise<Response> => {
     if (draining) return serviceUnavailable();
     const result =
@@ -126,8 +140,7 @@ function serveFetch(info: RuntimeInfo, options: ServeOptions, app: FetchHandler)
       return internalError();
     },
   };
-  if (options.tls) {
-    const tls = plainTls(options.tls);
+  if (tls) {
     base.key = tls.key;
     base.cert = tls.cert;
   }

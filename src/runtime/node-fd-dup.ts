@@ -9,7 +9,7 @@
  * Node aborts in libuv (`uv__server_io: Assertion 'events & POLLIN' failed`, Node 20 and 24).
  *
  * The helper also performs the listen(2) on the parent's socket (see node-socket.ts). It is started
- * on first use and leaves after a few idle seconds; it never keeps the parent alive.
+ * on first use and leaves after an idle second; it never keeps the parent alive.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 
@@ -38,8 +38,12 @@ process.on("message", (m, handle) => {
 process.on("disconnect", () => process.exit(0));
 `;
 
-/** How long the helper stays after its last request. */
-const IDLE_MS = 15_000;
+/**
+ * How long the helper stays after its last request. Short: it is a whole node process (~40 MiB
+ * RSS, as much as a thread worker), needed while threads start (all at once) and when one is
+ * replaced (then a new helper costs ~50 ms of start-up).
+ */
+const IDLE_MS = 1000;
 /** A helper that does not answer by then is not going to. */
 const REPLY_TIMEOUT_MS = 10_000;
 

@@ -120,6 +120,11 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/** Is the raw header name `name` the lowercase `key`? (No string built unless the case differs.) */
+function sameName(name: string, key: string): boolean {
+  return name.length === key.length && (name === key || name.toLowerCase() === key);
+}
+
 /** The request's headers: `get`/`has` read node:http's parsed headers; the rest builds undici Headers. */
 export class NodeRequestHeaders {
   #req: IncomingMessage;
@@ -145,19 +150,28 @@ export class NodeRequestHeaders {
     this.#native = headers;
   }
 
+  // get/has scan the raw header list: node:http's headersDistinct (or headers) would build an
+  // object of every header on first use, for a lookup or two per request (the proxy-headers check
+  // asks every request for two headers it almost never has).
   get(name: string): string | null {
     if (this.#native) return this.#native.get(name);
     const key = String(name).toLowerCase();
-    const distinct = this.#req.headersDistinct;
-    // Object.hasOwn: headersDistinct is a plain object ("constructor" is not a header).
-    if (Object.hasOwn(distinct, key)) return (distinct[key] as string[]).join(", ");
+    const raw = this.#req.rawHeaders;
+    let value: string | null = null;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (sameName(raw[i] as string, key)) {
+        value = value === null ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`;
+      }
+    }
+    if (value !== null) return value;
     return TOKEN.test(key) ? null : this._native.get(name);
   }
 
   has(name: string): boolean {
     if (this.#native) return this.#native.has(name);
     const key = String(name).toLowerCase();
-    if (Object.hasOwn(this.#req.headersDistinct, key)) return true;
+    const raw = this.#req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (sameName(raw[i] as string, key)) return true;
     return TOKEN.test(key) ? false : this._native.has(name);
   }
 

@@ -1,7 +1,8 @@
 /**
  * Module loader hooks that let Node.js import an app written in TypeScript (`.ts`, `.tsx`, `.mts`,
  * `.cts`), registered with `module.register` by node-ts-register.ts. Built as its own file,
- * dist/ts-hooks.mjs, because Node runs hooks in a separate thread that loads them by URL.
+ * dist/ts-hooks.mjs, because Node runs hooks in a separate thread that loads them by URL (on Node
+ * 20; where `module.registerHooks` exists, resolveSync/loadSync run in-thread, bundled with the rest).
  *
  * - load: TypeScript files are compiled with esbuild's transform (one file at a time, no type
  *   check), with the nearest tsconfig.json for JSX and decorator settings, and an inline source map
@@ -11,12 +12,19 @@
  *   extension), `./routes.js` meaning `./routes.ts`, and `./routes` meaning `./routes/index.ts`.
  *   Only for relative and absolute paths; package imports resolve as Node does, from the importing
  *   file's directory, so an app's own node_modules are the ones used.
+ * - cache: esbuild's output is kept on disk, keyed by a hash of everything the output depends on
+ *   (source, options, tsconfig, esbuild version). A start whose files are all cached never loads
+ *   esbuild nor starts its service process: most of a .ts app's start-up on Node, and of each
+ *   thread worker's (on Node 20 each thread has its own hooks, and had its own esbuild).
  */
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Loader, type TransformOptions, transform } from "esbuild";
+import type { Loader, TransformOptions } from "esbuild";
 
 const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
 
@@ -120,14 +128,163 @@ function isCommonJs(filename: string, source: string): boolean {
   return /\brequire\s*\(|\bmodule\.exports\b|\bexports\.[\w$]+\s*=/.test(source);
 }
 
-export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
-  if (!url.startsWith("file:")) return nextLoad(url, context);
-  const path = url.split(/[?#]/, 1)[0] as string;
-  if (!TS_FILE.test(path)) return nextLoad(url, context);
-  const filename = fileURLToPath(path);
-  const source = await readFile(filename, "utf8");
+/**
+ * esbuild's service is a child process (~12 MB RSS, one per hooks thread, so one per thread worker
+ * on Node 20) that is only needed while modules load: once no transform has run for IDLE_STOP_MS
+ * it is stopped, and esbuild starts it again by itself for a later transform (a lazy import).
+ */
+const IDLE_STOP_MS = 300;
+let transforming = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+let esbuild: Promise<typeof import("esbuild")> | undefined;
+
+async function compile(source: string, options: TransformOptions): Promise<{ code: string }> {
+  transforming++;
+  clearTimeout(idleTimer);
+  try {
+    esbuild ??= import("esbuild");
+    return await (await esbuild).transform(source, options);
+  } finally {
+    if (--transforming === 0) stopWhenIdle();
+  }
+}
+
+/** Stop esbuild's service (and the worker thread its transformSync uses) once idle. */
+function stopWhenIdle(): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (transforming === 0) void esbuild?.then((loaded) => loaded.stop());
+  }, IDLE_STOP_MS);
+  idleTimer.unref?.();
+}
+
+/** Bump when the shape of what is cached changes. */
+const CACHE_FORMAT = 1;
+let cacheDir: string | null | undefined;
+let cacheSalt: string | undefined;
+
+/**
+ * $TSUV_CACHE_DIR, else a per-user directory in the temp dir; null (no cache) if it cannot be made
+ * or belongs to someone else (a shared /tmp: another user could plant code in it).
+ */
+function cacheDirectory(): string | null {
+  if (cacheDir !== undefined) return cacheDir;
+  cacheDir = null;
+  try {
+    const uid = process.getuid?.();
+    const dir = process.env.TSUV_CACHE_DIR || join(tmpdir(), `tsuv-ts-cache-${uid ?? "user"}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
+    if (uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0)) cacheDir = dir;
+  } catch {
+    // No cache: compile every time.
+  }
+  return cacheDir;
+}
+
+/** What the output depends on besides the source and options: the cache format and esbuild. */
+function salt(): string {
+  if (cacheSalt === undefined) {
+    let version = "unknown";
+    try {
+      const require = createRequire(import.meta.url);
+      version = JSON.parse(readFileSync(require.resolve("esbuild/package.json"), "utf8")).version;
+    } catch {}
+    cacheSalt = `${CACHE_FORMAT}:${version}`;
+  }
+  return cacheSalt;
+}
+
+/** esbuild's output for `source`, from the cache when the same input was compiled before. */
+function cacheFile(
+  source: string,
+  options: TransformOptions,
+  tsconfigRaw: string | undefined,
+): string | null {
+  const dir = cacheDirectory();
+  if (!dir) return null;
+  const hash = createHash("sha256")
+    .update(JSON.stringify([salt(), options, tsconfigRaw ?? null]))
+    .update("\0")
+    .update(source)
+    .digest("hex");
+  return join(dir, `${hash}.js`);
+}
+
+function readCache(file: string | null): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined; // Not cached yet.
+  }
+}
+
+function writeCache(file: string | null, code: string): void {
+  if (!file) return;
+  try {
+    // Written aside and renamed: a concurrent reader (another thread) never sees half a file.
+    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    writeFileSync(temp, code, { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // A read-only or full disk only costs the next start its compile.
+  }
+}
+
+/** A tsconfig.json esbuild cannot read is no reason to refuse the app: compile without it. */
+function retryWithoutTsconfig(error: unknown, tsconfigRaw: string | undefined): boolean {
+  if (!tsconfigRaw || !String(error).includes("tsconfig")) throw error;
+  return true;
+}
+
+/** esbuild's output for `source`, from the cache when the same input was compiled before. */
+async function cachedCompile(
+  source: string,
+  options: TransformOptions,
+  tsconfigRaw: string | undefined,
+): Promise<string> {
+  const file = cacheFile(source, options, tsconfigRaw);
+  const cached = readCache(file);
+  if (cached !== undefined) return cached;
+  let code: string;
+  try {
+    code = (await compile(source, tsconfigRaw ? { ...options, tsconfigRaw } : options)).code;
+  } catch (error) {
+    retryWithoutTsconfig(error, tsconfigRaw);
+    code = (await compile(source, options)).code;
+  }
+  writeCache(file, code);
+  return code;
+}
+
+/** The same, synchronously (module.registerHooks): esbuild's transformSync, no service kept. */
+function cachedCompileSync(
+  source: string,
+  options: TransformOptions,
+  tsconfigRaw: string | undefined,
+): string {
+  const file = cacheFile(source, options, tsconfigRaw);
+  const cached = readCache(file);
+  if (cached !== undefined) return cached;
+  const esbuildSync = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  esbuild ??= Promise.resolve(esbuildSync);
+  let code: string;
+  try {
+    code = esbuildSync.transformSync(source, tsconfigRaw ? { ...options, tsconfigRaw } : options).code;
+  } catch (error) {
+    retryWithoutTsconfig(error, tsconfigRaw);
+    code = esbuildSync.transformSync(source, options).code;
+  } finally {
+    stopWhenIdle();
+  }
+  writeCache(file, code);
+  return code;
+}
+
+/** What load() compiles a TypeScript file with, and the module format it gives. */
+function transformOptions(filename: string, source: string): { options: TransformOptions; cjs: boolean } {
   const cjs = isCommonJs(filename, source);
-  const tsconfigRaw = nearestTsconfig(dirname(filename)) ?? undefined;
   const options: TransformOptions = {
     loader: (filename.endsWith("x") ? "tsx" : "ts") as Loader,
     format: cjs ? "cjs" : "esm",
@@ -135,13 +292,60 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
     sourcemap: "inline",
     sourcefile: filename,
   };
-  let result: { code: string };
+  return { options, cjs };
+}
+
+/** The file of a TypeScript module URL, or null for anything else (left to Node). */
+function tsFile(url: string): string | null {
+  if (!url.startsWith("file:")) return null;
+  const path = url.split(/[?#]/, 1)[0] as string;
+  return TS_FILE.test(path) ? fileURLToPath(path) : null;
+}
+
+export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
+  const filename = tsFile(url);
+  if (filename === null) return nextLoad(url, context);
+  const source = await readFile(filename, "utf8");
+  const { options, cjs } = transformOptions(filename, source);
+  const code = await cachedCompile(source, options, nearestTsconfig(dirname(filename)) ?? undefined);
+  return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
+}
+
+/**
+ * Synchronous hooks for `module.registerHooks` (Node 22.15+, 23.5+): they run in the importing
+ * thread, so no hooks thread is started (start-up waited for it) nor kept per thread (memory).
+ */
+type NextResolveSync = (specifier: string, context?: ResolveContext) => ResolveResult;
+type NextLoadSync = (url: string, context?: LoadContext) => LoadResult;
+
+export function resolveSync(
+  specifier: string,
+  context: ResolveContext,
+  nextResolve: NextResolveSync,
+): ResolveResult {
   try {
-    result = await transform(source, tsconfigRaw ? { ...options, tsconfigRaw } : options);
+    return nextResolve(specifier, context);
   } catch (error) {
-    // A tsconfig.json esbuild cannot read is no reason to refuse the app: compile without it.
-    if (!tsconfigRaw || !String(error).includes("tsconfig")) throw error;
-    result = await transform(source, options);
+    const code = (error as { code?: string }).code;
+    if (!isPath(specifier) || (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT")) {
+      throw error;
+    }
+    for (const candidate of candidates(specifier)) {
+      try {
+        return nextResolve(candidate, context);
+      } catch {
+        // next candidate
+      }
+    }
+    throw error;
   }
-  return { format: cjs ? "commonjs" : "module", source: result.code, shortCircuit: true };
+}
+
+export function loadSync(url: string, context: LoadContext, nextLoad: NextLoadSync): LoadResult {
+  const filename = tsFile(url);
+  if (filename === null) return nextLoad(url, context);
+  const source = readFileSync(filename, "utf8");
+  const { options, cjs } = transformOptions(filename, source);
+  const code = cachedCompileSync(source, options, nearestTsconfig(dirname(filename)) ?? undefined);
+  return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
 }

@@ -5,11 +5,18 @@
  * so a thread worker's first importModule registers them again; ensureTsHooks() is exported for an
  * entry point that wants them earlier. A JavaScript app does without them (the hooks thread and
  * esbuild's service process cost start-up time), unless something registered them already.
+ * Where Node has `module.registerHooks` (22.15+, 23.5+; Node 24 here) the synchronous versions of
+ * the same hooks run in the importing thread instead: no hooks thread to wait for at start-up
+ * (Node 24 exec to first 200: 374 -> 223 ms) and none kept per thread worker.
  */
 import { existsSync } from "node:fs";
-import { register } from "node:module";
+import * as nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
 import { installFastGlobals } from "./node-globals.ts";
+import { loadSync, resolveSync } from "./node-ts-hooks.ts";
+
+/** `module.registerHooks` (Node 22.15+, 23.5+): synchronous hooks in this thread, no hooks thread. */
+type RegisterHooks = (hooks: { resolve: typeof resolveSync; load: typeof loadSync }) => unknown;
 
 let registered = false;
 
@@ -21,11 +28,19 @@ export function tsHooksUrl(): URL {
 export function ensureTsHooks(): void {
   if (registered) return;
   registered = true;
+  const registerHooks = (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
+  if (registerHooks) {
+    // In-thread hooks: start-up does not wait for a hooks thread to boot, and a thread worker does
+    // not keep one (nor its own esbuild) for its whole life.
+    registerHooks({ resolve: resolveSync, load: loadSync });
+    process.setSourceMapsEnabled(true);
+    return;
+  }
   const url = tsHooksUrl();
   if (url.protocol === "file:" && !existsSync(url)) {
     throw new Error(`tsuv's TypeScript loader is missing: ${url.pathname} (run \`npm run build\`).`);
   }
-  register(url.href, import.meta.url);
+  nodeModule.register(url.href, import.meta.url);
   // Stack traces of TypeScript apps point at their .ts lines (the hook emits inline source maps).
   process.setSourceMapsEnabled(true);
 }
