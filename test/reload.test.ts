@@ -3,9 +3,22 @@
  * the test edits its files. One reloader per runtime walks through the scenarios in order (a broken
  * app at start-up, an edit, a burst, excluded paths, a broken edit and its fix, SIGTERM), counting
  * the reloader's log lines; a second one checks that the child exits when the reloader is killed.
+ * Then, per runtime (Node 20 and 24 too), what a restart does to requests: none fails (Node: the
+ * kernel backlog of the shared socket; Bun, Deno: the reloader's proxy holds them), a request 1 s
+ * after a save gets the new code without retrying, requests made while the code is broken are
+ * served once it is fixed, and SIGTERM in the middle of a restart leaves no process.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -180,5 +193,160 @@ for (const runtime of RUNTIMES) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`--reload-dir: directory does not exist: ${join(dir, "nope")}`);
     }, 20_000);
+  });
+}
+
+/**
+ * One GET on a fresh connection (to a port, or a unix socket path), no retry: the body, or the
+ * error's text prefixed with "ERROR ".
+ */
+function once(to: number | string, timeoutMs = 30_000, agent: Agent | false = false): Promise<string> {
+  const where = typeof to === "number" ? { host: "127.0.0.1", port: to } : { socketPath: to };
+  return new Promise((resolve) => {
+    const req = request({ ...where, path: "/", agent, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve(res.statusCode === 200 ? body : `ERROR status ${res.statusCode}: ${body}`));
+      res.on("error", (error) => resolve(`ERROR ${error.message}`));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (error) => resolve(`ERROR ${error.message}`));
+    req.end();
+  });
+}
+
+/** Processes whose working directory is `dir` (a reloader or child started there). */
+function processesIn(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === dir && processAlive(Number(entry)))
+        found.push(Number(entry));
+    } catch {}
+  }
+  return found;
+}
+
+const RESTART_RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
+
+for (const runtime of RESTART_RUNTIMES) {
+  describe(`--reload restarts on ${runtime}`, () => {
+    async function serve(source = app("v1")): Promise<{ dir: string; t: RunningTsuv }> {
+      const dir = project(source);
+      const t = await startTsuv(runtime, ["app.ts", "--reload", "--port", "0", "--no-access-log"], {
+        cwd: dir,
+      });
+      return { dir, t };
+    }
+
+    for (const keepAlive of [false, true]) {
+      const how = keepAlive ? "on a keep-alive connection" : "each on a fresh connection";
+      test(`a request every 20 ms across a save, ${how}: none fails, and the body switches from old to new once`, async () => {
+        const { dir, t } = await serve();
+        await untilCount(t, SERVER_STARTED, 1);
+        const agent = keepAlive ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
+        try {
+          expect(await once(t.port, 30_000, agent)).toBe("hello v1");
+          const bodies: string[] = [];
+          let newSince = 0;
+          const client = (async () => {
+            // Until the new code has been answering for 500 ms (or 30 s at most).
+            const deadline = Date.now() + 30_000;
+            while (Date.now() < deadline && !(newSince && Date.now() - newSince > 500)) {
+              const body = await once(t.port, 30_000, agent);
+              bodies.push(body);
+              if (body === "hello v2" && !newSince) newSince = Date.now();
+              await sleep(20);
+            }
+          })();
+          await sleep(300);
+          writeFileSync(join(dir, "app.ts"), app("v2"));
+          await client;
+          expect(bodies.filter((body) => body.startsWith("ERROR"))).toEqual([]);
+          const firstNew = bodies.indexOf("hello v2");
+          expect(firstNew).toBeGreaterThan(0);
+          expect(bodies.slice(0, firstNew).every((body) => body === "hello v1")).toBe(true);
+          expect(bodies.slice(firstNew).every((body) => body === "hello v2")).toBe(true);
+          expect(count(t, SERVER_STARTED)).toBe(2);
+        } finally {
+          if (agent) agent.destroy();
+        }
+      }, 60_000);
+    }
+
+    test("a request sent 1 s after the save, without retrying, gets the new code", async () => {
+      const { dir, t } = await serve();
+      await untilCount(t, SERVER_STARTED, 1);
+      expect(await once(t.port)).toBe("hello v1");
+      writeFileSync(join(dir, "app.ts"), app("v2"));
+      await sleep(1000);
+      expect(await once(t.port)).toBe("hello v2");
+    }, 60_000);
+
+    test("requests made while the code is broken are served once it is fixed", async () => {
+      const { dir, t } = await serve();
+      await untilCount(t, SERVER_STARTED, 1);
+      expect(await once(t.port)).toBe("hello v1");
+      writeFileSync(join(dir, "app.ts"), "export default {;\n");
+      await untilCount(t, /failed to start \(exit code 3\)\. Waiting for changes to reload/, 1);
+      let answeredAt = 0;
+      const waiting = [once(t.port), once(t.port)].map((p) =>
+        p.then((body) => {
+          answeredAt ||= Date.now();
+          return body;
+        }),
+      );
+      await sleep(700);
+      expect(answeredAt).toBe(0);
+      const fixedAt = Date.now();
+      writeFileSync(join(dir, "app.ts"), app("v3"));
+      expect(await Promise.all(waiting)).toEqual(["hello v3", "hello v3"]);
+      expect(answeredAt).toBeGreaterThanOrEqual(fixedAt);
+      expect(await once(t.port)).toBe("hello v3");
+    }, 60_000);
+
+    for (const delayMs of [0, 150]) {
+      test(`SIGTERM ${delayMs} ms into a restart leaves no process, and no request hangs`, async () => {
+        const { dir, t } = await serve();
+        await untilCount(t, SERVER_STARTED, 1);
+        const first = lastChildPid(t);
+        // (On Node the child also runs an esbuild service process for TypeScript, there too.)
+        expect(processesIn(dir)).toContain(first);
+        writeFileSync(join(dir, "app.ts"), app("v2"));
+        await untilCount(t, CHANGES, 1);
+        const inFlight = once(t.port, 15_000);
+        await sleep(delayMs);
+        t.signal("SIGTERM");
+        expect(await t.exited).toBe(0);
+        // Answered (by either child) or cut, but settled, and nothing left running.
+        const settled = await Promise.race([inFlight, sleep(5000).then(() => "HUNG")]);
+        expect(settled).not.toBe("HUNG");
+        expect(processAlive(first)).toBe(false);
+        // Helpers of a child (esbuild) go when their parent has gone: give them a moment.
+        const deadline = Date.now() + 3000;
+        while (processesIn(dir).length && Date.now() < deadline) await sleep(50);
+        expect(processesIn(dir)).toEqual([]);
+      }, 60_000);
+    }
+
+    if (runtime === "bun" || runtime === "deno") {
+      test("--uds: the reloader listens on the socket file; a request 1 s after a save gets the new code", async () => {
+        const dir = project(app("v1"));
+        const path = join(dir, "tsuv.sock");
+        const t = await startTsuv(runtime, ["app.ts", "--reload", "--uds", path, "--no-access-log"], {
+          cwd: dir,
+        });
+        await untilCount(t, SERVER_STARTED, 1);
+        expect(await once(path)).toBe("hello v1");
+        writeFileSync(join(dir, "app.ts"), app("v2"));
+        await sleep(1000);
+        expect(await once(path)).toBe("hello v2");
+        t.signal("SIGTERM");
+        expect(await t.exited).toBe(0);
+        expect(existsSync(path)).toBe(false);
+      }, 60_000);
+    }
   });
 }

@@ -7,9 +7,9 @@
  * - A child that cannot start (syntax error, throwing module, failing startup hook: exit 3) or dies
  *   is reported, and the reloader waits for the next change instead of exiting or looping.
  * - Node: the reloader binds the socket once and every child inherits it, so connections made during
- *   a restart queue instead of failing. Bun, Deno (cannot share a socket with a child): the port is
- *   probed (port 0 becomes one real port for every child) and each child binds it after the old one
- *   has exited.
+ *   a restart queue instead of failing. Bun, Deno (cannot share a socket with a child): the reloader
+ *   listens itself and pipes connections to the child, which listens on 127.0.0.1 on a port of its
+ *   own; connections made during a restart are held until the new child is ready (reload-proxy.ts).
  * - SIGINT/SIGTERM stop the child and then the reloader; a second SIGINT kills the child at once.
  *   A child also exits by itself if the reloader dies (IPC disconnect, src/worker.ts).
  */
@@ -22,6 +22,7 @@ import type { RuntimeAdapter, SignalName } from "../runtime/adapter.ts";
 import { describeAddress, listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { PreparedListen } from "./listen.ts";
+import { ReloadProxy } from "./reload-proxy.ts";
 import { SignalQueue } from "./signals.ts";
 import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
 import { createReloadFilter, pythonList, resolveReloadDirs } from "./watch-filter.ts";
@@ -37,6 +38,8 @@ export const RELOAD_TICK_MS = 100;
 export const RELOAD_DRAIN_SECONDS = 2;
 /** Slack after the child's drain limit (shutdown hook, exit) before it is killed. */
 export const RELOAD_KILL_SLACK_SECONDS = 1;
+/** Where a child listens behind the reload proxy (Bun, Deno): loopback, a port of its own. */
+export const CHILD_HOST = "127.0.0.1";
 /** After a kill, how long to wait for the exit before giving up on the child. */
 export const RELOAD_KILL_GRACE_MS = 2000;
 
@@ -68,6 +71,8 @@ export class ChangeReload {
   private readonly clock: Clock;
   private readonly cwd: string;
   private prepared: PreparedListen | undefined;
+  /** Bun, Deno: the reloader's own listener, piping to the current child (see module doc). */
+  proxy: ReloadProxy | undefined;
   private changes = new Set<string>();
   private childReported = false;
   private restartRequested = false;
@@ -143,9 +148,12 @@ export class ChangeReload {
       this.startChild();
       await this.loop();
     } finally {
+      // Accept nothing more; connections piped to the child go on while it drains, then are cut.
+      this.proxy?.stopAccepting();
       debouncer.cancel();
       await watching?.close();
       await this.stopChild();
+      this.proxy?.close();
       this.signals.close();
       prepared.shared?.close();
     }
@@ -176,7 +184,7 @@ export class ChangeReload {
     }
   }
 
-  /** Parent-bound socket where children can inherit one (Node), else a probed port (see module doc). */
+  /** Parent-bound socket where children can inherit one (Node), else the proxy (see module doc). */
   private async prepareListen(): Promise<PreparedListen> {
     const target = listenTargetFromConfig(this.config);
     if (this.adapter.info.capabilities.passSocketToChild) {
@@ -187,16 +195,15 @@ export class ChangeReload {
       const shared = await this.adapter.bindSharedSocket(target, this.config.backlog);
       if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
     }
-    if (target.kind === "tcp") {
-      const port = await this.adapter.probePort(target.host, target.port);
-      // Children bind one after another (the old one has exited), so no reusePort is needed.
-      return {
-        listen: { ...target, port, reusePort: false },
-        shared: null,
-        address: { kind: "tcp", host: target.host, port },
-      };
-    }
-    return { listen: target, shared: null, address: target };
+    if (target.kind === "fd") return { listen: target, shared: null, address: target };
+    const proxy = new ReloadProxy({
+      os: this.adapter.info.os,
+      onError: (error) => this.logger.debug(`Reload proxy: ${errorMessage(error)}`),
+    });
+    const address = await proxy.listen(target, this.config.backlog);
+    this.proxy = proxy;
+    // Each child takes a free loopback port of its own and reports it in its ready message.
+    return { listen: { kind: "tcp", host: CHILD_HOST, port: 0, reusePort: false }, shared: null, address };
   }
 
   private startChild(): void {
@@ -208,13 +215,23 @@ export class ChangeReload {
         ? [`--timeout-graceful-shutdown=${RELOAD_DRAIN_SECONDS}`, ...this.config.argv]
         : this.config.argv;
     const port = this.adapter.spawnProcess({ argv, listen: prepared.listen }, prepared.shared);
-    port.onExit(() => this.wake?.());
+    port.onMessage((message) => {
+      if (message.type === "ready" && message.address.kind === "tcp" && this.child?.port === port)
+        this.proxy?.route({ host: message.address.host, port: message.address.port });
+    });
+    port.onExit(() => {
+      // Connections wait for the next child rather than go to a port nobody listens on.
+      if (this.child?.port === port) this.proxy?.hold();
+      this.wake?.();
+    });
     this.child = new WorkerHandle(port, this.clock);
     this.childReported = false;
     this.starts += 1;
   }
 
   private async restart(): Promise<void> {
+    // From now on new connections wait for the new child (Bun, Deno; Node's backlog does this).
+    this.proxy?.hold();
     await this.stopChild();
     if (!this.shouldExit) this.startChild();
   }

@@ -6,10 +6,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request } from "node:http";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, EXIT } from "../../src/errors.ts";
 import { ChangeReload, RELOAD_DRAIN_SECONDS } from "../../src/supervisors/reload.ts";
+import { ReloadProxy } from "../../src/supervisors/reload-proxy.ts";
 import {
   chokidarBackend,
   Debouncer,
@@ -380,23 +383,45 @@ describe("ChangeReload", () => {
     await done;
   });
 
-  test("Bun and Deno: no shared socket; port 0 is probed once and every child binds that port", async () => {
+  test("Bun and Deno: the reloader listens itself and routes to each ready child; held during a restart", async () => {
     const runtime = fakeRuntime({ name: "bun", displayName: "Bun", caps: { passSocketToChild: false } });
-    const r = reloader(["--port", "0"], { runtime, sharedFd: null });
+    const r = reloader(["--port", "0"], { runtime, sharedFd: null, autoReady: false });
     const done = r.supervisor.run();
     await until(() => r.ports.length === 1, "first child");
+    const proxy = r.supervisor.proxy as ReloadProxy;
+    expect(proxy).toBeDefined();
+    expect(r.probed).toEqual([]);
+    expect(r.port(0).shared).toBeNull();
+    expect(r.port(0).boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 0, reusePort: false });
+    const running = r.logger.messages("info").find((line) => line.startsWith("tsuv running on")) ?? "";
+    const port = Number(running.match(/:(\d+) /)?.[1]);
+    expect(port).toBeGreaterThan(0);
+
+    // Before the first child is ready, a request waits; once it is, the request reaches it.
+    const first = await upstream("one");
+    const early = get(port);
+    await until(() => proxy.heldCount === 1, "request held");
+    r.port(0).markReady({ kind: "tcp", host: "127.0.0.1", port: first.port });
+    expect(await early).toBe("one");
+
+    // A change: held from the moment it is seen until the new child is ready.
     r.backend.change("main.ts");
     await until(() => r.ports.length === 2, "second child");
-    expect(r.probed).toEqual([{ host: "127.0.0.1", port: 0 }]);
-    for (const i of [0, 1]) {
-      expect(r.port(i).shared).toBeNull();
-      expect(r.port(i).boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 4321, reusePort: false });
-    }
-    expect(r.logger.messages("info")).toContain(
-      "tsuv running on http://127.0.0.1:4321 (Press CTRL+C to quit)",
-    );
+    expect(r.port(1).boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 0, reusePort: false });
+    const during = get(port);
+    await until(() => proxy.heldCount === 1, "request held during the restart");
+    const second = await upstream("two");
+    r.port(1).markReady({ kind: "tcp", host: "127.0.0.1", port: second.port });
+    expect(await during).toBe("two");
+    expect(await get(port)).toBe("two");
+
+    // Shutdown closes the listener: nothing is accepted afterwards.
     r.raise("SIGTERM");
-    await done;
+    expect(await done).toBe(EXIT.ok);
+    expect(proxy.size).toBe(0);
+    await expect(get(port)).rejects.toThrow();
+    first.close();
+    second.close();
   });
 
   test("a missing --reload-dir rejects with a ConfigError before anything starts", async () => {
@@ -457,4 +482,264 @@ describe("watch backends on real files", () => {
       }
     });
   }
+});
+
+/** A real HTTP server on 127.0.0.1:0 answering `body`: what a child behind the proxy would be. */
+function upstream(body: string): Promise<{ port: number; close(): void }> {
+  return new Promise((resolve) => {
+    const server = createServer((_req, res) => res.end(body));
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close() {
+          server.close();
+          server.closeAllConnections();
+        },
+      }),
+    );
+  });
+}
+
+/** GET / on a fresh connection: the body. */
+function get(port: number, path = "/"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve(body));
+      res.on("error", reject);
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+const wait = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await wait(10);
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe("ReloadProxy (real sockets)", () => {
+  async function proxyOn(holdLimitMs?: number) {
+    const proxy = new ReloadProxy({ os: "linux", holdLimitMs });
+    const address = await proxy.listen({ kind: "tcp", host: "127.0.0.1", port: 0 }, 128);
+    return { proxy, port: address.kind === "tcp" ? address.port : 0 };
+  }
+
+  test("a busy port is uvicorn's bind error", async () => {
+    const { proxy, port } = await proxyOn();
+    try {
+      const second = new ReloadProxy({ os: "linux" });
+      await expect(second.listen({ kind: "tcp", host: "127.0.0.1", port }, 128)).rejects.toThrow(
+        `[Errno 98] error while attempting to bind on address ('127.0.0.1', ${port}): address already in use`,
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test("pipes both ways, bodies larger than the replay buffer included", async () => {
+    const { proxy, port } = await proxyOn();
+    const echo = createServer((req, res) => req.pipe(res));
+    await new Promise<void>((done) => echo.listen(0, "127.0.0.1", done));
+    proxy.route({ host: "127.0.0.1", port: (echo.address() as AddressInfo).port });
+    try {
+      const body = "x".repeat(3_000_000);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, method: "POST", agent: false }, (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => (text += chunk));
+          res.on("end", () => resolve(text));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+      expect(echoed.length).toBe(body.length);
+    } finally {
+      proxy.close();
+      echo.close();
+      echo.closeAllConnections();
+    }
+  });
+
+  test("a child that cannot be reached: the connection waits for the next one", async () => {
+    const { proxy, port } = await proxyOn();
+    const gone = await upstream("never");
+    gone.close();
+    proxy.route({ host: "127.0.0.1", port: gone.port });
+    const pending = get(port);
+    await eventually(() => proxy.heldCount === 1, "held after a refused connect");
+    const next = await upstream("next");
+    proxy.route({ host: "127.0.0.1", port: next.port });
+    try {
+      expect(await pending).toBe("next");
+    } finally {
+      proxy.close();
+      next.close();
+    }
+  });
+
+  test("a request the replaced child closed without answering is sent to the new child", async () => {
+    const { proxy, port } = await proxyOn();
+    // An old child that reads the request and closes without a byte (as one stopping does with an
+    // idle keep-alive connection the client reuses at that moment).
+    const rude = createNetServer((socket: Socket) => {
+      socket.once("data", () => setTimeout(() => socket.destroy(), 50));
+    });
+    await new Promise<void>((done) => rude.listen(0, "127.0.0.1", done));
+    proxy.route({ host: "127.0.0.1", port: (rude.address() as AddressInfo).port });
+    const pending = get(port);
+    await wait(20);
+    proxy.hold();
+    const next = await upstream("replayed");
+    proxy.route({ host: "127.0.0.1", port: next.port });
+    try {
+      expect(await pending).toBe("replayed");
+    } finally {
+      proxy.close();
+      rude.close();
+      next.close();
+    }
+  });
+
+  test("a keep-alive connection reused as the replaced child closes it: the request goes to the new child", async () => {
+    const { proxy, port } = await proxyOn();
+    // Answers the first request on a connection, then closes it when the next one comes (a
+    // stopping child closing what it saw as an idle keep-alive connection).
+    const old = createNetServer((socket: Socket) => {
+      let seen = 0;
+      socket.on("data", () => {
+        seen += 1;
+        if (seen === 1) socket.write("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nold");
+        else socket.destroy();
+      });
+    });
+    await new Promise<void>((done) => old.listen(0, "127.0.0.1", done));
+    proxy.route({ host: "127.0.0.1", port: (old.address() as AddressInfo).port });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = () =>
+      new Promise<string>((resolve, reject) => {
+        request({ host: "127.0.0.1", port, agent }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve(body));
+        })
+          .on("error", reject)
+          .end();
+      });
+    const next = await upstream("new");
+    try {
+      expect(await viaAgent()).toBe("old");
+      proxy.hold();
+      proxy.route({ host: "127.0.0.1", port: next.port });
+      expect(await viaAgent()).toBe("new");
+      expect(proxy.size).toBe(1);
+    } finally {
+      agent.destroy();
+      proxy.close();
+      old.close();
+      next.close();
+    }
+  });
+
+  test("an idle keep-alive connection the replaced child closes stays open for the new child", async () => {
+    const { proxy, port } = await proxyOn();
+    const old = await upstream("old");
+    proxy.route({ host: "127.0.0.1", port: old.port });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = (headers: Record<string, string> = {}) =>
+      new Promise<string>((resolve, reject) => {
+        request({ host: "127.0.0.1", port, agent, headers }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve(body));
+        })
+          .on("error", reject)
+          .end();
+      });
+    const next = await upstream("new");
+    try {
+      expect(await viaAgent()).toBe("old");
+      proxy.hold();
+      old.close(); // closes the idle keep-alive connection
+      await wait(50);
+      expect(proxy.size).toBe(1);
+      proxy.route({ host: "127.0.0.1", port: next.port });
+      expect(await viaAgent()).toBe("new");
+      expect(proxy.size).toBe(1);
+      // A request that asked for `connection: close` gets its close passed on.
+      expect(await viaAgent({ connection: "close" })).toBe("new");
+      await eventually(() => proxy.size === 0, "closed after connection: close");
+    } finally {
+      agent.destroy();
+      proxy.close();
+      next.close();
+    }
+  });
+
+  test("the current child closing without an answer is passed on, not replayed", async () => {
+    const { proxy, port } = await proxyOn();
+    const rude = createNetServer((socket: Socket) => {
+      socket.once("data", () => socket.destroy());
+    });
+    await new Promise<void>((done) => rude.listen(0, "127.0.0.1", done));
+    proxy.route({ host: "127.0.0.1", port: (rude.address() as AddressInfo).port });
+    try {
+      await expect(get(port)).rejects.toThrow();
+      await eventually(() => proxy.size === 0, "connection closed");
+    } finally {
+      proxy.close();
+      rude.close();
+    }
+  });
+
+  test("a connection held past the limit is answered 503 and closed", async () => {
+    const { proxy, port } = await proxyOn(200);
+    try {
+      const started = Date.now();
+      const body = await get(port);
+      expect(body).toBe("The app is not running: tsuv --reload is waiting for a change.\n");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+      expect(proxy.heldCount).toBe(0);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test("stopAccepting drops held connections and refuses new ones; close cuts piped ones", async () => {
+    const { proxy, port } = await proxyOn();
+    const slow = createServer(() => {});
+    await new Promise<void>((done) => slow.listen(0, "127.0.0.1", done));
+    const held = get(port);
+    await eventually(() => proxy.heldCount === 1, "held");
+    proxy.route({ host: "127.0.0.1", port: (slow.address() as AddressInfo).port });
+    const piped = get(port);
+    await eventually(() => proxy.size === 2, "piped");
+    proxy.hold();
+    const late = new Promise<void>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port });
+      socket.on("connect", () => socket.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
+      socket.on("close", () => resolve());
+    });
+    await eventually(() => proxy.heldCount === 1, "late one held");
+    proxy.stopAccepting();
+    await late;
+    expect(proxy.size).toBe(2);
+    await expect(get(port)).rejects.toThrow();
+    const outcomes = Promise.allSettled([held, piped]);
+    proxy.close();
+    expect((await outcomes).map((o) => o.status)).toEqual(["rejected", "rejected"]);
+    expect(proxy.size).toBe(0);
+    slow.close();
+    slow.closeAllConnections();
+  });
 });
