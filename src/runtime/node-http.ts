@@ -20,7 +20,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
@@ -79,12 +79,12 @@ class Connections {
     socket.once("close", () => this.sockets.delete(socket));
   }
 
-  /** Stop keep-alive everywhere: idle connections now, busy ones once their response is done. */
+  /** Stop keep-alive everywhere: busy connections once their response is done, idle ones after a grace. */
   drain(): void {
     this.draining = true;
     for (const socket of this.sockets) {
       const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (!res || res.writableEnded) socket.destroy();
+      if (!res || res.writableEnded) graceUnread(socket);
       else closeAfter(res, socket);
     }
   }
@@ -92,6 +92,30 @@ class Connections {
   destroyAll(): void {
     for (const socket of this.sockets) socket.destroy();
   }
+}
+
+/**
+ * An idle connection at the close: accepted just before it with its request not read yet, or kept
+ * alive between two requests. Its next request may already be on the way (or waiting unread), and
+ * closing now resets it: a failed request for the client (the keep-alive close race; measured: every
+ * kept-alive connection of a worker stopped under load, test/faults/restart.fault.ts). So serve a
+ * request that comes within UNREAD_GRACE_MS (draining: with connection: close), and close the
+ * connection only if none does (an unused preconnect, a client gone quiet). The check runs from
+ * setImmediate, after the poll phase, so a loop running late reads the waiting request first.
+ */
+const UNREAD_GRACE_MS = 100;
+function graceUnread(socket: Socket): void {
+  const timer = setTimeout(
+    () =>
+      setImmediate(() => {
+        const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        // A response still flushing (ended, not finished) is let finish: destroy() would cut it.
+        if (!res || res.writableFinished) socket.destroy();
+        else closeAfter(res, socket);
+      }),
+    UNREAD_GRACE_MS,
+  );
+  socket.once("close", () => clearTimeout(timer));
 }
 
 /** Once `res` is done, close its connection (or hand over to a pipelined response that follows). */
@@ -258,7 +282,9 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     scheme: secure ? "https" : "http",
     close() {
       closed ??= new Promise<void>((resolve) => {
-        server.close(() => {
+        // net.Server's close, not node:http's: since Node 19 that one also closes every idle
+        // connection at once, which is the keep-alive close race drain() avoids.
+        NetServer.prototype.close.call(server, () => {
           cleanup();
           resolve();
         });
