@@ -218,7 +218,15 @@ export function resolveConfig(
   };
 
   if (config.proxyHeaders) {
-    const source = values.forwardedAllowIps !== undefined ? "--forwarded-allow-ips" : "FORWARDED_ALLOW_IPS";
+    // Name where the value came from: the flag, TSUV_FORWARDED_ALLOW_IPS, or $FORWARDED_ALLOW_IPS.
+    const flagged = argv.some(
+      (arg) => arg === "--forwarded-allow-ips" || arg.startsWith("--forwarded-allow-ips="),
+    );
+    const source = flagged
+      ? "--forwarded-allow-ips"
+      : env.TSUV_FORWARDED_ALLOW_IPS !== undefined
+        ? "TSUV_FORWARDED_ALLOW_IPS"
+        : "FORWARDED_ALLOW_IPS";
     validateForwardedAllowIps(config.forwardedAllowIps, source);
   }
   if (config.uds && config.fd !== undefined)

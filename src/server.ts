@@ -20,6 +20,7 @@ import type {
   RuntimeAdapter,
   TlsMaterial,
 } from "./runtime/adapter.ts";
+import { checkTlsFiles } from "./runtime/tls-check.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 
 export interface ServerHooks {
@@ -35,6 +36,11 @@ export interface ServerOptions {
   hooks?: ServerHooks;
   /** Log "tsuv running on ..." (off in workers: the supervisor says it once). */
   announce?: boolean;
+  /**
+   * Seconds the drain may take, when the caller knows it will be cut shorter than the config says
+   * (a thread worker: see worker.ts). Default: --timeout-graceful-shutdown, else the 30 s cap.
+   */
+  drainLimitSeconds?: number;
 }
 
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
@@ -235,13 +241,22 @@ export class Server {
   private async loadTls(): Promise<TlsMaterial | undefined> {
     const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts } = this.config;
     if (!sslKeyfile || !sslCertfile) return undefined;
-    const read = (path: string) => readFile(path, "utf8");
-    return {
-      key: await read(sslKeyfile),
-      cert: await read(sslCertfile),
-      passphrase: sslKeyfilePassword,
-      ca: sslCaCerts ? await read(sslCaCerts) : undefined,
+    // A file that cannot be read (a directory, no permission) is named with its flag.
+    const read = async (flag: string, path: string) => {
+      try {
+        return await readFile(path, "utf8");
+      } catch (error) {
+        throw new ConfigError(`${flag}: cannot read ${path}: ${errorMessage(error)}`);
+      }
     };
+    const material: TlsMaterial = {
+      key: await read("--ssl-keyfile", sslKeyfile),
+      cert: await read("--ssl-certfile", sslCertfile),
+      passphrase: sslKeyfilePassword,
+      ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
+    };
+    checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });
+    return material;
   }
 
   private async mainLoop(state: HandlerState | null): Promise<void> {
@@ -269,7 +284,8 @@ export class Server {
     websockets: WebSocketLayer | null,
   ): Promise<void> {
     this.logger.info("Shutting down");
-    const limitSeconds = this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS;
+    const limitSeconds =
+      this.options.drainLimitSeconds ?? this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<"timeout">((done) => {
       timer = setTimeout(() => done("timeout"), limitSeconds * 1000);

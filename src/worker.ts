@@ -7,7 +7,7 @@
  * loop, `pong` for each `ping` (from the event loop too, so a handler stuck in `while (true) {}`
  * fails the healthcheck), a graceful stop on `stop`, and `fatal` when it cannot start.
  */
-import { type Config, resolveConfig } from "./config.ts";
+import { type Config, resolveConfig, threadShutdownTimeout } from "./config.ts";
 import { EXIT, errorMessage, TsuvError } from "./errors.ts";
 import { type Logger, loggerFromConfig } from "./logging.ts";
 import type { RuntimeAdapter, SupervisorChannel } from "./runtime/adapter.ts";
@@ -19,6 +19,21 @@ import { Server, type ServerOptions } from "./server.ts";
  * later): it must not keep serving, unsupervised and with old code, so its drain is cut short.
  */
 export const ORPHAN_EXIT_MS = 1000;
+
+/**
+ * A thread worker's drain ends this long before its supervisor terminates it. The supervisor
+ * terminates a stopping thread at exactly threadShutdownTimeout (the seed's), which equals the
+ * drain limit the server would use itself (or is shorter: the healthcheck timeout against the 30 s
+ * cap), so the server's own cut-off, which logs what it cuts, lost that race and the requests cut
+ * went unnamed (issue #8, fault case 5).
+ */
+export const THREAD_DRAIN_MARGIN_SECONDS = 0.25;
+
+/** The drain limit for a thread worker (undefined for a process worker: the config's own). */
+export function threadDrainLimitSeconds(config: Config, thread: boolean): number | undefined {
+  if (!thread) return undefined;
+  return Math.max(0, threadShutdownTimeout(config) - THREAD_DRAIN_MARGIN_SECONDS);
+}
 
 /** What runWorker needs of a Server (tests pass a fake). */
 export interface WorkerServer {
@@ -63,9 +78,11 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   }
   const logger = deps.createLogger ? deps.createLogger(config) : await defaultLogger(config);
   const heartbeat = () => channel.send({ type: "heartbeat" });
+  const thread = deps.thread ?? isWorkerThread();
   const options: ServerOptions = {
     listen: channel.boot.listen,
     announce: false,
+    drainLimitSeconds: threadDrainLimitSeconds(config, thread),
     hooks: {
       onTick: heartbeat,
       onReady: (address) => channel.send({ type: "ready", address }),
@@ -74,7 +91,7 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   const server = deps.createServer
     ? deps.createServer(config, adapter, logger, options)
     : new Server(config, adapter, logger, options);
-  const cleanup = speak(channel, server, adapter, logger, config, deps.thread ?? isWorkerThread());
+  const cleanup = speak(channel, server, adapter, logger, config, thread);
   try {
     const code = await server.serve();
     if (code !== EXIT.ok && !server.started) {

@@ -8,8 +8,10 @@
  *   throws outside any request (an uncaught exception ends a worker thread, as a crash would);
  * - a route that spins forever is detected within the healthcheck timeout + 1 s while other
  *   requests keep succeeding, and its worker is replaced;
- * - SIGHUP (rolling restart), SIGTTIN, SIGTTOU, SIGTERM; a worker whose startup fails exits 3;
- * - process workers exit by themselves when the parent is SIGKILLed.
+ * - SIGHUP (rolling restart), SIGTTIN, SIGTTOU, SIGTERM.
+ * Faults with their own bounds live in test/faults/ (`npm run test:faults`): SIGTERM with requests in
+ * flight (shutdown.fault.ts), the parent SIGKILLed (parent-kill.fault.ts, which replaced the test
+ * here), a worker whose startup fails (startup-failure.fault.ts, likewise).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import {
@@ -19,7 +21,6 @@ import {
   RUNTIMES,
   type RunningTsuv,
   type RuntimeKey,
-  runTsuv,
   startTsuv,
 } from "./helpers/tsuv.ts";
 
@@ -258,48 +259,6 @@ for (const runtime of RUNTIMES) {
         },
         SLOW,
       );
-
-      test(
-        "a worker whose startup fails stops everything with exit code 3",
-        async () => {
-          const result = await runTsuv(runtime, [
-            `${APP}:failing`,
-            "--port",
-            "0",
-            "--workers",
-            "2",
-            "--worker-class",
-            workerClass,
-          ]);
-          expect(result.code).toBe(3);
-          const log = result.stderr + result.stdout;
-          expect(log).toContain("Application startup failed. Exiting.");
-          expect(log).toMatch(
-            /failed to start \(exit code 3\); stopping all (threads|processes) instead of restarting it\./,
-          );
-          // No restart loop: at most the two workers it started.
-          expect(log.match(/Started server process/g)?.length ?? 0).toBeLessThanOrEqual(2);
-        },
-        SLOW,
-      );
-
-      if (workerClass === "process") {
-        test(
-          "process workers exit within 2 s when the parent is SIGKILLed",
-          async () => {
-            const t = await start(runtime, workerClass);
-            await waitServing(t.url, 2);
-            const children = childPids(t);
-            expect(children).toHaveLength(2);
-            await t.kill();
-            const killedAt = performance.now();
-            while (children.some(processAlive) && performance.now() - killedAt < 5000) await Bun.sleep(25);
-            expect(children.filter(processAlive)).toEqual([]);
-            expect(performance.now() - killedAt).toBeLessThan(2000);
-          },
-          SLOW,
-        );
-      }
     });
   }
 }

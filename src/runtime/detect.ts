@@ -192,3 +192,25 @@ function normalizeOs(os: string): string {
 function normalizeArch(arch: string): string {
   return arch === "x86_64" ? "x64" : arch === "aarch64" ? "arm64" : arch;
 }
+
+/**
+ * The start-up advice for workers that share a port with SO_REUSEPORT (Bun, Deno) on Linux while
+ * net.ipv4.tcp_migrate_req is 0 (`sysctl` is its value, read by sysctl.ts; undefined when unreadable).
+ * Why: each worker has its own listen queue, and when a worker closes its listener (rolling restart,
+ * SIGTTOU, a replaced worker) the kernel resets the connections still queued on it; with
+ * tcp_migrate_req=1 (Linux 5.14+) it moves them to another listener of the group instead.
+ * A parent-bound shared socket (Node) has one queue and no such reset, so it gets no advice.
+ */
+export function tcpMigrateReqAdvice(
+  info: Pick<RuntimeInfo, "os">,
+  reusePort: boolean,
+  workers: number,
+  sysctl: string | undefined,
+): string | undefined {
+  if (info.os !== "linux" || !reusePort || workers < 2 || sysctl?.trim() !== "0") return undefined;
+  return (
+    "net.ipv4.tcp_migrate_req is 0: connections queued on a worker's listener are reset when that " +
+    "worker stops (restart, scale-down). Run `sysctl -w net.ipv4.tcp_migrate_req=1` to have the " +
+    "kernel move them to another worker instead."
+  );
+}

@@ -20,6 +20,8 @@ import type {
   WorkerBoot,
   WorkerPort,
 } from "../runtime/adapter.ts";
+import { tcpMigrateReqAdvice } from "../runtime/detect.ts";
+import { readTcpMigrateReq } from "../runtime/sysctl.ts";
 import { describeAddress, listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type PreparedListen, prepareListen } from "./listen.ts";
@@ -67,6 +69,8 @@ export interface WorkerClass {
 
 export interface SupervisorDeps {
   clock?: Clock;
+  /** net.ipv4.tcp_migrate_req (tests pass a fake; default: read from /proc). */
+  readTcpMigrateReq?: () => string | undefined;
   /** Override the rolling-restart readiness timeout (seconds). */
   readyTimeoutSeconds?: number;
 }
@@ -100,6 +104,7 @@ export class Supervisor {
   private prepared: PreparedListen | undefined;
   private wake: (() => void) | undefined;
   private readonly readyTimeoutOverride: number | undefined;
+  private readonly readTcpMigrateReq: () => string | undefined;
 
   constructor(
     protected readonly config: Config,
@@ -111,6 +116,7 @@ export class Supervisor {
     this.workersNum = config.workers;
     this.clock = deps.clock ?? systemClock;
     this.readyTimeoutOverride = deps.readyTimeoutSeconds;
+    this.readTcpMigrateReq = deps.readTcpMigrateReq ?? readTcpMigrateReq;
   }
 
   /** Queued signals, oldest first (seed: `signal_queue`). */
@@ -155,7 +161,20 @@ export class Supervisor {
     if (prepared.shared) this.logger.info(runningOn);
     else this.pendingAnnouncement = runningOn;
     this.logger.info(`Started parent process [${this.adapter.pid}]`);
+    const reusePort = prepared.listen.kind === "tcp" && prepared.listen.reusePort;
+    const advice = tcpMigrateReqAdvice(
+      this.adapter.info,
+      reusePort,
+      this.workersNum,
+      this.readTcpMigrateReq(),
+    );
+    if (advice) this.logger.info(advice);
     this.signals.listen(this.adapter);
+    let sharedOpen = prepared.shared !== null;
+    const closeShared = () => {
+      if (sharedOpen) prepared.shared?.close();
+      sharedOpen = false;
+    };
     try {
       this.initWorkers();
       while (!this.shouldExit) {
@@ -164,11 +183,15 @@ export class Supervisor {
         this.wake = undefined;
         this.tick();
       }
+      // Draining starts: the parent's copy of the socket goes first, so once each worker closes its
+      // own, a new connection is refused (a load balancer retries it elsewhere) instead of queueing
+      // on a socket nobody accepts from any more and being reset at exit (issue #8, fault case 5).
+      closeShared();
       this.terminateAll();
       await this.joinAll();
     } finally {
       this.signals.close();
-      prepared.shared?.close();
+      closeShared();
     }
     this.logger.info(`Stopping parent process [${this.adapter.pid}]`);
     return this.exitCode;
