@@ -1,0 +1,198 @@
+/**
+ * Shared pieces of the load-driven fault cases (test/faults/*.fault.ts): a tsuv with workers serving
+ * test/faults/app.ts, waiting until every worker answers, log counting, the process tree's RSS and
+ * fds from /proc, the tcp_migrate_req sysctl, and one line of measured figures per case (collected
+ * into docs/reliability-faults.md by hand).
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { getBody, type RunningTsuv, type RuntimeKey, startTsuv } from "../helpers/tsuv.ts";
+import type { FailureRecord, LoadClient } from "./load-client.ts";
+
+export const APP = "test/faults/app.ts:app";
+export type WorkerClassName = "process" | "thread";
+export const CLASSES: WorkerClassName[] = ["process", "thread"];
+/** Connections of the steady load: enough to keep two workers busy, few enough for 2 cores. */
+export const CONNECTIONS = 8;
+
+export function startWorkers(
+  runtime: RuntimeKey,
+  workerClass: WorkerClassName,
+  extra: string[] = [],
+  options: { persistent?: boolean } = {},
+) {
+  return startTsuv(
+    runtime,
+    [
+      APP,
+      "--port",
+      "0",
+      "--workers",
+      "2",
+      "--worker-class",
+      workerClass,
+      "--timeout-graceful-shutdown",
+      "1",
+      "--no-access-log",
+      ...extra,
+    ],
+    options,
+  );
+}
+
+/** Poll until `workers` distinct identities answered (a worker is ready only once it listens). */
+export async function waitIdentities(
+  base: string,
+  workers: number,
+  timeoutMs = 30_000,
+): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    const bodies = await Promise.all(Array.from({ length: 8 }, () => getBody(base, "/", 5000)));
+    for (const body of bodies) if (body) seen.add(body);
+    if (seen.size >= workers) return seen;
+    await Bun.sleep(20);
+  }
+  throw new Error(`only ${seen.size} of ${workers} workers answered`);
+}
+
+export function logCount(t: RunningTsuv, pattern: RegExp): number {
+  return (t.stdout() + t.stderr()).match(new RegExp(pattern.source, "g"))?.length ?? 0;
+}
+
+export async function waitLog(t: RunningTsuv, pattern: RegExp, n = 1, timeoutMs = 30_000): Promise<number> {
+  const start = performance.now();
+  while (logCount(t, pattern) < n) {
+    if (performance.now() - start > timeoutMs) {
+      throw new Error(
+        `timed out waiting for ${n} x ${pattern}\n--- stderr\n${t.stderr()}\n--- stdout\n${t.stdout()}`,
+      );
+    }
+    await Bun.sleep(10);
+  }
+  return performance.now() - start;
+}
+
+/** Child PIDs the parent logged ("Started server process [PID]" other than its own). */
+export function childPids(t: RunningTsuv): number[] {
+  const pids = [...(t.stdout() + t.stderr()).matchAll(/Started server process \[(\d+)\]/g)].map((m) =>
+    Number(m[1]),
+  );
+  return [...new Set(pids)].filter((pid) => pid !== t.pid);
+}
+
+/** The live processes of a tsuv tree: the parent and its children (from /proc). */
+export function treePids(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    out.push(pid);
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+/** RSS (KiB) per process of the tree. */
+export function treeRssKiB(root: number): Map<number, number> {
+  const rss = new Map<number, number>();
+  for (const pid of treePids(root)) {
+    try {
+      const match = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)/m);
+      rss.set(pid, Number(match?.[1] ?? 0));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return rss;
+}
+
+/** Open fds per process of the tree. */
+export function treeFds(root: number): Map<number, number> {
+  const fds = new Map<number, number>();
+  for (const pid of treePids(root)) {
+    try {
+      fds.set(pid, readdirSync(`/proc/${pid}/fd`).length);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return fds;
+}
+
+const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+/** The current net.ipv4.tcp_migrate_req, or undefined where it cannot be read and written. */
+export function migrateReq(): string | undefined {
+  try {
+    const value = readFileSync(MIGRATE, "utf8").trim();
+    writeFileSync(MIGRATE, value); // writable? (root in a fresh container: yes)
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `body` with tcp_migrate_req set to `value`, always restoring the original. */
+export async function withMigrateReq<T>(value: "0" | "1", body: () => Promise<T>): Promise<T> {
+  const original = readFileSync(MIGRATE, "utf8").trim();
+  writeFileSync(MIGRATE, value);
+  try {
+    return await body();
+  } finally {
+    writeFileSync(MIGRATE, original);
+  }
+}
+
+export interface FailureSummary {
+  total: number;
+  /** Reset before any response byte on a kept-alive connection (the keep-alive close race). */
+  keepAliveRace: number;
+  /** Failures on a fresh connection (reset of a new connection: a listener's queue, a refusal). */
+  fresh: number;
+  /** Anything else (cut mid-response, non-2xx, timeouts on reused connections). */
+  other: number;
+  /** Failures by the identity of the worker the connection was last served by. */
+  byWorker: Record<string, number>;
+}
+
+export function summarize(
+  failures: FailureRecord[],
+  from = 0,
+  to = Number.POSITIVE_INFINITY,
+): FailureSummary {
+  const summary: FailureSummary = { total: 0, keepAliveRace: 0, fresh: 0, other: 0, byWorker: {} };
+  for (const failure of failures) {
+    if (failure.at < from || failure.at >= to) continue;
+    summary.total++;
+    if (!failure.reused) summary.fresh++;
+    else if (failure.kind === "reset") summary.keepAliveRace++;
+    else summary.other++;
+    summary.byWorker[failure.lastBody] = (summary.byWorker[failure.lastBody] ?? 0) + 1;
+  }
+  return summary;
+}
+
+/** Connections per worker identity, from the last ok body of each connection. */
+export function connectionsPerWorker(client: LoadClient): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const body of client.lastBodies()) out[body] = (out[body] ?? 0) + 1;
+  return out;
+}
+
+/** One greppable line of measured figures (the docs table is built from these). */
+export function report(name: string, figures: Record<string, unknown>): void {
+  console.log(`[fault] ${name} ${JSON.stringify(figures)}`);
+}

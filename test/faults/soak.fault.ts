@@ -1,0 +1,79 @@
+/**
+ * Fault case 8 of issue #8: a soak of 300,000 keep-alive requests (CONNECTIONS connections) against
+ * 2 workers, one worker class per runtime (node20 process, node24 thread, bun process, deno thread:
+ * both classes covered, and both Node versions). Every request must succeed; the RSS of the whole
+ * process tree after warm-up grows by at most 10%, and no process of the tree holds more fds after
+ * the soak than before it (/proc/PID/fd, both read with the server idle).
+ * Run by `npm run test:faults` (not `npm test`).
+ */
+import { afterEach, expect, test } from "bun:test";
+import { killAll, type RuntimeKey } from "../helpers/tsuv.ts";
+import {
+  CONNECTIONS,
+  report,
+  startWorkers,
+  treeFds,
+  treeRssKiB,
+  type WorkerClassName,
+  waitIdentities,
+} from "./harness.ts";
+import { LoadClient } from "./load-client.ts";
+
+const TOTAL = 300_000;
+const WARMUP = 30_000;
+/** Let the server see the clients' FINs and close those sockets before counting fds. */
+const SETTLE_MS = 500;
+const SOAKS: [RuntimeKey, WorkerClassName][] = [
+  ["node20", "process"],
+  ["node24", "thread"],
+  ["bun", "process"],
+  ["deno", "thread"],
+];
+
+afterEach(async () => {
+  await killAll();
+});
+
+async function run(port: number, requests: number): Promise<{ ok: number; failed: number; ms: number }> {
+  const client = new LoadClient({ port, connections: CONNECTIONS, timeoutMs: 10_000 }).start();
+  const start = performance.now();
+  while (client.counts().total < requests) await Bun.sleep(50);
+  const counts = await client.stop();
+  return { ok: counts.ok, failed: counts.failed, ms: performance.now() - start };
+}
+
+for (const [runtime, workerClass] of SOAKS) {
+  test(`${runtime}, ${workerClass} workers: ${TOTAL} keep-alive requests, no RSS growth over 10%, no fd leak`, async () => {
+    const t = await startWorkers(runtime, workerClass);
+    await waitIdentities(t.url, 2);
+    const warm = await run(t.port, WARMUP);
+    await Bun.sleep(SETTLE_MS);
+    const rssBefore = treeRssKiB(t.pid);
+    const fdsBefore = treeFds(t.pid);
+    const soak = await run(t.port, TOTAL - warm.ok - warm.failed);
+    await Bun.sleep(SETTLE_MS);
+    const rssAfter = treeRssKiB(t.pid);
+    const fdsAfter = treeFds(t.pid);
+    // Compared over the processes alive at both reads: helpers come and go by themselves (Node's
+    // fd-sharing helper exits once every worker has its socket; esbuild services, one per
+    // TypeScript loader, may be started later), and a process that went away leaks nothing.
+    const common = [...rssBefore.keys()].filter((pid) => rssAfter.has(pid));
+    const sum = (map: Map<number, number>) => common.reduce((total, pid) => total + (map.get(pid) ?? 0), 0);
+    const growth = (sum(rssAfter) - sum(rssBefore)) / sum(rssBefore);
+    report(`soak ${runtime} ${workerClass}`, {
+      requests: warm.ok + warm.failed + soak.ok + soak.failed,
+      failed: warm.failed + soak.failed,
+      requestsPerSecond: Math.round(soak.ok / (soak.ms / 1000)),
+      rssBeforeMiB: Math.round(sum(rssBefore) / 1024),
+      rssAfterMiB: Math.round(sum(rssAfter) / 1024),
+      rssGrowthPercent: Math.round(growth * 1000) / 10,
+      fdsBefore: Object.fromEntries(fdsBefore),
+      fdsAfter: Object.fromEntries(fdsAfter),
+    });
+    expect(warm.failed + soak.failed).toBe(0);
+    expect(growth).toBeLessThanOrEqual(0.1);
+    // No process of the tree appeared during the soak, and none holds more fds than before.
+    for (const pid of fdsAfter.keys()) expect(fdsBefore.has(pid)).toBe(true);
+    for (const [pid, count] of fdsAfter) expect(count).toBeLessThanOrEqual(fdsBefore.get(pid) as number);
+  }, 120_000);
+}
