@@ -410,7 +410,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     /**
      * Slowloris: one header byte every 200 ms, never finishing the request. Other clients must keep
      * being served meanwhile, on every runtime. Closing it is up to the runtime's header timeout,
-     * measured (docs/reliability-edge.md): Bun ~10-14 s (uWS's timeout, which trickling does not
+     * measured (docs/reliability.md): Bun ~10-14 s (uWS's timeout, which trickling does not
      * reset); Node 60-90 s (headersTimeout 60 s, enforced by a 30 s sweep, so not waited for here);
      * Deno never (no header timeout: denoland/deno#3515), which this asserts so that a Deno that adds
      * one shows up here.
@@ -459,7 +459,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
      * A client that asks for a large streamed body and never reads it: backpressure must stop the
      * app's stream (the fixture counts the bytes its stream produced) and hold memory flat, and the
      * server must keep answering others. The connection is then kept, not closed: no runtime has a
-     * send timeout by default (nor has uvicorn); measured in docs/reliability-edge.md.
+     * send timeout by default (nor has uvicorn); measured in docs/reliability.md.
      */
     test("a client that never reads a large streamed response: bounded memory, others served", async () => {
       const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--no-access-log"]);

@@ -2,7 +2,7 @@
  * Shared pieces of the load-driven fault cases (test/faults/*.fault.ts): a tsuv with workers serving
  * test/faults/app.ts, waiting until every worker answers, log counting, the process tree's RSS and
  * fds from /proc, the tcp_migrate_req sysctl, and one line of measured figures per case (collected
- * into docs/reliability-faults.md by hand).
+ * into docs/reliability.md by hand).
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { getBody, type RunningTsuv, type RuntimeKey, startTsuv } from "../helpers/tsuv.ts";

@@ -3,7 +3,7 @@
  * seconds later no worker may still be listening: the port refuses connections and every worker
  * PID is gone. Process workers notice their supervisor is gone (src/worker.ts: orphan exit within
  * ORPHAN_EXIT_MS); thread workers die with their process. On every runtime, both classes.
- * Figures: one `[fault] ...` line per test (docs/reliability-edge.md).
+ * Figures: one `[fault] ...` line per test (docs/reliability.md).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { getBody, killAll, processAlive, RUNTIMES } from "../helpers/tsuv.ts";

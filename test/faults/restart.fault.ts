@@ -15,7 +15,7 @@
  * worker stops (SIGTTIN). Their workers share the port with SO_REUSEPORT, and a closing listener
  * resets new connections queued on it: with net.ipv4.tcp_migrate_req=1 (set here when writable,
  * restored after) Bun resets none; Deno still resets a few it had already accepted.
- * Figures: docs/reliability-faults.md.
+ * Figures: docs/reliability.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningTsuv } from "../helpers/tsuv.ts";

@@ -5,7 +5,7 @@
  *   draining has started is refused; the exit code is 0.
  * - --timeout-graceful-shutdown 1 with a 10 s request: the exit comes at about 1 s (asserted < 3 s)
  *   and a log line names the request that was cut off. (One worker: test/behaviour/suite.ts.)
- * Figures: one `[fault] ...` line per test (docs/reliability-edge.md).
+ * Figures: one `[fault] ...` line per test (docs/reliability.md).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import {

@@ -3,7 +3,7 @@
  * hook throws). The parent exits 3 within 5 s (15 s asserted on a loaded box, see below) and does
  * not restart the worker in a loop: the log counts at most the two workers it started. On every
  * runtime, both classes.
- * Figures: one `[fault] ...` line per test (docs/reliability-edge.md).
+ * Figures: one `[fault] ...` line per test (docs/reliability.md).
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, RUNTIMES, startTsuv } from "../helpers/tsuv.ts";
@@ -56,7 +56,7 @@ for (const runtime of RUNTIMES) {
             workerStarts: starts,
           });
           expect(result.code).toBe(3);
-          // The issue's bound is 5 s, met on an idle machine (0.8-1.8 s, docs/reliability-edge.md);
+          // The issue's bound is 5 s, met on an idle machine (0.8-1.8 s, docs/reliability.md);
           // Node spends ~1 s per worker starting (spawn, the TS hook), and on a 2-core box shared
           // with other test runs (load 8) that became 9.5 s once. The part tsuv controls, from the
           // verdict to the exit, is bounded tighter.
