@@ -20,7 +20,6 @@ import type {
   RuntimeAdapter,
   TlsMaterial,
 } from "./runtime/adapter.ts";
-import { checkTlsFiles } from "./runtime/tls-check.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 
 export interface ServerHooks {
@@ -255,6 +254,8 @@ export class Server {
       passphrase: sslKeyfilePassword,
       ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
     };
+    // Imported here: it loads node:crypto, which a plain-HTTP start-up should not pay for.
+    const { checkTlsFiles } = await import("./runtime/tls-check.ts");
     checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });
     return material;
   }
