@@ -86,6 +86,8 @@ function guardNodeHandler(
 export class Server {
   started = false;
   private shouldExit = false;
+  /** Only this worker stops (rolling restart, scale-down): see RunningServer.close(). */
+  private retire = false;
   private forceExit = false;
   private wake: (() => void) | null = null;
 
@@ -97,8 +99,10 @@ export class Server {
   ) {}
 
   /** Graceful stop, like uvicorn's should_exit. A second call while draining forces. */
-  requestShutdown(force = false): void {
+  requestShutdown(force = false, retire = false): void {
     if (this.shouldExit && force) this.forceExit = true;
+    // Only a first request decides: a SIGTERM during a retirement does not make it one.
+    if (!this.shouldExit) this.retire = retire;
     this.shouldExit = true;
     this.wake?.();
   }
@@ -296,7 +300,9 @@ export class Server {
     const closeSockets = websockets
       ? websockets.closeAll(Math.min(CLOSE_GRACE_MS, limitSeconds * 1000))
       : Promise.resolve();
-    const closed = closeSockets.then(() => running.close()).then(() => "closed" as const);
+    const closed = closeSockets
+      .then(() => running.close({ retire: this.retire }))
+      .then(() => "closed" as const);
     let poll: ReturnType<typeof setInterval> | undefined;
     // A second SIGINT while draining sets forceExit; polled so the drain can be cut short.
     const forced = new Promise<"forced">((done) => {

@@ -39,7 +39,7 @@ export function threadDrainLimitSeconds(config: Config, thread: boolean): number
 export interface WorkerServer {
   readonly started: boolean;
   serve(): Promise<number>;
-  requestShutdown(force?: boolean): void;
+  requestShutdown(force?: boolean, retire?: boolean): void;
 }
 
 export interface WorkerDeps {
@@ -114,7 +114,7 @@ function speak(
 ): () => void {
   channel.onMessage((message) => {
     if (message.type === "ping") channel.send({ type: "pong", id: message.id });
-    else if (message.type === "stop") server.requestShutdown();
+    else if (message.type === "stop") server.requestShutdown(false, message.retire === true);
   });
   // The server's own tick sends one heartbeat a second; short healthcheck timeouts need more.
   const timer = setInterval(

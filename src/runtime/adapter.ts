@@ -103,9 +103,11 @@ export interface RunningServer {
   readonly scheme: "http" | "https";
   /**
    * Graceful close: stop accepting, close idle keep-alive connections, and resolve once every
-   * in-flight request (streaming bodies included) has finished.
+   * in-flight request (streaming bodies included) has finished. `retire`: only this worker stops
+   * while others serve on; an adapter may first end keep-alive cleanly (Bun, Deno: a short linger
+   * answering with `connection: close`) so that clients move over without a reset.
    */
-  close(): Promise<void>;
+  close(options?: { retire?: boolean }): Promise<void>;
   /** Cut every remaining connection now (after the graceful timeout). */
   forceClose(): void;
   /**
@@ -131,7 +133,9 @@ export type WorkerMessage =
   | { type: "heartbeat" }
   | { type: "ping"; id: number }
   | { type: "pong"; id: number }
-  | { type: "stop" }
+  // retire: only this worker stops (rolling restart, scale-down), others keep serving; see
+  // RunningServer.close().
+  | { type: "stop"; retire?: boolean }
   | { type: "fatal"; exitCode: number; message: string };
 
 /** How a worker is told what to serve: the parent's config, plus where to listen. */

@@ -23,6 +23,7 @@ import type {
   SharedSocket,
 } from "./adapter.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -129,6 +130,8 @@ function serveFetch(
 ): RunningServer {
   const { listen, onError } = options;
   const idle = idleSeconds(options.keepAliveTimeoutMs);
+  // Set while a retiring worker lingers before stop(false): every answer ends keep-alive (linger.ts).
+  let lingering = false;
 
   /** An async answer: no idle cut while the app works; once it has answered, keep-alive again. */
   const later = (request: Request, server: BunServer, result: Promise<Response>): Promise<Response> => {
@@ -150,11 +153,13 @@ function serveFetch(
         // Resolves to undefined once server.upgrade() took the request, as Bun wants.
         const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
         if (upgraded) return upgraded;
-        const result = app(request, new BunRequestInfo(server, request));
+        let result = app(request, new BunRequestInfo(server, request));
+        if (lingering) result = closeKeepAlive(result);
         return result instanceof Promise ? later(request, server, result) : result;
       }
     : (request: Request, server: BunServer): Response | Promise<Response> => {
-        const result = app(request, new BunRequestInfo(server, request));
+        let result = app(request, new BunRequestInfo(server, request));
+        if (lingering) result = closeKeepAlive(result);
         return result instanceof Promise ? later(request, server, result) : result;
       };
   const base: BunServeOptions = {
@@ -181,14 +186,22 @@ function serveFetch(
     if (listen.kind === "unix") removeSocketFile(listen.path);
   };
   let closing: Promise<void> | undefined;
+  let forced = false;
   return {
     address,
     scheme: options.tls ? "https" : "http",
-    close() {
-      closing ??= server.stop(false).then(cleanup);
+    close(closeOptions) {
+      if (closing) return closing;
+      // Retiring while other workers serve on: end keep-alive cleanly first (linger.ts). Not on a
+      // whole-server stop, where new connections are refused at once.
+      lingering = closeOptions?.retire === true;
+      closing = (lingering ? linger() : Promise.resolve())
+        .then(() => (forced ? undefined : server.stop(false)))
+        .then(cleanup);
       return closing;
     },
     forceClose() {
+      forced = true;
       void server.stop(true);
       cleanup();
     },

@@ -31,6 +31,7 @@ import type {
   SharedSocket,
 } from "./adapter.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -112,6 +113,8 @@ function serveFetch(
   // Handlers that returned a promise and have not settled; close() waits for them (see above).
   let active = 0;
   let draining = false;
+  // Set while a retiring worker lingers before draining: every answer ends keep-alive (linger.ts).
+  let lingering = false;
   let onDrained: (() => void) | undefined;
   const settle = () => {
     if (--active === 0) onDrained?.();
@@ -128,7 +131,7 @@ function serveFetch(
       active++;
       result.then(settle, settle);
     }
-    return result;
+    return lingering ? closeKeepAlive(result) : result;
   };
 
   const base: DenoServeOptions = {
@@ -167,17 +170,22 @@ function serveFetch(
     scheme: options.tls ? "https" : "http",
     // Deno's idleTimeout pings and drops dead peers (ws-deno.ts).
     nativeKeepalive: websocket !== undefined,
-    close() {
+    close(closeOptions) {
       if (closing) return closing;
       // Already aborted: handlers cut mid-way may never settle, so do not wait for them.
       if (forced) {
         closing = server.finished.then(cleanup);
         return closing;
       }
-      draining = true;
-      const drained =
-        active === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onDrained = resolve));
-      closing = drained
+      // Retiring while other workers serve on: end keep-alive cleanly first (linger.ts). Not on a
+      // whole-server stop, where new connections get the 503 at once.
+      lingering = closeOptions?.retire === true;
+      const drain = (): Promise<void> => {
+        if (forced) return Promise.resolve();
+        draining = true;
+        return active === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onDrained = resolve));
+      };
+      closing = (lingering ? linger().then(drain) : drain())
         .then(() => {
           if (forced) return server.finished;
           shutdownStarted = true;

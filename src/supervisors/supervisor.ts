@@ -401,16 +401,17 @@ export class Supervisor {
     return worker;
   }
 
-  private stopWorker(worker: WorkerHandle, timeoutMs: number): void {
+  private stopWorker(worker: WorkerHandle, timeoutMs: number, retire = false): void {
     if (!worker.alive || worker.stopping) return;
     const line = this.workerClass.stopping?.(worker);
     if (line) this.logger.info(line);
-    worker.stop(timeoutMs);
+    worker.stop(timeoutMs, retire);
   }
 
   /** Graceful stop, then keep it as stale until it exits or its deadline forces it. */
   private retire(worker: WorkerHandle): void {
-    this.stopWorker(worker, this.shutdownTimeoutSeconds * 1000);
+    // The others serve on: the worker may end its keep-alive connections cleanly first.
+    this.stopWorker(worker, this.shutdownTimeoutSeconds * 1000, true);
     if (!this.stale.includes(worker)) this.stale.push(worker);
   }
 

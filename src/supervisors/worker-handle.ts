@@ -107,12 +107,12 @@ export class WorkerHandle {
   }
 
   /** Ask for a graceful stop; it is forced (kill) once `timeoutMs` has passed. Idempotent. */
-  stop(timeoutMs: number): void {
+  stop(timeoutMs: number, retire = false): void {
     if (!this.alive || this.stopping) return;
     const now = this.clock.now();
     this.stopRequestedAt = now;
     this.stopDeadline = now + timeoutMs;
-    this.port.send({ type: "stop" });
+    this.port.send(retire ? { type: "stop", retire } : { type: "stop" });
   }
 
   /** Hard stop: SIGKILL a process, terminate() a thread. */
