@@ -153,11 +153,17 @@ for (const runtime of RUNTIMES) {
             expect(t.stderr() + t.stdout()).toContain("Deno cannot stop a worker thread");
             return;
           }
-          // Only the hung worker's connections fail, at most one request each.
+          // Only the hung worker's connections fail, at most one request each. On Bun and Deno the
+          // hung worker's reusePort listener also stays open until it is killed, so a reconnecting
+          // client can land there once more and be reset at the kill: at most one fresh failure per
+          // client connection on top (measured in CI: Bun 6 + 4 fresh, Deno 5 + 2 fresh).
+          const reusePort = runtime === "bun" || runtime === "deno";
           expect(hung.length).toBeLessThanOrEqual(1);
-          for (const identity of hung) {
-            expect(failures.byWorker[identity] as number).toBeLessThanOrEqual(perWorker[identity] ?? 0);
-          }
+          if (!reusePort) expect(failures.fresh).toBe(0);
+          expect(failures.keepAliveRace + failures.other).toBeLessThanOrEqual(
+            hung.length ? (perWorker[hung[0] as string] ?? 0) : 0,
+          );
+          expect(failures.fresh).toBeLessThanOrEqual(reusePort ? CONNECTIONS : 0);
         },
         SLOW,
       );
