@@ -15,7 +15,6 @@ import {
 } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
-import { detectRuntime } from "./runtime/detect.ts";
 
 export interface InFlight {
   method: string;
@@ -49,23 +48,20 @@ function notAResponse(value: unknown): TypeError {
   return new TypeError(`The app returned ${typeof value}, not a Response.`);
 }
 
-/** Bun.serve and Deno.serve write a current `date` on every response that lacks one. */
-function runtimeWritesDate(): boolean {
-  return detectRuntime().name !== "node";
-}
-
 export function createRequestHandler(
   config: Config,
   app: FetchHandler,
   logger: Logger,
   onMaxRequests: () => void,
+  /** The runtime's server dates responses itself (RuntimeCapabilities.writesDateHeader). */
+  runtimeWritesDate = false,
 ): { handler: FetchHandler; state: HandlerState } {
   const defaultHeaders = createDefaultHeaders(
     {
       serverHeader: config.serverHeader,
       dateHeader: config.dateHeader,
       headers: config.headers,
-      runtimeDate: runtimeWritesDate(),
+      runtimeDate: runtimeWritesDate,
     },
     Date.now(),
   );

@@ -126,7 +126,13 @@ export class Server {
     try {
       const tls = await this.loadTls();
       if (app.interface === "fetch" && app.fetch) {
-        const built = createRequestHandler(this.config, app.fetch, logger, () => this.requestShutdown());
+        const built = createRequestHandler(
+          this.config,
+          app.fetch,
+          logger,
+          () => this.requestShutdown(),
+          this.adapter.info.capabilities.writesDateHeader,
+        );
         state = built.state;
         websockets = this.websocketLayer(app, state);
         const fetch = this.config.ws === "none" ? warnOnUpgrade(built.handler, logger) : built.handler;

@@ -35,6 +35,7 @@ function capabilitiesFor(
       listenOnFd: false,
       passSocketToChild: false,
       unstableNet,
+      writesDateHeader: true,
     };
   }
   if (name === "bun") {
@@ -44,6 +45,7 @@ function capabilitiesFor(
       listenOnFd: false,
       passSocketToChild: false,
       unstableNet: false,
+      writesDateHeader: true,
     };
   }
   const unixLike = os !== "win32";
@@ -53,6 +55,7 @@ function capabilitiesFor(
     listenOnFd: unixLike,
     passSocketToChild: unixLike,
     unstableNet: false,
+    writesDateHeader: false,
   };
 }
 

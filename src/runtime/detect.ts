@@ -18,6 +18,8 @@ export interface RuntimeCapabilities {
   passSocketToChild: boolean;
   /** Deno only: the unstable net API (needed for Deno.serve reusePort) is enabled. */
   unstableNet: boolean;
+  /** The HTTP server writes a current `date` on every response that lacks one (Bun.serve, Deno.serve). */
+  writesDateHeader: boolean;
 }
 
 export interface RuntimeInfo {
@@ -148,6 +150,7 @@ export function detectRuntime(): RuntimeInfo {
         listenOnFd: false, // denoland/deno#14006
         passSocketToChild: false,
         unstableNet,
+        writesDateHeader: true,
       },
     };
   }
@@ -164,6 +167,7 @@ export function detectRuntime(): RuntimeInfo {
         listenOnFd: false, // oven-sh/bun#36491 is not merged
         passSocketToChild: false,
         unstableNet: false,
+        writesDateHeader: true,
       },
     };
   }
@@ -181,6 +185,7 @@ export function detectRuntime(): RuntimeInfo {
       listenOnFd: unixLike,
       passSocketToChild: unixLike,
       unstableNet: false,
+      writesDateHeader: false,
     },
   };
 }

@@ -20,6 +20,7 @@ export function fakeRuntime(
       listenOnFd: true,
       passSocketToChild: true,
       unstableNet: false,
+      writesDateHeader: false,
       ...caps,
     },
   };
