@@ -150,8 +150,11 @@ function hasForwardedHeaders(headers: Headers): boolean {
   return headers.has("x-forwarded-for") || headers.has("x-forwarded-proto");
 }
 
-/** A trusted X-Forwarded-Proto changes the URL the app sees (http -> https). */
-function withScheme(request: Request, scheme: string): Request {
+/**
+ * A trusted X-Forwarded-Proto changes the URL the app sees (http -> https). Shared with the
+ * WebSocket upgrade (src/websocket.ts), whose proxies may say ws/wss: those map to http/https.
+ */
+export function withScheme(request: Request, scheme: string): Request {
   const url = request.url;
   const colon = url.indexOf(":");
   const current = url.slice(0, colon);

@@ -20,7 +20,7 @@ import type { Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
-import { requestTarget } from "./request-handler.ts";
+import { requestTarget, withScheme } from "./request-handler.ts";
 import type {
   ClientAddress,
   FetchHandler,
@@ -56,15 +56,6 @@ type ContextWithState = PeerContext & { [STATE]?: SocketState };
 
 function stateOf(context: PeerContext | undefined): SocketState | undefined {
   return (context as ContextWithState | undefined)?.[STATE];
-}
-
-/** A scheme from X-Forwarded-Proto, as the upgrade request's URL should carry it (ws -> http). */
-function withScheme(request: Request, scheme: string): Request {
-  const wanted = scheme === "wss" ? "https" : scheme === "ws" ? "http" : scheme;
-  const url = request.url;
-  const colon = url.indexOf(":");
-  if (url.slice(0, colon) === wanted) return request;
-  return new Request(wanted + url.slice(colon), request);
 }
 
 export interface WebSocketLayerOptions {

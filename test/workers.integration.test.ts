@@ -15,13 +15,18 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import {
+  childPids,
   getBody,
+  type IdentityProbe,
+  identities,
   killAll,
+  logCount,
   processAlive,
   RUNTIMES,
-  type RunningTsuv,
   type RuntimeKey,
   startTsuv,
+  waitIdentities,
+  waitLog,
 } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/workers.ts";
@@ -34,55 +39,26 @@ afterEach(async () => {
   await killAll();
 });
 
-/** Identities that answered a burst of concurrent event-loop-holding requests. */
-async function identities(base: string, count = 16): Promise<Set<string>> {
-  const bodies = await Promise.all(Array.from({ length: count }, () => getBody(base, "/busy?ms=30")));
-  return new Set(bodies.filter((body): body is string => body !== null));
-}
+/**
+ * Bursts of /busy requests: each holds its worker's event loop a moment, so a burst spreads over
+ * every worker instead of one fast worker answering it all.
+ */
+const BUSY: IdentityProbe = { path: "/busy?ms=30", burst: 16, requestTimeoutMs: 10_000 };
 
 /** Poll until every worker answers (a worker is ready only once it listens). */
-async function waitServing(base: string, workers: number, timeoutMs = 30_000): Promise<Set<string>> {
-  const seen = new Set<string>();
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    for (const id of await identities(base)) seen.add(id);
-    if (seen.size >= workers) return seen;
-    await Bun.sleep(50);
-  }
-  throw new Error(`only ${seen.size} of ${workers} workers answered: ${[...seen].join(", ")}`);
+function waitServing(base: string, workers: number): Promise<Set<string>> {
+  return waitIdentities(base, workers, 30_000, BUSY);
 }
 
 /** Poll until an identity not in `old` answers; the time it took (ms). */
 async function waitForNewIdentity(base: string, old: Set<string>, timeoutMs = 30_000): Promise<number> {
   const start = performance.now();
   while (performance.now() - start < timeoutMs) {
-    for (const id of await identities(base, 8)) if (!old.has(id)) return performance.now() - start;
+    for (const id of await identities(base, { ...BUSY, burst: 8 }))
+      if (!old.has(id)) return performance.now() - start;
     await Bun.sleep(20);
   }
   throw new Error("no replacement worker answered");
-}
-
-function count(t: RunningTsuv, pattern: RegExp): number {
-  return (t.stdout() + t.stderr()).match(new RegExp(pattern, "g"))?.length ?? 0;
-}
-
-async function waitCount(t: RunningTsuv, pattern: RegExp, n: number, timeoutMs = 30_000): Promise<void> {
-  const start = performance.now();
-  while (count(t, pattern) < n) {
-    if (performance.now() - start > timeoutMs) {
-      throw new Error(
-        `timed out waiting for ${n} x ${pattern}\n--- stderr\n${t.stderr()}\n--- stdout\n${t.stdout()}`,
-      );
-    }
-    await Bun.sleep(25);
-  }
-}
-
-function childPids(t: RunningTsuv): number[] {
-  const pids = [...(t.stdout() + t.stderr()).matchAll(/Started server process \[(\d+)\]/g)].map((m) =>
-    Number(m[1]),
-  );
-  return [...new Set(pids)].filter((pid) => pid !== t.pid);
 }
 
 /**
@@ -199,7 +175,7 @@ for (const runtime of RUNTIMES) {
           t.signal("SIGHUP");
           const restarted =
             workerClass === "process" ? /Child process \[\d+\] restarted/ : /Worker thread restarted/;
-          await waitCount(t, restarted, 2, 40_000);
+          await waitLog(t, restarted, 2, 40_000);
           running = false;
           await load;
           // A retired Bun/Deno worker lingers 200 ms (src/runtime/linger.ts) after the "restarted"
@@ -236,7 +212,7 @@ for (const runtime of RUNTIMES) {
           // One at a time: signals sent back to back may be merged into one (Deno does this).
           for (let i = 1; i <= 3; i++) {
             t.signal("SIGTTOU");
-            await waitCount(t, /Received SIGTTOU, decreasing number of/, i);
+            await waitLog(t, /Received SIGTTOU, decreasing number of/, i);
           }
           await t.waitFor(
             new RegExp(
@@ -244,7 +220,7 @@ for (const runtime of RUNTIMES) {
             ),
             5000,
           );
-          await waitCount(t, /Finished server process/, 2);
+          await waitLog(t, /Finished server process/, 2);
           expect(await getBody(t.url, "/")).not.toBeNull();
         },
         SLOW,
@@ -261,7 +237,7 @@ for (const runtime of RUNTIMES) {
           const log = t.stderr() + t.stdout();
           expect(log).toContain("Received SIGTERM, exiting.");
           expect(log).toContain(`Stopping parent process [${t.pid}]`);
-          expect(count(t, /Finished server process/)).toBe(2);
+          expect(logCount(t, /Finished server process/)).toBe(2);
           for (const pid of children) expect(processAlive(pid)).toBe(false);
         },
         SLOW,

@@ -6,9 +6,10 @@
  * on a busy port and turns port 0 into one real port that every worker then binds.
  */
 import type { Config } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, EXIT, errorMessage, TsuvError } from "../errors.ts";
+import type { Logger } from "../logging.ts";
 import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
-import { listenTargetFromConfig } from "../server.ts";
+import { describeAddress, listenTargetFromConfig } from "../server.ts";
 
 export interface PreparedListen {
   /** What each worker's boot says to listen on. */
@@ -17,6 +18,30 @@ export interface PreparedListen {
   shared: SharedSocket | null;
   /** What to announce ("tsuv running on ..."). */
   address: BoundAddress;
+}
+
+/**
+ * Run a supervisor's prepare step; a failure (busy port, unshareable socket) is logged and becomes
+ * the exit code the supervisor stops with before any worker starts.
+ */
+export async function prepareOrExitCode(
+  prepare: () => Promise<PreparedListen>,
+  logger: Pick<Logger, "error">,
+): Promise<PreparedListen | number> {
+  try {
+    return await prepare();
+  } catch (error) {
+    logger.error(errorMessage(error));
+    return error instanceof TsuvError ? error.exitCode : EXIT.config;
+  }
+}
+
+/** The URL of the "tsuv running on ..." line: https once TLS is configured. */
+export function announcedUrl(
+  config: Pick<Config, "sslKeyfile" | "sslCertfile">,
+  address: BoundAddress,
+): string {
+  return describeAddress(address, config.sslKeyfile && config.sslCertfile ? "https" : "http");
 }
 
 export async function prepareListen(

@@ -16,12 +16,12 @@
 import { statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { EXIT, errorMessage, TsuvError } from "../errors.ts";
+import { EXIT, errorMessage } from "../errors.ts";
 import { ansi, type Logger } from "../logging.ts";
 import type { RuntimeAdapter, SignalName } from "../runtime/adapter.ts";
-import { describeAddress, listenTargetFromConfig } from "../server.ts";
+import { listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type { PreparedListen } from "./listen.ts";
+import { announcedUrl, type PreparedListen, prepareOrExitCode } from "./listen.ts";
 import { ReloadProxy } from "./reload-proxy.ts";
 import { SignalQueue } from "./signals.ts";
 import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
@@ -103,16 +103,10 @@ export class ChangeReload {
     const filter = createReloadFilter(this.config.reloadInclude, this.config.reloadExclude);
     this.logger.info(`Will watch for changes in these directories: ${pythonList(dirs)}`);
 
-    let prepared: PreparedListen;
-    try {
-      prepared = await this.prepareListen();
-    } catch (error) {
-      this.logger.error(errorMessage(error));
-      return error instanceof TsuvError ? error.exitCode : EXIT.config;
-    }
+    const prepared = await prepareOrExitCode(() => this.prepareListen(), this.logger);
+    if (typeof prepared === "number") return prepared;
     this.prepared = prepared;
-    const scheme = this.config.sslKeyfile && this.config.sslCertfile ? "https" : "http";
-    const url = describeAddress(prepared.address, scheme);
+    const url = announcedUrl(this.config, prepared.address);
     this.logger.info(
       `tsuv running on ${url} (Press CTRL+C to quit)`,
       `tsuv running on ${ansi.bold(url)} (Press CTRL+C to quit)`,

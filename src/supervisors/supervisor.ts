@@ -1,16 +1,16 @@
 /**
  * The supervisor loop shared by the thread and process worker classes (uvicorn's Multiprocess and
  * the seed's Multithread, written once): every 0.5 s handle queued signals, then check each slot
- * (dead: replace; not ready: skip; unhealthy: replace), step a rolling restart, and force stale
- * workers that outlived their stop deadline. What differs per class (how a worker starts, how its
- * health is read, what happens to an unhealthy one, log wording) is a WorkerClass.
+ * (dead: replace; not ready: skip; unhealthy: replace), step a rolling restart (rolling-restart.ts),
+ * and force stale workers that outlived their stop deadline. What differs per class (how a worker
+ * starts, how its health is read, what happens to an unhealthy one, log wording) is a WorkerClass.
  *
  * Nothing here waits on a worker: every decision reads state the workers' messages and exit events
  * recorded (WorkerHandle), and time comes from an injected Clock, so tests run it with fake
  * WorkerPorts on a virtual clock.
  */
 import type { Config } from "../config.ts";
-import { EXIT, errorMessage, TsuvError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import type { Logger } from "../logging.ts";
 import type {
   RuntimeAdapter,
@@ -22,9 +22,10 @@ import type {
 } from "../runtime/adapter.ts";
 import { tcpMigrateReqAdvice } from "../runtime/detect.ts";
 import { readTcpMigrateReq } from "../runtime/sysctl.ts";
-import { describeAddress, listenTargetFromConfig } from "../server.ts";
+import { listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { type PreparedListen, prepareListen } from "./listen.ts";
+import { announcedUrl, type PreparedListen, prepareListen, prepareOrExitCode } from "./listen.ts";
+import { READY_TIMEOUT_FLOOR_SECONDS, RollingRestart } from "./rolling-restart.ts";
 import { SignalQueue } from "./signals.ts";
 import { WorkerHandle } from "./worker-handle.ts";
 
@@ -36,9 +37,6 @@ export const SHUTDOWN_POLL_MS = 100;
 export const KILL_GRACE_MS = 2000;
 /** Workers that die this many times in a row before ever being ready stop the supervisor (exit 3). */
 export const MAX_BOOT_DEATHS = 5;
-
-/** A rolling-restart replacement gets at least this long to report ready. */
-export const READY_TIMEOUT_FLOOR_SECONDS = 30;
 
 /** What differs between thread and process workers. */
 export interface WorkerClass {
@@ -75,14 +73,6 @@ export interface SupervisorDeps {
   readyTimeoutSeconds?: number;
 }
 
-interface RollingRestart {
-  /** Workers still to replace, in slot order. */
-  queue: WorkerHandle[];
-  current: { old: WorkerHandle; fresh: WorkerHandle; deadline: number } | undefined;
-  /** Another SIGHUP arrived: run one more round once this one ends (it may have new code to load). */
-  again: boolean;
-}
-
 export class Supervisor {
   /** The live slots (seed: `threads` / uvicorn: `processes`). */
   readonly slots: WorkerHandle[] = [];
@@ -98,6 +88,7 @@ export class Supervisor {
   bootDeaths = 0;
   /** "tsuv running on ...", held back until a worker listens when workers bind with reusePort. */
   private pendingAnnouncement: string | undefined;
+  /** The SIGHUP restart in progress, if any. */
   rolling: RollingRestart | undefined;
   readonly signals = new SignalQueue();
   protected readonly clock: Clock;
@@ -129,6 +120,7 @@ export class Supervisor {
     return this.workerClass.stopTimeoutSeconds(this.config);
   }
 
+  /** How long a rolling-restart replacement may take to report ready. */
   get readyTimeoutSeconds(): number {
     return (
       this.readyTimeoutOverride ?? Math.max(READY_TIMEOUT_FLOOR_SECONDS, this.config.timeoutWorkerHealthcheck)
@@ -147,15 +139,9 @@ export class Supervisor {
 
   /** Supervise until told to stop; resolves with the exit code. */
   async run(): Promise<number> {
-    let prepared: PreparedListen;
-    try {
-      prepared = await this.prepare();
-    } catch (error) {
-      this.logger.error(errorMessage(error));
-      return error instanceof TsuvError ? error.exitCode : EXIT.config;
-    }
-    const scheme = this.config.sslKeyfile && this.config.sslCertfile ? "https" : "http";
-    const runningOn = `tsuv running on ${describeAddress(prepared.address, scheme)} (Press CTRL+C to quit)`;
+    const prepared = await prepareOrExitCode(() => this.prepare(), this.logger);
+    if (typeof prepared === "number") return prepared;
+    const runningOn = `tsuv running on ${announcedUrl(this.config, prepared.address)} (Press CTRL+C to quit)`;
     // A parent-bound socket queues connections already; with reusePort nothing listens until a
     // worker does, so the line waits for the first ready worker (a client acting on it connects).
     if (prepared.shared) this.logger.info(runningOn);
@@ -246,11 +232,25 @@ export class Supervisor {
   /** Rolling restart of every slot (SIGHUP; seed: restart_all). */
   restartAll(): void {
     if (this.rolling) {
-      this.rolling.again = true;
+      this.rolling.requestAnotherRound();
       return;
     }
-    this.rolling = { queue: [...this.slots], current: undefined, again: false };
+    this.rolling = new RollingRestart({
+      slots: this.slots,
+      workerClass: this.workerClass,
+      logger: this.logger,
+      clock: this.clock,
+      readyTimeoutSeconds: this.readyTimeoutSeconds,
+      startWorker: () => this.startWorker(),
+      retire: (worker) => this.retire(worker),
+      keepUntilExit: (worker) => this.stale.push(worker),
+    });
     this.stepRollingRestart();
+  }
+
+  /** Shutdown freezes a restart where it is: terminateAll stops its replacement with the rest. */
+  private stepRollingRestart(): void {
+    if (this.rolling && !this.shouldExit && !this.rolling.step()) this.rolling = undefined;
   }
 
   /** Replace dead and unhealthy workers (seed: keep_subthread_alive). */
@@ -365,11 +365,7 @@ export class Supervisor {
     }
     this.workersNum -= 1;
     const worker = this.slots.pop() as WorkerHandle;
-    const current = this.rolling?.current;
-    if (current && current.old === worker && this.rolling) {
-      this.retire(current.fresh);
-      this.rolling.current = undefined;
-    }
+    this.rolling?.slotRemoved(worker);
     this.retire(worker);
   }
 
@@ -434,65 +430,10 @@ export class Supervisor {
     }
   }
 
-  /**
-   * One step of a rolling restart: start the replacement for the next slot, and once it reports
-   * ready, swap it in and stop the old worker. A replacement that fails or is not ready in time
-   * aborts the restart and the old workers keep serving.
-   */
-  private stepRollingRestart(): void {
-    const rolling = this.rolling;
-    if (!rolling || this.shouldExit) return;
-    const { singular, plural } = this.workerClass;
-    for (;;) {
-      const current = rolling.current;
-      if (current) {
-        const { old, fresh } = current;
-        if (!fresh.ready) {
-          const failed = fresh.startupFailureCode ?? (fresh.alive ? undefined : (fresh.exitCode ?? "killed"));
-          const late = this.clock.now() >= current.deadline;
-          if (failed === undefined && !late) return;
-          const why =
-            failed !== undefined
-              ? `the new ${singular} exited before it was ready (exit code ${failed})`
-              : `the new ${singular} was not ready within ${this.readyTimeoutSeconds.toFixed(2)} seconds`;
-          this.logger.error(`Rolling restart aborted: ${why}; keeping the old ${plural}.`);
-          fresh.kill();
-          if (fresh.alive) this.stale.push(fresh);
-          this.rolling = undefined;
-          return;
-        }
-        const idx = this.slots.indexOf(old);
-        if (idx === -1) {
-          // The slot went away (SIGTTOU) or was refilled (its worker died): not needed.
-          this.retire(fresh);
-        } else {
-          this.slots[idx] = fresh;
-          this.logger.info(this.workerClass.restarted(old));
-          this.retire(old);
-        }
-        rolling.current = undefined;
-      }
-      const next = rolling.queue.shift();
-      if (next === undefined) {
-        if (!rolling.again) {
-          this.rolling = undefined;
-          return;
-        }
-        rolling.queue = [...this.slots];
-        rolling.again = false;
-        continue;
-      }
-      if (!this.slots.includes(next)) continue;
-      const deadline = this.clock.now() + this.readyTimeoutSeconds * 1000;
-      rolling.current = { old: next, fresh: this.startWorker(), deadline };
-      return;
-    }
-  }
-
   /** Every worker still tracked: slots, stale ones, and a rolling-restart replacement. */
   allWorkers(): WorkerHandle[] {
     const all = [...this.slots];
-    for (const worker of [...this.stale, this.rolling?.current?.fresh]) {
+    for (const worker of [...this.stale, this.rolling?.replacement]) {
       if (worker && !all.includes(worker)) all.push(worker);
     }
     return all;

@@ -1,11 +1,11 @@
 /**
  * Shared pieces of the load-driven fault cases (test/faults/*.fault.ts): a tsuv with workers serving
- * test/faults/app.ts, waiting until every worker answers, log counting, the process tree's RSS and
- * fds from /proc, the tcp_migrate_req sysctl, and one line of measured figures per case (collected
- * into docs/reliability.md by hand).
+ * test/faults/app.ts, the process tree's RSS and fds from /proc, the tcp_migrate_req sysctl, and
+ * one line of measured figures per case (collected into docs/reliability.md by hand). Waiting for
+ * the workers, log counting and child PIDs are in test/helpers/tsuv.ts.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { getBody, type RunningTsuv, type RuntimeKey, startTsuv } from "../helpers/tsuv.ts";
+import { type RuntimeKey, startTsuv } from "../helpers/tsuv.ts";
 import type { FailureRecord, LoadClient } from "./load-client.ts";
 
 export const APP = "test/faults/app.ts:app";
@@ -37,48 +37,6 @@ export function startWorkers(
     ],
     options,
   );
-}
-
-/** Poll until `workers` distinct identities answered (a worker is ready only once it listens). */
-export async function waitIdentities(
-  base: string,
-  workers: number,
-  timeoutMs = 30_000,
-): Promise<Set<string>> {
-  const seen = new Set<string>();
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    const bodies = await Promise.all(Array.from({ length: 8 }, () => getBody(base, "/", 5000)));
-    for (const body of bodies) if (body) seen.add(body);
-    if (seen.size >= workers) return seen;
-    await Bun.sleep(20);
-  }
-  throw new Error(`only ${seen.size} of ${workers} workers answered`);
-}
-
-export function logCount(t: RunningTsuv, pattern: RegExp): number {
-  return (t.stdout() + t.stderr()).match(new RegExp(pattern.source, "g"))?.length ?? 0;
-}
-
-export async function waitLog(t: RunningTsuv, pattern: RegExp, n = 1, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  while (logCount(t, pattern) < n) {
-    if (performance.now() - start > timeoutMs) {
-      throw new Error(
-        `timed out waiting for ${n} x ${pattern}\n--- stderr\n${t.stderr()}\n--- stdout\n${t.stdout()}`,
-      );
-    }
-    await Bun.sleep(10);
-  }
-  return performance.now() - start;
-}
-
-/** Child PIDs the parent logged ("Started server process [PID]" other than its own). */
-export function childPids(t: RunningTsuv): number[] {
-  const pids = [...(t.stdout() + t.stderr()).matchAll(/Started server process \[(\d+)\]/g)].map((m) =>
-    Number(m[1]),
-  );
-  return [...new Set(pids)].filter((pid) => pid !== t.pid);
 }
 
 /** The live processes of a tsuv tree: the parent and its children (from /proc). */

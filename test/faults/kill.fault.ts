@@ -8,18 +8,16 @@
  * Run by `npm run test:faults` (not `npm test`).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { getBody, killAll, RUNTIMES, type RunningTsuv } from "../helpers/tsuv.ts";
 import {
-  CLASSES,
-  CONNECTIONS,
   childPids,
-  connectionsPerWorker,
-  report,
-  startWorkers,
-  summarize,
+  getBody,
+  killAll,
+  RUNTIMES,
+  type RunningTsuv,
   waitIdentities,
   waitLog,
-} from "./harness.ts";
+} from "../helpers/tsuv.ts";
+import { CLASSES, CONNECTIONS, connectionsPerWorker, report, startWorkers, summarize } from "./harness.ts";
 import { LoadClient, medianThroughput, recoveryMs } from "./load-client.ts";
 
 const SLOW = 60_000;

@@ -6,8 +6,8 @@
  * Figures: one `[fault] ...` line per test (docs/reliability.md).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { getBody, killAll, processAlive, RUNTIMES } from "../helpers/tsuv.ts";
-import { CLASSES, childPids, report, startWorkers, waitIdentities } from "./harness.ts";
+import { childPids, getBody, killAll, processAlive, RUNTIMES, waitIdentities } from "../helpers/tsuv.ts";
+import { CLASSES, report, startWorkers } from "./harness.ts";
 import { probeConnection } from "./probe.ts";
 
 const SLOW = 60_000;

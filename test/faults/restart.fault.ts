@@ -17,18 +17,15 @@
  * Figures: docs/reliability.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RUNTIMES, type RunningTsuv } from "../helpers/tsuv.ts";
+import { logCount, RUNTIMES, type RunningTsuv, waitIdentities, waitLog } from "../helpers/tsuv.ts";
 import {
   CLASSES,
   CONNECTIONS,
   connectionsPerWorker,
-  logCount,
   migrateReq,
   report,
   startWorkers,
   summarize,
-  waitIdentities,
-  waitLog,
   withMigrateReq,
 } from "./harness.ts";
 import { LoadClient } from "./load-client.ts";

@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import {
+  childPids,
   killAll,
   processAlive,
   RUNTIMES,
@@ -16,7 +17,7 @@ import {
   type RuntimeKey,
   startTsuv,
 } from "../helpers/tsuv.ts";
-import { childPids, report } from "./harness.ts";
+import { report } from "./harness.ts";
 import { probeConnection } from "./probe.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts:app";

@@ -7,16 +7,8 @@
  * Run by `npm run test:faults` (not `npm test`).
  */
 import { afterEach, expect, test } from "bun:test";
-import { killAll, type RuntimeKey } from "../helpers/tsuv.ts";
-import {
-  CONNECTIONS,
-  report,
-  startWorkers,
-  treeFds,
-  treeRssKiB,
-  type WorkerClassName,
-  waitIdentities,
-} from "./harness.ts";
+import { killAll, type RuntimeKey, waitIdentities } from "../helpers/tsuv.ts";
+import { CONNECTIONS, report, startWorkers, treeFds, treeRssKiB, type WorkerClassName } from "./harness.ts";
 import { LoadClient } from "./load-client.ts";
 
 const TOTAL = 300_000;

@@ -73,6 +73,76 @@ export async function getBody(base: string, path: string, timeoutMs = 10_000): P
   }
 }
 
+/** How a burst of requests asks the workers who they are (the worker apps answer with their identity). */
+export interface IdentityProbe {
+  /** The route (default "/"). The workers fixture's /busy holds the event loop, spreading a burst. */
+  path?: string;
+  /** Concurrent requests per burst (default 8). */
+  burst?: number;
+  /** Per-request limit (default 5000 ms): a hung worker's share of the burst costs at most this. */
+  requestTimeoutMs?: number;
+}
+
+/** The identities that answered one burst of concurrent requests. */
+export async function identities(base: string, probe: IdentityProbe = {}): Promise<Set<string>> {
+  const { path = "/", burst = 8, requestTimeoutMs = 5000 } = probe;
+  const bodies = await Promise.all(
+    Array.from({ length: burst }, () => getBody(base, path, requestTimeoutMs)),
+  );
+  return new Set(bodies.filter((body): body is string => body !== null));
+}
+
+/** Poll until `workers` distinct identities answered (a worker is ready only once it listens). */
+export async function waitIdentities(
+  base: string,
+  workers: number,
+  timeoutMs = 30_000,
+  probe: IdentityProbe = {},
+): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    for (const id of await identities(base, probe)) seen.add(id);
+    if (seen.size >= workers) return seen;
+    await Bun.sleep(20);
+  }
+  throw new Error(`only ${seen.size} of ${workers} workers answered: ${[...seen].join(", ")}`);
+}
+
+/** Both output streams, as the tests read the log (tsuv logs to stderr, access lines to stdout). */
+function output(t: RunningTsuv): string {
+  return t.stdout() + t.stderr();
+}
+
+/** How many times `pattern` occurs in the output so far. */
+export function logCount(t: RunningTsuv, pattern: RegExp): number {
+  const global = pattern.flags.includes("g") ? pattern : new RegExp(pattern.source, `${pattern.flags}g`);
+  return output(t).match(global)?.length ?? 0;
+}
+
+/**
+ * Wait until `pattern` occurs `n` times in the output (waitFor() waits for one); resolves with the
+ * milliseconds it took, which the fault cases report as detection times.
+ */
+export async function waitLog(t: RunningTsuv, pattern: RegExp, n = 1, timeoutMs = 30_000): Promise<number> {
+  const start = performance.now();
+  while (logCount(t, pattern) < n) {
+    if (performance.now() - start > timeoutMs) {
+      throw new Error(
+        `timed out waiting for ${n} x ${pattern}\n--- stderr\n${t.stderr()}\n--- stdout\n${t.stdout()}`,
+      );
+    }
+    await Bun.sleep(10);
+  }
+  return performance.now() - start;
+}
+
+/** Child PIDs the parent logged ("Started server process [PID]" other than its own). */
+export function childPids(t: RunningTsuv): number[] {
+  const pids = [...output(t).matchAll(/Started server process \[(\d+)\]/g)].map((m) => Number(m[1]));
+  return [...new Set(pids)].filter((pid) => pid !== t.pid);
+}
+
 const live = new Set<RunningTsuv>();
 
 /** Kill every tsuv a test started and left running (call from afterEach/afterAll). */
