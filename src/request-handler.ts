@@ -15,6 +15,7 @@ import {
 } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
+import type { RuntimeCapabilities } from "./runtime/detect.ts";
 
 export interface InFlight {
   method: string;
@@ -53,15 +54,18 @@ export function createRequestHandler(
   app: FetchHandler,
   logger: Logger,
   onMaxRequests: () => void,
-  /** The runtime's server dates responses itself (RuntimeCapabilities.writesDateHeader). */
-  runtimeWritesDate = false,
+  /** What the runtime's server does for us or makes cheap (RuntimeCapabilities). */
+  runtime: Pick<RuntimeCapabilities, "writesDateHeader" | "peerAddressCheap"> = {
+    writesDateHeader: false,
+    peerAddressCheap: false,
+  },
 ): { handler: FetchHandler; state: HandlerState } {
   const defaultHeaders = createDefaultHeaders(
     {
       serverHeader: config.serverHeader,
       dateHeader: config.dateHeader,
       headers: config.headers,
-      runtimeDate: runtimeWritesDate,
+      runtimeDate: runtime.writesDateHeader,
     },
     Date.now(),
   );
@@ -70,6 +74,11 @@ export function createRequestHandler(
     ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
     : null;
   const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
+  // Which question is cheaper first: is the peer a trusted proxy, or did the request come with
+  // X-Forwarded-* at all? Both must hold. Reading headers is dear on Deno (the whole list is copied
+  // out of its HTTP layer) and the peer is dear on Bun (a native call), so each runtime asks the
+  // cheap one first; a client connecting directly to a Deno or Node server costs a memoised lookup.
+  const peerFirst = runtime.peerAddressCheap;
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
@@ -122,9 +131,12 @@ export function createRequestHandler(
 
     let info = peer;
     let forwarded = request;
-    // Headers first: reading the peer address is a native call on Bun, so only a request that
-    // carries X-Forwarded-* pays for it here.
-    if (trusted !== null && hasForwardedHeaders(request.headers)) {
+    if (
+      trusted !== null &&
+      (peerFirst
+        ? (trusted.all || trusted.has(peer.remoteAddr.hostname)) && hasForwardedHeaders(request.headers)
+        : hasForwardedHeaders(request.headers))
+    ) {
       const proxied = applyProxyHeaders(request, peer.remoteAddr, trusted);
       if (proxied.client !== peer.remoteAddr) info = { remoteAddr: proxied.client };
       if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);

@@ -131,7 +131,7 @@ export class Server {
           app.fetch,
           logger,
           () => this.requestShutdown(),
-          this.adapter.info.capabilities.writesDateHeader,
+          this.adapter.info.capabilities,
         );
         state = built.state;
         websockets = this.websocketLayer(app, state);

@@ -36,6 +36,7 @@ function capabilitiesFor(
       passSocketToChild: false,
       unstableNet,
       writesDateHeader: true,
+      peerAddressCheap: true,
     };
   }
   if (name === "bun") {
@@ -46,6 +47,7 @@ function capabilitiesFor(
       passSocketToChild: false,
       unstableNet: false,
       writesDateHeader: true,
+      peerAddressCheap: false,
     };
   }
   const unixLike = os !== "win32";
@@ -56,6 +58,7 @@ function capabilitiesFor(
     passSocketToChild: unixLike,
     unstableNet: false,
     writesDateHeader: false,
+    peerAddressCheap: true,
   };
 }
 

@@ -27,6 +27,8 @@ export interface Contender {
   runtime: string;
   tsuv: boolean;
   workers: number;
+  /** Left out of the paced latency run (a diagnostic variant, not a contender users compare). */
+  noLatency?: boolean;
   launch(port: number): Launch;
 }
 
@@ -93,6 +95,27 @@ export function tsuv(runtime: RuntimeKey, workers = 1, workerClass?: "process" |
     tsuv: true,
     workers,
     launch: (port) => ({ cmd: [...tsuvCommand(runtime), ...tsuvArgs(port, workers, workerClass)] }),
+  };
+}
+
+/**
+ * tsuv without the two per-request defaults it inherits from uvicorn (a `server` header on every
+ * response; reading X-Forwarded-* from a trusted peer, and the bench's client is 127.0.0.1, which
+ * the default --forwarded-allow-ips trusts). Run beside the default so the report shows what those
+ * features cost apart from tsuv's own request path.
+ */
+export const LEAN_FLAGS = ["--no-server-header", "--no-proxy-headers"];
+
+export function tsuvLean(runtime: RuntimeKey): Contender {
+  return {
+    id: `tsuv-lean-${runtime}`,
+    label: `tsuv on ${RUNTIME_NAMES[runtime]} ${LEAN_FLAGS.join(" ")}`,
+    short: "tsuv lean",
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: true,
+    workers: 1,
+    noLatency: true,
+    launch: (port) => ({ cmd: [...tsuvCommand(runtime), ...tsuvArgs(port), ...LEAN_FLAGS] }),
   };
 }
 
@@ -210,15 +233,25 @@ export const raw = {
 /** Every group, in run order. `python` is the interpreter that imports uvicorn, if any. */
 export function allGroups(python: string | undefined): Group[] {
   const groups: Group[] = [
-    { id: "bun-1", title: "Bun, one worker", latency: true, contenders: [tsuv("bun"), raw.bunServe()] },
-    { id: "deno-1", title: "Deno, one worker", latency: true, contenders: [tsuv("deno"), raw.denoServe()] },
+    {
+      id: "bun-1",
+      title: "Bun, one worker",
+      latency: true,
+      contenders: [tsuv("bun"), raw.bunServe(), tsuvLean("bun")],
+    },
+    {
+      id: "deno-1",
+      title: "Deno, one worker",
+      latency: true,
+      contenders: [tsuv("deno"), raw.denoServe(), tsuvLean("deno")],
+    },
   ];
   for (const runtime of ["node20", "node24"] as const) {
     groups.push({
       id: `${runtime}-1`,
       title: `${RUNTIME_NAMES[runtime]}, one worker`,
       latency: true,
-      contenders: [tsuv(runtime), raw.nodeHttp(runtime), raw.srvx(runtime)],
+      contenders: [tsuv(runtime), raw.nodeHttp(runtime), raw.srvx(runtime), tsuvLean(runtime)],
     });
   }
   for (const runtime of ["node20", "node24"] as const) {
@@ -263,15 +296,20 @@ export function allGroups(python: string | undefined): Group[] {
 /** The ratios the report shows, with issue 7's targets. */
 export const COMPARISONS: Comparison[] = [
   { group: "bun-1", subject: "tsuv-bun", baseline: "bun-serve", target: 0.97 },
+  { group: "bun-1", subject: "tsuv-lean-bun", baseline: "bun-serve" },
   { group: "deno-1", subject: "tsuv-deno", baseline: "deno-serve", target: 0.97 },
+  { group: "deno-1", subject: "tsuv-lean-deno", baseline: "deno-serve" },
   ...(["node20", "node24"] as const).flatMap((r): Comparison[] => [
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `node-http-${r}`, target: 0.9 },
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `srvx-${r}`, target: 1.1 },
     { group: `${r}-1`, subject: `srvx-${r}`, baseline: `node-http-${r}` },
+    { group: `${r}-1`, subject: `tsuv-lean-${r}`, baseline: `node-http-${r}` },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `node-cluster-${r}-2`, target: 1.0 },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-thread`, baseline: `node-cluster-${r}-2`, target: 1.0 },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `tsuv-${r}`, target: 1.7 },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-thread`, baseline: `tsuv-${r}`, target: 1.7 },
+    // The ceiling on this machine: what the raw 2-worker setup gets over tsuv's single worker.
+    { group: `${r}-2`, subject: `node-cluster-${r}-2`, baseline: `tsuv-${r}` },
   ]),
   { group: "bun-2", subject: "tsuv-bun-w2-process", baseline: "bun-reuseport-2", target: 1.0 },
   { group: "bun-2", subject: "tsuv-bun-w2-thread", baseline: "bun-reuseport-2", target: 1.0 },

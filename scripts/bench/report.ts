@@ -343,12 +343,16 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       .map(Number)
       .filter((n) => !Number.isNaN(n)),
   );
-  if (busiest > run.machine.nproc) {
+  // The benchmark itself keeps about two runnable (wrk and the server under test): more than
+  // one above the core count means other jobs were competing.
+  if (busiest > run.machine.nproc + 1) {
     notes.unshift(
       `The machine was oversubscribed during this run: a load average of up to ${busiest.toFixed(1)} on ${run.machine.nproc} cores (other jobs, not only this benchmark). Absolute numbers are far below an idle machine's, and even alternated ratios swing by tens of percent between rounds (every round is in the Throughput table); the CPU-per-request ratios are the steadier view of what tsuv adds to each request.`,
     );
   }
   notes.push(
+    "`tsuv lean` is tsuv with `--no-server-header --no-proxy-headers`: the gap between it and tsuv is what those two uvicorn defaults cost per request (the bench's client is 127.0.0.1, which the default --forwarded-allow-ips trusts, so every request's X-Forwarded-* headers are read). On Deno both are dear: reading `request.headers` copies the whole header list out of Deno's HTTP layer, and a response with a second header leaves Deno.serve's one-header fast path (`op_http_set_response_header`) for the header-list op; any app that sets two headers pays the second cost too.",
+    "Two workers against one on a 2-core machine: wrk needs most of a core to load even one worker, so two workers share what is left. The `node:cluster / tsuv` row (same group, alternated) shows that ceiling for the raw setup; the comparisons with node:cluster, reusePort and `deno serve --parallel` run under the same constraint and are the meaningful ones here.",
     "srvx (h3js/srvx, pinned 1.0.8) is a devDependency only for this comparison: it is the closest peer (a fetch-handler server over node:http), and the issue's targets name it.",
     "To see where the time goes, profile one server under load: `bun scripts/bench/profile.ts bun|node20|node24 [plaintext|json] [--raw] [--startup]` runs it under `--cpu-prof`, loads it with wrk and prints the functions with the most self and inclusive time (Deno has no `--cpu-prof`: use `--inspect`).",
   );

@@ -154,6 +154,7 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
     if (options.latency && group.latency) {
       for (let round = 1; round <= options.rounds; round++) {
         for (const slot of alive()) {
+          if (slot.contender.noLatency) continue;
           const m = await measure(slot, "plaintext", options.latency);
           if (!m) continue;
           slot.result.latency.push(m);

@@ -20,6 +20,12 @@ export interface RuntimeCapabilities {
   unstableNet: boolean;
   /** The HTTP server writes a current `date` on every response that lacks one (Bun.serve, Deno.serve). */
   writesDateHeader: boolean;
+  /**
+   * A request's peer address costs less to read than its headers: a property on Deno and Node (Node
+   * caches it per connection), a native requestIP() call per request on Bun. Decides which the
+   * proxy-header check looks at first (src/request-handler.ts).
+   */
+  peerAddressCheap: boolean;
 }
 
 export interface RuntimeInfo {
@@ -151,6 +157,7 @@ export function detectRuntime(): RuntimeInfo {
         passSocketToChild: false,
         unstableNet,
         writesDateHeader: true,
+        peerAddressCheap: true,
       },
     };
   }
@@ -168,6 +175,7 @@ export function detectRuntime(): RuntimeInfo {
         passSocketToChild: false,
         unstableNet: false,
         writesDateHeader: true,
+        peerAddressCheap: false,
       },
     };
   }
@@ -186,6 +194,7 @@ export function detectRuntime(): RuntimeInfo {
       passSocketToChild: unixLike,
       unstableNet: false,
       writesDateHeader: false,
+      peerAddressCheap: true,
     },
   };
 }

@@ -21,6 +21,7 @@ export function fakeRuntime(
       passSocketToChild: true,
       unstableNet: false,
       writesDateHeader: false,
+      peerAddressCheap: true,
       ...caps,
     },
   };
