@@ -4,8 +4,6 @@
  * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
  */
 
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
@@ -20,6 +18,8 @@ import type {
   RuntimeAdapter,
   TlsMaterial,
 } from "./runtime/adapter.ts";
+// Not node:fs: on Deno it costs ~20 ms of start-up (see runtime/index.ts).
+import { pathExists } from "./runtime/index.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 
 export interface ServerHooks {
@@ -194,7 +194,7 @@ export class Server {
     const appDir = resolve(this.config.appDir);
     const target = await importApp(
       { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
-      { importModule: (path) => this.adapter.importModule(path), exists: existsSync, resolvePath: resolve },
+      { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath: resolve },
     );
     const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
     this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
@@ -250,6 +250,8 @@ export class Server {
   private async loadTls(): Promise<TlsMaterial | undefined> {
     const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts } = this.config;
     if (!sslKeyfile || !sslCertfile) return undefined;
+    // Imported here, like tls-check below: a plain-HTTP start-up needs no node:fs (see runtime/index.ts).
+    const { readFile } = await import("node:fs/promises");
     // A file that cannot be read (a directory, no permission) is named with its flag.
     const read = async (flag: string, path: string) => {
       try {

@@ -15,10 +15,9 @@
  * fires but the thread keeps spinning and its reusePort listener stays bound (denoland/deno PR
  * #35657, still open): docs/workers.md tells Deno users to prefer process workers.
  */
-import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
+import type { ChildProcess, StdioOptions } from "node:child_process";
 import process from "node:process";
 import { clearInterval, setInterval } from "node:timers";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type {
   RuntimeAdapter,
   SharedSocket,
@@ -28,7 +27,19 @@ import type {
   WorkerMessage,
   WorkerPort,
 } from "./adapter.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
+
+type ChildProcessModule = typeof import("node:child_process");
+type WorkerThreadsModule = typeof import("node:worker_threads");
+
+/**
+ * node:child_process and node:worker_threads are loaded on first use (builtin.ts): a single server
+ * never starts a worker and its main thread never needs them (Bun 1.4.5: ~2-3 ms for child_process
+ * and ~3-10 ms for worker_threads at start-up; Deno 2.9: ~3.5 ms together).
+ */
+const childProcess = lazyBuiltin<ChildProcessModule>("node:child_process");
+const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
 
 export type Plumbing = Pick<
   RuntimeAdapter,
@@ -88,11 +99,12 @@ function onSignal(info: RuntimeInfo, signal: SignalName, listener: () => void): 
 
 /** True inside a thread that tsuv started as a worker (the thread entry runs only then). */
 export function isWorkerThread(): boolean {
+  const { isMainThread, parentPort } = workerThreads();
   return !isMainThread && parentPort !== null && bootFromWorkerData() !== undefined;
 }
 
 function bootFromWorkerData(): WorkerBoot | undefined {
-  const data = workerData as Record<string, unknown> | null | undefined;
+  const data = workerThreads().workerData as Record<string, unknown> | null | undefined;
   return data && typeof data === "object" ? (data[THREAD_BOOT_KEY] as WorkerBoot | undefined) : undefined;
 }
 
@@ -145,6 +157,7 @@ function isWorkerMessage(value: unknown): value is WorkerMessage {
 
 function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPort {
   const events = new PortEvents();
+  const { Worker } = workerThreads();
   const worker = new Worker(entry, { workerData: { [THREAD_BOOT_KEY]: boot } });
   worker.on("message", (message) => events.message(message));
   // Without an 'error' listener an uncaught exception in the thread would be rethrown here, in the
@@ -212,7 +225,7 @@ function spawnProcess(
   if (shared) stdio.push(shared.fd);
   let child: ChildProcess;
   try {
-    child = spawn(command.file, [...command.args, ...boot.argv], {
+    child = childProcess().spawn(command.file, [...command.args, ...boot.argv], {
       stdio,
       env: { ...process.env, [WORKER_BOOT_ENV]: JSON.stringify(childBoot) },
     });
@@ -248,8 +261,8 @@ function spawnProcess(
 }
 
 function threadChannel(): SupervisorChannel | null {
+  const { isMainThread, parentPort: port } = workerThreads();
   const boot = bootFromWorkerData();
-  const port = parentPort;
   if (isMainThread || !port || !boot) return null;
   return {
     boot,

@@ -3,12 +3,16 @@
  * by a crashed server is removed before binding, the socket is made 0666 so a proxy running as
  * another user (nginx) can connect, and the file is removed when the server closes.
  */
-import { chmodSync, lstatSync, rmSync } from "node:fs";
+import { lazyBuiltin } from "./builtin.ts";
+
+// Loaded when a unix socket is used: a TCP server on Deno would otherwise pay ~17-20 ms of
+// start-up for node:fs (builtin.ts).
+const fs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 /** Remove `path` if it is a socket (never a regular file someone pointed --uds at by mistake). */
 export function removeStaleSocket(path: string): void {
   try {
-    if (lstatSync(path).isSocket()) rmSync(path, { force: true });
+    if (fs().lstatSync(path).isSocket()) fs().rmSync(path, { force: true });
   } catch {
     // Not there: nothing to remove.
   }
@@ -16,7 +20,7 @@ export function removeStaleSocket(path: string): void {
 
 /** After bind: rw for everyone (the umask made it 0755 or so). */
 export function makeSocketWorldWritable(path: string): void {
-  chmodSync(path, 0o666);
+  fs().chmodSync(path, 0o666);
 }
 
 /** After close: Bun and Deno remove the file themselves on a graceful stop, not always on a forced one. */

@@ -1,0 +1,28 @@
+/**
+ * Node built-in modules loaded synchronously on first use, for code that a plain single server
+ * never runs: each static `import ... from "node:..."` is paid at start-up (Bun 1.4.5: ~2-10 ms per
+ * module; Deno 2.9: the first node:fs alone ~17-20 ms).
+ *
+ * process.getBuiltinModule (Node 20.16+, Bun, Deno) is the synchronous loader, read only when a
+ * module is needed: on Deno 2.9 reading it runs a lazy getter (~4.5 ms), so its presence is tested
+ * with `in`. Only Node 20.12-20.15 lack it, and only there is node:module (createRequire) loaded, up
+ * front: the top-level await is safe because the library entry (src/index.ts, dist/index.mjs)
+ * reaches src/runtime/ only through loadAdapter()'s dynamic imports, so `require()` of it still works.
+ */
+import process from "node:process";
+
+const fallbackRequire: ((id: string) => unknown) | undefined =
+  "getBuiltinModule" in process ? undefined : (await import("node:module")).createRequire(import.meta.url);
+
+export function requireBuiltin<T>(id: string): T {
+  return (fallbackRequire ? fallbackRequire(id) : process.getBuiltinModule(id)) as T;
+}
+
+/** A getter for one built-in module, loaded on its first call. */
+export function lazyBuiltin<T>(id: string): () => T {
+  let module: T | undefined;
+  return () => {
+    module ??= requireBuiltin<T>(id);
+    return module;
+  };
+}
