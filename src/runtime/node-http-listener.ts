@@ -28,7 +28,7 @@ import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } f
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
-import { attachUpgrades } from "./ws-node.ts";
+import type { Upgrades } from "./ws-node.ts";
 
 export interface NodeListenerQuirks {
   /** Accept with node:net/node:tls when reusePort is asked for (see the file comment). */
@@ -56,8 +56,11 @@ export async function serveNodeListener(
     http.on("error", (error: Error) => onError(error));
   }
 
-  // WebSocket hooks, or the app's own upgrade handler (ws-node.ts).
-  const upgrades = attachUpgrades(http, options, tls !== undefined);
+  // WebSocket hooks, or the app's own upgrade handler (ws-node.ts, imported only then: see node-http.ts).
+  const upgrades: Upgrades =
+    options.websocket || options.nodeUpgrade
+      ? (await import("./ws-node.ts")).attachUpgrades(http, options, tls !== undefined)
+      : { cutUpgraded() {} };
 
   const acceptor: NetServer = bridged ? (tls ? createTlsServer(tls) : createNetServer()) : http;
   const tracker = bridged ? trackBridgedSockets(acceptor, http, tls !== undefined, onError) : undefined;

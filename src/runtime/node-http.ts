@@ -30,7 +30,6 @@ import { responseParts, writeResponse } from "./node-response.ts";
 import { NO_PEER } from "./peer.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
-import { attachUpgrades } from "./ws-node.ts";
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
 export function nodeHasReusePort(version: string): boolean {
@@ -232,8 +231,11 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     connections.add(socket);
   });
   if (secure) server.on("tlsClientError", (error: Error) => onError(error));
-  // WebSocket hooks, or a node app's own upgrade handler (ws-node.ts).
-  attachUpgrades(server, { ...options, onError }, secure);
+  // WebSocket hooks, or a node app's own upgrade handler (ws-node.ts, imported only then: crossws
+  // and its bundled ws are ~10-15 ms of Node 24 start-up that a server without them never uses).
+  if (options.websocket || options.nodeUpgrade) {
+    (await import("./ws-node.ts")).attachUpgrades(server, { ...options, onError }, secure);
+  }
 
   if (listen.kind === "unix") removeStaleSocket(listen.path);
   await new Promise<void>((resolve, reject) => {
