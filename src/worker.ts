@@ -11,6 +11,7 @@ import { type Config, resolveConfig, threadShutdownTimeout } from "./config.ts";
 import { EXIT, errorMessage, TsuvError } from "./errors.ts";
 import { type Logger, loggerFromConfig } from "./logging.ts";
 import type { RuntimeAdapter, SupervisorChannel } from "./runtime/adapter.ts";
+import { prepareBuiltins } from "./runtime/builtin.ts";
 import { isWorkerThread } from "./runtime/plumbing.ts";
 import { Server, type ServerOptions } from "./server.ts";
 
@@ -147,10 +148,12 @@ async function threadMain(): Promise<void> {
 }
 
 // As a thread's entry module, run. Imported by src/cli.ts (process workers), do nothing here.
-if (isWorkerThread()) {
-  threadMain().catch((error) => {
+// isWorkerThread() loads node:worker_threads lazily, which on Node 20.12-20.15 needs
+// prepareBuiltins() first (builtin.ts).
+prepareBuiltins()
+  .then(() => (isWorkerThread() ? threadMain() : undefined))
+  .catch((error) => {
     console.error(`Error: ${errorMessage(error)}`);
     // Exit code 1 as a last resort: the error escaped every handler (this ends only the thread).
     (globalThis as { process?: { exit(code: number): void } }).process?.exit(EXIT.config);
   });
-}

@@ -5,14 +5,19 @@
  *
  * process.getBuiltinModule (Node 20.16+, Bun, Deno) is the synchronous loader, read only when a
  * module is needed: on Deno 2.9 reading it runs a lazy getter (~4.5 ms), so its presence is tested
- * with `in`. Only Node 20.12-20.15 lack it, and only there is node:module (createRequire) loaded, up
- * front: the top-level await is safe because the library entry (src/index.ts, dist/index.mjs)
- * reaches src/runtime/ only through loadAdapter()'s dynamic imports, so `require()` of it still works.
+ * with `in`. Node 20.12-20.15 lack it: there loadAdapter() calls prepareBuiltins() first, which
+ * makes a require with node:module. (Not a top-level await: that would stop `require()` of the
+ * library bundle, which Node 20.19+ and 22.12+ allow for an ESM graph without one.)
  */
 import process from "node:process";
 
-const fallbackRequire: ((id: string) => unknown) | undefined =
-  "getBuiltinModule" in process ? undefined : (await import("node:module")).createRequire(import.meta.url);
+let fallbackRequire: ((id: string) => unknown) | undefined;
+
+/** Before any lazy built-in is used: gives Node 20.12-20.15 a require (a no-op elsewhere). */
+export async function prepareBuiltins(): Promise<void> {
+  if (fallbackRequire || "getBuiltinModule" in process) return;
+  fallbackRequire = (await import("node:module")).createRequire(import.meta.url);
+}
 
 export function requireBuiltin<T>(id: string): T {
   return (fallbackRequire ? fallbackRequire(id) : process.getBuiltinModule(id)) as T;

@@ -11,6 +11,7 @@
  */
 import process from "node:process";
 import type { RuntimeAdapter } from "./adapter.ts";
+import { lazyBuiltin, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
@@ -25,20 +26,13 @@ type NodeFs = typeof import("node:fs");
 /**
  * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): files are
  * checked with Deno.statSync there. Bun and Node load node:fs anyway (their adapters need it), and
- * take it synchronously on first use: process.getBuiltinModule (Node 20.16+, Bun), or, on Node
- * 20.12-20.15, the copy loadAdapter() imported. (Not a top-level await: that would stop
- * `require()` of the Node bundle, which Node 20.19+ and 22.12+ allow for an ESM graph without one.)
+ * take it synchronously on first use (builtin.ts).
  */
-let nodeFsModule: NodeFs | undefined;
-function nodeFs(): NodeFs {
-  nodeFsModule ??= process.getBuiltinModule("node:fs");
-  return nodeFsModule;
-}
+const nodeFs = lazyBuiltin<NodeFs>("node:fs");
 
 export async function loadAdapter(): Promise<RuntimeAdapter> {
-  const runtime = detectRuntime().name;
-  if (runtime !== "deno" && !("getBuiltinModule" in process)) nodeFsModule = await import("node:fs");
-  switch (runtime) {
+  await prepareBuiltins();
+  switch (detectRuntime().name) {
     case "bun":
       return (await import("./bun.ts")).createAdapter();
     case "deno":
