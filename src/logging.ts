@@ -17,6 +17,7 @@
 import { type ConsolaInstance, createConsola, type LogObject } from "consola/core";
 import type { Config } from "./config.ts";
 import { statusPhrase } from "./http-status.ts";
+import { type LineBatch, lineBatch } from "./line-batch.ts";
 
 export type LogLevel = "critical" | "error" | "warning" | "info" | "debug" | "trace";
 
@@ -39,6 +40,8 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
   /** Same logger with a tag (e.g. worker id) for JSON output. */
   child(fields: Record<string, string | number>): Logger;
+  /** Write the access lines still batched (line-batch.ts); other lines are never held. */
+  flush(): void;
 }
 
 export interface LoggerOptions {
@@ -243,12 +246,16 @@ const FROM_CONSOLA: Record<string, LogLevel> = {
   trace: "trace",
 };
 
-function build(options: LoggerOptions, fields: Record<string, string | number>): Logger {
+function build(
+  options: LoggerOptions,
+  fields: Record<string, string | number>,
+  accessBatch: LineBatch,
+): Logger {
   const threshold = RANK[options.level] ?? RANK.info;
   const allFields = options.pid === undefined ? fields : { pid: options.pid, ...fields };
   const format =
     options.format === "json" ? jsonFormatter(jsonFields(allFields)) : textFormatter(options.useColors);
-  const { stdout, stderr } = options;
+  const { stderr } = options;
 
   const consola: ConsolaInstance = createConsola({
     // Everything that reaches consola already passed our level check.
@@ -260,6 +267,8 @@ function build(options: LoggerOptions, fields: Record<string, string | number>):
         log: (entry: LogObject) => {
           const level = FROM_CONSOLA[entry.type] ?? "info";
           const line = format.line(level, String(entry.args[0] ?? ""), entry.date, entry.error);
+          // The access lines before this one go first, as they would unbatched (e.g. `2>&1`).
+          accessBatch.flush();
           try {
             stderr(line);
           } catch {}
@@ -295,21 +304,19 @@ function build(options: LoggerOptions, fields: Record<string, string | number>):
       consola.error({ args: [message], error: error === undefined ? "undefined" : error });
     },
     access: accessEnabled
-      ? (client, method, target, httpVersion, status) => {
-          const line = formatAccess(client, method, target, httpVersion, status);
-          try {
-            stdout(line);
-          } catch {}
-        }
+      ? (client, method, target, httpVersion, status) =>
+          accessBatch.push(formatAccess(client, method, target, httpVersion, status))
       : () => {},
     accessEnabled,
     enabled: (level: LogLevel) => RANK[level] >= threshold,
-    child: (more) => build(options, { ...fields, ...more }),
+    child: (more) => build(options, { ...fields, ...more }, accessBatch),
+    flush: accessBatch.flush,
   };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  return build(options, {});
+  // One batch for the logger and its children: they share stdout, and so its order.
+  return build(options, {}, lineBatch(options.stdout));
 }
 
 export interface LoggerIO {

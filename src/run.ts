@@ -64,5 +64,6 @@ export async function serveSingle(config: Config, adapter: RuntimeAdapter, logge
     return await server.serve();
   } finally {
     for (const off of unsubscribe) off();
+    logger.flush();
   }
 }

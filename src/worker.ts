@@ -101,6 +101,7 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     return code;
   } finally {
     cleanup();
+    logger.flush();
   }
 }
 
@@ -133,7 +134,10 @@ function speak(
     logger.warning(`Parent process went away; stopping server process [${adapter.pid}].`);
     server.requestShutdown();
     // An orphan must not keep serving (old code, no supervision): exit even if draining is slow.
-    setTimeout(() => adapter.exit(EXIT.ok), ORPHAN_EXIT_MS);
+    setTimeout(() => {
+      logger.flush();
+      adapter.exit(EXIT.ok);
+    }, ORPHAN_EXIT_MS);
   });
   return () => {
     clearInterval(timer);

@@ -10,7 +10,8 @@ function capture(options: Partial<LoggerOptions> = {}) {
     format: "text",
     useColors: false,
     accessLog: true,
-    stdout: (line) => out.push(line),
+    // Access lines come batched (src/line-batch.ts): one call may carry several records.
+    stdout: (text) => out.push(...text.split("\n")),
     stderr: (line) => err.push(line),
     ...options,
   });
@@ -59,6 +60,7 @@ describe("text format", () => {
     logger.access("127.0.0.1:38144", "GET", "/a?x=1", "1.1", 200);
     logger.access("::1:5000", "POST", "/missing", "1.0", 404);
     logger.access("127.0.0.1:1", "GET", "/", "1.1", 599);
+    logger.flush();
     expect(out).toEqual([
       'INFO:     127.0.0.1:38144 - "GET /a?x=1 HTTP/1.1" 200 OK',
       'INFO:     ::1:5000 - "POST /missing HTTP/1.0" 404 Not Found',
@@ -71,6 +73,7 @@ describe("text format", () => {
   test("colored access line: bold request line, status colored by class", () => {
     const { logger, out } = capture({ useColors: true });
     for (const status of [101, 204, 302, 418, 503]) logger.access("1.2.3.4:5", "GET", "/", "1.1", status);
+    logger.flush();
     const req = '"\x1b[1mGET / HTTP/1.1\x1b[0m"';
     const info = "\x1b[32mINFO\x1b[0m:     ";
     expect(out).toEqual([
@@ -120,6 +123,7 @@ describe("text format", () => {
       logger.info("same");
       logger.access("1.1.1.1:1", "GET", "/", "1.1", 200);
     }
+    logger.flush();
     expect(err.length).toBe(20);
     expect(out.length).toBe(20);
   });
@@ -217,6 +221,7 @@ describe("json format", () => {
   test("access entries carry structured fields, on stdout", () => {
     const { logger, out, err } = capture({ format: "json", pid: 7 });
     logger.child({ worker: 2 }).access("10.0.0.1:5555", "GET", "/a?x=1", "1.1", 404);
+    logger.flush();
     expect(err).toEqual([]);
     expect(JSON.parse(out[0] as string)).toEqual({
       time: expect.any(String),
@@ -310,6 +315,7 @@ test("json access lines escape what JSON needs, and only that", () => {
   const target = '/a"b\\c\u0001?q=ü😀\ud800';
   logger.access("[::1]:5", "GET", target, "1.1", 200);
   logger.access("1.1.1.1:1", "GET", "/plain", "2", 201);
+  logger.flush();
   const entry = JSON.parse(out[0] as string);
   expect(entry.path).toBe(target);
   expect(entry.message).toBe(`[::1]:5 - "GET ${target} HTTP/1.1" 200 OK`);

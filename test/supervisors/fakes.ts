@@ -165,6 +165,7 @@ export class RecordingLogger implements Logger {
   child(): Logger {
     return this;
   }
+  flush(): void {}
   messages(level?: LogLevel): string[] {
     return this.lines.filter((line) => !level || line.level === level).map((line) => line.message);
   }
