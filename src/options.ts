@@ -150,7 +150,8 @@ export const OPTIONS = {
     kind: "bool",
     group: "Logging",
     default: true,
-    description: "Enable/disable the access log.",
+    description:
+      "Enable/disable the access log (stdout; the lines of one event-loop turn are written together, at most a few ms late).",
   },
   "use-colors": {
     type: "boolean",
