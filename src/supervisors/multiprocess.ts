@@ -37,7 +37,7 @@ export const PROCESS_WORKERS: WorkerClass = {
   restarted: (worker) => `${child(worker.pid)} restarted`,
   stopping: (worker) => `Terminated child process [${worker.pid ?? "?"}]`,
   waiting: (worker) => `Waiting for child process [${worker.pid ?? "?"}]`,
-  healthy: (worker, timeoutMs) => worker.pingAnswered(timeoutMs),
+  healthy: (worker, timeoutMs) => worker.heartbeat.pingAnswered(timeoutMs),
   onUnhealthy: "kill",
   stopTimeoutSeconds: (config) => processShutdownTimeout(config),
 };

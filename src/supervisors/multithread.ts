@@ -25,7 +25,7 @@ export const THREAD_WORKERS: WorkerClass = {
     runtime.name === "deno"
       ? "Deno cannot stop a worker thread that is stuck in a busy loop (denoland/deno PR #35657): if it was, it keeps a CPU and its share of new connections. Use --worker-class process on Deno if handlers can hang."
       : undefined,
-  healthy: (worker, timeoutMs) => worker.heartbeatFresh(timeoutMs),
+  healthy: (worker, timeoutMs) => worker.heartbeat.fresh(timeoutMs),
   onUnhealthy: "drain",
   // The seed's: --timeout-graceful-shutdown, else --timeout-worker-healthcheck.
   stopTimeoutSeconds: (config) => threadShutdownTimeout(config),

@@ -1,9 +1,10 @@
 /**
  * The supervisor loop shared by the thread and process worker classes (uvicorn's Multiprocess and
  * the seed's Multithread, written once): every 0.5 s handle queued signals, then check each slot
- * (dead: replace; not ready: skip; unhealthy: replace), step a rolling restart (rolling-restart.ts),
- * and force stale workers that outlived their stop deadline. What differs per class (how a worker
- * starts, how its health is read, what happens to an unhealthy one, log wording) is a WorkerClass.
+ * (dead: replace; not ready: skip; unhealthy by its heartbeat.ts check: replace), step a rolling
+ * restart (rolling-restart.ts), and force stale workers that outlived their stop deadline. What
+ * differs per class (how a worker starts, how its health is read, what happens to an unhealthy one,
+ * log wording) is a WorkerClass.
  *
  * Nothing here waits on a worker: every decision reads state the workers' messages and exit events
  * recorded (WorkerHandle), and time comes from an injected Clock, so tests run it with fake
@@ -57,7 +58,7 @@ export interface WorkerClass {
   waiting?(worker: WorkerHandle): string;
   /** A warning to log after a stop had to be forced, if this runtime needs one. */
   forcedWarning?(runtime: RuntimeInfo): string | undefined;
-  /** Is a ready worker healthy? (May send the next ping.) */
+  /** Is a ready worker healthy? Asks its Heartbeat (heartbeat.ts) one of two ways; may send a ping. */
   healthy(worker: WorkerHandle, timeoutMs: number): boolean;
   /** An unhealthy worker drains (threads: graceful stop, forced later) or is killed (processes). */
   readonly onUnhealthy: "drain" | "kill";

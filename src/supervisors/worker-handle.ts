@@ -7,6 +7,7 @@
 import { EXIT } from "../errors.ts";
 import type { BoundAddress, WorkerPort } from "../runtime/adapter.ts";
 import type { Clock } from "./clock.ts";
+import { Heartbeat } from "./heartbeat.ts";
 
 const STARTUP_FAILURE_EXIT: number = EXIT.app;
 
@@ -15,10 +16,8 @@ export class WorkerHandle {
   /** Reported ready (listening). No healthcheck before this (seed: is_ready_for_healthcheck). */
   ready = false;
   address: BoundAddress | undefined;
-  /** Last heartbeat (threads) or pong (processes); starts at ready. */
-  lastSeen: number;
-  /** The ping awaiting its pong (process workers). */
-  ping: { id: number; sentAt: number } | undefined;
+  /** Its healthcheck: heartbeats and pings (heartbeat.ts). */
+  readonly heartbeat: Heartbeat;
   /** undefined while running; the exit code (null: killed by a signal) once gone. */
   exitCode: number | null | undefined = undefined;
   /** The worker said it cannot start (app load / startup failure, bad config). */
@@ -27,29 +26,18 @@ export class WorkerHandle {
   stopRequestedAt: number | undefined;
   stopDeadline: number | undefined;
   killedAt: number | undefined;
-  private pingCounter = 0;
 
   constructor(
     readonly port: WorkerPort,
     private readonly clock: Clock,
   ) {
     this.startedAt = clock.now();
-    this.lastSeen = this.startedAt;
+    this.heartbeat = new Heartbeat(port, clock);
     port.onMessage((message) => {
       switch (message.type) {
         case "ready":
           this.ready = true;
           this.address = message.address;
-          this.lastSeen = clock.now();
-          break;
-        case "heartbeat":
-          this.lastSeen = clock.now();
-          break;
-        case "pong":
-          if (this.ping?.id === message.id) {
-            this.ping = undefined;
-            this.lastSeen = clock.now();
-          }
           break;
         case "fatal":
           this.fatal = { exitCode: message.exitCode, message: message.message };
@@ -89,21 +77,6 @@ export class WorkerHandle {
     if (this.fatal) return this.fatal.exitCode;
     if (this.exitCode === STARTUP_FAILURE_EXIT && !this.stopping && !this.killed) return STARTUP_FAILURE_EXIT;
     return undefined;
-  }
-
-  /** Heartbeat check (threads): the worker's event loop spoke within the timeout. */
-  heartbeatFresh(timeoutMs: number): boolean {
-    return this.clock.now() - this.lastSeen <= timeoutMs;
-  }
-
-  /** Ping check (processes): no ping has waited longer than the timeout; sends the next ping. */
-  pingAnswered(timeoutMs: number): boolean {
-    const now = this.clock.now();
-    if (this.ping) return now - this.ping.sentAt <= timeoutMs;
-    this.pingCounter += 1;
-    this.ping = { id: this.pingCounter, sentAt: now };
-    this.port.send({ type: "ping", id: this.pingCounter });
-    return true;
   }
 
   /** Ask for a graceful stop; it is forced (kill) once `timeoutMs` has passed. Idempotent. */

@@ -163,11 +163,11 @@ describe("process twins of the seed's Thread tests", () => {
     await settle();
     const handle = supervisor.slots[0] as WorkerHandle;
     port(0).healthy = false;
-    expect(handle.pingAnswered(1000)).toBe(true); // sends ping 1
+    expect(handle.heartbeat.pingAnswered(1000)).toBe(true); // sends ping 1
     await clock.advance(1500);
-    expect(handle.pingAnswered(1000)).toBe(false);
+    expect(handle.heartbeat.pingAnswered(1000)).toBe(false);
     port(0).emit({ type: "pong", id: 1 });
-    expect(handle.pingAnswered(1000)).toBe(true); // a fresh ping goes out
+    expect(handle.heartbeat.pingAnswered(1000)).toBe(true); // a fresh ping goes out
     expect(port(0).pings()).toBe(2);
   });
 

@@ -135,9 +135,9 @@ describe("seed: Thread", () => {
     const handle = supervisor.slots[0] as WorkerHandle;
     port(0).healthy = false;
     await clock.advance(5000);
-    expect(handle.heartbeatFresh(1000)).toBe(false);
+    expect(handle.heartbeat.fresh(1000)).toBe(false);
     port(0).heartbeat();
-    expect(handle.heartbeatFresh(1000)).toBe(true);
+    expect(handle.heartbeat.fresh(1000)).toBe(true);
   });
 
   test("the server's tick sends the heartbeat the supervisor records (seed: callback_progress on_tick)", async () => {
@@ -180,9 +180,9 @@ describe("seed: Thread", () => {
     port(0).healthy = false;
     await clock.advance(5000);
     const handle = supervisor.slots[0] as WorkerHandle;
-    const stale = handle.lastSeen;
+    const stale = handle.heartbeat.lastSeen;
     port(0).heartbeat();
-    expect(handle.lastSeen).toBeGreaterThan(stale);
+    expect(handle.heartbeat.lastSeen).toBeGreaterThan(stale);
   });
 
   test("a real thread starts, finishes and reports its exit (seed: start and join)", async () => {
