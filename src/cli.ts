@@ -3,7 +3,6 @@
  * The tsuv command: argv -> Config -> run(). Owns the exit codes: every failure becomes one line
  * on stderr and a documented code (0 ok, 1 config, 2 usage, 3 app), never a stack trace.
  */
-import { defineCommand, renderUsage } from "citty";
 import { resolveConfig } from "./config.ts";
 import { EXIT, errorMessage, TsuvError, UsageError } from "./errors.ts";
 import { loggerFromConfig } from "./logging.ts";
@@ -13,10 +12,24 @@ import type { RuntimeAdapter } from "./runtime/adapter.ts";
 import type { ProcessIO } from "./runtime/index.ts";
 import { VERSION } from "./version.ts";
 
-export const command = defineCommand({
-  meta: { name: "tsuv", version: VERSION, description: "Serve a fetch-handler app on Node.js, Bun or Deno." },
-  args: OPTIONS,
-});
+/**
+ * The help text, rendered by citty from the option table. citty is imported only here: the
+ * command line itself is parsed by src/config.ts, and citty's module graph (node:util included)
+ * cost ~10-15 ms of every Bun start-up.
+ */
+export async function usage(): Promise<string> {
+  const { defineCommand, renderUsage } = await import("citty");
+  return renderUsage(
+    defineCommand({
+      meta: {
+        name: "tsuv",
+        version: VERSION,
+        description: "Serve a fetch-handler app on Node.js, Bun or Deno.",
+      },
+      args: OPTIONS,
+    }),
+  );
+}
 
 export function versionLine(adapter: Pick<RuntimeAdapter, "info">): string {
   const { displayName, version, os, arch } = adapter.info;
@@ -41,7 +54,7 @@ export async function main(
   const { argv } = io;
   try {
     if (wants(argv, "--help", "-h")) {
-      io.stdout(await renderUsage(command));
+      io.stdout(await usage());
       return EXIT.ok;
     }
     if (wants(argv, "--version")) {

@@ -3,7 +3,6 @@
  * from the environment, validate, check prerequisites). Throws UsageError (exit 2) for bad flags
  * and values, ConfigError (exit 1) for configuration the runtime or filesystem refuses.
  */
-import { parseArgs } from "citty";
 import { ConfigError, UsageError } from "./errors.ts";
 import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
 import {
@@ -52,26 +51,46 @@ function knownFlags(): Map<string, OptionName> {
   return flags;
 }
 
+/** What the command line says: the last value of each option named, lists in order, positionals. */
+interface ParsedArgv {
+  values: Map<OptionName, string | boolean>;
+  lists: Map<OptionName, string[]>;
+  positionals: string[];
+}
+
 /**
- * Strict pass over argv that citty (lenient by design) does not do: unknown flags, missing values,
- * and collecting repeatable (list) options in order.
+ * The command line, strictly: unknown flags, missing values and values given to booleans are
+ * errors (citty's parser is lenient by design and took them silently). Values are read here too,
+ * rather than by citty's parseArgs: that one loads node:util, ~10-15 ms of Bun 1.4.5 start-up with
+ * citty itself (performance.now() around the imports), for a job this pass already did. The option
+ * table stays citty's (src/options.ts) and so does the help text (src/cli.ts).
+ *
+ * `--name value` and `--name=value`; `--flag` / `--no-flag`; the last of a repeated option wins, as
+ * in uvicorn (click), except list options, which collect every value; after `--` all is positional.
  */
-function scanArgv(argv: string[]): { lists: Map<OptionName, string[]>; seen: Set<OptionName> } {
+function scanArgv(argv: string[]): ParsedArgv {
   const flags = knownFlags();
+  const values = new Map<OptionName, string | boolean>();
   const lists = new Map<OptionName, string[]>();
-  const seen = new Set<OptionName>();
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
-    if (token === "--") break;
-    if (!token.startsWith("-") || token === "-") continue;
+    if (token === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith("-") || token === "-") {
+      positionals.push(token);
+      continue;
+    }
     const eq = token.indexOf("=");
     const flag = eq === -1 ? token : token.slice(0, eq);
     const name = flags.get(flag);
     if (name === undefined) throw new UsageError(`No such option: ${flag}`);
-    seen.add(name);
     const spec = SPEC[name] as OptionSpec;
     if (spec.type === "boolean") {
       if (eq !== -1) throw new UsageError(`Option '${flag}' does not take a value.`);
+      values.set(name, flag !== `--no-${name}`);
       continue;
     }
     let value: string | undefined;
@@ -84,8 +103,9 @@ function scanArgv(argv: string[]): { lists: Map<OptionName, string[]>; seen: Set
       i++;
     }
     if (spec.kind === "list") lists.set(name, [...(lists.get(name) ?? []), value]);
+    else values.set(name, value);
   }
-  return { lists, seen };
+  return { values, lists, positionals };
 }
 
 function parseValue(name: OptionName, raw: string, source: string): unknown {
@@ -126,32 +146,9 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
   }
 }
 
-/**
- * The table entries citty needs for this argv: the options it names, and the positional. Values
- * are read below only for options on the command line (defaults and the environment are ours), so
- * the rest of the table changes nothing in citty's answer, and it costs: citty's parseArgs does
- * per-option work (case conversion, alias maps) that took ~5 ms of Bun 1.4.5 start-up for the whole
- * table, ~1 ms for the few options a usual command line names.
- */
-function optionsFor(seen: Set<OptionName>): Record<string, OptionSpec> {
-  const subset: Record<string, OptionSpec> = {};
-  for (const name of NAMES) {
-    const spec = SPEC[name] as OptionSpec;
-    if (seen.has(name) || spec.type === "positional") subset[name] = spec;
-  }
-  return subset;
-}
-
 /** Step 1 and 2: argv and TSUV_* environment -> raw typed values (CLI wins over env over default). */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): OptionValues {
-  const { lists, seen } = scanArgv(argv);
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = parseArgs(argv, optionsFor(seen)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? stripAnsi(error.message) : String(error));
-  }
-  const positionals = (parsed._ as string[] | undefined) ?? [];
+  const { values: fromCli, lists, positionals } = scanArgv(argv);
   if (positionals.length > 1) throw new UsageError(`Got unexpected extra argument (${positionals[1]})`);
 
   const values: Record<string, unknown> = {};
@@ -169,9 +166,9 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       values[key] = positionals[0] ?? env[envName];
       continue;
     }
-    if (seen.has(name)) {
-      const raw = parsed[name];
-      values[key] = spec.type === "boolean" ? raw : parseValue(name, String(raw), `--${name}`);
+    const raw = fromCli.get(name);
+    if (raw !== undefined) {
+      values[key] = typeof raw === "boolean" ? raw : parseValue(name, raw, `--${name}`);
       continue;
     }
     const fromEnv = env[envName];
@@ -189,12 +186,6 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     }
   }
   return values as OptionValues;
-}
-
-/** citty colours its messages; our error lines are plain. */
-function stripAnsi(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 function parseHeaders(raw: string[]): [string, string][] {
