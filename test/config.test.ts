@@ -122,6 +122,26 @@ describe("options from the environment", () => {
   });
 });
 
+describe("the command line, read in one strict pass", () => {
+  test("the last of a repeated option wins, as with click", () => {
+    expect(resolve(["a", "--port", "1", "--port=2"]).port).toBe(2);
+    expect(resolve(["a", "--no-access-log", "--access-log"]).accessLog).toBe(true);
+    expect(resolve(["a", "--access-log", "--no-access-log"]).accessLog).toBe(false);
+  });
+  test("options and the app may come in any order; after -- everything is positional", () => {
+    expect(resolve(["--port", "5", "main:app", "--host", "::"]).app).toBe("main:app");
+    expect(resolve(["--port", "5", "--", "-odd:app"]).app).toBe("-odd:app");
+    expect(() => resolve(["a", "--", "--port"])).toThrow("unexpected extra argument (--port)");
+  });
+  test("a value may start with one dash, never with two", () => {
+    expect(resolve(["a", "--app-dir", "-x"]).appDir).toBe("-x");
+    expect(() => resolve(["a", "--app-dir", "--reload"])).toThrow("Option '--app-dir' requires an argument.");
+  });
+  test("the short alias -h is --help", () => {
+    expect(parseOptions(["-h"], {}).help).toBe(true);
+  });
+});
+
 describe("usage errors name the flag", () => {
   const cases: [string[], string][] = [
     [["a", "--bogus"], "No such option: --bogus"],
