@@ -9,10 +9,12 @@
  */
 import { readFileSync } from "node:fs";
 import {
+  childPids,
   getBody,
+  identities,
   killAll,
+  processAlive,
   RUNTIMES,
-  type RunningTsuv,
   type RuntimeKey,
   startTsuv,
 } from "../test/helpers/tsuv.ts";
@@ -21,17 +23,15 @@ const APP = "test/fixtures/apps/workers.ts:app";
 const WORKERS = 4;
 const ROUNDS = 3;
 
-async function identities(base: string, count: number): Promise<Set<string>> {
-  const bodies = await Promise.all(Array.from({ length: count }, () => getBody(base, "/busy?ms=30", 2000)));
-  return new Set(bodies.filter((body): body is string => body !== null));
-}
+/** A burst of `burst` /busy requests (each holds its worker a moment, so the burst spreads). */
+const busy = (burst: number) => ({ path: "/busy?ms=30", burst, requestTimeoutMs: 2000 });
 
 async function waitServing(base: string, workers: number): Promise<Set<string>> {
   const seen = new Set<string>();
   const start = performance.now();
   while (seen.size < workers) {
     if (performance.now() - start > 30_000) throw new Error(`only ${seen.size} workers answered`);
-    for (const id of await identities(base, 4 * workers)) seen.add(id);
+    for (const id of await identities(base, busy(4 * workers))) seen.add(id);
   }
   return seen;
 }
@@ -40,7 +40,7 @@ async function untilNew(base: string, old: Set<string>): Promise<void> {
   const start = performance.now();
   for (;;) {
     if (performance.now() - start > 30_000) throw new Error("no replacement answered");
-    for (const id of await identities(base, 8)) if (!old.has(id)) return;
+    for (const id of await identities(base, busy(8))) if (!old.has(id)) return;
   }
 }
 
@@ -65,13 +65,6 @@ function tree(pid: number): number[] {
   }
   for (const child of children) out.push(...tree(child));
   return out;
-}
-
-function childPids(t: RunningTsuv): number[] {
-  const pids = [...(t.stdout() + t.stderr()).matchAll(/Started server process \[(\d+)\]/g)].map((m) =>
-    Number(m[1]),
-  );
-  return [...new Set(pids)].filter((pid) => pid !== t.pid);
 }
 
 const median = (values: number[]) =>
@@ -102,14 +95,7 @@ async function measure(runtime: RuntimeKey, workerClass: "process" | "thread"): 
   for (let round = 0; round < ROUNDS; round++) {
     const killedAt = performance.now();
     if (workerClass === "process") {
-      const live = childPids(t).filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
+      const live = childPids(t).filter(processAlive);
       process.kill(live[0] as number, "SIGKILL");
     } else {
       await getBody(t.url, "/crash", 2000);

@@ -10,12 +10,12 @@
  * Deno and is now refused up front on all three (src/runtime/tls-check.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deno } from "../scripts/tools.mjs";
+import { selfSignedCert } from "./helpers/tls.ts";
 import { killAll, ROOT, type RuntimeKey, runTsuv } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts:app";
@@ -432,34 +432,8 @@ const DENO_NO_NET = [
 beforeAll(async () => {
   ctx.dir = mkdtempSync(join(tmpdir(), "tsuv-cli-errors-"));
   mkdirSync(file("a-directory"));
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
-  for (const name of ["", "other-"]) {
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      file(`${name}key.pem`),
-      "-out",
-      file(`${name}cert.pem`),
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-    );
-  }
-  openssl(
-    "rsa",
-    "-in",
-    file("key.pem"),
-    "-aes256",
-    "-passout",
-    "pass:secret",
-    "-out",
-    file("encrypted-key.pem"),
-  );
+  selfSignedCert(ctx.dir); // key.pem, cert.pem, encrypted-key.pem
+  selfSignedCert(ctx.dir, "other-"); // other-key.pem: a key that does not match cert.pem
   writeFileSync(file("garbage.pem"), "this is not PEM\n");
   writeFileSync(
     file("bad-cert.pem"),

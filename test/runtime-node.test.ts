@@ -4,18 +4,18 @@
  * this process is the HTTP client.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
 import { build } from "esbuild";
 import { node20, node24, ROOT } from "../scripts/tools.mjs";
+import { type Address, LineDriver } from "./helpers/line-driver.ts";
+import { closedWithin, rawRequest, readStream, sleep } from "./helpers/raw-http.ts";
+import { selfSignedPem } from "./helpers/tls.ts";
 
 /** Inside the repository, so the bundle's external `esbuild` import resolves from node_modules. */
 const OUT = join(ROOT, "node_modules", ".cache", `tsuv-node-test-${process.pid}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tcp = (port = 0, host = "127.0.0.1") => ({ kind: "tcp", host, port, reusePort: false });
 
 let dir: string;
@@ -37,38 +37,7 @@ beforeAll(async () => {
     logLevel: "error",
   });
   dir = mkdtempSync(join(tmpdir(), "tsuv-node-adapter-"));
-  const keyPath = join(dir, "key.pem");
-  const certPath = join(dir, "cert.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-days",
-      "1",
-    ].concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]),
-    { stdio: "ignore" },
-  );
-  execFileSync("openssl", [
-    "pkey",
-    "-in",
-    keyPath,
-    "-aes256",
-    "-passout",
-    "pass:secret",
-    "-out",
-    join(dir, "enc.pem"),
-  ]);
-  key = readFileSync(keyPath, "utf8");
-  cert = readFileSync(certPath, "utf8");
-  encryptedKey = readFileSync(join(dir, "enc.pem"), "utf8");
+  ({ key, cert, encryptedKey } = selfSignedPem());
   writeTsApp(join(dir, "tsapp"));
 });
 
@@ -123,81 +92,14 @@ function writeTsApp(app: string): void {
   );
 }
 
-interface Address {
-  kind: string;
-  host?: string;
-  port?: number;
-  path?: string;
-  fd?: number;
-}
-
-interface Answer {
-  id: number;
-  error?: { name: string; message: string };
-  [key: string]: unknown;
-}
-
-class Driver {
-  #proc: Subprocess<"pipe", "pipe", "inherit">;
-  #waiting = new Map<number, (answer: Answer) => void>();
-  #next = 1;
-
+/** The Node.js adapter under test: the bundled test/fixtures/node-serve-driver.ts run by `node`. */
+class Driver extends LineDriver {
   constructor(node: string) {
-    this.#proc = spawn({
-      cmd: [node, join(OUT, "driver.mjs")],
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    this.#read().catch(() => {});
-  }
-
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of this.#proc.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
-      for (let nl = buffered.indexOf("\n"); nl !== -1; nl = buffered.indexOf("\n")) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (!line.startsWith("{")) continue;
-        const answer = JSON.parse(line) as Answer;
-        this.#waiting.get(answer.id)?.(answer);
-        this.#waiting.delete(answer.id);
-      }
-    }
-  }
-
-  send(command: Record<string, unknown>): Promise<Answer> {
-    const id = this.#next++;
-    const answer = new Promise<Answer>((resolve) => this.#waiting.set(id, resolve));
-    this.#proc.stdin.write(`${JSON.stringify({ id, ...command })}\n`);
-    this.#proc.stdin.flush();
-    return answer;
-  }
-
-  async ok(command: Record<string, unknown>): Promise<Answer> {
-    const answer = await this.send(command);
-    if (answer.error) throw new Error(`${answer.error.name}: ${answer.error.message}`);
-    return answer;
-  }
-
-  async serve(
-    command: Record<string, unknown>,
-  ): Promise<{ server: number; address: Address; scheme: string }> {
-    return (await this.ok({ op: "serve", ...command })) as unknown as {
-      server: number;
-      address: Address;
-      scheme: string;
-    };
+    super([node, join(OUT, "driver.mjs")]);
   }
 
   async events(): Promise<string[]> {
     return (await this.ok({ op: "events" })).events as string[];
-  }
-
-  kill(): void {
-    this.#proc.kill(9);
   }
 }
 
@@ -217,55 +119,8 @@ function exchange(port: number, head: string, host = "127.0.0.1"): Promise<strin
 }
 
 /** A keep-alive exchange: resolves once the (content-length) response is in; the socket stays open. */
-function keepAlive(
-  port: number,
-  path: string,
-): Promise<{ socket: Socket; response: string; localPort: number }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let response = "";
-    socket.setEncoding("utf8");
-    socket.on("error", reject);
-    socket.on("data", (chunk: string) => {
-      response += chunk;
-      const end = response.indexOf("\r\n\r\n");
-      const length = /content-length: (\d+)/i.exec(response);
-      if (end !== -1 && length && response.length >= end + 4 + Number(length[1])) {
-        socket.removeAllListeners("data");
-        resolve({ socket, response, localPort: socket.localPort ?? 0 });
-      }
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  });
-}
-
-/** ms until the socket closed, or -1 if still open after `limitMs`. */
-function closedWithin(socket: Socket, limitMs: number): Promise<number> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    if (socket.destroyed) return resolve(0);
-    const timer = setTimeout(() => resolve(-1), limitMs);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Date.now() - started);
-    });
-    socket.resume();
-  });
-}
-
-async function readStream(response: Response): Promise<string> {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return `done:${text}`;
-      text += decoder.decode(value);
-    }
-  } catch {
-    return `cut:${text}`;
-  }
+function keepAlive(port: number, path: string) {
+  return rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
 }
 
 function body(raw: string): string {

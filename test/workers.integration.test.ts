@@ -24,7 +24,9 @@ import {
   processAlive,
   RUNTIMES,
   type RuntimeKey,
-  startTsuv,
+  startTwoWorkers,
+  WORKER_CLASSES,
+  type WorkerClassName,
   waitIdentities,
   waitLog,
 } from "./helpers/tsuv.ts";
@@ -32,8 +34,6 @@ import {
 const APP = "test/fixtures/apps/workers.ts";
 /** Per-test limit: each test starts a real tsuv with two workers (Deno and Node start slower). */
 const SLOW = 60_000;
-const CLASSES = ["process", "thread"] as const;
-type WorkerClassName = (typeof CLASSES)[number];
 
 afterEach(async () => {
   await killAll();
@@ -66,24 +66,11 @@ async function waitForNewIdentity(base: string, old: Set<string>, timeoutMs = 30
  * a short one: on a loaded machine a 1 s ping can miss for no fault of the worker.
  */
 function start(runtime: RuntimeKey, workerClass: WorkerClassName, healthcheck = "5") {
-  return startTsuv(runtime, [
-    `${APP}:app`,
-    "--port",
-    "0",
-    "--workers",
-    "2",
-    "--worker-class",
-    workerClass,
-    "--timeout-worker-healthcheck",
-    healthcheck,
-    "--timeout-graceful-shutdown",
-    "1",
-    "--no-access-log",
-  ]);
+  return startTwoWorkers(runtime, `${APP}:app`, workerClass, ["--timeout-worker-healthcheck", healthcheck]);
 }
 
 for (const runtime of RUNTIMES) {
-  for (const workerClass of CLASSES) {
+  for (const workerClass of WORKER_CLASSES) {
     describe(`${runtime}, ${workerClass} workers`, () => {
       test(
         "two workers serve, and the parent logs like uvicorn",

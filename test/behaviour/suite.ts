@@ -3,13 +3,13 @@
  * the thin files beside this one (node20, node24, bun, deno).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { node20 } from "../../scripts/tools.mjs";
 import { VERSION } from "../../src/version.ts";
+import { selfSignedCert } from "../helpers/tls.ts";
 import { killAll, ROOT, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "../helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts";
@@ -333,39 +333,23 @@ export function behaviourSuite(runtime: RuntimeKey): void {
 
   test("TLS with a generated certificate", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-tls-"));
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-      ],
-      { stdio: "ignore" },
-    );
-    const server = await startTsuv(runtime, [
-      `${APP}:app`,
-      "--port",
-      "0",
-      "--ssl-keyfile",
-      key,
-      "--ssl-certfile",
-      cert,
-    ]);
-    expect(server.url.startsWith("https://")).toBe(true);
-    const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
-    expect(await response.text()).toBe("Hello, world!");
+    try {
+      const { keyFile, certFile } = selfSignedCert(dir);
+      const server = await startTsuv(runtime, [
+        `${APP}:app`,
+        "--port",
+        "0",
+        "--ssl-keyfile",
+        keyFile,
+        "--ssl-certfile",
+        certFile,
+      ]);
+      expect(server.url.startsWith("https://")).toBe(true);
+      const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
+      expect(await response.text()).toBe("Hello, world!");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("errors: one line, no stack trace, documented exit code", () => {

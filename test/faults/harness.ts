@@ -5,38 +5,23 @@
  * the workers, log counting and child PIDs are in test/helpers/tsuv.ts.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { type RuntimeKey, startTsuv } from "../helpers/tsuv.ts";
+import { type RuntimeKey, startTwoWorkers, WORKER_CLASSES, type WorkerClassName } from "../helpers/tsuv.ts";
 import type { FailureRecord, LoadClient } from "./load-client.ts";
 
 export const APP = "test/faults/app.ts:app";
-export type WorkerClassName = "process" | "thread";
-export const CLASSES: WorkerClassName[] = ["process", "thread"];
+export type { WorkerClassName };
+export const CLASSES = WORKER_CLASSES;
 /** Connections of the steady load: enough to keep two workers busy, few enough for 2 cores. */
 export const CONNECTIONS = 8;
 
+/** tsuv with two workers serving APP (test/helpers/tsuv.ts startTwoWorkers). */
 export function startWorkers(
   runtime: RuntimeKey,
   workerClass: WorkerClassName,
   extra: string[] = [],
   options: { persistent?: boolean } = {},
 ) {
-  return startTsuv(
-    runtime,
-    [
-      APP,
-      "--port",
-      "0",
-      "--workers",
-      "2",
-      "--worker-class",
-      workerClass,
-      "--timeout-graceful-shutdown",
-      "1",
-      "--no-access-log",
-      ...extra,
-    ],
-    options,
-  );
+  return startTwoWorkers(runtime, APP, workerClass, extra, options);
 }
 
 /** The live processes of a tsuv tree: the parent and its children (from /proc). */

@@ -5,22 +5,16 @@
  * speaks real HTTP to it over TCP, TLS and unix sockets.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
 import { bun, deno, ROOT } from "../../scripts/tools.mjs";
+import { LineDriver } from "./line-driver.ts";
+import { closedWithin, rawRequest, readStream, sleep } from "./raw-http.ts";
+import { selfSignedPem } from "./tls.ts";
 
 export type AdapterRuntime = "bun" | "deno";
-
-interface Address {
-  kind: string;
-  host?: string;
-  port?: number;
-  path?: string;
-}
 
 /** What the driver's apps answer on /echo. */
 interface Echo {
@@ -32,127 +26,19 @@ interface Echo {
   remoteAddr: { hostname: string; port: number };
 }
 
-interface Answer {
-  id: number;
-  error?: { name: string; message: string };
-  [key: string]: unknown;
-}
-
-export class Driver {
-  #proc: Subprocess<"pipe", "pipe", "inherit">;
-  #waiting = new Map<number, (answer: Answer) => void>();
-  #next = 1;
-
+/** The Bun or Deno adapter under test, in test/fixtures/adapter-driver.ts. */
+export class Driver extends LineDriver {
   constructor(runtime: AdapterRuntime) {
     const driver = join(ROOT, "test", "fixtures", "adapter-driver.ts");
     const cmd =
       runtime === "bun"
         ? [bun(), driver]
         : [deno(), "run", "-A", `--config=${join(ROOT, "deno.json")}`, driver];
-    this.#proc = spawn({ cmd, stdin: "pipe", stdout: "pipe", stderr: "inherit", cwd: ROOT });
-    this.#read().catch(() => {});
-  }
-
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of this.#proc.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline = buffered.indexOf("\n");
-      while (newline !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf("\n");
-        if (!line.startsWith("{")) continue;
-        const answer = JSON.parse(line) as Answer;
-        this.#waiting.get(answer.id)?.(answer);
-        this.#waiting.delete(answer.id);
-      }
-    }
-  }
-
-  /** Send a command; resolves with the answer (errors included, as `error`). */
-  send(command: Record<string, unknown>): Promise<Answer> {
-    const id = this.#next++;
-    const answer = new Promise<Answer>((resolve) => this.#waiting.set(id, resolve));
-    this.#proc.stdin.write(`${JSON.stringify({ id, ...command })}\n`);
-    this.#proc.stdin.flush();
-    return answer;
-  }
-
-  async serve(
-    command: Record<string, unknown>,
-  ): Promise<{ server: number; address: Address; scheme: string }> {
-    const answer = await this.send({ op: "serve", ...command });
-    if (answer.error) throw new Error(`${answer.error.name}: ${answer.error.message}`);
-    return answer as unknown as { server: number; address: Address; scheme: string };
-  }
-
-  get exited(): Promise<number | null> {
-    return this.#proc.exited;
-  }
-
-  kill(): void {
-    this.#proc.kill(9);
+    super(cmd, ROOT);
   }
 }
 
 const tcp = (port = 0, reusePort = false, host = "127.0.0.1") => ({ kind: "tcp", host, port, reusePort });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One raw HTTP/1.1 exchange on a new connection, kept open afterwards (for keep-alive checks). */
-function rawRequest(
-  port: number,
-  request: string,
-  host = "127.0.0.1",
-): Promise<{ socket: Socket; response: string; localPort: number }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, host);
-    let response = "";
-    socket.setEncoding("utf8");
-    socket.on("error", reject);
-    socket.on("data", (chunk: string) => {
-      response += chunk;
-      const end = response.indexOf("\r\n\r\n");
-      const length = /content-length: (\d+)/i.exec(response);
-      if (end !== -1 && length && response.length >= end + 4 + Number(length[1])) {
-        socket.removeAllListeners("data");
-        resolve({ socket, response, localPort: socket.localPort ?? 0 });
-      }
-    });
-    socket.write(request);
-  });
-}
-
-/** Resolves with how many ms after the call the socket closed (or -1 if still open at `limitMs`). */
-function closedWithin(socket: Socket, limitMs: number): Promise<number> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    if (socket.destroyed || socket.readyState === "closed") return resolve(0);
-    const timer = setTimeout(() => resolve(-1), limitMs);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Date.now() - started);
-    });
-    socket.resume();
-  });
-}
-
-/** Reads a streamed body; resolves "done:<text>" at its end or "cut:<text>" if the connection dies. */
-async function readStream(response: Response): Promise<string> {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return `done:${text}`;
-      text += decoder.decode(value);
-    }
-  } catch {
-    return `cut:${text}`;
-  }
-}
 
 export function adapterSuite(runtime: AdapterRuntime): { driver: () => Driver; dir: () => string } {
   let driver: Driver;
@@ -164,34 +50,7 @@ export function adapterSuite(runtime: AdapterRuntime): { driver: () => Driver; d
   beforeAll(() => {
     driver = new Driver(runtime);
     dir = mkdtempSync(join(tmpdir(), `tsuv-${runtime}-adapter-`));
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        keyPath,
-        "-out",
-        certPath,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
-    const encPath = join(dir, "enc.pem");
-    execFileSync("openssl", ["pkey", "-in", keyPath, "-aes256", "-passout", "pass:secret", "-out", encPath]);
-    key = readFileSync(keyPath, "utf8");
-    cert = readFileSync(certPath, "utf8");
-    encryptedKey = readFileSync(encPath, "utf8");
+    ({ key, cert, encryptedKey } = selfSignedPem());
   });
 
   afterAll(() => {
@@ -391,4 +250,5 @@ export function adapterSuite(runtime: AdapterRuntime): { driver: () => Driver; d
   return { driver: () => driver, dir: () => dir };
 }
 
+/** The raw-http.ts helpers re-exported: the Bun and Deno adapter tests import them from here. */
 export { closedWithin, rawRequest, readStream, sleep, tcp };

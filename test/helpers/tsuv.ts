@@ -255,6 +255,40 @@ export function startTsuv(
   return Object.assign(ready, { raw: running });
 }
 
+export type WorkerClassName = "process" | "thread";
+export const WORKER_CLASSES: WorkerClassName[] = ["process", "thread"];
+
+/**
+ * `app` served by two workers of `workerClass` on a free port, as the worker and fault tests run it:
+ * a 1 s graceful shutdown (a stuck worker costs a test 1 s, not the default wait) and no access log
+ * (it would only add output to search). `extra` arguments come after these.
+ */
+export function startTwoWorkers(
+  runtime: RuntimeKey,
+  app: string,
+  workerClass: WorkerClassName,
+  extra: string[] = [],
+  options: StartOptions = {},
+): ReturnType<typeof startTsuv> {
+  return startTsuv(
+    runtime,
+    [
+      app,
+      "--port",
+      "0",
+      "--workers",
+      "2",
+      "--worker-class",
+      workerClass,
+      "--timeout-graceful-shutdown",
+      "1",
+      "--no-access-log",
+      ...extra,
+    ],
+    options,
+  );
+}
+
 /** Run tsuv to completion (for errors and --version): exit code and output. */
 export async function runTsuv(
   runtime: RuntimeKey,
