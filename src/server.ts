@@ -4,7 +4,6 @@
  * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
  */
 
-import { resolve } from "node:path";
 import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
@@ -18,8 +17,8 @@ import type {
   RuntimeAdapter,
   TlsMaterial,
 } from "./runtime/adapter.ts";
-// Not node:fs: on Deno it costs ~20 ms of start-up (see runtime/index.ts).
-import { pathExists } from "./runtime/index.ts";
+// Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
+import { pathExists, resolvePath } from "./runtime/index.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 
 export interface ServerHooks {
@@ -191,10 +190,10 @@ export class Server {
   }
 
   private async loadApp(): Promise<LoadedApp> {
-    const appDir = resolve(this.config.appDir);
+    const appDir = resolvePath(this.config.appDir);
     const target = await importApp(
       { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
-      { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath: resolve },
+      { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath },
     );
     const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
     this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);

@@ -4,23 +4,31 @@
  * module; Deno 2.9: the first node:fs alone ~17-20 ms).
  *
  * process.getBuiltinModule (Node 20.16+, Bun, Deno) is the synchronous loader, read only when a
- * module is needed: on Deno 2.9 reading it runs a lazy getter (~4.5 ms), so its presence is tested
- * with `in`. Node 20.12-20.15 lack it: there loadAdapter() calls prepareBuiltins() first, which
- * makes a require with node:module. (Not a top-level await: that would stop `require()` of the
- * library bundle, which Node 20.19+ and 22.12+ allow for an ESM graph without one.)
+ * module is needed: on Deno 2.9 the first touch of the global `process` starts Deno's Node
+ * compatibility layer (~30 ms, see paths.ts), and reading getBuiltinModule runs a lazy getter
+ * (~4.5 ms), so nothing here touches either before a module is asked for. Node 20.12-20.15 lack
+ * it: there loadAdapter() calls prepareBuiltins() first, which makes a require with node:module.
+ * (Not a top-level await: that would stop `require()` of the library bundle, which Node 20.19+
+ * and 22.12+ allow for an ESM graph without one.)
  */
-import process from "node:process";
+
+interface BuiltinLoader {
+  getBuiltinModule(id: string): unknown;
+}
+
+const globalProcess = (): BuiltinLoader => (globalThis as unknown as { process: BuiltinLoader }).process;
 
 let fallbackRequire: ((id: string) => unknown) | undefined;
 
 /** Before any lazy built-in is used: gives Node 20.12-20.15 a require (a no-op elsewhere). */
 export async function prepareBuiltins(): Promise<void> {
-  if (fallbackRequire || "getBuiltinModule" in process) return;
+  // Deno has getBuiltinModule; asking would start its Node compatibility layer for nothing.
+  if (fallbackRequire || "Deno" in globalThis || "getBuiltinModule" in globalProcess()) return;
   fallbackRequire = (await import("node:module")).createRequire(import.meta.url);
 }
 
 export function requireBuiltin<T>(id: string): T {
-  return (fallbackRequire ? fallbackRequire(id) : process.getBuiltinModule(id)) as T;
+  return (fallbackRequire ? fallbackRequire(id) : globalProcess().getBuiltinModule(id)) as T;
 }
 
 /** A getter for one built-in module, loaded on its first call. */

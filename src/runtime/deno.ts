@@ -17,7 +17,6 @@
  * - reusePort needs --unstable-net ("unstable": ["net"] in deno.json); without it Deno.serve exits
  *   the process, so serve() refuses first. Deno cannot listen on an inherited fd (denoland/deno#14006).
  */
-import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
 // uvicorn's answer when it cannot take a request; given to requests that arrive while draining.
 import { serviceUnavailable } from "../middleware/limits.ts";
@@ -30,9 +29,11 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { denoProcessBasics } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
+import { posixFileUrl } from "./paths.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import type { PlainTls } from "./tls-key.ts";
@@ -204,13 +205,20 @@ function serveFetch(
   };
 }
 
+/** The app's file URL: paths.ts on POSIX, node:url on Windows (drive letters, UNC paths). */
+async function fileUrl(absolutePath: string, info: RuntimeInfo): Promise<string> {
+  if (info.os !== "win32") return posixFileUrl(absolutePath);
+  return (await import("node:url")).pathToFileURL(absolutePath).href;
+}
+
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
   return {
-    ...createPlumbing(info),
+    // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
+    ...createPlumbing(info, { processBasics: denoProcessBasics(info) }),
     info,
     serve: (options) => serve(info, options),
-    importModule: (absolutePath) => import(pathToFileURL(absolutePath).href),
+    importModule: async (absolutePath) => import(await fileUrl(absolutePath, info)),
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     probePort: async (host, port) =>

@@ -134,9 +134,12 @@ function denoUnstableNet(): boolean {
 
 /** Read the running runtime. */
 export function detectRuntime(): RuntimeInfo {
-  const proc = (
-    globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } }
-  ).process;
+  // Not on Deno: its first touch of the global `process` starts Node compatibility (~30 ms).
+  const proc =
+    typeof Deno !== "undefined"
+      ? undefined
+      : (globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } })
+          .process;
   const os = typeof Deno !== "undefined" ? normalizeOs(Deno.build.os) : (proc?.platform ?? "unknown");
   const arch = typeof Deno !== "undefined" ? normalizeArch(Deno.build.arch) : (proc?.arch ?? "unknown");
   const linux = os === "linux";

@@ -9,19 +9,36 @@
  * and with each other. Node.js keeps its streams: its stdout pipes are non-blocking (libuv), where
  * a synchronous write could fail with EAGAIN under load.
  */
-import process from "node:process";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
+import { posixResolve } from "./paths.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
 interface DenoOutput {
   writeSync(bytes: Uint8Array): number;
   isTerminal(): boolean;
 }
-declare const Deno: { stdout: DenoOutput; stderr: DenoOutput; statSync(path: string): unknown } | undefined;
+declare const Deno:
+  | {
+      stdout: DenoOutput;
+      stderr: DenoOutput;
+      statSync(path: string): unknown;
+      args: string[];
+      env: { get(key: string): string | undefined };
+      cwd(): string;
+      build: { os: string };
+    }
+  | undefined;
 
 type NodeFs = typeof import("node:fs");
+
+/**
+ * node:process and node:path on first use too: on Deno neither is used (Deno.args, Deno.env,
+ * paths.ts), so a single server there never starts Deno's Node compatibility layer (paths.ts).
+ */
+const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:process");
+const nodePath = lazyBuiltin<typeof import("node:path")>("node:path");
 
 /**
  * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): files are
@@ -63,21 +80,31 @@ export function pathExists(path: string): boolean {
   }
 }
 
+/** path.resolve: absolute, `.` and `..` folded, relative to the working directory. */
+export function resolvePath(...parts: string[]): string {
+  if (typeof Deno !== "undefined" && Deno.build.os !== "windows") return posixResolve(Deno.cwd(), ...parts);
+  return nodePath().resolve(...parts);
+}
+
 export function processIO(): ProcessIO {
-  const base = {
-    argv: process.argv.slice(2),
-    noColor: process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "",
-    exists: pathExists,
-  };
   if (typeof Deno !== "undefined") {
     const { stdout, stderr } = Deno;
+    const noColor = Deno.env.get("NO_COLOR");
     return {
-      ...base,
+      argv: Deno.args,
+      noColor: noColor !== undefined && noColor !== "",
+      exists: pathExists,
       stdout: denoWriter(stdout),
       stderr: denoWriter(stderr),
       isTTY: stdout.isTerminal(),
     };
   }
+  const process = nodeProcess();
+  const base = {
+    argv: process.argv.slice(2),
+    noColor: process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "",
+    exists: pathExists,
+  };
   if (detectRuntime().name === "bun") {
     const fs = nodeFs();
     return {
@@ -150,6 +177,7 @@ function fdWriter(
  * tty_wrap binding answers the same question. Falls back to process.stdout.isTTY if it goes away.
  */
 function bunIsTerminal(fd: 1 | 2): boolean {
+  const process = nodeProcess();
   try {
     const binding = (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding(
       "tty_wrap",

@@ -16,8 +16,6 @@
  * #35657, still open): docs/workers.md tells Deno users to prefer process workers.
  */
 import type { ChildProcess, StdioOptions } from "node:child_process";
-import process from "node:process";
-import { clearInterval, setInterval } from "node:timers";
 import type {
   RuntimeAdapter,
   SharedSocket,
@@ -28,6 +26,7 @@ import type {
   WorkerPort,
 } from "./adapter.ts";
 import { lazyBuiltin } from "./builtin.ts";
+import type { ProcessBasics } from "./deno-process.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 type ChildProcessModule = typeof import("node:child_process");
@@ -40,6 +39,12 @@ type WorkerThreadsModule = typeof import("node:worker_threads");
  */
 const childProcess = lazyBuiltin<ChildProcessModule>("node:child_process");
 const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
+/**
+ * node:process too: Deno's adapter brings its own pid, env, signals and exit (deno-process.ts), so
+ * that a single server on Deno loads no node:* module; node:timers for unref().
+ */
+const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:process");
+const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 
 export type Plumbing = Pick<
   RuntimeAdapter,
@@ -63,15 +68,25 @@ export interface PlumbingOptions {
   threadEntry?: URL;
   /** The command that re-runs tsuv as a process worker. Default: see processCommand(). */
   processCommand?: { file: string; args: string[] };
+  /** pid, env, signals and exit. Default: node:process's (Node, Bun); Deno passes its own. */
+  processBasics?: ProcessBasics;
 }
 
-export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
-  let channel: SupervisorChannel | null | undefined;
+/** pid, env, signals and exit through node:process. */
+export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
+  const process = nodeProcess();
   return {
     pid: process.pid,
     env: process.env,
     onSignal: (signal, listener) => onSignal(info, signal, listener),
     exit: (code) => process.exit(code),
+  };
+}
+
+export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
+  let channel: SupervisorChannel | null | undefined;
+  return {
+    ...(options.processBasics ?? nodeProcessBasics(info)),
     startThread: (boot) => startThread(options.threadEntry ?? defaultThreadEntry(), boot, info),
     spawnProcess: (boot, shared) =>
       spawnProcess(options.processCommand ?? processCommand(info), boot, shared),
@@ -86,6 +101,7 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
 function onSignal(info: RuntimeInfo, signal: SignalName, listener: () => void): () => void {
   // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
   if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
+  const process = nodeProcess();
   const handler = () => listener();
   try {
     process.on(signal, handler);
@@ -165,7 +181,7 @@ function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPor
   // process's would be; the 'exit' event follows and the supervisor replaces the thread.
   worker.on("error", (error) => {
     if (info.name !== "deno")
-      process.stderr.write(`Uncaught exception in worker thread: ${describeError(error)}\n`);
+      nodeProcess().stderr.write(`Uncaught exception in worker thread: ${describeError(error)}\n`);
   });
   worker.on("exit", (code) => events.exit(code));
   return {
@@ -201,6 +217,7 @@ function isCompiledBun(script: string | undefined): boolean {
  * `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
  */
 export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
+  const process = nodeProcess();
   const script = process.argv[1];
   if (info.name === "bun" && isCompiledBun(script)) return { file: process.execPath, args: [] };
   if (script === undefined) throw new Error("cannot re-run tsuv: no entry script in process.argv");
@@ -227,7 +244,7 @@ function spawnProcess(
   try {
     child = childProcess().spawn(command.file, [...command.args, ...boot.argv], {
       stdio,
-      env: { ...process.env, [WORKER_BOOT_ENV]: JSON.stringify(childBoot) },
+      env: { ...nodeProcess().env, [WORKER_BOOT_ENV]: JSON.stringify(childBoot) },
     });
   } catch {
     queueMicrotask(() => events.exit(null));
@@ -278,6 +295,7 @@ function threadChannel(): SupervisorChannel | null {
 }
 
 function processChannel(): SupervisorChannel | null {
+  const process = nodeProcess();
   const raw = process.env[WORKER_BOOT_ENV];
   if (raw === undefined || typeof process.send !== "function") return null;
   // Not inherited by whatever the app itself spawns.
@@ -298,14 +316,14 @@ function processChannel(): SupervisorChannel | null {
       const fire = () => {
         if (fired) return;
         fired = true;
-        clearInterval(poll);
+        nodeTimers().clearInterval(poll);
         listener();
       };
       process.once("disconnect", fire);
       // Deno 2.9 does not always emit 'disconnect' when the parent is SIGKILLed (measured: about
       // one child in three stayed up), so also watch for being re-parented (to init or a subreaper).
       const parent = process.ppid;
-      const poll = setInterval(() => {
+      const poll = nodeTimers().setInterval(() => {
         if (process.ppid !== parent) fire();
       }, ORPHAN_POLL_MS);
       poll.unref();

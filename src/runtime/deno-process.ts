@@ -1,0 +1,73 @@
+/**
+ * Deno's pid, environment, signals and exit from the Deno namespace rather than node:process: a
+ * single server on Deno then never starts Deno's Node compatibility layer, which the first touch
+ * of node:process (or any node:* module) does, ~30 ms of Deno 2.9.6 start-up (see paths.ts).
+ * Thread and process workers still use the node:* plumbing (plumbing.ts), loaded when first used.
+ */
+import type { RuntimeAdapter, SignalName } from "./adapter.ts";
+import type { RuntimeInfo } from "./detect.ts";
+
+/** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
+interface DenoProcessApi {
+  pid: number;
+  env: {
+    get(key: string): string | undefined;
+    set(key: string, value: string): void;
+    delete(key: string): void;
+    has(key: string): boolean;
+    toObject(): Record<string, string>;
+  };
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+  exit(code?: number): never;
+}
+declare const Deno: DenoProcessApi;
+
+export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "exit">;
+
+export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
+  return {
+    pid: Deno.pid,
+    env: liveEnv(Deno.env),
+    onSignal: (signal: SignalName, listener: () => void) => {
+      // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
+      if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
+      const handler = () => listener();
+      try {
+        Deno.addSignalListener(signal, handler);
+      } catch {
+        return () => {};
+      }
+      return () => Deno.removeSignalListener(signal, handler);
+    },
+    exit: (code: number) => Deno.exit(code),
+  };
+}
+
+/**
+ * The environment as a plain-looking object that reads and writes Deno.env, as process.env does
+ * on Deno: what an env file sets is seen by the app, whichever API it reads.
+ */
+function liveEnv(env: DenoProcessApi["env"]): Record<string, string | undefined> {
+  return new Proxy({} as Record<string, string | undefined>, {
+    get: (_target, key) => (typeof key === "string" ? env.get(key) : undefined),
+    set: (_target, key, value) => {
+      if (typeof key !== "string") return false;
+      env.set(key, String(value));
+      return true;
+    },
+    deleteProperty: (_target, key) => {
+      if (typeof key === "string") env.delete(key);
+      return true;
+    },
+    has: (_target, key) => typeof key === "string" && env.has(key),
+    ownKeys: () => Object.keys(env.toObject()),
+    getOwnPropertyDescriptor: (_target, key) => {
+      if (typeof key !== "string") return undefined;
+      const value = env.get(key);
+      return value === undefined
+        ? undefined
+        : { value, writable: true, enumerable: true, configurable: true };
+    },
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * On Deno, a single server takes pid, env, signals and exit from the Deno namespace
+ * (src/runtime/deno-process.ts) and loads no node:* module for them, nor for paths (paths.ts):
+ * the first one would start Deno's Node compatibility layer (~30 ms of start-up).
+ */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { spawn } from "bun";
+import { deno, ROOT } from "../scripts/tools.mjs";
+
+const CONFIG = `--config=${join(ROOT, "deno.json")}`;
+
+test("deno: the env object reads and writes Deno.env, signals come and go, exit keeps its code", async () => {
+  const proc = spawn(
+    [deno(), "run", "-A", CONFIG, join(ROOT, "test/fixtures/deno-process-driver.ts"), "x", "--y"],
+    {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  expect(code).toBe(7);
+  expect(JSON.parse(out)).toEqual({
+    pid: true,
+    setVisibleToDeno: "deleted",
+    seenNative: "from-deno",
+    hasBefore: true,
+    spreadHas: true,
+    missing: null,
+    hups: 1,
+    resolved: true,
+    argv: ["x", "--y"],
+  });
+}, 20_000);
+
+test("deno: a single server loads no node:* module but the timers consola uses", async () => {
+  // Deno's debug log names every module it loads, built-in ones included.
+  const proc = spawn(
+    [
+      deno(),
+      "run",
+      "-A",
+      "--log-level=debug",
+      CONFIG,
+      join(ROOT, "src/cli.ts"),
+      join(ROOT, "test/fixtures/apps/main.ts"),
+      "--port",
+      "0",
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  );
+  let log = "";
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of proc.stderr) {
+      log += decoder.decode(chunk, { stream: true });
+      if (/tsuv running on/.test(log)) break;
+    }
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
+  expect(log).toContain("tsuv running on");
+  // Node's built-in modules are ext:deno_node/NAME.ts (and their internals in subfolders).
+  const loaded = new Set(
+    [...log.matchAll(/ES module: ext:deno_node\/([a-z_]+)\.(?:ts|mjs|js)\b/g)].map((m) => m[1]),
+  );
+  // consola's clearTimeout (npm code gets Node's timers on Deno) is the one that remains.
+  loaded.delete("timers");
+  expect([...loaded]).toEqual([]);
+}, 20_000);
