@@ -119,6 +119,27 @@ export function tsuvLean(runtime: RuntimeKey): Contender {
   };
 }
 
+/**
+ * tsuv with its access log on, as it starts by default (and uvicorn too): one line per request on
+ * stdout, here a file (a pipe read by this benchmark's own process measured that process on a
+ * 2-core machine). The gap to `tsuv` is what the access log costs.
+ */
+export function tsuvAccessLog(runtime: RuntimeKey): Contender {
+  return {
+    id: `tsuv-log-${runtime}`,
+    label: `tsuv on ${RUNTIME_NAMES[runtime]} with its access log (default)`,
+    short: "tsuv access log",
+    runtime: RUNTIME_NAMES[runtime],
+    tsuv: true,
+    workers: 1,
+    noLatency: true,
+    launch: (port) => ({
+      cmd: [...tsuvCommand(runtime), ...tsuvArgs(port).filter((arg) => arg !== "--no-access-log")],
+      stdoutToFile: true,
+    }),
+  };
+}
+
 /** The raw runtime servers: what tsuv must match. */
 export const raw = {
   bunServe: (): Contender => ({
@@ -237,13 +258,13 @@ export function allGroups(python: string | undefined): Group[] {
       id: "bun-1",
       title: "Bun, one worker",
       latency: true,
-      contenders: [tsuv("bun"), raw.bunServe(), tsuvLean("bun")],
+      contenders: [tsuv("bun"), raw.bunServe(), tsuvLean("bun"), tsuvAccessLog("bun")],
     },
     {
       id: "deno-1",
       title: "Deno, one worker",
       latency: true,
-      contenders: [tsuv("deno"), raw.denoServe(), tsuvLean("deno")],
+      contenders: [tsuv("deno"), raw.denoServe(), tsuvLean("deno"), tsuvAccessLog("deno")],
     },
   ];
   for (const runtime of ["node20", "node24"] as const) {
@@ -251,7 +272,13 @@ export function allGroups(python: string | undefined): Group[] {
       id: `${runtime}-1`,
       title: `${RUNTIME_NAMES[runtime]}, one worker`,
       latency: true,
-      contenders: [tsuv(runtime), raw.nodeHttp(runtime), raw.srvx(runtime), tsuvLean(runtime)],
+      contenders: [
+        tsuv(runtime),
+        raw.nodeHttp(runtime),
+        raw.srvx(runtime),
+        tsuvLean(runtime),
+        tsuvAccessLog(runtime),
+      ],
     });
   }
   for (const runtime of ["node20", "node24"] as const) {
@@ -297,13 +324,16 @@ export function allGroups(python: string | undefined): Group[] {
 export const COMPARISONS: Comparison[] = [
   { group: "bun-1", subject: "tsuv-bun", baseline: "bun-serve", target: 0.97 },
   { group: "bun-1", subject: "tsuv-lean-bun", baseline: "bun-serve" },
+  { group: "bun-1", subject: "tsuv-log-bun", baseline: "bun-serve" },
   { group: "deno-1", subject: "tsuv-deno", baseline: "deno-serve", target: 0.97 },
   { group: "deno-1", subject: "tsuv-lean-deno", baseline: "deno-serve" },
+  { group: "deno-1", subject: "tsuv-log-deno", baseline: "deno-serve" },
   ...(["node20", "node24"] as const).flatMap((r): Comparison[] => [
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `node-http-${r}`, target: 0.9 },
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `srvx-${r}`, target: 1.1 },
     { group: `${r}-1`, subject: `srvx-${r}`, baseline: `node-http-${r}` },
     { group: `${r}-1`, subject: `tsuv-lean-${r}`, baseline: `node-http-${r}` },
+    { group: `${r}-1`, subject: `tsuv-log-${r}`, baseline: `node-http-${r}` },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `node-cluster-${r}-2`, target: 1.0 },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-thread`, baseline: `node-cluster-${r}-2`, target: 1.0 },
     { group: `${r}-2`, subject: `tsuv-${r}-w2-process`, baseline: `tsuv-${r}`, target: 1.7 },

@@ -3,13 +3,20 @@
  * read the RSS of its whole tree from /proc, and kill the whole group by PID when done.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ROOT } from "../tools.mjs";
 
 export interface Launch {
   cmd: string[];
   env?: Record<string, string>;
+  /**
+   * Send stdout to a file (removed at stop) instead of a pipe this process reads: for a server that
+   * logs every request, so the load run measures the server and not how fast this process reads.
+   */
+  stdoutToFile?: boolean;
 }
 
 export interface Running {
@@ -63,12 +70,16 @@ function anyFreePort(): Promise<number> {
 export function launch(spec: Launch, port: number): Running {
   const [file, ...args] = spec.cmd;
   if (!file) throw new Error("empty command");
+  const logDir = spec.stdoutToFile ? mkdtempSync(join(tmpdir(), "tsuv-bench-stdout-")) : undefined;
+  const logFd = logDir ? openSync(join(logDir, "stdout.log"), "w") : undefined;
   const child = spawn(file, args, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", HOST: "127.0.0.1", PORT: String(port), ...spec.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", logFd ?? "pipe", "pipe"],
     detached: true,
   });
+  // The child has its own copy of the descriptor.
+  if (logFd !== undefined) closeSync(logFd);
   let out = "";
   const keep = (chunk: Buffer) => {
     out = (out + chunk.toString("utf8")).slice(-8192);
@@ -108,6 +119,7 @@ export function launch(spec: Launch, port: number): Running {
         } catch {}
       }
       if (!done) await Promise.race([exit, sleep(5000)]);
+      if (logDir) rmSync(logDir, { recursive: true, force: true });
     },
   };
   if (running.pid > 0) live.add(running);
