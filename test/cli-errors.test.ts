@@ -356,6 +356,12 @@ const ROWS: Row[] = [
     line: /--reload-dir: directory does not exist: \/nonexistent\/src/,
   },
   {
+    name: "--reload-dir naming a file",
+    args: [APP, "--reload", "--reload-dir", "package.json"],
+    code: 1,
+    line: /--reload-dir: not a directory: \S+\/package\.json$/,
+  },
+  {
     name: "--fd where the runtime cannot listen on one",
     args: [APP, "--fd", "3"],
     code: 1,

@@ -25,7 +25,7 @@ import { announcedUrl, type PreparedListen, prepareOrExitCode } from "./listen.t
 import { ReloadProxy } from "./reload-proxy.ts";
 import { SignalQueue } from "./signals.ts";
 import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
-import { createReloadFilter, pythonList, resolveReloadDirs } from "./watch-filter.ts";
+import { createReloadFilter, type PathKind, pythonList, resolveReloadDirs } from "./watch-filter.ts";
 import { WorkerHandle } from "./worker-handle.ts";
 
 /** How often the loop handles signals and looks at the child. */
@@ -48,14 +48,14 @@ export interface ReloadDeps {
   backend?: WatchBackend;
   /** The working directory (default: the process's). */
   cwd?: string;
-  isDirectory?: (path: string) => boolean;
+  pathKind?: (path: string) => PathKind;
 }
 
-function isDirectory(path: string): boolean {
+function pathKind(path: string): PathKind {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path).isDirectory() ? "directory" : "other";
   } catch {
-    return false;
+    return "missing";
   }
 }
 
@@ -94,12 +94,8 @@ export class ChangeReload {
   }
 
   async run(): Promise<number> {
-    // A missing --reload-dir is a ConfigError (exit 1), thrown before anything starts.
-    const dirs = resolveReloadDirs(
-      this.config.reloadDir,
-      this.cwd,
-      this.deps.isDirectory ?? isDirectory,
-    ).sort();
+    // A missing --reload-dir (or one that is a file) is a ConfigError (exit 1), thrown before anything starts.
+    const dirs = resolveReloadDirs(this.config.reloadDir, this.cwd, this.deps.pathKind ?? pathKind).sort();
     const filter = createReloadFilter(this.config.reloadInclude, this.config.reloadExclude);
     this.logger.info(`Will watch for changes in these directories: ${pythonList(dirs)}`);
 

@@ -94,16 +94,20 @@ export function createReloadFilter(
  * the working directory itself), each of which must exist, and without the ones already inside
  * another (a nested watch would report every change twice).
  */
+export type PathKind = "directory" | "other" | "missing";
+
 export function resolveReloadDirs(
   dirs: readonly string[],
   cwd: string,
-  isDirectory: (path: string) => boolean,
+  kindOf: (path: string) => PathKind,
 ): string[] {
   const wanted = dirs.length ? dirs : [cwd];
   const absolute: string[] = [];
   for (const dir of wanted) {
     const path = isAbsolute(dir) ? resolve(dir) : resolve(cwd, dir);
-    if (!isDirectory(path)) throw new ConfigError(`--reload-dir: directory does not exist: ${path}`);
+    const kind = kindOf(path);
+    if (kind === "missing") throw new ConfigError(`--reload-dir: directory does not exist: ${path}`);
+    if (kind === "other") throw new ConfigError(`--reload-dir: not a directory: ${path}`);
     if (!absolute.includes(path)) absolute.push(path);
   }
   return absolute.filter((dir) => !absolute.some((other) => other !== dir && isInside(dir, other)));

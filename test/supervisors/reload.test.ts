@@ -23,6 +23,7 @@ import {
 } from "../../src/supervisors/watch.ts";
 import {
   createReloadFilter,
+  type PathKind,
   pythonList,
   type ReloadFilter,
   resolveReloadDirs,
@@ -91,7 +92,8 @@ describe("reload filter", () => {
 
 describe("reload directories", () => {
   const dirs = new Set(["/proj", "/proj/src", "/proj/lib", "/other"]);
-  const isDir = (path: string) => dirs.has(path);
+  const isDir = (path: string): PathKind =>
+    dirs.has(path) ? "directory" : path.endsWith(".ts") ? "other" : "missing";
 
   test("default: the working directory", () => {
     expect(resolveReloadDirs([], "/proj", isDir)).toEqual(["/proj"]);
@@ -116,6 +118,12 @@ describe("reload directories", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(EXIT.config);
     expect((error as ConfigError).message).toBe("--reload-dir: directory does not exist: /proj/nope");
+  });
+
+  test("a file given as a directory is a ConfigError that says so", () => {
+    expect(() => resolveReloadDirs(["main.ts"], "/proj", isDir)).toThrow(
+      "--reload-dir: not a directory: /proj/main.ts",
+    );
   });
 
   test("printed as uvicorn prints a Python list", () => {
@@ -233,7 +241,7 @@ function reloader(argv: string[] = [], options: Parameters<typeof harness>[1] = 
     clock: h.clock,
     backend,
     cwd: "/proj",
-    isDirectory: (path) => path === "/proj" || path === "/proj/src",
+    pathKind: (path) => (path === "/proj" || path === "/proj/src" ? "directory" : "missing"),
   });
   const port = (i: number) => h.ports[i] as FakeWorkerPort;
   return { ...h, backend, supervisor, port };
