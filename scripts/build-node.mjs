@@ -7,8 +7,8 @@
 //   dist/index.mjs     the library API (package.json exports)
 //   dist/ts-hooks.mjs  the TypeScript loader hooks, loaded by URL by module.register
 //
-// citty and consola are bundled; esbuild stays external (a native binary the hooks import at run
-// time). Fails with a non-zero exit on any error, a missing entry point included.
+// consola, crossws and picomatch are bundled; esbuild, citty and chokidar stay external (see
+// `external` below). Fails with a non-zero exit on any error, a missing entry point included.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +38,11 @@ const shared = {
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["esbuild"],
+  // esbuild is a native binary the hooks import at run time. citty (--help only) and chokidar
+  // (--reload only) stay external too: a bundle hoists every module's imports to its top, so their
+  // node:util and node:fs/promises would load on every start (Node 24: ~2-5 ms each, timed with a
+  // dynamic import in a fresh process); from node_modules they load only when used.
+  external: ["esbuild", "citty", "chokidar"],
   // `import.meta.url` stays each bundle's own URL: dist/worker.mjs and dist/ts-hooks.mjs are found
   // beside it. No minification, so stack traces of tsuv itself stay readable.
   legalComments: "none",

@@ -4,8 +4,11 @@
  * the environment win, as with `node --env-file` and uvicorn's python-dotenv default.
  */
 import { readFileSync } from "node:fs";
-import { parseEnv } from "node:util";
 import { ConfigError, errorMessage } from "./errors.ts";
+import { lazyBuiltin } from "./runtime/builtin.ts";
+
+/** node:util on first use: in the Node bundle a static import is paid by every start, with or without --env-file. */
+const util = lazyBuiltin<typeof import("node:util")>("node:util");
 
 export function loadEnvFile(path: string, env: Record<string, string | undefined>): number {
   let text: string;
@@ -16,7 +19,7 @@ export function loadEnvFile(path: string, env: Record<string, string | undefined
     if (code === "ENOENT") throw new ConfigError(`--env-file: file not found: ${path}`);
     throw new ConfigError(`--env-file: cannot read ${path}: ${errorMessage(error)}`);
   }
-  const parsed = parseEnv(text) as Record<string, string>;
+  const parsed = util().parseEnv(text) as Record<string, string>;
   let loaded = 0;
   for (const [key, value] of Object.entries(parsed)) {
     if (env[key] === undefined) {

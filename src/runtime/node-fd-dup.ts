@@ -11,7 +11,11 @@
  * The helper also performs the listen(2) on the parent's socket (see node-socket.ts). It is started
  * on first use and leaves after an idle second; it never keeps the parent alive.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { lazyBuiltin } from "./builtin.ts";
+
+/** Loaded on first use: a static import is paid by every start of the Node bundle. */
+const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
 
 /** A node:net internal TCP or Pipe handle (what `_createServerHandle` returns). */
 export interface ServerHandle {
@@ -93,7 +97,7 @@ class FdDuplicator {
 
   #ensure(): ChildProcess {
     if (this.#child) return this.#child;
-    const child = spawn(process.execPath, ["-e", HELPER_SOURCE], {
+    const child = childProcess().spawn(process.execPath, ["-e", HELPER_SOURCE], {
       // The parent's node flags are not passed (an --inspect port would clash).
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });

@@ -15,20 +15,23 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import {
   type AddressInfo,
   createServer as createNetServer,
   type Server as NetServer,
   type Socket,
 } from "node:net";
-import { createServer as createTlsServer } from "node:tls";
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
 import type { Upgrades } from "./ws-node.ts";
+
+/** Only for TLS, so loaded on first use: a static import is paid by every start of the Node bundle. */
+const https = lazyBuiltin<typeof import("node:https")>("node:https");
+const tlsModule = lazyBuiltin<typeof import("node:tls")>("node:tls");
 
 export interface NodeListenerQuirks {
   /** Accept with node:net/node:tls when reusePort is asked for (see the file comment). */
@@ -48,7 +51,7 @@ export async function serveNodeListener(
   const { listen } = options;
   const tls = options.tls ? plainTls(options.tls) : undefined;
   const bridged = quirks.reusePortBridge && listen.kind === "tcp" && listen.reusePort;
-  const http: Server = tls && !bridged ? createHttpsServer(tls, listener) : createHttpServer(listener);
+  const http: Server = tls && !bridged ? https().createServer(tls, listener) : createHttpServer(listener);
   http.keepAliveTimeout = options.keepAliveTimeoutMs;
   const onError = options.onError;
   if (onError) {
@@ -62,7 +65,7 @@ export async function serveNodeListener(
       ? (await import("./ws-node.ts")).attachUpgrades(http, options, tls !== undefined)
       : { cutUpgraded() {} };
 
-  const acceptor: NetServer = bridged ? (tls ? createTlsServer(tls) : createNetServer()) : http;
+  const acceptor: NetServer = bridged ? (tls ? tlsModule().createServer(tls) : createNetServer()) : http;
   const tracker = bridged ? trackBridgedSockets(acceptor, http, tls !== undefined, onError) : undefined;
 
   if (listen.kind === "unix") removeStaleSocket(listen.path);

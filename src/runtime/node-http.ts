@@ -19,17 +19,20 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
 import { responseParts, writeResponse } from "./node-response.ts";
 import { NO_PEER } from "./peer.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+
+/** Only for TLS, so loaded on first use: a static import is paid by every start of the Node bundle. */
+const https = lazyBuiltin<typeof import("node:https")>("node:https");
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
 export function nodeHasReusePort(version: string): boolean {
@@ -216,7 +219,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     throw new Error("serve() needs a fetch or a node handler");
   }
 
-  const server: Server = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
+  const server: Server = tls ? https().createServer(tls, listener) : createHttpServer(listener);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   // node:http's advice: headersTimeout above keepAliveTimeout, or a slow next request on a kept-alive
   // connection can meet a closed socket. Node's default (60 s) otherwise stays.

@@ -7,15 +7,22 @@
  * process (node-fd-dup.ts) right away, so connections queue in the kernel while no worker is up
  * (at start, and while the only worker restarts), as with uvicorn's parent-bound socket.
  */
-import { lookup } from "node:dns/promises";
 import { fstatSync } from "node:fs";
 import net from "node:net";
-import { getSystemErrorName } from "node:util";
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+
+/**
+ * Loaded on first use: this module is part of the Node bundle's single file, where a static import
+ * of a built-in is paid by every start (node:util ~2-5 ms, node:dns/promises ~1.5 ms on Node 24),
+ * and these serve only workers' shared sockets and port probes.
+ */
+const dns = lazyBuiltin<typeof import("node:dns/promises")>("node:dns/promises");
+const util = lazyBuiltin<typeof import("node:util")>("node:util");
 
 interface NetInternals {
   _createServerHandle(
@@ -45,7 +52,7 @@ function createServerHandle(
 function uvError(code: number, syscall: string): NodeJS.ErrnoException {
   let name = "UNKNOWN";
   try {
-    name = getSystemErrorName(code);
+    name = util().getSystemErrorName(code);
   } catch {}
   const error: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
   error.code = name;
@@ -59,7 +66,7 @@ async function resolveHost(host: string): Promise<{ address: string; family: 4 |
   const bare = bareHost(host);
   const family = net.isIP(bare);
   if (family === 4 || family === 6) return { address: bare, family };
-  const found = await lookup(bare);
+  const found = await dns().lookup(bare);
   return { address: found.address, family: found.family === 6 ? 6 : 4 };
 }
 
