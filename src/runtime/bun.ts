@@ -10,7 +10,6 @@
  *   in-flight requests (streamed bodies included) are done; `stop(true)` afterwards cuts them.
  * - Bun cannot listen on an inherited fd (oven-sh/bun PR #36491), and Bun.serve has no backlog option.
  */
-import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
 import type {
   BoundAddress,
@@ -52,6 +51,8 @@ interface BunServeOptions {
   websocket?: object;
 }
 declare const Bun: {
+  /** As node:url's, without loading node:url (~1-2 ms of Bun 1.4.5 start-up). */
+  pathToFileURL(path: string): URL;
   serve(options: BunServeOptions): BunServer;
   listen(options: { hostname: string; port: number; socket: { data(): void } }): {
     readonly port: number;
@@ -214,7 +215,7 @@ export function createAdapter(): RuntimeAdapter {
     ...createPlumbing(info),
     info,
     serve: (options) => serve(info, options),
-    importModule: (absolutePath) => import(pathToFileURL(absolutePath).href),
+    importModule: (absolutePath) => import(Bun.pathToFileURL(absolutePath).href),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     probePort: async (host, port) =>
