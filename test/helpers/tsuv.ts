@@ -3,7 +3,7 @@
  * bound address, speak HTTP to it, and always kill it by PID afterwards.
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { bun, deno, node20, node24, ROOT } from "../../scripts/tools.mjs";
@@ -43,6 +43,9 @@ export interface RunningTsuv {
   kill(): Promise<void>;
 }
 
+/** Linux has /proc; macOS does not, and there kill(pid, 0) alone has to answer. */
+const HAS_PROCFS = existsSync("/proc/self/status");
+
 /**
  * The process exists and is not a zombie (an exited orphan stays a zombie until init reaps it). A
  * /proc entry that vanished after kill(pid, 0) succeeded means the process just went away.
@@ -53,6 +56,7 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+  if (!HAS_PROCFS) return true;
   try {
     return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
   } catch {

@@ -3,28 +3,41 @@
  * multithread.test.ts for the mapping; each test here names its thread twin), written over the same
  * shared supervisor with FakeWorkerPorts that answer pings instead of sending heartbeats, plus real
  * child processes through the plumbing: healthcheck from the event loop, SIGKILL of a hung child,
- * and a child exiting on its own when its parent dies.
+ * and a child exiting on its own when its parent dies. The Multithread tests both classes share are
+ * in worker-class-suite.ts (`shared.*`, called with the process kit below).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { SignalName, SupervisorChannel, WorkerMessage } from "../../src/runtime/adapter.ts";
+import type { WorkerMessage } from "../../src/runtime/adapter.ts";
 import { detectRuntime } from "../../src/runtime/detect.ts";
 import { createPlumbing } from "../../src/runtime/plumbing.ts";
 import { Multiprocess, processShutdownTimeout } from "../../src/supervisors/multiprocess.ts";
 import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
-import { runWorker, type WorkerServer } from "../../src/worker.ts";
-import { fakeAdapter, fakeRuntime } from "../helpers/fake-runtime.ts";
-import { type FakeWorkerPort, harness, RecordingLogger, settle } from "./fakes.ts";
+import { fakeRuntime } from "../helpers/fake-runtime.ts";
+import { processAlive } from "../helpers/tsuv.ts";
+import { fakeWorker } from "./fake-worker.ts";
+import { settle } from "./fakes.ts";
+import * as shared from "./worker-class-suite.ts";
 
-function multiprocess(argv?: string[], options: Parameters<typeof harness>[1] = {}) {
-  const h = harness("process", { argv, ...options });
-  const supervisor = new Multiprocess(h.config, h.adapter, h.logger, { clock: h.clock });
-  const port = (i: number) => h.ports[i] as FakeWorkerPort;
-  return { ...h, supervisor, port };
-}
+const multiprocess = shared.supervised("process", Multiprocess);
+
+const child = (pid: number | undefined) => `Child process [${pid}]`;
+/** The process class for the shared Multithread tests (worker-class-suite.ts). */
+const processes: shared.WorkerClassKit = {
+  create: multiprocess,
+  argv: (workers, ...extra) => ["main:app", "--workers", String(workers), ...extra],
+  singular: "process",
+  plural: "processes",
+  deathCode: null,
+  died: (port) => `${child(port.pid)} died`,
+  restarted: (worker) => `${child(worker.pid)} restarted`,
+  terminated: (port) => `Terminated child process [${port.pid}]`,
+  waiting: (port) => `Waiting for child process [${port.pid}]`,
+  didNotExit: (port, seconds) => `${child(port.pid)} did not exit within ${seconds} seconds.`,
+  joinSeconds: 4, // --timeout-graceful-shutdown 3, plus the 1 s the child's own drain may overrun
+};
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/workers/${name}`, import.meta.url));
 const pids: number[] = [];
@@ -35,68 +48,6 @@ afterEach(() => {
     } catch {}
   }
 });
-
-/**
- * Is the process still running? An exited orphan stays a zombie until the container's init reaps it
- * (seconds, here), so a zombie counts as exited.
- */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return true; // no /proc (macOS): kill(0) said it exists
-  }
-}
-
-/** A fake process-worker channel and server, driving the real runWorker(). */
-function fakeWorker() {
-  const sent: WorkerMessage[] = [];
-  let deliver: (message: WorkerMessage) => void = () => {};
-  const channel: SupervisorChannel = {
-    boot: { argv: ["main:app"], listen: { kind: "fd", fd: 4 } },
-    send: (message) => sent.push(message),
-    onMessage: (listener) => {
-      deliver = listener;
-    },
-    onDisconnect: () => {},
-  };
-  const shutdowns: boolean[] = [];
-  let finish: (code: number) => void = () => {};
-  const server: WorkerServer = {
-    started: true,
-    serve: () => new Promise<number>((done) => (finish = done)),
-    requestShutdown: (force = false) => {
-      shutdowns.push(force);
-    },
-  };
-  const signals = new Map<SignalName, () => void>();
-  const adapter = {
-    ...fakeAdapter(),
-    supervisorChannel: () => channel,
-    onSignal: (signal: SignalName, listener: () => void) => {
-      signals.set(signal, listener);
-      return () => signals.delete(signal);
-    },
-  };
-  const running = runWorker(adapter, {
-    thread: false,
-    createServer: () => server,
-    createLogger: () => new RecordingLogger(),
-  });
-  return {
-    sent,
-    deliver: (m: WorkerMessage) => deliver(m),
-    shutdowns,
-    finish: (code: number) => finish(code),
-    signals,
-    running,
-  };
-}
 
 describe("process twins of the seed's Thread tests", () => {
   test("each child gets the parent-bound socket (twin: duplicated sockets)", async () => {
@@ -131,7 +82,7 @@ describe("process twins of the seed's Thread tests", () => {
   });
 
   test("stop, SIGTERM and SIGINT ask the child's server to shut down (twin: terminate sets should_exit)", async () => {
-    const worker = fakeWorker();
+    const worker = fakeWorker({ thread: false, fd: 4 });
     await settle();
     worker.deliver({ type: "stop" });
     worker.signals.get("SIGTERM")?.();
@@ -143,7 +94,7 @@ describe("process twins of the seed's Thread tests", () => {
   });
 
   test("a ping is answered with a pong from the event loop (twin: heartbeat recorded on tick)", async () => {
-    const worker = fakeWorker();
+    const worker = fakeWorker({ thread: false, fd: 4 });
     await settle();
     worker.deliver({ type: "ping", id: 7 });
     expect(worker.sent).toContainEqual({ type: "pong", id: 7 });
@@ -232,7 +183,7 @@ describe("process twins of the seed's Thread tests", () => {
     pids.push(childPid);
     process.kill(parent.pid as number, "SIGKILL");
     const killedAt = performance.now();
-    const alive = () => running(childPid);
+    const alive = () => processAlive(childPid);
     while (alive() && performance.now() - killedAt < 5000) await new Promise((done) => setTimeout(done, 50));
     expect(alive()).toBe(false);
     expect(performance.now() - killedAt).toBeLessThan(2000);
@@ -240,36 +191,9 @@ describe("process twins of the seed's Thread tests", () => {
 });
 
 describe("process twins of the seed's Multithread tests", () => {
-  test("init, terminate, join and restart all processes", async () => {
-    const { supervisor, ports, logger } = multiprocess();
-    supervisor.initWorkers();
-    await settle();
-    const original = [...supervisor.slots];
-    supervisor.terminateAll();
-    expect(ports.every((port) => port.stopped)).toBe(true);
-    await supervisor.joinAll();
-    expect(original.every((worker) => !worker.alive)).toBe(true);
-    expect(logger.messages("info")).toContain(`Terminated child process [${ports[0]?.pid}]`);
-    supervisor.restartAll();
-    for (let i = 0; i < 4 && supervisor.rolling; i++) {
-      await settle();
-      supervisor.tick();
-    }
-    expect(supervisor.slots).toHaveLength(2);
-    for (const [i, worker] of supervisor.slots.entries())
-      expect(worker).not.toBe(original[i] as WorkerHandle);
-  });
+  shared.initTerminateJoinRestart(processes, "init, terminate, join and restart all processes");
 
-  test("keepAlive replaces a dead process and logs its pid", async () => {
-    const { supervisor, port, logger } = multiprocess();
-    supervisor.initWorkers();
-    await settle();
-    const dead = supervisor.slots[0];
-    port(0).exit(null);
-    supervisor.keepAlive();
-    expect(supervisor.slots[0]).not.toBe(dead as WorkerHandle);
-    expect(logger.messages("info")).toContain(`Child process [${port(0).pid}] died`);
-  });
+  shared.keepAliveReplacesDead(processes, "keepAlive replaces a dead process and logs its pid");
 
   test("keepAlive SIGKILLs and replaces a process that misses its ping", async () => {
     const { supervisor, port, clock, logger } = multiprocess();
@@ -317,61 +241,11 @@ describe("process twins of the seed's Multithread tests", () => {
     expect(supervisor.stale).toHaveLength(0);
   });
 
-  test("keepAlive does nothing once exiting", async () => {
-    const { supervisor, port } = multiprocess(["main:app", "--workers", "1"]);
-    supervisor.initWorkers();
-    await settle();
-    const dead = supervisor.slots[0];
-    port(0).exit(1);
-    supervisor.shouldExit = true;
-    supervisor.keepAlive();
-    expect(supervisor.slots[0]).toBe(dead as WorkerHandle);
-  });
+  shared.keepAliveNoopWhenExiting(processes, "keepAlive does nothing once exiting");
 
-  test("TTIN, TTOU, HUP and TERM handlers, with process wording", async () => {
-    const { supervisor, logger } = multiprocess();
-    supervisor.initWorkers();
-    await settle();
-    supervisor.handleTtin();
-    expect(supervisor.slots).toHaveLength(3);
-    expect(logger.messages("info")).toContain("Received SIGTTIN, increasing the number of processes.");
-    const removed = supervisor.slots.at(-1) as WorkerHandle;
-    supervisor.handleTtou();
-    expect(supervisor.slots).toHaveLength(2);
-    expect((removed.port as FakeWorkerPort).stopped).toBe(true);
-    supervisor.handleTtou();
-    supervisor.handleTtou();
-    expect(supervisor.slots).toHaveLength(1);
-    expect(logger.last).toBe("Already reached one process, cannot decrease the number of processes anymore.");
-    const original = supervisor.slots[0] as WorkerHandle;
-    supervisor.handleHup();
-    expect(logger.messages("info")).toContain("Received SIGHUP, restarting processes.");
-    await settle();
-    supervisor.tick();
-    expect(supervisor.slots[0]).not.toBe(original);
-    expect(logger.messages("info")).toContain(`Child process [${original.pid}] restarted`);
-    supervisor.handleTerm();
-    expect(supervisor.shouldExit).toBe(true);
-  });
+  shared.signalHandlers(processes, "TTIN, TTOU, HUP and TERM handlers, with process wording");
 
-  test("joinAll waits the shutdown timeout, warns, and SIGKILLs", async () => {
-    const { supervisor, port, clock, logger } = multiprocess([
-      "main:app",
-      "--workers",
-      "1",
-      "--timeout-graceful-shutdown",
-      "3",
-    ]);
-    supervisor.initWorkers();
-    await settle();
-    port(0).exitOnStop = false;
-    const start = clock.now();
-    await supervisor.joinAll();
-    expect(port(0).killed).toBe(true);
-    expect(clock.now() - start).toBeGreaterThanOrEqual(4000);
-    expect(logger.messages("info")).toContain(`Waiting for child process [${port(0).pid}]`);
-    expect(logger.last).toBe(`Child process [${port(0).pid}] did not exit within 4.00 seconds.`);
-  });
+  shared.joinAllUsesTimeoutAndWarns(processes, "joinAll waits the shutdown timeout, warns, and SIGKILLs");
 
   test("the process shutdown timeout is the child's own drain limit plus 1 s", () => {
     expect(processShutdownTimeout({ timeoutGracefulShutdown: 3 })).toBe(4);
@@ -380,22 +254,9 @@ describe("process twins of the seed's Multithread tests", () => {
     expect(supervisor.shutdownTimeoutSeconds).toBe(31);
   });
 
-  test("SIGBREAK exits", () => {
-    const { supervisor } = multiprocess();
-    supervisor.handleBreak();
-    expect(supervisor.shouldExit).toBe(true);
-  });
+  shared.handleBreak(processes, "SIGBREAK exits");
 
-  test("queued signals are handled, and run() stops on SIGINT", async () => {
-    const first = multiprocess();
-    first.supervisor.signalQueue.push("SIGINT", "SIGUSR1");
-    first.supervisor.handleSignals();
-    expect(first.supervisor.shouldExit).toBe(true);
-    expect(first.supervisor.signalQueue).toEqual([]);
-    const second = multiprocess();
-    second.supervisor.signalQueue.push("SIGINT");
-    expect(await second.supervisor.run()).toBe(0);
-  });
+  shared.handleSignalsAndRun(processes, "queued signals are handled, and run() stops on SIGINT");
 });
 
 describe("process class beyond the seed", () => {
@@ -414,10 +275,7 @@ describe("process class beyond the seed", () => {
   });
 
   test("rolling restart keeps the old child until the new one is ready, and aborts if it is not", async () => {
-    const { supervisor, port, clock, logger } = multiprocess(undefined, { autoReady: false });
-    supervisor.initWorkers();
-    port(0).markReady();
-    port(1).markReady();
+    const { supervisor, port, clock, logger } = shared.twoReady(processes);
     supervisor.handleHup();
     supervisor.tick();
     expect(port(0).stopped).toBe(false);

@@ -21,29 +21,64 @@
  *   test_multithread_handle_break                            -> "SIGBREAK exits"
  *   test_multithread_handle_signals_and_run                  -> "queued signals are handled, and run() stops on SIGINT"
  *
+ * The Multithread tests that read the same for the process class (init/terminate/join/restart, dead
+ * worker, noop when exiting, signal handlers, joinAll, SIGBREAK, queued signals) are written once in
+ * worker-class-suite.ts and called here with the thread kit (`shared.*`); multiprocess.test.ts calls
+ * them with the process kit.
+ *
  * Beyond the seed: hard terminate after the shutdown timeout, readiness-gated rolling restart and
  * its aborts, startup failure exit code 3, a second SIGINT forcing, run()'s log lines and exit codes.
  */
 import { describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
-import type { SupervisorChannel, WorkerMessage } from "../../src/runtime/adapter.ts";
+import type { WorkerMessage } from "../../src/runtime/adapter.ts";
 import { detectRuntime } from "../../src/runtime/detect.ts";
 import { createPlumbing } from "../../src/runtime/plumbing.ts";
-import type { ServerOptions } from "../../src/server.ts";
 import { Multithread } from "../../src/supervisors/multithread.ts";
 import { MAX_BOOT_DEATHS } from "../../src/supervisors/supervisor.ts";
 import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
-import { runWorker, type WorkerServer } from "../../src/worker.ts";
-import { fakeAdapter, fakeRuntime } from "../helpers/fake-runtime.ts";
-import { type FakeWorkerPort, harness, settle } from "./fakes.ts";
+import { fakeRuntime } from "../helpers/fake-runtime.ts";
+import { fakeWorker } from "./fake-worker.ts";
+import { settle } from "./fakes.ts";
+import * as shared from "./worker-class-suite.ts";
 
-function multithread(argv?: string[], options: Parameters<typeof harness>[1] = {}) {
-  const h = harness("thread", { argv, ...options });
-  const supervisor = new Multithread(h.config, h.adapter, h.logger, { clock: h.clock });
-  const port = (i: number) => h.ports[i] as FakeWorkerPort;
-  const slotPort = (i: number) => supervisor.slots[i]?.port as FakeWorkerPort;
-  return { ...h, supervisor, port, slotPort };
-}
+const multithread = shared.supervised("thread", Multithread);
+
+/** `main:app --workers N --worker-class thread`, then `extra`. */
+const threadArgv = (workers: number, ...extra: string[]) => [
+  "main:app",
+  "--workers",
+  String(workers),
+  "--worker-class",
+  "thread",
+  ...extra,
+];
+
+/** Bun: no fd listening, so threads share the port with reusePort. */
+const bunRuntime = () =>
+  fakeRuntime({
+    name: "bun",
+    displayName: "Bun",
+    version: "1.4.5",
+    caps: { listenOnFd: false, passSocketToChild: false },
+  });
+
+/** The thread class for the shared Multithread tests (worker-class-suite.ts). */
+const threads: shared.WorkerClassKit = {
+  create: multithread,
+  argv: threadArgv,
+  singular: "thread",
+  plural: "threads",
+  deathCode: 1,
+  died: () => "Child thread died",
+  restarted: () => "Worker thread restarted",
+  didNotExit: (_port, seconds) => `Worker thread did not exit within ${seconds} seconds.`,
+  joinSeconds: 3, // --timeout-graceful-shutdown 3
+};
+
+/** Two started, ready threads (or `argv`'s) whose healthcheck times out after 1 s. */
+const startedWithHealthcheck1s = (workers = 2, ...extra: string[]) =>
+  shared.started(threads, threadArgv(workers, "--timeout-worker-healthcheck", "1", ...extra));
 
 const fixture = (name: string) => new URL(`../fixtures/workers/${name}`, import.meta.url);
 
@@ -61,19 +96,10 @@ describe("seed: Thread", () => {
   });
 
   test("with reusePort sharing, port 0 is probed once and every thread binds that port", async () => {
-    const bun = fakeRuntime({
-      name: "bun",
-      displayName: "Bun",
-      version: "1.4.5",
-      caps: { listenOnFd: false, passSocketToChild: false },
+    const { supervisor, ports, probed } = multithread(threadArgv(3, "--port", "0"), {
+      runtime: bunRuntime(),
+      probedPort: 4321,
     });
-    const { supervisor, ports, probed } = multithread(
-      ["main:app", "--workers", "3", "--worker-class", "thread", "--port", "0"],
-      {
-        runtime: bun,
-        probedPort: 4321,
-      },
-    );
     await supervisor.prepare();
     supervisor.initWorkers();
     expect(probed).toEqual([{ host: "127.0.0.1", port: 0 }]);
@@ -82,37 +108,12 @@ describe("seed: Thread", () => {
   });
 
   test("stopping a thread asks its server to shut down (seed: terminate sets should_exit)", async () => {
-    const sent: WorkerMessage[] = [];
-    let deliver: (message: WorkerMessage) => void = () => {};
-    const channel: SupervisorChannel = {
-      boot: { argv: ["main:app"], listen: { kind: "fd", fd: 10 } },
-      send: (message) => sent.push(message),
-      onMessage: (listener) => {
-        deliver = listener;
-      },
-      onDisconnect: () => {},
-    };
-    let shutdowns = 0;
-    let finish: (code: number) => void = () => {};
-    const server: WorkerServer = {
-      started: true,
-      serve: () => new Promise<number>((done) => (finish = done)),
-      requestShutdown: () => {
-        shutdowns += 1;
-        finish(0);
-      },
-    };
-    const adapter = { ...fakeAdapter(), supervisorChannel: () => channel };
-    const running = runWorker(adapter, {
-      thread: true,
-      createServer: () => server,
-      createLogger: () => multithread().logger,
-    });
+    const worker = fakeWorker({ thread: true, fd: 10, finishOnShutdown: true });
     await settle();
-    expect(shutdowns).toBe(0);
-    deliver({ type: "stop" });
-    expect(shutdowns).toBe(1);
-    expect(await running).toBe(0);
+    expect(worker.shutdowns).toEqual([]);
+    worker.deliver({ type: "stop" });
+    expect(worker.shutdowns).toEqual([false]);
+    expect(await worker.running).toBe(0);
     // And the supervisor's side of it: terminateAll sends that stop message to every thread.
     const { supervisor, ports } = multithread();
     supervisor.initWorkers();
@@ -121,17 +122,7 @@ describe("seed: Thread", () => {
   });
 
   test("a heartbeat makes a stale thread healthy again (seed: record_heartbeat / is_healthy)", async () => {
-    const { clock, supervisor, port } = multithread([
-      "main:app",
-      "--workers",
-      "2",
-      "--worker-class",
-      "thread",
-      "--timeout-worker-healthcheck",
-      "1",
-    ]);
-    supervisor.initWorkers();
-    await settle();
+    const { clock, supervisor, port } = await startedWithHealthcheck1s();
     const handle = supervisor.slots[0] as WorkerHandle;
     port(0).healthy = false;
     await clock.advance(5000);
@@ -141,42 +132,20 @@ describe("seed: Thread", () => {
   });
 
   test("the server's tick sends the heartbeat the supervisor records (seed: callback_progress on_tick)", async () => {
-    const sent: WorkerMessage[] = [];
-    let options: ServerOptions | undefined;
-    const channel: SupervisorChannel = {
-      boot: { argv: ["main:app"], listen: { kind: "fd", fd: 10 } },
-      send: (message) => sent.push(message),
-      onMessage: () => {},
-      onDisconnect: () => {},
-    };
-    let finish: (code: number) => void = () => {};
-    const server: WorkerServer = {
-      started: true,
-      serve: () => new Promise<number>((done) => (finish = done)),
-      requestShutdown: () => finish(0),
-    };
-    const adapter = { ...fakeAdapter(), supervisorChannel: () => channel };
-    const running = runWorker(adapter, {
-      thread: true,
-      createLogger: () => multithread().logger,
-      createServer: (_config, _adapter, _logger, serverOptions) => {
-        options = serverOptions;
-        return server;
-      },
-    });
+    const worker = fakeWorker({ thread: true, fd: 10 });
+    const { sent } = worker;
     await settle();
     const before = sent.filter((m) => m.type === "heartbeat").length;
+    const options = worker.serverOptions();
     options?.hooks?.onTick?.();
     expect(sent.filter((m) => m.type === "heartbeat").length).toBe(before + 1);
     options?.hooks?.onReady?.({ kind: "fd", fd: 10 });
     expect(sent).toContainEqual({ type: "ready", address: { kind: "fd", fd: 10 } });
-    server.requestShutdown();
-    await running;
+    worker.finish(0);
+    expect(await worker.running).toBe(0);
 
     // The supervisor records it: an old heartbeat is refreshed by the next one.
-    const { clock, supervisor, port } = multithread();
-    supervisor.initWorkers();
-    await settle();
+    const { clock, supervisor, port } = await shared.started(threads);
     port(0).healthy = false;
     await clock.advance(5000);
     const handle = supervisor.slots[0] as WorkerHandle;
@@ -222,47 +191,12 @@ describe("seed: Thread", () => {
 });
 
 describe("seed: Multithread", () => {
-  test("init, terminate, join and restart all threads", async () => {
-    const { supervisor, ports } = multithread();
-    supervisor.initWorkers();
-    await settle();
-    const original = [...supervisor.slots];
-    expect(supervisor.slots).toHaveLength(2);
-    expect(ports).toHaveLength(2);
+  shared.initTerminateJoinRestart(threads, "init, terminate, join and restart all threads");
 
-    supervisor.terminateAll();
-    expect(ports.every((port) => port.stopped)).toBe(true);
-    await supervisor.joinAll();
-    expect(original.every((worker) => !worker.alive)).toBe(true);
-
-    supervisor.restartAll();
-    for (let i = 0; i < 4 && supervisor.rolling; i++) {
-      await settle();
-      supervisor.tick();
-    }
-    expect(supervisor.rolling).toBeUndefined();
-    expect(supervisor.slots).toHaveLength(2);
-    for (const [i, worker] of supervisor.slots.entries())
-      expect(worker).not.toBe(original[i] as WorkerHandle);
-    expect(supervisor.slots.every((worker) => worker.alive)).toBe(true);
-  });
-
-  test("keepAlive replaces a dead thread", async () => {
-    const { supervisor, port, logger } = multithread();
-    supervisor.initWorkers();
-    await settle();
-    const dead = supervisor.slots[0];
-    port(0).exit(1);
-    supervisor.keepAlive();
-    expect(supervisor.slots[0]).not.toBe(dead as WorkerHandle);
-    expect(supervisor.slots[0]?.alive).toBe(true);
-    expect(logger.messages("info")).toContain("Child thread died");
-  });
+  shared.keepAliveReplacesDead(threads, "keepAlive replaces a dead thread");
 
   test("keepAlive replaces an unhealthy thread", async () => {
-    const { supervisor, port, clock, logger } = multithread();
-    supervisor.initWorkers();
-    await settle();
+    const { supervisor, port, clock, logger } = await shared.started(threads);
     const unhealthy = supervisor.slots[0] as WorkerHandle;
     port(0).healthy = false;
     await clock.advance(6000); // past the 5 s default healthcheck timeout
@@ -276,11 +210,7 @@ describe("seed: Multithread", () => {
   });
 
   test("keepAlive skips the healthcheck until the thread is ready", async () => {
-    const { supervisor, port, clock } = multithread(
-      ["main:app", "--workers", "1", "--worker-class", "thread"],
-      { autoReady: false },
-    );
-    supervisor.workersNum = 1;
+    const { supervisor, port, clock } = multithread(threadArgv(1), { autoReady: false });
     supervisor.initWorkers();
     const thread = supervisor.slots[0];
     port(0).healthy = false;
@@ -291,16 +221,7 @@ describe("seed: Multithread", () => {
   });
 
   test("an unhealthy thread that will not stop is kept as stale, without waiting for it", async () => {
-    const { supervisor, port, clock } = multithread([
-      "main:app",
-      "--workers",
-      "1",
-      "--worker-class",
-      "thread",
-    ]);
-    supervisor.workersNum = 1;
-    supervisor.initWorkers();
-    await settle();
+    const { supervisor, port, clock } = await shared.started(threads, threadArgv(1));
     const unhealthy = supervisor.slots[0] as WorkerHandle;
     port(0).healthy = false;
     port(0).exitOnStop = false;
@@ -311,127 +232,32 @@ describe("seed: Multithread", () => {
     expect(unhealthy.alive).toBe(true);
   });
 
-  test("keepAlive does nothing once exiting", async () => {
-    const { supervisor, port } = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
-    supervisor.workersNum = 1;
-    supervisor.initWorkers();
-    await settle();
-    const dead = supervisor.slots[0];
-    port(0).exit(1);
-    supervisor.shouldExit = true;
-    supervisor.keepAlive();
-    expect(supervisor.slots[0]).toBe(dead as WorkerHandle);
-  });
+  shared.keepAliveNoopWhenExiting(threads, "keepAlive does nothing once exiting");
 
-  test("TTIN, TTOU, HUP and TERM handlers", async () => {
-    const { supervisor, logger } = multithread();
-    supervisor.initWorkers();
-    await settle();
+  shared.signalHandlers(threads, "TTIN, TTOU, HUP and TERM handlers");
 
-    supervisor.handleTtin();
-    expect(supervisor.slots).toHaveLength(3);
-    const removed = supervisor.slots.at(-1) as WorkerHandle;
-    await settle();
-
-    supervisor.handleTtou();
-    expect(supervisor.slots).toHaveLength(2);
-    expect((removed.port as FakeWorkerPort).stopped).toBe(true);
-    expect(removed.alive).toBe(false);
-
-    supervisor.handleTtou();
-    supervisor.handleTtou();
-    expect(supervisor.slots).toHaveLength(1);
-    expect(logger.last).toBe("Already reached one thread, cannot decrease the number of threads anymore.");
-
-    const original = [...supervisor.slots];
-    supervisor.handleHup();
-    await settle(); // the replacement reports ready
-    supervisor.tick();
-    expect(supervisor.slots).toHaveLength(1);
-    expect(supervisor.slots[0]).not.toBe(original[0] as WorkerHandle);
-    expect(logger.messages("info")).toContain("Worker thread restarted");
-
-    supervisor.handleTerm();
-    expect(supervisor.shouldExit).toBe(true);
-    expect(logger.messages("info")).toContain("Received SIGTERM, exiting.");
-  });
-
-  test("joinAll waits the shutdown timeout, warns, and terminates the thread", async () => {
-    const { supervisor, port, clock, logger } = multithread([
-      "main:app",
-      "--workers",
-      "1",
-      "--worker-class",
-      "thread",
-      "--timeout-worker-healthcheck",
-      "2",
-      "--timeout-graceful-shutdown",
-      "3",
-    ]);
-    supervisor.workersNum = 1;
-    supervisor.initWorkers();
-    await settle();
-    port(0).exitOnStop = false;
-    const start = clock.now();
-    await supervisor.joinAll();
-    expect(port(0).stopped).toBe(true);
-    expect(port(0).killed).toBe(true); // beyond the seed: the hung thread is terminated
-    expect(clock.now() - start).toBeGreaterThanOrEqual(3000);
-    expect(clock.now() - start).toBeLessThan(3500);
-    expect(logger.last).toContain("Worker thread did not exit within 3.00 seconds.");
-  });
+  shared.joinAllUsesTimeoutAndWarns(
+    threads,
+    "joinAll waits the shutdown timeout, warns, and terminates the thread",
+  );
 
   test("the shutdown timeout defaults to the healthcheck timeout", () => {
-    const { supervisor } = multithread([
-      "main:app",
-      "--workers",
-      "1",
-      "--worker-class",
-      "thread",
-      "--timeout-worker-healthcheck",
-      "7",
-    ]);
+    const { supervisor } = multithread(threadArgv(1, "--timeout-worker-healthcheck", "7"));
     expect(supervisor.shutdownTimeoutSeconds).toBe(7);
   });
 
-  test("SIGBREAK exits", () => {
-    const { supervisor } = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
-    supervisor.handleBreak();
-    expect(supervisor.shouldExit).toBe(true);
-  });
+  shared.handleBreak(threads, "SIGBREAK exits");
 
-  test("queued signals are handled, and run() stops on SIGINT", async () => {
-    const first = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
-    first.supervisor.signalQueue.push("SIGINT", "SIGUSR1");
-    first.supervisor.handleSignals();
-    expect(first.supervisor.shouldExit).toBe(true);
-    expect(first.supervisor.signalQueue).toEqual([]);
-    expect(first.logger.messages("debug")).toContain(
-      "Received signal SIGUSR1, but no handler is defined for it.",
-    );
-
-    const second = multithread(["main:app", "--workers", "1", "--worker-class", "thread"]);
-    second.supervisor.signalQueue.push("SIGINT");
-    expect(await second.supervisor.run()).toBe(0);
-    expect(second.supervisor.shouldExit).toBe(true);
-  });
+  shared.handleSignalsAndRun(threads, "queued signals are handled, and run() stops on SIGINT");
 });
 
 describe("beyond the seed", () => {
   test("a stale thread is terminated once the shutdown timeout passes, and logged", async () => {
-    const { supervisor, port, clock, logger } = multithread([
-      "main:app",
-      "--workers",
-      "2",
-      "--worker-class",
-      "thread",
-      "--timeout-worker-healthcheck",
-      "1",
+    const { supervisor, port, clock, logger } = await startedWithHealthcheck1s(
+      2,
       "--timeout-graceful-shutdown",
       "2",
-    ]);
-    supervisor.initWorkers();
-    await settle();
+    );
     port(0).healthy = false;
     port(0).exitOnStop = false; // stuck in `while (true) {}`: it never sees the stop message
     await clock.advance(1500);
@@ -450,15 +276,7 @@ describe("beyond the seed", () => {
   });
 
   test("a hung thread is found by the heartbeat within the timeout plus one tick", async () => {
-    const { supervisor, port, clock } = multithread([
-      "main:app",
-      "--workers",
-      "2",
-      "--worker-class",
-      "thread",
-      "--timeout-worker-healthcheck",
-      "1",
-    ]);
+    const { supervisor, port, clock } = multithread(threadArgv(2, "--timeout-worker-healthcheck", "1"));
     supervisor.signalQueue.length = 0;
     const running = supervisor.run();
     await clock.advance(0);
@@ -480,10 +298,7 @@ describe("beyond the seed", () => {
   });
 
   test("rolling restart waits until the replacement is ready before stopping the old thread", async () => {
-    const { supervisor, ports, port, logger } = multithread(undefined, { autoReady: false });
-    supervisor.initWorkers();
-    port(0).markReady();
-    port(1).markReady();
+    const { supervisor, ports, port, logger } = shared.twoReady(threads);
     supervisor.handleHup();
     expect(ports).toHaveLength(3); // replacement for slot 0 started at once
     supervisor.tick();
@@ -504,10 +319,7 @@ describe("beyond the seed", () => {
   });
 
   test("rolling restart aborts, keeping the old threads, when the replacement is not ready in time", async () => {
-    const { supervisor, port, clock, logger } = multithread(undefined, { autoReady: false });
-    supervisor.initWorkers();
-    port(0).markReady();
-    port(1).markReady();
+    const { supervisor, port, clock, logger } = shared.twoReady(threads);
     supervisor.handleHup();
     await clock.advance(29_000);
     supervisor.tick();
@@ -524,10 +336,7 @@ describe("beyond the seed", () => {
   });
 
   test("rolling restart aborts, without exiting, when the replacement fails to start", async () => {
-    const { supervisor, port, logger } = multithread(undefined, { autoReady: false });
-    supervisor.initWorkers();
-    port(0).markReady();
-    port(1).markReady();
+    const { supervisor, port, logger } = shared.twoReady(threads);
     supervisor.handleHup();
     port(2).fatal(3);
     port(2).exit(3);
@@ -574,12 +383,7 @@ describe("beyond the seed", () => {
   });
 
   test("workers that keep crashing before ready stop the supervisor with exit 3 (no endless restart loop)", async () => {
-    const { supervisor, ports, logger } = multithread(
-      ["main:app", "--workers", "1", "--worker-class", "thread"],
-      {
-        autoReady: false,
-      },
-    );
+    const { supervisor, ports, logger } = multithread(threadArgv(1), { autoReady: false });
     supervisor.initWorkers();
     for (let i = 0; i < MAX_BOOT_DEATHS; i++) {
       (ports.at(-1) as { exit(code: number): void }).exit(1);
@@ -610,15 +414,9 @@ describe("beyond the seed", () => {
   });
 
   test("a second SIGINT during shutdown terminates the threads at once", async () => {
-    const { supervisor, clock, ports, raise } = multithread([
-      "main:app",
-      "--workers",
-      "2",
-      "--worker-class",
-      "thread",
-      "--timeout-graceful-shutdown",
-      "60",
-    ]);
+    const { supervisor, clock, ports, raise } = multithread(
+      threadArgv(2, "--timeout-graceful-shutdown", "60"),
+    );
     const running = supervisor.run();
     clock.at(1000, () => {
       for (const port of ports) port.exitOnStop = false;
@@ -631,10 +429,7 @@ describe("beyond the seed", () => {
   });
 
   test("TTOU during a rolling restart drops that slot's replacement too", async () => {
-    const { supervisor, port, ports } = multithread(undefined, { autoReady: false });
-    supervisor.initWorkers();
-    port(0).markReady();
-    port(1).markReady();
+    const { supervisor, port, ports } = shared.twoReady(threads);
     supervisor.handleHup(); // replacement for slot 0 (port 2)
     port(2).markReady();
     supervisor.tick(); // slot 0 swapped; replacement for slot 1 (port 3) started
@@ -658,16 +453,9 @@ describe("beyond the seed", () => {
   });
 
   test("--uds with reusePort sharing is refused with exit 1", async () => {
-    const bun = fakeRuntime({
-      name: "bun",
-      displayName: "Bun",
-      version: "1.4.5",
-      caps: { listenOnFd: false, passSocketToChild: false },
+    const { supervisor, logger } = multithread(threadArgv(2, "--uds", "/tmp/x.sock"), {
+      runtime: bunRuntime(),
     });
-    const { supervisor, logger } = multithread(
-      ["main:app", "--workers", "2", "--worker-class", "thread", "--uds", "/tmp/x.sock"],
-      { runtime: bun },
-    );
     expect(await supervisor.run()).toBe(1);
     expect(logger.messages("error")[0]).toContain("--uds with more than one worker requires");
   });

@@ -1,0 +1,210 @@
+/**
+ * The seed's Multithread tests that read the same for both worker classes, written once. Each
+ * function registers one test under the name the calling file gives it, so multithread.test.ts and
+ * multiprocess.test.ts still list every seed test they port, in the seed's order; a WorkerClassKit
+ * holds what differs (the class under test, its argv and its log wording, spelled out literally
+ * in each file so a wording change in src/ fails here).
+ */
+import { expect, test } from "bun:test";
+import type { Config } from "../../src/config.ts";
+import type { Logger } from "../../src/logging.ts";
+import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
+import type { Supervisor, SupervisorDeps } from "../../src/supervisors/supervisor.ts";
+import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { type FakeWorkerPort, type Harness, type HarnessOptions, harness, settle } from "./fakes.ts";
+
+export interface Supervised<S extends Supervisor = Supervisor> extends Harness {
+  supervisor: S;
+  /** The i-th fake port started. */
+  port(i: number): FakeWorkerPort;
+}
+
+type SupervisorClass<S> = new (
+  config: Config,
+  adapter: RuntimeAdapter,
+  logger: Logger,
+  deps: SupervisorDeps,
+) => S;
+
+/** A factory of `Class` supervisors, each over a fresh harness of `kind` fakes on a virtual clock. */
+export function supervised<S extends Supervisor>(kind: "thread" | "process", Class: SupervisorClass<S>) {
+  return (argv?: string[], options: Omit<HarnessOptions, "argv"> = {}): Supervised<S> => {
+    const h = harness(kind, { argv, ...options });
+    const supervisor = new Class(h.config, h.adapter, h.logger, { clock: h.clock });
+    return { ...h, supervisor, port: (i) => h.ports[i] as FakeWorkerPort };
+  };
+}
+
+export interface WorkerClassKit {
+  /** A supervisor of this class over a fresh harness (argv default: two workers). */
+  create(argv?: string[], options?: Omit<HarnessOptions, "argv">): Supervised;
+  /** `main:app --workers N` plus what selects this class, then `extra`. */
+  argv(workers: number, ...extra: string[]): string[];
+  singular: string;
+  plural: string;
+  /** Exit code of a worker that dies on its own (a thread throws: 1; a process is killed: null). */
+  deathCode: number | null;
+  died(port: FakeWorkerPort): string;
+  restarted(worker: WorkerHandle): string;
+  /** The info line terminateAll logs per worker, if this class logs one. */
+  terminated?(port: FakeWorkerPort): string;
+  /** The info line joinAll logs while it waits for a worker, if this class logs one. */
+  waiting?(port: FakeWorkerPort): string;
+  didNotExit(port: FakeWorkerPort, seconds: string): string;
+  /** What joinAll waits with --timeout-graceful-shutdown 3 before it kills (threads 3, processes 3 + 1). */
+  joinSeconds: number;
+}
+
+/** A supervisor with its workers started and reported ready. */
+export async function started(kit: WorkerClassKit, argv?: string[], options?: Omit<HarnessOptions, "argv">) {
+  const h = kit.create(argv, options);
+  h.supervisor.initWorkers();
+  await settle();
+  return h;
+}
+
+/** Two workers that report ready only when told, both told (ports 0 and 1); later ones wait. */
+export function twoReady(kit: WorkerClassKit): Supervised {
+  const h = kit.create(undefined, { autoReady: false });
+  h.supervisor.initWorkers();
+  h.port(0).markReady();
+  h.port(1).markReady();
+  return h;
+}
+
+/** seed: test_multithread_init_terminate_join_and_restart */
+export function initTerminateJoinRestart(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, logger } = await started(kit);
+    const original = [...supervisor.slots];
+    expect(supervisor.slots).toHaveLength(2);
+    expect(ports).toHaveLength(2);
+
+    supervisor.terminateAll();
+    expect(ports.every((port) => port.stopped)).toBe(true);
+    await supervisor.joinAll();
+    expect(original.every((worker) => !worker.alive)).toBe(true);
+    for (const port of ports)
+      if (kit.terminated) expect(logger.messages("info")).toContain(kit.terminated(port));
+
+    supervisor.restartAll();
+    for (let i = 0; i < 4 && supervisor.rolling; i++) {
+      await settle();
+      supervisor.tick();
+    }
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.slots).toHaveLength(2);
+    for (const [i, worker] of supervisor.slots.entries())
+      expect(worker).not.toBe(original[i] as WorkerHandle);
+    expect(supervisor.slots.every((worker) => worker.alive)).toBe(true);
+  });
+}
+
+/** seed: test_multithread_keep_subthread_alive_replaces_dead_thread */
+export function keepAliveReplacesDead(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, port, logger } = await started(kit);
+    const dead = supervisor.slots[0];
+    port(0).exit(kit.deathCode);
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).not.toBe(dead as WorkerHandle);
+    expect(supervisor.slots[0]?.alive).toBe(true);
+    expect(logger.messages("info")).toContain(kit.died(port(0)));
+  });
+}
+
+/** seed: test_multithread_keep_subthread_alive_noop_when_exiting */
+export function keepAliveNoopWhenExiting(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, port } = await started(kit, kit.argv(1));
+    const dead = supervisor.slots[0];
+    port(0).exit(1);
+    supervisor.shouldExit = true;
+    supervisor.keepAlive();
+    expect(supervisor.slots[0]).toBe(dead as WorkerHandle);
+  });
+}
+
+/** seed: test_multithread_signal_handlers */
+export function signalHandlers(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, logger } = await started(kit);
+    const info = () => logger.messages("info");
+
+    supervisor.handleTtin();
+    expect(supervisor.slots).toHaveLength(3);
+    expect(info()).toContain(`Received SIGTTIN, increasing the number of ${kit.plural}.`);
+    const removed = supervisor.slots.at(-1) as WorkerHandle;
+    await settle();
+
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(2);
+    expect((removed.port as FakeWorkerPort).stopped).toBe(true);
+    expect(removed.alive).toBe(false);
+
+    supervisor.handleTtou();
+    supervisor.handleTtou();
+    expect(supervisor.slots).toHaveLength(1);
+    expect(logger.last).toBe(
+      `Already reached one ${kit.singular}, cannot decrease the number of ${kit.plural} anymore.`,
+    );
+
+    const original = supervisor.slots[0] as WorkerHandle;
+    supervisor.handleHup();
+    expect(info()).toContain(`Received SIGHUP, restarting ${kit.plural}.`);
+    await settle(); // the replacement reports ready
+    supervisor.tick();
+    expect(supervisor.slots).toHaveLength(1);
+    expect(supervisor.slots[0]).not.toBe(original);
+    expect(info()).toContain(kit.restarted(original));
+
+    supervisor.handleTerm();
+    expect(supervisor.shouldExit).toBe(true);
+    expect(info()).toContain("Received SIGTERM, exiting.");
+  });
+}
+
+/** seed: test_multithread_join_all_uses_timeout_and_warns */
+export function joinAllUsesTimeoutAndWarns(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const argv = kit.argv(1, "--timeout-worker-healthcheck", "2", "--timeout-graceful-shutdown", "3");
+    const { supervisor, port, clock, logger } = await started(kit, argv);
+    port(0).exitOnStop = false;
+    const start = clock.now();
+    await supervisor.joinAll();
+    expect(port(0).stopped).toBe(true);
+    expect(port(0).killed).toBe(true); // beyond the seed: the hung worker is killed
+    expect(clock.now() - start).toBeGreaterThanOrEqual(kit.joinSeconds * 1000);
+    expect(clock.now() - start).toBeLessThan(kit.joinSeconds * 1000 + 500);
+    if (kit.waiting) expect(logger.messages("info")).toContain(kit.waiting(port(0)));
+    expect(logger.last).toBe(kit.didNotExit(port(0), kit.joinSeconds.toFixed(2)));
+  });
+}
+
+/** seed: test_multithread_handle_break */
+export function handleBreak(kit: WorkerClassKit, name: string): void {
+  test(name, () => {
+    const { supervisor } = kit.create(kit.argv(1));
+    supervisor.handleBreak();
+    expect(supervisor.shouldExit).toBe(true);
+  });
+}
+
+/** seed: test_multithread_handle_signals_and_run */
+export function handleSignalsAndRun(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const first = kit.create(kit.argv(1));
+    first.supervisor.signalQueue.push("SIGINT", "SIGUSR1");
+    first.supervisor.handleSignals();
+    expect(first.supervisor.shouldExit).toBe(true);
+    expect(first.supervisor.signalQueue).toEqual([]);
+    expect(first.logger.messages("debug")).toContain(
+      "Received signal SIGUSR1, but no handler is defined for it.",
+    );
+
+    const second = kit.create(kit.argv(1));
+    second.supervisor.signalQueue.push("SIGINT");
+    expect(await second.supervisor.run()).toBe(0);
+    expect(second.supervisor.shouldExit).toBe(true);
+  });
+}
