@@ -21,7 +21,9 @@ test("deno: the env object reads and writes Deno.env, signals come and go, exit 
   );
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   expect(code).toBe(7);
-  expect(JSON.parse(out)).toEqual({
+  const [report, exitLine] = out.trim().split("\n");
+  expect(exitLine).toBe("exit handler 7");
+  expect(JSON.parse(report as string)).toEqual({
     pid: true,
     setVisibleToDeno: "deleted",
     seenNative: "from-deno",

@@ -5,6 +5,7 @@
  * Thread and process workers still use the node:* plumbing (plumbing.ts), loaded when first used.
  */
 import type { RuntimeAdapter, SignalName } from "./adapter.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
@@ -19,9 +20,11 @@ interface DenoProcessApi {
   };
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
-  exit(code?: number): never;
 }
 declare const Deno: DenoProcessApi;
+
+/** node:process on first use (builtin.ts): never on the way to serving. */
+const nodeProcess = lazyBuiltin<{ exit(code: number): never }>("node:process");
 
 export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "exit">;
 
@@ -40,7 +43,9 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
       }
       return () => Deno.removeSignalListener(signal, handler);
     },
-    exit: (code: number) => Deno.exit(code),
+    // Through node:process, read only now: its exit runs the app's process.on("exit") handlers,
+    // which Deno.exit skips. At exit the Node compatibility layer's start-up cost does not matter.
+    exit: (code: number) => nodeProcess().exit(code),
   };
 }
 
