@@ -4,7 +4,7 @@
  * exit) are tested beside the supervisors, as the seed tests its Thread class.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, fstatSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -85,6 +85,7 @@ describe("spawnProcess", () => {
       expect(got.envLeft).toBeNull();
     } finally {
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

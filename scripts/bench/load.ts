@@ -3,7 +3,7 @@
  * where wrk is not installed). Both return the same Measurement.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -57,8 +57,11 @@ function luaScript(workload: Workload, delayMs: number | undefined): string | un
   }
   if (delayMs) lines.push(`function delay() return ${delayMs} end`);
   if (!lines.length) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), "tsuv-bench-"));
-  const file = join(dir, `${workload}.lua`);
+  // One fixed folder, one file per script: every run of wrk rewrites the same few files instead of
+  // leaving a new temporary folder behind.
+  const dir = join(tmpdir(), "tsuv-bench-lua");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${workload}${delayMs ? `-delay${delayMs}` : ""}.lua`);
   writeFileSync(file, `${lines.join("\n")}\n`);
   return file;
 }

@@ -4,7 +4,7 @@
  * hyperfine invocation per runtime.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../tools.mjs";
@@ -46,7 +46,8 @@ export async function measureStartup(
     // -N (no shell) splits on whitespace: none of our paths have spaces.
     commands.push(["bash", join(ROOT, "bench", "startup.sh"), String(port), ...entry.cmd(port)].join(" "));
   }
-  const out = join(mkdtempSync(join(tmpdir(), "tsuv-bench-")), "hyperfine.json");
+  const dir = mkdtempSync(join(tmpdir(), "tsuv-bench-"));
+  const out = join(dir, "hyperfine.json");
   const args = ["-N", "--warmup", "2", "--runs", String(runs), "--export-json", out, ...commands];
   log(`  $ hyperfine ${args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`);
   const run = spawnSync(hyperfine, args, {
@@ -57,6 +58,7 @@ export async function measureStartup(
   if (run.status !== 0) {
     const reason = `hyperfine failed (${run.status}): ${`${run.stdout}\n${run.stderr}`.trim().split("\n").slice(-6).join("\n")}`;
     log(`  FAILED ${reason}`);
+    rmSync(dir, { recursive: true, force: true });
     return entries.map((e, i) => ({
       id: e.id,
       label: e.label,
@@ -66,6 +68,7 @@ export async function measureStartup(
     }));
   }
   const json = JSON.parse(readFileSync(out, "utf8")) as HyperfineJson;
+  rmSync(dir, { recursive: true, force: true });
   return entries.map((entry, i) => {
     const r = json.results[i];
     if (!r)

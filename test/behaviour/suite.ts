@@ -322,13 +322,17 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   test("a unix socket, removed on exit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-uds-"));
     const path = join(dir, "tsuv.sock");
-    const server = await startTsuv(runtime, [`${APP}:app`, "--uds", path]);
-    expect(server.stderr()).toContain(`tsuv running on socket ${path}`);
-    const response = await fetch("http://localhost/", { unix: path } as RequestInit);
-    expect(await response.text()).toBe("Hello, world!");
-    server.signal("SIGTERM");
-    expect(await server.exited).toBe(0);
-    expect(existsSync(path)).toBe(false);
+    try {
+      const server = await startTsuv(runtime, [`${APP}:app`, "--uds", path]);
+      expect(server.stderr()).toContain(`tsuv running on socket ${path}`);
+      const response = await fetch("http://localhost/", { unix: path } as RequestInit);
+      expect(await response.text()).toBe("Hello, world!");
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("TLS with a generated certificate", async () => {
