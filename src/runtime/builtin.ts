@@ -39,3 +39,9 @@ export function lazyBuiltin<T>(id: string): () => T {
     return module;
   };
 }
+
+/**
+ * node:process, for code that runs only on Node and Bun or only after start-up: on Deno its first
+ * touch starts the Node compatibility layer (see above). One getter serves every module.
+ */
+export const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:process");

@@ -4,9 +4,9 @@
  * of node:process (or any node:* module) does, ~30 ms of Deno 2.9.6 start-up (see paths.ts).
  * Thread and process workers still use the node:* plumbing (plumbing.ts), loaded when first used.
  */
-import type { RuntimeAdapter, SignalName } from "./adapter.ts";
-import { lazyBuiltin } from "./builtin.ts";
+import { nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
+import { type ProcessBasics, signalSubscriber } from "./plumbing.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
 interface DenoProcessApi {
@@ -23,27 +23,16 @@ interface DenoProcessApi {
 }
 declare const Deno: DenoProcessApi;
 
-/** node:process on first use (builtin.ts): never on the way to serving. */
-const nodeProcess = lazyBuiltin<{ exit(code: number): never }>("node:process");
-
-export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "exit">;
-
 export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
   return {
     pid: Deno.pid,
     env: liveEnv(Deno.env),
-    onSignal: (signal: SignalName, listener: () => void) => {
-      // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
-      if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
-      const handler = () => listener();
-      try {
-        Deno.addSignalListener(signal, handler);
-      } catch {
-        return () => {};
-      }
-      return () => Deno.removeSignalListener(signal, handler);
-    },
-    // Through node:process, read only now: its exit runs the app's process.on("exit") handlers,
+    onSignal: signalSubscriber(
+      info,
+      (signal, handler) => Deno.addSignalListener(signal, handler),
+      (signal, handler) => Deno.removeSignalListener(signal, handler),
+    ),
+    // Through node:process (builtin.ts), read only now: its exit runs the app's process.on("exit") handlers,
     // which Deno.exit skips. At exit the Node compatibility layer's start-up cost does not matter.
     exit: (code: number) => nodeProcess().exit(code),
   };

@@ -10,7 +10,7 @@
  * a synchronous write could fail with EAGAIN under load.
  */
 import type { RuntimeAdapter } from "./adapter.ts";
-import { lazyBuiltin, prepareBuiltins } from "./builtin.ts";
+import { lazyBuiltin, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 import { posixResolve } from "./paths.ts";
 
@@ -34,10 +34,9 @@ declare const Deno:
 type NodeFs = typeof import("node:fs");
 
 /**
- * node:process and node:path on first use too: on Deno neither is used (Deno.args, Deno.env,
- * paths.ts), so a single server there never starts Deno's Node compatibility layer (paths.ts).
+ * node:process (builtin.ts) and node:path on first use too: on Deno neither is used (Deno.args,
+ * Deno.env, paths.ts), so a single server there never starts Deno's Node compatibility layer.
  */
-const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:process");
 const nodePath = lazyBuiltin<typeof import("node:path")>("node:path");
 
 /**

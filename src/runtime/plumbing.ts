@@ -25,8 +25,7 @@ import type {
   WorkerMessage,
   WorkerPort,
 } from "./adapter.ts";
-import { lazyBuiltin } from "./builtin.ts";
-import type { ProcessBasics } from "./deno-process.ts";
+import { lazyBuiltin, nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 type ChildProcessModule = typeof import("node:child_process");
@@ -40,10 +39,9 @@ type WorkerThreadsModule = typeof import("node:worker_threads");
 const childProcess = lazyBuiltin<ChildProcessModule>("node:child_process");
 const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
 /**
- * node:process too: Deno's adapter brings its own pid, env, signals and exit (deno-process.ts), so
- * that a single server on Deno loads no node:* module; node:timers for unref().
+ * node:process (builtin.ts) too: Deno's adapter brings its own pid, env, signals and exit
+ * (deno-process.ts), so that a single server on Deno loads no node:* module; node:timers for unref().
  */
-const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:process");
 const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 
 export type Plumbing = Pick<
@@ -72,13 +70,20 @@ export interface PlumbingOptions {
   processBasics?: ProcessBasics;
 }
 
+/** pid, env, signals and exit: node:process's on Node and Bun, the Deno namespace's on Deno. */
+export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "exit">;
+
 /** pid, env, signals and exit through node:process. */
 export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
   const process = nodeProcess();
   return {
     pid: process.pid,
     env: process.env,
-    onSignal: (signal, listener) => onSignal(info, signal, listener),
+    onSignal: signalSubscriber(
+      info,
+      (signal, handler) => process.on(signal, handler),
+      (signal, handler) => process.off(signal, handler),
+    ),
     exit: (code) => process.exit(code),
   };
 }
@@ -98,18 +103,25 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
   };
 }
 
-function onSignal(info: RuntimeInfo, signal: SignalName, listener: () => void): () => void {
-  // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
-  if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
-  const process = nodeProcess();
-  const handler = () => listener();
-  try {
-    process.on(signal, handler);
-  } catch {
-    return () => {};
-  }
-  return () => {
-    process.off(signal, handler);
+/**
+ * onSignal over a runtime's add/remove listener pair: a signal the OS or runtime does not have is
+ * a no-op subscription rather than an error.
+ */
+export function signalSubscriber(
+  info: RuntimeInfo,
+  add: (signal: SignalName, handler: () => void) => void,
+  remove: (signal: SignalName, handler: () => void) => void,
+): RuntimeAdapter["onSignal"] {
+  return (signal, listener) => {
+    // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
+    if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
+    const handler = () => listener();
+    try {
+      add(signal, handler);
+    } catch {
+      return () => {};
+    }
+    return () => remove(signal, handler);
   };
 }
 
