@@ -8,6 +8,7 @@ import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
+import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
 import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
 import type {
   BoundAddress,
@@ -58,28 +59,15 @@ export function describeAddress(address: BoundAddress, scheme: string): string {
   return `${scheme}://${host}:${address.port}`;
 }
 
-/**
- * A node-interface app that throws synchronously gets a logged 500 (as a fetch app does) instead of
- * an error the runtime would treat as a connection failure. Express and Koa catch their own async
- * errors; anything else that escapes reaches the adapter's onError.
- */
-function guardNodeHandler(
-  node: NodeRequestListener | undefined,
-  logger: Logger,
-): NodeRequestListener | undefined {
-  if (!node) return node;
-  return (req, res) => {
-    try {
-      node(req, res);
-    } catch (error) {
-      logger.exception("Exception in node handler", error);
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.setHeader("content-type", "text/plain; charset=utf-8");
-        res.end("Internal Server Error");
-      } else res.destroy();
-    }
-  };
+/** "GET /path" for each request still running, fetch (a Request) or node (an IncomingMessage). */
+function runningRequests(state: HandlerState | NodeAppState): string[] {
+  const lines: string[] = [];
+  for (const request of state.inFlight) {
+    // A Request's url is absolute; node:http's is the request target already.
+    const target = request.url?.startsWith("/") ? request.url : requestTarget(request.url ?? "/");
+    lines.push(`${request.method} ${target}`);
+  }
+  return lines;
 }
 
 export class Server {
@@ -120,7 +108,7 @@ export class Server {
     if (this.shouldExit) return this.shutdownHooks(app);
 
     let running: RunningServer;
-    let state: HandlerState | null = null;
+    let state: HandlerState | NodeAppState | null = null;
     let websockets: WebSocketLayer | null = null;
     try {
       const tls = await this.loadTls();
@@ -143,10 +131,14 @@ export class Server {
       } else {
         // A node app's own upgrade handler wins over its hooks: it owns its sockets.
         const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
-        websockets = nodeUpgrade ? null : this.websocketLayer(app, null);
+        const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, logger, () =>
+          this.requestShutdown(),
+        );
+        state = built.state;
+        websockets = nodeUpgrade ? null : this.websocketLayer(app, state);
         running = await this.adapter.serve({
           ...this.serveBase(tls),
-          node: guardNodeHandler(app.node, logger),
+          node: built.listener,
           nodeUpgrade,
           websocket: websockets?.serveOptions(),
         });
@@ -180,12 +172,12 @@ export class Server {
   }
 
   /** The app's WebSocket hooks, served unless --ws none; open sockets count against the limits. */
-  private websocketLayer(app: LoadedApp, state: HandlerState | null): WebSocketLayer | null {
+  private websocketLayer(app: LoadedApp, state: HandlerState | NodeAppState): WebSocketLayer | null {
     if (!app.websocket || this.config.ws === "none") return null;
     this.logger.debug("Serving the app's WebSocket hooks.");
     return createWebSocketLayer(this.config, app.websocket, this.logger, {
-      concurrency: state?.concurrency ?? null,
-      defaultHeaders: state?.defaultHeaders ?? null,
+      concurrency: state.concurrency,
+      defaultHeaders: state.defaultHeaders,
     });
   }
 
@@ -271,7 +263,7 @@ export class Server {
     return material;
   }
 
-  private async mainLoop(state: HandlerState | null): Promise<void> {
+  private async mainLoop(state: HandlerState | NodeAppState | null): Promise<void> {
     let counter = 0;
     while (!this.shouldExit) {
       await new Promise<void>((done) => {
@@ -292,7 +284,7 @@ export class Server {
 
   private async drain(
     running: RunningServer,
-    state: HandlerState | null,
+    state: HandlerState | NodeAppState | null,
     websockets: WebSocketLayer | null,
   ): Promise<void> {
     this.logger.info("Shutting down");
@@ -319,9 +311,7 @@ export class Server {
     clearTimeout(timer);
     clearInterval(poll);
     if (outcome !== "closed") {
-      const cut = state
-        ? [...state.inFlight].map((request) => `${request.method} ${requestTarget(request.url)}`)
-        : [];
+      const cut = state ? runningRequests(state) : [];
       const what = cut.length ? `: ${cut.join(", ")}` : "";
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
       this.logger.error(`Cancel ${cut.length} running request(s), ${reason}${what}`);

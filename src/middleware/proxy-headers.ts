@@ -291,3 +291,16 @@ export function applyProxyHeaders(request: Request, peer: ClientAddress, trusted
   }
   return { client, scheme };
 }
+
+/**
+ * The client for a peer and its X-Forwarded-For header (null: none): the forwarded one when the
+ * peer is a trusted proxy and the header names a usable address, else the peer. Never throws.
+ */
+export function proxiedClient(
+  peer: ClientAddress,
+  forwardedFor: string | null,
+  trusted: TrustedHosts,
+): ClientAddress {
+  if (forwardedFor === null || (!trusted.all && !trusted.has(peer.hostname))) return peer;
+  return forwardedClient(forwardedFor, trusted) ?? peer;
+}

@@ -1,0 +1,168 @@
+/**
+ * The per-request path around a node-interface app (Express, Koa, a `(req, res)` listener): what
+ * request-handler.ts does for fetch apps, on node:http's request and response objects, so that
+ * uvicorn's per-request options mean the same for both kinds of app:
+ * - --limit-concurrency: over the limit, uvicorn's 503 and a closed connection; a slot is held
+ *   until the response is finished or the client is gone ('close'), streamed bodies included.
+ * - --limit-max-requests: counted per request, as for fetch apps.
+ * - default headers (`server`, --header): set before the app runs, so any header the app sets
+ *   replaces ours. node:http writes its own `date` (res.sendDate); --no-date-header turns it off.
+ * - the access log: one line per response, once it is done, with the status the app sent. With
+ *   --proxy-headers the line names the client from a trusted X-Forwarded-For, as uvicorn's does.
+ *   The app's own view of the peer (req.socket) is left alone: Express (`trust proxy`) and Koa
+ *   (`app.proxy`) read X-Forwarded-* themselves.
+ * - an exception thrown by the app: logged, and a 500 if nothing was sent yet.
+ *
+ * Portable: it only touches the node:http objects it is given, never a runtime global.
+ */
+import type { Config } from "./config.ts";
+import type { Logger } from "./logging.ts";
+import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
+import { ConcurrencyLimit, MaxRequests, maxRequestsMessage } from "./middleware/limits.ts";
+import { createTrustedHosts, proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import type { ClientAddress, NodeRequestListener } from "./runtime/adapter.ts";
+import { NO_PEER } from "./runtime/peer.ts";
+
+/** The parts of node:http's IncomingMessage used here (typed locally: the core has no node types). */
+interface NodeRequest {
+  method?: string;
+  url?: string;
+  httpVersion?: string;
+  headers: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string; remotePort?: number } | null;
+}
+
+/** The parts of node:http's ServerResponse used here. */
+interface NodeResponse {
+  statusCode: number;
+  sendDate: boolean;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string | string[]): unknown;
+  end(body?: string): unknown;
+  destroy(): unknown;
+  once(event: "close", listener: () => void): unknown;
+}
+
+export interface NodeAppState {
+  /** Requests whose response is not finished yet, for the drain's "Cancel N running request(s)" line. */
+  readonly inFlight: Set<NodeRequest>;
+  readonly defaultHeaders: DefaultHeaders;
+  readonly concurrency: ConcurrencyLimit | null;
+}
+
+/** uvicorn's over-limit answer (limits.ts serviceUnavailable(), as node:http writes it). */
+function refuse(res: NodeResponse): void {
+  res.statusCode = 503;
+  res.setHeader("content-type", "text/plain; charset=utf-8");
+  res.setHeader("connection", "close");
+  res.end("Service Unavailable");
+}
+
+function internalError(res: NodeResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = 500;
+  res.setHeader("content-type", "text/plain; charset=utf-8");
+  res.end("Internal Server Error");
+}
+
+/** The default headers as node:http takes them: one setHeader per name, repeated names as a list. */
+function headerList(config: Config, defaults: DefaultHeaders): [string, string | string[]][] {
+  // node:http writes a current date itself; only a --header date:X replaces it (see below).
+  const builtInDate = config.dateHeader && !config.headers.some(([name]) => name.toLowerCase() === "date");
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of defaults.entries()) {
+    if (name === "date" && builtInDate) continue;
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
+  }
+  return [...grouped].map(([name, values]) => [name, values.length === 1 ? (values[0] as string) : values]);
+}
+
+function peerOf(req: NodeRequest): ClientAddress {
+  const socket = req.socket;
+  const hostname = socket?.remoteAddress;
+  // A unix socket has no peer address (uvicorn's client is None there too): see runtime/peer.ts.
+  return hostname === undefined ? NO_PEER : { hostname, port: socket?.remotePort ?? 0 };
+}
+
+/** The peer as uvicorn's access log names it: the forwarded client when a trusted proxy says so. */
+function clientOf(req: NodeRequest, peer: ClientAddress, trusted: TrustedHosts | null): ClientAddress {
+  const forwardedFor = req.headers["x-forwarded-for"];
+  if (trusted === null || forwardedFor === undefined) return peer;
+  // node:http joins a repeated X-Forwarded-For with ", " already; an array would come from a shim.
+  return proxiedClient(peer, Array.isArray(forwardedFor) ? forwardedFor.join(", ") : forwardedFor, trusted);
+}
+
+export function createNodeAppHandler(
+  config: Config,
+  app: NodeRequestListener,
+  logger: Logger,
+  onMaxRequests: () => void,
+): { listener: NodeRequestListener; state: NodeAppState } {
+  const defaultHeaders = createDefaultHeaders(
+    { serverHeader: config.serverHeader, dateHeader: config.dateHeader, headers: config.headers },
+    Date.now(),
+  );
+  const preset = headerList(config, defaultHeaders);
+  // No built-in date (--no-date-header, or a --header date:X that preset carries instead).
+  const sendDate = config.dateHeader && !config.headers.some(([name]) => name.toLowerCase() === "date");
+  const concurrency = config.limitConcurrency ? new ConcurrencyLimit(config.limitConcurrency) : null;
+  const maxRequests = config.limitMaxRequests
+    ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
+    : null;
+  const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
+  const accessEnabled = logger.accessEnabled;
+  const inFlight = new Set<NodeRequest>();
+  let maxReached = false;
+
+  const listener: NodeRequestListener = (req: NodeRequest, res: NodeResponse) => {
+    if (!sendDate) res.sendDate = false;
+    for (const [name, value] of preset) res.setHeader(name, value);
+    const admitted = concurrency === null || concurrency.acquire();
+    inFlight.add(req);
+    // Read now: once the connection is gone (the 503 closes it) some runtimes no longer say (Bun).
+    const peer = accessEnabled ? peerOf(req) : NO_PEER;
+    res.once("close", () => {
+      inFlight.delete(req);
+      if (admitted) concurrency?.release();
+      // Nothing was sent when the client left before the app answered: there is no line to write.
+      if (accessEnabled && res.headersSent) {
+        const { hostname, port } = clientOf(req, peer, trusted);
+        logger.access(
+          `${hostname}:${port}`,
+          req.method ?? "GET",
+          req.url ?? "/",
+          req.httpVersion ?? "1.1",
+          res.statusCode,
+        );
+      }
+    });
+    if (!admitted) {
+      refuse(res);
+      return;
+    }
+    if (maxRequests?.count() && !maxReached) {
+      maxReached = true;
+      logger.warning(maxRequestsMessage(maxRequests.limit as number));
+      onMaxRequests();
+    }
+    try {
+      const result = app(req, res) as unknown;
+      // An async listener's rejection would otherwise end the process (an unhandled rejection).
+      if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
+        (result as Promise<unknown>).then(undefined, (error: unknown) => {
+          logger.exception("Exception in node handler", error);
+          internalError(res);
+        });
+      }
+    } catch (error) {
+      logger.exception("Exception in node handler", error);
+      internalError(res);
+    }
+  };
+  return { listener, state: { inFlight, defaultHeaders, concurrency } };
+}

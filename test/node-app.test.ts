@@ -1,0 +1,111 @@
+// Node-interface apps get uvicorn's per-request options as fetch apps do (src/node-app-handler.ts):
+// default headers, --limit-concurrency (a slot held until the response is done), --limit-max-requests,
+// the access log (with the client a trusted proxy names), and a logged 500 for an async rejection.
+// Real tsuv on every runtime, real HTTP.
+import { afterEach, describe, expect, test } from "bun:test";
+import { rawRequest } from "./helpers/raw-http.ts";
+import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+
+const APP = "test/fixtures/apps/node-app.ts";
+const NODE = [APP, "--interface", "node", "--port", "0"];
+
+afterEach(killAll);
+
+describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
+  test("gets the default headers and --header; its own header wins; an access line per response", async () => {
+    const server = await startTsuv(runtime, [...NODE, "--header", "x-team:a", "--header", "x-team:b"]);
+    const response = await fetch(`${server.url}/?q=1`);
+    expect(await response.text()).toBe("node says hi");
+    expect(response.headers.get("server")).toBe("tsuv");
+    expect(response.headers.get("x-team")).toBe("a, b");
+    expect(response.headers.get("date")).toMatch(/ GMT$/);
+    const own = await fetch(`${server.url}/own-server`);
+    expect(own.headers.get("server")).toBe("app");
+    await server.waitFor(/"GET \/own-server HTTP\/1\.1" 200 OK/);
+    expect(server.stdout()).toMatch(/INFO: {5}127\.0\.0\.1:\d+ - "GET \/\?q=1 HTTP\/1\.1" 200 OK/);
+  });
+
+  test("--no-server-header, --no-date-header and --no-access-log turn them off", async () => {
+    const server = await startTsuv(runtime, [
+      ...NODE,
+      "--no-server-header",
+      "--no-date-header",
+      "--no-access-log",
+    ]);
+    const response = await fetch(`${server.url}/`);
+    expect(await response.text()).toBe("node says hi");
+    expect(response.headers.get("server")).toBeNull();
+    expect(response.headers.get("date")).toBeNull();
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).not.toContain("GET /");
+  });
+
+  test("--limit-concurrency holds a slot until a streamed response is done, or its client left", async () => {
+    const server = await startTsuv(runtime, [...NODE, "--limit-concurrency", "1"]);
+    const streaming = await fetch(`${server.url}/stream?ms=800`);
+    // The listener has returned and the first chunk is here; the response is still going on.
+    const reader = (streaming.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const { socket, response: over } = await rawRequest(server.port, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.destroy();
+    expect(over).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
+    expect(over.toLowerCase()).toContain("connection: close");
+    expect(over).toContain("Service Unavailable");
+    while (!(await reader.read()).done) {}
+    expect((await fetch(`${server.url}/`)).status).toBe(200);
+
+    // A client that goes away mid-stream gives its slot back.
+    const controller = new AbortController();
+    const abandoned = await fetch(`${server.url}/hang`, { signal: controller.signal });
+    await (abandoned.body as ReadableStream<Uint8Array>).getReader().read();
+    controller.abort();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await Bun.sleep(20);
+      status = (await fetch(`${server.url}/`)).status;
+    }
+    expect(status).toBe(200);
+    await server.waitFor(/"GET \/x HTTP\/1\.1" 503 Service Unavailable/);
+  });
+
+  test("--limit-max-requests: the server exits gracefully after the limit", async () => {
+    const server = await startTsuv(runtime, [...NODE, "--limit-max-requests", "2"]);
+    expect((await fetch(`${server.url}/`)).status).toBe(200);
+    expect((await fetch(`${server.url}/`)).status).toBe(200);
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain("Maximum request limit of 2 exceeded. Terminating process.");
+  });
+
+  test("--proxy-headers: the access log names the forwarded client; req.socket is the app's own", async () => {
+    const server = await startTsuv(runtime, [...NODE]);
+    const response = await fetch(`${server.url}/peer`, { headers: { "x-forwarded-for": "203.0.113.7" } });
+    expect(await response.text()).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+    await server.waitFor(/INFO: {5}203\.0\.113\.7:0 - "GET \/peer HTTP\/1\.1" 200 OK/);
+
+    // A peer outside --forwarded-allow-ips is logged as itself.
+    const untrusted = await startTsuv(runtime, [...NODE, "--forwarded-allow-ips", "10.0.0.1"]);
+    await fetch(`${untrusted.url}/peer`, { headers: { "x-forwarded-for": "203.0.113.7" } });
+    await untrusted.waitFor(/INFO: {5}127\.0\.0\.1:\d+ - "GET \/peer HTTP\/1\.1" 200 OK/);
+    expect(untrusted.stdout()).not.toContain("203.0.113.7");
+  });
+
+  test("an async listener that rejects: a logged 500, and the server keeps serving", async () => {
+    const server = await startTsuv(runtime, [...NODE]);
+    expect((await fetch(`${server.url}/async-throw`)).status).toBe(500);
+    await server.waitFor(/async node handler exploded/);
+    expect(server.stderr()).toMatch(/ERROR: {4}Exception in node handler/);
+    expect(await (await fetch(`${server.url}/`)).text()).toBe("node says hi");
+  });
+
+  test("a response still running when the graceful timeout ends is named in the cancel line", async () => {
+    const server = await startTsuv(runtime, [...NODE, "--timeout-graceful-shutdown", "1"]);
+    const hanging = await fetch(`${server.url}/hang`);
+    await (hanging.body as ReadableStream<Uint8Array>).getReader().read();
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain(
+      "Cancel 1 running request(s), timeout graceful shutdown exceeded: GET /hang",
+    );
+  });
+});
