@@ -5,6 +5,8 @@
  */
 import { ConfigError, UsageError } from "./errors.ts";
 import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
+import { normalizeRootPath } from "./middleware/root-path.ts";
+import { unknownOptionMessage } from "./option-hints.ts";
 import {
   camelCase,
   envVarName,
@@ -28,6 +30,8 @@ export interface Config extends OptionValues {
   forwardedAllowIps: string;
   /** Custom default headers, parsed. */
   headers: [string, string][];
+  /** --root-path without a trailing slash; "" when there is none. */
+  rootPath: string;
   /** How workers share the socket, when there is more than one worker. */
   socketSharing: SocketSharing | null;
   /** The argv this Config came from; workers re-resolve the same Config from it. */
@@ -86,7 +90,7 @@ function scanArgv(argv: string[]): ParsedArgv {
     const eq = token.indexOf("=");
     const flag = eq === -1 ? token : token.slice(0, eq);
     const name = flags.get(flag);
-    if (name === undefined) throw new UsageError(`No such option: ${flag}`);
+    if (name === undefined) throw new UsageError(unknownOptionMessage(flag, flags.keys()));
     const spec = SPEC[name] as OptionSpec;
     if (spec.type === "boolean") {
       if (eq !== -1) throw new UsageError(`Option '${flag}' does not take a value.`);
@@ -220,6 +224,12 @@ export function resolveConfig(
     workers,
     forwardedAllowIps: values.forwardedAllowIps ?? "127.0.0.1",
     headers: parseHeaders(values.header),
+    rootPath: normalizeRootPath(
+      values.rootPath,
+      env.TSUV_ROOT_PATH !== undefined && !argv.some((arg) => arg.startsWith("--root-path"))
+        ? "TSUV_ROOT_PATH"
+        : "--root-path",
+    ),
     socketSharing: null,
     argv,
   };

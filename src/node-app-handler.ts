@@ -11,6 +11,7 @@
  *   --proxy-headers the line names the client from a trusted X-Forwarded-For, as uvicorn's does.
  *   The app's own view of the peer (req.socket) is left alone: Express (`trust proxy`) and Koa
  *   (`app.proxy`) read X-Forwarded-* themselves.
+ * - --root-path: put in front of req.url, as uvicorn puts it in front of the ASGI path.
  * - an exception thrown by the app: logged, and a 500 if nothing was sent yet.
  *
  * Portable: it only touches the node:http objects it is given, never a runtime global.
@@ -20,6 +21,7 @@ import type { Logger } from "./logging.ts";
 import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
 import { ConcurrencyLimit, MaxRequests, maxRequestsMessage } from "./middleware/limits.ts";
 import { createTrustedHosts, proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import { withRootPathTarget } from "./middleware/root-path.ts";
 import type { ClientAddress, NodeRequestListener } from "./runtime/adapter.ts";
 import { NO_PEER } from "./runtime/peer.ts";
 
@@ -119,7 +121,10 @@ export function createNodeAppHandler(
   const inFlight = new Set<NodeRequest>();
   let maxReached = false;
 
+  const rootPath = config.rootPath;
+
   const listener: NodeRequestListener = (req: NodeRequest, res: NodeResponse) => {
+    if (rootPath !== "" && req.url !== undefined) req.url = withRootPathTarget(req.url, rootPath);
     if (!sendDate) res.sendDate = false;
     for (const [name, value] of preset) res.setHeader(name, value);
     const admitted = concurrency === null || concurrency.acquire();

@@ -175,6 +175,13 @@ export const OPTIONS = {
     description:
       "Comma-separated IPs, CIDRs or '*' trusted to send proxy headers. Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
   },
+  "root-path": {
+    type: "string",
+    kind: "string",
+    group: "HTTP",
+    description:
+      "For an app mounted below a URL path by a proxy that strips it (e.g. /api): put back in front of every request path the app sees, as uvicorn's root_path.",
+  },
   "server-header": {
     type: "boolean",
     kind: "bool",

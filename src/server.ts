@@ -8,6 +8,7 @@ import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
+import { withRootPath } from "./middleware/root-path.ts";
 import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
 import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
 import type {
@@ -122,7 +123,10 @@ export class Server {
         );
         state = built.state;
         websockets = this.websocketLayer(app, state);
-        const fetch = this.config.ws === "none" ? warnOnUpgrade(built.handler, logger) : built.handler;
+        const rooted = this.config.rootPath
+          ? withRootPath(built.handler, this.config.rootPath)
+          : built.handler;
+        const fetch = this.config.ws === "none" ? warnOnUpgrade(rooted, logger) : rooted;
         running = await this.adapter.serve({
           ...this.serveBase(tls),
           fetch,

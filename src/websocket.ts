@@ -20,6 +20,7 @@ import type { Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import { withRootPathUrl } from "./middleware/root-path.ts";
 import { requestTarget, withScheme } from "./request-handler.ts";
 import type {
   ClientAddress,
@@ -68,6 +69,8 @@ export interface WebSocketLayerOptions {
   trusted: TrustedHosts | null;
   /** Added to handshake responses, as uvicorn does (server, date, --header). */
   defaultHeaders: DefaultHeaders | null;
+  /** --root-path, put in front of the path the upgrade hook sees (and the log line shows); "" for none. */
+  rootPath?: string;
   maxMessageBytes: number;
   perMessageDeflate: boolean;
   pingIntervalSeconds: number;
@@ -233,7 +236,7 @@ export class WebSocketLayer {
   }
 
   async #upgrade(app: WebSocketHooks, request: Request): Promise<unknown> {
-    const { logger, trusted, concurrency, defaultHeaders } = this.options;
+    const { logger, trusted, concurrency, defaultHeaders, rootPath } = this.options;
     const context = (request as Request & { context?: PeerContext }).context;
     let state = stateOf(context);
     if (!state) {
@@ -250,7 +253,11 @@ export class WebSocketLayer {
         if (forwarded !== request) (forwarded as Request & { context?: PeerContext }).context = context;
       }
     }
-    state.label = `${state.client.hostname}:${state.client.port} - "WebSocket ${requestTarget(request.url)}"`;
+    if (rootPath) {
+      forwarded = new Request(withRootPathUrl(forwarded.url, rootPath), forwarded);
+      (forwarded as Request & { context?: PeerContext }).context = context;
+    }
+    state.label = `${state.client.hostname}:${state.client.port} - "WebSocket ${requestTarget(forwarded.url)}"`;
 
     if (this.#closing) return this.#reject(state, serviceUnavailable());
     const problem = handshakeProblem(request);
@@ -354,6 +361,7 @@ export function createWebSocketLayer(
     | "wsPerMessageDeflate"
     | "proxyHeaders"
     | "forwardedAllowIps"
+    | "rootPath"
   >,
   hooks: WebSocketHooks,
   logger: Logger,
@@ -365,6 +373,7 @@ export function createWebSocketLayer(
     concurrency: shared.concurrency,
     defaultHeaders: shared.defaultHeaders,
     trusted: config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null,
+    rootPath: config.rootPath,
     maxMessageBytes: config.wsMaxSize,
     perMessageDeflate: config.wsPerMessageDeflate,
     pingIntervalSeconds: config.wsPingInterval,

@@ -53,7 +53,7 @@ const ROWS: Row[] = [
     name: "unknown flag",
     args: [APP, "--wrokers", "2"],
     code: 2,
-    line: /^Error: No such option: --wrokers$/,
+    line: /^Error: No such option: --wrokers\. Did you mean --workers\?$/,
     deno: true,
   },
   {
@@ -63,18 +63,24 @@ const ROWS: Row[] = [
     line: /'--port': '-1' is not in the range x>=0\./,
     deno: true,
   },
-  // uvicorn options tsuv does not have: named, not silently ignored.
+  // uvicorn options tsuv does not have: named, with what to do instead, not silently ignored.
   {
     name: "uvicorn's --log-config",
     args: [APP, "--log-config", "logging.yaml"],
     code: 2,
-    line: /^Error: No such option: --log-config$/,
+    line: /^Error: No such option: --log-config: a Python logging config does not apply; see --log-level, --log-format json and --no-access-log\.$/,
   },
   {
-    name: "uvicorn's --root-path",
-    args: [APP, "--root-path", "/api"],
+    name: "uvicorn's --loop",
+    args: [APP, "--loop", "uvloop"],
     code: 2,
-    line: /^Error: No such option: --root-path$/,
+    line: /^Error: No such option: --loop: uvicorn's event-loop choice does not apply/,
+  },
+  {
+    name: "--root-path that is not a path",
+    args: [APP, "--root-path", "api"],
+    code: 2,
+    line: /^Error: Invalid value for '--root-path': 'api' must start with '\/'\.$/,
   },
   {
     name: "port 70000",

@@ -84,7 +84,7 @@ describe("refusals and usage errors: one line, exit code", () => {
   test("unknown flag: exit 2", async () => {
     const io = captureIO(["main:app", "--wrokers", "2"]);
     expect(await main(fakeAdapter(), io)).toBe(2);
-    expect(io.err).toEqual(["Error: No such option: --wrokers"]);
+    expect(io.err).toEqual(["Error: No such option: --wrokers. Did you mean --workers?"]);
   });
   test("missing APP: exit 2", async () => {
     const io = captureIO([]);
@@ -129,6 +129,7 @@ test("the library API accepts every option of the table", () => {
   delete sample.reload;
   delete sample.sslKeyfile;
   delete sample.sslCertfile;
+  sample.rootPath = "/api"; // a URL path, not any string
   const argv = optionsToArgv("main:app", sample);
   const config = resolveConfig(argv, {}, { runtime: fakeRuntime() }) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(sample)) {

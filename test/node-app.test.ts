@@ -90,6 +90,12 @@ describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
     expect(untrusted.stdout()).not.toContain("203.0.113.7");
   });
 
+  test("--root-path is put in front of req.url, and the access log shows the full path", async () => {
+    const server = await startTsuv(runtime, [...NODE, "--root-path", "/api/"]);
+    expect(await (await fetch(`${server.url}/url?x=1`)).text()).toBe("/api/url?x=1");
+    await server.waitFor(/"GET \/api\/url\?x=1 HTTP\/1\.1" 200 OK/);
+  });
+
   test("an async listener that rejects: a logged 500, and the server keeps serving", async () => {
     const server = await startTsuv(runtime, [...NODE]);
     expect((await fetch(`${server.url}/async-throw`)).status).toBe(500);

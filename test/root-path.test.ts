@@ -1,0 +1,94 @@
+// --root-path (src/middleware/root-path.ts): normalised once, then put in front of every path the
+// app sees, on a fetch app, its WebSocket upgrade hook (node apps: test/node-app.test.ts).
+import { afterEach, describe, expect, test } from "bun:test";
+import { resolveConfig } from "../src/config.ts";
+import { UsageError } from "../src/errors.ts";
+import { normalizeRootPath, withRootPathTarget, withRootPathUrl } from "../src/middleware/root-path.ts";
+import { fakeRuntime } from "./helpers/fake-runtime.ts";
+import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+
+describe("normalizeRootPath", () => {
+  test.each([
+    [undefined, ""],
+    ["", ""],
+    ["/", ""],
+    ["/api", "/api"],
+    ["/api/", "/api"],
+    ["/a/b//", "/a/b"],
+    ["/caf%C3%A9", "/caf%C3%A9"],
+  ])("%p -> %p", (raw, expected) => {
+    expect(normalizeRootPath(raw)).toBe(expected);
+  });
+
+  test.each([
+    ["api", "'api' must start with '/'"],
+    ["/api?x=1", "no query, fragment or spaces"],
+    ["/api#top", "no query, fragment or spaces"],
+    ["/my api", "no query, fragment or spaces"],
+    ["/api\n", "no query, fragment or spaces"],
+  ])("%p is a usage error", (raw, message) => {
+    expect(() => normalizeRootPath(raw)).toThrow(UsageError);
+    expect(() => normalizeRootPath(raw)).toThrow(message);
+  });
+});
+
+test("the root path goes after the authority of an absolute URL, before the path and query", () => {
+  expect(withRootPathUrl("http://127.0.0.1:8000/users?x=1", "/api")).toBe(
+    "http://127.0.0.1:8000/api/users?x=1",
+  );
+  expect(withRootPathUrl("https://[::1]:8443/", "/api")).toBe("https://[::1]:8443/api/");
+  expect(withRootPathUrl("http://host", "/api")).toBe("http://host/api/");
+});
+
+test("a node:http target gets the prefix; `*` and absolute-form targets are left alone", () => {
+  expect(withRootPathTarget("/users?x=1", "/api")).toBe("/api/users?x=1");
+  expect(withRootPathTarget("*", "/api")).toBe("*");
+  expect(withRootPathTarget("http://h/x", "/api")).toBe("http://h/x");
+});
+
+describe("config", () => {
+  const resolve = (argv: string[], env: Record<string, string> = {}) =>
+    resolveConfig(["main:app", ...argv], env, { runtime: fakeRuntime() });
+
+  test("unset is empty; the flag and TSUV_ROOT_PATH are normalised", () => {
+    expect(resolve([]).rootPath).toBe("");
+    expect(resolve(["--root-path", "/api/"]).rootPath).toBe("/api");
+    expect(resolve([], { TSUV_ROOT_PATH: "/v1" }).rootPath).toBe("/v1");
+  });
+
+  test("a bad value names where it came from", () => {
+    expect(() => resolve(["--root-path", "api"])).toThrow(
+      "Invalid value for '--root-path': 'api' must start with '/'.",
+    );
+    expect(() => resolve([], { TSUV_ROOT_PATH: "api" })).toThrow("Invalid value for 'TSUV_ROOT_PATH'");
+  });
+});
+
+describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
+  afterEach(killAll);
+
+  test("a fetch app and its upgrade hook see the full path; the access log shows it", async () => {
+    const server = await startTsuv(runtime, [
+      "test/fixtures/apps/root-path.ts",
+      "--port",
+      "0",
+      "--root-path",
+      "/api/",
+    ]);
+    expect(await (await fetch(`${server.url}/items?x=1`)).text()).toBe("GET /api/items?x=1 ");
+    const posted = await fetch(`${server.url}/items`, { method: "POST", body: "payload" });
+    expect(await posted.text()).toBe("POST /api/items payload");
+    await server.waitFor(/"GET \/api\/items\?x=1 HTTP\/1\.1" 200 OK/);
+
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/chat`);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send("hi");
+      socket.onmessage = (event) => resolve(String(event.data));
+      socket.onerror = () => reject(new Error("WebSocket failed"));
+    });
+    socket.close();
+    expect(echoed).toBe("hi");
+    expect(await (await fetch(`${server.url}/last-upgrade`)).text()).toBe("/api/chat");
+    await server.waitFor(/"WebSocket \/api\/chat" \[accepted\]/);
+  });
+});
