@@ -28,6 +28,8 @@ export interface ServerHooks {
   onTick?: () => void;
   /** Once listening. */
   onReady?: (address: BoundAddress) => void;
+  /** --limit-max-requests reached (once). Without this hook the server shuts down. */
+  onMaxRequests?: () => void;
 }
 
 export interface ServerOptions {
@@ -95,6 +97,13 @@ export class Server {
     this.wake?.();
   }
 
+  /** --limit-max-requests reached: stop, unless the caller (a worker of a supervisor) decides. */
+  private stopBySelf(): void {
+    const hook = this.options.hooks?.onMaxRequests;
+    if (hook) hook();
+    else this.requestShutdown();
+  }
+
   /** Runs until shut down; resolves with the exit code (3 when the app fails to load or start). */
   async serve(): Promise<number> {
     const { logger } = this;
@@ -118,7 +127,7 @@ export class Server {
           this.config,
           app.fetch,
           logger,
-          () => this.requestShutdown(),
+          () => this.stopBySelf(),
           this.adapter.info.capabilities,
         );
         state = built.state;
@@ -136,7 +145,7 @@ export class Server {
         // A node app's own upgrade handler wins over its hooks: it owns its sockets.
         const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
         const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, logger, () =>
-          this.requestShutdown(),
+          this.stopBySelf(),
         );
         state = built.state;
         websockets = nodeUpgrade ? null : this.websocketLayer(app, state);

@@ -89,6 +89,9 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
       onReady: (address) => channel.send({ type: "ready", address }),
     },
   };
+  // Serve on until the supervisor's replacement is ready and it retires this worker (WorkerBoot).
+  if (channel.boot.recycle)
+    options.hooks = { ...options.hooks, onMaxRequests: () => channel.send({ type: "recycle" }) };
   const server = deps.createServer
     ? deps.createServer(config, adapter, logger, options)
     : new Server(config, adapter, logger, options);

@@ -214,6 +214,29 @@ for (const runtime of RUNTIMES) {
       );
 
       test(
+        "--limit-max-requests: workers are recycled one by one and no request is refused",
+        async () => {
+          const t = await startTwoWorkers(runtime, `${APP}:app`, workerClass, ["--limit-max-requests", "3"]);
+          // One connection per request (getBody), one after the other: each worker reaches its limit
+          // a few times over, and with reusePort (Bun, Deno) each has its own listener to lose.
+          // Until replacements serve (a third and a fourth worker identity), every request succeeds.
+          const served = new Set<string>();
+          const deadline = performance.now() + 30_000;
+          for (let i = 0; served.size < 4 && performance.now() < deadline; i++) {
+            const body = await getBody(t.url, "/");
+            expect([i, body]).not.toEqual([i, null]);
+            served.add(body as string);
+            await Bun.sleep(5);
+          }
+          expect(served.size).toBe(4);
+          expect(t.stderr() + t.stdout()).toContain(
+            "reached --limit-max-requests; starting its replacement.",
+          );
+        },
+        SLOW,
+      );
+
+      test(
         "SIGTERM stops every worker and exits 0",
         async () => {
           const t = await start(runtime, workerClass);

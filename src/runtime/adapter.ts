@@ -136,6 +136,9 @@ export type WorkerMessage =
   // retire: only this worker stops (rolling restart, scale-down), others keep serving; see
   // RunningServer.close().
   | { type: "stop"; retire?: boolean }
+  // The worker reached --limit-max-requests and serves on until its replacement is ready (only
+  // where WorkerBoot.recycle says the supervisor will replace it; then it is retired with "stop").
+  | { type: "recycle" }
   | { type: "fatal"; exitCode: number; message: string };
 
 /** How a worker is told what to serve: the parent's config, plus where to listen. */
@@ -143,6 +146,12 @@ export interface WorkerBoot {
   /** The CLI arguments the parent resolved its Config from; the worker resolves the same Config. */
   argv: string[];
   listen: ListenTarget;
+  /**
+   * The supervisor replaces a worker that asks ("recycle") before it stops it: a worker that
+   * reaches --limit-max-requests keeps serving until then, so the workers' listeners (reusePort on
+   * Bun and Deno) never all close at once. Without it the worker just stops, as uvicorn's.
+   */
+  recycle?: boolean;
 }
 
 /** A supervisor's handle on one worker, thread or process: the same shape for both. */

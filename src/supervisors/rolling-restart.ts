@@ -46,8 +46,12 @@ export class RollingRestart {
   /** Another SIGHUP came during this round: it may have new code to load, so run one more. */
   private anotherRound = false;
 
-  constructor(private readonly host: RollingRestartHost) {
-    this.queue = [...host.slots];
+  /** `workers`: only these (workers that asked to be recycled); by default every slot (SIGHUP). */
+  constructor(
+    private readonly host: RollingRestartHost,
+    workers: readonly WorkerHandle[] = host.slots,
+  ) {
+    this.queue = [...workers];
   }
 
   /** The replacement being waited on, if any (shutdown must stop it with the others). */

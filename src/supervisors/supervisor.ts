@@ -188,6 +188,7 @@ export class Supervisor {
   tick(): void {
     this.handleSignals();
     this.keepAlive();
+    this.startRecycling();
     this.stepRollingRestart();
     this.reapStale();
   }
@@ -236,17 +237,44 @@ export class Supervisor {
       this.rolling.requestAnotherRound();
       return;
     }
-    this.rolling = new RollingRestart({
-      slots: this.slots,
-      workerClass: this.workerClass,
-      logger: this.logger,
-      clock: this.clock,
-      readyTimeoutSeconds: this.readyTimeoutSeconds,
-      startWorker: () => this.startWorker(),
-      retire: (worker) => this.retire(worker),
-      keepUntilExit: (worker) => this.stale.push(worker),
-    });
+    this.rolling = this.rollingRestart();
     this.stepRollingRestart();
+  }
+
+  /**
+   * Workers that reached --limit-max-requests serve on while their replacements start, and are
+   * retired once those are ready: the same readiness-gated swap as a SIGHUP restart, for them alone.
+   * With reusePort (Bun, Deno) each worker has its own listener, and workers reaching the limit
+   * together would otherwise leave none. A replacement that cannot start leaves the old one serving.
+   * Waits for a restart in progress (which may replace them anyway); the request is kept until then.
+   */
+  private startRecycling(): void {
+    if (this.rolling || this.shouldExit) return;
+    const due = this.slots.filter((worker) => worker.recycleRequested && worker.alive && !worker.stopping);
+    if (due.length === 0) return;
+    for (const worker of due) {
+      worker.recycleRequested = false;
+      this.logger.info(
+        `${this.workerClass.name(worker)} reached --limit-max-requests; starting its replacement.`,
+      );
+    }
+    this.rolling = this.rollingRestart(due);
+  }
+
+  private rollingRestart(workers?: WorkerHandle[]): RollingRestart {
+    return new RollingRestart(
+      {
+        slots: this.slots,
+        workerClass: this.workerClass,
+        logger: this.logger,
+        clock: this.clock,
+        readyTimeoutSeconds: this.readyTimeoutSeconds,
+        startWorker: () => this.startWorker(),
+        retire: (worker) => this.retire(worker),
+        keepUntilExit: (worker) => this.stale.push(worker),
+      },
+      workers,
+    );
   }
 
   /** Shutdown freezes a restart where it is: terminateAll stops its replacement with the rest. */
@@ -387,7 +415,7 @@ export class Supervisor {
 
   private startWorker(): WorkerHandle {
     const listen = this.prepared?.listen ?? listenTargetFromConfig(this.config);
-    const boot: WorkerBoot = { argv: this.config.argv, listen };
+    const boot: WorkerBoot = { argv: this.config.argv, listen, recycle: true };
     const port = this.workerClass.start(this.adapter, boot, this.prepared?.shared ?? null);
     const worker = new WorkerHandle(port, this.clock);
     // A serving worker's death is handled at once; one that dies while starting waits for the next

@@ -20,6 +20,8 @@ export class WorkerHandle {
   readonly heartbeat: Heartbeat;
   /** undefined while running; the exit code (null: killed by a signal) once gone. */
   exitCode: number | null | undefined = undefined;
+  /** It reached --limit-max-requests and asks to be replaced (WorkerBoot.recycle); serving on. */
+  recycleRequested = false;
   /** The worker said it cannot start (app load / startup failure, bad config). */
   fatal: { exitCode: number; message: string } | undefined;
   /** When a graceful stop was asked, and when it will be forced. */
@@ -38,6 +40,9 @@ export class WorkerHandle {
         case "ready":
           this.ready = true;
           this.address = message.address;
+          break;
+        case "recycle":
+          this.recycleRequested = true;
           break;
         case "fatal":
           this.fatal = { exitCode: message.exitCode, message: message.message };

@@ -260,6 +260,11 @@ describe("process twins of the seed's Multithread tests", () => {
 });
 
 describe("process class beyond the seed", () => {
+  shared.recycleOnMaxRequests(
+    processes,
+    "--limit-max-requests: a child serves on until its replacement is ready, then retires",
+  );
+
   test("a child that fails startup stops everything with exit code 3 (uvicorn exits 0 here)", async () => {
     const { supervisor, port, ports, clock, logger } = multiprocess(undefined, { autoReady: false });
     const running = supervisor.run();

@@ -252,6 +252,11 @@ describe("seed: Multithread", () => {
 });
 
 describe("beyond the seed", () => {
+  shared.recycleOnMaxRequests(
+    threads,
+    "--limit-max-requests: a thread serves on until its replacement is ready, then retires",
+  );
+
   test("a stale thread is terminated once the shutdown timeout passes, and logged", async () => {
     const { supervisor, port, clock, logger } = await startedWithHealthcheck1s(
       2,

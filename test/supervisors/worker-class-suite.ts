@@ -208,3 +208,41 @@ export function handleSignalsAndRun(kit: WorkerClassKit, name: string): void {
     expect(second.supervisor.shouldExit).toBe(true);
   });
 }
+
+/**
+ * --limit-max-requests under a supervisor: a worker that asks to be recycled serves on until its
+ * replacement is ready, and is then retired; a replacement that fails leaves it serving, and is
+ * not retried in a loop.
+ */
+export function recycleOnMaxRequests(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, port, logger } = twoReady(kit);
+    for (const started of ports) expect(started.boot.recycle).toBe(true);
+    const old = supervisor.slots[0] as WorkerHandle;
+    port(0).emit({ type: "recycle" });
+    supervisor.tick();
+    expect(ports).toHaveLength(3); // its replacement, started at once
+    expect(logger.messages("info")).toContain(
+      `${kit.restarted(old).replace(/ restarted$/, "")} reached --limit-max-requests; starting its replacement.`,
+    );
+    supervisor.tick();
+    expect(port(0).stopped).toBe(false); // serving on while the replacement starts
+    port(2).markReady();
+    supervisor.tick();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(1)]);
+    expect(port(0).sent).toContainEqual({ type: "stop", retire: true });
+    expect(logger.messages("info")).toContain(kit.restarted(old));
+    expect(port(1).stopped).toBe(false);
+    expect(supervisor.rolling).toBeUndefined();
+
+    // The next one's replacement cannot start: the worker keeps serving, and no retry loop follows.
+    port(1).emit({ type: "recycle" });
+    supervisor.tick();
+    port(3).exit(1);
+    for (let i = 0; i < 5; i++) supervisor.tick();
+    expect(ports).toHaveLength(4);
+    expect(port(1).stopped).toBe(false);
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(1)]);
+    expect(supervisor.shouldExit).toBe(false);
+  });
+}
