@@ -216,7 +216,8 @@ export const OPTIONS = {
     kind: "int",
     group: "Limits",
     min: 1,
-    description: "Maximum requests a worker serves before it exits gracefully (and is replaced).",
+    description:
+      "Maximum requests a worker serves before it is replaced (under a supervisor, its replacement starts first) and exits gracefully.",
   },
   "limit-max-requests-jitter": {
     type: "string",
