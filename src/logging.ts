@@ -128,6 +128,14 @@ function statusCache(colors: boolean): (status: number) => string {
 }
 
 /** An error as uvicorn would print a traceback: the stack, then any causes. */
+/**
+ * The client as uvicorn's access log names it: `host:port`, or nothing for a peer without an
+ * address (a unix socket; uvicorn's client is None there and its line starts with ` - `).
+ */
+export function clientLabel(hostname: string, port: number): string {
+  return hostname === "" ? "" : `${hostname}:${port}`;
+}
+
 export function formatError(error: unknown, depth = 0): string {
   let text: string;
   if (error instanceof Error) {

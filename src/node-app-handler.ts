@@ -17,7 +17,7 @@
  * Portable: it only touches the node:http objects it is given, never a runtime global.
  */
 import type { Config } from "./config.ts";
-import type { Logger } from "./logging.ts";
+import { clientLabel, type Logger } from "./logging.ts";
 import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
 import { ConcurrencyLimit, MaxRequests, maxRequestsMessage } from "./middleware/limits.ts";
 import { createTrustedHosts, proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
@@ -138,7 +138,7 @@ export function createNodeAppHandler(
       if (accessEnabled && res.headersSent) {
         const { hostname, port } = clientOf(req, peer, trusted);
         logger.access(
-          `${hostname}:${port}`,
+          clientLabel(hostname, port),
           req.method ?? "GET",
           req.url ?? "/",
           req.httpVersion ?? "1.1",

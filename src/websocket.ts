@@ -16,7 +16,7 @@
  */
 import type { Message, Peer, PeerContext } from "crossws";
 import type { Config } from "./config.ts";
-import type { Logger } from "./logging.ts";
+import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
@@ -257,7 +257,7 @@ export class WebSocketLayer {
       forwarded = new Request(withRootPathUrl(forwarded.url, rootPath), forwarded);
       (forwarded as Request & { context?: PeerContext }).context = context;
     }
-    state.label = `${state.client.hostname}:${state.client.port} - "WebSocket ${requestTarget(forwarded.url)}"`;
+    state.label = `${clientLabel(state.client.hostname, state.client.port)} - "WebSocket ${requestTarget(forwarded.url)}"`;
 
     if (this.#closing) return this.#reject(state, serviceUnavailable());
     const problem = handshakeProblem(request);

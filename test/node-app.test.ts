@@ -3,6 +3,9 @@
 // the access log (with the client a trusted proxy names), and a logged 500 for an async rejection.
 // Real tsuv on every runtime, real HTTP.
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { rawRequest } from "./helpers/raw-http.ts";
 import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
 
@@ -94,6 +97,19 @@ describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
     const server = await startTsuv(runtime, [...NODE, "--root-path", "/api/"]);
     expect(await (await fetch(`${server.url}/url?x=1`)).text()).toBe("/api/url?x=1");
     await server.waitFor(/"GET \/api\/url\?x=1 HTTP\/1\.1" 200 OK/);
+  });
+
+  test("on a unix socket the access line has no client, as uvicorn's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-node-uds-"));
+    try {
+      const path = join(dir, "s.sock");
+      const server = await startTsuv(runtime, [APP, "--interface", "node", "--uds", path]);
+      const response = await fetch("http://localhost/uds", { unix: path } as RequestInit);
+      expect(await response.text()).toBe("node says hi");
+      await server.waitFor(/INFO: {5} - "GET \/uds HTTP\/1\.1" 200 OK/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("an async listener that rejects: a logged 500, and the server keeps serving", async () => {
