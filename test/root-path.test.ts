@@ -92,3 +92,38 @@ describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
     await server.waitFor(/"WebSocket \/api\/chat" \[accepted\]/);
   });
 });
+
+/** One message over a WebSocket, and the answer (the test fails on an error or after 5 s). */
+function echo(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const socket = new WebSocket(url, { headers } as unknown as string[]);
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no answer")), 5000);
+    socket.onopen = () => socket.send("hi");
+    socket.onmessage = (event) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(String(event.data));
+    };
+    socket.onerror = (event) => {
+      clearTimeout(timer);
+      reject(new Error(`WebSocket failed: ${(event as ErrorEvent).message ?? event.type}`));
+    };
+  });
+}
+
+describe("deno: an app that upgrades by itself (Deno.upgradeWebSocket)", () => {
+  afterEach(killAll);
+
+  test("still gets the request Deno.serve can upgrade when tsuv shows it another URL", async () => {
+    const server = await startTsuv("deno", [
+      "test/fixtures/apps/deno-upgrade.ts",
+      "--port",
+      "0",
+      "--root-path",
+      "/api",
+    ]);
+    const ws = server.url.replace("http", "ws");
+    expect(await echo(`${ws}/chat`)).toBe("/api/chat hi");
+    expect(await (await fetch(`${server.url}/x`)).text()).toBe(`${server.url}/api/x`);
+  });
+});

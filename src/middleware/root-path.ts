@@ -4,6 +4,7 @@
  * (and the access log shows), so the app can route on, and build links with, the public path.
  */
 import { UsageError } from "../errors.ts";
+import { withUrl } from "../request-url.ts";
 
 /**
  * The flag's value as it is prepended: `/api` for `/api` or `/api/`, "" (nothing to do) for none
@@ -36,12 +37,12 @@ export function withRootPathTarget(target: string, rootPath: string): string {
 
 /**
  * A fetch handler that sees every request with the root path in front of its path. Outside the
- * request handler, so its access log shows the full path too, as uvicorn's does. The copy keeps
- * method, headers and body; the adapter keeps the original for what it does with it.
+ * request handler, so its access log shows the full path too, as uvicorn's does (request-url.ts:
+ * a copy, or for a WebSocket upgrade the original behind a Proxy).
  */
 export function withRootPath<Info>(
   handler: (request: Request, info: Info) => Response | Promise<Response>,
   rootPath: string,
 ): (request: Request, info: Info) => Response | Promise<Response> {
-  return (request, info) => handler(new Request(withRootPathUrl(request.url, rootPath), request), info);
+  return (request, info) => handler(withUrl(request, withRootPathUrl(request.url, rootPath)), info);
 }
