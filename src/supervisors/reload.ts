@@ -9,7 +9,7 @@
  * - Node: the reloader binds the socket once and every child inherits it, so connections made during
  *   a restart queue instead of failing. Bun, Deno (cannot share a socket with a child): the reloader
  *   listens itself and pipes connections to the child, which listens on 127.0.0.1 on a port of its
- *   own; connections made during a restart are held until the new child is ready (reload-proxy.ts).
+ *   own; connections made during a restart are held until the new child is ready (runtime/reload-proxy.ts).
  * - SIGINT/SIGTERM stop the child and then the reloader; a second SIGINT kills the child at once.
  *   A child also exits by itself if the reloader dies (IPC disconnect, src/worker.ts).
  */
@@ -19,10 +19,10 @@ import type { Config } from "../config.ts";
 import { EXIT, errorMessage } from "../errors.ts";
 import { ansi, type Logger } from "../logging.ts";
 import type { RuntimeAdapter, SignalName } from "../runtime/adapter.ts";
+import { ReloadProxy } from "../runtime/reload-proxy.ts";
 import { listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareOrExitCode } from "./listen.ts";
-import { ReloadProxy } from "./reload-proxy.ts";
 import { SignalQueue } from "./signals.ts";
 import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
 import { createReloadFilter, type PathKind, pythonList, resolveReloadDirs } from "./watch-filter.ts";

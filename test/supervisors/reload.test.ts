@@ -11,8 +11,8 @@ import { type AddressInfo, connect, createServer as createNetServer, type Socket
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, EXIT } from "../../src/errors.ts";
+import { ReloadProxy } from "../../src/runtime/reload-proxy.ts";
 import { ChangeReload, RELOAD_DRAIN_SECONDS } from "../../src/supervisors/reload.ts";
-import { ReloadProxy } from "../../src/supervisors/reload-proxy.ts";
 import {
   chokidarBackend,
   Debouncer,

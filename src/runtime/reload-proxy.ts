@@ -19,9 +19,9 @@
  */
 import { Buffer } from "node:buffer";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import type { BoundAddress } from "../runtime/adapter.ts";
-import { bareHost, bindError, unixBindError } from "../runtime/bind-error.ts";
-import { makeSocketWorldWritable, removeStaleSocket } from "../runtime/unix-socket.ts";
+import type { BoundAddress } from "./adapter.ts";
+import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { makeSocketWorldWritable, removeStaleSocket } from "./unix-socket.ts";
 
 /** A connection waits this long for a ready child; then it is answered 503 and closed. */
 export const HOLD_LIMIT_MS = 30_000;
