@@ -2,9 +2,9 @@
  * The supervisor loop shared by the thread and process worker classes (uvicorn's Multiprocess and
  * the seed's Multithread, written once): every 0.5 s handle queued signals, then check each slot
  * (dead: replace; not ready: skip; unhealthy by its heartbeat.ts check: replace), step a rolling
- * restart (rolling-restart.ts), and force stale workers that outlived their stop deadline. What
- * differs per class (how a worker starts, how its health is read, what happens to an unhealthy one,
- * log wording) is a WorkerClass.
+ * restart (rolling-restart.ts), and force stale workers that outlived their stop deadline
+ * (stopping.ts). What differs per class (how a worker starts, how its health is read, what happens
+ * to an unhealthy one, log wording) is a WorkerClass.
  *
  * Nothing here waits on a worker: every decision reads state the workers' messages and exit events
  * recorded (WorkerHandle), and time comes from an injected Clock, so tests run it with fake
@@ -28,14 +28,13 @@ import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareListen, prepareOrExitCode } from "./listen.ts";
 import { READY_TIMEOUT_FLOOR_SECONDS, RollingRestart } from "./rolling-restart.ts";
 import { SignalQueue } from "./signals.ts";
+import { StoppingWorkers } from "./stopping.ts";
 import { WorkerHandle } from "./worker-handle.ts";
 
 /** How often the supervisor handles signals and checks its workers (uvicorn's 0.5 s). */
 export const TICK_MS = 500;
 /** How often shutdown re-checks workers (and a second SIGINT). */
 export const SHUTDOWN_POLL_MS = 100;
-/** After a kill, how long to wait for the exit event before giving up on a worker. */
-export const KILL_GRACE_MS = 2000;
 /** Workers that die this many times in a row before ever being ready stop the supervisor (exit 3). */
 export const MAX_BOOT_DEATHS = 5;
 
@@ -77,8 +76,8 @@ export interface SupervisorDeps {
 export class Supervisor {
   /** The live slots (seed: `threads` / uvicorn: `processes`). */
   readonly slots: WorkerHandle[] = [];
-  /** Workers asked to stop that have not exited yet (seed: `stale_threads`). */
-  readonly stale: WorkerHandle[] = [];
+  /** Workers asked to stop, until they exit (stopping.ts). */
+  readonly stopping: StoppingWorkers;
   /** Target number of workers (seed: `threads_num`). */
   workersNum: number;
   shouldExit = false;
@@ -109,6 +108,18 @@ export class Supervisor {
     this.clock = deps.clock ?? systemClock;
     this.readyTimeoutOverride = deps.readyTimeoutSeconds;
     this.readTcpMigrateReq = deps.readTcpMigrateReq ?? readTcpMigrateReq;
+    this.stopping = new StoppingWorkers({
+      workerClass,
+      logger,
+      clock: this.clock,
+      runtime: adapter.info,
+      timeoutSeconds: () => this.shutdownTimeoutSeconds,
+    });
+  }
+
+  /** Workers asked to stop that have not exited yet (seed: `stale_threads`). */
+  get stale(): WorkerHandle[] {
+    return this.stopping.stale;
   }
 
   /** Queued signals, oldest first (seed: `signal_queue`). */
@@ -199,14 +210,13 @@ export class Supervisor {
 
   /** Ask every worker to stop gracefully (seed: terminate_all). */
   terminateAll(): void {
-    const timeoutMs = this.shutdownTimeoutSeconds * 1000;
-    for (const worker of this.allWorkers()) this.stopWorker(worker, timeoutMs);
+    for (const worker of this.allWorkers()) this.stopping.stop(worker);
   }
 
   /**
    * Wait until every worker has exited (seed: join_all), killing any that outlive the shutdown
    * timeout, or all at once on a second SIGINT. Bounded: a worker that does not even die after
-   * its kill is given up on after KILL_GRACE_MS.
+   * its kill is given up on after KILL_GRACE_MS (stopping.ts).
    */
   async joinAll(): Promise<void> {
     const workers = this.allWorkers();
@@ -222,9 +232,8 @@ export class Supervisor {
       for (const worker of workers) {
         if (!worker.alive) continue;
         if (this.forced) worker.kill();
-        else this.forceIfOverdue(worker, now);
-        if (worker.alive && !(worker.killedAt !== undefined && now - worker.killedAt >= KILL_GRACE_MS))
-          pending = true;
+        else this.stopping.forceIfOverdue(worker, now);
+        if (worker.alive && !this.stopping.givenUp(worker, now)) pending = true;
       }
       if (!pending) return;
       await this.clock.sleep(SHUTDOWN_POLL_MS);
@@ -270,8 +279,8 @@ export class Supervisor {
         clock: this.clock,
         readyTimeoutSeconds: this.readyTimeoutSeconds,
         startWorker: () => this.startWorker(),
-        retire: (worker) => this.retire(worker),
-        keepUntilExit: (worker) => this.stale.push(worker),
+        retire: (worker) => this.stopping.retire(worker),
+        keepUntilExit: (worker) => this.stopping.keepUntilExit(worker),
       },
       workers,
     );
@@ -318,9 +327,9 @@ export class Supervisor {
         this.logger.warning(this.workerClass.unhealthy(worker));
         if (this.workerClass.onUnhealthy === "kill") {
           worker.kill();
-          this.stale.push(worker);
+          this.stopping.keepUntilExit(worker);
         } else {
-          this.retire(worker);
+          this.stopping.retire(worker);
         }
         this.slots[idx] = this.startWorker();
       }
@@ -395,7 +404,7 @@ export class Supervisor {
     this.workersNum -= 1;
     const worker = this.slots.pop() as WorkerHandle;
     this.rolling?.slotRemoved(worker);
-    this.retire(worker);
+    this.stopping.retire(worker);
   }
 
   private exit(signal: SignalName): void {
@@ -426,37 +435,9 @@ export class Supervisor {
     return worker;
   }
 
-  private stopWorker(worker: WorkerHandle, timeoutMs: number, retire = false): void {
-    if (!worker.alive || worker.stopping) return;
-    const line = this.workerClass.stopping?.(worker);
-    if (line) this.logger.info(line);
-    worker.stop(timeoutMs, retire);
-  }
-
-  /** Graceful stop, then keep it as stale until it exits or its deadline forces it. */
-  private retire(worker: WorkerHandle): void {
-    // The others serve on: the worker may end its keep-alive connections cleanly first.
-    this.stopWorker(worker, this.shutdownTimeoutSeconds * 1000, true);
-    if (!this.stale.includes(worker)) this.stale.push(worker);
-  }
-
-  private forceIfOverdue(worker: WorkerHandle, now: number): void {
-    if (worker.killed || worker.stopDeadline === undefined || now < worker.stopDeadline) return;
-    const seconds = this.shutdownTimeoutSeconds.toFixed(2);
-    this.logger.warning(`${this.workerClass.name(worker)} did not exit within ${seconds} seconds.`);
-    worker.kill();
-    const warning = this.workerClass.forcedWarning?.(this.adapter.info);
-    if (warning) this.logger.warning(warning);
-  }
-
   /** Force stale workers past their deadline; forget those that exited (or never will). */
   reapStale(): void {
-    const now = this.clock.now();
-    for (const worker of [...this.stale]) {
-      if (worker.alive) this.forceIfOverdue(worker, now);
-      const givenUp = worker.killedAt !== undefined && now - worker.killedAt >= KILL_GRACE_MS;
-      if (!worker.alive || givenUp) this.stale.splice(this.stale.indexOf(worker), 1);
-    }
+    this.stopping.reap();
   }
 
   /** Every worker still tracked: slots, stale ones, and a rolling-restart replacement. */

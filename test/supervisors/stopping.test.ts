@@ -1,0 +1,82 @@
+// src/supervisors/stopping.ts: graceful stop with a deadline, the stale list, the forced kill.
+import { expect, test } from "bun:test";
+import { StoppingWorkers } from "../../src/supervisors/stopping.ts";
+import { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { fakeRuntime } from "../helpers/fake-runtime.ts";
+import { FakeClock, FakeWorkerPort, RecordingLogger } from "./fakes.ts";
+
+function setup() {
+  const clock = new FakeClock();
+  const logger = new RecordingLogger();
+  const stopping = new StoppingWorkers({
+    workerClass: {
+      name: (worker) => `Child process [${worker.pid}]`,
+      stopping: (worker) => `Terminated child process [${worker.pid}]`,
+      forcedWarning: () => "forced on purpose",
+    },
+    logger,
+    clock,
+    runtime: fakeRuntime(),
+    timeoutSeconds: () => 3,
+  });
+  const worker = () => {
+    const port = new FakeWorkerPort("process", { argv: [], listen: { kind: "fd", fd: 3 } });
+    port.exitOnStop = false;
+    return { port, handle: new WorkerHandle(port, clock) };
+  };
+  return { clock, logger, stopping, worker };
+}
+
+test("a graceful stop is asked once, with the timeout as its deadline; retire says so", async () => {
+  const { clock, logger, stopping, worker } = setup();
+  const { port, handle } = worker();
+  await clock.advance(1000);
+  stopping.stop(handle);
+  stopping.stop(handle);
+  expect(port.sent).toEqual([{ type: "stop" }]);
+  expect(handle.stopDeadline).toBe(4000);
+  expect(logger.messages("info")).toEqual([`Terminated child process [${port.pid}]`]);
+  expect(stopping.stale).toHaveLength(0);
+
+  const other = worker();
+  stopping.retire(other.handle);
+  stopping.retire(other.handle);
+  expect(other.port.sent).toEqual([{ type: "stop", retire: true }]);
+  expect(stopping.stale).toEqual([other.handle]);
+});
+
+test("a stale worker past its deadline is killed with uvicorn's warning, then forgotten once it exits", async () => {
+  const { clock, logger, stopping, worker } = setup();
+  const { port, handle } = worker();
+  stopping.retire(handle);
+  await clock.advance(2999);
+  stopping.reap();
+  expect(port.killed).toBe(false);
+  await clock.advance(1);
+  port.dieOnKill = false;
+  stopping.reap();
+  expect(port.killed).toBe(true);
+  expect(logger.messages("warning")).toEqual([
+    `Child process [${port.pid}] did not exit within 3.00 seconds.`,
+    "forced on purpose",
+  ]);
+  expect(stopping.stale).toEqual([handle]); // killed, its exit not seen yet
+  port.exit(null);
+  stopping.reap();
+  expect(stopping.stale).toHaveLength(0);
+});
+
+test("a killed worker whose exit never comes is given up on after the kill grace", async () => {
+  const { clock, stopping, worker } = setup();
+  const { port, handle } = worker();
+  port.dieOnKill = false;
+  stopping.keepUntilExit(handle);
+  handle.kill();
+  await clock.advance(1999);
+  stopping.reap();
+  expect(stopping.givenUp(handle, clock.now())).toBe(false);
+  expect(stopping.stale).toHaveLength(1);
+  await clock.advance(1);
+  stopping.reap();
+  expect(stopping.stale).toHaveLength(0);
+});
