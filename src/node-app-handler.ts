@@ -18,10 +18,12 @@
  */
 import type { Config } from "./config.ts";
 import { clientLabel, type Logger } from "./logging.ts";
-import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
-import { ConcurrencyLimit, MaxRequests, maxRequestsMessage } from "./middleware/limits.ts";
-import { createTrustedHosts, proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import type { DefaultHeaders } from "./middleware/default-headers.ts";
+import type { ConcurrencyLimit } from "./middleware/limits.ts";
+import { proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
 import { withRootPathTarget } from "./middleware/root-path.ts";
+import { createRequestPolicy } from "./request-policy.ts";
+import { onResponseDone } from "./response-done.ts";
 import type { ClientAddress, NodeRequestListener } from "./runtime/adapter.ts";
 import { NO_PEER } from "./runtime/peer.ts";
 
@@ -31,7 +33,11 @@ interface NodeRequest {
   url?: string;
   httpVersion?: string;
   headers: Record<string, string | string[] | undefined>;
-  socket?: { remoteAddress?: string; remotePort?: number } | null;
+  socket?: {
+    remoteAddress?: string;
+    remotePort?: number;
+    once(event: "close", listener: () => void): unknown;
+  } | null;
 }
 
 /** The parts of node:http's ServerResponse used here. */
@@ -42,7 +48,9 @@ interface NodeResponse {
   setHeader(name: string, value: string | string[]): unknown;
   end(body?: string): unknown;
   destroy(): unknown;
+  readonly socket?: unknown;
   once(event: "close", listener: () => void): unknown;
+  off(event: "close", listener: () => void): unknown;
 }
 
 export interface NodeAppState {
@@ -105,21 +113,16 @@ export function createNodeAppHandler(
   logger: Logger,
   onMaxRequests: () => void,
 ): { listener: NodeRequestListener; state: NodeAppState } {
-  const defaultHeaders = createDefaultHeaders(
-    { serverHeader: config.serverHeader, dateHeader: config.dateHeader, headers: config.headers },
-    Date.now(),
+  const { defaultHeaders, concurrency, trusted, countRequest } = createRequestPolicy(
+    config,
+    logger,
+    onMaxRequests,
   );
   const preset = headerList(config, defaultHeaders);
   // No built-in date (--no-date-header, or a --header date:X that preset carries instead).
   const sendDate = config.dateHeader && !config.headers.some(([name]) => name.toLowerCase() === "date");
-  const concurrency = config.limitConcurrency ? new ConcurrencyLimit(config.limitConcurrency) : null;
-  const maxRequests = config.limitMaxRequests
-    ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
-    : null;
-  const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
   const accessEnabled = logger.accessEnabled;
   const inFlight = new Set<NodeRequest>();
-  let maxReached = false;
 
   const rootPath = config.rootPath;
 
@@ -131,7 +134,7 @@ export function createNodeAppHandler(
     inFlight.add(req);
     // Read now: once the connection is gone (the 503 closes it) some runtimes no longer say (Bun).
     const peer = accessEnabled ? peerOf(req) : NO_PEER;
-    res.once("close", () => {
+    onResponseDone(res, req.socket, () => {
       inFlight.delete(req);
       if (admitted) concurrency?.release();
       // Nothing was sent when the client left before the app answered: there is no line to write.
@@ -150,11 +153,7 @@ export function createNodeAppHandler(
       refuse(res);
       return;
     }
-    if (maxRequests?.count() && !maxReached) {
-      maxReached = true;
-      logger.warning(maxRequestsMessage(maxRequests.limit as number));
-      onMaxRequests();
-    }
+    if (countRequest !== null) countRequest();
     try {
       const result = app(req, res) as unknown;
       // An async listener's rejection would otherwise end the process (an unhandled rejection).

@@ -5,15 +5,12 @@
  * wrapping when the app answers synchronously, no string work when the access log is off.
  */
 import type { Config } from "./config.ts";
-import type { Logger } from "./logging.ts";
-import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
-import {
-  ConcurrencyLimit,
-  MaxRequests,
-  maxRequestsMessage,
-  serviceUnavailable,
-} from "./middleware/limits.ts";
-import { applyProxyHeaders, createTrustedHosts } from "./middleware/proxy-headers.ts";
+import { clientLabel, type Logger } from "./logging.ts";
+import type { DefaultHeaders } from "./middleware/default-headers.ts";
+import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
+import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
+import { createRequestPolicy } from "./request-policy.ts";
+import { withUrl } from "./request-url.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
 import type { RuntimeCapabilities } from "./runtime/detect.ts";
 
@@ -60,20 +57,12 @@ export function createRequestHandler(
     peerAddressCheap: false,
   },
 ): { handler: FetchHandler; state: HandlerState } {
-  const defaultHeaders = createDefaultHeaders(
-    {
-      serverHeader: config.serverHeader,
-      dateHeader: config.dateHeader,
-      headers: config.headers,
-      runtimeDate: runtime.writesDateHeader,
-    },
-    Date.now(),
+  const { defaultHeaders, concurrency, trusted, countRequest } = createRequestPolicy(
+    config,
+    logger,
+    onMaxRequests,
+    runtime.writesDateHeader,
   );
-  const concurrency = config.limitConcurrency ? new ConcurrencyLimit(config.limitConcurrency) : null;
-  const maxRequests = config.limitMaxRequests
-    ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
-    : null;
-  const trusted = config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null;
   // Which question is cheaper first: is the peer a trusted proxy, or did the request come with
   // X-Forwarded-* at all? Both must hold. Reading headers is dear on Deno (the whole list is copied
   // out of its HTTP layer) and the peer is dear on Bun (a native call), so each runtime asks the
@@ -82,15 +71,19 @@ export function createRequestHandler(
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
-  let maxReached = false;
 
   const finish = (request: Request, info: RequestInfo, response: Response): Response => {
-    concurrency?.release();
     const out = defaultHeaders.apply(response);
     if (accessEnabled) {
       try {
         const { hostname, port } = info.remoteAddr;
-        logger.access(`${hostname}:${port}`, request.method, requestTarget(request.url), "1.1", out.status);
+        logger.access(
+          clientLabel(hostname, port),
+          request.method,
+          requestTarget(request.url),
+          "1.1",
+          out.status,
+        );
       } catch {
         // Deno closes a request the app upgraded itself (Deno.upgradeWebSocket): its method and
         // url getters throw "Request closed". There is no access line to write for it.
@@ -121,13 +114,8 @@ export function createRequestHandler(
     );
   };
 
-  const handler: FetchHandler = (request, peer) => {
-    if (concurrency !== null && !concurrency.acquire()) return defaultHeaders.apply(serviceUnavailable());
-    if (maxRequests?.count() && !maxReached) {
-      maxReached = true;
-      logger.warning(maxRequestsMessage(maxRequests.limit as number));
-      onMaxRequests();
-    }
+  const handle: FetchHandler = (request, peer) => {
+    if (countRequest !== null) countRequest();
 
     let info = peer;
     let forwarded = request;
@@ -155,7 +143,53 @@ export function createRequestHandler(
     return fail(request, info, notAResponse(result));
   };
 
+  // Without --limit-concurrency (the default), `handle` is the handler: no per-request work for it.
+  // uvicorn's 503 over the limit, access-logged as uvicorn does (with the peer as it connected).
+  const refuse = (request: Request, peer: RequestInfo) => finish(request, peer, serviceUnavailable());
+  const handler = concurrency === null ? handle : limitConcurrency(concurrency, handle, refuse);
   return { handler, state: { inFlight, defaultHeaders, concurrency } };
+}
+
+/**
+ * --limit-concurrency around the handler: over the limit, uvicorn's 503; an admitted request holds
+ * its slot, as uvicorn's task does, until its response is done: body sent completely, or the client
+ * gone. Only the adapter sees that (a streamed body goes on long after the app returned its
+ * Response), so it says so per request with RequestInfo.completed (ServeOptions.trackCompletion):
+ * Deno's own `info.completed`, node:http's `res` 'close', Bun's pendingRequests count (settled
+ * synchronously as the next request arrives, see adapter.ts Completion). That is exact and leaves
+ * the Response as the app made it: wrapping its body to see the end would cost a stream per
+ * response and, on Bun, change its framing (a string body goes out chunked, without its
+ * content-type). An adapter that gives no `completed` gets the slot back once the app has answered.
+ */
+export function limitConcurrency(
+  concurrency: ConcurrencyLimit,
+  handle: FetchHandler,
+  refuse: (request: Request, peer: RequestInfo) => Response,
+): FetchHandler {
+  const release = () => concurrency.release();
+  const answered = (response: Response): Response => {
+    release();
+    return response;
+  };
+  const failed = (error: unknown): never => {
+    release();
+    throw error;
+  };
+  return (request, peer) => {
+    if (!concurrency.acquire()) return refuse(request, peer);
+    const completed = peer.completed;
+    if (completed !== undefined) {
+      completed.then(release, release);
+      return handle(request, peer);
+    }
+    let result: Response | Promise<Response>;
+    try {
+      result = handle(request, peer);
+    } catch (error) {
+      return failed(error);
+    }
+    return result instanceof Response ? answered(result) : result.then(answered, failed);
+  };
 }
 
 function hasForwardedHeaders(headers: Headers): boolean {
@@ -172,5 +206,5 @@ export function withScheme(request: Request, scheme: string): Request {
   const current = url.slice(0, colon);
   const wanted = scheme === "wss" ? "https" : scheme === "ws" ? "http" : scheme;
   if (current === wanted) return request;
-  return new Request(wanted + url.slice(colon), request);
+  return withUrl(request, wanted + url.slice(colon));
 }

@@ -139,6 +139,8 @@ export class Server {
         running = await this.adapter.serve({
           ...this.serveBase(tls),
           fetch,
+          // --limit-concurrency holds a slot until the response is done (request-handler.ts).
+          trackCompletion: built.state.concurrency !== null,
           websocket: websockets?.serveOptions(),
         });
       } else {

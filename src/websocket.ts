@@ -22,6 +22,7 @@ import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.t
 import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
 import { withRootPathUrl } from "./middleware/root-path.ts";
 import { requestTarget, withScheme } from "./request-handler.ts";
+import { withUrl } from "./request-url.ts";
 import type {
   ClientAddress,
   FetchHandler,
@@ -254,7 +255,7 @@ export class WebSocketLayer {
       }
     }
     if (rootPath) {
-      forwarded = new Request(withRootPathUrl(forwarded.url, rootPath), forwarded);
+      forwarded = withUrl(forwarded, withRootPathUrl(forwarded.url, rootPath));
       (forwarded as Request & { context?: PeerContext }).context = context;
     }
     state.label = `${clientLabel(state.client.hostname, state.client.port)} - "WebSocket ${requestTarget(forwarded.url)}"`;

@@ -1,10 +1,12 @@
 // src/request-handler.ts: which of the two proxy-header questions (trusted peer? X-Forwarded-* sent?)
 // is asked first depends on what the runtime makes cheap; the answers never depend on the order.
+// And --limit-concurrency: a slot is held until the adapter says the response is done.
 import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../src/config.ts";
 import { loggerFromConfig } from "../src/logging.ts";
 import { createRequestHandler } from "../src/request-handler.ts";
-import type { RequestInfo } from "../src/runtime/adapter.ts";
+import type { Completion, FetchHandler, RequestInfo } from "../src/runtime/adapter.ts";
+import { BunCompletions } from "../src/runtime/bun.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 const quietLogger = () =>
@@ -95,4 +97,174 @@ test("where the peer is dear (Bun), a request without X-Forwarded-* never has it
   handler(request, peer);
   expect(counts.headers).toBeGreaterThan(0);
   expect(counts.peer).toBe(0);
+});
+
+describe("--limit-concurrency", () => {
+  const request = () => new Request("http://127.0.0.1:8000/");
+  const PEER = { hostname: "127.0.0.1", port: 4000 };
+
+  /** A peer whose response the test says is done, counting reads of `completed`. */
+  function tracked() {
+    let done!: () => void;
+    let fail!: (error: unknown) => void;
+    const completed = new Promise<void>((resolve, reject) => {
+      done = resolve;
+      fail = reject;
+    });
+    const reads = { completed: 0 };
+    const peer: RequestInfo = {
+      remoteAddr: PEER,
+      get completed() {
+        reads.completed++;
+        return completed;
+      },
+    };
+    return { peer, done, fail, reads };
+  }
+
+  function handlerWith(app: FetchHandler, ...args: string[]) {
+    const config = resolveConfig(["main:app", ...args], {}, { runtime: fakeRuntime() });
+    const { handler, state } = createRequestHandler(config, app, quietLogger(), () => {});
+    return { handler, active: () => state.concurrency?.active };
+  }
+  const ok: FetchHandler = () => new Response("ok");
+  const status = async (result: Response | Promise<Response>) => (await result).status;
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  test("the slot is held after the app answered, until the response is done", async () => {
+    const { handler, active } = handlerWith(ok, "--limit-concurrency", "1");
+    const first = tracked();
+    expect(await status(handler(request(), first.peer))).toBe(200);
+    expect(active()).toBe(1);
+    const refused = tracked();
+    expect(await status(handler(request(), refused.peer))).toBe(503);
+    // A refused request is never asked (Bun queues a promise on the first read).
+    expect(refused.reads.completed).toBe(0);
+    first.done();
+    await settled();
+    expect(active()).toBe(0);
+    expect(await status(handler(request(), tracked().peer))).toBe(200);
+  });
+
+  test("the slot is held while an async app works, and given back even if completed rejects", async () => {
+    let answer!: (response: Response) => void;
+    const app: FetchHandler = () => new Promise<Response>((resolve) => (answer = resolve));
+    const { handler, active } = handlerWith(app, "--limit-concurrency", "2");
+    const first = tracked();
+    const pending = handler(request(), first.peer);
+    expect(active()).toBe(1);
+    answer(new Response("late"));
+    expect(await status(pending)).toBe(200);
+    expect(active()).toBe(1);
+    first.fail(new Error("connection reset"));
+    await settled();
+    expect(active()).toBe(0);
+  });
+
+  test("an app that throws gets its 500, and the slot waits for that response too", async () => {
+    const app: FetchHandler = () => {
+      throw new Error("boom");
+    };
+    const { handler, active } = handlerWith(app, "--limit-concurrency", "1");
+    const first = tracked();
+    expect(await status(handler(request(), first.peer))).toBe(500);
+    expect(active()).toBe(1);
+    first.done();
+    await settled();
+    expect(active()).toBe(0);
+  });
+
+  test("an adapter that gives no completed: the slot is given back once the app answered", async () => {
+    let answer!: (response: Response) => void;
+    const apps: Record<string, FetchHandler> = {
+      sync: ok,
+      async: () => new Promise<Response>((resolve) => (answer = resolve)),
+      throws: () => {
+        throw new Error("boom");
+      },
+      rejects: () => Promise.reject(new Error("boom")),
+    };
+    for (const [kind, app] of Object.entries(apps)) {
+      const { handler, active } = handlerWith(app, "--limit-concurrency", "1");
+      const result = handler(request(), { remoteAddr: PEER });
+      if (kind === "async") {
+        expect(active()).toBe(1);
+        answer(new Response("late"));
+      }
+      expect(await status(result)).toBe(kind === "sync" || kind === "async" ? 200 : 500);
+      expect(active()).toBe(0);
+    }
+  });
+
+  test("without a limit, completed is never read", async () => {
+    const { handler } = handlerWith(ok);
+    const peer = tracked();
+    expect(await status(handler(request(), peer.peer))).toBe(200);
+    expect(peer.reads.completed).toBe(0);
+  });
+});
+
+describe("BunCompletions (RequestInfo.completed on Bun)", () => {
+  /** Which of `completions` have called back, by index, right now. */
+  function watch(completions: Completion[]): () => number[] {
+    const done: number[] = [];
+    for (const [index, completion] of completions.entries()) completion.then(() => done.push(index));
+    return () => [...done].sort();
+  }
+
+  test("an arriving request settles as many as server.pendingRequests says are done, oldest first, at once", () => {
+    const completions = new BunCompletions();
+    const done = watch([completions.next(), completions.next(), completions.next()]);
+    // Three responses going, plus the arriving request itself.
+    completions.settle({ pendingRequests: 4 });
+    expect(done()).toEqual([]);
+    // One done (whichever): the oldest calls back, before settle() returns.
+    completions.settle({ pendingRequests: 3 });
+    expect(done()).toEqual([0]);
+    // Other pending requests (a 503 still being written) only make it wait longer.
+    completions.settle({ pendingRequests: 5 });
+    expect(done()).toEqual([0]);
+    completions.settle({ pendingRequests: 1 });
+    expect(done()).toEqual([0, 1, 2]);
+  });
+
+  test("a callback added after it settled runs at once", () => {
+    const completions = new BunCompletions();
+    const first = completions.next();
+    const calls: string[] = [];
+    first.then(() => calls.push("core"));
+    completions.settle({ pendingRequests: 1 });
+    first.then(() => calls.push("late"));
+    expect(calls).toEqual(["core", "late"]);
+  });
+
+  test("with the request handler: a slot freed by settle() is free for the request that settled it", async () => {
+    const completions = new BunCompletions();
+    const config = resolveConfig(["main:app", "--limit-concurrency", "1"], {}, { runtime: fakeRuntime() });
+    const { handler } = createRequestHandler(
+      config,
+      () => new Response("ok"),
+      quietLogger(),
+      () => {},
+    );
+    const pending = { pendingRequests: 1 };
+    // What bun.ts does per request: settle, then hand the app a lazily queued completion.
+    const serve = () => {
+      completions.settle(pending);
+      const info: RequestInfo = {
+        remoteAddr: { hostname: "127.0.0.1", port: 1 },
+        get completed() {
+          return completions.next();
+        },
+      };
+      return handler(new Request("http://127.0.0.1/"), info) as Response;
+    };
+    expect(serve().status).toBe(200);
+    // The first response still going: the next request is refused.
+    pending.pendingRequests = 2;
+    expect(serve().status).toBe(503);
+    // Done: the very next request is admitted, no microtask in between.
+    pending.pendingRequests = 1;
+    expect(serve().status).toBe(200);
+  });
 });

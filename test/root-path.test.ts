@@ -111,10 +111,10 @@ function echo(url: string, headers: Record<string, string> = {}): Promise<string
   });
 }
 
-describe("deno: an app that upgrades by itself (Deno.upgradeWebSocket)", () => {
+describe("deno: an app that upgrades by itself (Deno.upgradeWebSocket) keeps working", () => {
   afterEach(killAll);
 
-  test("still gets the request Deno.serve can upgrade when tsuv shows it another URL", async () => {
+  test("when tsuv shows it another URL (--root-path)", async () => {
     const server = await startTsuv("deno", [
       "test/fixtures/apps/deno-upgrade.ts",
       "--port",
@@ -123,7 +123,14 @@ describe("deno: an app that upgrades by itself (Deno.upgradeWebSocket)", () => {
       "/api",
     ]);
     const ws = server.url.replace("http", "ws");
-    expect(await echo(`${ws}/chat`)).toBe("/api/chat hi");
+    expect(await echo(`${ws}/chat`)).toBe("http:/api/chat hi");
     expect(await (await fetch(`${server.url}/x`)).text()).toBe(`${server.url}/api/x`);
+  });
+
+  test("and when a trusted proxy says https (X-Forwarded-Proto)", async () => {
+    const server = await startTsuv("deno", ["test/fixtures/apps/deno-upgrade.ts", "--port", "0"]);
+    const ws = server.url.replace("http", "ws");
+    expect(await echo(`${ws}/chat`, { "x-forwarded-proto": "https" })).toBe("https:/chat hi");
+    expect(await echo(`${ws}/chat`)).toBe("http:/chat hi");
   });
 });

@@ -17,6 +17,23 @@ export interface ClientAddress {
 /** What a fetch-interface app receives beside the Request (Deno's ServeHandlerInfo shape). */
 export interface RequestInfo {
   remoteAddr: ClientAddress;
+  /**
+   * Only with ServeOptions.trackCompletion: settles once the response to this request is done, its
+   * body sent completely or the client gone (Deno's ServeHandlerInfo.completed, a Promise). The
+   * request handler holds a --limit-concurrency slot until then.
+   */
+  readonly completed?: Completion;
+}
+
+/**
+ * RequestInfo.completed: a Promise, or a thenable whose callbacks may run synchronously. On Bun,
+ * which tells only how many responses are still going (server.pendingRequests), the adapter learns
+ * of completions when the next request arrives, and must free their slots before that request asks
+ * for one: so then() callbacks run at once then, not a microtask later. Which of several responses
+ * done meanwhile a Bun completion stands for is a guess: right for counting, not for timing one.
+ */
+export interface Completion {
+  then(onDone: () => void, onError?: (error: unknown) => void): unknown;
 }
 
 export type FetchHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
@@ -89,6 +106,11 @@ export interface ServeOptions {
   keepAliveTimeoutMs: number;
   /** Exactly one of fetch / node is set, by the app's interface. */
   fetch?: FetchHandler;
+  /**
+   * The fetch handler reads RequestInfo.completed (--limit-concurrency): the adapter provides it.
+   * Without it, the adapter does no per-request work for it.
+   */
+  trackCompletion?: boolean;
   node?: NodeRequestListener;
   /** WebSocket hooks to serve (crossws); without it, upgrade requests reach the app as requests. */
   websocket?: WebSocketServeOptions;

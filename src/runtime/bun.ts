@@ -14,6 +14,7 @@ import { ConfigError } from "../errors.ts";
 import type {
   BoundAddress,
   ClientAddress,
+  Completion,
   FetchHandler,
   RequestInfo,
   RunningServer,
@@ -33,6 +34,8 @@ import type { BunWebSocket } from "./ws-bun.ts";
 /** The part of Bun's API used here (declared locally so tsc and deno check agree on this file). */
 interface BunServer {
   readonly port: number | undefined;
+  /** Requests whose handler is running or whose body is still going out (upgraded sockets not). */
+  readonly pendingRequests: number;
   requestIP(request: Request): { address: string; port: number } | null;
   timeout(request: Request, seconds: number): void;
   stop(closeActiveConnections?: boolean): Promise<void>;
@@ -86,6 +89,82 @@ class BunRequestInfo implements RequestInfo {
       this.addr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
     }
     return this.addr;
+  }
+}
+
+/**
+ * RequestInfo.completed on Bun (ServeOptions.trackCompletion). Bun has no per-response "done"
+ * event: request.signal does not fire when a response completes, and wrapping the body to see its
+ * end changes the response (a string body goes out chunked, without its content-type). But
+ * `server.pendingRequests` counts, exactly, the requests whose handler is running or whose body is
+ * still going out, and drops one whose client has gone (Bun 1.4.5; upgraded sockets are not
+ * counted; test/behaviour checks it). So the completions handed out wait in a queue, and each
+ * arriving request first settles as many as the count says are done, synchronously, so that their
+ * slots are free before it asks for one: the number is exact, which ones settle is a guess (the
+ * oldest first), and the count is read when it matters, when a request or an upgrade wants a slot.
+ */
+export class BunCompletions {
+  readonly #waiting: BunCompletion[] = [];
+
+  /** On each request, before anything asks for a slot. */
+  settle(server: Pick<BunServer, "pendingRequests">): void {
+    const waiting = this.#waiting;
+    // The arriving request is counted too; every waiting one not done yet is among the others.
+    const going = server.pendingRequests - 1;
+    while (waiting.length > going) (waiting.shift() as BunCompletion).done();
+  }
+
+  /** The completion of one request whose response has just begun. */
+  next(): Completion {
+    const completion = new BunCompletion();
+    this.#waiting.push(completion);
+    return completion;
+  }
+}
+
+/** One response's completion: then() callbacks run when BunCompletions.settle() counts it done. */
+class BunCompletion implements Completion {
+  #settled = false;
+  #callbacks: (() => void)[] | undefined = undefined;
+
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (adapter.ts Completion)
+  then(onDone: () => void): void {
+    if (this.#settled) {
+      runCallback(onDone);
+      return;
+    }
+    if (this.#callbacks === undefined) this.#callbacks = [];
+    this.#callbacks.push(onDone);
+  }
+
+  done(): void {
+    this.#settled = true;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks) for (const callback of callbacks) runCallback(callback);
+  }
+}
+
+/** A callback that throws (an app's own) fails as it would in a promise chain, not the request. */
+function runCallback(callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    void Promise.reject(error);
+  }
+}
+
+/** BunRequestInfo with `completed`, made on first read: only admitted requests are queued. */
+class TrackedBunRequestInfo extends BunRequestInfo {
+  readonly #completions: BunCompletions;
+  #completed: Completion | undefined = undefined;
+  constructor(server: BunServer, request: Request, completions: BunCompletions) {
+    super(server, request);
+    this.#completions = completions;
+  }
+  get completed(): Completion {
+    if (this.#completed === undefined) this.#completed = this.#completions.next();
+    return this.#completed;
   }
 }
 
@@ -163,8 +242,21 @@ function serveFetch(
         if (lingering) result = closeKeepAlive(result);
         return result instanceof Promise ? later(request, server, result) : result;
       };
+  const completions = options.trackCompletion ? new BunCompletions() : null;
   const base: BunServeOptions = {
-    fetch,
+    // A third version only with --limit-concurrency (see BunCompletions).
+    fetch: completions
+      ? (request, server) => {
+          completions.settle(server);
+          if (websocket) {
+            const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
+            if (upgraded) return upgraded;
+          }
+          let result = app(request, new TrackedBunRequestInfo(server, request, completions));
+          if (lingering) result = closeKeepAlive(result);
+          return result instanceof Promise ? later(request, server, result) : result;
+        }
+      : fetch,
     // development mode would answer errors with an HTML page carrying the stack.
     development: false,
     idleTimeout: idle,

@@ -121,13 +121,17 @@ function serveFetch(
     if (--active === 0) onDrained?.();
   };
   // Deno's ServeHandlerInfo already has the RequestInfo shape ({ remoteAddr: { hostname, port } }
-  // for TCP), so it is passed through as is: no allocation. A unix socket has no peer address.
+  // for TCP, and `completed` for ServeOptions.trackCompletion), so it is passed through as is: no
+  // allocation. A unix socket has no peer address.
   const unix = listen.kind === "unix";
+  const track = options.trackCompletion === true;
+  const unixInfo = (peer: RequestInfo): RequestInfo =>
+    track ? { remoteAddr: NO_PEER_INFO.remoteAddr, completed: peer.completed } : NO_PEER_INFO;
   const handler = (request: Request, peer: RequestInfo): Response | Promise<Response> => {
     if (draining) return serviceUnavailable();
     const result =
       websocket?.maybeUpgrade(request, unix ? NO_PEER_INFO : peer) ||
-      app(request, unix ? NO_PEER_INFO : peer);
+      app(request, unix ? unixInfo(peer) : peer);
     if (result instanceof Promise) {
       active++;
       result.then(settle, settle);

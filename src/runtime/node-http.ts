@@ -13,6 +13,7 @@
  * says `connection: close`); resolve when the last connection is gone. node:http's own parser
  * limits stay as they are (strict parsing, 16 KiB of headers, then 431).
  */
+
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -21,6 +22,7 @@ import {
 } from "node:http";
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import { ConfigError, errorMessage } from "../errors.ts";
+import { onResponseDone } from "../response-done.ts";
 import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
@@ -66,6 +68,35 @@ class NodeRequestInfo implements RequestInfo {
     }
     return this.#addr;
   }
+}
+
+/**
+ * The RequestInfo of one request, with `completed` (ServeOptions.trackCompletion): settled once
+ * node:http's response is finished or its client is gone (response-done.ts, which also covers a
+ * pipelined response still queued when the client leaves).
+ */
+class CompletionInfo implements RequestInfo {
+  readonly #peer: RequestInfo;
+  readonly #socket: Socket;
+  readonly #res: ServerResponse;
+  #completed: Promise<void> | undefined = undefined;
+  constructor(peer: RequestInfo, socket: Socket, res: ServerResponse) {
+    this.#peer = peer;
+    this.#socket = socket;
+    this.#res = res;
+  }
+  /** Made on first read: for an admitted request, before the app runs; a refused one never has it. */
+  get completed(): Promise<void> {
+    this.#completed ??= new Promise((resolve) => onResponseDone(this.#res, this.#socket, () => resolve()));
+    return this.#completed;
+  }
+  get remoteAddr(): ClientAddress {
+    return this.#peer.remoteAddr;
+  }
+}
+
+function trackedRequestInfo(socket: Socket, res: ServerResponse): RequestInfo {
+  return new CompletionInfo(requestInfo(socket), socket, res);
 }
 
 /** Connections of one server, for graceful and forced close. */
@@ -168,6 +199,10 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   if (options.fetch) {
     installFastGlobals();
     const fetch = options.fetch;
+    // Chosen once: without trackCompletion, a request costs what it did before.
+    const infoOf: (socket: Socket, res: ServerResponse) => RequestInfo = options.trackCompletion
+      ? trackedRequestInfo
+      : requestInfo;
     const send = (res: ServerResponse, response: Response) => {
       try {
         writeResponse(res, responseParts(response), onError);
@@ -186,7 +221,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       }
       let result: Response | Promise<Response>;
       try {
-        result = fetch(new NodeRequest(req, res, secure) as unknown as Request, requestInfo(req.socket));
+        result = fetch(new NodeRequest(req, res, secure) as unknown as Request, infoOf(req.socket, res));
       } catch (error) {
         failed(res, error);
         return;

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { node20 } from "../../scripts/tools.mjs";
@@ -33,6 +33,30 @@ export function rawRequest(port: number, payload: string, timeoutMs = 3000): Pro
     socket.on("error", done);
     socket.write(payload);
   });
+}
+
+/** A connection that sent `payload` and has read the first chunk of a /stream response. */
+function streamingSocket(port: number, payload: string): Promise<Socket> {
+  const socket = connect(port, "127.0.0.1");
+  return new Promise((resolve) => {
+    let data = "";
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+      if (data.includes("chunk0")) resolve(socket);
+    });
+    socket.write(payload);
+  });
+}
+
+/** GET `url` until it answers `wanted` (a slot freed a moment after a response ends), or time is up. */
+async function statusSoon(url: string, wanted: number, withinMs = 2000): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (response.status === wanted || Date.now() > deadline) return response.status;
+    await Bun.sleep(50);
+  }
 }
 
 export function behaviourSuite(runtime: RuntimeKey): void {
@@ -207,6 +231,57 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     const over = await fetch(`${server.url}/`);
     expect(over.status).toBe(503);
     expect((await slow).status).toBe(200);
+    // uvicorn writes an access line for its 503 too.
+    await server.waitFor(/"GET \/ HTTP\/1\.1" 503 Service Unavailable/);
+  });
+
+  test("--limit-concurrency holds the slot until a streamed body is done", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const streaming = await fetch(`${server.url}/stream?ms=500`);
+    const reader = (streaming.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toBe("chunk0\n");
+    // The app returned its Response long ago; its body is still going out.
+    const over = await fetch(`${server.url}/`);
+    expect(over.status).toBe(503);
+    await over.arrayBuffer();
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      rest += decoder.decode(chunk.value);
+    }
+    expect(rest).toBe("chunk1\nchunk2\n");
+    // Done: the slot is free for the next request at once, and for each one after it, each on a
+    // new connection (on Bun the count of responses still going is read as a request arrives).
+    for (let i = 0; i < 3; i++) {
+      const next = await fetch(`${server.url}/`, { headers: { connection: "close" } });
+      expect(next.status).toBe(200);
+      await next.arrayBuffer();
+    }
+  });
+
+  test("--limit-concurrency frees the slot of a client that left mid-stream", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const socket = await streamingSocket(server.port, "GET /stream?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const over = await fetch(`${server.url}/`);
+    expect(over.status).toBe(503);
+    await over.arrayBuffer();
+    socket.destroy();
+    expect(await statusSoon(`${server.url}/`, 200)).toBe(200);
+  });
+
+  test("--limit-concurrency frees the slots of a client that left with pipelined requests", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "2"]);
+    // The second response waits behind the first (node:http queues it without the socket).
+    const socket = await streamingSocket(
+      server.port,
+      "GET /stream?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    socket.destroy();
+    // Both slots are free again: one for a stream, one for the request made while it runs.
+    const streaming = await fetch(`${server.url}/stream?ms=3000`);
+    expect(streaming.status).toBe(200);
+    expect(await statusSoon(`${server.url}/`, 200)).toBe(200);
+    await streaming.body?.cancel();
   });
 
   test("--limit-max-requests exits gracefully after the limit", async () => {
@@ -327,6 +402,8 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(server.stderr()).toContain(`tsuv running on socket ${path}`);
       const response = await fetch("http://localhost/", { unix: path } as RequestInit);
       expect(await response.text()).toBe("Hello, world!");
+      // No client address on a unix socket: uvicorn's line starts with " - ".
+      await server.waitFor(/INFO: {5} - "GET \/ HTTP\/1\.1" 200 OK/);
       server.signal("SIGTERM");
       expect(await server.exited).toBe(0);
       expect(existsSync(path)).toBe(false);
