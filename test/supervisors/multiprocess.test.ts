@@ -264,6 +264,10 @@ describe("process class beyond the seed", () => {
     processes,
     "--limit-max-requests: a child serves on until its replacement is ready, then retires",
   );
+  shared.recycleWaitsForRestart(
+    processes,
+    "a recycle request waits for a SIGHUP restart, and none starts during shutdown",
+  );
 
   test("a child that fails startup stops everything with exit code 3 (uvicorn exits 0 here)", async () => {
     const { supervisor, port, ports, clock, logger } = multiprocess(undefined, { autoReady: false });

@@ -256,6 +256,10 @@ describe("beyond the seed", () => {
     threads,
     "--limit-max-requests: a thread serves on until its replacement is ready, then retires",
   );
+  shared.recycleWaitsForRestart(
+    threads,
+    "a recycle request waits for a SIGHUP restart, and none starts during shutdown",
+  );
 
   test("a stale thread is terminated once the shutdown timeout passes, and logged", async () => {
     const { supervisor, port, clock, logger } = await startedWithHealthcheck1s(

@@ -246,3 +246,32 @@ export function recycleOnMaxRequests(kit: WorkerClassKit, name: string): void {
     expect(supervisor.shouldExit).toBe(false);
   });
 }
+
+/**
+ * A recycle request during a SIGHUP restart waits for it, and a worker the restart replaced is not
+ * replaced again; during shutdown no replacement starts at all.
+ */
+export function recycleWaitsForRestart(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, port } = twoReady(kit);
+    supervisor.handleHup();
+    expect(ports).toHaveLength(3); // the restart's replacement for slot 0
+    port(1).emit({ type: "recycle" });
+    supervisor.tick();
+    expect(ports).toHaveLength(3);
+    port(2).markReady();
+    supervisor.tick(); // slot 0 swapped; the restart starts slot 1's replacement
+    expect(ports).toHaveLength(4);
+    port(3).markReady();
+    supervisor.tick();
+    supervisor.tick();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(3)]);
+    expect(ports).toHaveLength(4); // port(1) was replaced once, by the restart
+    expect(supervisor.rolling).toBeUndefined();
+
+    port(2).emit({ type: "recycle" });
+    supervisor.handleTerm();
+    supervisor.tick();
+    expect(ports).toHaveLength(4);
+  });
+}
