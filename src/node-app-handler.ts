@@ -3,7 +3,8 @@
  * request-handler.ts does for fetch apps, on node:http's request and response objects, so that
  * uvicorn's per-request options mean the same for both kinds of app:
  * - --limit-concurrency: over the limit, uvicorn's 503 and a closed connection; a slot is held
- *   until the response is finished or the client is gone ('close'), streamed bodies included.
+ *   until the response is finished or the client is gone (response-done.ts), streamed bodies
+ *   included; at the limit, a response the app has ended counts as finished (see admit()).
  * - --limit-max-requests: counted per request, as for fetch apps.
  * - default headers (`server`, --header): set before the app runs, so any header the app sets
  *   replaces ours. node:http writes its own `date` (res.sendDate); --no-date-header turns it off.
@@ -19,10 +20,10 @@
 import type { Config } from "./config.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
-import type { ConcurrencyLimit } from "./middleware/limits.ts";
+import { SERVICE_UNAVAILABLE } from "./middleware/limits.ts";
 import { proxiedClient, type TrustedHosts } from "./middleware/proxy-headers.ts";
 import { withRootPathTarget } from "./middleware/root-path.ts";
-import { createRequestPolicy } from "./request-policy.ts";
+import { createRequestPolicy, type SharedPolicy } from "./request-policy.ts";
 import { onResponseDone } from "./response-done.ts";
 import type { ClientAddress, NodeRequestListener } from "./runtime/adapter.ts";
 import { NO_PEER } from "./runtime/peer.ts";
@@ -55,19 +56,17 @@ interface NodeResponse {
   off(event: "close", listener: () => void): unknown;
 }
 
-export interface NodeAppState {
+export interface NodeAppState extends SharedPolicy {
   /** Requests whose response is not finished yet, for the drain's "Cancel N running request(s)" line. */
   readonly inFlight: Set<NodeRequest>;
-  readonly defaultHeaders: DefaultHeaders;
-  readonly concurrency: ConcurrencyLimit | null;
 }
 
-/** uvicorn's over-limit answer (limits.ts serviceUnavailable(), as node:http writes it). */
+/** uvicorn's over-limit answer (limits.ts), as node:http writes it. */
 function refuse(res: NodeResponse): void {
-  res.statusCode = 503;
-  res.setHeader("content-type", "text/plain; charset=utf-8");
-  res.setHeader("connection", "close");
-  res.end("Service Unavailable");
+  const { status, body, headers } = SERVICE_UNAVAILABLE;
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end(body);
 }
 
 function internalError(res: NodeResponse): void {
@@ -80,13 +79,14 @@ function internalError(res: NodeResponse): void {
   res.end("Internal Server Error");
 }
 
-/** The default headers as node:http takes them: one setHeader per name, repeated names as a list. */
-function headerList(config: Config, defaults: DefaultHeaders): [string, string | string[]][] {
-  // node:http writes a current date itself; only a --header date:X replaces it (see below).
-  const builtInDate = config.dateHeader && !config.headers.some(([name]) => name.toLowerCase() === "date");
+/**
+ * The default headers as node:http takes them: one setHeader per name, repeated names as a list.
+ * `sendDate`: node:http writes the built-in date itself, so it is left out here.
+ */
+function headerList(defaults: DefaultHeaders, sendDate: boolean): [string, string | string[]][] {
   const grouped = new Map<string, string[]>();
   for (const [name, value] of defaults.entries()) {
-    if (name === "date" && builtInDate) continue;
+    if (name === "date" && sendDate) continue;
     const values = grouped.get(name);
     if (values) values.push(value);
     else grouped.set(name, [value]);
@@ -120,9 +120,9 @@ export function createNodeAppHandler(
     logger,
     onMaxRequests,
   );
-  const preset = headerList(config, defaultHeaders);
-  // No built-in date (--no-date-header, or a --header date:X that preset carries instead).
-  const sendDate = config.dateHeader && !config.headers.some(([name]) => name.toLowerCase() === "date");
+  // node:http's own date, unless --no-date-header, or a --header date:X that preset carries instead.
+  const sendDate = config.dateHeader && !config.headers.some(([name]) => name === "date");
+  const preset = headerList(defaultHeaders, sendDate);
   const accessEnabled = logger.accessEnabled;
   const inFlight = new Set<NodeRequest>();
 
@@ -196,5 +196,5 @@ export function createNodeAppHandler(
       internalError(res);
     }
   };
-  return { listener, state: { inFlight, defaultHeaders, concurrency } };
+  return { listener, state: { inFlight, defaultHeaders, concurrency, trusted } };
 }

@@ -6,10 +6,9 @@
  */
 import type { Config } from "./config.ts";
 import { clientLabel, type Logger } from "./logging.ts";
-import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
-import { createRequestPolicy } from "./request-policy.ts";
+import { createRequestPolicy, type SharedPolicy } from "./request-policy.ts";
 import { withUrl } from "./request-url.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
 import type { RuntimeCapabilities } from "./runtime/detect.ts";
@@ -19,14 +18,12 @@ export interface InFlight {
   target: string;
 }
 
-export interface HandlerState {
+export interface HandlerState extends SharedPolicy {
   /**
    * Requests being handled now: the app returned a promise that has not settled. A request the app
    * answers synchronously is never in it (nothing else runs until it has its Response).
    */
   readonly inFlight: Set<Request>;
-  readonly defaultHeaders: DefaultHeaders;
-  readonly concurrency: ConcurrencyLimit | null;
 }
 
 /** "/a?x=1" from "http://host:8000/a?x=1" without parsing a URL. */
@@ -147,7 +144,7 @@ export function createRequestHandler(
   // uvicorn's 503 over the limit, access-logged as uvicorn does (with the peer as it connected).
   const refuse = (request: Request, peer: RequestInfo) => finish(request, peer, serviceUnavailable());
   const handler = concurrency === null ? handle : limitConcurrency(concurrency, handle, refuse);
-  return { handler, state: { inFlight, defaultHeaders, concurrency } };
+  return { handler, state: { inFlight, defaultHeaders, concurrency, trusted } };
 }
 
 /**

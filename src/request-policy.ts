@@ -22,6 +22,9 @@ export interface RequestPolicy {
   readonly countRequest: (() => void) | null;
 }
 
+/** What a server shares with its WebSocket layer (server.ts): the same headers, slots and proxies. */
+export type SharedPolicy = Pick<RequestPolicy, "defaultHeaders" | "concurrency" | "trusted">;
+
 export function createRequestPolicy(
   config: Config,
   logger: Logger,

@@ -19,9 +19,10 @@ import type { Config } from "./config.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
-import { applyProxyHeaders, createTrustedHosts, type TrustedHosts } from "./middleware/proxy-headers.ts";
+import { applyProxyHeaders, type TrustedHosts } from "./middleware/proxy-headers.ts";
 import { withRootPathUrl } from "./middleware/root-path.ts";
 import { requestTarget, withScheme } from "./request-handler.ts";
+import type { SharedPolicy } from "./request-policy.ts";
 import { withUrl } from "./request-url.ts";
 import type {
   ClientAddress,
@@ -354,26 +355,18 @@ function closeQuietly(peer: Peer | undefined, code: number): void {
 }
 
 export function createWebSocketLayer(
-  config: Pick<
-    Config,
-    | "wsMaxSize"
-    | "wsPingInterval"
-    | "wsPingTimeout"
-    | "wsPerMessageDeflate"
-    | "proxyHeaders"
-    | "forwardedAllowIps"
-    | "rootPath"
-  >,
+  config: Pick<Config, "wsMaxSize" | "wsPingInterval" | "wsPingTimeout" | "wsPerMessageDeflate" | "rootPath">,
   hooks: WebSocketHooks,
   logger: Logger,
-  shared: { concurrency: ConcurrencyLimit | null; defaultHeaders: DefaultHeaders | null },
+  /** The HTTP side's headers, --limit-concurrency slots and trusted proxies (request-policy.ts). */
+  shared: SharedPolicy,
 ): WebSocketLayer {
   return new WebSocketLayer({
     hooks,
     logger,
     concurrency: shared.concurrency,
     defaultHeaders: shared.defaultHeaders,
-    trusted: config.proxyHeaders ? createTrustedHosts(config.forwardedAllowIps) : null,
+    trusted: shared.trusted,
     rootPath: config.rootPath,
     maxMessageBytes: config.wsMaxSize,
     perMessageDeflate: config.wsPerMessageDeflate,

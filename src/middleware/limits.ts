@@ -33,12 +33,17 @@ export class ConcurrencyLimit {
   }
 }
 
-/** uvicorn's over-limit answer, byte for byte: a fresh Response each time (bodies are single-use). */
+/** uvicorn's over-limit answer, byte for byte, for fetch apps and (as node:http writes it) node apps. */
+export const SERVICE_UNAVAILABLE = {
+  status: 503,
+  body: "Service Unavailable",
+  headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+} as const;
+
+/** SERVICE_UNAVAILABLE as a Response: a fresh one each time (bodies are single-use). */
 export function serviceUnavailable(): Response {
-  return new Response("Service Unavailable", {
-    status: 503,
-    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-  });
+  const { status, body, headers } = SERVICE_UNAVAILABLE;
+  return new Response(body, { status, headers });
 }
 
 /**

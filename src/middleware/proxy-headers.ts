@@ -280,10 +280,8 @@ function forwardedClient(header: string, trusted: TrustedHosts): ClientAddress |
 export function applyProxyHeaders(request: Request, peer: ClientAddress, trusted: TrustedHosts): ProxyResult {
   if (!trusted.all && !trusted.has(peer.hostname)) return { client: peer, scheme: null };
   const headers = request.headers;
-  const forwardedFor = headers.get("x-forwarded-for");
   const forwardedProto = headers.get("x-forwarded-proto");
-  let client = peer;
-  if (forwardedFor !== null) client = forwardedClient(forwardedFor, trusted) ?? peer;
+  const client = clientFromTrusted(peer, headers.get("x-forwarded-for"), trusted);
   let scheme: ForwardedScheme | null = null;
   if (forwardedProto !== null) {
     const proto = forwardedProto.trim().toLowerCase();
@@ -301,6 +299,15 @@ export function proxiedClient(
   forwardedFor: string | null,
   trusted: TrustedHosts,
 ): ClientAddress {
-  if (forwardedFor === null || (!trusted.all && !trusted.has(peer.hostname))) return peer;
-  return forwardedClient(forwardedFor, trusted) ?? peer;
+  if (!trusted.all && !trusted.has(peer.hostname)) return peer;
+  return clientFromTrusted(peer, forwardedFor, trusted);
+}
+
+/** The client a trusted peer names in X-Forwarded-For, or the peer when it names none usable. */
+function clientFromTrusted(
+  peer: ClientAddress,
+  forwardedFor: string | null,
+  trusted: TrustedHosts,
+): ClientAddress {
+  return forwardedFor === null ? peer : (forwardedClient(forwardedFor, trusted) ?? peer);
 }
