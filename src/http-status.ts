@@ -1,5 +1,6 @@
 /**
- * HTTP status phrases, kept apart from the logger because the table is long and never changes.
+ * HTTP status phrases, kept apart from the logger because the table is long and never changes, and
+ * the one canned error response every serving path shares.
  */
 /** Python's http.HTTPStatus phrases (3.13 spellings), which uvicorn's access log prints. */
 const STATUS_PHRASES: Record<number, string> = {
@@ -69,4 +70,15 @@ const STATUS_PHRASES: Record<number, string> = {
 
 export function statusPhrase(status: number): string {
   return STATUS_PHRASES[status] ?? "";
+}
+
+/**
+ * The 500 a request gets when the app failed it (threw, rejected, returned no Response) or the
+ * runtime's server caught an error: uvicorn's body, headers and closed connection.
+ */
+export function internalServerError(): Response {
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+  });
 }

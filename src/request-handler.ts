@@ -5,6 +5,7 @@
  * wrapping when the app answers synchronously, no string work when the access log is off.
  */
 import type { Config } from "./config.ts";
+import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
@@ -30,13 +31,6 @@ export interface HandlerState extends SharedPolicy {
 export function requestTarget(url: string): string {
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   return slash === -1 ? "/" : url.slice(slash);
-}
-
-function internalError(): Response {
-  return new Response("Internal Server Error", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-  });
 }
 
 function notAResponse(value: unknown): TypeError {
@@ -91,7 +85,7 @@ export function createRequestHandler(
 
   const fail = (request: Request, info: RequestInfo, error: unknown): Response => {
     logger.exception("Exception in fetch handler", error);
-    return finish(request, info, internalError());
+    return finish(request, info, internalServerError());
   };
 
   /** The app answered with a promise: tracked in flight until it settles. */

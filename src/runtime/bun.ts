@@ -11,6 +11,7 @@
  * - Bun cannot listen on an inherited fd (oven-sh/bun PR #36491), and Bun.serve has no backlog option.
  */
 import { ConfigError } from "../errors.ts";
+import { internalServerError } from "../http-status.ts";
 import type {
   BoundAddress,
   ClientAddress,
@@ -168,13 +169,6 @@ class TrackedBunRequestInfo extends BunRequestInfo {
   }
 }
 
-function internalError(): Response {
-  return new Response("Internal Server Error", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8" },
-  });
-}
-
 async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
   if (listen.kind === "fd") {
@@ -262,7 +256,7 @@ function serveFetch(
     idleTimeout: idle,
     error(error) {
       onError?.(error);
-      return internalError();
+      return internalServerError();
     },
   };
   if (tls) base.tls = tls;

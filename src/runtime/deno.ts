@@ -18,6 +18,7 @@
  *   the process, so serve() refuses first. Deno cannot listen on an inherited fd (denoland/deno#14006).
  */
 import { ConfigError } from "../errors.ts";
+import { internalServerError } from "../http-status.ts";
 // uvicorn's answer when it cannot take a request; given to requests that arrive while draining.
 import { serviceUnavailable } from "../middleware/limits.ts";
 import type {
@@ -64,13 +65,6 @@ declare const Deno: {
   serve(options: DenoServeOptions): DenoHttpServer;
   listen(options: { hostname: string; port: number }): { readonly addr: { port: number }; close(): void };
 };
-
-function internalError(): Response {
-  return new Response("Internal Server Error", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8" },
-  });
-}
 
 async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
@@ -145,7 +139,7 @@ function serveFetch(
     onListen() {}, // Deno would print "Listening on ..."; tsuv announces itself.
     onError(error) {
       onError?.(error);
-      return internalError();
+      return internalServerError();
     },
   };
   if (tls) {
