@@ -68,13 +68,24 @@ export function moduleCandidates(
   return EXTENSIONS.map((ext) => base + ext);
 }
 
-function isNotFound(error: unknown, path: string): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  const message = errorMessage(error);
-  return (
-    (code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Module not found/.test(message)) &&
-    message.includes(path)
-  );
+/**
+ * The import's own error as one line. The app file exists (checked before importing), so a
+ * "module not found" here is about something the app imports, and naming it is the whole point:
+ * uvicorn re-raises such an error instead of saying the app module is missing. Multi-line messages
+ * (esbuild's "Transform failed with 1 error:" and its location) are folded; Bun's syntax errors
+ * carry their location apart from the message, and Deno's come coloured even into a pipe.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what is being removed.
+const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
+
+function loadFailure(error: unknown): string {
+  let message = errorMessage(error).replace(ANSI_COLOUR, "").replace(/\s+/g, " ").trim();
+  const position = (error as { position?: { file?: string; line?: number; column?: number } } | null)
+    ?.position;
+  if (position?.file && position.line !== undefined && !message.includes(position.file)) {
+    message += ` (${position.file}:${position.line}:${position.column ?? 0})`;
+  }
+  return message;
 }
 
 export interface LoadAppDeps {
@@ -103,11 +114,9 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
   try {
     mod = await deps.importModule(path);
   } catch (error) {
-    if (isNotFound(error, path))
-      throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
     const stack = error instanceof Error ? error.stack : undefined;
     throw new AppLoadError(
-      `Error loading app. Module "${moduleName}" failed to load: ${errorMessage(error)}`,
+      `Error loading app. Module "${moduleName}" failed to load: ${loadFailure(error)}`,
       stack,
     );
   }

@@ -46,6 +46,37 @@ describe("importApp", () => {
   test("missing module", async () => {
     await expect(load("nope:app")).rejects.toThrow('Error loading app. Could not import module "nope".');
   });
+  test("a missing import of an existing app is named, not reported as the app missing", async () => {
+    await expect(load("imports-missing")).rejects.toThrow(
+      /^Error loading app\. Module "imports-missing" failed to load: .*no-such-helper\.ts/,
+    );
+  });
+  test("a load error is one line: newlines folded, colours stripped, Bun's position added", async () => {
+    const failing = (error: unknown) =>
+      importApp(
+        { app: "main", appDir, interface: "auto" },
+        { ...deps, importModule: () => Promise.reject(error) },
+      ).catch((e: unknown) => (e as Error).message);
+    const esbuild = new Error('Transform failed with 1 error:\n/srv/app.ts:2:0: ERROR: Expected "}"');
+    expect(await failing(esbuild)).toBe(
+      'Error loading app. Module "main" failed to load: Transform failed with 1 error: /srv/app.ts:2:0: ERROR: Expected "}"',
+    );
+    const deno = Object.assign(
+      new Error('Module not found "file:///srv/x.ts".\n    at \u001b[36mfile:///srv/app.ts\u001b[0m:1:8'),
+      {
+        code: "ERR_MODULE_NOT_FOUND",
+      },
+    );
+    expect(await failing(deno)).toBe(
+      'Error loading app. Module "main" failed to load: Module not found "file:///srv/x.ts". at file:///srv/app.ts:1:8',
+    );
+    const bun = Object.assign(new Error("Unexpected end of file"), {
+      position: { file: "/srv/app.ts", line: 3, column: 1 },
+    });
+    expect(await failing(bun)).toBe(
+      'Error loading app. Module "main" failed to load: Unexpected end of file (/srv/app.ts:3:1)',
+    );
+  });
   test("missing attribute", async () => {
     await expect(load("main:missing")).rejects.toThrow(
       'Error loading app. Attribute "missing" not found in module "main".',

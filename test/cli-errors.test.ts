@@ -383,6 +383,14 @@ const ROWS: Row[] = [
     line: /Error loading app\. Could not import module "test\/fixtures\/apps\/nosuchfile"\./,
     deno: true,
   },
+  // The app file exists: a missing module is one it imports, and the line names that one.
+  {
+    name: "an import of the app is missing",
+    args: ["test/fixtures/apps/imports-missing.ts", "--port", "0"],
+    code: 3,
+    line: /Error loading app\. Module "test\/fixtures\/apps\/imports-missing" failed to load: .*no-such-helper\.ts/,
+    deno: true,
+  },
   {
     name: "missing attribute",
     args: [`${MAIN}:nope`, "--port", "0"],
