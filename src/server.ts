@@ -105,7 +105,27 @@ export class Server {
   }
 
   /** Runs until shut down; resolves with the exit code (3 when the app fails to load or start). */
+  /**
+   * Serve until stopped; resolves with the exit code. Errors no code caught (a throw in the app's
+   * timer, a promise it never awaited) are logged and the server serves on, as uvicorn's event loop
+   * does ("Task exception was never retrieved"): by default each runtime would end the process, and
+   * with it every request in flight, with exit code 1, which deploy/systemd reads as a bad config.
+   */
   async serve(): Promise<number> {
+    const off = this.adapter.onStrayError?.((kind, error) =>
+      this.logger.exception(
+        kind === "rejection" ? "Unhandled promise rejection" : "Uncaught exception",
+        error,
+      ),
+    );
+    try {
+      return await this.serveApp();
+    } finally {
+      off?.();
+    }
+  }
+
+  private async serveApp(): Promise<number> {
     const { logger } = this;
     logger.info(`Started server process [${this.adapter.pid}]`);
     let app: LoadedApp;

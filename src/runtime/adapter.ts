@@ -196,6 +196,9 @@ export interface SharedSocket {
   close(): void;
 }
 
+/** An error no code caught: thrown from a callback, or a promise rejected with no handler. */
+export type StrayErrorKind = "exception" | "rejection";
+
 export interface RuntimeAdapter {
   readonly info: RuntimeInfo;
 
@@ -210,6 +213,11 @@ export interface RuntimeAdapter {
   readonly env: Record<string, string | undefined>;
   /** Subscribe to a signal; returns an unsubscribe function. Unsupported signals are ignored. */
   onSignal(signal: SignalName, listener: () => void): () => void;
+  /**
+   * Take over errors nothing caught (a throw in a timer, a rejected promise nobody awaited), which
+   * would otherwise end the process; returns an unsubscribe function. Optional for test doubles.
+   */
+  onStrayError?(listener: (kind: StrayErrorKind, error: unknown) => void): () => void;
   exit(code: number): never;
 
   /** Parent-side bind for sharing, or null where workers must bind with reusePort. */

@@ -23,6 +23,15 @@ interface DenoProcessApi {
 }
 declare const Deno: DenoProcessApi;
 
+/** The global events Deno dispatches for stray errors; preventDefault() keeps the process alive. */
+interface StrayEvent {
+  preventDefault(): void;
+  readonly error?: unknown;
+  readonly reason?: unknown;
+}
+declare function addEventListener(type: string, listener: (event: StrayEvent) => void): void;
+declare function removeEventListener(type: string, listener: (event: StrayEvent) => void): void;
+
 export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
   return {
     pid: Deno.pid,
@@ -32,6 +41,23 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => Deno.addSignalListener(signal, handler),
       (signal, handler) => Deno.removeSignalListener(signal, handler),
     ),
+    // Deno's own global events (in workers too): node:process's would start the Node layer.
+    onStrayError(listener) {
+      const exception = (event: StrayEvent) => {
+        event.preventDefault();
+        listener("exception", event.error);
+      };
+      const rejection = (event: StrayEvent) => {
+        event.preventDefault();
+        listener("rejection", event.reason);
+      };
+      addEventListener("error", exception);
+      addEventListener("unhandledrejection", rejection);
+      return () => {
+        removeEventListener("error", exception);
+        removeEventListener("unhandledrejection", rejection);
+      };
+    },
     // Through node:process (builtin.ts), read only now: its exit runs the app's process.on("exit") handlers,
     // which Deno.exit skips. At exit the Node compatibility layer's start-up cost does not matter.
     exit: (code: number) => nodeProcess().exit(code),

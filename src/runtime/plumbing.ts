@@ -71,7 +71,7 @@ export interface PlumbingOptions {
 }
 
 /** pid, env, signals and exit: node:process's on Node and Bun, the Deno namespace's on Deno. */
-export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "exit">;
+export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "onStrayError" | "exit">;
 
 /** pid, env, signals and exit through node:process. */
 export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
@@ -84,6 +84,17 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => process.on(signal, handler),
       (signal, handler) => process.off(signal, handler),
     ),
+    // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
+    onStrayError(listener) {
+      const exception = (error: unknown) => listener("exception", error);
+      const rejection = (reason: unknown) => listener("rejection", reason);
+      process.on("uncaughtException", exception);
+      process.on("unhandledRejection", rejection);
+      return () => {
+        process.off("uncaughtException", exception);
+        process.off("unhandledRejection", rejection);
+      };
+    },
     exit: (code) => process.exit(code),
   };
 }
