@@ -37,6 +37,9 @@ export const TICK_MS = 500;
 export const SHUTDOWN_POLL_MS = 100;
 /** Workers that die this many times in a row before ever being ready stop the supervisor (exit 3). */
 export const MAX_BOOT_DEATHS = 5;
+/** Once serving, a worker that cannot start is retried after this, doubling up to the next. */
+export const RETRY_FIRST_MS = 1000;
+export const RETRY_MAX_MS = 30_000;
 
 /** What differs between thread and process workers. */
 export interface WorkerClass {
@@ -86,6 +89,18 @@ export class Supervisor {
   exitCode: number = EXIT.ok;
   /** Consecutive worker deaths before ready, reset whenever a worker is seen ready. */
   bootDeaths = 0;
+  /**
+   * Every initial worker has been ready once. Before that a worker that cannot start stops them all
+   * (the app or its config is broken: exit 3). After it, the others are serving: one that cannot
+   * start (code broken on disk since, a database down for a while) is retried with backoff, and
+   * the server serves on with what it has.
+   */
+  booted = false;
+  /** When a failed worker's slot gets its next try (absent: not scheduled yet). */
+  private readonly retryAt = new WeakMap<WorkerHandle, number>();
+  /** Workers started by such a retry: one that gets ready resets the backoff. */
+  private readonly retried = new WeakSet<WorkerHandle>();
+  private retryDelayMs = RETRY_FIRST_MS;
   /** "tsuv running on ...", held back until a worker listens when workers bind with reusePort. */
   private pendingAnnouncement: string | undefined;
   /** The SIGHUP restart in progress, if any. */
@@ -300,25 +315,41 @@ export class Supervisor {
       const worker = this.slots[idx] as WorkerHandle;
       const failed = worker.startupFailureCode;
       if (failed !== undefined) {
-        this.startupFailed(worker, failed);
-        return;
+        if (!this.booted) {
+          this.startupFailed(worker, failed);
+          return;
+        }
+        this.retryLater(idx, worker, failed);
+        continue;
       }
       if (!worker.alive) {
-        this.logger.info(this.workerClass.died(worker));
-        if (!worker.ready && !worker.stopping && ++this.bootDeaths >= MAX_BOOT_DEATHS) {
+        if (!this.retryAt.has(worker)) this.logger.info(this.workerClass.died(worker));
+        if (
+          !worker.ready &&
+          !worker.stopping &&
+          (this.retryAt.has(worker) || ++this.bootDeaths >= MAX_BOOT_DEATHS)
+        ) {
           // Workers keep dying before they ever serve (a crash on boot that is not a clean exit 3):
           // that is a startup failure too, not something to retry twice a second forever.
-          this.logger.error(
-            `${this.workerClass.name(worker)} died ${this.bootDeaths} times in a row before it was ready.`,
-          );
-          this.startupFailed(worker, EXIT.app);
-          return;
+          if (!this.booted) {
+            this.logger.error(
+              `${this.workerClass.name(worker)} died ${this.bootDeaths} times in a row before it was ready.`,
+            );
+            this.startupFailed(worker, EXIT.app);
+            return;
+          }
+          this.retryLater(idx, worker, worker.exitCode ?? EXIT.app);
+          continue;
         }
         this.slots[idx] = this.startWorker();
         continue;
       }
       if (!worker.ready) continue;
       this.bootDeaths = 0;
+      if (this.retried.has(worker)) {
+        this.retried.delete(worker);
+        this.retryDelayMs = RETRY_FIRST_MS;
+      }
       if (this.pendingAnnouncement) {
         this.logger.info(this.pendingAnnouncement);
         this.pendingAnnouncement = undefined;
@@ -334,6 +365,35 @@ export class Supervisor {
         this.slots[idx] = this.startWorker();
       }
     }
+    if (!this.booted && this.slots.every((worker) => worker.ready)) this.booted = true;
+  }
+
+  /**
+   * After boot, the worker in slot `idx` could not start: say so once, then start another after
+   * the backoff, while the ready workers serve on. One still alive then (it reported its failure
+   * but has not exited) is killed first.
+   */
+  private retryLater(idx: number, worker: WorkerHandle, exitCode: number): void {
+    const now = this.clock.now();
+    const at = this.retryAt.get(worker);
+    if (at === undefined) {
+      const delay = this.retryDelayMs;
+      this.retryDelayMs = Math.min(delay * 2, RETRY_MAX_MS);
+      this.retryAt.set(worker, now + delay);
+      const serving = this.slots.filter((other) => other.ready && other.alive).length;
+      this.logger.error(
+        `${this.workerClass.name(worker)} failed to start (exit code ${exitCode}); starting another in ${(delay / 1000).toFixed(1)} s (${serving} of ${this.slots.length} ${this.workerClass.plural} serving).`,
+      );
+      return;
+    }
+    if (now < at) return;
+    if (worker.alive) {
+      worker.kill();
+      this.stopping.keepUntilExit(worker);
+    }
+    const next = this.startWorker();
+    this.retried.add(next);
+    this.slots[idx] = next;
   }
 
   handleSignals(): void {

@@ -260,6 +260,10 @@ describe("process twins of the seed's Multithread tests", () => {
 });
 
 describe("process class beyond the seed", () => {
+  shared.failedReplacementAfterBoot(
+    processes,
+    "after boot, a replacement that cannot start is retried with backoff while the others serve on",
+  );
   shared.recycleOnMaxRequests(
     processes,
     "--limit-max-requests: a child serves on until its replacement is ready, then retires",

@@ -252,6 +252,10 @@ describe("seed: Multithread", () => {
 });
 
 describe("beyond the seed", () => {
+  shared.failedReplacementAfterBoot(
+    threads,
+    "after boot, a replacement that cannot start is retried with backoff while the others serve on",
+  );
   shared.recycleOnMaxRequests(
     threads,
     "--limit-max-requests: a thread serves on until its replacement is ready, then retires",

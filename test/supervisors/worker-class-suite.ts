@@ -275,3 +275,57 @@ export function recycleWaitsForRestart(kit: WorkerClassKit, name: string): void 
     expect(ports).toHaveLength(4);
   });
 }
+
+/**
+ * Once every worker has been ready, a replacement that cannot start (the code on disk broke since,
+ * a database is down for a while) does not stop the others, as it would at boot (exit 3): it is
+ * logged and retried after 1 s, then 2 s, and a retry that gets ready resets the backoff.
+ */
+export function failedReplacementAfterBoot(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, port, clock, logger } = twoReady(kit);
+    const failedLine = (slot: number, code: number, seconds: string) =>
+      `${kit.restarted(supervisor.slots[slot] as WorkerHandle).replace(/ restarted$/, "")} failed to start (exit code ${code}); starting another in ${seconds} s (1 of 2 ${kit.plural} serving).`;
+    expect(supervisor.booted).toBe(false);
+    supervisor.keepAlive();
+    expect(supervisor.booted).toBe(true);
+
+    port(0).exit(kit.deathCode);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(3);
+    port(2).fatal(3);
+    port(2).exit(3);
+    supervisor.keepAlive();
+    expect(supervisor.shouldExit).toBe(false);
+    expect(port(1).stopped).toBe(false);
+    expect(logger.messages("error")).toContain(failedLine(0, 3, "1.0"));
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(3); // not before its time
+    await clock.advance(1000);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(4);
+
+    // Exit code 3 without the fatal message is the same failure; the wait doubles.
+    port(3).exit(3);
+    supervisor.keepAlive();
+    expect(logger.messages("error")).toContain(failedLine(0, 3, "2.0"));
+    await clock.advance(1999);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(4);
+    await clock.advance(1);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(5);
+
+    // The code is fixed: the retry serves, and the next failure waits 1 s again.
+    port(4).markReady();
+    supervisor.keepAlive();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(4), port(1)]);
+    port(4).exit(kit.deathCode);
+    supervisor.keepAlive();
+    port(5).fatal(3);
+    supervisor.keepAlive();
+    expect(logger.messages("error")).toContain(failedLine(0, 3, "1.0"));
+    expect(supervisor.shouldExit).toBe(false);
+    expect(port(1).stopped).toBe(false);
+  });
+}
