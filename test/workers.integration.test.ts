@@ -5,7 +5,8 @@
  *
  * - N workers serve (concurrent requests that hold the event loop spread over both);
  * - a dead worker is replaced: process class by `kill -9` of its PID, thread class by a route that
- *   throws outside any request (an uncaught exception ends a worker thread, as a crash would);
+ *   ends its thread with process.exit(1), as a crash would (an uncaught exception is logged and the
+ *   thread serves on, test/stray-errors.test.ts);
  * - a route that spins forever is detected within the healthcheck timeout + 1 s while other
  *   requests keep succeeding, and its worker is replaced;
  * - SIGHUP (rolling restart), SIGTTIN, SIGTTOU, SIGTERM.
