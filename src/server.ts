@@ -80,6 +80,9 @@ export class Server {
   private retire = false;
   private forceExit = false;
   private wake: (() => void) | null = null;
+  /** Loading the app or running its startup hook, which a forced shutdown does not wait for. */
+  private starting = false;
+  private onForced: (() => void) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -90,7 +93,14 @@ export class Server {
 
   /** Graceful stop, like uvicorn's should_exit. A second call while draining forces. */
   requestShutdown(force = false, retire = false): void {
-    if (this.shouldExit && force) this.forceExit = true;
+    if (this.shouldExit && force) {
+      this.forceExit = true;
+      this.onForced?.();
+    } else if (this.starting && !this.shouldExit) {
+      this.logger.info(
+        "Shutdown requested; waiting for application startup to finish (CTRL+C again forces).",
+      );
+    }
     // Only a first request decides: a SIGTERM during a retirement does not make it one.
     if (!this.shouldExit) this.retire = retire;
     this.shouldExit = true;
@@ -104,9 +114,8 @@ export class Server {
     else this.requestShutdown();
   }
 
-  /** Runs until shut down; resolves with the exit code (3 when the app fails to load or start). */
   /**
-   * Serve until stopped; resolves with the exit code. Errors no code caught (a throw in the app's
+   * Serve until stopped; resolves with the exit code (3 when the app fails to load or start). Errors no code caught (a throw in the app's
    * timer, a promise it never awaited) are logged and the server serves on, as uvicorn's event loop
    * does ("Task exception was never retrieved"): by default each runtime would end the process, and
    * with it every request in flight, with exit code 1, which deploy/systemd reads as a bad config.
@@ -130,8 +139,17 @@ export class Server {
     logger.info(`Started server process [${this.adapter.pid}]`);
     let app: LoadedApp;
     try {
-      app = await this.loadApp();
-      await this.startup(app);
+      const started = await this.unlessForced(async () => {
+        const loaded = await this.loadApp();
+        await this.startup(loaded);
+        return loaded;
+      });
+      if (started === null) {
+        // The hook may still be running; the process (or thread) ends with this return.
+        logger.warning("Forced exit during application startup.");
+        return EXIT.ok;
+      }
+      app = started;
     } catch (error) {
       return this.reportFatal(error);
     }
@@ -211,6 +229,25 @@ export class Server {
     if (!app.websocket || this.config.ws === "none") return null;
     this.logger.debug("Serving the app's WebSocket hooks.");
     return createWebSocketLayer(this.config, app.websocket, this.logger, state);
+  }
+
+  /**
+   * `work` (loading the app, its startup hook), or null as soon as a shutdown is forced: a hook
+   * that hangs (a database that never answers) must not make a second CTRL+C useless.
+   */
+  private async unlessForced<T>(work: () => Promise<T>): Promise<T | null> {
+    this.starting = true;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<null>((resolve) => {
+          this.onForced = () => resolve(null);
+        }),
+      ]);
+    } finally {
+      this.starting = false;
+      this.onForced = null;
+    }
   }
 
   private async loadApp(): Promise<LoadedApp> {
