@@ -234,7 +234,8 @@ export const OPTIONS = {
     group: "Limits",
     default: "5",
     min: 0,
-    description: "Close keep-alive connections idle for this many seconds.",
+    description:
+      "Close keep-alive connections idle for this many seconds. Not on Deno: Deno.serve has no such timeout, idle connections stay open until the client closes them (denoland/deno#32497).",
   },
   "timeout-graceful-shutdown": {
     type: "string",
