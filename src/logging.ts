@@ -191,10 +191,32 @@ function textFormatter(colors: boolean): Formatter {
         : `${prefixes[level]}${message}\n${formatError(error)}`,
     access: colors
       ? (client, method, target, httpVersion, code) =>
-          `${info}${client} - "\x1b[1m${method} ${target} HTTP/${httpVersion}\x1b[0m" ${status(code)}`
+          `${info}${client} - "\x1b[1m${method} ${quoteTarget(target)} HTTP/${httpVersion}\x1b[0m" ${status(code)}`
       : (client, method, target, httpVersion, code) =>
-          `${info}${client} - "${method} ${target} HTTP/${httpVersion}" ${status(code)}`,
+          `${info}${client} - "${method} ${quoteTarget(target)} HTTP/${httpVersion}" ${status(code)}`,
   };
+}
+
+/** What may not stand raw in the quoted request of an access line: controls, space, `"`, non-ASCII. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_TARGET = /[\u0000-\u0020"\u007f-\uffff]/;
+
+/**
+ * The request target as the text access line shows it (JSON escapes it its own way): percent-encoded where it is not plain ASCII, as
+ * uvicorn quotes the path. Deno hands over the path as the client sent it (a `"` or raw UTF-8
+ * included), which would let a client end the quoted field and write the rest of the line.
+ */
+export function quoteTarget(target: string): string {
+  if (!UNSAFE_IN_TARGET.test(target)) return target;
+  let out = "";
+  for (const char of target) {
+    const code = char.codePointAt(0) as number;
+    if (code > 0x20 && code !== 0x22 && code < 0x7f) out += char;
+    else if (code >= 0xd800 && code <= 0xdfff)
+      out += "%EF%BF%BD"; // a lone surrogate: U+FFFD
+    else out += encodeURIComponent(char);
+  }
+  return out;
 }
 
 /** Characters JSON.stringify would escape (lone surrogates included; a valid pair just takes the slow path). */

@@ -129,6 +129,17 @@ describe("text format", () => {
   });
 });
 
+test("the request target is percent-encoded where a client could break the quoted field", () => {
+  const { logger, out } = capture();
+  logger.access("1.2.3.4:5", "GET", '/caf\u00e9/"x" y?q=\u00fc\n\ud800', "1.1", 200);
+  logger.access("1.2.3.4:5", "GET", "/plain/path?a=1&b=%22", "1.1", 200);
+  logger.flush();
+  expect(out).toContain(
+    'INFO:     1.2.3.4:5 - "GET /caf%C3%A9/%22x%22%20y?q=%C3%BC%0A%EF%BF%BD HTTP/1.1" 200 OK',
+  );
+  expect(out).toContain('INFO:     1.2.3.4:5 - "GET /plain/path?a=1&b=%22 HTTP/1.1" 200 OK');
+});
+
 describe("levels", () => {
   test("lines below the level are dropped", () => {
     const { logger, err } = capture({ level: "warning" });

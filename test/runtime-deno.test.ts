@@ -53,3 +53,21 @@ test("a body still streaming after shutdown() began ends with the process", asyn
   driver.kill();
   expect(await Promise.race([body, sleep(3000).then(() => "not cut")])).toStartWith("cut:h");
 });
+
+test("a raw quote and UTF-8 in the request target reach the access line percent-encoded", async () => {
+  const { startTsuv } = await import("./helpers/tsuv.ts");
+  const { rawRequest } = await import("./helpers/raw-http.ts");
+  const server = await startTsuv("deno", ["test/fixtures/apps/main.ts:app", "--port", "0"]);
+  try {
+    // Deno.serve passes the path on as the client wrote it (Bun and Node refuse or encode it).
+    const { socket, response } = await rawRequest(
+      server.port,
+      'GET /caf\u00e9/"x?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    socket.destroy();
+    expect(response).toStartWith("HTTP/1.1 200");
+    await server.waitFor(/"GET \/caf%C3%A9\/%22x\?q=1 HTTP\/1\.1" 200/);
+  } finally {
+    await server.kill();
+  }
+});
