@@ -71,10 +71,9 @@ export async function main(
     const logger = loggerFromConfig(config, io);
     for (const warning of warnings) logger.warning(warning);
     if (config.envFile) {
-      // Imported only when asked for: it loads node:fs and node:util (node:fs alone is ~20 ms of
-      // Deno 2.9.6 start-up).
+      // Imported only when asked for: it loads node:fs (~20 ms of Deno 2.9.6 start-up).
       const { loadEnvFile } = await import("./env-file.ts");
-      const loaded = loadEnvFile(config.envFile, adapter.env);
+      const loaded = loadEnvFile(config.envFile, adapter.env, (message) => logger.warning(message));
       logger.debug(`Loaded ${loaded} variable(s) from ${config.envFile}.`);
     }
     const { displayName, version, os, arch } = adapter.info;

@@ -1,16 +1,186 @@
 /**
- * --env-file: a dotenv file loaded into the environment before the app is imported. Parsing is
- * node:util's parseEnv, which Node (20.12+), Bun and Deno all provide. Variables already set in
- * the environment win, as with `node --env-file` and uvicorn's python-dotenv default.
+ * --env-file: a dotenv file loaded into the environment before the app is imported, read the way
+ * uvicorn reads it (python-dotenv's `load_dotenv(path)`), so an .env file moved over from a uvicorn
+ * deployment means the same thing here:
+ * - `KEY=value`, `export KEY=value`, `'KEY'=value`; `#` comment lines; an unquoted value ends at
+ *   ` #` (a comment) and loses trailing blanks.
+ * - Single-quoted values keep everything but `\\` and `\'`; double-quoted values decode `\n`, `\t`,
+ *   `\"`, `\\` and the other C escapes; both may span lines.
+ * - `${NAME}` and `${NAME:-default}` expand in every value, from the environment first, then the
+ *   file's own earlier variables, then the default (python-dotenv with override off).
+ * - Variables already set in the environment win; a line that does not parse is skipped with a
+ *   warning naming its line (python-dotenv: "could not parse statement starting at line N").
+ * node:util's parseEnv, used before, does none of the expansion and skips bad lines silently.
  */
 import { readFileSync } from "node:fs";
 import { ConfigError, errorMessage } from "./errors.ts";
-import { lazyBuiltin } from "./runtime/builtin.ts";
 
-/** node:util on first use: in the Node bundle a static import is paid by every start, with or without --env-file. */
-const util = lazyBuiltin<typeof import("node:util")>("node:util");
+/** One `KEY=value` statement: value null for a bare `KEY` (python-dotenv sets nothing for it). */
+interface Binding {
+  key: string;
+  value: string | null;
+}
 
-export function loadEnvFile(path: string, env: Record<string, string | undefined>): number {
+export interface ParsedEnvFile {
+  bindings: Binding[];
+  /** 1-based lines where a statement that could not be parsed starts. */
+  errors: number[];
+}
+
+// python-dotenv's parser.py, one sticky regex per token.
+const MULTILINE_WHITESPACE = /\s*/y;
+const WHITESPACE = /[^\S\r\n]*/y;
+const EXPORT = /(?:export[^\S\r\n]+)?/y;
+const SINGLE_QUOTED_KEY = /'([^']+)'/y;
+const UNQUOTED_KEY = /([^=#\s]+)/y;
+const EQUAL_SIGN = /(=[^\S\r\n]*)/y;
+const SINGLE_QUOTED_VALUE = /'((?:\\'|[^'])*)'/y;
+const DOUBLE_QUOTED_VALUE = /"((?:\\"|[^"])*)"/y;
+const UNQUOTED_VALUE = /([^\r\n]*)/y;
+const COMMENT = /(?:[^\S\r\n]*#[^\r\n]*)?/y;
+const END_OF_LINE = /[^\S\r\n]*(?:\r\n|\n|\r|$)/y;
+const REST_OF_LINE = /[^\r\n]*(?:\r|\n|\r\n)?/y;
+const DOUBLE_QUOTE_ESCAPES = /\\[\\'"abfnrtv]/g;
+const SINGLE_QUOTE_ESCAPES = /\\[\\']/g;
+const POSIX_VARIABLE = /\$\{([^}:]*)(?::-([^}]*))?\}/g;
+
+const C_ESCAPES: Record<string, string> = {
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+
+class ParseError extends Error {}
+
+class Reader {
+  position = 0;
+  constructor(readonly text: string) {}
+
+  done(): boolean {
+    return this.position >= this.text.length;
+  }
+
+  peek(count: number): string {
+    return this.text.slice(this.position, this.position + count);
+  }
+
+  /** Match `regex` here (it must be sticky) or throw; returns its groups. */
+  read(regex: RegExp): RegExpExecArray {
+    regex.lastIndex = this.position;
+    const match = regex.exec(this.text);
+    if (match === null) throw new ParseError();
+    this.position = regex.lastIndex;
+    return match;
+  }
+
+  /** The 1-based line `position` is on. */
+  line(position: number): number {
+    let line = 1;
+    for (let i = 0; i < position; i++) {
+      const c = this.text[i];
+      if (c === "\n" || (c === "\r" && this.text[i + 1] !== "\n")) line++;
+    }
+    return line;
+  }
+}
+
+function readKey(reader: Reader): string {
+  return (reader.peek(1) === "'" ? reader.read(SINGLE_QUOTED_KEY) : reader.read(UNQUOTED_KEY))[1] as string;
+}
+
+function readValue(reader: Reader): string {
+  const first = reader.peek(1);
+  if (first === "'") {
+    return (reader.read(SINGLE_QUOTED_VALUE)[1] as string).replace(
+      SINGLE_QUOTE_ESCAPES,
+      (sequence) => sequence[1] as string,
+    );
+  }
+  if (first === '"') {
+    return (reader.read(DOUBLE_QUOTED_VALUE)[1] as string).replace(
+      DOUBLE_QUOTE_ESCAPES,
+      (sequence) => C_ESCAPES[sequence[1] as string] as string,
+    );
+  }
+  if (first === "" || first === "\n" || first === "\r") return "";
+  // An unquoted value ends at a comment, and loses trailing blanks.
+  return (reader.read(UNQUOTED_VALUE)[1] as string).replace(/\s+#.*/, "").trimEnd();
+}
+
+/** The statements of a dotenv file, in order, and the lines that did not parse. */
+export function parseEnvFile(text: string): ParsedEnvFile {
+  const reader = new Reader(text);
+  const bindings: Binding[] = [];
+  const errors: number[] = [];
+  while (!reader.done()) {
+    reader.read(MULTILINE_WHITESPACE);
+    if (reader.done()) break;
+    const start = reader.position;
+    try {
+      if (reader.peek(1) === "#") {
+        reader.read(REST_OF_LINE);
+        continue;
+      }
+      reader.read(EXPORT);
+      const key = readKey(reader);
+      reader.read(WHITESPACE);
+      let value: string | null = null;
+      if (reader.peek(1) === "=") {
+        reader.read(EQUAL_SIGN);
+        value = readValue(reader);
+      }
+      reader.read(COMMENT);
+      reader.read(END_OF_LINE);
+      bindings.push({ key, value });
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      reader.position = start;
+      reader.read(REST_OF_LINE);
+      errors.push(reader.line(start));
+    }
+  }
+  return { bindings, errors };
+}
+
+/**
+ * The values to set, `${...}` expanded: the environment first, then what the file set before,
+ * then the default (python-dotenv's resolve_variables with override off).
+ */
+export function resolveEnvFile(
+  bindings: readonly Binding[],
+  env: Record<string, string | undefined>,
+): Map<string, string | null> {
+  const resolved = new Map<string, string | null>();
+  for (const { key, value } of bindings) {
+    if (value === null) {
+      resolved.set(key, null);
+      continue;
+    }
+    resolved.set(
+      key,
+      value.replace(
+        POSIX_VARIABLE,
+        (_match, name: string, fallback: string | undefined) =>
+          env[name] ?? resolved.get(name) ?? fallback ?? "",
+      ),
+    );
+  }
+  return resolved;
+}
+
+/** Load `path` into `env` (variables already set win); returns how many it set. */
+export function loadEnvFile(
+  path: string,
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void = () => {},
+): number {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -19,10 +189,12 @@ export function loadEnvFile(path: string, env: Record<string, string | undefined
     if (code === "ENOENT") throw new ConfigError(`--env-file: file not found: ${path}`);
     throw new ConfigError(`--env-file: cannot read ${path}: ${errorMessage(error)}`);
   }
-  const parsed = util().parseEnv(text) as Record<string, string>;
+  const { bindings, errors } = parseEnvFile(text);
+  for (const line of errors)
+    warn(`--env-file: could not parse statement starting at line ${line} of ${path}`);
   let loaded = 0;
-  for (const [key, value] of Object.entries(parsed)) {
-    if (env[key] === undefined) {
+  for (const [key, value] of resolveEnvFile(bindings, env)) {
+    if (value !== null && env[key] === undefined) {
       env[key] = value;
       loaded++;
     }

@@ -39,6 +39,6 @@ export async function run(app: string, options: Partial<OptionValues> = {}): Pro
     exists: io.exists,
   });
   const logger = loggerFromConfig(config, io);
-  if (config.envFile) loadEnvFile(config.envFile, adapter.env);
+  if (config.envFile) loadEnvFile(config.envFile, adapter.env, (message) => logger.warning(message));
   return runConfig(config, adapter, logger);
 }

@@ -127,7 +127,8 @@ export const OPTIONS = {
     type: "string",
     kind: "string",
     group: "App",
-    description: "A dotenv file loaded into the environment before the app is imported.",
+    description:
+      "A dotenv file loaded into the environment before the app is imported, read as python-dotenv (uvicorn) reads it, variable expansion included; variables already set win.",
   },
   "log-level": {
     type: "enum",

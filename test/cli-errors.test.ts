@@ -5,8 +5,8 @@
  * stack trace, a short non-empty stderr, and a quick exit. Run on Node 20 (dist/cli.mjs) and Bun;
  * rows marked `deno` also on Deno (its start-up is the slowest, so a subset).
  *
- * Not errors, on purpose: a malformed line in an --env-file is skipped, as dotenv and
- * `node --env-file` do (node:util parseEnv); a garbage --ssl-ca-certs used to be ignored by Node and
+ * Not errors, on purpose: a malformed line in an --env-file is skipped with a warning, as
+ * python-dotenv does (test/env-file.test.ts); a garbage --ssl-ca-certs used to be ignored by Node and
  * Deno and is now refused up front on all three (src/runtime/tls-check.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

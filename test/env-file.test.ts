@@ -1,0 +1,76 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is dotenv syntax here, not a template.
+// --env-file reads a dotenv file as uvicorn does (python-dotenv's load_dotenv): the expected values
+// below are what python-dotenv 1.0 (Debian's python3-dotenv) gives for the same file.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadEnvFile, parseEnvFile } from "../src/env-file.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tsuv-env-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const FILE = [
+  "# comment",
+  "A=plain",
+  'export B="quoted\\nline"  # trailing comment',
+  "C='single \\'q\\' ${A}'",
+  "D=value # comment",
+  "E=${A}-interp",
+  "F=${NOPE:-dflt}/${HOME}",
+  "this line is malformed",
+  'G="multi',
+  'line"',
+  "'H'=${E}",
+  "BARE",
+  "I=",
+  "J = spaced",
+  "",
+].join("\n");
+
+function load(text: string, env: Record<string, string | undefined> = {}) {
+  const path = join(dir, `${Math.random()}.env`);
+  writeFileSync(path, text);
+  const warnings: string[] = [];
+  const loaded = loadEnvFile(path, env, (message) => warnings.push(message));
+  return { env, warnings, loaded, path };
+}
+
+test("values, quoting, comments and ${} expansion as python-dotenv gives them", () => {
+  const { env, warnings, loaded, path } = load(FILE, { HOME: "/root" });
+  expect(env).toEqual({
+    HOME: "/root",
+    A: "plain",
+    B: "quoted\nline",
+    C: "single 'q' plain",
+    D: "value",
+    E: "plain-interp",
+    F: "dflt//root",
+    G: "multi\nline",
+    H: "plain-interp",
+    I: "",
+    J: "spaced",
+  });
+  expect(loaded).toBe(10);
+  expect(warnings).toEqual([`--env-file: could not parse statement starting at line 8 of ${path}`]);
+});
+
+test("the environment wins, in what is set and in what ${} expands to", () => {
+  const { env } = load("A=file\nB=${A}\n", { A: "env" });
+  expect(env).toEqual({ A: "env", B: "env" });
+});
+
+test("a bare key sets nothing; CRLF line ends; every bad line is named", () => {
+  expect(parseEnvFile('K\r\nL=1\r\n\'unterminated\r\nM="x"junk\r\nN=2').bindings).toEqual([
+    { key: "K", value: null },
+    { key: "L", value: "1" },
+    { key: "N", value: "2" },
+  ]);
+  expect(parseEnvFile('K\r\nL=1\r\n\'unterminated\r\nM="x"junk\r\nN=2').errors).toEqual([3, 4]);
+});
+
+test("a missing file is one clear error", () => {
+  expect(() => loadEnvFile(join(dir, "nope.env"), {})).toThrow(
+    `--env-file: file not found: ${join(dir, "nope.env")}`,
+  );
+});
