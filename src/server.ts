@@ -381,9 +381,13 @@ export class Server {
     clearInterval(poll);
     if (outcome !== "closed") {
       const cut = state ? runningRequests(state) : [];
-      const what = cut.length ? `: ${cut.join(", ")}` : "";
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
-      this.logger.error(`Cancel ${cut.length} running request(s), ${reason}${what}`);
+      // With no handler running, what held the drain is a response still being sent (a stream).
+      this.logger.error(
+        cut.length
+          ? `Cancel ${cut.length} running request(s), ${reason}: ${cut.join(", ")}`
+          : `Close the connections still sending a response, ${reason}`,
+      );
       websockets?.terminateAll();
       running.forceClose();
     }
