@@ -108,7 +108,12 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
   const path = moduleCandidates(spec.module, options.appDir, deps.resolvePath).find((candidate) =>
     deps.exists(candidate),
   );
-  if (!path) throw new AppLoadError(`Error loading app. Could not import module "${moduleName}".`);
+  if (!path) {
+    // uvicorn says no more, but a mistyped --app-dir is the likelier cause when it is not there.
+    const appDir = deps.resolvePath(options.appDir);
+    const hint = deps.exists(appDir) ? "" : ` (--app-dir ${appDir} does not exist)`;
+    throw new AppLoadError(`Error loading app. Could not import module "${moduleName}"${hint}.`);
+  }
 
   let mod: Record<string, unknown>;
   try {

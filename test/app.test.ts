@@ -46,6 +46,13 @@ describe("importApp", () => {
   test("missing module", async () => {
     await expect(load("nope:app")).rejects.toThrow('Error loading app. Could not import module "nope".');
   });
+  test("a missing --app-dir is named", async () => {
+    await expect(
+      importApp({ app: "main:app", appDir: "/nonexistent/dir", interface: "auto" }, deps),
+    ).rejects.toThrow(
+      'Error loading app. Could not import module "main" (--app-dir /nonexistent/dir does not exist).',
+    );
+  });
   test("a missing import of an existing app is named, not reported as the app missing", async () => {
     await expect(load("imports-missing")).rejects.toThrow(
       /^Error loading app\. Module "imports-missing" failed to load: .*no-such-helper\.ts/,
