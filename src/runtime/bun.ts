@@ -5,13 +5,29 @@
  *   silent: a request idle that long is cut (oven-sh/bun#13392, #14439). uvicorn's keep-alive
  *   timeout only applies between requests, so an async handler gets `server.timeout(req, 0)` while it
  *   runs and the keep-alive value back once it has answered; `timeout(req, 0)` alone would leave the
- *   connection unreapable afterwards (oven-sh/bun PR #33611, closed). Bun's timer moves in ~4 s steps.
+ *   connection unreapable afterwards (oven-sh/bun PR #33611, closed): the value set last, while the
+ *   response was going, is the connection's keep-alive timeout once it is done, and `timeout(req, N)`
+ *   after that does nothing. Bun's timer moves in 4 s ticks: N seconds fire at the ((N + 3) >> 2)th
+ *   tick from now, so under 5 s a re-armed timer still fires at the next tick (0 to 4 s).
+ * - A streamed body (SSE, long-poll) that stays silent is cut the same way, and there is no telling
+ *   a stream body from a string one without spoiling it: reading `response.body` of a string
+ *   Response turns it into a stream sent as application/octet-stream. So BodyWatch looks afterwards:
+ *   `server.pendingRequests` (handlers running plus bodies going out) says, once per event-loop turn,
+ *   whether a body is still going out, and `requestIP(req)` (null once a response is done) which.
+ *   Those get `timeout(req, KEEP_BODY_SECONDS)` re-armed every second until done, so their
+ *   connection ends with that keep-alive timeout (not the configured one), but still ends.
+ * - `requestIP(req)` is null once the response is done or the client gone: an async handler's peer
+ *   is read before it answers if the handler wants it.
+ * - Bun.serve refuses request bodies over `maxRequestBodySize` (default 128 MiB) with 413.
+ * - A request without a valid Host header (HTTP/1.0 without one, `Host: a b`) gets a relative url
+ *   ("/a?q=1"); some invalid ones (`Host: a:b`, `Host: [::1`) an absolute one no URL parser takes.
  * - `stop(false)` stops accepting, closes idle keep-alive connections at once, and resolves once the
  *   in-flight requests (streamed bodies included) are done; `stop(true)` afterwards cuts them.
  * - Bun cannot listen on an inherited fd (oven-sh/bun PR #36491), and Bun.serve has no backlog option.
  */
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
+import { withUrl } from "../request-url.ts";
 import type {
   BoundAddress,
   ClientAddress,
@@ -50,6 +66,8 @@ interface BunServeOptions {
   reusePort?: boolean;
   unix?: string;
   idleTimeout?: number;
+  /** Bytes; Bun's default is 128 MiB (413 beyond it). */
+  maxRequestBodySize?: number;
   tls?: { key: string; cert: string; ca?: string };
   /** WebSocket handlers and limits (ws-bun.ts). */
   websocket?: object;
@@ -66,10 +84,19 @@ declare const Bun: {
 
 /** Bun.serve's idleTimeout is whole seconds, 0 (off) to 255. */
 const MAX_IDLE_SECONDS = 255;
+/** The shortest timeout that a re-arm every second keeps from firing (two 4 s ticks, see above). */
+const KEEP_BODY_SECONDS = 8;
 
 export function idleSeconds(keepAliveTimeoutMs: number): number {
   return Math.min(MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
 }
+
+/**
+ * Does the handler read the peer (access log, proxy headers, the app itself)? undefined until an
+ * async answer shows it: BunRequestInfo.capture() reads the peer of an async request up front only
+ * while this is not false, because once its client has gone, requestIP answers null.
+ */
+let peerWanted: boolean | undefined;
 
 /**
  * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: ~2,500
@@ -85,6 +112,11 @@ class BunRequestInfo implements RequestInfo {
     this.request = request;
   }
   get remoteAddr(): ClientAddress {
+    peerWanted = true;
+    return this.addr === undefined ? this.capture() : this.addr;
+  }
+  /** Reads the peer now, while the socket is open (once a request has gone, requestIP is null). */
+  capture(): ClientAddress {
     if (this.addr === undefined) {
       const ip = this.server.requestIP(this.request);
       this.addr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
@@ -169,6 +201,83 @@ class TrackedBunRequestInfo extends BunRequestInfo {
   }
 }
 
+/**
+ * Keeps Bun's idle timer off responses whose body is still going out after Bun took them (see the
+ * header). Per request, only `add()`: an array push; per event-loop turn that served requests,
+ * one setImmediate and one `pendingRequests` read. Only while some body is still going out does
+ * each request of the turn cost a `requestIP` (null, cheap, for the ones done).
+ */
+class BodyWatch {
+  /** Async handlers still working (their requests are counted by pendingRequests too). */
+  running = 0;
+  #server: BunServer | undefined = undefined;
+  readonly #seconds: number;
+  /** requestIP answers: false on a unix socket, where it is always null. */
+  readonly #probe: boolean;
+  #turn: Request[] = [];
+  #armed = false;
+  readonly #live = new Set<Request>();
+  #beat: ReturnType<typeof setInterval> | undefined = undefined;
+
+  constructor(keepAliveSeconds: number, probe: boolean) {
+    this.#seconds = Math.max(keepAliveSeconds, KEEP_BODY_SECONDS);
+    this.#probe = probe;
+  }
+
+  start(server: BunServer): void {
+    this.#server = server;
+  }
+
+  /** A Response handed to Bun (returned, or resolved by an async handler). */
+  add(request: Request): void {
+    this.#turn.push(request);
+    if (!this.#armed) {
+      this.#armed = true;
+      setImmediate(this.#check);
+    }
+  }
+
+  stop(): void {
+    if (this.#beat !== undefined) clearInterval(this.#beat);
+    this.#beat = undefined;
+    this.#live.clear();
+  }
+
+  /** After the turn: the responses Bun took are sent, except bodies still going out. */
+  readonly #check = (): void => {
+    this.#armed = false;
+    const turn = this.#turn;
+    const server = this.#server as BunServer;
+    const live = this.#live;
+    // Without probes (unix socket), only bodies the count cannot explain; with them, exactly.
+    const going = server.pendingRequests - this.running - (this.#probe ? 0 : live.size);
+    if (going > 0) {
+      for (const request of turn) {
+        if (live.has(request) || (this.#probe && server.requestIP(request) === null)) continue;
+        live.add(request);
+        server.timeout(request, this.#seconds);
+      }
+      if (live.size > 0 && this.#beat === undefined) {
+        this.#beat = setInterval(this.#heartbeat, 1000);
+        (this.#beat as { unref?: () => void }).unref?.();
+      }
+    }
+    turn.length = 0;
+  };
+
+  /** Every second: re-arm the live ones, forget the done ones. */
+  readonly #heartbeat = (): void => {
+    const server = this.#server as BunServer;
+    const live = this.#live;
+    if (server.pendingRequests <= this.running) live.clear();
+    for (const request of live) {
+      if (this.#probe && server.requestIP(request) === null) live.delete(request);
+      else server.timeout(request, this.#seconds);
+    }
+    if (live.size === 0) this.stop();
+  };
+}
+
 async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
   if (listen.kind === "fd") {
@@ -204,22 +313,48 @@ function serveFetch(
 ): RunningServer {
   const { listen, onError } = options;
   const idle = idleSeconds(options.keepAliveTimeoutMs);
+  const bodies = new BodyWatch(idle, listen.kind === "tcp");
   // Set while a retiring worker lingers before stop(false): every answer ends keep-alive (linger.ts).
   let lingering = false;
 
-  /** An async answer: no idle cut while the app works; once it has answered, keep-alive again. */
-  const later = (request: Request, server: BunServer, result: Promise<Response>): Promise<Response> => {
+  /**
+   * An async answer: no idle cut while the app works; once it has answered, keep-alive again. The
+   * peer is read now if the handler will want it: the client may be gone by the time it answers.
+   */
+  const later = (
+    request: Request,
+    server: BunServer,
+    info: BunRequestInfo,
+    result: Promise<Response>,
+  ): Promise<Response> => {
     server.timeout(request, 0);
+    if (peerWanted !== false) info.capture();
+    bodies.running++;
     return result.then(
       (response) => {
         server.timeout(request, idle);
+        bodies.running--;
+        bodies.add(request);
+        if (peerWanted === undefined) peerWanted = false;
         return response;
       },
       (error: unknown) => {
         server.timeout(request, idle);
+        bodies.running--;
         throw error;
       },
     );
+  };
+  // Bun's own base for a request whose Host it found missing or invalid (set once listening).
+  let origin = "";
+  /**
+   * Bun gives such a request a relative url ("/a?q=1"), which `new URL(request.url)` rejects: the
+   * app gets a copy with the server's own address instead, as node:http's adapter does. Only the
+   * url's first character is tested per request (Request.url is cached; the app reads it anyway).
+   */
+  const absolute = (request: Request): Request => {
+    const url = request.url;
+    return url.charCodeAt(0) === 47 /* / */ ? withUrl(request, origin + url) : request;
   };
   // Two versions, so the hot path of an app without WebSocket hooks does not even test for them.
   const fetch = websocket
@@ -227,14 +362,20 @@ function serveFetch(
         // Resolves to undefined once server.upgrade() took the request, as Bun wants.
         const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
         if (upgraded) return upgraded;
-        let result = app(request, new BunRequestInfo(server, request));
+        const info = new BunRequestInfo(server, request);
+        let result = app(absolute(request), info);
         if (lingering) result = closeKeepAlive(result);
-        return result instanceof Promise ? later(request, server, result) : result;
+        if (result instanceof Promise) return later(request, server, info, result);
+        bodies.add(request);
+        return result;
       }
     : (request: Request, server: BunServer): Response | Promise<Response> => {
-        let result = app(request, new BunRequestInfo(server, request));
+        const info = new BunRequestInfo(server, request);
+        let result = app(absolute(request), info);
         if (lingering) result = closeKeepAlive(result);
-        return result instanceof Promise ? later(request, server, result) : result;
+        if (result instanceof Promise) return later(request, server, info, result);
+        bodies.add(request);
+        return result;
       };
   const completions = options.trackCompletion ? new BunCompletions() : null;
   const base: BunServeOptions = {
@@ -246,14 +387,19 @@ function serveFetch(
             const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
             if (upgraded) return upgraded;
           }
-          let result = app(request, new TrackedBunRequestInfo(server, request, completions));
+          const info = new TrackedBunRequestInfo(server, request, completions);
+          let result = app(absolute(request), info);
           if (lingering) result = closeKeepAlive(result);
-          return result instanceof Promise ? later(request, server, result) : result;
+          if (result instanceof Promise) return later(request, server, info, result);
+          bodies.add(request);
+          return result;
         }
       : fetch,
     // development mode would answer errors with an HTML page carrying the stack.
     development: false,
     idleTimeout: idle,
+    // Bun refuses bodies over 128 MiB by default (413); uvicorn, Node and Deno set no limit.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     error(error) {
       onError?.(error);
       return internalServerError();
@@ -267,16 +413,20 @@ function serveFetch(
     tcp: (hostname, port, reusePort) => Bun.serve({ ...base, hostname, port, reusePort }),
   });
 
+  bodies.start(server);
   const address: BoundAddress =
     listen.kind === "tcp" ? { kind: "tcp", host: listen.host, port: server.port ?? listen.port } : listen;
+  const scheme: "http" | "https" = options.tls ? "https" : "http";
+  origin = `${scheme}://${address.kind === "tcp" ? `${urlHost(address.host)}:${address.port}` : "localhost"}`;
   const cleanup = () => {
+    bodies.stop();
     if (listen.kind === "unix") removeSocketFile(listen.path);
   };
   let closing: Promise<void> | undefined;
   let forced = false;
   return {
     address,
-    scheme: options.tls ? "https" : "http",
+    scheme,
     close(closeOptions) {
       if (closing) return closing;
       // Retiring while other workers serve on: end keep-alive cleanly first (linger.ts). Not on a
@@ -293,6 +443,11 @@ function serveFetch(
       cleanup();
     },
   };
+}
+
+/** A host as a URL writes it: an IPv6 address in brackets. */
+function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
 export function createAdapter(): RuntimeAdapter {
