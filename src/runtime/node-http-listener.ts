@@ -53,6 +53,9 @@ export async function serveNodeListener(
   const bridged = quirks.reusePortBridge && listen.kind === "tcp" && listen.reusePort;
   const http: Server = tls && !bridged ? https().createServer(tls, listener) : createHttpServer(listener);
   http.keepAliveTimeout = options.keepAliveTimeoutMs;
+  // No limit on the time a whole request takes, as in node-http.ts (set after creation, so that
+  // headersTimeout keeps its own default).
+  http.requestTimeout = 0;
   const onError = options.onError;
   if (onError) {
     http.on("tlsClientError", (error: Error) => onError(error));

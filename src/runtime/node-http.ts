@@ -205,7 +205,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       : requestInfo;
     const send = (res: ServerResponse, response: Response) => {
       try {
-        writeResponse(res, responseParts(response), onError);
+        writeResponse(res, responseParts(response, res.req.method === "HEAD"), onError);
       } catch (error) {
         failed(res, error);
       }
@@ -256,6 +256,10 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
 
   const server: Server = tls ? https().createServer(tls, listener) : createHttpServer(listener);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  // No limit on the time a whole request takes (node:http's default cuts a slow upload at 300 s
+  // with a 408; uvicorn, Bun and Deno have none). Set here, not as a createServer() option: there,
+  // requestTimeout 0 would also turn headersTimeout's default (min(60 s, requestTimeout)) to 0.
+  server.requestTimeout = 0;
   // node:http's advice: headersTimeout above keepAliveTimeout, or a slow next request on a kept-alive
   // connection can meet a closed socket. Node's default (60 s) otherwise stays.
   server.headersTimeout = Math.max(server.headersTimeout, options.keepAliveTimeoutMs + 1000);

@@ -26,8 +26,23 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const PATH_NEEDS_PARSER = /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)|[\\^#"'<>{}`|\x00-\x20\x7f-\uffff]/i;
 
-/** A Host header usable as a URL authority; anything else falls back to the local address. */
+/**
+ * The shape of a Host header usable as a URL authority; anything else falls back to the local
+ * address. The shape is not enough (a port over 65535, `1.2.3.256`, `a.1`, `[::1::2]`, bad
+ * punycode): see usableHost().
+ */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?$/;
+
+/** The last Host header found usable: almost every request repeats it, so it is parsed once. */
+let lastUsableHost: string | undefined;
+
+/** Can `host` be the authority of `request.url`, so that the app's `new URL(request.url)` works? */
+function usableHost(host: string): boolean {
+  if (host === lastUsableHost) return true;
+  if (!HOST.test(host) || !URL.canParse(`http://${host}/`)) return false;
+  lastUsableHost = host;
+  return true;
+}
 
 /** An absolute-form request target (meant for a proxy) that is an http(s) URL. */
 function absoluteForm(target: string): URL | undefined {
@@ -68,7 +83,7 @@ function hostHeader(req: IncomingMessage): string | undefined {
 
 function authority(req: IncomingMessage): string {
   const host = hostHeader(req);
-  if (host !== undefined && HOST.test(host)) return host;
+  if (host !== undefined && usableHost(host)) return host;
   const socket = req.socket;
   const local = socket.localAddress;
   if (!local) return "localhost";

@@ -10,6 +10,14 @@
  * Responses built by undici (fetch() results, Response.redirect(), a Response created before tsuv
  * installed its globals) go out too: their headers are iterated, and their body is streamed, except
  * on Node versions whose undici exposes the original string/bytes (Node 20, 22), written at once.
+ *
+ * Framing is ours, not the app's, as on Bun and Deno: node:http would send an app's Content-Length
+ * as is, and a wrong one desyncs a kept-alive connection (the client waits for bytes that never
+ * come, or reads the surplus as the next response). So a body of known length (string, bytes,
+ * Blob...) goes out with its real length, the app's Content-Length and Transfer-Encoding dropped; a
+ * 204 has neither; a streamed body keeps the app's Content-Length, and a stream that does not
+ * match it ends the connection (strictContentLength). A 304, and a HEAD answered without a body,
+ * keep the app's Content-Length: there it describes a body not sent.
  */
 import type { ServerResponse } from "node:http";
 import { Readable } from "node:stream";
@@ -173,13 +181,17 @@ export class FastResponse {
     return this.#native;
   }
 
-  /** Status, headers and body for node:http, without building an undici Response if avoidable. */
-  _toNode(): NodeResponseParts {
-    if (this.#native) return nativeParts(this.#native);
+  /**
+   * Status, headers and body for node:http, without building an undici Response if avoidable.
+   * `head`: the request was HEAD (a bodiless response's Content-Length is then the app's to give).
+   */
+  _toNode(head = false): NodeResponseParts {
+    if (this.#native) return nativeParts(this.#native, head);
     let body: Body;
     let length = -1;
     let defaultType: string | undefined;
     const source = this.#body;
+    const status = this.#status;
     if (source === null) {
       body = null;
     } else if (typeof source === "string") {
@@ -196,17 +208,26 @@ export class FastResponse {
       body = source as ReadableStream<Uint8Array>;
     } else {
       // Blob, FormData, URLSearchParams, other views: undici knows their bytes and content-type.
-      return nativeParts(this._native);
+      return nativeParts(this._native, head, knownLength(source));
     }
+    // Drop the app's framing headers where the real length is known or there is no body.
+    const ours = length >= 0 || (source === null && ownsEmptyFraming(status, head));
     const headers: string[] = [];
     let hasType = false;
     let hasLength = false;
+    let hasCoding = false;
     const init = this.#headers ?? this.#init?.headers;
     if (init) {
       const add = (name: string, value: unknown) => {
         const key = name.toLowerCase();
         if (key === "content-type") hasType = true;
-        else if (key === "content-length") hasLength = true;
+        else if (key === "content-length") {
+          if (ours) return;
+          hasLength = true;
+        } else if (key === "transfer-encoding") {
+          if (ours) return;
+          hasCoding = true;
+        }
         headers.push(key, String(value));
       };
       if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
@@ -216,9 +237,9 @@ export class FastResponse {
         for (const name of Object.keys(record)) add(name, record[name]);
       }
     }
+    if (hasLength && hasCoding) dropHeader(headers, "content-length");
     if (defaultType !== undefined && !hasType) headers.push("content-type", defaultType);
-    if (length >= 0 && !hasLength && !NULL_BODY.has(this.#status))
-      headers.push("content-length", String(length));
+    if (length >= 0) headers.push("content-length", String(length));
     const defaults = this.#defaults;
     if (defaults) {
       const own = headers.length;
@@ -233,7 +254,7 @@ export class FastResponse {
         if (!found) headers.push(name, value);
       }
     }
-    return { status: this.#status, statusText: this.#statusText, headers, body };
+    return { status, statusText: this.#statusText, headers, body };
   }
 }
 delegateMissing(FastResponse.prototype, NativeResponse.prototype, "_native");
@@ -253,32 +274,67 @@ interface UndiciState {
   body?: { source?: unknown } | null;
 }
 
-/** Parts of an undici Response. */
-export function nativeParts(response: Response): NodeResponseParts {
-  const headers: string[] = [];
-  let hasLength = false;
-  for (const [name, value] of response.headers) {
-    if (name === "content-length") hasLength = true;
-    headers.push(name, value);
-  }
+/**
+ * A bodiless response (null body) whose framing headers are ours to set: not a 304 (its
+ * Content-Length describes the representation), not a HEAD (it describes what GET would send), and
+ * a 204 always (RFC 9110 forbids both headers there).
+ */
+function ownsEmptyFraming(status: number, head: boolean): boolean {
+  return status === 204 || status < 200 || (status !== 304 && !head);
+}
+
+/** The byte length of a body undici extracts itself, where it is known without reading it. */
+function knownLength(source: unknown): number {
+  if (source instanceof Blob) return source.size;
+  if (ArrayBuffer.isView(source)) return source.byteLength;
+  if (source instanceof URLSearchParams) return Buffer.byteLength(source.toString());
+  return -1; // FormData (a multipart body undici builds), anything else
+}
+
+/** Remove every `name` (lowercase) from a flat header list. */
+function dropHeader(headers: string[], name: string): void {
+  for (let k = headers.length - 2; k >= 0; k -= 2) if (headers[k] === name) headers.splice(k, 2);
+}
+
+/**
+ * Parts of an undici Response. `length`: the body's byte length where the caller knows it (-1 if
+ * not); on Node 20 and 22 a string or bytes source gives it too.
+ */
+export function nativeParts(response: Response, head = false, length = -1): NodeResponseParts {
   let body: Body = response.body;
   if (body !== null && kState !== undefined && !response.bodyUsed) {
     const source = (response as unknown as Record<symbol, UndiciState | undefined>)[kState]?.body?.source;
-    if (typeof source === "string" || source instanceof Uint8Array) {
+    if (typeof source === "string") {
       body = source;
-      if (!hasLength)
-        headers.push(
-          "content-length",
-          String(typeof source === "string" ? Buffer.byteLength(source) : source.byteLength),
-        );
+      length = Buffer.byteLength(source);
+    } else if (source instanceof Uint8Array) {
+      body = source;
+      length = source.byteLength;
     }
   }
-  return { status: response.status, statusText: response.statusText, headers, body };
+  const status = response.status;
+  const ours = length >= 0 || (body === null && ownsEmptyFraming(status, head));
+  const headers: string[] = [];
+  let hasLength = false;
+  let hasCoding = false;
+  for (const [name, value] of response.headers) {
+    if (name === "content-length") {
+      if (ours) continue;
+      hasLength = true;
+    } else if (name === "transfer-encoding") {
+      if (ours) continue;
+      hasCoding = true;
+    }
+    headers.push(name, value);
+  }
+  if (hasLength && hasCoding) dropHeader(headers, "content-length");
+  if (length >= 0) headers.push("content-length", String(length));
+  return { status, statusText: response.statusText, headers, body };
 }
 
-/** Status, headers and body of any Response, ours or undici's. */
-export function responseParts(response: Response): NodeResponseParts {
-  return FastResponse.isFast(response) ? response._toNode() : nativeParts(response);
+/** Status, headers and body of any Response, ours or undici's (`head`: answering a HEAD request). */
+export function responseParts(response: Response, head = false): NodeResponseParts {
+  return FastResponse.isFast(response) ? response._toNode(head) : nativeParts(response, head);
 }
 
 /**
@@ -301,6 +357,9 @@ export function writeResponse(
     body.cancel().catch(() => {});
     res.end();
   } else {
+    // A stream against the app's own Content-Length: node:http throws on a mismatch (a write past
+    // it, or an end short of it) instead of sending it, and pump() then ends the connection.
+    res.strictContentLength = true;
     pump(body, res, onError);
   }
 }
@@ -343,14 +402,27 @@ function pump(
   };
   const onChunk = (result: { done: boolean; value?: Uint8Array | string }): void => {
     if (finished) return;
-    if (result.done) {
-      stop();
-      res.end();
+    let written: boolean;
+    try {
+      if (result.done) {
+        stop();
+        res.end();
+        return;
+      }
+      // node:http writes strings too; undici would refuse them, which would help nobody here.
+      written = res.write(result.value as Uint8Array | string);
+    } catch (error) {
+      // The body does not match its Content-Length (ERR_HTTP_CONTENT_LENGTH_MISMATCH): sending on
+      // would desync the connection, so it ends here.
+      if (!finished) {
+        stop();
+        reader.cancel(error).catch(() => {});
+      }
+      onError(error);
+      res.destroy();
       return;
     }
-    const chunk = result.value;
-    // node:http writes strings too; undici would refuse them, which would help nobody here.
-    if (res.write(chunk as Uint8Array | string)) next();
+    if (written) next();
     else res.once("drain", next);
   };
   const onFail = (error: unknown): void => {
