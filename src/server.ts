@@ -221,6 +221,9 @@ export class Server {
       tls,
       keepAliveTimeoutMs: this.config.timeoutKeepAlive * 1000,
       onError: (error: unknown) => this.logger.debug(`Connection error: ${errorMessage(error)}`),
+      // After the handler returned: the client got a cut response (or a 500), the app should know.
+      onResponseError: (error: unknown) =>
+        this.logger.exception("Exception while sending the response", error),
     };
   }
 

@@ -118,6 +118,12 @@ export interface ServeOptions {
   nodeUpgrade?: NodeUpgradeListener;
   /** Called for errors the runtime reports outside any handler (bad TLS handshake, socket errors). */
   onError?: (error: unknown) => void;
+  /**
+   * Called when a response the app made fails after the handler returned it: its body stream
+   * errored, its body was already used, it does not match its own Content-Length. The app's error,
+   * as uvicorn logs it ("Exception in ASGI application"); onError if not given.
+   */
+  onResponseError?: (error: unknown) => void;
 }
 
 export interface RunningServer {

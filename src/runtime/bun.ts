@@ -311,7 +311,10 @@ function serveFetch(
   websocket: BunWebSocket | undefined,
   tls: PlainTls | undefined,
 ): RunningServer {
-  const { listen, onError } = options;
+  const { listen } = options;
+  // What Bun.serve and Deno.serve report here is a response the app made failing: its body stream
+  // errored, or its body was already used (their handler is ours, and never throws).
+  const onError = options.onResponseError ?? options.onError;
   const idle = idleSeconds(options.keepAliveTimeoutMs);
   const bodies = new BodyWatch(idle, listen.kind === "tcp");
   // Set while a retiring worker lingers before stop(false): every answer ends keep-alive (linger.ts).

@@ -102,7 +102,10 @@ function serveFetch(
   websocket: DenoWebSocket | undefined,
   tls: PlainTls | undefined,
 ): RunningServer {
-  const { listen, onError } = options;
+  const { listen } = options;
+  // What Bun.serve and Deno.serve report here is a response the app made failing: its body stream
+  // errored, or its body was already used (their handler is ours, and never throws).
+  const onError = options.onResponseError ?? options.onError;
   const abort = new AbortController();
 
   // Handlers that returned a promise and have not settled; close() waits for them (see above).

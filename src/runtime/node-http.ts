@@ -181,13 +181,14 @@ function failResponse(res: ServerResponse): void {
 export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
   const onError = options.onError ?? (() => {});
+  const onResponseError = options.onResponseError ?? onError;
   const tls = options.tls ? plainTls(options.tls) : undefined;
   const secure = tls !== undefined;
   const connections = new Connections();
 
   /** A failure of the bridge (or an error that escaped the app): onError, and a 500 if still possible. */
   const failed = (res: ServerResponse, error: unknown) => {
-    onError(error);
+    onResponseError(error);
     try {
       failResponse(res);
     } catch {
@@ -205,7 +206,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       : requestInfo;
     const send = (res: ServerResponse, response: Response) => {
       try {
-        writeResponse(res, responseParts(response, res.req.method === "HEAD"), onError);
+        writeResponse(res, responseParts(response, res.req.method === "HEAD"), onResponseError);
       } catch (error) {
         failed(res, error);
       }
