@@ -87,8 +87,11 @@ export class Supervisor {
   /** A second SIGINT during shutdown: kill whatever is left now. */
   forced = false;
   exitCode: number = EXIT.ok;
-  /** Consecutive worker deaths before ready, reset whenever a worker is seen ready. */
-  bootDeaths = 0;
+  /**
+   * How many workers in a row died in this worker's slot before they were ready (absent: none):
+   * counted per slot, so a healthy neighbour does not hide a slot that crashes on every boot.
+   */
+  private readonly deathsBefore = new WeakMap<WorkerHandle, number>();
   /**
    * Every initial worker has been ready once. Before that a worker that cannot start stops them all
    * (the app or its config is broken: exit 3). After it, the others are serving: one that cannot
@@ -324,28 +327,32 @@ export class Supervisor {
       }
       if (!worker.alive) {
         if (!this.retryAt.has(worker)) this.logger.info(this.workerClass.died(worker));
-        if (
-          !worker.ready &&
-          !worker.stopping &&
-          (this.retryAt.has(worker) || ++this.bootDeaths >= MAX_BOOT_DEATHS)
-        ) {
+        if (!worker.ready && !worker.stopping) {
           // Workers keep dying before they ever serve (a crash on boot that is not a clean exit 3):
           // that is a startup failure too, not something to retry twice a second forever.
-          if (!this.booted) {
-            this.logger.error(
-              `${this.workerClass.name(worker)} died ${this.bootDeaths} times in a row before it was ready.`,
-            );
-            this.startupFailed(worker, EXIT.app);
-            return;
+          const deaths = this.retryAt.has(worker)
+            ? MAX_BOOT_DEATHS
+            : (this.deathsBefore.get(worker) ?? 0) + 1;
+          if (deaths >= MAX_BOOT_DEATHS) {
+            if (!this.booted) {
+              this.logger.error(
+                `${this.workerClass.name(worker)} died ${deaths} times in a row before it was ready.`,
+              );
+              this.startupFailed(worker, EXIT.app);
+              return;
+            }
+            this.retryLater(idx, worker, worker.exitCode ?? EXIT.app);
+            continue;
           }
-          this.retryLater(idx, worker, worker.exitCode ?? EXIT.app);
+          const next = this.startWorker();
+          this.deathsBefore.set(next, deaths);
+          this.slots[idx] = next;
           continue;
         }
         this.slots[idx] = this.startWorker();
         continue;
       }
       if (!worker.ready) continue;
-      this.bootDeaths = 0;
       if (this.retried.has(worker)) {
         this.retried.delete(worker);
         this.retryDelayMs = RETRY_FIRST_MS;
@@ -393,6 +400,8 @@ export class Supervisor {
     }
     const next = this.startWorker();
     this.retried.add(next);
+    // One more death before ready goes straight back to the backoff.
+    this.deathsBefore.set(next, MAX_BOOT_DEATHS - 1);
     this.slots[idx] = next;
   }
 

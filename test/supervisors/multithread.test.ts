@@ -410,6 +410,51 @@ describe("beyond the seed", () => {
     );
   });
 
+  test("a slot that crashes on every boot is a startup failure even beside a ready worker", async () => {
+    const { supervisor, port, ports, logger } = multithread(undefined, { autoReady: false });
+    supervisor.initWorkers();
+    port(0).markReady();
+    for (let i = 0; i < MAX_BOOT_DEATHS; i++) {
+      (ports.at(-1) as { exit(code: number): void }).exit(1);
+      supervisor.keepAlive();
+    }
+    expect(supervisor.shouldExit).toBe(true);
+    expect(supervisor.exitCode).toBe(3);
+    expect(logger.messages("error")).toContain(
+      `Worker thread died ${MAX_BOOT_DEATHS} times in a row before it was ready.`,
+    );
+  });
+
+  test("after boot, a slot that crashes on every boot backs off instead of restarting twice a second", async () => {
+    const { supervisor, port, ports, clock, logger } = shared.twoReady(threads);
+    supervisor.keepAlive();
+    expect(supervisor.booted).toBe(true);
+    port(1).exit(1); // a serving worker dies: replaced at once, and its replacement crashes on boot
+    supervisor.keepAlive();
+    for (let i = 0; i < MAX_BOOT_DEATHS; i++) {
+      (ports.at(-1) as { exit(code: number): void }).exit(1);
+      supervisor.keepAlive();
+    }
+    const started = ports.length;
+    expect(supervisor.shouldExit).toBe(false);
+    expect(logger.messages("error")).toContain(
+      "Worker thread failed to start (exit code 1); starting another in 1.0 s (1 of 2 threads serving).",
+    );
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(started); // waits for the backoff
+    await clock.advance(1000);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(started + 1);
+    // The retry crashes too: straight back to the backoff, now 2 s.
+    (ports.at(-1) as { exit(code: number): void }).exit(1);
+    supervisor.keepAlive();
+    expect(ports).toHaveLength(started + 1);
+    expect(logger.messages("error")).toContain(
+      "Worker thread failed to start (exit code 1); starting another in 2.0 s (1 of 2 threads serving).",
+    );
+    expect(port(0).stopped).toBe(false);
+  });
+
   test("run() logs like uvicorn and stops gracefully on SIGTERM", async () => {
     const { supervisor, clock, logger, ports, subscribed, sharedClosed, raise } = multithread();
     const running = supervisor.run();
