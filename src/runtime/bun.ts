@@ -9,13 +9,7 @@
  *   response was going, is the connection's keep-alive timeout once it is done, and `timeout(req, N)`
  *   after that does nothing. Bun's timer moves in 4 s ticks: N seconds fire at the ((N + 3) >> 2)th
  *   tick from now, so under 5 s a re-armed timer still fires at the next tick (0 to 4 s).
- * - A streamed body (SSE, long-poll) that stays silent is cut the same way, and there is no telling
- *   a stream body from a string one without spoiling it: reading `response.body` of a string
- *   Response turns it into a stream sent as application/octet-stream. So BodyWatch looks afterwards:
- *   `server.pendingRequests` (handlers running plus bodies going out) says, once per event-loop turn,
- *   whether a body is still going out, and `requestIP(req)` (null once a response is done) which.
- *   Those get `timeout(req, KEEP_BODY_SECONDS)` re-armed every second until done, so their
- *   connection ends with that keep-alive timeout (not the configured one), but still ends.
+ * - A streamed body (SSE, long-poll) that stays silent is cut the same way: bun-body-watch.ts.
  * - `requestIP(req)` is null once the response is done or the client gone: an async handler's peer
  *   is read before it answers if the handler wants it.
  * - Bun.serve refuses request bodies over `maxRequestBodySize` (default 128 MiB) with 413.
@@ -39,6 +33,7 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { BodyWatch } from "./bun-body-watch.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
@@ -84,8 +79,6 @@ declare const Bun: {
 
 /** Bun.serve's idleTimeout is whole seconds, 0 (off) to 255. */
 const MAX_IDLE_SECONDS = 255;
-/** The shortest timeout that a re-arm every second keeps from firing (two 4 s ticks, see above). */
-const KEEP_BODY_SECONDS = 8;
 
 export function idleSeconds(keepAliveTimeoutMs: number): number {
   return Math.min(MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
@@ -199,83 +192,6 @@ class TrackedBunRequestInfo extends BunRequestInfo {
     if (this.#completed === undefined) this.#completed = this.#completions.next();
     return this.#completed;
   }
-}
-
-/**
- * Keeps Bun's idle timer off responses whose body is still going out after Bun took them (see the
- * header). Per request, only `add()`: an array push; per event-loop turn that served requests,
- * one setImmediate and one `pendingRequests` read. Only while some body is still going out does
- * each request of the turn cost a `requestIP` (null, cheap, for the ones done).
- */
-class BodyWatch {
-  /** Async handlers still working (their requests are counted by pendingRequests too). */
-  running = 0;
-  #server: BunServer | undefined = undefined;
-  readonly #seconds: number;
-  /** requestIP answers: false on a unix socket, where it is always null. */
-  readonly #probe: boolean;
-  #turn: Request[] = [];
-  #armed = false;
-  readonly #live = new Set<Request>();
-  #beat: ReturnType<typeof setInterval> | undefined = undefined;
-
-  constructor(keepAliveSeconds: number, probe: boolean) {
-    this.#seconds = Math.max(keepAliveSeconds, KEEP_BODY_SECONDS);
-    this.#probe = probe;
-  }
-
-  start(server: BunServer): void {
-    this.#server = server;
-  }
-
-  /** A Response handed to Bun (returned, or resolved by an async handler). */
-  add(request: Request): void {
-    this.#turn.push(request);
-    if (!this.#armed) {
-      this.#armed = true;
-      setImmediate(this.#check);
-    }
-  }
-
-  stop(): void {
-    if (this.#beat !== undefined) clearInterval(this.#beat);
-    this.#beat = undefined;
-    this.#live.clear();
-  }
-
-  /** After the turn: the responses Bun took are sent, except bodies still going out. */
-  readonly #check = (): void => {
-    this.#armed = false;
-    const turn = this.#turn;
-    const server = this.#server as BunServer;
-    const live = this.#live;
-    // Without probes (unix socket), only bodies the count cannot explain; with them, exactly.
-    const going = server.pendingRequests - this.running - (this.#probe ? 0 : live.size);
-    if (going > 0) {
-      for (const request of turn) {
-        if (live.has(request) || (this.#probe && server.requestIP(request) === null)) continue;
-        live.add(request);
-        server.timeout(request, this.#seconds);
-      }
-      if (live.size > 0 && this.#beat === undefined) {
-        this.#beat = setInterval(this.#heartbeat, 1000);
-        (this.#beat as { unref?: () => void }).unref?.();
-      }
-    }
-    turn.length = 0;
-  };
-
-  /** Every second: re-arm the live ones, forget the done ones. */
-  readonly #heartbeat = (): void => {
-    const server = this.#server as BunServer;
-    const live = this.#live;
-    if (server.pendingRequests <= this.running) live.clear();
-    for (const request of live) {
-      if (this.#probe && server.requestIP(request) === null) live.delete(request);
-      else server.timeout(request, this.#seconds);
-    }
-    if (live.size === 0) this.stop();
-  };
 }
 
 async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {
