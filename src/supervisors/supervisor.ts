@@ -24,6 +24,7 @@ import type {
 import { tcpMigrateReqAdvice } from "../runtime/detect.ts";
 import { readTcpMigrateReq } from "../runtime/sysctl.ts";
 import { listenTargetFromConfig } from "../server.ts";
+import { BootFailures, MAX_BOOT_DEATHS } from "./boot-failures.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareListen, prepareOrExitCode } from "./listen.ts";
 import { READY_TIMEOUT_FLOOR_SECONDS, RollingRestart } from "./rolling-restart.ts";
@@ -35,11 +36,7 @@ import { WorkerHandle } from "./worker-handle.ts";
 export const TICK_MS = 500;
 /** How often shutdown re-checks workers (and a second SIGINT). */
 export const SHUTDOWN_POLL_MS = 100;
-/** Workers that die this many times in a row before ever being ready stop the supervisor (exit 3). */
-export const MAX_BOOT_DEATHS = 5;
-/** Once serving, a worker that cannot start is retried after this, doubling up to the next. */
-export const RETRY_FIRST_MS = 1000;
-export const RETRY_MAX_MS = 30_000;
+export { MAX_BOOT_DEATHS } from "./boot-failures.ts";
 
 /** What differs between thread and process workers. */
 export interface WorkerClass {
@@ -88,10 +85,10 @@ export class Supervisor {
   forced = false;
   exitCode: number = EXIT.ok;
   /**
-   * How many workers in a row died in this worker's slot before they were ready (absent: none):
-   * counted per slot, so a healthy neighbour does not hide a slot that crashes on every boot.
+   * Deaths before ready, counted per slot so a healthy neighbour does not hide a slot that crashes
+   * on every boot, and the retries of failed slots after boot (boot-failures.ts).
    */
-  private readonly deathsBefore = new WeakMap<WorkerHandle, number>();
+  private readonly bootFailures = new BootFailures();
   /**
    * Every initial worker has been ready once. Before that a worker that cannot start stops them all
    * (the app or its config is broken: exit 3). After it, the others are serving: one that cannot
@@ -99,11 +96,6 @@ export class Supervisor {
    * the server serves on with what it has.
    */
   booted = false;
-  /** When a failed worker's slot gets its next try (absent: not scheduled yet). */
-  private readonly retryAt = new WeakMap<WorkerHandle, number>();
-  /** Workers started by such a retry: one that gets ready resets the backoff. */
-  private readonly retried = new WeakSet<WorkerHandle>();
-  private retryDelayMs = RETRY_FIRST_MS;
   /** "tsuv running on ...", held back until a worker listens when workers bind with reusePort. */
   private pendingAnnouncement: string | undefined;
   /** The SIGHUP restart in progress, if any. */
@@ -326,13 +318,11 @@ export class Supervisor {
         continue;
       }
       if (!worker.alive) {
-        if (!this.retryAt.has(worker)) this.logger.info(this.workerClass.died(worker));
+        if (!this.bootFailures.waiting(worker)) this.logger.info(this.workerClass.died(worker));
         if (!worker.ready && !worker.stopping) {
           // Workers keep dying before they ever serve (a crash on boot that is not a clean exit 3):
           // that is a startup failure too, not something to retry twice a second forever.
-          const deaths = this.retryAt.has(worker)
-            ? MAX_BOOT_DEATHS
-            : (this.deathsBefore.get(worker) ?? 0) + 1;
+          const deaths = this.bootFailures.deathsWith(worker);
           if (deaths >= MAX_BOOT_DEATHS) {
             if (!this.booted) {
               this.logger.error(
@@ -345,7 +335,7 @@ export class Supervisor {
             continue;
           }
           const next = this.startWorker();
-          this.deathsBefore.set(next, deaths);
+          this.bootFailures.replaced(next, deaths);
           this.slots[idx] = next;
           continue;
         }
@@ -353,10 +343,7 @@ export class Supervisor {
         continue;
       }
       if (!worker.ready) continue;
-      if (this.retried.has(worker)) {
-        this.retried.delete(worker);
-        this.retryDelayMs = RETRY_FIRST_MS;
-      }
+      this.bootFailures.ready(worker);
       if (this.pendingAnnouncement) {
         this.logger.info(this.pendingAnnouncement);
         this.pendingAnnouncement = undefined;
@@ -382,26 +369,21 @@ export class Supervisor {
    */
   private retryLater(idx: number, worker: WorkerHandle, exitCode: number): void {
     const now = this.clock.now();
-    const at = this.retryAt.get(worker);
-    if (at === undefined) {
-      const delay = this.retryDelayMs;
-      this.retryDelayMs = Math.min(delay * 2, RETRY_MAX_MS);
-      this.retryAt.set(worker, now + delay);
+    const delay = this.bootFailures.schedule(worker, now);
+    if (delay !== undefined) {
       const serving = this.slots.filter((other) => other.ready && other.alive).length;
       this.logger.error(
         `${this.workerClass.name(worker)} failed to start (exit code ${exitCode}); starting another in ${(delay / 1000).toFixed(1)} s (${serving} of ${this.slots.length} ${this.workerClass.plural} serving).`,
       );
       return;
     }
-    if (now < at) return;
+    if (!this.bootFailures.due(worker, now)) return;
     if (worker.alive) {
       worker.kill();
       this.stopping.keepUntilExit(worker);
     }
     const next = this.startWorker();
-    this.retried.add(next);
-    // One more death before ready goes straight back to the backoff.
-    this.deathsBefore.set(next, MAX_BOOT_DEATHS - 1);
+    this.bootFailures.retrying(next);
     this.slots[idx] = next;
   }
 
