@@ -19,7 +19,6 @@
  * match it ends the connection (strictContentLength). A 304, and a HEAD answered without a body,
  * keep the app's Content-Length: there it describes a body not sent.
  */
-import type { ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
 
@@ -30,7 +29,7 @@ const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.H
 const TEXT_PLAIN = "text/plain;charset=UTF-8";
 const JSON_HEADERS = Object.freeze({ "content-type": "application/json" });
 /** Statuses whose response has no body (fetch spec "null body status"). */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+export const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** RFC 9110 reason-phrase characters (undici and node:http refuse others). */
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -335,101 +334,4 @@ export function nativeParts(response: Response, head = false, length = -1): Node
 /** Status, headers and body of any Response, ours or undici's (`head`: answering a HEAD request). */
 export function responseParts(response: Response, head = false): NodeResponseParts {
   return FastResponse.isFast(response) ? response._toNode(head) : nativeParts(response, head);
-}
-
-/**
- * Write `parts` to `res`. A string/bytes body goes out with the head in one write; a stream is
- * pumped with backpressure and cancelled if the client goes away. Errors of a streaming body
- * (after the head is sent, so nothing but a cut connection can report them) go to `onError`.
- */
-export function writeResponse(
-  res: ServerResponse,
-  parts: NodeResponseParts,
-  onError: (error: unknown) => void,
-): void {
-  const { body } = parts;
-  res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
-  if (body === null) {
-    res.end();
-  } else if (typeof body === "string" || body instanceof Uint8Array) {
-    res.end(body);
-  } else if (res.req.method === "HEAD" || NULL_BODY.has(parts.status)) {
-    body.cancel().catch(() => {});
-    res.end();
-  } else {
-    // A stream against the app's own Content-Length: node:http throws on a mismatch (a write past
-    // it, or an end short of it) instead of sending it, and pump() then ends the connection.
-    res.strictContentLength = true;
-    pump(body, res, onError);
-  }
-}
-
-/** The part of a stream reader pump() uses (Node's and Bun's type declarations differ). */
-interface ChunkReader {
-  read(): Promise<{ done: boolean; value?: Uint8Array | string }>;
-  cancel(reason?: unknown): Promise<void>;
-}
-
-function pump(
-  stream: ReadableStream<Uint8Array>,
-  res: ServerResponse,
-  onError: (error: unknown) => void,
-): void {
-  let reader: ChunkReader;
-  try {
-    reader = stream.getReader() as unknown as ChunkReader;
-  } catch (error) {
-    // Locked or already read: the head is out, so all we can do is cut the connection.
-    onError(error);
-    res.destroy();
-    return;
-  }
-  let finished = false;
-  const stop = () => {
-    if (finished) return;
-    finished = true;
-    res.off("close", onClose);
-  };
-  // The client went away (or the server was force-closed): stop producing.
-  const onClose = () => {
-    if (finished) return;
-    stop();
-    reader.cancel().catch(() => {});
-  };
-  res.once("close", onClose);
-  const next = (): void => {
-    reader.read().then(onChunk, onFail);
-  };
-  const onChunk = (result: { done: boolean; value?: Uint8Array | string }): void => {
-    if (finished) return;
-    let written: boolean;
-    try {
-      if (result.done) {
-        stop();
-        res.end();
-        return;
-      }
-      // node:http writes strings too; undici would refuse them, which would help nobody here.
-      written = res.write(result.value as Uint8Array | string);
-    } catch (error) {
-      // The body does not match its Content-Length (ERR_HTTP_CONTENT_LENGTH_MISMATCH): sending on
-      // would desync the connection, so it ends here.
-      if (!finished) {
-        stop();
-        reader.cancel(error).catch(() => {});
-      }
-      onError(error);
-      res.destroy();
-      return;
-    }
-    if (written) next();
-    else res.once("drain", next);
-  };
-  const onFail = (error: unknown): void => {
-    if (finished) return;
-    stop();
-    onError(error);
-    res.destroy();
-  };
-  next();
 }
