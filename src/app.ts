@@ -101,8 +101,13 @@ export interface LoadAppOptions {
   interface: "auto" | "fetch" | "node";
 }
 
-/** Import the module and walk to the app object. */
-export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Promise<unknown> {
+/**
+ * Import the module and walk to the app object. The app comes back boxed: an async function that
+ * returned it bare would adopt it if it is a thenable, and some apps are, by accident (itty-router's
+ * Router is a Proxy that answers every property, `then` included, with a route-adding function, so
+ * awaiting it never settles and the process exits 0 with nothing said).
+ */
+export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Promise<{ target: unknown }> {
   const spec = parseAppSpec(options.app);
   const moduleName = spec.module.replace(KNOWN_EXTENSION, "");
   const path = moduleCandidates(spec.module, options.appDir, deps.resolvePath).find((candidate) =>
@@ -142,7 +147,9 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
       throw new AppLoadError(`Error loading app factory. The export is ${describe(target)}, not a function.`);
     }
     try {
-      target = await (target as () => unknown)();
+      // Only a promise is awaited: a thenable app (see above) would never settle.
+      const made = (target as () => unknown)();
+      target = made instanceof Promise ? await made : made;
     } catch (error) {
       throw new AppLoadError(
         `Error loading app factory. ${errorMessage(error)}`,
@@ -150,7 +157,7 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
       );
     }
   }
-  return target;
+  return { target };
 }
 
 export function describe(value: unknown): string {
@@ -179,6 +186,8 @@ function optionalHook(holder: Record<string, unknown>, name: string): (() => unk
   return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
 }
 
+const NO_HOOKS = { startup: undefined, shutdown: undefined, websocket: undefined };
+
 /**
  * Decide the interface. `auto` rules, in order:
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
@@ -193,14 +202,20 @@ export function toLoadedApp(
   moduleLabel: string,
 ): LoadedApp {
   const holder = (target ?? {}) as Record<string, unknown>;
-  const hooks = {
-    startup: optionalHook(holder, "startup"),
-    shutdown: optionalHook(holder, "shutdown"),
-    websocket:
-      typeof holder.websocket === "object" && holder.websocket
-        ? (holder.websocket as WebSocketHooks)
-        : undefined,
-  };
+  // An object that answers any property name with a function (itty-router's Router, a Proxy that
+  // adds a route for whatever is called on it) has no hooks: its "startup" would add a route and
+  // return the router, a thenable that never settles, and the server would exit 0 mid-startup.
+  const hooks =
+    typeof holder["tsuv: no such property"] === "function"
+      ? NO_HOOKS
+      : {
+          startup: optionalHook(holder, "startup"),
+          shutdown: optionalHook(holder, "shutdown"),
+          websocket:
+            typeof holder.websocket === "object" && holder.websocket
+              ? (holder.websocket as WebSocketHooks)
+              : undefined,
+        };
   const notAnApp = () =>
     new AppLoadError(
       `Error loading app. "${moduleLabel}" is ${describe(target)}; expected a fetch handler, an object with fetch(), or a node (req, res) handler.`,

@@ -255,7 +255,7 @@ export class Server {
 
   private async loadApp(): Promise<LoadedApp> {
     const appDir = resolvePath(this.config.appDir);
-    const target = await importApp(
+    const { target } = await importApp(
       { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
       { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath },
     );

@@ -7,8 +7,8 @@ import { AppLoadError } from "../src/errors.ts";
 
 const appDir = join(import.meta.dir, "fixtures", "apps");
 const deps = { importModule: (path: string) => import(path), exists: existsSync, resolvePath: resolve };
-const load = (app: string, extra: { factory?: boolean } = {}) =>
-  importApp({ app, appDir, interface: "auto", ...extra }, deps);
+const load = async (app: string, extra: { factory?: boolean } = {}) =>
+  (await importApp({ app, appDir, interface: "auto", ...extra }, deps)).target;
 
 describe("parseAppSpec", () => {
   test("path, attribute and dotted attributes", () => {
@@ -42,6 +42,17 @@ describe("importApp", () => {
     expect(await fetchText(await load("main:api.app"))).toBe("hello from api.app");
     expect(await fetchText(await load("main.ts:app"))).toBe("hello from app");
     expect(await fetchText(await load("main:createApp", { factory: true }))).toBe("hello from factory");
+  });
+  test("an app that is a thenable (itty-router's Router) is not awaited", async () => {
+    const fetchText = async (target: unknown) => await (target as { fetch(): Response }).fetch().text();
+    // Unboxed here, not through load(): an async helper returning the app would await it itself.
+    const plain = await importApp({ app: "thenable", appDir, interface: "auto" }, deps);
+    expect(await fetchText(plain.target)).toBe("hello from a thenable");
+    const made = await importApp(
+      { app: "thenable:createApp", appDir, interface: "auto", factory: true },
+      deps,
+    );
+    expect(await fetchText(made.target)).toBe("hello from a thenable");
   });
   test("missing module", async () => {
     await expect(load("nope:app")).rejects.toThrow('Error loading app. Could not import module "nope".');
@@ -115,6 +126,20 @@ describe("toLoadedApp", () => {
     expect(app.interface).toBe("fetch");
     expect(app.startup).toBeFunction();
     expect(app.shutdown).toBeFunction();
+  });
+  test("an object that answers every property (itty-router) has no hooks", () => {
+    const routes: unknown[] = [];
+    const router: object = new Proxy(
+      { fetch: () => new Response("ok") },
+      {
+        get: (t, p) =>
+          p in t ? t[p as "fetch"] : (...args: unknown[]) => routes.push([p, ...args]) && router,
+      },
+    );
+    const app = toLoadedApp(router, "auto", "itty");
+    expect(app.interface).toBe("fetch");
+    expect([app.startup, app.shutdown, app.websocket]).toEqual([undefined, undefined, undefined]);
+    expect(routes).toEqual([]);
   });
   test("Express-shaped function -> node", () => {
     const express = Object.assign((_req: unknown, _res: unknown, _next: unknown) => {}, {
