@@ -89,8 +89,38 @@ export async function main(
   }
 }
 
+/**
+ * The event loop emptied while tsuv still waited: an app's import or startup hook awaits a promise
+ * nothing can settle any more (an itty-router app used to be such a thenable). Every runtime would
+ * exit 0 with nothing said, and a supervisor (systemd Restart=on-failure, Kubernetes) take it for a
+ * clean stop; uvicorn would wait forever. Say so and exit 3. Every normal end calls adapter.exit(),
+ * which emits neither event. Deno gets its own `beforeunload` event: touching `process` there would
+ * start its Node layer (~30 ms of start-up).
+ */
+function exitIfStranded(): void {
+  const stranded = () => {
+    console.error(
+      "Error: The event loop has nothing left to do, but the app has not finished loading, starting up or shutting down: it awaits a promise that can no longer settle.",
+    );
+    const host = globalThis as {
+      Deno?: { exit(code: number): never };
+      process?: { exit(code: number): void };
+    };
+    if (host.Deno) host.Deno.exit(EXIT.app);
+    else host.process?.exit(EXIT.app);
+  };
+  const host = globalThis as {
+    Deno?: unknown;
+    addEventListener?: (type: string, listener: () => void) => void;
+    process?: { once?(event: string, listener: () => void): unknown };
+  };
+  if (host.Deno) host.addEventListener?.("beforeunload", stranded);
+  else host.process?.once?.("beforeExit", stranded);
+}
+
 /** Entry: a process worker (TSUV_WORKER_BOOT set by its supervisor) or the CLI. */
 async function entry(): Promise<void> {
+  exitIfStranded();
   const { loadAdapter, processIO } = await import("./runtime/index.ts");
   const adapter = await loadAdapter();
   if (adapter.env.TSUV_WORKER_BOOT) {

@@ -432,6 +432,15 @@ const ROWS: Row[] = [
     maxLines: 5,
     deno: true,
   },
+  // Nothing can settle the hook's promise and nothing else is pending: the runtimes exit 0 silently.
+  {
+    name: "startup hook awaits a promise nothing can settle",
+    args: ["test/fixtures/apps/never-settles.ts", "--port", "0"],
+    code: 3,
+    line: /^Error: The event loop has nothing left to do, but the app has not finished loading, starting up or shutting down/,
+    maxLines: 4,
+    deno: true,
+  },
   {
     name: "--lifespan on without hooks",
     args: [APP, "--lifespan", "on", "--port", "0"],
