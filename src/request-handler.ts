@@ -117,7 +117,10 @@ export function createRequestHandler(
         : hasForwardedHeaders(request.headers))
     ) {
       const proxied = applyProxyHeaders(request, peer.remoteAddr, trusted);
-      if (proxied.client !== peer.remoteAddr) info = { remoteAddr: proxied.client };
+      if (proxied.client !== peer.remoteAddr)
+        info = peer.withClient
+          ? peer.withClient(proxied.client)
+          : { remoteAddr: proxied.client, completed: peer.completed };
       if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);
     }
 

@@ -23,6 +23,11 @@ export interface RequestInfo {
    * request handler holds a --limit-concurrency slot until then.
    */
   readonly completed?: Completion;
+  /**
+   * The same request's info with the client a trusted proxy named (--proxy-headers), where the
+   * runtime's info carries more than the peer (Bun's: the Server API the app may call).
+   */
+  withClient?(client: ClientAddress): RequestInfo;
 }
 
 /**

@@ -97,12 +97,14 @@ let peerWanted: boolean | undefined;
  * next to nothing).
  */
 class BunRequestInfo implements RequestInfo {
-  private server: BunServer;
-  private request: Request;
+  // Kept in # fields: an own `server` property would send Hono's getBunServer (`"server" in env`)
+  // to Bun's server, whose requestIP knows nothing of proxy headers.
+  readonly #server: BunServer;
+  readonly #request: Request;
   private addr: ClientAddress | undefined = undefined;
   constructor(server: BunServer, request: Request) {
-    this.server = server;
-    this.request = request;
+    this.#server = server;
+    this.#request = request;
   }
   get remoteAddr(): ClientAddress {
     peerWanted = true;
@@ -111,10 +113,36 @@ class BunRequestInfo implements RequestInfo {
   /** Reads the peer now, while the socket is open (once a request has gone, requestIP is null). */
   capture(): ClientAddress {
     if (this.addr === undefined) {
-      const ip = this.server.requestIP(this.request);
+      const ip = this.#server.requestIP(this.#request);
       this.addr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
     }
     return this.addr;
+  }
+  /** The same request with the client a trusted proxy named (request-handler.ts). */
+  withClient(client: ClientAddress): RequestInfo {
+    const info = new BunRequestInfo(this.#server, this.#request);
+    info.addr = client;
+    return info;
+  }
+  /*
+   * The part of Bun's Server an app gets as fetch's second argument under Bun.serve, for apps
+   * written for it (`server.requestIP(req)`, hono/bun's getConnInfo). The request argument is not
+   * looked at: this object is the request's own, and the app may pass a copy (a url made absolute,
+   * a forwarded scheme) that Bun's server would not know.
+   */
+  /** The client as the access log shows it (after proxy headers); null on a unix socket, as Bun. */
+  requestIP(_request?: Request): { address: string; family: "IPv4" | "IPv6"; port: number } | null {
+    const { hostname, port } = this.remoteAddr;
+    if (hostname === "") return null;
+    return { address: hostname, family: hostname.includes(":") ? "IPv6" : "IPv4", port };
+  }
+  timeout(_request: Request, seconds: number): void {
+    this.#server.timeout(this.#request, seconds);
+  }
+  upgrade(_request: Request, _options?: unknown): boolean {
+    throw new TypeError(
+      "server.upgrade() is not available under tsuv: serve WebSockets with crossws hooks in a `websocket` object beside fetch (docs/websockets.md).",
+    );
   }
 }
 
