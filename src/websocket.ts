@@ -298,6 +298,10 @@ export class WebSocketLayer {
           state.peer = peer;
           // crossws reads the address off the socket: the hooks see the client proxy headers found.
           Object.defineProperty(peer, "remoteAddress", { value: state.client.hostname, configurable: true });
+          // Hooks written for Bun.serve (hono/bun's `websocket`, Elysia, `server.upgrade(req, { data })`)
+          // read Bun's ServerWebSocket.data: say what is wrong instead of "undefined is not an object".
+          if (!("data" in peer))
+            Object.defineProperty(peer, "data", { get: bunDataMissing, configurable: true });
           this.open.add(state);
           logger.info(`${state.label} [accepted]`);
           // Accepted while shutdown began: closed as the others were.
@@ -388,4 +392,11 @@ export function warnOnUpgrade(handler: FetchHandler, logger: Logger): FetchHandl
     }
     return handler(request, info);
   };
+}
+
+/** `peer.data` read by hooks written for Bun's websocket handlers (see #wrap's open). */
+function bunDataMissing(): never {
+  throw new TypeError(
+    "ws.data: these WebSocket hooks were written for Bun.serve (ServerWebSocket.data, server.upgrade(req, { data })). tsuv serves a `websocket` object as crossws hooks on every runtime: open(peer), message(peer, message), close(peer, { code, reason }); see docs/websockets.md.",
+  );
 }

@@ -247,6 +247,18 @@ test("an exception in a hook is logged and the socket closed with 1011", async (
   expect(l.lines.filter((line) => line.includes("Exception in WebSocket")).length).toBe(3);
 });
 
+test("hooks written for Bun.serve (hono/bun's websocket) fail with a line that says so", async () => {
+  // hono/bun's open(ws) reads ws.data.events, set by server.upgrade(req, { data }) under Bun.serve.
+  const l = layer({
+    open: (ws) => {
+      void (ws as unknown as { data: { events: unknown } }).data.events;
+    },
+  });
+  const peer = await connect(l);
+  expect(peer.closedWith).toBe(1011);
+  expect(l.lines.join("\n")).toContain("ws.data: these WebSocket hooks were written for Bun.serve");
+});
+
 test("--ws none: the first upgrade request gets a warning, once", async () => {
   const { lines, logger } = logs();
   const app: FetchHandler = () => new Response("ok");
