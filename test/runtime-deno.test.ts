@@ -25,6 +25,38 @@ test("close() lets a running handler still read its request body (denoland/deno#
   expect((await closing).error).toBeUndefined();
 });
 
+test("a retiring server closes its listener at once while a handler without a body runs", async () => {
+  // reusePort: while a retiring worker's listener stays bound, the kernel routes its share of new
+  // connections to it; they used to get 503 for as long as the slowest request ran.
+  const driver = suite.driver();
+  const { server, address } = await driver.serve({ listen: tcp() });
+  const base = `http://127.0.0.1:${address.port}`;
+  const slow = fetch(`${base}/slow?ms=1500`).then(async (r) => `${r.status}`);
+  await sleep(100);
+  const closing = driver.send({ op: "close", server, retire: true });
+  await sleep(600); // past the 200 ms linger
+  const late = await fetch(`${base}/echo`).then(
+    (r) => `answered ${r.status}`,
+    () => "refused",
+  );
+  expect(late).toBe("refused");
+  expect(await slow).toBe("200");
+  expect((await closing).error).toBeUndefined();
+});
+
+test("a retiring server still waits for a handler reading its body before shutdown()", async () => {
+  const driver = suite.driver();
+  const { server, address } = await driver.serve({ listen: tcp() });
+  const base = `http://127.0.0.1:${address.port}`;
+  const upload = fetch(`${base}/read-late?ms=800`, { method: "POST", body: "x".repeat(1000) }).then(
+    async (r) => `${r.status} ${await r.text()}`,
+  );
+  await sleep(100);
+  const closing = driver.send({ op: "close", server, retire: true });
+  expect(await upload).toBe("200 read 1000");
+  expect((await closing).error).toBeUndefined();
+});
+
 test("forceClose during close() cuts a hung handler", async () => {
   const driver = suite.driver();
   const { server, address } = await driver.serve({ listen: tcp() });

@@ -7,6 +7,8 @@
  *   unreadable (BadResource: denoland/deno#36809, fix in PR #36825). So close() first lets the
  *   handlers that are running finish (new requests meanwhile get uvicorn's 503 with
  *   `Connection: close`), and only then calls shutdown(), which then waits for streamed bodies.
+ *   A retiring worker waits only for the handlers that were given a request body: the others
+ *   cannot be broken, and its listener, bound with reusePort, should close as soon as it can.
  * - The abort signal cuts every connection, but once shutdown() has begun it throws BadResource
  *   instead (there is no other force-close API: denoland/deno#25792). forceClose() therefore cuts
  *   everything while handlers are still running; a response body still streaming after shutdown()
@@ -113,9 +115,22 @@ function serveFetch(
   let draining = false;
   // Set while a retiring worker lingers before draining: every answer ends keep-alive (linger.ts).
   let lingering = false;
+  // Of those, the ones given a request body. A retiring worker (other workers serve on) waits only
+  // for these before shutdown(): a handler without a body has nothing shutdown() can break, and
+  // shutdown() waits for its response, while closing the listener at once, so the kernel stops
+  // routing new connections here. Waiting for every handler instead answered 503 to this worker's
+  // share of new connections for as long as its slowest request ran (a 3 s request: ~2,500 503s
+  // per SIGTTOU under load, tsuv issue "Deno retire 503").
+  let activeBodies = 0;
   let onDrained: (() => void) | undefined;
+  const pending = () => (lingering ? activeBodies : active);
   const settle = () => {
-    if (--active === 0) onDrained?.();
+    --active;
+    if (pending() === 0) onDrained?.();
+  };
+  const settleBody = () => {
+    --activeBodies;
+    settle();
   };
   // Deno's ServeHandlerInfo already has the RequestInfo shape ({ remoteAddr: { hostname, port } }
   // for TCP, and `completed` for ServeOptions.trackCompletion), so it is passed through as is: no
@@ -131,7 +146,12 @@ function serveFetch(
       app(request, unix ? unixInfo(peer) : peer);
     if (result instanceof Promise) {
       active++;
-      result.then(settle, settle);
+      if (request.body !== null) {
+        activeBodies++;
+        result.then(settleBody, settleBody);
+      } else {
+        result.then(settle, settle);
+      }
     }
     return lingering ? closeKeepAlive(result) : result;
   };
@@ -185,7 +205,7 @@ function serveFetch(
       const drain = (): Promise<void> => {
         if (forced) return Promise.resolve();
         draining = true;
-        return active === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onDrained = resolve));
+        return pending() === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onDrained = resolve));
       };
       closing = (lingering ? linger().then(drain) : drain())
         .then(() => {
