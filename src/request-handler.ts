@@ -9,6 +9,7 @@ import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
+import { attachInfo, installRequestIp } from "./request-ip.ts";
 import { createRequestPolicy, type SharedPolicy } from "./request-policy.ts";
 import { withUrl } from "./request-url.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
@@ -59,6 +60,7 @@ export function createRequestHandler(
   // out of its HTTP layer) and the peer is dear on Bun (a native call), so each runtime asks the
   // cheap one first; a client connecting directly to a Deno or Node server costs a memoised lookup.
   const peerFirst = runtime.peerAddressCheap;
+  installRequestIp();
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
@@ -124,6 +126,7 @@ export function createRequestHandler(
       if (proxied.scheme) forwarded = withScheme(request, proxied.scheme);
     }
 
+    attachInfo(forwarded, info);
     let result: Response | Promise<Response>;
     try {
       result = app(forwarded, info);
