@@ -79,13 +79,41 @@ export function moduleCandidates(
 const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
 
 function loadFailure(error: unknown): string {
+  // Bun reports a file with several syntax errors as an AggregateError ("2 errors building
+  // "/srv/app.ts"") whose BuildMessages carry the text and the position: say the first.
+  const errors = (error as { errors?: unknown } | null)?.errors;
+  if (error instanceof AggregateError && Array.isArray(errors) && errors.length > 0) {
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    return `${loadFailure(errors[0])}${more}`;
+  }
   let message = errorMessage(error).replace(ANSI_COLOUR, "").replace(/\s+/g, " ").trim();
   const position = (error as { position?: { file?: string; line?: number; column?: number } } | null)
     ?.position;
   if (position?.file && position.line !== undefined && !message.includes(position.file)) {
     message += ` (${position.file}:${position.line}:${position.column ?? 0})`;
+  } else if (!position && !/:\d+:\d+/.test(message)) {
+    // A module that throws: where, as uvicorn's traceback would say (the stack stays a debug detail).
+    const where = throwSite(error);
+    if (where) message += ` (at ${where})`;
   }
   return message;
+}
+
+/** This file's directory: tsuv's own code (src/, or dist/ for the bundle), whose frames are not the app's. */
+const TSUV_DIR = import.meta.url.replace(/^file:\/\//, "").replace(/\/[^/]*$/, "/");
+
+/** The first stack frame in the app's code, as `path:line:column`, or undefined. */
+function throwSite(error: unknown): string | undefined {
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (!stack) return undefined;
+  for (const line of stack.split("\n")) {
+    const match = /^\s*at (?:.*\()?((?:file:\/\/)?(?:\/|[A-Za-z]:[\\/])[^()]*?:\d+:\d+)\)?\s*$/.exec(line);
+    if (!match?.[1]) continue;
+    const where = match[1].replace(/^file:\/\//, "");
+    if (where.startsWith(TSUV_DIR) || where.includes("/node_modules/")) continue;
+    return where;
+  }
+  return undefined;
 }
 
 export interface LoadAppDeps {

@@ -95,6 +95,21 @@ describe("importApp", () => {
       'Error loading app. Module "main" failed to load: Unexpected end of file (/srv/app.ts:3:1)',
     );
   });
+  test("Bun's several syntax errors (an AggregateError of BuildMessages): the first, with its position", async () => {
+    const build = (message: string, column: number) =>
+      Object.assign(new Error(message), { position: { file: "/srv/app.ts", line: 2, column } });
+    const aggregate = new AggregateError(
+      [build('Expected identifier but found "="', 14), build("This constant must be initialized", 14)],
+      '2 errors building "/srv/app.ts"',
+    );
+    const message = await importApp(
+      { app: "main", appDir, interface: "auto" },
+      { ...deps, importModule: () => Promise.reject(aggregate) },
+    ).catch((e: unknown) => (e as Error).message);
+    expect(message).toBe(
+      'Error loading app. Module "main" failed to load: Expected identifier but found "=" (/srv/app.ts:2:14) (and 1 more)',
+    );
+  });
   test("missing attribute", async () => {
     await expect(load("main:missing")).rejects.toThrow(
       'Error loading app. Attribute "missing" not found in module "main".',
@@ -106,8 +121,8 @@ describe("importApp", () => {
   test("a module that throws gives its message, and the stack only as detail", async () => {
     const error = await load("throws").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppLoadError);
-    expect((error as AppLoadError).message).toBe(
-      'Error loading app. Module "throws" failed to load: boom at import',
+    expect((error as AppLoadError).message).toMatch(
+      /^Error loading app\. Module "throws" failed to load: boom at import \(at \S*\/throws\.ts:1:\d+\)$/,
     );
     expect((error as AppLoadError).detail).toContain("throws.ts");
     expect((error as AppLoadError).exitCode).toBe(3);
