@@ -50,15 +50,57 @@ function toRelative(dir: string, filename: string): string {
 export const fsWatchBackend: WatchBackend = {
   name: "fs.watch",
   async watch(dir, filter, onChange, onError) {
-    const { watch } = await import("node:fs");
-    const watcher = watch(dir, { recursive: true, persistent: true }, (_event, filename) => {
+    const { watch, readdirSync, statSync } = await import("node:fs");
+    // The directories in the tree (excluded ones left out). Deno reports `rm -rf dir` as the
+    // directories only, not the files that were in them; a removed path that was one of these is a
+    // change. Filled by a walk after start-up, off the server's start path.
+    const dirs = new Set<string>();
+    // A directory that appears (`mkdir -p a/b` then a file, `git checkout`, a directory moved in):
+    // the watcher only watches it once it has seen it, and files written inside before that are not
+    // reported (Deno: a directory moved in, always; `mkdir -p a/b && echo > a/b/x.ts`, 3 in 28). So
+    // look inside it.
+    const walk = (rel: string, depth: number, report: boolean): void => {
+      if (depth > 64 || (rel && filter.skipDir(rel))) return;
+      if (rel) dirs.add(rel);
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const child = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) walk(child, depth + 1, report);
+        else if (report && filter.file(child)) onChange(join(dir, child));
+      }
+    };
+    const walkTimer = setTimeout(() => walk("", 0, false), 0);
+    const watcher = watch(dir, { recursive: true, persistent: true }, (event, filename) => {
       if (filename === null || filename === undefined) return;
       const rel = toRelative(dir, filename.toString());
-      if (rel && !rel.startsWith("..") && filter.file(rel)) onChange(join(dir, rel));
+      if (!rel || rel.startsWith("..")) return;
+      if (filter.file(rel)) onChange(join(dir, rel));
+      else if (event === "rename" && !filter.skipDir(rel)) {
+        let isDir: boolean | undefined;
+        try {
+          isDir = statSync(join(dir, rel)).isDirectory();
+        } catch {}
+        if (isDir) walk(rel, 0, true);
+        else if (isDir === undefined && dirs.has(rel)) {
+          for (const known of dirs) if (known === rel || known.startsWith(`${rel}/`)) dirs.delete(known);
+          onChange(join(dir, rel));
+        }
+      }
     });
     watcher.on("error", onError);
     // Bun and Deno walk the tree inside watch() itself.
-    return { ready: Promise.resolve(), close: async () => watcher.close() };
+    return {
+      ready: Promise.resolve(),
+      close: async () => {
+        clearTimeout(walkTimer);
+        watcher.close();
+      },
+    };
   },
 };
 
