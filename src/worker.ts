@@ -128,8 +128,11 @@ function speak(
   );
   const unsubscribe: (() => void)[] = [];
   if (!thread) {
-    // Ctrl+C reaches the whole process group: stop as the supervisor will ask (a second one forces).
-    unsubscribe.push(adapter.onSignal("SIGINT", () => server.requestShutdown(true)));
+    // Ctrl+C reaches the whole process group: stop as the supervisor will ask; a second Ctrl+C forces.
+    // Counted here, not taken from the server's state: the supervisor's own `stop` for the same
+    // Ctrl+C may arrive first, and must not make this first SIGINT look like a second one.
+    let sigints = 0;
+    unsubscribe.push(adapter.onSignal("SIGINT", () => server.requestShutdown(++sigints > 1)));
     unsubscribe.push(adapter.onSignal("SIGTERM", () => server.requestShutdown()));
     unsubscribe.push(adapter.onSignal("SIGBREAK", () => server.requestShutdown()));
   }
