@@ -46,6 +46,12 @@ export function renderSettings(): string {
     "`--env-file=PATH` is read the same way). Set `TSUV_ENV_FILE=PATH` instead to get tsuv's own message",
     "and exit code 1. Bun and Deno do not have this problem.",
     "",
+    "Bun note: Bun itself loads `.env`, `.env.$NODE_ENV` and `.env.local` from the working directory",
+    "before tsuv starts, and variables already set win over `--env-file`'s, so a `./.env` beats",
+    "`--env-file prod.env`. Run `bun --no-env-file src/cli.ts ...` (or set `env = false` in bunfig.toml)",
+    "to have only the file you name read, as on Node, Deno and uvicorn. The compiled binary loads no",
+    "`.env` of its own. Under `--reload`, the `--env-file` is read once: restart by hand after editing it.",
+    "",
   ];
   const groups = new Map<string, string[]>();
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
