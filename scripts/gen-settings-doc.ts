@@ -50,7 +50,8 @@ export function renderSettings(): string {
     "before tsuv starts, and variables already set win over `--env-file`'s, so a `./.env` beats",
     "`--env-file prod.env`. Run `bun --no-env-file src/cli.ts ...` (or set `env = false` in bunfig.toml)",
     "to have only the file you name read, as on Node, Deno and uvicorn. The compiled binary loads no",
-    "`.env` of its own. Under `--reload`, the `--env-file` is read once: restart by hand after editing it.",
+    "`.env` of its own. Under `--reload`, the `--env-file` is read again before each restart (add",
+    "`--reload-include .env` to restart when it changes); the real environment still wins.",
     "",
   ];
   const groups = new Map<string, string[]>();

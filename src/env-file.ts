@@ -175,29 +175,70 @@ export function resolveEnvFile(
   return resolved;
 }
 
+function readEnvFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ENOENT") throw new ConfigError(`--env-file: file not found: ${path}`);
+    throw new ConfigError(`--env-file: cannot read ${path}: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * The variables this process took from an env file, so that --reload can tell them from the real
+ * environment when it reads the file again (reloadEnvFile).
+ */
+const setFromFile = new Set<string>();
+
+function applyEnvFile(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void,
+): number {
+  const { bindings, errors } = parseEnvFile(text);
+  for (const line of errors)
+    warn(`--env-file: could not parse statement starting at line ${line} of ${path}`);
+  let loaded = 0;
+  for (const [key, value] of resolveEnvFile(bindings, env)) {
+    if (value === null) continue;
+    if (env[key] === undefined) {
+      env[key] = value;
+      setFromFile.add(key);
+      loaded++;
+    } else if (env[key] === value) {
+      // Already the file's value: Bun loads ./.env itself before any script runs, so on Bun the
+      // variables of the usual `--env-file .env` are all set by then and only look like the real
+      // environment. Counted as the file's, so that a reload can change or remove them.
+      setFromFile.add(key);
+    }
+  }
+  return loaded;
+}
+
 /** Load `path` into `env` (variables already set win); returns how many it set. */
 export function loadEnvFile(
   path: string,
   env: Record<string, string | undefined>,
   warn: (message: string) => void = () => {},
 ): number {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "ENOENT") throw new ConfigError(`--env-file: file not found: ${path}`);
-    throw new ConfigError(`--env-file: cannot read ${path}: ${errorMessage(error)}`);
-  }
-  const { bindings, errors } = parseEnvFile(text);
-  for (const line of errors)
-    warn(`--env-file: could not parse statement starting at line ${line} of ${path}`);
-  let loaded = 0;
-  for (const [key, value] of resolveEnvFile(bindings, env)) {
-    if (value !== null && env[key] === undefined) {
-      env[key] = value;
-      loaded++;
-    }
-  }
-  return loaded;
+  return applyEnvFile(readEnvFile(path), path, env, warn);
+}
+
+/**
+ * --reload: read the env file again before a new child starts, so that an edited .env applies to the
+ * new code. The variables the file set last time are taken out first (a value changed or removed in
+ * the file is changed or removed), while the real environment still wins as at the first load. A file
+ * that cannot be read throws (ConfigError) and leaves `env` as it was.
+ */
+export function reloadEnvFile(
+  path: string,
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void = () => {},
+): number {
+  const text = readEnvFile(path);
+  for (const key of setFromFile) delete env[key];
+  setFromFile.clear();
+  return applyEnvFile(text, path, env, warn);
 }
