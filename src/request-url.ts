@@ -18,3 +18,8 @@ export function withUrl(request: Request, url: string): Request {
     },
   });
 }
+
+/** A host as a URL (or uvicorn's "running on" line) writes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}

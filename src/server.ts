@@ -11,6 +11,7 @@ import type { Logger } from "./logging.ts";
 import { withRootPath } from "./middleware/root-path.ts";
 import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
 import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
+import { urlHost } from "./request-url.ts";
 import type {
   BoundAddress,
   ListenTarget,
@@ -58,8 +59,7 @@ export function listenTargetFromConfig(config: Config): ListenTarget {
 export function describeAddress(address: BoundAddress, scheme: string): string {
   if (address.kind === "unix") return `socket ${address.path}`;
   if (address.kind === "fd") return `socket with file descriptor ${address.fd}`;
-  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return `${scheme}://${host}:${address.port}`;
+  return `${scheme}://${urlHost(address.host)}:${address.port}`;
 }
 
 /** "GET /path" for each request still running, fetch (a Request) or node (an IncomingMessage). */

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { urlHost } from "../request-url.ts";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
 
 const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
@@ -88,7 +89,7 @@ function authority(req: IncomingMessage): string {
   const local = socket.localAddress;
   if (!local) return "localhost";
   const port = socket.localPort;
-  const name = local.includes(":") ? `[${local}]` : local;
+  const name = urlHost(local);
   return port ? `${name}:${port}` : name;
 }
 
