@@ -6,7 +6,7 @@ import { resolveConfig } from "../src/config.ts";
 import { loggerFromConfig } from "../src/logging.ts";
 import { createRequestHandler } from "../src/request-handler.ts";
 import type { Completion, FetchHandler, RequestInfo } from "../src/runtime/adapter.ts";
-import { BunCompletions } from "../src/runtime/bun.ts";
+import { BunCompletions } from "../src/runtime/bun-request-info.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 const quietLogger = () =>

@@ -1,0 +1,165 @@
+/**
+ * What a fetch app gets as its second argument on Bun, and when its response is done.
+ *
+ * - BunRequestInfo: the peer, read only when asked, and the part of Bun's Server that apps written
+ *   for Bun.serve call (`requestIP`, `timeout`), answered with the client after proxy headers.
+ * - BunCompletions: RequestInfo.completed for --limit-concurrency, counted from Bun's
+ *   `pendingRequests` since Bun has no per-response "done" event.
+ */
+import type { ClientAddress, Completion, RequestInfo } from "./adapter.ts";
+import { NO_PEER_INFO } from "./peer.ts";
+
+/** The part of Bun's Server a request's info uses. */
+export interface BunPeerSource {
+  /** Requests whose handler is running or whose body is still going out (upgraded sockets not). */
+  readonly pendingRequests: number;
+  requestIP(request: Request): { address: string; port: number } | null;
+  timeout(request: Request, seconds: number): void;
+}
+
+/**
+ * Does the handler read the peer (access log, proxy headers, the app itself)? undefined until an
+ * async answer shows it: BunRequestInfo.capture() reads the peer of an async request up front only
+ * while this is not false, because once its client has gone, requestIP answers null.
+ */
+let peerWanted: boolean | undefined;
+
+/** An async answer has come without anything having read the peer: stop capturing it up front. */
+export function peerUnread(): void {
+  if (peerWanted === undefined) peerWanted = false;
+}
+
+/**
+ * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: ~2,500
+ * instructions per request, measured with scripts/bench/callgrind.ts; building this object costs
+ * next to nothing).
+ */
+export class BunRequestInfo implements RequestInfo {
+  // Kept in # fields: an own `server` property would send Hono's getBunPeerSource (`"server" in env`)
+  // to Bun's server, whose requestIP knows nothing of proxy headers.
+  readonly #server: BunPeerSource;
+  readonly #request: Request;
+  private addr: ClientAddress | undefined = undefined;
+  constructor(server: BunPeerSource, request: Request) {
+    this.#server = server;
+    this.#request = request;
+  }
+  get remoteAddr(): ClientAddress {
+    peerWanted = true;
+    return this.addr === undefined ? this.capture() : this.addr;
+  }
+  /** Before an async handler answers: read the peer now if the handler is likely to want it. */
+  captureIfWanted(): void {
+    if (peerWanted !== false) this.capture();
+  }
+  /** Reads the peer now, while the socket is open (once a request has gone, requestIP is null). */
+  capture(): ClientAddress {
+    if (this.addr === undefined) {
+      const ip = this.#server.requestIP(this.#request);
+      this.addr = ip === null ? NO_PEER_INFO.remoteAddr : { hostname: ip.address, port: ip.port };
+    }
+    return this.addr;
+  }
+  /** The same request with the client a trusted proxy named (request-handler.ts). */
+  withClient(client: ClientAddress): RequestInfo {
+    const info = new BunRequestInfo(this.#server, this.#request);
+    info.addr = client;
+    return info;
+  }
+  /*
+   * The part of Bun's Server an app gets as fetch's second argument under Bun.serve, for apps
+   * written for it (`server.requestIP(req)`, hono/bun's getConnInfo). The request argument is not
+   * looked at: this object is the request's own, and the app may pass a copy (a url made absolute,
+   * a forwarded scheme) that Bun's server would not know.
+   */
+  /** The client as the access log shows it (after proxy headers); null on a unix socket, as Bun. */
+  requestIP(_request?: Request): { address: string; family: "IPv4" | "IPv6"; port: number } | null {
+    const { hostname, port } = this.remoteAddr;
+    if (hostname === "") return null;
+    return { address: hostname, family: hostname.includes(":") ? "IPv6" : "IPv4", port };
+  }
+  timeout(_request: Request, seconds: number): void {
+    this.#server.timeout(this.#request, seconds);
+  }
+  upgrade(_request: Request, _options?: unknown): boolean {
+    throw new TypeError(
+      "server.upgrade() is not available under tsuv: serve WebSockets with crossws hooks in a `websocket` object beside fetch (docs/websockets.md).",
+    );
+  }
+}
+
+/**
+ * RequestInfo.completed on Bun (ServeOptions.trackCompletion). Bun has no per-response "done"
+ * event: request.signal does not fire when a response completes, and wrapping the body to see its
+ * end changes the response (a string body goes out chunked, without its content-type). But
+ * `server.pendingRequests` counts, exactly, the requests whose handler is running or whose body is
+ * still going out, and drops one whose client has gone (Bun 1.4.5; upgraded sockets are not
+ * counted; test/behaviour checks it). So the completions handed out wait in a queue, and each
+ * arriving request first settles as many as the count says are done, synchronously, so that their
+ * slots are free before it asks for one: the number is exact, which ones settle is a guess (the
+ * oldest first), and the count is read when it matters, when a request or an upgrade wants a slot.
+ */
+export class BunCompletions {
+  readonly #waiting: BunCompletion[] = [];
+
+  /** On each request, before anything asks for a slot. */
+  settle(server: Pick<BunPeerSource, "pendingRequests">): void {
+    const waiting = this.#waiting;
+    // The arriving request is counted too; every waiting one not done yet is among the others.
+    const going = server.pendingRequests - 1;
+    while (waiting.length > going) (waiting.shift() as BunCompletion).done();
+  }
+
+  /** The completion of one request whose response has just begun. */
+  next(): Completion {
+    const completion = new BunCompletion();
+    this.#waiting.push(completion);
+    return completion;
+  }
+}
+
+/** One response's completion: then() callbacks run when BunCompletions.settle() counts it done. */
+class BunCompletion implements Completion {
+  #settled = false;
+  #callbacks: (() => void)[] | undefined = undefined;
+
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (adapter.ts Completion)
+  then(onDone: () => void): void {
+    if (this.#settled) {
+      runCallback(onDone);
+      return;
+    }
+    if (this.#callbacks === undefined) this.#callbacks = [];
+    this.#callbacks.push(onDone);
+  }
+
+  done(): void {
+    this.#settled = true;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks) for (const callback of callbacks) runCallback(callback);
+  }
+}
+
+/** A callback that throws (an app's own) fails as it would in a promise chain, not the request. */
+function runCallback(callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    void Promise.reject(error);
+  }
+}
+
+/** BunRequestInfo with `completed`, made on first read: only admitted requests are queued. */
+export class TrackedBunRequestInfo extends BunRequestInfo {
+  readonly #completions: BunCompletions;
+  #completed: Completion | undefined = undefined;
+  constructor(server: BunPeerSource, request: Request, completions: BunCompletions) {
+    super(server, request);
+    this.#completions = completions;
+  }
+  get completed(): Completion {
+    if (this.#completed === undefined) this.#completed = this.#completions.next();
+    return this.#completed;
+  }
+}
