@@ -98,21 +98,17 @@ export async function main(
  * start its Node layer (~30 ms of start-up).
  */
 function exitIfStranded(): void {
+  const host = globalThis as {
+    Deno?: { exit(code: number): never };
+    addEventListener?: (type: string, listener: () => void) => void;
+    process?: { once?(event: string, listener: () => void): unknown; exit(code: number): void };
+  };
   const stranded = () => {
     console.error(
       "Error: The event loop has nothing left to do, but the app has not finished loading, starting up or shutting down: it awaits a promise that can no longer settle.",
     );
-    const host = globalThis as {
-      Deno?: { exit(code: number): never };
-      process?: { exit(code: number): void };
-    };
     if (host.Deno) host.Deno.exit(EXIT.app);
     else host.process?.exit(EXIT.app);
-  };
-  const host = globalThis as {
-    Deno?: unknown;
-    addEventListener?: (type: string, listener: () => void) => void;
-    process?: { once?(event: string, listener: () => void): unknown };
   };
   if (host.Deno) host.addEventListener?.("beforeunload", stranded);
   else host.process?.once?.("beforeExit", stranded);

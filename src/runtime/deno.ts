@@ -119,8 +119,8 @@ function serveFetch(
   // for these before shutdown(): a handler without a body has nothing shutdown() can break, and
   // shutdown() waits for its response, while closing the listener at once, so the kernel stops
   // routing new connections here. Waiting for every handler instead answered 503 to this worker's
-  // share of new connections for as long as its slowest request ran (a 3 s request: ~2,500 503s
-  // per SIGTTOU under load, tsuv issue "Deno retire 503").
+  // share of new connections for as long as its slowest request ran (3 s requests under load:
+  // 1,500-2,500 503s per two SIGTTOUs, counted by a load client on 2026-12-01).
   let activeBodies = 0;
   let onDrained: (() => void) | undefined;
   const pending = () => (lingering ? activeBodies : active);
