@@ -46,6 +46,25 @@ afterEach(async () => {
  */
 const BUSY: IdentityProbe = { path: "/busy?ms=30", burst: 16, requestTimeoutMs: 10_000 };
 
+type Outcome = { ok: true; body: string } | { ok: false; reset: boolean; error: string };
+
+/** One request on a fresh connection: its body, or how it failed (a reset told apart). */
+async function fetchOutcome(base: string): Promise<Outcome> {
+  try {
+    const response = await fetch(`${base}/`, {
+      headers: { connection: "close" },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await response.text();
+    return response.ok
+      ? { ok: true, body }
+      : { ok: false, reset: false, error: `status ${response.status}: ${body.slice(0, 80)}` };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return { ok: false, reset: code === "ECONNRESET", error: `${code ?? ""} ${(error as Error).message}` };
+  }
+}
+
 /** Poll until every worker answers (a worker is ready only once it listens). */
 function waitServing(base: string, workers: number): Promise<Set<string>> {
   return waitIdentities(base, workers, 30_000, BUSY);
@@ -215,20 +234,29 @@ for (const runtime of RUNTIMES) {
       );
 
       test(
-        "--limit-max-requests: workers are recycled one by one and no request is refused",
+        "--limit-max-requests: workers are recycled one by one and no request fails (Bun, Deno: but a rare reset)",
         async () => {
           const t = await startTwoWorkers(runtime, `${APP}:app`, workerClass, ["--limit-max-requests", "3"]);
-          // One connection per request (getBody), one after the other: each worker reaches its limit
-          // a few times over, and with reusePort (Bun, Deno) each has its own listener to lose.
-          // Until replacements serve (a third and a fourth worker identity), every request succeeds.
+          // One connection per request, one after the other: each worker reaches its limit a few
+          // times over, and with reusePort (Bun, Deno) each has its own listener to lose. Until
+          // replacements serve (a third and a fourth worker identity), every request succeeds, with
+          // one exception on Bun and Deno: a retiring worker's graceful stop closes a connection it
+          // accepted whose request has not arrived yet, as uvicorn's does (docs/reliability.md,
+          // Known bounds; about 1 in 20 recycles here). Node's workers share the parent's listener
+          // and never do. A reset is all it may be: no error status, no refusal, no timeout.
           const served = new Set<string>();
+          const failures: string[] = [];
+          let resets = 0;
           const deadline = performance.now() + 30_000;
           for (let i = 0; served.size < 4 && performance.now() < deadline; i++) {
-            const body = await getBody(t.url, "/");
-            expect([i, body]).not.toEqual([i, null]);
-            served.add(body as string);
+            const outcome = await fetchOutcome(t.url);
+            if (outcome.ok) served.add(outcome.body);
+            else if (outcome.reset) resets++;
+            else failures.push(`request ${i}: ${outcome.error}`);
             await Bun.sleep(5);
           }
+          expect(failures).toEqual([]);
+          expect(resets).toBeLessThanOrEqual(runtime === "bun" || runtime === "deno" ? 2 : 0);
           expect(served.size).toBe(4);
           expect(t.stderr() + t.stdout()).toContain(
             "reached --limit-max-requests; starting its replacement.",
