@@ -1,0 +1,26 @@
+// What one header costs Deno.serve itself: the hello-world route of deno-serve.ts with one header
+// read or written, chosen by MODE. Not a contender: scripts/bench/callgrind.ts runs it to explain
+// the `tsuv lean` vs `tsuv` gap on Deno (docs/benchmarks.md, Notes). PORT from the environment.
+//   MODE=none       the plain route
+//   MODE=read       request.headers.has("x-forwarded-for")            (tsuv's proxy-header check)
+//   MODE=read2      ... || request.headers.has("x-forwarded-proto")    (both of its lookups)
+//   MODE=write      response.headers.has("server") then .append(...)  (tsuv's server header)
+const mode = Deno.env.get("MODE") ?? "none";
+
+Deno.serve(
+  {
+    hostname: Deno.env.get("HOST") ?? "127.0.0.1",
+    port: Number(Deno.env.get("PORT") ?? 8000),
+    onListen() {},
+  },
+  (request) => {
+    if (mode === "read") request.headers.has("x-forwarded-for");
+    else if (mode === "read2") {
+      const headers = request.headers;
+      if (!headers.has("x-forwarded-for")) headers.has("x-forwarded-proto");
+    }
+    const response = new Response("Hello, world!");
+    if (mode === "write" && !response.headers.has("server")) response.headers.append("server", "tsuv");
+    return response;
+  },
+);
