@@ -82,6 +82,8 @@ export class Server {
   private wake: (() => void) | null = null;
   /** Loading the app or running its startup hook, which a forced shutdown does not wait for. */
   private starting = false;
+  /** Importing the app: nothing of it has started, so a stop does not wait for it (see below). */
+  private loading = false;
   private onForced: (() => void) | null = null;
 
   constructor(
@@ -93,6 +95,17 @@ export class Server {
 
   /** Graceful stop, like uvicorn's should_exit. A second call while draining forces. */
   requestShutdown(force = false, retire = false): void {
+    if (this.loading && !this.shouldExit) {
+      // uvicorn imports the app before it installs its signal handlers, so a stop during the
+      // import ends it at once. No startup hook has run and no shutdown hook is owed: waiting for
+      // a hung or slow import would only hold a reload's restart (or a supervisor's stop) for
+      // its whole timeout.
+      this.logger.info("Shutdown requested while the app was still loading; not waiting for it.");
+      this.shouldExit = true;
+      this.forceExit = true;
+      this.onForced?.();
+      return;
+    }
     if (this.shouldExit && force) {
       this.forceExit = true;
       this.onForced?.();
@@ -140,13 +153,20 @@ export class Server {
     let app: LoadedApp;
     try {
       const started = await this.unlessForced(async () => {
-        const loaded = await this.loadApp();
+        this.loading = true;
+        let loaded: LoadedApp;
+        try {
+          loaded = await this.loadApp();
+        } finally {
+          this.loading = false;
+        }
         await this.startup(loaded);
         return loaded;
       });
       if (started === null) {
-        // The hook may still be running; the process (or thread) ends with this return.
-        logger.warning("Forced exit during application startup.");
+        // The import or the hook may still be running; the process (or thread) ends with this
+        // return. A stop during the import said so already.
+        if (!this.loading) logger.warning("Forced exit during application startup.");
         return EXIT.ok;
       }
       app = started;
