@@ -48,6 +48,12 @@ export function createRequestHandler(
     writesDateHeader: false,
     peerAddressCheap: false,
   },
+  /**
+   * Given when the app has no WebSocket hooks for tsuv to serve: called with each response that
+   * carries crossws hooks (`response.crossws`, what h3's defineWebSocketHandler returns), which
+   * would otherwise go out as a bare 426 with nothing said (server.ts warns once).
+   */
+  onUnservedHooks?: () => void,
 ): { handler: FetchHandler; state: HandlerState } {
   const { defaultHeaders, concurrency, trusted, countRequest } = createRequestPolicy(
     config,
@@ -66,6 +72,8 @@ export function createRequestHandler(
   const accessEnabled = logger.accessEnabled;
 
   const finish = (request: Request, info: RequestInfo, response: Response): Response => {
+    if (onUnservedHooks !== undefined && (response as { crossws?: unknown }).crossws !== undefined)
+      onUnservedHooks();
     const out = defaultHeaders.apply(response);
     if (accessEnabled) {
       try {

@@ -73,6 +73,19 @@ function runningRequests(state: HandlerState | NodeAppState): string[] {
   return lines;
 }
 
+const UNSERVED_HOOKS =
+  "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: { resolve: async (request) => (await app.fetch(request)).crossws }` beside fetch (docs/websockets.md).";
+
+/** `fn` the first time; nothing after. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 export class Server {
   started = false;
   private shouldExit = false;
@@ -187,6 +200,7 @@ export class Server {
           logger,
           () => this.stopBySelf(),
           this.adapter.info.capabilities,
+          app.websocket || this.config.ws === "none" ? undefined : once(() => logger.warning(UNSERVED_HOOKS)),
         );
         state = built.state;
         websockets = this.websocketLayer(app, state);

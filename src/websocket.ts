@@ -42,6 +42,8 @@ const INTERNAL_ERROR = 1011;
 const STATE: unique symbol = Symbol("tsuv.websocket");
 
 interface SocketState {
+  /** The app's hooks for this socket: its `websocket` object, or what its `resolve` gave. */
+  app: WebSocketHooks;
   /** The client after proxy headers, and `client - "WebSocket /path"` for the log. */
   client: ClientAddress;
   label: string;
@@ -98,6 +100,7 @@ export class WebSocketLayer {
       hooks: this.hooks,
       context: (remoteAddr) => {
         const state: SocketState = {
+          app: this.options.hooks,
           client: remoteAddr,
           label: "",
           holdsSlot: false,
@@ -270,13 +273,22 @@ export class WebSocketLayer {
     }
 
     let result: unknown;
+    let hook = "upgrade";
     try {
-      result = app.upgrade ? await app.upgrade(forwarded) : undefined;
+      if (app.resolve) {
+        hook = "resolve";
+        const resolved = await app.resolve(forwarded);
+        // No hooks for this URL (h3: a route without a WebSocket handler): nothing to open.
+        if (!resolved) return this.#reject(state, new Response("Not Found", { status: 404 }));
+        state.app = resolved;
+        hook = "upgrade";
+      }
+      result = state.app.upgrade ? await state.app.upgrade(forwarded) : undefined;
     } catch (error) {
       // crossws lets an upgrade hook throw a Response (or an error carrying one) to refuse.
       const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
       if (response instanceof Response) return this.#reject(state, response);
-      logger.exception("Exception in WebSocket upgrade hook", error);
+      logger.exception(`Exception in WebSocket ${hook} hook`, error);
       return this.#reject(state, new Response("Internal Server Error", { status: 500 }));
     }
     if (result instanceof Response) return this.#reject(state, result);
@@ -290,6 +302,10 @@ export class WebSocketLayer {
 
   #wrap(app: WebSocketHooks): WebSocketHooks {
     const { logger } = this.options;
+    // With `resolve`, each socket has its own hooks (SocketState.app); without, every socket has
+    // the app's, and the message hot path does not look them up.
+    const resolving = app.resolve !== undefined;
+    const appOf = (state: SocketState | undefined): WebSocketHooks => state?.app ?? app;
     const hooks: WebSocketHooks = {
       upgrade: (request) => this.#upgrade(app, request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
       open: (peer) => {
@@ -307,14 +323,21 @@ export class WebSocketLayer {
           // Accepted while shutdown began: closed as the others were.
           if (this.#closing) closeQuietly(peer, SERVICE_RESTART);
         }
-        return app.open ? this.#call("open", peer, () => app.open?.(peer)) : undefined;
+        const target = appOf(state);
+        return target.open ? this.#call("open", peer, () => target.open?.(peer)) : undefined;
       },
       // The hot path: nothing but the app's hook (a pong, not a message, proves a peer alive).
-      message: (peer: Peer, message: Message) => {
-        const hook = app.message;
-        if (!hook) return undefined;
-        return this.#call("message", peer, () => hook(peer, message));
-      },
+      message: resolving
+        ? (peer: Peer, message: Message) => {
+            const target = appOf(stateOf(peer.context));
+            if (!target.message) return undefined;
+            return this.#call("message", peer, () => target.message?.(peer, message));
+          }
+        : (peer: Peer, message: Message) => {
+            const hook = app.message;
+            if (!hook) return undefined;
+            return this.#call("message", peer, () => hook(peer, message));
+          },
       close: (peer, details) => {
         const state = stateOf(peer.context);
         if (state && !state.closed) {
@@ -327,25 +350,30 @@ export class WebSocketLayer {
           }
           if (this.open.size === 0) this.#emptied?.();
         }
-        return app.close ? this.#call("close", peer, () => app.close?.(peer, details)) : undefined;
+        const target = appOf(state);
+        return target.close ? this.#call("close", peer, () => target.close?.(peer, details)) : undefined;
       },
       error: (peer, error) => {
         const state = stateOf(peer.context);
         logger.debug(`${state?.label ?? "WebSocket"} error: ${error.message}`);
-        return app.error ? this.#call("error", peer, () => app.error?.(peer, error)) : undefined;
+        const target = appOf(state);
+        return target.error ? this.#call("error", peer, () => target.error?.(peer, error)) : undefined;
       },
       ping: (peer, message) => {
         const state = stateOf(peer.context);
         if (state) state.alive = true;
-        return app.ping ? this.#call("ping", peer, () => app.ping?.(peer, message)) : undefined;
+        const target = appOf(state);
+        return target.ping ? this.#call("ping", peer, () => target.ping?.(peer, message)) : undefined;
       },
       pong: (peer, message) => {
         const state = stateOf(peer.context);
         if (state) state.alive = true;
-        return app.pong ? this.#call("pong", peer, () => app.pong?.(peer, message)) : undefined;
+        const target = appOf(state);
+        return target.pong ? this.#call("pong", peer, () => target.pong?.(peer, message)) : undefined;
       },
     };
-    if (app.drain) hooks.drain = app.drain;
+    if (resolving) hooks.drain = (peer) => appOf(stateOf(peer.context)).drain?.(peer);
+    else if (app.drain) hooks.drain = app.drain;
     return hooks;
   }
 }

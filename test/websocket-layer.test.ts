@@ -229,6 +229,41 @@ test("shutdown resolves as soon as the last socket closed", async () => {
   expect(Date.now() - started).toBeLessThan(1000);
 });
 
+test("resolve: each socket gets the hooks resolve gave for its request; none is a 404, a throw a logged 500", async () => {
+  const seen: string[] = [];
+  const route = (name: string): WebSocketHooks => ({
+    upgrade: (request) =>
+      request.url.endsWith("/refused") ? new Response("no", { status: 403 }) : undefined,
+    open: () => void seen.push(`${name} open`),
+    message: (_peer, message) => void seen.push(`${name} ${message as unknown as string}`),
+    close: () => void seen.push(`${name} close`),
+  });
+  const l = layer({
+    resolve: async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/boom") throw new Error("resolve failed");
+      return path.startsWith("/a") ? route("a") : path.startsWith("/b") ? route("b") : undefined;
+    },
+    // Beside resolve, the object's own hooks are not called.
+    open: () => void seen.push("static open"),
+  });
+  const a = await connect(l, "/a");
+  const b = await connect(l, "/b");
+  await hooksOf(l).message(b as unknown as Peer, "to b" as never);
+  await hooksOf(l).message(a as unknown as Peer, "to a" as never);
+  await hooksOf(l).close(a as unknown as Peer, { code: 1000, reason: "" });
+  expect(seen).toEqual(["a open", "b open", "b to b", "a to a", "a close"]);
+  const status = async (path: string) => {
+    const context = l.serve.context({ hostname: "127.0.0.1", port: 1 });
+    return ((await hooksOf(l).upgrade(upgradeRequest(path, {}, context))) as Response).status;
+  };
+  expect(await status("/nothing")).toBe(404);
+  expect(await status("/a/refused")).toBe(403);
+  expect(await status("/boom")).toBe(500);
+  expect(l.lines).toContain('INFO:     127.0.0.1:1 - "WebSocket /nothing" 404');
+  expect(l.lines.some((line) => line.includes("Exception in WebSocket resolve hook"))).toBe(true);
+});
+
 test("an exception in a hook is logged and the socket closed with 1011", async () => {
   const l = layer({
     message: () => {

@@ -11,6 +11,7 @@ import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, startTsuv } from 
 
 const APP = "test/fixtures/apps/websocket.ts";
 const NODE_APPS = "test/fixtures/apps/websocket-node.ts";
+const RESOLVE_APP = "test/fixtures/apps/websocket-resolve.ts";
 const MAX_SIZE = 1_100_000;
 const GRACEFUL_SECONDS = 1;
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -254,6 +255,32 @@ for (const runtime of RUNTIMES) {
     expect(Date.now() - stoppedAt).toBeLessThan(5000);
   }, 30_000);
 }
+
+test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler), on every runtime", async () => {
+  const servers = await Promise.all(RUNTIMES.map((runtime) => serve(runtime, 1, [RESOLVE_APP])));
+  for (const tsuv of servers) {
+    const ws = tsuv.url.replace("http", "ws");
+    const echoing = await open(`${ws}/echo`);
+    expect(await echo(echoing.ws, "hi")).toBe("echo hi");
+    const greeting = next((await open(`${ws}/greet`)).ws);
+    expect(await greeting).toBe("hello /greet");
+    // A URL whose fetch answer carries no hooks: no socket, and uvicorn's refusal line.
+    expect((await upgradeRequest(`${tsuv.url}/nothing`)).status).toBe(404);
+    await tsuv.waitFor(/"WebSocket \/nothing" 404/);
+    // Plain requests still go to fetch.
+    expect((await fetch(`${tsuv.url}/echo`)).status).toBe(426);
+    expect(await (await fetch(`${tsuv.url}/`)).text()).toBe("http /");
+    echoing.ws.close(1000);
+    await echoing.closed;
+    await tsuv.kill();
+  }
+  // Without the `websocket` export the hooks go unserved (a bare 426): one warning names the fix.
+  const unserved = await serve("bun", 1, [`${RESOLVE_APP}:withoutWebsocket`]);
+  for (let i = 0; i < 2; i++) expect((await upgradeRequest(`${unserved.url}/echo`)).status).toBe(426);
+  const output = unserved.stdout() + unserved.stderr();
+  expect(output.match(/but the app exports no `websocket` to serve them/g)?.length).toBe(1);
+  await unserved.kill();
+}, 60_000);
 
 test("--ws none: upgrade requests reach the app's fetch, with one warning", async () => {
   for (const runtime of ["bun", "node20"] as const) {

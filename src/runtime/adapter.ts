@@ -69,8 +69,15 @@ export interface TlsMaterial {
 // biome-ignore lint/suspicious/noExplicitAny: node:http objects, the app's to type
 export type NodeUpgradeListener = (req: any, socket: any, head: any) => void;
 
-/** crossws's hooks (upgrade, open, message, close, error, ...): the app's, wrapped by src/websocket.ts. */
-export type WebSocketHooks = Partial<Hooks>;
+/**
+ * crossws's hooks (upgrade, open, message, close, error, ...): the app's, wrapped by src/websocket.ts.
+ * `resolve(request)`, as crossws's adapter option of that name, gives the hooks per upgrade request
+ * instead: how h3 serves its `defineWebSocketHandler` routes (the app's fetch answers the upgrade
+ * with a Response carrying `crossws` hooks).
+ */
+export type WebSocketHooks = Partial<Hooks> & {
+  resolve?(request: Request): Partial<Hooks> | null | undefined | Promise<Partial<Hooks> | null | undefined>;
+};
 
 /**
  * WebSocket serving, given with an app that has websocket hooks (and --ws auto). The adapter answers
