@@ -22,7 +22,13 @@ import type {
 } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
 import { pathExists, resolvePath } from "./runtime/index.ts";
-import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
+import {
+  CLOSE_GRACE_MS,
+  createWebSocketLayer,
+  unservedHooksWarning,
+  type WebSocketLayer,
+  warnOnUpgrade,
+} from "./websocket.ts";
 
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */
@@ -71,19 +77,6 @@ function runningRequests(state: HandlerState | NodeAppState): string[] {
     lines.push(`${request.method} ${target}`);
   }
   return lines;
-}
-
-const UNSERVED_HOOKS =
-  "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: { resolve: async (request) => (await app.fetch(request)).crossws }` beside fetch (docs/websockets.md).";
-
-/** `fn` the first time; nothing after. */
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
 }
 
 export class Server {
@@ -200,7 +193,7 @@ export class Server {
           logger,
           () => this.stopBySelf(),
           this.adapter.info.capabilities,
-          app.websocket || this.config.ws === "none" ? undefined : once(() => logger.warning(UNSERVED_HOOKS)),
+          app.websocket || this.config.ws === "none" ? undefined : unservedHooksWarning(logger),
         );
         state = built.state;
         websockets = this.websocketLayer(app, state);

@@ -422,6 +422,22 @@ export function warnOnUpgrade(handler: FetchHandler, logger: Logger): FetchHandl
   };
 }
 
+/**
+ * For an app without WebSocket hooks (--ws auto): the request handler calls this with each response
+ * that carries crossws hooks (h3's defineWebSocketHandler), which go out as a bare 426; the first
+ * one gets a warning naming the line that serves them.
+ */
+export function unservedHooksWarning(logger: Logger): () => void {
+  let warned = false;
+  return () => {
+    if (warned) return;
+    warned = true;
+    logger.warning(
+      "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: { resolve: async (request) => (await app.fetch(request)).crossws }` beside fetch (docs/websockets.md).",
+    );
+  };
+}
+
 /** `peer.data` read by hooks written for Bun's websocket handlers (see #wrap's open). */
 function bunDataMissing(): never {
   throw new TypeError(
