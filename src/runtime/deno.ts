@@ -146,7 +146,11 @@ function serveFetch(
       app(request, unix ? unixInfo(peer) : peer);
     if (result instanceof Promise) {
       active++;
-      if (request.body !== null) {
+      // Deno gives a body to every method but GET, HEAD and CONNECT. Asked of the method, not of
+      // `request.body`: that getter turns an already buffered body into a stream (callgrind, json
+      // echo: 152.3k -> 137.6k instructions/req without it; raw Deno.serve 106.8k).
+      const method = request.method;
+      if (method !== "GET" && method !== "HEAD" && method !== "CONNECT") {
         activeBodies++;
         result.then(settleBody, settleBody);
       } else {
