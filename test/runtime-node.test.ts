@@ -512,6 +512,13 @@ for (const version of ["node20", "node24"] as const) {
       await driver.ok({ op: "close", server });
     });
 
+    test("fd duplication just after the helper process left for idleness starts a new helper", async () => {
+      const { fd } = (await driver.ok({ op: "share", listen: tcp() })) as unknown as { fd: number };
+      const { fds } = (await driver.ok({ op: "dupAfterIdle", fd })) as unknown as { fds: number[] };
+      expect(fds.length).toBe(2);
+      await driver.ok({ op: "closeShared", fd });
+    });
+
     test("threads on a shared socket: each has its own fd; one leaving does not hurt the others", async () => {
       const { fd, address } = (await driver.ok({ op: "share", listen: tcp() })) as unknown as {
         fd: number;

@@ -59,11 +59,14 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-class FdDuplicator {
+export class FdDuplicator {
   #child: ChildProcess | undefined;
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #idle: ReturnType<typeof setTimeout> | undefined;
+
+  /** `idleMs`: how long the helper stays after its last request (tests shorten it). */
+  constructor(private readonly idleMs = IDLE_MS) {}
 
   /** listen(2) on `handle`'s socket with `backlog`, without ever polling it here; 0 or a uv error. */
   async listen(handle: ServerHandle, backlog: number): Promise<number> {
@@ -96,7 +99,10 @@ class FdDuplicator {
   }
 
   #ensure(): ChildProcess {
-    if (this.#child) return this.#child;
+    // A helper told to leave (idle) is gone for requests at once, though it exits a little later:
+    // a request sent to it would fail with ERR_IPC_CHANNEL_CLOSED (a SIGHUP just as it left made
+    // a rolling restart of thread workers fail to start its first thread, CI 2026-12-01).
+    if (this.#child?.connected) return this.#child;
     const child = childProcess().spawn(process.execPath, ["-e", HELPER_SOURCE], {
       // The parent's node flags are not passed (an --inspect port would clash).
       stdio: ["ignore", "ignore", "inherit", "ipc"],
@@ -139,8 +145,11 @@ class FdDuplicator {
     child.unref();
     channel?.unref?.();
     this.#idle = setTimeout(() => {
-      if (this.#pending.size === 0 && child.connected) child.disconnect();
-    }, IDLE_MS);
+      if (this.#pending.size !== 0 || !child.connected) return;
+      // Forgotten now: the next request starts a new helper, whatever this one's exit timing.
+      if (this.#child === child) this.#child = undefined;
+      child.disconnect();
+    }, this.idleMs);
     this.#idle.unref();
   }
 
