@@ -334,9 +334,8 @@ export class WebSocketLayer {
             return this.#call("message", peer, () => target.message?.(peer, message));
           }
         : (peer: Peer, message: Message) => {
-            const hook = app.message;
-            if (!hook) return undefined;
-            return this.#call("message", peer, () => hook(peer, message));
+            if (!app.message) return undefined;
+            return this.#call("message", peer, () => app.message?.(peer, message));
           },
       close: (peer, details) => {
         const state = stateOf(peer.context);

@@ -264,6 +264,28 @@ test("resolve: each socket gets the hooks resolve gave for its request; none is 
   expect(l.lines.some((line) => line.includes("Exception in WebSocket resolve hook"))).toBe(true);
 });
 
+test("hooks are called as methods: a hooks object written as a class keeps its `this`", async () => {
+  class Chat {
+    readonly seen: string[] = [];
+    open() {
+      this.seen.push("open");
+    }
+    message(_peer: Peer, message: unknown) {
+      this.seen.push(String(message));
+    }
+    close() {
+      this.seen.push("close");
+    }
+  }
+  const chat = new Chat();
+  const l = layer(chat as unknown as WebSocketHooks);
+  const peer = await connect(l);
+  await hooksOf(l).message(peer as unknown as Peer, "hi" as never);
+  await hooksOf(l).close(peer as unknown as Peer, { code: 1000, reason: "" });
+  expect(chat.seen).toEqual(["open", "hi", "close"]);
+  expect(peer.closedWith).toBeUndefined();
+});
+
 test("an exception in a hook is logged and the socket closed with 1011", async () => {
   const l = layer({
     message: () => {
