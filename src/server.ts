@@ -258,7 +258,7 @@ export class Server {
   private websocketLayer(app: LoadedApp, state: HandlerState | NodeAppState): WebSocketLayer | null {
     if (!app.websocket || this.config.ws === "none") return null;
     this.logger.debug("Serving the app's WebSocket hooks.");
-    return createWebSocketLayer(this.config, app.websocket, this.logger, state);
+    return createWebSocketLayer(this.config, app.websocket, this.logger, state, app.fetch);
   }
 
   /**

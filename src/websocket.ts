@@ -75,6 +75,12 @@ export interface WebSocketLayerOptions {
   defaultHeaders: DefaultHeaders | null;
   /** --root-path, put in front of the path the upgrade hook sees (and the log line shows); "" for none. */
   rootPath?: string;
+  /**
+   * The app's fetch, for hooks given as an object with no hook in it (`websocket: {}`): each
+   * upgrade's hooks are then what fetch attaches (see hooksFromFetch), as crossws's `ws()` plugin
+   * takes them from srvx's fetch.
+   */
+  fetch?: FetchHandler;
   maxMessageBytes: number;
   perMessageDeflate: boolean;
   pingIntervalSeconds: number;
@@ -89,8 +95,16 @@ export class WebSocketLayer {
   #emptied: (() => void) | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
 
+  /** Hooks come from the app's fetch per upgrade (`websocket: {}`, see WebSocketLayerOptions.fetch). */
+  readonly #fromFetch: boolean;
+
   constructor(private readonly options: WebSocketLayerOptions) {
-    this.hooks = this.#wrap(options.hooks);
+    const hooks = options.hooks;
+    this.#fromFetch =
+      options.fetch !== undefined &&
+      hooks.resolve === undefined &&
+      !HOOK_NAMES.some((name) => typeof hooks[name] === "function");
+    this.hooks = this.#wrap(hooks);
   }
 
   /** What the adapter needs (ServeOptions.websocket). */
@@ -282,13 +296,23 @@ export class WebSocketLayer {
         if (!resolved) return this.#reject(state, new Response("Not Found", { status: 404 }));
         state.app = resolved;
         hook = "upgrade";
+      } else if (this.#fromFetch) {
+        hook = "fetch";
+        const found = await hooksFromFetch(this.options.fetch as FetchHandler, forwarded, state.client);
+        // No hooks: the app's own answer for this URL goes out (its 404 page, say).
+        if (found instanceof Response) return this.#reject(state, found);
+        state.app = found;
+        hook = "upgrade";
       }
       result = state.app.upgrade ? await state.app.upgrade(forwarded) : undefined;
     } catch (error) {
       // crossws lets an upgrade hook throw a Response (or an error carrying one) to refuse.
       const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
       if (response instanceof Response) return this.#reject(state, response);
-      logger.exception(`Exception in WebSocket ${hook} hook`, error);
+      logger.exception(
+        hook === "fetch" ? "Exception in fetch handler" : `Exception in WebSocket ${hook} hook`,
+        error,
+      );
       return this.#reject(state, new Response("Internal Server Error", { status: 500 }));
     }
     if (result instanceof Response) return this.#reject(state, result);
@@ -304,7 +328,7 @@ export class WebSocketLayer {
     const { logger } = this.options;
     // With `resolve`, each socket has its own hooks (SocketState.app); without, every socket has
     // the app's, and the message hot path does not look them up.
-    const resolving = app.resolve !== undefined;
+    const resolving = app.resolve !== undefined || this.#fromFetch;
     const appOf = (state: SocketState | undefined): WebSocketHooks => state?.app ?? app;
     const hooks: WebSocketHooks = {
       upgrade: (request) => this.#upgrade(app, request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
@@ -377,6 +401,37 @@ export class WebSocketLayer {
   }
 }
 
+/** crossws's hook names: an object with none of them is no hooks of its own. */
+const HOOK_NAMES = ["upgrade", "open", "message", "close", "error", "drain", "ping", "pong"] as const;
+
+/** Where crossws's `setWebSocketHooks(request, hooks)` puts them (h3 does, beside `response.crossws`). */
+const REQUEST_HOOKS = Symbol.for("crossws.hooks");
+
+type HooksCarrier = { [REQUEST_HOOKS]?: WebSocketHooks; context?: { [REQUEST_HOOKS]?: WebSocketHooks } };
+
+/**
+ * The hooks the app's fetch gives an upgrade request, read as crossws's server plugin does: set on
+ * the request (which survives a middleware that rebuilds the response), or as the response's
+ * `crossws` (what h3's defineWebSocketHandler returns; it may be a promise). Without any, the
+ * app's response itself, to refuse the upgrade with.
+ */
+async function hooksFromFetch(
+  fetch: FetchHandler,
+  request: Request,
+  client: ClientAddress,
+): Promise<WebSocketHooks | Response> {
+  const response = await fetch(request, { remoteAddr: client });
+  const carrier = request as Request & HooksCarrier;
+  const hooks =
+    carrier[REQUEST_HOOKS] ??
+    carrier.context?.[REQUEST_HOOKS] ??
+    (await (response as Response & { crossws?: WebSocketHooks | Promise<WebSocketHooks> }).crossws);
+  if (!hooks) return response;
+  // The body of a 426 nobody will read.
+  response.body?.cancel().catch(() => {});
+  return hooks;
+}
+
 function closeQuietly(peer: Peer | undefined, code: number): void {
   try {
     peer?.close(code);
@@ -391,10 +446,13 @@ export function createWebSocketLayer(
   logger: Logger,
   /** The HTTP side's headers, --limit-concurrency slots and trusted proxies (request-policy.ts). */
   shared: SharedPolicy,
+  /** A fetch app's fetch: hooks with none of their own (`websocket: {}`) are taken from it. */
+  fetch?: FetchHandler,
 ): WebSocketLayer {
   return new WebSocketLayer({
     hooks,
     logger,
+    fetch,
     concurrency: shared.concurrency,
     defaultHeaders: shared.defaultHeaders,
     trusted: shared.trusted,
@@ -432,7 +490,7 @@ export function unservedHooksWarning(logger: Logger): () => void {
     if (warned) return;
     warned = true;
     logger.warning(
-      "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: { resolve: async (request) => (await app.fetch(request)).crossws }` beside fetch (docs/websockets.md).",
+      "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: {}` beside fetch, and tsuv takes each upgrade's hooks from fetch (docs/websockets.md).",
     );
   };
 }

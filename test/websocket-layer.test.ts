@@ -264,6 +264,38 @@ test("resolve: each socket gets the hooks resolve gave for its request; none is 
   expect(l.lines.some((line) => line.includes("Exception in WebSocket resolve hook"))).toBe(true);
 });
 
+test("websocket: {} takes each upgrade's hooks from fetch: on the response, on the request, or refuses with fetch's answer", async () => {
+  const seen: string[] = [];
+  const hooks: WebSocketHooks = { open: () => void seen.push("open") };
+  const fetch: FetchHandler = (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/response")
+      return Object.assign(new Response("upgrade required", { status: 426 }), {
+        crossws: Promise.resolve(hooks),
+      });
+    if (path === "/request") {
+      (request as Request & Record<symbol, unknown>)[Symbol.for("crossws.hooks")] = hooks;
+      return new Response("upgrade required", { status: 426 });
+    }
+    if (path === "/throws") throw new Error("fetch failed");
+    return new Response("no such page", { status: 404 });
+  };
+  const l = layer({}, { fetch });
+  await connect(l, "/response");
+  await connect(l, "/request");
+  expect(seen).toEqual(["open", "open"]);
+  const refusal = async (path: string) => {
+    const context = l.serve.context({ hostname: "127.0.0.1", port: 1 });
+    return (await hooksOf(l).upgrade(upgradeRequest(path, {}, context))) as Response;
+  };
+  const notFound = await refusal("/elsewhere");
+  expect([notFound.status, await notFound.text()]).toEqual([404, "no such page"]);
+  expect((await refusal("/throws")).status).toBe(500);
+  expect(l.lines.some((line) => line.includes("Exception in fetch handler"))).toBe(true);
+  // Without a fetch (a node app), {} stays what it was: no hooks, every upgrade accepted.
+  await connect(layer({}), "/anything");
+});
+
 test("hooks are called as methods: a hooks object written as a class keeps its `this`", async () => {
   class Chat {
     readonly seen: string[] = [];

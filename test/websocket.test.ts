@@ -257,13 +257,25 @@ for (const runtime of RUNTIMES) {
 }
 
 test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler), on every runtime", async () => {
-  const servers = await Promise.all(RUNTIMES.map((runtime) => serve(runtime, 1, [RESOLVE_APP])));
-  for (const tsuv of servers) {
+  // `resolve` written out (the app's default export), and `websocket: {}` (tsuv takes them from fetch).
+  const servers = await Promise.all(
+    RUNTIMES.flatMap((runtime) => [
+      serve(runtime, 1, [RESOLVE_APP]),
+      serve(runtime, 1, [`${RESOLVE_APP}:fromFetch`]),
+    ]),
+  );
+  for (const [index, tsuv] of servers.entries()) {
     const ws = tsuv.url.replace("http", "ws");
     const echoing = await open(`${ws}/echo`);
     expect(await echo(echoing.ws, "hi")).toBe("echo hi");
     const greeting = next((await open(`${ws}/greet`)).ws);
     expect(await greeting).toBe("hello /greet");
+    if (index % 2 === 1) {
+      // Hooks set on the request by fetch, none on its response (a middleware rebuilt it).
+      const attached = await open(`${ws}/attached`);
+      expect(await echo(attached.ws, "there")).toBe("echo there");
+      attached.ws.close(1000);
+    }
     // A URL whose fetch answer carries no hooks: no socket, and uvicorn's refusal line.
     expect((await upgradeRequest(`${tsuv.url}/nothing`)).status).toBe(404);
     await tsuv.waitFor(/"WebSocket \/nothing" 404/);

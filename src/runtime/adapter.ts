@@ -71,9 +71,8 @@ export type NodeUpgradeListener = (req: any, socket: any, head: any) => void;
 
 /**
  * crossws's hooks (upgrade, open, message, close, error, ...): the app's, wrapped by src/websocket.ts.
- * `resolve(request)`, as crossws's adapter option of that name, gives the hooks per upgrade request
- * instead: how h3 serves its `defineWebSocketHandler` routes (the app's fetch answers the upgrade
- * with a Response carrying `crossws` hooks).
+ * Per upgrade request instead: `resolve(request)`, as crossws's adapter option of that name, or for
+ * an object with no hooks at all, what the app's fetch attaches (h3's `defineWebSocketHandler`).
  */
 export type WebSocketHooks = Partial<Hooks> & {
   resolve?(request: Request): Partial<Hooks> | null | undefined | Promise<Partial<Hooks> | null | undefined>;
