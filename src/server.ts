@@ -22,13 +22,8 @@ import type {
 } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
 import { pathExists, resolvePath } from "./runtime/index.ts";
-import {
-  CLOSE_GRACE_MS,
-  createWebSocketLayer,
-  unservedHooksWarning,
-  type WebSocketLayer,
-  warnOnUpgrade,
-} from "./websocket.ts";
+import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
+import { unservedHooksWarning } from "./websocket-hooks.ts";
 
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */

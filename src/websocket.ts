@@ -31,6 +31,7 @@ import type {
   WebSocketServeOptions,
 } from "./runtime/adapter.ts";
 import { handshakeProblem, isWebSocketUpgrade } from "./websocket-handshake.ts";
+import { bunDataMissing, hooksFromFetch, hooksFromFetchWanted } from "./websocket-hooks.ts";
 
 /** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
 export const CLOSE_GRACE_MS = 5000;
@@ -100,10 +101,7 @@ export class WebSocketLayer {
 
   constructor(private readonly options: WebSocketLayerOptions) {
     const hooks = options.hooks;
-    this.#fromFetch =
-      options.fetch !== undefined &&
-      hooks.resolve === undefined &&
-      !HOOK_NAMES.some((name) => typeof hooks[name] === "function");
+    this.#fromFetch = options.fetch !== undefined && hooksFromFetchWanted(hooks);
     this.hooks = this.#wrap(hooks);
   }
 
@@ -401,37 +399,6 @@ export class WebSocketLayer {
   }
 }
 
-/** crossws's hook names: an object with none of them is no hooks of its own. */
-const HOOK_NAMES = ["upgrade", "open", "message", "close", "error", "drain", "ping", "pong"] as const;
-
-/** Where crossws's `setWebSocketHooks(request, hooks)` puts them (h3 does, beside `response.crossws`). */
-const REQUEST_HOOKS = Symbol.for("crossws.hooks");
-
-type HooksCarrier = { [REQUEST_HOOKS]?: WebSocketHooks; context?: { [REQUEST_HOOKS]?: WebSocketHooks } };
-
-/**
- * The hooks the app's fetch gives an upgrade request, read as crossws's server plugin does: set on
- * the request (which survives a middleware that rebuilds the response), or as the response's
- * `crossws` (what h3's defineWebSocketHandler returns; it may be a promise). Without any, the
- * app's response itself, to refuse the upgrade with.
- */
-async function hooksFromFetch(
-  fetch: FetchHandler,
-  request: Request,
-  client: ClientAddress,
-): Promise<WebSocketHooks | Response> {
-  const response = await fetch(request, { remoteAddr: client });
-  const carrier = request as Request & HooksCarrier;
-  const hooks =
-    carrier[REQUEST_HOOKS] ??
-    carrier.context?.[REQUEST_HOOKS] ??
-    (await (response as Response & { crossws?: WebSocketHooks | Promise<WebSocketHooks> }).crossws);
-  if (!hooks) return response;
-  // The body of a 426 nobody will read.
-  response.body?.cancel().catch(() => {});
-  return hooks;
-}
-
 function closeQuietly(peer: Peer | undefined, code: number): void {
   try {
     peer?.close(code);
@@ -477,27 +444,4 @@ export function warnOnUpgrade(handler: FetchHandler, logger: Logger): FetchHandl
     }
     return handler(request, info);
   };
-}
-
-/**
- * For an app without WebSocket hooks (--ws auto): the request handler calls this with each response
- * that carries crossws hooks (h3's defineWebSocketHandler), which go out as a bare 426; the first
- * one gets a warning naming the line that serves them.
- */
-export function unservedHooksWarning(logger: Logger): () => void {
-  let warned = false;
-  return () => {
-    if (warned) return;
-    warned = true;
-    logger.warning(
-      "The app's fetch returned WebSocket hooks (a Response with `crossws`, as h3's defineWebSocketHandler makes), but the app exports no `websocket` to serve them: add `websocket: {}` beside fetch, and tsuv takes each upgrade's hooks from fetch (docs/websockets.md).",
-    );
-  };
-}
-
-/** `peer.data` read by hooks written for Bun's websocket handlers (see #wrap's open). */
-function bunDataMissing(): never {
-  throw new TypeError(
-    "ws.data: these WebSocket hooks were written for Bun.serve (ServerWebSocket.data, server.upgrade(req, { data })). tsuv serves a `websocket` object as crossws hooks on every runtime: open(peer), message(peer, message), close(peer, { code, reason }); see docs/websockets.md.",
-  );
 }
