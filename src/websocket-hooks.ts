@@ -13,9 +13,32 @@ import type { ClientAddress, FetchHandler, WebSocketHooks } from "./runtime/adap
 /** crossws's hook names: an object with none of them is no hooks of its own. */
 const HOOK_NAMES = ["upgrade", "open", "message", "close", "error", "drain", "ping", "pong"] as const;
 
-/** `websocket: {}` (no hook of its own, no `resolve`): the hooks are to come from fetch. */
-export function hooksFromFetchWanted(hooks: WebSocketHooks): boolean {
-  return hooks.resolve === undefined && !HOOK_NAMES.some((name) => typeof hooks[name] === "function");
+/** Each upgrade's own hooks, or the Response that refuses it; `name` says who failed if it throws. */
+export interface HooksResolver {
+  readonly name: string;
+  resolve(request: Request, client: ClientAddress): Promise<WebSocketHooks | Response>;
+}
+
+/**
+ * How an app's `websocket` object gives hooks per upgrade, or undefined when it is the hooks: its
+ * `resolve` (none found is a 404), or for an object with no hook of its own (`websocket: {}`) the
+ * app's fetch (hooksFromFetch), when there is one.
+ */
+export function hooksResolver(
+  hooks: WebSocketHooks,
+  fetch: FetchHandler | undefined,
+): HooksResolver | undefined {
+  const resolve = hooks.resolve;
+  if (resolve) {
+    return {
+      name: "WebSocket resolve hook",
+      resolve: async (request) =>
+        // No hooks for this URL (h3: a route without a WebSocket handler): nothing to open.
+        (await resolve.call(hooks, request)) ?? new Response("Not Found", { status: 404 }),
+    };
+  }
+  if (!fetch || HOOK_NAMES.some((name) => typeof hooks[name] === "function")) return undefined;
+  return { name: "fetch handler", resolve: (request, client) => hooksFromFetch(fetch, request, client) };
 }
 
 /** Where crossws's `setWebSocketHooks(request, hooks)` puts them (h3 does, beside `response.crossws`). */
@@ -29,7 +52,7 @@ type HooksCarrier = { [REQUEST_HOOKS]?: WebSocketHooks; context?: { [REQUEST_HOO
  * `crossws` (what h3's defineWebSocketHandler returns; it may be a promise). Without any, the
  * app's response itself, to refuse the upgrade with.
  */
-export async function hooksFromFetch(
+async function hooksFromFetch(
   fetch: FetchHandler,
   request: Request,
   client: ClientAddress,

@@ -31,7 +31,7 @@ import type {
   WebSocketServeOptions,
 } from "./runtime/adapter.ts";
 import { handshakeProblem, isWebSocketUpgrade } from "./websocket-handshake.ts";
-import { bunDataMissing, hooksFromFetch, hooksFromFetchWanted } from "./websocket-hooks.ts";
+import { bunDataMissing, type HooksResolver, hooksResolver } from "./websocket-hooks.ts";
 
 /** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
 export const CLOSE_GRACE_MS = 5000;
@@ -96,13 +96,12 @@ export class WebSocketLayer {
   #emptied: (() => void) | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
 
-  /** Hooks come from the app's fetch per upgrade (`websocket: {}`, see WebSocketLayerOptions.fetch). */
-  readonly #fromFetch: boolean;
+  /** Where each upgrade's own hooks come from (`resolve`, or `websocket: {}` and fetch), if anywhere. */
+  readonly #resolver: HooksResolver | undefined;
 
   constructor(private readonly options: WebSocketLayerOptions) {
-    const hooks = options.hooks;
-    this.#fromFetch = options.fetch !== undefined && hooksFromFetchWanted(hooks);
-    this.hooks = this.#wrap(hooks);
+    this.#resolver = hooksResolver(options.hooks, options.fetch);
+    this.hooks = this.#wrap(options.hooks);
   }
 
   /** What the adapter needs (ServeOptions.websocket). */
@@ -252,7 +251,7 @@ export class WebSocketLayer {
     }
   }
 
-  async #upgrade(app: WebSocketHooks, request: Request): Promise<unknown> {
+  async #upgrade(request: Request): Promise<unknown> {
     const { logger, trusted, concurrency, defaultHeaders, rootPath } = this.options;
     const context = (request as Request & { context?: PeerContext }).context;
     let state = stateOf(context);
@@ -285,32 +284,23 @@ export class WebSocketLayer {
     }
 
     let result: unknown;
-    let hook = "upgrade";
+    let failing = "WebSocket upgrade hook";
     try {
-      if (app.resolve) {
-        hook = "resolve";
-        const resolved = await app.resolve(forwarded);
-        // No hooks for this URL (h3: a route without a WebSocket handler): nothing to open.
-        if (!resolved) return this.#reject(state, new Response("Not Found", { status: 404 }));
-        state.app = resolved;
-        hook = "upgrade";
-      } else if (this.#fromFetch) {
-        hook = "fetch";
-        const found = await hooksFromFetch(this.options.fetch as FetchHandler, forwarded, state.client);
-        // No hooks: the app's own answer for this URL goes out (its 404 page, say).
+      const resolver = this.#resolver;
+      if (resolver) {
+        failing = resolver.name;
+        const found = await resolver.resolve(forwarded, state.client);
+        // No hooks for this URL: refused, with the app's own answer for it when fetch gave one.
         if (found instanceof Response) return this.#reject(state, found);
         state.app = found;
-        hook = "upgrade";
+        failing = "WebSocket upgrade hook";
       }
       result = state.app.upgrade ? await state.app.upgrade(forwarded) : undefined;
     } catch (error) {
       // crossws lets an upgrade hook throw a Response (or an error carrying one) to refuse.
       const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
       if (response instanceof Response) return this.#reject(state, response);
-      logger.exception(
-        hook === "fetch" ? "Exception in fetch handler" : `Exception in WebSocket ${hook} hook`,
-        error,
-      );
+      logger.exception(`Exception in ${failing}`, error);
       return this.#reject(state, new Response("Internal Server Error", { status: 500 }));
     }
     if (result instanceof Response) return this.#reject(state, result);
@@ -326,10 +316,10 @@ export class WebSocketLayer {
     const { logger } = this.options;
     // With `resolve`, each socket has its own hooks (SocketState.app); without, every socket has
     // the app's, and the message hot path does not look them up.
-    const resolving = app.resolve !== undefined || this.#fromFetch;
+    const resolving = this.#resolver !== undefined;
     const appOf = (state: SocketState | undefined): WebSocketHooks => state?.app ?? app;
     const hooks: WebSocketHooks = {
-      upgrade: (request) => this.#upgrade(app, request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
+      upgrade: (request) => this.#upgrade(request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
       open: (peer) => {
         const state = stateOf(peer.context);
         if (state) {
