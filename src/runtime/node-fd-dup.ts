@@ -145,10 +145,7 @@ export class FdDuplicator {
     child.unref();
     channel?.unref?.();
     this.#idle = setTimeout(() => {
-      if (this.#pending.size !== 0 || !child.connected) return;
-      // Forgotten now: the next request starts a new helper, whatever this one's exit timing.
-      if (this.#child === child) this.#child = undefined;
-      child.disconnect();
+      if (this.#pending.size === 0 && child.connected) child.disconnect();
     }, this.idleMs);
     this.#idle.unref();
   }
