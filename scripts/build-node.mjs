@@ -38,10 +38,11 @@ const shared = {
   platform: "node",
   format: "esm",
   target: "node20",
-  // esbuild is a native binary the hooks import at run time. citty (--help only) and chokidar
-  // (--reload only) stay external too: a bundle hoists every module's imports to its top, so their
-  // node:util and node:fs/promises would load on every start (Node 24: ~2-5 ms each, timed with a
-  // dynamic import in a fresh process); from node_modules they load only when used.
+  // esbuild is a native binary the hooks import at run time. chokidar (--reload only) stays
+  // external too: a bundle hoists every module's imports to its top, so its node:fs/promises
+  // would load on every start (Node 24: ~2-5 ms each, timed with a
+  // dynamic import in a fresh process); from node_modules it loads only when used. citty is
+  // types only (src/options.ts), kept external so a future runtime import cannot grow the bundle.
   external: ["esbuild", "citty", "chokidar"],
   // `import.meta.url` stays each bundle's own URL: dist/worker.mjs and dist/ts-hooks.mjs are found
   // beside it. No minification, so stack traces of tsuv itself stay readable.

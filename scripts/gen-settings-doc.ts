@@ -4,23 +4,15 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { envVarName, OPTIONS, type OptionSpec } from "../src/options.ts";
+import { envVarName, OPTIONS, type OptionSpec, optionSynopsis } from "../src/options.ts";
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const TARGET = join(ROOT, "docs", "settings.md");
 
-const HINTS: Record<string, string> = { string: "TEXT", int: "INTEGER", float: "FLOAT", list: "TEXT" };
-
+/** The option as written on the command line (shared with --help), as code in a table cell. */
 function flag(name: string, spec: OptionSpec): string {
-  if (spec.type === "positional") return "`APP`";
-  if (spec.type === "boolean")
-    return spec.default === true || name.endsWith("-log")
-      ? `\`--${name}\` / \`--no-${name}\``
-      : `\`--${name}\``;
-  const hint =
-    spec.valueHint ??
-    (spec.kind === "enum" ? (spec as { options: string[] }).options.join("\\|") : HINTS[spec.kind]);
-  return `\`--${name} ${hint}\`${spec.kind === "list" ? " (repeatable)" : ""}`;
+  const synopsis = `\`${optionSynopsis(name, spec).replaceAll("|", "\\|")}\``;
+  return spec.kind === "list" ? `${synopsis} (repeatable)` : synopsis;
 }
 
 function defaultOf(spec: OptionSpec): string {

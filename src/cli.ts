@@ -6,29 +6,15 @@
 import { resolveConfig } from "./config.ts";
 import { EXIT, errorMessage, TsuvError, UsageError } from "./errors.ts";
 import { loggerFromConfig } from "./logging.ts";
-import { OPTIONS } from "./options.ts";
 import { defaultSupervisors, run, type Supervisors } from "./run.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
 import type { ProcessIO } from "./runtime/index.ts";
 import { VERSION } from "./version.ts";
 
-/**
- * The help text, rendered by citty from the option table. citty is imported only here: the
- * command line itself is parsed by src/config.ts, and citty's module graph (node:util included)
- * cost ~10-15 ms of every Bun start-up.
- */
+/** The help text, derived from the option table; imported only for --help. */
 export async function usage(): Promise<string> {
-  const { defineCommand, renderUsage } = await import("citty");
-  return renderUsage(
-    defineCommand({
-      meta: {
-        name: "tsuv",
-        version: VERSION,
-        description: "Serve a fetch-handler app on Node.js, Bun or Deno.",
-      },
-      args: OPTIONS,
-    }),
-  );
+  const { renderHelp } = await import("./help.ts");
+  return renderHelp("Serve a fetch-handler app on Node.js, Bun or Deno.", VERSION);
 }
 
 export function versionLine(adapter: Pick<RuntimeAdapter, "info">): string {

@@ -67,7 +67,7 @@ interface ParsedArgv {
  * errors (citty's parser is lenient by design and took them silently). Values are read here too,
  * rather than by citty's parseArgs: that one loads node:util, ~10-15 ms of Bun 1.4.5 start-up with
  * citty itself (performance.now() around the imports), for a job this pass already did. The option
- * table stays citty's (src/options.ts) and so does the help text (src/cli.ts).
+ * table keeps citty's shape (src/options.ts); the help text is src/help.ts.
  *
  * `--name value` and `--name=value`; `--flag` / `--no-flag`; the last of a repeated option wins, as
  * in uvicorn (click), except list options, which collect every value; after `--` all is positional.
