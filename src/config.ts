@@ -16,6 +16,7 @@ import {
   type OptionValues,
 } from "./options.ts";
 import {
+  clientCertSupport,
   fdSupport,
   processModeSupport,
   type RuntimeInfo,
@@ -250,6 +251,18 @@ export function resolveConfig(
     throw new UsageError("Options '--uds' and '--fd' are mutually exclusive.");
   if (Boolean(config.sslKeyfile) !== Boolean(config.sslCertfile)) {
     throw new UsageError("Options '--ssl-keyfile' and '--ssl-certfile' must be given together.");
+  }
+  if (config.sslCertReqs !== "0") {
+    const option = `'--ssl-cert-reqs ${config.sslCertReqs}'`;
+    if (!config.sslKeyfile)
+      throw new UsageError(`Option ${option} needs '--ssl-keyfile' and '--ssl-certfile'.`);
+    if (!config.sslCaCerts) {
+      throw new UsageError(
+        `Option ${option} needs '--ssl-ca-certs': the CA certificates that client certificates are verified against.`,
+      );
+    }
+    const support = clientCertSupport(deps.runtime, config.sslCertReqs);
+    if (!support.ok) throw new ConfigError(support.reason);
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
 

@@ -14,7 +14,6 @@ const UVICORN_ONLY: Record<string, string> = {
   "--ws-max-queue": "tsuv keeps no message queue to bound; --ws-max-size limits one message",
   "--ssl-version": "the runtime's TLS defaults apply (TLS 1.2 and 1.3)",
   "--ssl-ciphers": "the runtime's TLS cipher defaults apply",
-  "--ssl-cert-reqs": "client certificates are not supported yet; terminate mutual TLS at a proxy",
 };
 
 /**

@@ -263,7 +263,16 @@ export const OPTIONS = {
     type: "string",
     kind: "string",
     group: "TLS",
-    description: "CA certificates file.",
+    description: "CA certificates file: the CAs that client certificates are verified against.",
+  },
+  "ssl-cert-reqs": {
+    type: "enum",
+    kind: "enum",
+    group: "TLS",
+    options: ["0", "1", "2"],
+    default: "0",
+    description:
+      "Client certificates, as uvicorn's (Python's ssl.CERT_*): 0 not asked for; 1 asked for, verified if sent; 2 required and verified. 1 and 2 need --ssl-ca-certs. Node.js: all; Bun: 0 or 2; Deno: 0 (Deno.serve cannot ask for them, denoland/deno#26825).",
   },
   "app-dir": {
     type: "string",

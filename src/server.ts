@@ -333,7 +333,7 @@ export class Server {
   }
 
   private async loadTls(): Promise<TlsMaterial | undefined> {
-    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts } = this.config;
+    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs } = this.config;
     if (!sslKeyfile || !sslCertfile) return undefined;
     // Imported here, like tls-check below: a plain-HTTP start-up needs no node:fs (see runtime/index.ts).
     const { readFile } = await import("node:fs/promises");
@@ -351,6 +351,7 @@ export class Server {
       passphrase: sslKeyfilePassword,
       ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
     };
+    if (sslCertReqs !== "0") material.clientCertificates = sslCertReqs === "2" ? "required" : "optional";
     // Imported here: it loads node:crypto, which a plain-HTTP start-up should not pay for.
     const { checkTlsFiles } = await import("./runtime/tls-check.ts");
     checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });

@@ -26,6 +26,14 @@ const EXIT_WITHIN_MS = 8000;
 /** Filled in beforeAll: a busy port and TLS files. */
 const ctx = { busyPort: 0, dir: "" };
 const file = (name: string) => join(ctx.dir, name);
+const TLS_WITH_CA = () => [
+  "--ssl-keyfile",
+  file("key.pem"),
+  "--ssl-certfile",
+  file("cert.pem"),
+  "--ssl-ca-certs",
+  file("cert.pem"),
+];
 
 interface Row {
   name: string;
@@ -252,8 +260,51 @@ const ROWS: Row[] = [
     code: 2,
     line: /Options '--ssl-keyfile' and '--ssl-certfile' must be given together\./,
   },
+  {
+    name: "--ssl-cert-reqs 3",
+    args: [APP, "--ssl-cert-reqs", "3"],
+    code: 2,
+    line: /Invalid value for '--ssl-cert-reqs': '3' is not one of '0', '1', '2'\./,
+    deno: true,
+  },
+  {
+    name: "--ssl-cert-reqs without TLS",
+    args: () => [APP, "--ssl-cert-reqs", "2", "--ssl-ca-certs", file("cert.pem")],
+    code: 2,
+    line: /Option '--ssl-cert-reqs 2' needs '--ssl-keyfile' and '--ssl-certfile'\./,
+    deno: true,
+  },
+  {
+    name: "--ssl-cert-reqs without a CA file",
+    args: () => [
+      APP,
+      "--ssl-keyfile",
+      file("key.pem"),
+      "--ssl-certfile",
+      file("cert.pem"),
+      "--ssl-cert-reqs",
+      "1",
+    ],
+    code: 2,
+    line: /Option '--ssl-cert-reqs 1' needs '--ssl-ca-certs': the CA certificates that client certificates are verified against\./,
+    deno: true,
+  },
 
   // --- configuration and prerequisites: exit 1
+  {
+    name: "--ssl-cert-reqs 2 on Deno",
+    args: () => [APP, ...TLS_WITH_CA(), "--ssl-cert-reqs", "2"],
+    code: 1,
+    line: /--ssl-cert-reqs 2 is not available: Deno's server cannot ask clients for certificates \(denoland\/deno#26825\); found Deno \S+ on linux\./,
+    only: ["deno"],
+  },
+  {
+    name: "--ssl-cert-reqs 1 on Bun",
+    args: () => [APP, ...TLS_WITH_CA(), "--ssl-cert-reqs", "1"],
+    code: 1,
+    line: /--ssl-cert-reqs 1 is not available: Bun's server either requires a verified client certificate \(--ssl-cert-reqs 2\) or takes any certificate unverified, where 1 must refuse a bad one; found Bun \S+ on linux\./,
+    only: ["bun"],
+  },
   {
     name: "port in use",
     args: () => [APP, "--port", String(ctx.busyPort)],

@@ -37,6 +37,7 @@ function capabilitiesFor(
       unstableNet,
       writesDateHeader: true,
       peerAddressCheap: true,
+      clientCertificates: "none",
     };
   }
   if (name === "bun") {
@@ -48,6 +49,7 @@ function capabilitiesFor(
       unstableNet: false,
       writesDateHeader: true,
       peerAddressCheap: false,
+      clientCertificates: "required",
     };
   }
   const unixLike = os !== "win32";
@@ -59,6 +61,7 @@ function capabilitiesFor(
     unstableNet: false,
     writesDateHeader: false,
     peerAddressCheap: true,
+    clientCertificates: "optional-and-required",
   };
 }
 

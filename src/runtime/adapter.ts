@@ -63,6 +63,8 @@ export interface TlsMaterial {
   cert: string;
   passphrase?: string;
   ca?: string;
+  /** --ssl-cert-reqs 1 ("optional": asked for, verified if sent) or 2 ("required"); unset for 0. */
+  clientCertificates?: "optional" | "required";
 }
 
 /** A node:http 'upgrade' listener: a node-interface app's own WebSocket handling (e.g. the `ws` package). */

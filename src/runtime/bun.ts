@@ -62,7 +62,7 @@ interface BunServeOptions {
   idleTimeout?: number;
   /** Bytes; Bun's default is 128 MiB (413 beyond it). */
   maxRequestBodySize?: number;
-  tls?: { key: string; cert: string; ca?: string };
+  tls?: PlainTls;
   /** WebSocket handlers and limits (ws-bun.ts). */
   websocket?: object;
 }

@@ -26,6 +26,12 @@ export interface RuntimeCapabilities {
    * proxy-header check looks at first (src/request-handler.ts).
    */
   peerAddressCheap: boolean;
+  /**
+   * Which client-certificate levels (--ssl-cert-reqs) the TLS server can enforce: Node both;
+   * Bun.serve only "required" (with rejectUnauthorized off it takes any certificate, unverified,
+   * where uvicorn's 1 refuses a bad one); Deno.serve none (denoland/deno#26825).
+   */
+  clientCertificates: "optional-and-required" | "required" | "none";
 }
 
 export interface RuntimeInfo {
@@ -161,6 +167,7 @@ export function detectRuntime(): RuntimeInfo {
         unstableNet,
         writesDateHeader: true,
         peerAddressCheap: true,
+        clientCertificates: "none",
       },
     };
   }
@@ -179,6 +186,7 @@ export function detectRuntime(): RuntimeInfo {
         unstableNet: false,
         writesDateHeader: true,
         peerAddressCheap: false,
+        clientCertificates: "required",
       },
     };
   }
@@ -198,8 +206,23 @@ export function detectRuntime(): RuntimeInfo {
       unstableNet: false,
       writesDateHeader: false,
       peerAddressCheap: true,
+      clientCertificates: "optional-and-required",
     },
   };
+}
+
+/** --ssl-cert-reqs 1 or 2: can this runtime's TLS server ask for and check client certificates so? */
+export function clientCertSupport(
+  info: RuntimeInfo,
+  level: "1" | "2",
+): { ok: true } | { ok: false; reason: string } {
+  const can = info.capabilities.clientCertificates;
+  if (can === "optional-and-required" || (can === "required" && level === "2")) return { ok: true };
+  const reason =
+    can === "none"
+      ? `${info.displayName}'s server cannot ask clients for certificates (denoland/deno#26825)`
+      : `${info.displayName}'s server either requires a verified client certificate (--ssl-cert-reqs 2) or takes any certificate unverified, where 1 must refuse a bad one`;
+  return { ok: false, reason: `--ssl-cert-reqs ${level} is not available: ${reason}; ${found(info)}.` };
 }
 
 function normalizeOs(os: string): string {

@@ -21,6 +21,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { onResponseDone } from "../response-done.ts";
 import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
@@ -179,6 +180,17 @@ function failResponse(res: ServerResponse): void {
   res.end("Internal Server Error");
 }
 
+/**
+ * --ssl-cert-reqs 1, as Python's ssl.CERT_OPTIONAL: a client may send no certificate, but one that
+ * does not verify against --ssl-ca-certs is refused. node:https with rejectUnauthorized off takes
+ * any, so the connection is closed here, once the handshake is done and before a request is read.
+ */
+function refuseUnverifiedCertificates(server: Server): void {
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) socket.destroy();
+  });
+}
+
 export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
   const onError = options.onError ?? (() => {});
@@ -257,6 +269,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   }
 
   const server: Server = tls ? https().createServer(tls, listener) : createHttpServer(listener);
+  if (tls?.requestCert && !tls.rejectUnauthorized) refuseUnverifiedCertificates(server);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   // No limit on the time a whole request takes (node:http's default cuts a slow upload at 300 s
   // with a 408; uvicorn, Bun and Deno have none). Set here, not as a createServer() option: there,

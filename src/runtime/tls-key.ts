@@ -11,11 +11,17 @@ import { lazyBuiltin } from "./builtin.ts";
 /** node:crypto on first use: a static import is paid by every start of the Node bundle (~9 ms on Node 24). */
 const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
-/** TlsMaterial with an unencrypted PEM key. */
+/**
+ * TlsMaterial with an unencrypted PEM key, and client certificates asked for as Bun.serve and
+ * node:https take it (`requestCert`; `rejectUnauthorized` false for --ssl-cert-reqs 1, where a
+ * Node server refuses a bad certificate itself, see node-http.ts).
+ */
 export interface PlainTls {
   key: string;
   cert: string;
   ca?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
 }
 
 /** PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional OpenSSL ("Proc-Type: 4,ENCRYPTED") encryption. */
@@ -41,5 +47,10 @@ export function plainTls(material: TlsMaterial): PlainTls {
       );
     }
   }
-  return ca === undefined ? { key, cert } : { key, cert, ca };
+  const plain: PlainTls = ca === undefined ? { key, cert } : { key, cert, ca };
+  if (material.clientCertificates) {
+    plain.requestCert = true;
+    plain.rejectUnauthorized = material.clientCertificates === "required";
+  }
+  return plain;
 }

@@ -22,6 +22,7 @@ export function fakeRuntime(
       unstableNet: false,
       writesDateHeader: false,
       peerAddressCheap: true,
+      clientCertificates: "optional-and-required",
       ...caps,
     },
   };

@@ -85,3 +85,66 @@ export function selfSignedPem(): Pem {
   }
   return shared;
 }
+
+/** A CA, a client certificate it signed, and a self-signed "rogue" client certificate, as files. */
+export interface ClientCertificates {
+  caFile: string;
+  client: { cert: string; key: string };
+  rogue: { cert: string; key: string };
+}
+
+/** For --ssl-cert-reqs: written into `dir` (the caller's, to remove). */
+export function clientCertificates(dir: string): ClientCertificates {
+  const path = (name: string) => join(dir, name);
+  const selfSigned = (key: string, cert: string, subject: string) =>
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      subject,
+    );
+  selfSigned(path("ca-key.pem"), path("ca.pem"), "/CN=tsuv test CA");
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path("client-key.pem"),
+    "-out",
+    path("client.csr"),
+    "-subj",
+    "/CN=client",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    path("client.csr"),
+    "-CA",
+    path("ca.pem"),
+    "-CAkey",
+    path("ca-key.pem"),
+    "-CAcreateserial",
+    "-out",
+    path("client.pem"),
+    "-days",
+    "1",
+  );
+  selfSigned(path("rogue-key.pem"), path("rogue.pem"), "/CN=client");
+  const read = (name: string) => readFileSync(path(name), "utf8");
+  return {
+    caFile: path("ca.pem"),
+    client: { cert: read("client.pem"), key: read("client-key.pem") },
+    rogue: { cert: read("rogue.pem"), key: read("rogue-key.pem") },
+  };
+}
