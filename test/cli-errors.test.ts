@@ -26,14 +26,8 @@ const EXIT_WITHIN_MS = 8000;
 /** Filled in beforeAll: a busy port and TLS files. */
 const ctx = { busyPort: 0, dir: "" };
 const file = (name: string) => join(ctx.dir, name);
-const TLS_WITH_CA = () => [
-  "--ssl-keyfile",
-  file("key.pem"),
-  "--ssl-certfile",
-  file("cert.pem"),
-  "--ssl-ca-certs",
-  file("cert.pem"),
-];
+const TLS = () => ["--ssl-keyfile", file("key.pem"), "--ssl-certfile", file("cert.pem")];
+const TLS_WITH_CA = () => [...TLS(), "--ssl-ca-certs", file("cert.pem")];
 
 interface Row {
   name: string;
@@ -276,15 +270,7 @@ const ROWS: Row[] = [
   },
   {
     name: "--ssl-cert-reqs without a CA file",
-    args: () => [
-      APP,
-      "--ssl-keyfile",
-      file("key.pem"),
-      "--ssl-certfile",
-      file("cert.pem"),
-      "--ssl-cert-reqs",
-      "1",
-    ],
+    args: () => [APP, ...TLS(), "--ssl-cert-reqs", "1"],
     code: 2,
     line: /Option '--ssl-cert-reqs 1' needs '--ssl-ca-certs': the CA certificates that client certificates are verified against\./,
     deno: true,
@@ -367,15 +353,7 @@ const ROWS: Row[] = [
   },
   {
     name: "TLS CA file is garbage",
-    args: () => [
-      APP,
-      "--ssl-keyfile",
-      file("key.pem"),
-      "--ssl-certfile",
-      file("cert.pem"),
-      "--ssl-ca-certs",
-      file("garbage.pem"),
-    ],
+    args: () => [APP, ...TLS(), "--ssl-ca-certs", file("garbage.pem")],
     code: 1,
     line: /--ssl-ca-certs: .*garbage\.pem is not a PEM certificate/,
   },

@@ -29,15 +29,8 @@ export interface SelfSignedCert extends Pem {
 /** stderr is kept so that a failing openssl says why; its progress dots go nowhere. */
 const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
 
-/**
- * A new key pair written into `dir` (the caller's, to remove) as `${prefix}key.pem`,
- * `${prefix}cert.pem` and `${prefix}encrypted-key.pem`; each call makes a new key, so a second
- * prefix gives a key that does not match the first certificate.
- */
-export function selfSignedCert(dir: string, prefix = ""): SelfSignedCert {
-  const keyFile = join(dir, `${prefix}key.pem`);
-  const certFile = join(dir, `${prefix}cert.pem`);
-  const encryptedKeyFile = join(dir, `${prefix}encrypted-key.pem`);
+/** A new RSA key in `keyFile` and a self-signed certificate for it in `certFile`, valid one day. */
+function selfSignedX509(keyFile: string, certFile: string, subject: string, ...extra: string[]): void {
   openssl(
     "req",
     "-x509",
@@ -51,11 +44,22 @@ export function selfSignedCert(dir: string, prefix = ""): SelfSignedCert {
     "-days",
     "1",
     "-subj",
-    "/CN=localhost",
-    // fetch() checks the name against the SAN, not the CN.
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    subject,
+    ...extra,
   );
+}
+
+/**
+ * A new key pair written into `dir` (the caller's, to remove) as `${prefix}key.pem`,
+ * `${prefix}cert.pem` and `${prefix}encrypted-key.pem`; each call makes a new key, so a second
+ * prefix gives a key that does not match the first certificate.
+ */
+export function selfSignedCert(dir: string, prefix = ""): SelfSignedCert {
+  const keyFile = join(dir, `${prefix}key.pem`);
+  const certFile = join(dir, `${prefix}cert.pem`);
+  const encryptedKeyFile = join(dir, `${prefix}encrypted-key.pem`);
+  // fetch() checks the name against the SAN, not the CN.
+  selfSignedX509(keyFile, certFile, "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1");
   openssl("pkey", "-in", keyFile, "-aes256", "-passout", `pass:${PASSPHRASE}`, "-out", encryptedKeyFile);
   return {
     keyFile,
@@ -96,23 +100,7 @@ export interface ClientCertificates {
 /** For --ssl-cert-reqs: written into `dir` (the caller's, to remove). */
 export function clientCertificates(dir: string): ClientCertificates {
   const path = (name: string) => join(dir, name);
-  const selfSigned = (key: string, cert: string, subject: string) =>
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      subject,
-    );
-  selfSigned(path("ca-key.pem"), path("ca.pem"), "/CN=tsuv test CA");
+  selfSignedX509(path("ca-key.pem"), path("ca.pem"), "/CN=tsuv test CA");
   openssl(
     "req",
     "-newkey",
@@ -140,7 +128,7 @@ export function clientCertificates(dir: string): ClientCertificates {
     "-days",
     "1",
   );
-  selfSigned(path("rogue-key.pem"), path("rogue.pem"), "/CN=client");
+  selfSignedX509(path("rogue-key.pem"), path("rogue.pem"), "/CN=client");
   const read = (name: string) => readFileSync(path(name), "utf8");
   return {
     caFile: path("ca.pem"),
