@@ -4,11 +4,14 @@
  * starts and answers (`--quick`, what the test suite runs). `--help` lists the options.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import * as esbuild from "esbuild";
 import {
   allGroups,
+  BENCH_APP,
   COMPARISONS,
   type Group,
   RUNTIME_KEYS,
@@ -293,6 +296,21 @@ async function main(): Promise<number> {
     for (const rt of runtimes) {
       for (const cls of ["thread", "process"] as const)
         run.memory.push(await measureMemory(rt, cls, workers, client, log));
+    }
+    if (runtimes.includes("node20")) {
+      // Node 20 runs TypeScript loader hooks in a thread per worker thread (nodejs/node#50752):
+      // the same app as JavaScript shows what the thread class costs without them.
+      const dir = mkdtempSync(join(tmpdir(), "tsuv-bench-js-"));
+      const app = join(dir, "hello.mjs");
+      await esbuild.build({
+        entryPoints: [join(ROOT, BENCH_APP)],
+        outfile: app,
+        format: "esm",
+        logLevel: "warning",
+      });
+      for (const cls of ["thread", "process"] as const)
+        run.memory.push(await measureMemory("node20", cls, workers, client, log, app));
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 

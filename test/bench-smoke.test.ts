@@ -106,6 +106,32 @@ describe("bench harness units", () => {
     const svg = renderSvg(run);
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("0.98x");
+
+    // Memory: the target row is the TypeScript app's; the JavaScript-app rows only explain it.
+    const mem = (workerClass: "thread" | "process", mib: number, javascriptApp?: boolean) => ({
+      runtime: "node20" as const,
+      workerClass,
+      workers: 4,
+      command: "tsuv",
+      ok: true,
+      memory: { processes: 1, threads: 1, rssKiB: mib * 1024, pssKiB: mib * 1024 },
+      ...(javascriptApp ? { javascriptApp } : {}),
+    });
+    const withMemory = renderMarkdown(
+      {
+        ...run,
+        memory: [mem("thread", 60), mem("process", 100), mem("thread", 40, true), mem("process", 100, true)],
+      },
+      "benchmarks.svg",
+    );
+    expect(withMemory).toContain(
+      "| Node 20: RSS of 4 thread workers <= 0.5x 4 process workers | 0.60x | **missed** |",
+    );
+    expect(withMemory.match(/RSS of 4 thread workers/g)).toHaveLength(1);
+    expect(withMemory).toContain(
+      "| Node 20 (JavaScript app) | 4 thread | 40.0 MiB | 40.0 MiB | 1 | 1 | 0.40x | 0.40x |",
+    );
+    expect(withMemory).toContain("nodejs/node#50752");
   });
 });
 

@@ -181,9 +181,11 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       `| ${ratioLabel(r)} >= ${t.toFixed(2)}x | ${s.workloads.map((w) => `${w} ${fmtRatio(r.ratios[w])}`).join(", ")} | ${mark(verdict(values, (v) => v >= t))} |`,
     );
   }
-  for (const rt of new Set(run.memory.map((m) => m.runtime))) {
-    const thread = run.memory.find((m) => m.runtime === rt && m.workerClass === "thread");
-    const proc = run.memory.find((m) => m.runtime === rt && m.workerClass === "process");
+  // The targets are for the bench app as users run it, TypeScript; the JavaScript rows explain.
+  const memoryRows = run.memory.filter((m) => !m.javascriptApp);
+  for (const rt of new Set(memoryRows.map((m) => m.runtime))) {
+    const thread = memoryRows.find((m) => m.runtime === rt && m.workerClass === "thread");
+    const proc = memoryRows.find((m) => m.runtime === rt && m.workerClass === "process");
     const ratio = thread?.memory && proc?.memory ? thread.memory.rssKiB / proc.memory.rssKiB : undefined;
     push(
       `| ${RUNTIME_NAMES[rt]}: RSS of ${thread?.workers ?? 4} thread workers <= 0.5x ${proc?.workers ?? 4} process workers | ${fmtRatio(ratio)} | ${mark(verdict([ratio], (v) => v <= 0.5))} |`,
@@ -275,7 +277,9 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       "|---|---|---:|---:|---:|---:|---:|---:|",
     );
     for (const m of run.memory) {
-      const other = run.memory.find((o) => o.runtime === m.runtime && o.workerClass === "process");
+      const other = run.memory.find(
+        (o) => o.runtime === m.runtime && o.workerClass === "process" && o.javascriptApp === m.javascriptApp,
+      );
       const ratio =
         m.workerClass === "thread" && m.memory && other?.memory
           ? m.memory.rssKiB / other.memory.rssKiB
@@ -285,7 +289,13 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
           ? m.memory.pssKiB / other.memory.pssKiB
           : undefined;
       push(
-        `| ${RUNTIME_NAMES[m.runtime]} | ${m.workers} ${m.workerClass}${m.ok ? "" : ` (FAILED: ${m.reason?.split("\n")[0]})`} | ${mib(m.memory?.rssKiB)} | ${mib(m.memory?.pssKiB)} | ${m.memory?.processes ?? "n/a"} | ${m.memory?.threads ?? "n/a"} | ${ratio === undefined ? "" : fmtRatio(ratio)} | ${pssRatio === undefined ? "" : fmtRatio(pssRatio)} |`,
+        `| ${RUNTIME_NAMES[m.runtime]}${m.javascriptApp ? " (JavaScript app)" : ""} | ${m.workers} ${m.workerClass}${m.ok ? "" : ` (FAILED: ${m.reason?.split("\n")[0]})`} | ${mib(m.memory?.rssKiB)} | ${mib(m.memory?.pssKiB)} | ${m.memory?.processes ?? "n/a"} | ${m.memory?.threads ?? "n/a"} | ${ratio === undefined ? "" : fmtRatio(ratio)} | ${pssRatio === undefined ? "" : fmtRatio(pssRatio)} |`,
+      );
+    }
+    if (run.memory.some((m) => m.javascriptApp)) {
+      push(
+        "",
+        "The JavaScript-app rows serve the bench app compiled to JavaScript. On Node 20 every thread worker that imports a TypeScript app starts a module-hooks thread of its own for tsuv's loader (`module.register`: one hooks thread per worker thread, nodejs/node#50752; the change to share one, nodejs/node#52706, was reverted in nodejs/node#53183), a V8 isolate that stays for the worker's life; the difference between the two thread rows is what those cost. Node 22.15+ and 24 run the hooks in each worker's own thread (`module.registerHooks`), so no such thread is kept.",
       );
     }
     push("");
