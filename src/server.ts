@@ -47,6 +47,13 @@ export interface ServerOptions {
   drainLimitSeconds?: number;
 }
 
+/** A listening server: what it serves with, for the main loop and the drain. */
+interface Serving {
+  running: RunningServer;
+  state: HandlerState | NodeAppState;
+  websockets: WebSocketLayer | null;
+}
+
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 const TICK_MS = 100;
@@ -149,9 +156,29 @@ export class Server {
   }
 
   private async serveApp(): Promise<number> {
-    const { logger } = this;
-    logger.info(`Started server process [${this.adapter.pid}]`);
-    let app: LoadedApp;
+    this.logger.info(`Started server process [${this.adapter.pid}]`);
+    const app = await this.startApp();
+    if (typeof app === "number") return app;
+    if (this.shouldExit) return this.shutdownHooks(app);
+
+    const serving = await this.listen(app);
+    if (typeof serving === "number") return serving;
+    const { running, state, websockets } = serving;
+    this.started = true;
+    if (this.options.announce !== false) {
+      this.logger.info(
+        `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,
+      );
+    }
+    this.options.hooks?.onReady?.(running.address);
+
+    await this.mainLoop(state);
+    await this.drain(running, state, websockets);
+    return this.shutdownHooks(app);
+  }
+
+  /** Imports the app and runs its startup hook; an exit code when that fails or a stop forces. */
+  private async startApp(): Promise<LoadedApp | number> {
     try {
       const started = await this.unlessForced(async () => {
         this.loading = true;
@@ -167,20 +194,24 @@ export class Server {
       if (started === null) {
         // The import or the hook may still be running; the process (or thread) ends with this
         // return. A stop during the import said so already.
-        if (!this.loading) logger.warning("Forced exit during application startup.");
+        if (!this.loading) this.logger.warning("Forced exit during application startup.");
         return EXIT.ok;
       }
-      app = started;
+      return started;
     } catch (error) {
       return this.reportFatal(error);
     }
-    if (this.shouldExit) return this.shutdownHooks(app);
+  }
 
-    let running: RunningServer;
-    let state: HandlerState | NodeAppState | null = null;
-    let websockets: WebSocketLayer | null = null;
+  /**
+   * Wraps the app in tsuv's request handling (fetch or node interface) and its WebSocket hooks,
+   * and listens; an exit code when that fails (TLS files, a port in use).
+   */
+  private async listen(app: LoadedApp): Promise<Serving | number> {
+    const { logger } = this;
     try {
       const tls = await this.loadTls();
+      let serving: Serving;
       if (app.interface === "fetch" && app.fetch) {
         const built = createRequestHandler(
           this.config,
@@ -190,50 +221,39 @@ export class Server {
           this.adapter.info.capabilities,
           app.websocket || this.config.ws === "none" ? undefined : unservedHooksWarning(logger),
         );
-        state = built.state;
-        websockets = this.websocketLayer(app, state);
+        const websockets = this.websocketLayer(app, built.state);
         const rooted = this.config.rootPath
           ? withRootPath(built.handler, this.config.rootPath)
           : built.handler;
         const fetch = this.config.ws === "none" ? warnOnUpgrade(rooted, logger) : rooted;
-        running = await this.adapter.serve({
+        const running = await this.adapter.serve({
           ...this.serveBase(tls),
           fetch,
           // --limit-concurrency holds a slot until the response is done (request-handler.ts).
           trackCompletion: built.state.concurrency !== null,
           websocket: websockets?.serveOptions(),
         });
+        serving = { running, state: built.state, websockets };
       } else {
         // A node app's own upgrade handler wins over its hooks: it owns its sockets.
         const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
         const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, logger, () =>
           this.stopBySelf(),
         );
-        state = built.state;
-        websockets = nodeUpgrade ? null : this.websocketLayer(app, state);
-        running = await this.adapter.serve({
+        const websockets = nodeUpgrade ? null : this.websocketLayer(app, built.state);
+        const running = await this.adapter.serve({
           ...this.serveBase(tls),
           node: built.listener,
           nodeUpgrade,
           websocket: websockets?.serveOptions(),
         });
+        serving = { running, state: built.state, websockets };
       }
-      if (websockets && !running.nativeKeepalive) websockets.startKeepalive();
+      if (serving.websockets && !serving.running.nativeKeepalive) serving.websockets.startKeepalive();
+      return serving;
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));
     }
-
-    this.started = true;
-    if (this.options.announce !== false) {
-      logger.info(
-        `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,
-      );
-    }
-    this.options.hooks?.onReady?.(running.address);
-
-    await this.mainLoop(state);
-    await this.drain(running, state, websockets);
-    return this.shutdownHooks(app);
   }
 
   private serveBase(tls: TlsMaterial | undefined) {
@@ -358,7 +378,7 @@ export class Server {
     return material;
   }
 
-  private async mainLoop(state: HandlerState | NodeAppState | null): Promise<void> {
+  private async mainLoop(state: HandlerState | NodeAppState): Promise<void> {
     let counter = 0;
     while (!this.shouldExit) {
       await new Promise<void>((done) => {
@@ -371,7 +391,7 @@ export class Server {
       this.wake = null;
       counter++;
       if (counter % 10 === 0) {
-        state?.defaultHeaders.tick(Date.now());
+        state.defaultHeaders.tick(Date.now());
         this.options.hooks?.onTick?.();
       }
     }
@@ -379,7 +399,7 @@ export class Server {
 
   private async drain(
     running: RunningServer,
-    state: HandlerState | NodeAppState | null,
+    state: HandlerState | NodeAppState,
     websockets: WebSocketLayer | null,
   ): Promise<void> {
     this.logger.info("Shutting down");
@@ -406,7 +426,7 @@ export class Server {
     clearTimeout(timer);
     clearInterval(poll);
     if (outcome !== "closed") {
-      const cut = state ? runningRequests(state) : [];
+      const cut = runningRequests(state);
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
       // With no handler running, what held the drain is a response still being sent (a stream).
       this.logger.error(
