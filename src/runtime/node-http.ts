@@ -24,7 +24,14 @@ import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { onResponseDone } from "../response-done.ts";
-import type { BoundAddress, ClientAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
+import type {
+  BoundAddress,
+  ClientAddress,
+  Completion,
+  RequestInfo,
+  RunningServer,
+  ServeOptions,
+} from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
 import { installFastGlobals } from "./node-globals.ts";
@@ -56,11 +63,38 @@ function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }): RequestInfo {
   return info;
 }
 
+/**
+ * What @hono/node-server gives a Hono app as its env, as far as its getConnInfo (and the
+ * `c.env.incoming.socket.remoteAddress` idiom) reads it: `incoming.socket`'s remoteAddress,
+ * remotePort and remoteFamily. Here they name the client after proxy headers, as the access log
+ * and `info.remoteAddr` do, and `incoming` is not the IncomingMessage itself (its body and response
+ * are tsuv's to read and write). Built on each read; nothing is spent unless the app asks.
+ */
+abstract class NodeInfo implements RequestInfo {
+  abstract readonly remoteAddr: ClientAddress;
+  get incoming(): { socket: { remoteAddress?: string; remotePort?: number; remoteFamily?: string } } {
+    const { hostname, port } = this.remoteAddr;
+    if (hostname === "") return { socket: {} };
+    return {
+      socket: {
+        remoteAddress: hostname,
+        remotePort: port,
+        remoteFamily: hostname.includes(":") ? "IPv6" : "IPv4",
+      },
+    };
+  }
+  /** The same request with the client a trusted proxy named (request-handler.ts). */
+  withClient(client: ClientAddress): RequestInfo {
+    return new ForwardedInfo(client, this);
+  }
+}
+
 /** The peer of a request: read from the socket only when the app (or the access log) asks. */
-class NodeRequestInfo implements RequestInfo {
+class NodeRequestInfo extends NodeInfo {
   #socket: Socket;
   #addr: ClientAddress | undefined;
   constructor(socket: Socket) {
+    super();
     this.#socket = socket;
   }
   get remoteAddr(): ClientAddress {
@@ -72,17 +106,31 @@ class NodeRequestInfo implements RequestInfo {
   }
 }
 
+/** A request whose client a trusted proxy named; `completed` stays the connection's. */
+class ForwardedInfo extends NodeInfo {
+  readonly remoteAddr: ClientAddress;
+  // Read now, as request-handler.ts did before this class: a CompletionInfo makes its promise on
+  // the first read, which must come before the app runs.
+  readonly completed: Completion | undefined;
+  constructor(client: ClientAddress, peer: RequestInfo) {
+    super();
+    this.remoteAddr = client;
+    this.completed = peer.completed;
+  }
+}
+
 /**
  * The RequestInfo of one request, with `completed` (ServeOptions.trackCompletion): settled once
  * node:http's response is finished or its client is gone (response-done.ts, which also covers a
  * pipelined response still queued when the client leaves).
  */
-class CompletionInfo implements RequestInfo {
+class CompletionInfo extends NodeInfo {
   readonly #peer: RequestInfo;
   readonly #socket: Socket;
   readonly #res: ServerResponse;
   #completed: Promise<void> | undefined = undefined;
   constructor(peer: RequestInfo, socket: Socket, res: ServerResponse) {
+    super();
     this.#peer = peer;
     this.#socket = socket;
     this.#res = res;
