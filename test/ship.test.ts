@@ -133,7 +133,7 @@ beforeAll(async () => {
       files: ["main.ts"],
     }),
   );
-  // Dependencies (citty, crossws, esbuild, ...) come from npm's cache when they are there.
+  // Dependencies (citty, consola, esbuild, ...) come from npm's cache when they are there.
   execFileSync("npm", ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], {
     cwd: PROJECT,
     stdio: ["ignore", "pipe", "pipe"],
