@@ -322,7 +322,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     if (run.binary) push(`| compiled binary | ${fmt(run.binary.medianMs, 1)} ms | | |`);
     push(
       "",
-      "Where tsuv's extra start-up goes (measured 2026-12-01 with hyperfine and in-process timers; the details are in the commits that cut it): on Node 20, the TypeScript loader hooks run in their own thread (`module.register`), which start-up waits ~110 ms for (Node 22.15+ and 24 run them in-thread). On Deno, consola's first log line calls `clearTimeout`, and npm code on Deno gets Node's timers: loading them costs ~18 ms; tsuv itself loads no `node:*` module there. On Bun, what is left is loading tsuv's own modules (about 30 files on the single-server path) and `node:fs` for synchronous log writes.",
+      "Where tsuv's extra start-up goes (measured 2026-12-01 with hyperfine and in-process timers; the details are in the commits that cut it): on Node 20, the TypeScript loader hooks run in their own thread (`module.register`), which start-up waits ~110 ms for (Node 22.15+ and 24 run them in-thread). On Deno 2.9.6 the first timer call of a process, whoever makes it, loads Node's timers (~11 ms; `setTimeout` in a fresh script: 10.6-12.4 ms). tsuv's first log line makes it (consola's `clearTimeout`), and without that its main loop would, right after listening; the raw `Deno.serve` sets no timer before its first response. tsuv itself loads no other `node:*` module there. On Bun, what is left is loading tsuv's own modules (about 30 files on the single-server path) and `node:fs` for synchronous log writes.",
       "",
     );
   }
