@@ -3,8 +3,8 @@
  * unix socket or an inherited fd, with uvicorn's graceful close.
  *
  * The fetch bridge calls the app with a lazy Request (node-request.ts) and writes its Response
- * straight to node:http (node-response.ts); see node-globals.ts for why the app's `Response` is
- * ours. Errors the app throws are the caller's to handle (server.ts wraps the handler: 500 and a
+ * straight to node:http (node-response.ts), with its RequestInfo (node-request-info.ts); see
+ * node-globals.ts for why the app's `Response` is ours. Errors the app throws are the caller's to handle (server.ts wraps the handler: 500 and a
  * logged stack); this file only makes sure a failure of the bridge itself answers 500, reaches
  * `onError`, and never takes the process down.
  *
@@ -23,22 +23,14 @@ import {
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { ConfigError, errorMessage } from "../errors.ts";
-import { onResponseDone } from "../response-done.ts";
-import type {
-  BoundAddress,
-  ClientAddress,
-  Completion,
-  RequestInfo,
-  RunningServer,
-  ServeOptions,
-} from "./adapter.ts";
+import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
+import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
 import { responseParts } from "./node-response.ts";
 import { writeResponse } from "./node-response-writer.ts";
-import { NO_PEER } from "./peer.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
 
@@ -49,104 +41,6 @@ const https = lazyBuiltin<typeof import("node:https")>("node:https");
 export function nodeHasReusePort(version: string): boolean {
   const [major = 0, minor = 0] = version.split(".").map(Number);
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
-
-const kInfo = Symbol("tsuv.requestInfo");
-
-/** One RequestInfo per connection: every request on a kept-alive connection has the same peer. */
-function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }): RequestInfo {
-  let info = socket[kInfo];
-  if (!info) {
-    info = new NodeRequestInfo(socket);
-    socket[kInfo] = info;
-  }
-  return info;
-}
-
-/**
- * What @hono/node-server gives a Hono app as its env, as far as its getConnInfo (and the
- * `c.env.incoming.socket.remoteAddress` idiom) reads it: `incoming.socket`'s remoteAddress,
- * remotePort and remoteFamily. Here they name the client after proxy headers, as the access log
- * and `info.remoteAddr` do, and `incoming` is not the IncomingMessage itself (its body and response
- * are tsuv's to read and write). Built on each read; nothing is spent unless the app asks.
- */
-abstract class NodeInfo implements RequestInfo {
-  abstract readonly remoteAddr: ClientAddress;
-  get incoming(): { socket: { remoteAddress?: string; remotePort?: number; remoteFamily?: string } } {
-    const { hostname, port } = this.remoteAddr;
-    if (hostname === "") return { socket: {} };
-    return {
-      socket: {
-        remoteAddress: hostname,
-        remotePort: port,
-        remoteFamily: hostname.includes(":") ? "IPv6" : "IPv4",
-      },
-    };
-  }
-  /** The same request with the client a trusted proxy named (request-handler.ts). */
-  withClient(client: ClientAddress): RequestInfo {
-    return new ForwardedInfo(client, this);
-  }
-}
-
-/** The peer of a request: read from the socket only when the app (or the access log) asks. */
-class NodeRequestInfo extends NodeInfo {
-  #socket: Socket;
-  #addr: ClientAddress | undefined;
-  constructor(socket: Socket) {
-    super();
-    this.#socket = socket;
-  }
-  get remoteAddr(): ClientAddress {
-    if (!this.#addr) {
-      const hostname = this.#socket.remoteAddress;
-      this.#addr = hostname === undefined ? NO_PEER : { hostname, port: this.#socket.remotePort ?? 0 };
-    }
-    return this.#addr;
-  }
-}
-
-/** A request whose client a trusted proxy named; `completed` stays the connection's. */
-class ForwardedInfo extends NodeInfo {
-  readonly remoteAddr: ClientAddress;
-  // Read now, as request-handler.ts did before this class: a CompletionInfo makes its promise on
-  // the first read, which must come before the app runs.
-  readonly completed: Completion | undefined;
-  constructor(client: ClientAddress, peer: RequestInfo) {
-    super();
-    this.remoteAddr = client;
-    this.completed = peer.completed;
-  }
-}
-
-/**
- * The RequestInfo of one request, with `completed` (ServeOptions.trackCompletion): settled once
- * node:http's response is finished or its client is gone (response-done.ts, which also covers a
- * pipelined response still queued when the client leaves).
- */
-class CompletionInfo extends NodeInfo {
-  readonly #peer: RequestInfo;
-  readonly #socket: Socket;
-  readonly #res: ServerResponse;
-  #completed: Promise<void> | undefined = undefined;
-  constructor(peer: RequestInfo, socket: Socket, res: ServerResponse) {
-    super();
-    this.#peer = peer;
-    this.#socket = socket;
-    this.#res = res;
-  }
-  /** Made on first read: for an admitted request, before the app runs; a refused one never has it. */
-  get completed(): Promise<void> {
-    this.#completed ??= new Promise((resolve) => onResponseDone(this.#res, this.#socket, () => resolve()));
-    return this.#completed;
-  }
-  get remoteAddr(): ClientAddress {
-    return this.#peer.remoteAddr;
-  }
-}
-
-function trackedRequestInfo(socket: Socket, res: ServerResponse): RequestInfo {
-  return new CompletionInfo(requestInfo(socket), socket, res);
 }
 
 /** Connections of one server, for graceful and forced close. */
