@@ -4,7 +4,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { envVarName, OPTIONS, type OptionSpec, optionSynopsis } from "../src/options.ts";
+import { optionSynopsis } from "../src/help.ts";
+import { envVarName, OPTIONS, type OptionSpec } from "../src/options.ts";
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const TARGET = join(ROOT, "docs", "settings.md");

@@ -8,6 +8,7 @@ import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
 import { normalizeRootPath } from "./middleware/root-path.ts";
 import { unknownOptionMessage } from "./option-hints.ts";
 import {
+  aliasFlags,
   camelCase,
   envVarName,
   OPTIONS,
@@ -50,8 +51,7 @@ function knownFlags(): Map<string, OptionName> {
     if (spec.type === "positional") continue;
     flags.set(`--${name}`, name);
     if (spec.type === "boolean") flags.set(`--no-${name}`, name);
-    const aliases = "alias" in spec && spec.alias ? ([] as string[]).concat(spec.alias) : [];
-    for (const alias of aliases) flags.set(alias.length === 1 ? `-${alias}` : `--${alias}`, name);
+    for (const alias of aliasFlags(spec)) flags.set(alias, name);
   }
   return flags;
 }

@@ -5,7 +5,36 @@
  * on one line padded to the longest description (276 columns, so a terminal wrapped it into a
  * jumble), ignored the sections, and coloured its output even into a pipe or a file.
  */
-import { envVarName, OPTIONS, type OptionSpec, optionSynopsis } from "./options.ts";
+import { aliasFlags, envVarName, OPTIONS, type OptionSpec, type ValueKind } from "./options.ts";
+
+const VALUE_HINTS: Record<ValueKind, string> = {
+  string: "TEXT",
+  int: "INTEGER",
+  float: "FLOAT",
+  bool: "",
+  enum: "",
+  list: "TEXT",
+};
+
+/**
+ * How an option is written, as click writes uvicorn's: `--port INTEGER`, `--worker-class
+ * [process|thread]`, `--access-log / --no-access-log` (a boolean that is on by default, or says it
+ * switches both ways), `-h, --help`. Shared by `--help` and docs/settings.md.
+ */
+export function optionSynopsis(name: string, spec: OptionSpec): string {
+  if (spec.type === "positional") return spec.valueHint ?? name.toUpperCase();
+  const flags = [...aliasFlags(spec), `--${name}`];
+  if (spec.type === "boolean") {
+    const negatable = spec.default === true || spec.description?.startsWith("Enable/disable");
+    return negatable ? `${flags.join(", ")} / --no-${name}` : flags.join(", ");
+  }
+  const hint =
+    spec.valueHint ??
+    (spec.kind === "enum"
+      ? `[${(spec as { options: string[] }).options.join("|")}]`
+      : VALUE_HINTS[spec.kind]);
+  return `${flags.join(", ")} ${hint}`;
+}
 
 /** click's layout: 80 columns, a flag column of at most 30, two spaces between the columns. */
 const WIDTH = 80;

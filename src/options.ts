@@ -395,32 +395,8 @@ export function envVarName(name: string): string {
   return `TSUV_${name.replace(/-/g, "_").toUpperCase()}`;
 }
 
-const VALUE_HINTS: Record<ValueKind, string> = {
-  string: "TEXT",
-  int: "INTEGER",
-  float: "FLOAT",
-  bool: "",
-  enum: "",
-  list: "TEXT",
-};
-
-/**
- * How an option is written, as click writes uvicorn's: `--port INTEGER`, `--worker-class
- * [process|thread]`, `--access-log / --no-access-log` (a boolean that is on by default, or says it
- * switches both ways), `-h, --help`. Shared by `--help` and docs/settings.md.
- */
-export function optionSynopsis(name: string, spec: OptionSpec): string {
-  if (spec.type === "positional") return spec.valueHint ?? name.toUpperCase();
+/** An option's aliases as the command line writes them (`-h`; a longer alias `--name`). */
+export function aliasFlags(spec: OptionSpec): string[] {
   const aliases = "alias" in spec && spec.alias ? ([] as string[]).concat(spec.alias) : [];
-  const flags = [...aliases.map((alias) => (alias.length === 1 ? `-${alias}` : `--${alias}`)), `--${name}`];
-  if (spec.type === "boolean") {
-    const negatable = spec.default === true || spec.description?.startsWith("Enable/disable");
-    return negatable ? `${flags.join(", ")} / --no-${name}` : flags.join(", ");
-  }
-  const hint =
-    spec.valueHint ??
-    (spec.kind === "enum"
-      ? `[${(spec as { options: string[] }).options.join("|")}]`
-      : VALUE_HINTS[spec.kind]);
-  return `${flags.join(", ")} ${hint}`;
+  return aliases.map((alias) => (alias.length === 1 ? `-${alias}` : `--${alias}`));
 }

@@ -4,8 +4,8 @@
  * Driven through the real CLI on every runtime: the text is the same everywhere.
  */
 import { describe, expect, test } from "bun:test";
-import { renderHelp, wrap } from "../src/help.ts";
-import { OPTIONS, type OptionSpec, optionSynopsis } from "../src/options.ts";
+import { optionSynopsis, renderHelp, wrap } from "../src/help.ts";
+import { OPTIONS, type OptionSpec } from "../src/options.ts";
 import { VERSION } from "../src/version.ts";
 import { RUNTIMES, runTsuv } from "./helpers/tsuv.ts";
 
