@@ -14,10 +14,12 @@ import { createRequestHandler, type HandlerState, requestTarget } from "./reques
 import { urlHost } from "./request-url.ts";
 import type {
   BoundAddress,
+  FetchHandler,
   ListenTarget,
   NodeRequestListener,
   RunningServer,
   RuntimeAdapter,
+  ServeOptions,
   TlsMaterial,
 } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
@@ -52,6 +54,13 @@ interface Serving {
   running: RunningServer;
   state: HandlerState | NodeAppState;
   websockets: WebSocketLayer | null;
+}
+
+/** The app wrapped for serving: its handler's serve options, its state, its WebSocket layer. */
+interface Handling {
+  state: HandlerState | NodeAppState;
+  websockets: WebSocketLayer | null;
+  handler: Pick<ServeOptions, "fetch" | "trackCompletion" | "node" | "nodeUpgrade">;
 }
 
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
@@ -208,52 +217,57 @@ export class Server {
    * and listens; an exit code when that fails (TLS files, a port in use).
    */
   private async listen(app: LoadedApp): Promise<Serving | number> {
-    const { logger } = this;
     try {
       const tls = await this.loadTls();
-      let serving: Serving;
-      if (app.interface === "fetch" && app.fetch) {
-        const built = createRequestHandler(
-          this.config,
-          app.fetch,
-          logger,
-          () => this.stopBySelf(),
-          this.adapter.info.capabilities,
-          app.websocket || this.config.ws === "none" ? undefined : unservedHooksWarning(logger),
-        );
-        const websockets = this.websocketLayer(app, built.state);
-        const rooted = this.config.rootPath
-          ? withRootPath(built.handler, this.config.rootPath)
-          : built.handler;
-        const fetch = this.config.ws === "none" ? warnOnUpgrade(rooted, logger) : rooted;
-        const running = await this.adapter.serve({
-          ...this.serveBase(tls),
-          fetch,
-          // --limit-concurrency holds a slot until the response is done (request-handler.ts).
-          trackCompletion: built.state.concurrency !== null,
-          websocket: websockets?.serveOptions(),
-        });
-        serving = { running, state: built.state, websockets };
-      } else {
-        // A node app's own upgrade handler wins over its hooks: it owns its sockets.
-        const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
-        const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, logger, () =>
-          this.stopBySelf(),
-        );
-        const websockets = nodeUpgrade ? null : this.websocketLayer(app, built.state);
-        const running = await this.adapter.serve({
-          ...this.serveBase(tls),
-          node: built.listener,
-          nodeUpgrade,
-          websocket: websockets?.serveOptions(),
-        });
-        serving = { running, state: built.state, websockets };
-      }
-      if (serving.websockets && !serving.running.nativeKeepalive) serving.websockets.startKeepalive();
-      return serving;
+      const { state, websockets, handler } =
+        app.interface === "fetch" && app.fetch ? this.fetchHandling(app, app.fetch) : this.nodeHandling(app);
+      const running = await this.adapter.serve({
+        ...this.serveBase(tls),
+        ...handler,
+        websocket: websockets?.serveOptions(),
+      });
+      if (websockets && !running.nativeKeepalive) websockets.startKeepalive();
+      return { running, state, websockets };
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));
     }
+  }
+
+  /** A fetch app behind tsuv's request handling, and its WebSocket hooks. */
+  private fetchHandling(app: LoadedApp, appFetch: FetchHandler): Handling {
+    const { logger } = this;
+    const built = createRequestHandler(
+      this.config,
+      appFetch,
+      logger,
+      () => this.stopBySelf(),
+      this.adapter.info.capabilities,
+      app.websocket || this.config.ws === "none" ? undefined : unservedHooksWarning(logger),
+    );
+    const rooted = this.config.rootPath ? withRootPath(built.handler, this.config.rootPath) : built.handler;
+    return {
+      state: built.state,
+      websockets: this.websocketLayer(app, built.state),
+      handler: {
+        fetch: this.config.ws === "none" ? warnOnUpgrade(rooted, logger) : rooted,
+        // --limit-concurrency holds a slot until the response is done (request-handler.ts).
+        trackCompletion: built.state.concurrency !== null,
+      },
+    };
+  }
+
+  /** A node-interface app behind tsuv's request handling, and its WebSocket hooks. */
+  private nodeHandling(app: LoadedApp): Handling {
+    // A node app's own upgrade handler wins over its hooks: it owns its sockets.
+    const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
+    const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, this.logger, () =>
+      this.stopBySelf(),
+    );
+    return {
+      state: built.state,
+      websockets: nodeUpgrade ? null : this.websocketLayer(app, built.state),
+      handler: { node: built.listener, nodeUpgrade },
+    };
   }
 
   private serveBase(tls: TlsMaterial | undefined) {
