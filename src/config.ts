@@ -19,6 +19,7 @@ import {
 import {
   clientCertSupport,
   fdSupport,
+  nativeWebSocketSupport,
   processModeSupport,
   type RuntimeInfo,
   type SocketSharing,
@@ -285,6 +286,10 @@ export function resolveConfig(
   if (config.fd !== undefined) {
     const fd = fdSupport(deps.runtime);
     if (!fd.ok) throw new ConfigError(fd.reason);
+  }
+  if (config.ws === "bun") {
+    const support = nativeWebSocketSupport(deps.runtime);
+    if (!support.ok) throw new ConfigError(support.reason);
   }
   if (config.workerClass === "thread") {
     const support = threadModeSupport(deps.runtime);

@@ -307,9 +307,10 @@ export const OPTIONS = {
     type: "enum",
     kind: "enum",
     group: "WebSocket",
-    options: ["auto", "none"],
+    options: ["auto", "none", "bun"],
     default: "auto",
-    description: "WebSocket support: auto (if the app has websocket hooks) or none.",
+    description:
+      "WebSocket support: auto (the app's websocket hooks, crossws), bun (its websocket object as Bun.serve's own handlers, for server.upgrade() in fetch; Bun only) or none.",
   },
   "ws-max-size": {
     type: "string",

@@ -70,8 +70,12 @@ export function createRequestHandler(
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
+  // --ws bun: the app's fetch may upgrade with Bun's server.upgrade() (RequestInfo.upgraded).
+  const nativeUpgrades = config.ws === "bun";
 
   const finish = (request: Request, info: RequestInfo, response: Response): Response => {
+    // What fetch returned after upgrading is not sent; the socket has its own log lines.
+    if (nativeUpgrades && info.upgraded) return response;
     if (onUnservedHooks !== undefined && (response as { crossws?: unknown }).crossws !== undefined)
       onUnservedHooks();
     const out = defaultHeaders.apply(response);
@@ -104,7 +108,7 @@ export function createRequestHandler(
     return result.then(
       (response) => {
         inFlight.delete(request);
-        return response instanceof Response
+        return response instanceof Response || (nativeUpgrades && info.upgraded)
           ? finish(request, info, response)
           : fail(request, info, notAResponse(response));
       },
@@ -145,6 +149,8 @@ export function createRequestHandler(
     if (result && typeof (result as Promise<Response>).then === "function") {
       return settleLater(request, info, result as Promise<Response>);
     }
+    // Bun's convention after server.upgrade(): fetch returns nothing.
+    if (nativeUpgrades && info.upgraded) return result;
     return fail(request, info, notAResponse(result));
   };
 

@@ -236,6 +236,11 @@ export class Server {
   /** A fetch app behind tsuv's request handling, and its WebSocket hooks. */
   private fetchHandling(app: LoadedApp, appFetch: FetchHandler): Handling {
     const { logger } = this;
+    if (this.config.ws === "bun" && !app.websocket) {
+      throw new ConfigError(
+        "--ws bun: the app exports no `websocket` object beside fetch: the handlers Bun.serve takes (open, message, close), such as hono/bun's `websocket`.",
+      );
+    }
     const built = createRequestHandler(
       this.config,
       appFetch,
@@ -258,6 +263,11 @@ export class Server {
 
   /** A node-interface app behind tsuv's request handling, and its WebSocket hooks. */
   private nodeHandling(app: LoadedApp): Handling {
+    if (this.config.ws === "bun") {
+      throw new ConfigError(
+        "--ws bun serves a fetch app's Bun.serve handlers; this app has the node interface (its upgrades go to node:http). Use --ws auto.",
+      );
+    }
     // A node app's own upgrade handler wins over its hooks: it owns its sockets.
     const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
     const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, this.logger, () =>
@@ -286,7 +296,11 @@ export class Server {
   /** The app's WebSocket hooks, served unless --ws none; open sockets count against the limits. */
   private websocketLayer(app: LoadedApp, state: HandlerState | NodeAppState): WebSocketLayer | null {
     if (!app.websocket || this.config.ws === "none") return null;
-    this.logger.debug("Serving the app's WebSocket hooks.");
+    this.logger.debug(
+      this.config.ws === "bun"
+        ? "Serving the app's websocket handlers as Bun.serve's own (--ws bun)."
+        : "Serving the app's WebSocket hooks.",
+    );
     return createWebSocketLayer(this.config, app.websocket, this.logger, state, app.fetch);
   }
 

@@ -88,6 +88,6 @@ export function unservedHooksWarning(logger: Logger): () => void {
 /** `peer.data` read by hooks written for Bun's websocket handlers (see #wrap's open). */
 export function bunDataMissing(): never {
   throw new TypeError(
-    "ws.data: these WebSocket hooks were written for Bun.serve (ServerWebSocket.data, server.upgrade(req, { data })). tsuv serves a `websocket` object as crossws hooks on every runtime: open(peer), message(peer, message), close(peer, { code, reason }); see docs/websockets.md.",
+    "ws.data: these WebSocket hooks were written for Bun.serve (ServerWebSocket.data, server.upgrade(req, { data })). On Bun, run tsuv with --ws bun to serve them as Bun.serve does; --ws auto serves a `websocket` object as crossws hooks: open(peer), message(peer, message), close(peer, { code, reason }); see docs/websockets.md.",
   );
 }

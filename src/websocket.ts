@@ -32,6 +32,7 @@ import type {
 } from "./runtime/adapter.ts";
 import { handshakeProblem, isWebSocketUpgrade } from "./websocket-handshake.ts";
 import { bunDataMissing, type HooksResolver, hooksResolver } from "./websocket-hooks.ts";
+import { type NativeHandlers, nativeOptions, nativeWebSocket } from "./websocket-native.ts";
 
 /** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
 export const CLOSE_GRACE_MS = 5000;
@@ -39,10 +40,23 @@ export const CLOSE_GRACE_MS = 5000;
 export const SERVICE_RESTART = 1012;
 const INTERNAL_ERROR = 1011;
 
+/** What `new Headers()` takes (no global HeadersInit type in every runtime's lib). */
+export type HeadersArg = ConstructorParameters<typeof Headers>[0];
+
 /** Where a socket's state lives: in crossws's peer context, under a key no app can collide with. */
 const STATE: unique symbol = Symbol("tsuv.websocket");
 
-interface SocketState {
+/**
+ * What the layer does to a socket: crossws's Peer, or Bun's own ServerWebSocket under --ws bun
+ * (src/websocket-native.ts); both have these.
+ */
+export interface SocketPeer {
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  ping(): void;
+}
+
+export interface SocketState {
   /** The app's hooks for this socket: its `websocket` object, or what its `resolve` gave. */
   app: WebSocketHooks;
   /** The client after proxy headers, and `client - "WebSocket /path"` for the log. */
@@ -50,7 +64,7 @@ interface SocketState {
   label: string;
   /** The upgrade took a --limit-concurrency slot that close must give back. */
   holdsSlot: boolean;
-  peer: Peer | undefined;
+  peer: SocketPeer | undefined;
   closed: boolean;
   /** Keepalive: a pong (or ping) came since our last ping; when it is due (0: none awaited). */
   alive: boolean;
@@ -86,6 +100,8 @@ export interface WebSocketLayerOptions {
   perMessageDeflate: boolean;
   pingIntervalSeconds: number;
   pingTimeoutSeconds: number;
+  /** --ws bun: the hooks are Bun.serve's own handlers (src/websocket-native.ts). */
+  native?: boolean;
 }
 
 export class WebSocketLayer {
@@ -99,9 +115,16 @@ export class WebSocketLayer {
   /** Where each upgrade's own hooks come from (`resolve`, or `websocket: {}` and fetch), if anywhere. */
   readonly #resolver: HooksResolver | undefined;
 
+  /** --ws bun: what the Bun adapter serves instead of the wrapped hooks. */
+  readonly #native: WebSocketServeOptions["native"];
+
   constructor(private readonly options: WebSocketLayerOptions) {
     this.#resolver = hooksResolver(options.hooks, options.fetch);
     this.hooks = this.#wrap(options.hooks);
+    const app = options.hooks as NativeHandlers;
+    this.#native = options.native
+      ? { socket: nativeWebSocket(this, app), options: nativeOptions(app) }
+      : undefined;
   }
 
   /** What the adapter needs (ServeOptions.websocket). */
@@ -109,20 +132,7 @@ export class WebSocketLayer {
     const { maxMessageBytes, perMessageDeflate, pingIntervalSeconds, pingTimeoutSeconds } = this.options;
     return {
       hooks: this.hooks,
-      context: (remoteAddr) => {
-        const state: SocketState = {
-          app: this.options.hooks,
-          client: remoteAddr,
-          label: "",
-          holdsSlot: false,
-          peer: undefined,
-          closed: false,
-          alive: true,
-          pongDue: 0,
-          nextPing: 0,
-        };
-        return { [STATE]: state } as ContextWithState;
-      },
+      context: (remoteAddr) => ({ [STATE]: this.newState(remoteAddr) }) as ContextWithState,
       upgradeFailed: (context) => {
         const state = stateOf(context);
         if (state && !state.peer) this.#release(state);
@@ -131,7 +141,59 @@ export class WebSocketLayer {
       perMessageDeflate,
       pingIntervalSeconds,
       pingTimeoutSeconds,
+      native: this.#native,
     };
+  }
+
+  /** A socket's state, from its upgrade request on. */
+  newState(client: ClientAddress): SocketState {
+    return {
+      app: this.options.hooks,
+      client,
+      label: "",
+      holdsSlot: false,
+      peer: undefined,
+      closed: false,
+      alive: true,
+      pongDue: 0,
+      nextPing: 0,
+    };
+  }
+
+  /**
+   * --ws bun: an upgrade the app's own fetch asked for (it ran behind tsuv's request handling, so
+   * the client is after proxy headers and --limit-concurrency already admitted the request). The
+   * socket's state, or null when shutting down (logged as uvicorn logs a refused upgrade).
+   */
+  admit(target: string, client: ClientAddress): SocketState | null {
+    const state = this.newState(client);
+    state.label = `${clientLabel(client.hostname, client.port)} - "WebSocket ${target}"`;
+    if (this.#closing) {
+      this.options.logger.info(`${state.label} 503`);
+      return null;
+    }
+    return state;
+  }
+
+  /** A socket has opened: logged, and kept for keepalive and shutdown. */
+  opened(state: SocketState, peer: SocketPeer): void {
+    state.peer = peer;
+    this.open.add(state);
+    this.options.logger.info(`${state.label} [accepted]`);
+    // Accepted while shutdown began: closed as the others were.
+    if (this.#closing) closeQuietly(peer, SERVICE_RESTART);
+  }
+
+  /** A socket has closed (its close hook runs next): its slot is given back. */
+  closed(state: SocketState, code: number | undefined, reason: string | undefined): void {
+    if (state.closed) return;
+    state.closed = true;
+    this.open.delete(state);
+    this.#release(state);
+    if (this.options.logger.enabled("debug")) {
+      this.options.logger.debug(`${state.label} [closed ${code ?? "-"}${reason ? ` ${reason}` : ""}]`);
+    }
+    if (this.open.size === 0) this.#emptied?.();
   }
 
   /**
@@ -150,7 +212,7 @@ export class WebSocketLayer {
   /** One keepalive pass (public for tests). */
   keepaliveTick(now: number, intervalMs: number, timeoutMs: number): void {
     for (const state of this.open) {
-      const peer = state.peer as Peer;
+      const peer = state.peer as SocketPeer;
       if (state.nextPing === 0) state.nextPing = now + intervalMs;
       if (state.pongDue !== 0) {
         if (state.alive) state.pongDue = 0;
@@ -229,13 +291,13 @@ export class WebSocketLayer {
   }
 
   /** Logs an exception from an app hook; the socket then closes with 1011 (as uvicorn's 500). */
-  #hookFailed(name: string, peer: Peer | undefined, error: unknown): void {
+  #hookFailed(name: string, peer: SocketPeer | undefined, error: unknown): void {
     this.options.logger.exception(`Exception in WebSocket ${name} hook`, error);
     if (name !== "close") closeQuietly(peer, INTERNAL_ERROR);
   }
 
   /** Calls an app hook; errors, thrown or rejected, go to #hookFailed. */
-  #call(name: string, peer: Peer, run: () => unknown): void | Promise<void> {
+  call(name: string, peer: SocketPeer, run: () => unknown): void | Promise<void> {
     let result: unknown;
     try {
       result = run();
@@ -305,11 +367,17 @@ export class WebSocketLayer {
     }
     if (result instanceof Response) return this.#reject(state, result);
     if (!defaultHeaders) return result;
-    // uvicorn sends its default headers (server, date, --header) with the 101 as with any response.
-    const extra = result as { headers?: ConstructorParameters<typeof Headers>[0] } | undefined;
-    const headers = new Headers(extra?.headers);
+    const extra = result as { headers?: HeadersArg } | undefined;
+    return { ...extra, headers: this.handshakeHeaders(extra?.headers) };
+  }
+
+  /** The 101's headers: the app's, and uvicorn's defaults (server, date, --header) as on any response. */
+  handshakeHeaders(extra: HeadersArg | undefined): HeadersArg | undefined {
+    const { defaultHeaders } = this.options;
+    if (!defaultHeaders) return extra;
+    const headers = new Headers(extra);
     for (const [name, value] of defaultHeaders.entries()) if (!headers.has(name)) headers.append(name, value);
-    return { ...extra, headers };
+    return headers;
   }
 
   #wrap(app: WebSocketHooks): WebSocketHooks {
@@ -323,64 +391,51 @@ export class WebSocketLayer {
       open: (peer) => {
         const state = stateOf(peer.context);
         if (state) {
-          state.peer = peer;
           // crossws reads the address off the socket: the hooks see the client proxy headers found.
           Object.defineProperty(peer, "remoteAddress", { value: state.client.hostname, configurable: true });
           // Hooks written for Bun.serve (hono/bun's `websocket`, Elysia, `server.upgrade(req, { data })`)
           // read Bun's ServerWebSocket.data: say what is wrong instead of "undefined is not an object".
           if (!("data" in peer))
             Object.defineProperty(peer, "data", { get: bunDataMissing, configurable: true });
-          this.open.add(state);
-          logger.info(`${state.label} [accepted]`);
-          // Accepted while shutdown began: closed as the others were.
-          if (this.#closing) closeQuietly(peer, SERVICE_RESTART);
+          this.opened(state, peer);
         }
         const target = appOf(state);
-        return target.open ? this.#call("open", peer, () => target.open?.(peer)) : undefined;
+        return target.open ? this.call("open", peer, () => target.open?.(peer)) : undefined;
       },
       // The hot path: nothing but the app's hook (a pong, not a message, proves a peer alive).
       message: resolving
         ? (peer: Peer, message: Message) => {
             const target = appOf(stateOf(peer.context));
             if (!target.message) return undefined;
-            return this.#call("message", peer, () => target.message?.(peer, message));
+            return this.call("message", peer, () => target.message?.(peer, message));
           }
         : (peer: Peer, message: Message) => {
             if (!app.message) return undefined;
-            return this.#call("message", peer, () => app.message?.(peer, message));
+            return this.call("message", peer, () => app.message?.(peer, message));
           },
       close: (peer, details) => {
         const state = stateOf(peer.context);
-        if (state && !state.closed) {
-          state.closed = true;
-          this.open.delete(state);
-          this.#release(state);
-          if (logger.enabled("debug")) {
-            const reason = details.reason ? ` ${details.reason}` : "";
-            logger.debug(`${state.label} [closed ${details.code ?? "-"}${reason}]`);
-          }
-          if (this.open.size === 0) this.#emptied?.();
-        }
+        if (state) this.closed(state, details.code, details.reason);
         const target = appOf(state);
-        return target.close ? this.#call("close", peer, () => target.close?.(peer, details)) : undefined;
+        return target.close ? this.call("close", peer, () => target.close?.(peer, details)) : undefined;
       },
       error: (peer, error) => {
         const state = stateOf(peer.context);
         logger.debug(`${state?.label ?? "WebSocket"} error: ${error.message}`);
         const target = appOf(state);
-        return target.error ? this.#call("error", peer, () => target.error?.(peer, error)) : undefined;
+        return target.error ? this.call("error", peer, () => target.error?.(peer, error)) : undefined;
       },
       ping: (peer, message) => {
         const state = stateOf(peer.context);
         if (state) state.alive = true;
         const target = appOf(state);
-        return target.ping ? this.#call("ping", peer, () => target.ping?.(peer, message)) : undefined;
+        return target.ping ? this.call("ping", peer, () => target.ping?.(peer, message)) : undefined;
       },
       pong: (peer, message) => {
         const state = stateOf(peer.context);
         if (state) state.alive = true;
         const target = appOf(state);
-        return target.pong ? this.#call("pong", peer, () => target.pong?.(peer, message)) : undefined;
+        return target.pong ? this.call("pong", peer, () => target.pong?.(peer, message)) : undefined;
       },
     };
     if (resolving) hooks.drain = (peer) => appOf(stateOf(peer.context)).drain?.(peer);
@@ -389,7 +444,7 @@ export class WebSocketLayer {
   }
 }
 
-function closeQuietly(peer: Peer | undefined, code: number): void {
+function closeQuietly(peer: SocketPeer | undefined, code: number): void {
   try {
     peer?.close(code);
   } catch {
@@ -398,7 +453,10 @@ function closeQuietly(peer: Peer | undefined, code: number): void {
 }
 
 export function createWebSocketLayer(
-  config: Pick<Config, "wsMaxSize" | "wsPingInterval" | "wsPingTimeout" | "wsPerMessageDeflate" | "rootPath">,
+  config: Pick<
+    Config,
+    "ws" | "wsMaxSize" | "wsPingInterval" | "wsPingTimeout" | "wsPerMessageDeflate" | "rootPath"
+  >,
   hooks: WebSocketHooks,
   logger: Logger,
   /** The HTTP side's headers, --limit-concurrency slots and trusted proxies (request-policy.ts). */
@@ -418,6 +476,7 @@ export function createWebSocketLayer(
     perMessageDeflate: config.wsPerMessageDeflate,
     pingIntervalSeconds: config.wsPingInterval,
     pingTimeoutSeconds: config.wsPingTimeout,
+    native: config.ws === "bun",
   });
 }
 

@@ -292,6 +292,13 @@ const ROWS: Row[] = [
     only: ["bun"],
   },
   {
+    name: "--ws bun off Bun",
+    args: ["test/fixtures/apps/websocket-bun.ts", "--ws", "bun"],
+    code: 1,
+    line: /--ws bun serves the app's websocket object as Bun\.serve's own handlers \(server\.upgrade\(\) in fetch\), which only Bun has; found (Node\.js|Deno) \S+ on linux\. Serve crossws hooks with --ws auto on every runtime \(docs\/websockets\.md\)\./,
+    only: ["node20", "deno"],
+  },
+  {
     name: "port in use",
     args: () => [APP, "--port", String(ctx.busyPort)],
     code: 1,

@@ -359,3 +359,34 @@ test("--ws none: the first upgrade request gets a warning, once", async () => {
   await handler(upgradeRequest(), info);
   expect(lines.filter((line) => line.includes("Unsupported upgrade request")).length).toBe(1);
 });
+
+test("--ws bun: the app's Bun handlers get its own data; a socket upgraded while shutting down is refused", async () => {
+  const seen: unknown[] = [];
+  const l = layer(
+    {
+      open: (ws: unknown) => void seen.push((ws as { data: unknown }).data),
+      backpressureLimit: 5,
+    } as WebSocketHooks,
+    { native: true },
+  );
+  const native = l.serve.native;
+  if (!native) throw new Error("no native serve options");
+  expect(native.options).toEqual({ backpressureLimit: 5 });
+  const client = { hostname: "203.0.113.9", port: 0 };
+  const upgrade = native.socket.upgradeOptions("http://x/room?a=1", client, { data: { user: "ann" } });
+  if (!upgrade) throw new Error("refused");
+  // Bun's socket: `data` is what server.upgrade() was given, writable, one object per socket.
+  const ws = Object.assign(new FakePeer({}, upgradeRequest()), { data: upgrade.data });
+  await native.socket.handlers.open?.(ws);
+  expect(seen).toEqual([{ user: "ann" }]);
+  expect(l.lines.join("\n")).toContain('203.0.113.9:0 - "WebSocket /room?a=1" [accepted]');
+  expect(l.ws.open.size).toBe(1);
+  // Shutdown: the open socket gets 1012; a new upgrade is refused and logged as a 503.
+  const closing = l.ws.closeAll(50);
+  expect(ws.closedWith).toBe(1012);
+  expect(native.socket.upgradeOptions("http://x/late", client, undefined)).toBeNull();
+  expect(l.lines.join("\n")).toContain('203.0.113.9:0 - "WebSocket /late" 503');
+  native.socket.handlers.close?.(ws, 1012 as never, "" as never);
+  await closing;
+  expect(l.ws.open.size).toBe(0);
+});

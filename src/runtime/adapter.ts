@@ -4,6 +4,7 @@
  * app loading, middleware, supervisors' decisions) talks to this interface and is tested with fakes.
  */
 import type { Hooks, PeerContext } from "crossws";
+import type { NativeWebSocket } from "../websocket-native.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 export type { RuntimeInfo } from "./detect.ts";
@@ -28,6 +29,12 @@ export interface RequestInfo {
    * runtime's info carries more than the peer (Bun's: the Server API the app may call).
    */
   withClient?(client: ClientAddress): RequestInfo;
+  /**
+   * --ws bun: true once the app's fetch upgraded this request with Bun's `server.upgrade()`. What
+   * fetch returns then (nothing, or hono's `new Response(null)`) is not sent, nor access-logged:
+   * the socket is logged as `"WebSocket /path" [accepted]`.
+   */
+  readonly upgraded?: boolean;
 }
 
 /**
@@ -109,6 +116,16 @@ export interface WebSocketServeOptions {
    */
   pingIntervalSeconds: number;
   pingTimeoutSeconds: number;
+  /**
+   * --ws bun (Bun only; config.ts refuses it elsewhere): serve the app's `websocket` object as
+   * Bun.serve's own handlers, wrapped by src/websocket-native.ts, and let the app's fetch call
+   * `server.upgrade()`; `hooks`, `context` and `upgradeFailed` are then unused.
+   */
+  native?: {
+    socket: NativeWebSocket;
+    /** The app's Bun options beside its handlers (backpressureLimit, publishToSelf, ...). */
+    options: Record<string, unknown>;
+  };
 }
 
 export interface ServeOptions {

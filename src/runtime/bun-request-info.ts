@@ -6,6 +6,7 @@
  * - BunCompletions: RequestInfo.completed for --limit-concurrency, counted from Bun's
  *   `pendingRequests` since Bun has no per-response "done" event.
  */
+import type { NativeUpgradeOptions, NativeWebSocket } from "../websocket-native.ts";
 import type { ClientAddress, Completion, RequestInfo } from "./adapter.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 
@@ -15,6 +16,8 @@ export interface BunPeerSource {
   readonly pendingRequests: number;
   requestIP(request: Request): { address: string; port: number } | null;
   timeout(request: Request, seconds: number): void;
+  upgrade(request: Request, options: NativeUpgradeOptions): boolean;
+  publish(topic: string, data: string | ArrayBufferView | ArrayBuffer, compress?: boolean): number;
 }
 
 /**
@@ -39,10 +42,17 @@ export class BunRequestInfo implements RequestInfo {
   // to Bun's server, whose requestIP knows nothing of proxy headers.
   readonly #server: BunPeerSource;
   readonly #request: Request;
+  /** --ws bun: the app's own handlers, which server.upgrade() hands the socket to. */
+  readonly #native: NativeWebSocket | undefined;
+  /** The info this one was made from by withClient (its completion is the request's). */
+  #origin: BunRequestInfo | undefined = undefined;
   private addr: ClientAddress | undefined = undefined;
-  constructor(server: BunPeerSource, request: Request) {
+  /** Set by upgrade() alone (RequestInfo.upgraded): no field for every other request to carry. */
+  declare readonly upgraded?: boolean;
+  constructor(server: BunPeerSource, request: Request, native?: NativeWebSocket) {
     this.#server = server;
     this.#request = request;
+    this.#native = native;
   }
   get remoteAddr(): ClientAddress {
     peerWanted = true;
@@ -62,9 +72,17 @@ export class BunRequestInfo implements RequestInfo {
   }
   /** The same request with the client a trusted proxy named (request-handler.ts). */
   withClient(client: ClientAddress): RequestInfo {
-    const info = new BunRequestInfo(this.#server, this.#request);
+    const info = new BunRequestInfo(this.#server, this.#request, this.#native);
     info.addr = client;
+    info.#origin = this;
     return info;
+  }
+  /**
+   * An upgraded request's --limit-concurrency slot, now the socket's until it closes: taken out of
+   * the count of responses going out (BunCompletions), which Bun's no longer includes.
+   */
+  protected detachCompletion(): BunCompletion | undefined {
+    return this.#origin?.detachCompletion();
   }
   /*
    * The part of Bun's Server an app gets as fetch's second argument under Bun.serve, for apps
@@ -81,10 +99,38 @@ export class BunRequestInfo implements RequestInfo {
   timeout(_request: Request, seconds: number): void {
     this.#server.timeout(this.#request, seconds);
   }
-  upgrade(_request: Request, _options?: unknown): boolean {
-    throw new TypeError(
-      "server.upgrade() is not available under tsuv: serve WebSockets with crossws hooks in a `websocket` object beside fetch (docs/websockets.md).",
+  /** Bun's pub/sub, for sockets upgraded under --ws bun: this worker's subscribers of `topic`. */
+  publish(topic: string, data: string | ArrayBufferView | ArrayBuffer, compress?: boolean): number {
+    return this.#server.publish(topic, data, compress);
+  }
+  /**
+   * Bun's own upgrade, under --ws bun: the socket is served by the app's `websocket` handlers with
+   * tsuv's bookkeeping (src/websocket-native.ts). The request Bun gave is upgraded, whichever copy
+   * the app passes (a forwarded scheme, --root-path); its url is what the log line shows.
+   */
+  upgrade(request: Request, options?: NativeUpgradeOptions): boolean {
+    const native = this.#native;
+    if (native === undefined) {
+      throw new TypeError(
+        "server.upgrade() needs --ws bun: tsuv then serves the app's `websocket` object as Bun.serve's own handlers (docs/websockets.md).",
+      );
+    }
+    const url = request instanceof Request ? request.url : this.#request.url;
+    const completion = this.detachCompletion();
+    const upgrade = native.upgradeOptions(
+      url,
+      this.remoteAddr,
+      options,
+      completion && (() => completion.done()),
     );
+    if (upgrade === null || !this.#server.upgrade(this.#request, upgrade)) {
+      completion?.done();
+      return false;
+    }
+    // Here and on the info this one was made from (the adapter holds that one).
+    for (let info: BunRequestInfo | undefined = this; info !== undefined; info = info.#origin)
+      (info as { upgraded?: boolean }).upgraded = true;
+    return true;
   }
 }
 
@@ -111,15 +157,21 @@ export class BunCompletions {
   }
 
   /** The completion of one request whose response has just begun. */
-  next(): Completion {
+  next(): BunCompletion {
     const completion = new BunCompletion();
     this.#waiting.push(completion);
     return completion;
   }
+
+  /** A request upgraded to a WebSocket: Bun no longer counts it; its completion is the socket's. */
+  detach(completion: BunCompletion): void {
+    const at = this.#waiting.indexOf(completion);
+    if (at !== -1) this.#waiting.splice(at, 1);
+  }
 }
 
 /** One response's completion: then() callbacks run when BunCompletions.settle() counts it done. */
-class BunCompletion implements Completion {
+export class BunCompletion implements Completion {
   #settled = false;
   #callbacks: (() => void)[] | undefined = undefined;
 
@@ -153,13 +205,23 @@ function runCallback(callback: () => void): void {
 /** BunRequestInfo with `completed`, made on first read: only admitted requests are queued. */
 export class TrackedBunRequestInfo extends BunRequestInfo {
   readonly #completions: BunCompletions;
-  #completed: Completion | undefined = undefined;
-  constructor(server: BunPeerSource, request: Request, completions: BunCompletions) {
-    super(server, request);
+  #completed: BunCompletion | undefined = undefined;
+  constructor(
+    server: BunPeerSource,
+    request: Request,
+    completions: BunCompletions,
+    native?: NativeWebSocket,
+  ) {
+    super(server, request, native);
     this.#completions = completions;
   }
   get completed(): Completion {
     if (this.#completed === undefined) this.#completed = this.#completions.next();
     return this.#completed;
+  }
+  protected override detachCompletion(): BunCompletion | undefined {
+    const completion = this.#completed;
+    if (completion) this.#completions.detach(completion);
+    return completion;
   }
 }

@@ -22,6 +22,7 @@
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
 import { urlHost, withUrl } from "../request-url.ts";
+import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
   BoundAddress,
   FetchHandler,
@@ -98,24 +99,43 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
   }
   const app = options.fetch;
   if (!app) throw new TypeError("serve() needs a fetch or a node handler.");
-  const websocket = options.websocket
-    ? (await import("./ws-bun.ts")).bunWebSocket(
+  let websocket: BunWebSocket | undefined;
+  let native: BunNative | undefined;
+  if (options.websocket) {
+    const ws = await import("./ws-bun.ts");
+    const { native: nativeOptions } = options.websocket;
+    if (nativeOptions) {
+      native = {
+        socket: nativeOptions.socket,
+        handler: ws.bunNativeWebSocket(options.websocket, nativeOptions),
+      };
+    } else {
+      websocket = ws.bunWebSocket(
         options.websocket,
         (request, server) => new BunRequestInfo(server as BunServer, request).remoteAddr,
-      )
-    : undefined;
+      );
+    }
+  }
   // node:crypto (decrypting a key) only when serving TLS.
   const tls = options.tls ? (await import("./tls-key.ts")).plainTls(options.tls) : undefined;
-  return serveFetch(info, options, app, websocket, tls);
+  return serveFetch(info, options, app, { websocket, native }, tls);
+}
+
+/** --ws bun: the app's handlers for Bun.serve, and what server.upgrade() hands sockets to. */
+interface BunNative {
+  socket: NativeWebSocket;
+  handler: object;
 }
 
 function serveFetch(
   info: RuntimeInfo,
   options: ServeOptions,
   app: FetchHandler,
-  websocket: BunWebSocket | undefined,
+  /** crossws's hooks (--ws auto), or the app's own handlers (--ws bun), or neither. */
+  { websocket, native }: { websocket?: BunWebSocket; native?: BunNative },
   tls: PlainTls | undefined,
 ): RunningServer {
+  const nativeSocket = native?.socket;
   const { listen } = options;
   // What Bun.serve and Deno.serve report here is a response the app made failing: its body stream
   // errored, or its body was already used (their handler is ours, and never throws).
@@ -140,8 +160,9 @@ function serveFetch(
     bodies.running++;
     return result.then(
       (response) => {
-        server.timeout(request, idle);
         bodies.running--;
+        if (nativeSocket !== undefined && info.upgraded) return response;
+        server.timeout(request, idle);
         bodies.add(request);
         peerUnread();
         return response;
@@ -173,7 +194,8 @@ function serveFetch(
     let result = app(absolute(request), info);
     if (lingering) result = closeKeepAlive(result);
     if (result instanceof Promise) return later(request, server, info, result);
-    bodies.add(request);
+    // An upgraded request has no body going out to watch (--ws bun).
+    if (nativeSocket === undefined || !info.upgraded) bodies.add(request);
     return result;
   };
   // Two versions, so the hot path of an app without WebSocket hooks does not even test for them.
@@ -185,7 +207,7 @@ function serveFetch(
         return answer(request, server, new BunRequestInfo(server, request));
       }
     : (request: Request, server: BunServer): Response | Promise<Response> =>
-        answer(request, server, new BunRequestInfo(server, request));
+        answer(request, server, new BunRequestInfo(server, request, nativeSocket));
   const completions = options.trackCompletion ? new BunCompletions() : null;
   const base: BunServeOptions = {
     // A third version only with --limit-concurrency (see BunCompletions).
@@ -196,7 +218,11 @@ function serveFetch(
             const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
             if (upgraded) return upgraded;
           }
-          return answer(request, server, new TrackedBunRequestInfo(server, request, completions));
+          return answer(
+            request,
+            server,
+            new TrackedBunRequestInfo(server, request, completions, nativeSocket),
+          );
         }
       : fetch,
     // development mode would answer errors with an HTML page carrying the stack.
@@ -211,6 +237,7 @@ function serveFetch(
   };
   if (tls) base.tls = tls;
   if (websocket) base.websocket = websocket.handler;
+  else if (native) base.websocket = native.handler;
 
   const server: BunServer = listenNative(listen, "Bun", info.os, {
     unix: (path) => Bun.serve({ ...base, unix: path }),

@@ -122,6 +122,15 @@ export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason
   };
 }
 
+/** --ws bun: Bun.serve's own WebSocket handlers exist on Bun alone. */
+export function nativeWebSocketSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+  if (info.name === "bun") return { ok: true };
+  return {
+    ok: false,
+    reason: `--ws bun serves the app's websocket object as Bun.serve's own handlers (server.upgrade() in fetch), which only Bun has; ${found(info)}. Serve crossws hooks with --ws auto on every runtime (docs/websockets.md).`,
+  };
+}
+
 declare const Bun: { version: string } | undefined;
 declare const Deno:
   | {

@@ -31,18 +31,34 @@ export interface BunWebSocket {
   maybeUpgrade(request: Request, server: unknown): Promise<Response | undefined> | null;
 }
 
-export function bunWebSocket(
-  options: WebSocketServeOptions,
-  peerOf: (request: Request, server: unknown) => ClientAddress,
-): BunWebSocket {
-  const adapter = bunAdapter({ hooks: options.hooks, idleTimeout: 0 } as Parameters<typeof bunAdapter>[0]);
-  const handler = {
-    ...adapter.websocket,
+/** Bun's keepalive off, the core pings instead (see the facts above); the limits from the flags. */
+function limits(options: WebSocketServeOptions): BunWebSocketOption {
+  return {
     maxPayloadLength: options.maxMessageBytes,
     perMessageDeflate: options.perMessageDeflate,
     idleTimeout: 0,
     sendPings: false,
   };
+}
+
+/**
+ * --ws bun: Bun.serve's `websocket` option from the app's own object. Its Bun options pass
+ * through (backpressureLimit, publishToSelf, ...) except those tsuv has flags for, and its
+ * handlers are the wrapped ones (src/websocket-native.ts).
+ */
+export function bunNativeWebSocket(
+  options: WebSocketServeOptions,
+  native: NonNullable<WebSocketServeOptions["native"]>,
+): object {
+  return { ...native.options, ...native.socket.handlers, ...limits(options) };
+}
+
+export function bunWebSocket(
+  options: WebSocketServeOptions,
+  peerOf: (request: Request, server: unknown) => ClientAddress,
+): BunWebSocket {
+  const adapter = bunAdapter({ hooks: options.hooks, idleTimeout: 0 } as Parameters<typeof bunAdapter>[0]);
+  const handler = { ...adapter.websocket, ...limits(options) };
   const upgrade = async (request: Request, server: unknown): Promise<Response | undefined> => {
     const context = options.context(peerOf(request, server));
     (request as Request & { context?: unknown }).context = context;

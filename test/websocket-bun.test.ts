@@ -1,0 +1,133 @@
+/**
+ * --ws bun: apps written for Bun.serve's own WebSockets (`server.upgrade(request, { data })` in
+ * fetch, handlers reading `ws.data`), served by a real tsuv on Bun, one worker and two thread
+ * workers; and a real Hono app with hono/bun's upgradeWebSocket. The sockets get what crossws hooks
+ * get (test/websocket.test.ts): log lines, default headers on the 101, proxy headers, keepalive,
+ * 1011 for a throwing handler, 1012 at shutdown, --limit-concurrency slots. Other runtimes refuse
+ * the flag (test/cli-errors.test.ts).
+ */
+import { afterEach, expect, test } from "bun:test";
+import { killAll, type RunningTsuv, startTsuv } from "./helpers/tsuv.ts";
+import { deadPeer, echo, next, open, upgradeRequest } from "./helpers/ws-client.ts";
+
+const APP = "test/fixtures/apps/websocket-bun.ts";
+const HONO_APP = "test/fixtures/apps/websocket-hono-bun.ts";
+
+afterEach(killAll);
+
+async function serve(args: string[], workers = 1): Promise<RunningTsuv> {
+  const all = ["--host", "127.0.0.1", "--port", "0", "--ws", "bun", "--log-level", "debug", ...args];
+  if (workers > 1) all.push("--workers", String(workers), "--worker-class", "thread");
+  const tsuv = await startTsuv("bun", all, { readyTimeoutMs: 30_000 });
+  // With reusePort, "running on" comes before the workers listen: wait for an answer.
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`${tsuv.url}/ready`);
+      return tsuv;
+    } catch (error) {
+      if (tries > 200) throw error;
+      await Bun.sleep(50);
+    }
+  }
+}
+
+for (const workers of [1, 2]) {
+  const label = workers === 1 ? "one worker" : "2 thread workers";
+  test(`Bun, ${label}: handlers written for Bun.serve, with tsuv's logs, headers, keepalive and shutdown`, async () => {
+    const tsuv = await serve(
+      [APP, "--ws-ping-interval", "1", "--ws-ping-timeout", "1", "--timeout-graceful-shutdown", "1"],
+      workers,
+    );
+    const ws = tsuv.url.replace("http", "ws");
+    const dead = await deadPeer(tsuv.port);
+    const deadSince = Date.now();
+
+    // The app's data reaches its handlers; the client is the one a trusted proxy named.
+    const ann = await open(`${ws}/chat?user=ann`, { "x-forwarded-for": "203.0.113.7" });
+    expect(await next(ann.ws)).toBe("hello ann from 203.0.113.7");
+    await tsuv.waitFor(/203\.0\.113\.7:0 - "WebSocket \/chat\?user=ann" \[accepted\]/);
+    expect(await echo(ann.ws, "text")).toBe("text");
+    const bytes = new Uint8Array(64).map((_, i) => i);
+    expect(new Uint8Array((await echo(ann.ws, bytes)) as ArrayBuffer)).toEqual(bytes);
+
+    // Bun's pub/sub: server.publish() in fetch reaches the sockets of the worker that ran it.
+    if (workers === 1) {
+      const news = next(ann.ws);
+      expect(await (await fetch(`${tsuv.url}/publish?m=extra`)).text()).toBe("true");
+      expect(await news).toBe("extra");
+    }
+
+    // The 101 carries the app's headers and tsuv's defaults.
+    const handshake = await upgradeRequest(`${tsuv.url}/chat`);
+    expect(handshake.status).toBe(101);
+    expect(handshake.headers.get("x-app")).toBe("yes");
+    expect(handshake.headers.get("server")).toBe("tsuv");
+
+    // A request fetch did not upgrade is a request like any other.
+    const refused = await upgradeRequest(`${tsuv.url}/reject`);
+    expect([refused.status, await refused.text()]).toEqual([403, "Forbidden"]);
+    await tsuv.waitFor(/"GET \/reject HTTP\/1\.1" 403/);
+
+    // A handler that throws: logged with its stack, the socket closed with 1011.
+    const boom = await open(`${ws}/chat?user=boom`);
+    await next(boom.ws);
+    boom.ws.send("boom");
+    expect((await boom.closed).code).toBe(1011);
+    await tsuv.waitFor(/Exception in WebSocket message hook\nError: message handler failed/);
+
+    // Keepalive: the peer that never answers pings is dropped; live ones stay.
+    const droppedAt = await Promise.race([dead.dropped, Bun.sleep(8000).then(() => -1)]);
+    expect(droppedAt).toBeGreaterThan(0);
+    expect(droppedAt - deadSince).toBeLessThan(8000);
+    expect(await echo(ann.ws, "still here")).toBe("still here");
+
+    // Upgraded requests are logged as sockets, not as HTTP requests.
+    expect(tsuv.stdout() + tsuv.stderr()).not.toMatch(/"GET \/chat/);
+
+    // Shutdown: 1012 for each open socket, the app's close handler runs with its data, exit in time.
+    const bo = await open(`${ws}/chat?user=bo`);
+    await next(bo.ws);
+    const stoppedAt = Date.now();
+    tsuv.signal("SIGTERM");
+    expect(await Promise.all([ann.closed, bo.closed].map(async (c) => (await c).code))).toEqual([1012, 1012]);
+    expect(await tsuv.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    expect(tsuv.stdout()).toContain("app close 1012 ann");
+    expect(tsuv.stdout()).toContain("app close 1012 bo");
+    dead.socket.destroy();
+  }, 60_000);
+}
+
+test("Bun: a Hono app's upgradeWebSocket; an open socket holds its request's --limit-concurrency slot", async () => {
+  const tsuv = await serve([HONO_APP, "--limit-concurrency", "1"]);
+  const ws = tsuv.url.replace("http", "ws");
+  const socket = await open(`${ws}/ws?user=cy`);
+  expect(await next(socket.ws)).toBe("open cy");
+  expect(await echo(socket.ws, "hi")).toBe("hono hi");
+  await tsuv.waitFor(/"WebSocket \/ws\?user=cy" \[accepted\]/);
+  // What hono returns after upgrading (`new Response(null)`) is neither sent nor access-logged.
+  expect(tsuv.stdout() + tsuv.stderr()).not.toMatch(/"GET \/ws/);
+  // The one slot is the socket's: a request is refused while it is open...
+  expect((await fetch(tsuv.url)).status).toBe(503);
+  socket.ws.close(1000);
+  await socket.closed;
+  await tsuv.waitFor(/"WebSocket \/ws\?user=cy" \[closed 1000\]/);
+  // ...and served once it has closed.
+  const after = await fetch(tsuv.url);
+  expect([after.status, await after.text()]).toEqual([200, "hono"]);
+}, 30_000);
+
+test("Bun: --ws bun with an app that has no websocket handlers, or a node-interface app, is refused", async () => {
+  for (const [args, line] of [
+    [["test/fixtures/apps/behaviour.ts:app"], /--ws bun: the app exports no `websocket` object beside fetch/],
+    [
+      ["test/fixtures/apps/websocket-node.ts:withUpgrade", "--interface", "node"],
+      /--ws bun serves a fetch app's Bun\.serve handlers; this app has the node interface/,
+    ],
+  ] as const) {
+    const tsuv = startTsuv("bun", [...args, "--port", "0", "--ws", "bun"], { waitReady: false }).raw;
+    expect(await tsuv.exited).toBe(1);
+    expect(tsuv.stderr()).toMatch(line);
+    expect(tsuv.stderr()).not.toMatch(/\n\s+at /);
+  }
+}, 30_000);
