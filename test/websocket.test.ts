@@ -230,6 +230,9 @@ test("--ws none: upgrade requests reach the app's fetch, with one warning", asyn
       const response = await upgradeRequest(`${tsuv.url}/chat`);
       expect(await response.text()).toBe("http /chat upgrade=websocket");
     }
+    // tsuv writes the line before it answers, but this process reads the pipe on its own time.
+    await tsuv.waitFor(/Unsupported upgrade request/);
+    await Bun.sleep(200);
     const output = tsuv.stdout() + tsuv.stderr();
     expect(output.match(/Unsupported upgrade request/g)?.length).toBe(1);
     await tsuv.kill();
