@@ -8,27 +8,16 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, type RunningTsuv, startTsuv } from "./helpers/tsuv.ts";
-import { deadPeer, echo, next, open, upgradeRequest } from "./helpers/ws-client.ts";
+import { deadPeer, echo, next, open, serveWebSockets, upgradeRequest } from "./helpers/ws-client.ts";
 
 const APP = "test/fixtures/apps/websocket-bun.ts";
 const HONO_APP = "test/fixtures/apps/websocket-hono-bun.ts";
 
 afterEach(killAll);
 
-async function serve(args: string[], workers = 1): Promise<RunningTsuv> {
-  const all = ["--host", "127.0.0.1", "--port", "0", "--ws", "bun", "--log-level", "debug", ...args];
-  if (workers > 1) all.push("--workers", String(workers), "--worker-class", "thread");
-  const tsuv = await startTsuv("bun", all, { readyTimeoutMs: 30_000 });
-  // With reusePort, "running on" comes before the workers listen: wait for an answer.
-  for (let tries = 0; ; tries++) {
-    try {
-      await fetch(`${tsuv.url}/ready`);
-      return tsuv;
-    } catch (error) {
-      if (tries > 200) throw error;
-      await Bun.sleep(50);
-    }
-  }
+/** tsuv on Bun with --ws bun. */
+function serve(args: string[], workers = 1): Promise<RunningTsuv> {
+  return serveWebSockets("bun", workers, ["--ws", "bun", ...args]);
 }
 
 for (const workers of [1, 2]) {

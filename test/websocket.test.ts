@@ -6,8 +6,8 @@
  * open, so the whole file stays well under a minute and a half.
  */
 import { afterEach, expect, test } from "bun:test";
-import { killAll, RUNTIMES, type RunningTsuv, type RuntimeKey, startTsuv } from "./helpers/tsuv.ts";
-import { deadPeer, echo, next, open, upgradeRequest } from "./helpers/ws-client.ts";
+import { killAll, RUNTIMES } from "./helpers/tsuv.ts";
+import { deadPeer, echo, next, open, serveWebSockets, upgradeRequest } from "./helpers/ws-client.ts";
 
 const APP = "test/fixtures/apps/websocket.ts";
 const NODE_APPS = "test/fixtures/apps/websocket-node.ts";
@@ -27,27 +27,11 @@ async function readUntilCut(response: Response): Promise<void> {
   }
 }
 
-async function serve(runtime: RuntimeKey, workers: number, extra: string[] = []): Promise<RunningTsuv> {
-  const args = ["--host", "127.0.0.1", "--port", "0", "--log-level", "debug", ...extra];
-  if (workers > 1) args.push("--workers", String(workers), "--worker-class", "thread");
-  const tsuv = await startTsuv(runtime, args, { readyTimeoutMs: 30_000 });
-  // With reusePort (Bun, Deno), "running on" comes before the workers listen: wait for an answer.
-  for (let tries = 0; ; tries++) {
-    try {
-      await fetch(`${tsuv.url}/ready`);
-      return tsuv;
-    } catch (error) {
-      if (tries > 200) throw error;
-      await Bun.sleep(50);
-    }
-  }
-}
-
 for (const runtime of RUNTIMES) {
   for (const workers of [1, 2]) {
     const label = workers === 1 ? "one worker" : "2 thread workers";
     test(`${runtime}, ${label}: echo, limits, keepalive, refusals, 200 sockets, shutdown with 1012`, async () => {
-      const tsuv = await serve(runtime, workers, [
+      const tsuv = await serveWebSockets(runtime, workers, [
         APP,
         "--ws-max-size",
         String(MAX_SIZE),
@@ -137,7 +121,7 @@ for (const runtime of RUNTIMES) {
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: open sockets count against --limit-concurrency, idle past the keep-alive timeout`, async () => {
-    const tsuv = await serve(runtime, 1, [
+    const tsuv = await serveWebSockets(runtime, 1, [
       APP,
       "--limit-concurrency",
       "2",
@@ -164,8 +148,8 @@ for (const runtime of RUNTIMES) {
   test(`${runtime}: node-interface apps, their own upgrade handler (ws) and crossws hooks`, async () => {
     const graceful = ["--interface", "node", "--timeout-graceful-shutdown", "10"];
     const [own, hooks] = await Promise.all([
-      serve(runtime, 1, [`${NODE_APPS}:withUpgrade`, ...graceful]),
-      serve(runtime, 1, [`${NODE_APPS}:withHooks`, ...graceful]),
+      serveWebSockets(runtime, 1, [`${NODE_APPS}:withUpgrade`, ...graceful]),
+      serveWebSockets(runtime, 1, [`${NODE_APPS}:withHooks`, ...graceful]),
     ]);
     const a = await open(`${own.url.replace("http", "ws")}/x`);
     expect(await echo(a.ws, "hi")).toBe("ws:hi");
@@ -189,8 +173,8 @@ test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler
   // `resolve` written out (the app's default export), and `websocket: {}` (tsuv takes them from fetch).
   const servers = await Promise.all(
     RUNTIMES.flatMap((runtime) => [
-      serve(runtime, 1, [RESOLVE_APP]),
-      serve(runtime, 1, [`${RESOLVE_APP}:fromFetch`]),
+      serveWebSockets(runtime, 1, [RESOLVE_APP]),
+      serveWebSockets(runtime, 1, [`${RESOLVE_APP}:fromFetch`]),
     ]),
   );
   for (const [index, tsuv] of servers.entries()) {
@@ -216,7 +200,7 @@ test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler
     await tsuv.kill();
   }
   // Without the `websocket` export the hooks go unserved (a bare 426): one warning names the fix.
-  const unserved = await serve("bun", 1, [`${RESOLVE_APP}:withoutWebsocket`]);
+  const unserved = await serveWebSockets("bun", 1, [`${RESOLVE_APP}:withoutWebsocket`]);
   for (let i = 0; i < 2; i++) expect((await upgradeRequest(`${unserved.url}/echo`)).status).toBe(426);
   const output = unserved.stdout() + unserved.stderr();
   expect(output.match(/but the app exports no `websocket` to serve them/g)?.length).toBe(1);
@@ -225,7 +209,7 @@ test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler
 
 test("--ws none: upgrade requests reach the app's fetch, with one warning", async () => {
   for (const runtime of ["bun", "node20"] as const) {
-    const tsuv = await serve(runtime, 1, [APP, "--ws", "none"]);
+    const tsuv = await serveWebSockets(runtime, 1, [APP, "--ws", "none"]);
     for (let i = 0; i < 2; i++) {
       const response = await upgradeRequest(`${tsuv.url}/chat`);
       expect(await response.text()).toBe("http /chat upgrade=websocket");

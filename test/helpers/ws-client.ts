@@ -1,8 +1,10 @@
 /**
- * WebSocket clients for the end-to-end tests: Bun's WebSocket (with headers), a raw upgrade
- * request (for refusals and the handshake's headers), and a peer that never answers pings.
+ * For the WebSocket end-to-end tests: tsuv started and answering; and the clients, Bun's WebSocket
+ * (with headers), a raw upgrade request (for refusals and the handshake's headers), and a peer
+ * that never answers pings.
  */
 import { connect, type Socket } from "node:net";
+import { type RunningTsuv, type RuntimeKey, startTsuv } from "./tsuv.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -74,4 +76,25 @@ export function deadPeer(port: number): Promise<{ socket: Socket; dropped: Promi
     };
     socket.on("data", onData);
   });
+}
+
+/** tsuv serving WebSockets (debug logs), once it answers. */
+export async function serveWebSockets(
+  runtime: RuntimeKey,
+  workers: number,
+  extra: string[] = [],
+): Promise<RunningTsuv> {
+  const args = ["--host", "127.0.0.1", "--port", "0", "--log-level", "debug", ...extra];
+  if (workers > 1) args.push("--workers", String(workers), "--worker-class", "thread");
+  const tsuv = await startTsuv(runtime, args, { readyTimeoutMs: 30_000 });
+  // With reusePort (Bun, Deno), "running on" comes before the workers listen: wait for an answer.
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`${tsuv.url}/ready`);
+      return tsuv;
+    } catch (error) {
+      if (tries > 200) throw error;
+      await Bun.sleep(50);
+    }
+  }
 }
