@@ -106,6 +106,16 @@ test("Bun: a Hono app's upgradeWebSocket; an open socket holds its request's --l
   expect([after.status, await after.text()]).toEqual([200, "hono"]);
 }, 30_000);
 
+test("Bun: a failed server.upgrade() leaves the request its --limit-concurrency slot until it answers", async () => {
+  const tsuv = await serve([APP, "--limit-concurrency", "1"]);
+  const pending = fetch(`${tsuv.url}/upgrade-then-wait`);
+  await Bun.sleep(150);
+  expect((await fetch(`${tsuv.url}/plain`)).status).toBe(503);
+  const answer = await pending;
+  expect([answer.status, await answer.text()]).toEqual([400, "upgraded: false"]);
+  expect((await fetch(`${tsuv.url}/plain`)).status).toBe(200);
+}, 30_000);
+
 test("Bun: --ws bun with an app that has no websocket handlers, or a node-interface app, is refused", async () => {
   for (const [args, line] of [
     [["test/fixtures/apps/behaviour.ts:app"], /--ws bun: the app exports no `websocket` object beside fetch/],

@@ -115,18 +115,14 @@ export class BunRequestInfo implements RequestInfo {
         "server.upgrade() needs --ws bun: tsuv then serves the app's `websocket` object as Bun.serve's own handlers (docs/websockets.md).",
       );
     }
+    // Bun's own answer to a second upgrade of one request.
+    if (this.upgraded) return false;
     const url = request instanceof Request ? request.url : this.#request.url;
-    const completion = this.detachCompletion();
-    const upgrade = native.upgradeOptions(
-      url,
-      this.remoteAddr,
-      options,
-      completion && (() => completion.done()),
-    );
-    if (upgrade === null || !this.#server.upgrade(this.#request, upgrade)) {
-      completion?.done();
-      return false;
-    }
+    // Set once upgraded: until then the request's slot is its response's, as any request's.
+    let completion: BunCompletion | undefined;
+    const upgrade = native.upgradeOptions(url, this.remoteAddr, options, () => completion?.done());
+    if (upgrade === null || !this.#server.upgrade(this.#request, upgrade)) return false;
+    completion = this.detachCompletion();
     // Here and on the info this one was made from (the adapter holds that one).
     for (let info: BunRequestInfo | undefined = this; info !== undefined; info = info.#origin)
       (info as { upgraded?: boolean }).upgraded = true;
