@@ -363,7 +363,10 @@ async function main(): Promise<number> {
     run.websocketSettings = ws;
     run.websocket = [];
     log("\n== WebSocket echo round trips");
-    for (const rt of runtimes) run.websocket.push(await measureWebSocket(rt, { ...ws, log }));
+    for (const rt of runtimes) {
+      run.websocket.push(await measureWebSocket(rt, { ...ws, log }));
+      if (rt === "bun") run.websocket.push(await measureWebSocket(rt, { ...ws, log }, true));
+    }
   }
 
   // --- worker replacement after kill -9

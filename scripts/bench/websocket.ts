@@ -1,7 +1,8 @@
 /**
  * WebSocket echo round trips: tsuv (bench/apps/ws-echo.ts, crossws hooks) against each runtime's
  * own WebSocket server (bench/raw/{bun,deno}-ws.ts; on Node, node:http + the `ws` package, since
- * Node has no server of its own). Issue 5's target: tsuv at least 0.9x the raw server.
+ * Node has no server of its own). Issue 5's target: tsuv at least 0.9x the raw server. On Bun also
+ * `--ws bun` (bench/apps/ws-echo-bun.ts, Bun.serve's own handlers) against the same raw server.
  *
  * The load is scripts/bench/ws-client.ts in its own Bun process: N sockets, each sending the next
  * message when the echo of the last is back. Both servers run at once and are measured in turn
@@ -19,6 +20,8 @@ import { freePort, launch, type Running, treeCpuSeconds, waitReady } from "./pro
 
 export const WS_TARGET = 0.9;
 export const WS_APP = "bench/apps/ws-echo.ts";
+/** The same echo written for Bun.serve, served with --ws bun. */
+export const WS_BUN_APP = "bench/apps/ws-echo-bun.ts";
 
 export interface WebSocketOptions {
   connections: number;
@@ -46,6 +49,8 @@ export interface WebSocketSide {
 
 export interface WebSocketResult {
   runtime: RuntimeKey;
+  /** tsuv ran with --ws bun (Bun.serve's own handlers) instead of crossws hooks. */
+  native?: boolean;
   tsuv: WebSocketSide;
   raw: WebSocketSide;
   /** Medians of the per-round ratios tsuv / raw. */
@@ -67,10 +72,11 @@ function rawCommand(runtime: RuntimeKey): string[] {
   }
 }
 
-function tsuvWsCommand(runtime: RuntimeKey, port: number): string[] {
+function tsuvWsCommand(runtime: RuntimeKey, port: number, native: boolean): string[] {
   return [
     ...tsuvCommand(runtime),
-    join(ROOT, WS_APP),
+    join(ROOT, native ? WS_BUN_APP : WS_APP),
+    ...(native ? ["--ws", "bun"] : []),
     "--host",
     "127.0.0.1",
     "--port",
@@ -134,14 +140,16 @@ function loadRun(server: Running, options: WebSocketOptions): Promise<WebSocketR
 export async function measureWebSocket(
   runtime: RuntimeKey,
   options: WebSocketOptions,
+  /** Bun only: tsuv serves Bun.serve's own handlers (--ws bun). */
+  native = false,
 ): Promise<WebSocketResult> {
   const { log } = options;
   const name = RUNTIME_NAMES[runtime];
   const [tsuvPort, rawPort] = [await freePort(), await freePort()];
   const sides: { side: WebSocketSide; server?: Running; launchCmd: string[] }[] = [
     {
-      side: { label: `tsuv on ${name}`, command: "", ok: true, runs: [] },
-      launchCmd: tsuvWsCommand(runtime, tsuvPort),
+      side: { label: `tsuv${native ? " --ws bun" : ""} on ${name}`, command: "", ok: true, runs: [] },
+      launchCmd: tsuvWsCommand(runtime, tsuvPort, native),
     },
     {
       side: {
@@ -188,7 +196,7 @@ export async function measureWebSocket(
     await Promise.all(sides.map((slot) => slot.server?.stop()));
   }
   const [tsuv, raw] = sides.map((slot) => slot.side) as [WebSocketSide, WebSocketSide];
-  const result: WebSocketResult = { runtime, tsuv, raw };
+  const result: WebSocketResult = { runtime, tsuv, raw, ...(native ? { native } : {}) };
   if (tsuv.ok && raw.ok && tsuv.runs.length && tsuv.runs.length === raw.runs.length) {
     result.ratio = median(tsuv.runs.map((run, i) => run.rate / (raw.runs[i] as WebSocketRun).rate));
     result.cpuRatio = median(tsuv.runs.map((run, i) => run.cpuRate / (raw.runs[i] as WebSocketRun).cpuRate));
@@ -216,7 +224,7 @@ export function renderWebSocketMarkdown(
       side.ok ? String(Math.round(median(side.runs.map((run) => run.rate)) ?? 0)) : `failed: ${side.reason}`;
     const verdict = r.ratio === undefined ? "-" : r.ratio >= WS_TARGET ? "meets" : "misses";
     lines.push(
-      `| ${RUNTIME_NAMES[r.runtime]} | ${rate(r.tsuv)} | ${r.raw.label} | ${rate(r.raw)} | ${fmt(r.ratio)} | ${fmt(r.cpuRatio)} | ${verdict} |`,
+      `| ${RUNTIME_NAMES[r.runtime]}${r.native ? " (--ws bun)" : ""} | ${rate(r.tsuv)} | ${r.raw.label} | ${rate(r.raw)} | ${fmt(r.ratio)} | ${fmt(r.cpuRatio)} | ${verdict} |`,
     );
   }
   lines.push("");
