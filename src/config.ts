@@ -17,6 +17,7 @@ import {
   type OptionValues,
 } from "./options.ts";
 import {
+  cipherSupport,
   clientCertSupport,
   fdSupport,
   nativeWebSocketSupport,
@@ -263,6 +264,12 @@ export function resolveConfig(
       );
     }
     const support = clientCertSupport(deps.runtime, config.sslCertReqs);
+    if (!support.ok) throw new ConfigError(support.reason);
+  }
+  if (config.sslCiphers !== undefined) {
+    if (!config.sslKeyfile)
+      throw new UsageError("Option '--ssl-ciphers' needs '--ssl-keyfile' and '--ssl-certfile'.");
+    const support = cipherSupport(deps.runtime);
     if (!support.ok) throw new ConfigError(support.reason);
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');

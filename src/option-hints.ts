@@ -13,7 +13,6 @@ const UVICORN_ONLY: Record<string, string> = {
   "--h11-max-incomplete-event-size": "the runtime's HTTP server applies its own header size limit",
   "--ws-max-queue": "tsuv keeps no message queue to bound; --ws-max-size limits one message",
   "--ssl-version": "the runtime's TLS defaults apply (TLS 1.2 and 1.3)",
-  "--ssl-ciphers": "the runtime's TLS cipher defaults apply",
 };
 
 /**

@@ -265,6 +265,13 @@ export const OPTIONS = {
     group: "TLS",
     description: "CA certificates file: the CAs that client certificates are verified against.",
   },
+  "ssl-ciphers": {
+    type: "string",
+    kind: "string",
+    group: "TLS",
+    description:
+      "OpenSSL cipher list for TLS 1.2 and older, as uvicorn's (Python's set_ciphers); TLS 1.3 suites stay the runtime's. Default: the runtime's list. Node.js and Bun (Deno.serve has no cipher option).",
+  },
   "ssl-cert-reqs": {
     type: "enum",
     kind: "enum",

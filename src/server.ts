@@ -381,7 +381,7 @@ export class Server {
   }
 
   private async loadTls(): Promise<TlsMaterial | undefined> {
-    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs } = this.config;
+    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs, sslCiphers } = this.config;
     if (!sslKeyfile || !sslCertfile) return undefined;
     // Imported here, like tls-check below: a plain-HTTP start-up needs no node:fs (see runtime/index.ts).
     const { readFile } = await import("node:fs/promises");
@@ -400,9 +400,11 @@ export class Server {
       ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
     };
     if (sslCertReqs !== "0") material.clientCertificates = sslCertReqs === "2" ? "required" : "optional";
+    if (sslCiphers !== undefined) material.ciphers = sslCiphers;
     // Imported here: it loads node:crypto, which a plain-HTTP start-up should not pay for.
-    const { checkTlsFiles } = await import("./runtime/tls-check.ts");
+    const { checkCiphers, checkTlsFiles } = await import("./runtime/tls-check.ts");
     checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });
+    if (sslCiphers !== undefined) checkCiphers(sslCiphers);
     return material;
   }
 

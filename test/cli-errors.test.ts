@@ -276,7 +276,29 @@ const ROWS: Row[] = [
     deno: true,
   },
 
+  {
+    name: "--ssl-ciphers without TLS",
+    args: [APP, "--ssl-ciphers", "HIGH"],
+    code: 2,
+    line: /Option '--ssl-ciphers' needs '--ssl-keyfile' and '--ssl-certfile'\./,
+    deno: true,
+  },
+
   // --- configuration and prerequisites: exit 1
+  {
+    name: "--ssl-ciphers on Deno",
+    args: () => [APP, ...TLS(), "--ssl-ciphers", "HIGH"],
+    code: 1,
+    line: /--ssl-ciphers is not available: Deno's server takes no cipher list \(it uses its TLS library's defaults\); found Deno \S+ on linux\./,
+    only: ["deno"],
+  },
+  {
+    name: "--ssl-ciphers that no cipher matches",
+    args: () => [APP, ...TLS(), "--ssl-ciphers", "NOT-A-CIPHER"],
+    code: 1,
+    line: /--ssl-ciphers: no cipher in 'NOT-A-CIPHER' is known to the TLS library \(see `openssl ciphers` for the names\)\./,
+    maxLines: 5,
+  },
   {
     name: "--ssl-cert-reqs 2 on Deno",
     args: () => [APP, ...TLS_WITH_CA(), "--ssl-cert-reqs", "2"],

@@ -38,6 +38,7 @@ function capabilitiesFor(
       writesDateHeader: true,
       peerAddressCheap: true,
       clientCertificates: "none",
+      tlsCiphers: false,
     };
   }
   if (name === "bun") {
@@ -50,6 +51,7 @@ function capabilitiesFor(
       writesDateHeader: true,
       peerAddressCheap: false,
       clientCertificates: "required",
+      tlsCiphers: true,
     };
   }
   const unixLike = os !== "win32";
@@ -62,6 +64,7 @@ function capabilitiesFor(
     writesDateHeader: false,
     peerAddressCheap: true,
     clientCertificates: "optional-and-required",
+    tlsCiphers: true,
   };
 }
 

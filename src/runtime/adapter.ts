@@ -72,6 +72,8 @@ export interface TlsMaterial {
   ca?: string;
   /** --ssl-cert-reqs 1 ("optional": asked for, verified if sent) or 2 ("required"); unset for 0. */
   clientCertificates?: "optional" | "required";
+  /** --ssl-ciphers: the OpenSSL cipher list for TLS 1.2 and older (checked by tls-check.ts). */
+  ciphers?: string;
 }
 
 /** A node:http 'upgrade' listener: a node-interface app's own WebSocket handling (e.g. the `ws` package). */

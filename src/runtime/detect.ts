@@ -32,6 +32,8 @@ export interface RuntimeCapabilities {
    * where uvicorn's 1 refuses a bad one); Deno.serve none (denoland/deno#26825).
    */
   clientCertificates: "optional-and-required" | "required" | "none";
+  /** The TLS server takes an OpenSSL cipher list (--ssl-ciphers); Deno.serve has no such option. */
+  tlsCiphers: boolean;
 }
 
 export interface RuntimeInfo {
@@ -122,6 +124,15 @@ export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason
   };
 }
 
+/** --ssl-ciphers: can this runtime's TLS server be given a cipher list? */
+export function cipherSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+  if (info.capabilities.tlsCiphers) return { ok: true };
+  return {
+    ok: false,
+    reason: `--ssl-ciphers is not available: ${info.displayName}'s server takes no cipher list (it uses its TLS library's defaults); ${found(info)}.`,
+  };
+}
+
 /** --ws bun: Bun.serve's own WebSocket handlers exist on Bun alone. */
 export function nativeWebSocketSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
   if (info.name === "bun") return { ok: true };
@@ -177,6 +188,7 @@ export function detectRuntime(): RuntimeInfo {
         writesDateHeader: true,
         peerAddressCheap: true,
         clientCertificates: "none",
+        tlsCiphers: false,
       },
     };
   }
@@ -196,6 +208,7 @@ export function detectRuntime(): RuntimeInfo {
         writesDateHeader: true,
         peerAddressCheap: false,
         clientCertificates: "required",
+        tlsCiphers: true,
       },
     };
   }
@@ -216,6 +229,7 @@ export function detectRuntime(): RuntimeInfo {
       writesDateHeader: false,
       peerAddressCheap: true,
       clientCertificates: "optional-and-required",
+      tlsCiphers: true,
     },
   };
 }

@@ -11,6 +11,8 @@ import { lazyBuiltin } from "./builtin.ts";
 
 /** node:crypto on first use: a static import is paid by every start of the Node bundle (~9 ms on Node 24). */
 const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
+/** node:tls only for --ssl-ciphers: its secure context parses a cipher list as the server will. */
+const tls = lazyBuiltin<typeof import("node:tls")>("node:tls");
 
 export interface TlsFiles {
   keyfile: string;
@@ -50,6 +52,21 @@ export function checkTlsFiles(material: TlsMaterial, files: TlsFiles): void {
   if (!cert.checkPrivateKey(key)) {
     throw new ConfigError(
       `--ssl-keyfile: the key in ${files.keyfile} does not match the certificate in ${files.certfile}.`,
+    );
+  }
+}
+
+/**
+ * --ssl-ciphers: a list in which the TLS library knows no cipher fails here with the flag's name,
+ * not as an OpenSSL code when the server starts. node:tls uses the same library as the server
+ * (OpenSSL on Node, BoringSSL on Bun), so what passes here, the server takes.
+ */
+export function checkCiphers(ciphers: string): void {
+  try {
+    tls().createSecureContext({ ciphers });
+  } catch {
+    throw new ConfigError(
+      `--ssl-ciphers: no cipher in '${ciphers}' is known to the TLS library (see \`openssl ciphers\` for the names).`,
     );
   }
 }

@@ -22,6 +22,7 @@ export interface PlainTls {
   ca?: string;
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
+  ciphers?: string;
 }
 
 /** PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional OpenSSL ("Proc-Type: 4,ENCRYPTED") encryption. */
@@ -52,5 +53,8 @@ export function plainTls(material: TlsMaterial): PlainTls {
     plain.requestCert = true;
     plain.rejectUnauthorized = material.clientCertificates === "required";
   }
+  // A list without TLS 1.3 suites leaves TLS 1.3 on with its defaults, in OpenSSL (Node) and
+  // BoringSSL (Bun) alike, as Python's set_ciphers() does (test/tls-ciphers.test.ts).
+  if (material.ciphers !== undefined) plain.ciphers = material.ciphers;
   return plain;
 }

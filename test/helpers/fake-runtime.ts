@@ -23,6 +23,7 @@ export function fakeRuntime(
       writesDateHeader: false,
       peerAddressCheap: true,
       clientCertificates: "optional-and-required",
+      tlsCiphers: true,
       ...caps,
     },
   };
