@@ -28,6 +28,18 @@ export interface LoadedApp {
    * property of the app: attached to the node:http server's 'upgrade' event.
    */
   nodeUpgrade?: NodeUpgradeListener;
+  /**
+   * An app that keeps its runtime's server in a property its own listen() sets (Elysia's
+   * `app.server`, null under tsuv): where to put the adapter's stand-in for it
+   * (RunningServer.appServer), so `server.requestIP()` and `server.upgrade()` work.
+   */
+  setServer?(server: object): void;
+  /**
+   * The Bun.serve WebSocket handlers the app's framework passes in its own listen() (Elysia's, which
+   * call the handlers each socket carries in `ws.data`): served under --ws bun when the app exports
+   * no `websocket` of its own.
+   */
+  frameworkWebSocket?: WebSocketHooks;
   /** How `auto` decided, for the debug log. */
   detectedBy: string;
 }
@@ -216,6 +228,40 @@ function optionalHook(holder: Record<string, unknown>, name: string): (() => unk
 
 const NO_HOOKS = { startup: undefined, shutdown: undefined, websocket: undefined };
 
+/** An Elysia app: its runtime adapter object, and the `server` its listen() would set. */
+function isElysia(holder: Record<string, unknown>): boolean {
+  const adapter = holder["~adapter"] as { name?: unknown } | undefined;
+  return typeof adapter?.name === "string" && "server" in holder;
+}
+
+/**
+ * Elysia under tsuv: its `server` (what `context.server` and `.ws()` routes use) is the adapter's
+ * stand-in, and its WebSocket handlers are those its listen() gives Bun.serve: each calls the
+ * handler of that name that the `.ws()` route put in the socket's data (Elysia 1.4's elysia/ws).
+ */
+function elysiaServer(holder: Record<string, unknown>): Pick<LoadedApp, "setServer" | "frameworkWebSocket"> {
+  type DataSocket = { data?: Record<string, ((...args: unknown[]) => unknown) | undefined> };
+  const call =
+    (name: string) =>
+    (ws: DataSocket, ...args: unknown[]) =>
+      ws.data?.[name]?.(ws, ...args);
+  const config = (holder.config as { websocket?: Record<string, unknown> } | undefined)?.websocket;
+  return {
+    setServer: (server) => {
+      holder.server = server;
+    },
+    frameworkWebSocket: {
+      ...config,
+      open: call("open"),
+      message: call("message"),
+      drain: call("drain"),
+      close: call("close"),
+      ping: call("ping"),
+      pong: call("pong"),
+    } as unknown as WebSocketHooks,
+  };
+}
+
 /**
  * Decide the interface. `auto` rules, in order:
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
@@ -252,7 +298,13 @@ export function toLoadedApp(
   if (typeof target === "object" && target !== null) {
     if (typeof holder.fetch === "function" && iface !== "node") {
       const fetch = holder.fetch as FetchHandler;
-      return { interface: "fetch", fetch: fetch.bind(target), ...hooks, detectedBy: "object with fetch()" };
+      const loaded: LoadedApp = {
+        interface: "fetch",
+        fetch: fetch.bind(target),
+        ...hooks,
+        detectedBy: "object with fetch()",
+      };
+      return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);

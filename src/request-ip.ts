@@ -38,3 +38,8 @@ export function installRequestIp(requestClass: { prototype: object } = globalThi
 export function attachInfo(request: Request, info: RequestInfo): void {
   (request as WithInfo)[kInfo] = info;
 }
+
+/** The info the request handler attached to a request the app got (undefined for any other). */
+export function requestInfoOf(request: unknown): RequestInfo | undefined {
+  return typeof request === "object" && request !== null ? (request as WithInfo)[kInfo] : undefined;
+}

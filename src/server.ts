@@ -21,6 +21,7 @@ import type {
   RuntimeAdapter,
   ServeOptions,
   TlsMaterial,
+  WebSocketHooks,
 } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
 import { pathExists, resolvePath } from "./runtime/index.ts";
@@ -227,6 +228,7 @@ export class Server {
         websocket: websockets?.serveOptions(),
       });
       if (websockets && !running.nativeKeepalive) websockets.startKeepalive();
+      if (app.setServer && running.appServer) app.setServer(running.appServer);
       return { running, state, websockets };
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));
@@ -236,7 +238,7 @@ export class Server {
   /** A fetch app behind tsuv's request handling, and its WebSocket hooks. */
   private fetchHandling(app: LoadedApp, appFetch: FetchHandler): Handling {
     const { logger } = this;
-    if (this.config.ws === "bun" && !app.websocket) {
+    if (this.config.ws === "bun" && !this.websocketHooks(app)) {
       throw new ConfigError(
         "--ws bun: the app exports no `websocket` object beside fetch: the handlers Bun.serve takes (open, message, close), such as hono/bun's `websocket`.",
       );
@@ -295,13 +297,20 @@ export class Server {
 
   /** The app's WebSocket hooks, served unless --ws none; open sockets count against the limits. */
   private websocketLayer(app: LoadedApp, state: HandlerState | NodeAppState): WebSocketLayer | null {
-    if (!app.websocket || this.config.ws === "none") return null;
+    const hooks = this.websocketHooks(app);
+    if (!hooks) return null;
     this.logger.debug(
       this.config.ws === "bun"
         ? "Serving the app's websocket handlers as Bun.serve's own (--ws bun)."
         : "Serving the app's WebSocket hooks.",
     );
-    return createWebSocketLayer(this.config, app.websocket, this.logger, state, app.fetch);
+    return createWebSocketLayer(this.config, hooks, this.logger, state, app.fetch);
+  }
+
+  /** The app's `websocket`, or under --ws bun its framework's Bun handlers (Elysia's); none for --ws none. */
+  private websocketHooks(app: LoadedApp): WebSocketHooks | undefined {
+    if (this.config.ws === "none") return undefined;
+    return app.websocket ?? (this.config.ws === "bun" ? app.frameworkWebSocket : undefined);
   }
 
   /**

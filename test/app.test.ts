@@ -182,3 +182,29 @@ describe("toLoadedApp", () => {
     expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
   });
 });
+
+test("an Elysia app: tsuv's server goes in its `server`, its listen()'s WebSocket handlers are offered", () => {
+  const got: unknown[] = [];
+  const elysia = {
+    "~adapter": { name: "bun" },
+    server: null as object | null,
+    config: { websocket: { idleTimeout: 30 } },
+    fetch: () => new Response("ok"),
+  };
+  const loaded = toLoadedApp(elysia, "auto", "main");
+  expect(loaded.websocket).toBeUndefined();
+  const stand = {};
+  loaded.setServer?.(stand);
+  expect(elysia.server).toBe(stand);
+  const handlers = loaded.frameworkWebSocket as unknown as Record<string, (...args: unknown[]) => unknown>;
+  expect((handlers as Record<string, unknown>).idleTimeout).toBe(30);
+  // Each handler calls the one of its name in the socket's data, as Elysia's .ws() routes put them.
+  const ws = { data: { message: (...args: unknown[]) => got.push(args) } };
+  handlers.message?.(ws, "hi");
+  handlers.open?.(ws);
+  expect(got).toEqual([[ws, "hi"]]);
+  // Anything else with fetch and a `server` is not taken for Elysia.
+  expect(
+    toLoadedApp({ server: null, fetch: () => new Response() }, "auto", "main").setServer,
+  ).toBeUndefined();
+});

@@ -12,6 +12,7 @@ import { deadPeer, echo, next, open, serveWebSockets, upgradeRequest } from "./h
 
 const APP = "test/fixtures/apps/websocket-bun.ts";
 const HONO_APP = "test/fixtures/apps/websocket-hono-bun.ts";
+const ELYSIA_APP = "test/fixtures/apps/elysia-bun.ts";
 
 afterEach(killAll);
 
@@ -104,6 +105,27 @@ test("Bun: a Hono app's upgradeWebSocket; an open socket holds its request's --l
   // ...and served once it has closed.
   const after = await fetch(tsuv.url);
   expect([after.status, await after.text()]).toEqual([200, "hono"]);
+}, 30_000);
+
+test("Bun: an Elysia app's .ws() route with --ws bun, and its context.server with the client proxy headers name", async () => {
+  const tsuv = await serve([ELYSIA_APP]);
+  const socket = await open(`${tsuv.url.replace("http", "ws")}/ws?user=kim`);
+  expect(await next(socket.ws)).toBe("open kim");
+  expect(await echo(socket.ws, "hey")).toBe("elysia hey");
+  await tsuv.waitFor(/"WebSocket \/ws\?user=kim" \[accepted\]/);
+  socket.ws.close(1000);
+  await tsuv.waitFor(/elysia close 1000/);
+  expect(await (await fetch(`${tsuv.url}/ip`)).text()).toBe("127.0.0.1");
+  const proxied = await fetch(`${tsuv.url}/ip`, { headers: { "x-forwarded-for": "198.51.100.2" } });
+  expect(await proxied.text()).toBe("198.51.100.2");
+}, 30_000);
+
+test("Bun: without --ws bun, Elysia's context.server still answers; its .ws() route says what is missing", async () => {
+  const tsuv = await serveWebSockets("bun", 1, [ELYSIA_APP]);
+  expect(await (await fetch(`${tsuv.url}/ip`)).text()).toBe("127.0.0.1");
+  const refused = await upgradeRequest(`${tsuv.url}/ws`);
+  expect(refused.status).toBe(500);
+  expect(await refused.text()).toContain("server.upgrade() needs --ws bun");
 }, 30_000);
 
 test("Bun: a failed server.upgrade() leaves the request its --limit-concurrency slot until it answers", async () => {

@@ -175,6 +175,12 @@ export interface RunningServer {
    * idleTimeout); otherwise the core pings through crossws's peer.ping().
    */
   readonly nativeKeepalive?: boolean;
+  /**
+   * For apps that hold their runtime's server themselves (LoadedApp.setServer, Elysia's
+   * `app.server`): a stand-in answering per request with tsuv's info (the client after proxy
+   * headers, --ws bun upgrades). Bun's adapter gives one; the others have no server object apps use.
+   */
+  readonly appServer?: object;
 }
 
 export type SignalName =

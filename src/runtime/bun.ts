@@ -31,6 +31,7 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
   BunCompletions,
@@ -51,6 +52,7 @@ import type { BunWebSocket } from "./ws-bun.ts";
 interface BunServer extends BunPeerSource {
   readonly port: number | undefined;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  subscriberCount?(topic: string): number;
 }
 interface BunServeOptions {
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
@@ -258,6 +260,7 @@ function serveFetch(
   return {
     address,
     scheme,
+    appServer: bunAppServer(server),
     close(closeOptions) {
       if (closing) return closing;
       // Retiring while other workers serve on: end keep-alive cleanly first (linger.ts). Not on a
