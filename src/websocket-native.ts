@@ -41,7 +41,7 @@ interface Pending {
 
 export interface NativeWebSocket {
   /** The wrapped handlers (Bun.serve's `websocket` takes them over the app's). */
-  readonly handlers: Record<string, (ws: NativeSocket, ...args: never[]) => unknown>;
+  readonly handlers: Record<string, Handler>;
   /**
    * For server.upgrade() called by the app: the options to pass Bun (tsuv's data, the 101's
    * headers with the defaults added), or null when refused (shutting down).
