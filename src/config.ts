@@ -22,6 +22,7 @@ import {
   fdSupport,
   nativeWebSocketSupport,
   processModeSupport,
+  type Refusal,
   type RuntimeInfo,
   type SocketSharing,
   threadModeSupport,
@@ -263,14 +264,12 @@ export function resolveConfig(
         `Option ${option} needs '--ssl-ca-certs': the CA certificates that client certificates are verified against.`,
       );
     }
-    const support = clientCertSupport(deps.runtime, config.sslCertReqs);
-    if (!support.ok) throw new ConfigError(support.reason);
+    supported(clientCertSupport(deps.runtime, config.sslCertReqs));
   }
   if (config.sslCiphers !== undefined) {
     if (!config.sslKeyfile)
       throw new UsageError("Option '--ssl-ciphers' needs '--ssl-keyfile' and '--ssl-certfile'.");
-    const support = cipherSupport(deps.runtime);
-    if (!support.ok) throw new ConfigError(support.reason);
+    supported(cipherSupport(deps.runtime));
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
 
@@ -290,24 +289,20 @@ export function resolveConfig(
     }
   }
 
-  if (config.fd !== undefined) {
-    const fd = fdSupport(deps.runtime);
-    if (!fd.ok) throw new ConfigError(fd.reason);
-  }
-  if (config.ws === "bun") {
-    const support = nativeWebSocketSupport(deps.runtime);
-    if (!support.ok) throw new ConfigError(support.reason);
-  }
+  if (config.fd !== undefined) supported(fdSupport(deps.runtime));
+  if (config.ws === "bun") supported(nativeWebSocketSupport(deps.runtime));
   if (config.workerClass === "thread") {
-    const support = threadModeSupport(deps.runtime);
-    if (!support.ok) throw new ConfigError(support.reason);
-    config.socketSharing = support.sharing;
+    config.socketSharing = supported(threadModeSupport(deps.runtime)).sharing;
   } else if (workers > 1 && !config.reload) {
-    const support = processModeSupport(deps.runtime);
-    if (!support.ok) throw new ConfigError(support.reason);
-    config.socketSharing = support.sharing;
+    config.socketSharing = supported(processModeSupport(deps.runtime)).sharing;
   }
   return config;
+}
+
+/** What the runtime can do, or exit 1 with the reason detect.ts gives for what it cannot. */
+function supported<T extends { ok: true }>(support: T | Refusal): T {
+  if (!support.ok) throw new ConfigError(support.reason);
+  return support;
 }
 
 /** True when the server runs in a child process: reload, or several process-class workers (as the seed). */

@@ -49,7 +49,11 @@ export interface RuntimeInfo {
 /** How workers share the listening socket. */
 export type SocketSharing = "fd" | "reusePort";
 
-export type ModeSupport = { ok: true; sharing: SocketSharing } | { ok: false; reason: string };
+/** Can the runtime do what an option asks? If not, the reason, worded for the one-line error. */
+export type Support = { ok: true } | Refusal;
+export type Refusal = { ok: false; reason: string };
+
+export type ModeSupport = { ok: true; sharing: SocketSharing } | Refusal;
 
 /** Oldest Node for thread workers: module.register (esbuild TS hook) and listen({fd}) in threads. */
 export const MIN_NODE_FOR_THREADS = [20, 6] as const;
@@ -116,7 +120,7 @@ export function processModeSupport(info: RuntimeInfo): ModeSupport {
 }
 
 /** Can `--fd` be served at all? */
-export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+export function fdSupport(info: RuntimeInfo): Support {
   if (info.capabilities.listenOnFd) return { ok: true };
   return {
     ok: false,
@@ -125,7 +129,7 @@ export function fdSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason
 }
 
 /** --ssl-ciphers: can this runtime's TLS server be given a cipher list? */
-export function cipherSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+export function cipherSupport(info: RuntimeInfo): Support {
   if (info.capabilities.tlsCiphers) return { ok: true };
   return {
     ok: false,
@@ -134,7 +138,7 @@ export function cipherSupport(info: RuntimeInfo): { ok: true } | { ok: false; re
 }
 
 /** --ws bun: Bun.serve's own WebSocket handlers exist on Bun alone. */
-export function nativeWebSocketSupport(info: RuntimeInfo): { ok: true } | { ok: false; reason: string } {
+export function nativeWebSocketSupport(info: RuntimeInfo): Support {
   if (info.name === "bun") return { ok: true };
   return {
     ok: false,
@@ -235,10 +239,7 @@ export function detectRuntime(): RuntimeInfo {
 }
 
 /** --ssl-cert-reqs 1 or 2: can this runtime's TLS server ask for and check client certificates so? */
-export function clientCertSupport(
-  info: RuntimeInfo,
-  level: "1" | "2",
-): { ok: true } | { ok: false; reason: string } {
+export function clientCertSupport(info: RuntimeInfo, level: "1" | "2"): Support {
   const can = info.capabilities.clientCertificates;
   if (can === "optional-and-required" || (can === "required" && level === "2")) return { ok: true };
   const reason =
