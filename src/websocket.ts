@@ -167,7 +167,7 @@ export class WebSocketLayer {
    */
   admit(target: string, client: ClientAddress): SocketState | null {
     const state = this.newState(client);
-    state.label = `${clientLabel(client.hostname, client.port)} - "WebSocket ${target}"`;
+    state.label = socketLabel(client, target);
     if (this.#closing) {
       this.options.logger.info(`${state.label} 503`);
       return null;
@@ -335,7 +335,7 @@ export class WebSocketLayer {
       forwarded = withUrl(forwarded, withRootPathUrl(forwarded.url, rootPath));
       (forwarded as Request & { context?: PeerContext }).context = context;
     }
-    state.label = `${clientLabel(state.client.hostname, state.client.port)} - "WebSocket ${requestTarget(forwarded.url)}"`;
+    state.label = socketLabel(state.client, requestTarget(forwarded.url));
 
     if (this.#closing) return this.#reject(state, serviceUnavailable());
     const problem = handshakeProblem(request);
@@ -442,6 +442,11 @@ export class WebSocketLayer {
     else if (app.drain) hooks.drain = app.drain;
     return hooks;
   }
+}
+
+/** `127.0.0.1:50000 - "WebSocket /chat"`: a socket as uvicorn's log lines name it. */
+function socketLabel(client: ClientAddress, target: string): string {
+  return `${clientLabel(client.hostname, client.port)} - "WebSocket ${target}"`;
 }
 
 function closeQuietly(peer: SocketPeer | undefined, code: number): void {
