@@ -10,6 +10,7 @@ import type {
   NodeUpgradeListener,
   WebSocketHooks,
 } from "./runtime/adapter.ts";
+import { HANDLERS } from "./websocket-native.ts";
 
 export type InterfaceName = "fetch" | "node";
 
@@ -252,12 +253,7 @@ function elysiaServer(holder: Record<string, unknown>): Pick<LoadedApp, "setServ
     },
     frameworkWebSocket: {
       ...config,
-      open: call("open"),
-      message: call("message"),
-      drain: call("drain"),
-      close: call("close"),
-      ping: call("ping"),
-      pong: call("pong"),
+      ...Object.fromEntries(HANDLERS.map((name) => [name, call(name)])),
     } as unknown as WebSocketHooks,
   };
 }

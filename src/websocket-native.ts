@@ -55,7 +55,8 @@ export interface NativeWebSocket {
   ): NativeUpgradeOptions | null;
 }
 
-const HANDLERS = ["open", "message", "close", "drain", "ping", "pong"] as const;
+/** The handlers Bun.serve's `websocket` option takes; its other keys are options. */
+export const HANDLERS = ["open", "message", "close", "drain", "ping", "pong"] as const;
 
 /** The names among the app's that are not handlers: Bun's options (backpressureLimit, ...). */
 export function nativeOptions(app: NativeHandlers): Record<string, unknown> {
