@@ -25,6 +25,7 @@ import type {
 } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
 import { pathExists, resolvePath } from "./runtime/index.ts";
+import { loadTlsMaterial } from "./tls-material.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 import { unservedHooksWarning } from "./websocket-hooks.ts";
 
@@ -219,7 +220,7 @@ export class Server {
    */
   private async listen(app: LoadedApp): Promise<Serving | number> {
     try {
-      const tls = await this.loadTls();
+      const tls = await loadTlsMaterial(this.config);
       const { state, websockets, handler } =
         app.interface === "fetch" && app.fetch ? this.fetchHandling(app, app.fetch) : this.nodeHandling(app);
       const running = await this.adapter.serve({
@@ -387,34 +388,6 @@ export class Server {
     }
     this.logger.exception("Unexpected error while starting", error);
     return EXIT.app;
-  }
-
-  private async loadTls(): Promise<TlsMaterial | undefined> {
-    const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs, sslCiphers } = this.config;
-    if (!sslKeyfile || !sslCertfile) return undefined;
-    // Imported here, like tls-check below: a plain-HTTP start-up needs no node:fs (see runtime/index.ts).
-    const { readFile } = await import("node:fs/promises");
-    // A file that cannot be read (a directory, no permission) is named with its flag.
-    const read = async (flag: string, path: string) => {
-      try {
-        return await readFile(path, "utf8");
-      } catch (error) {
-        throw new ConfigError(`${flag}: cannot read ${path}: ${errorMessage(error)}`);
-      }
-    };
-    const material: TlsMaterial = {
-      key: await read("--ssl-keyfile", sslKeyfile),
-      cert: await read("--ssl-certfile", sslCertfile),
-      passphrase: sslKeyfilePassword,
-      ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
-    };
-    if (sslCertReqs !== "0") material.clientCertificates = sslCertReqs === "2" ? "required" : "optional";
-    if (sslCiphers !== undefined) material.ciphers = sslCiphers;
-    // Imported here: it loads node:crypto, which a plain-HTTP start-up should not pay for.
-    const { checkCiphers, checkTlsFiles } = await import("./runtime/tls-check.ts");
-    checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });
-    if (sslCiphers !== undefined) checkCiphers(sslCiphers);
-    return material;
   }
 
   private async mainLoop(state: HandlerState | NodeAppState): Promise<void> {
