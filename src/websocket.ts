@@ -1,37 +1,32 @@
 /**
- * WebSockets, the runtime-independent part. An app may carry crossws hooks (`upgrade`, `open`,
- * `message`, `close`, `error`, ...) beside `fetch`; they are wrapped here and handed to the adapter,
- * which serves them with crossws's adapter for its runtime (src/runtime/ws-*.ts). Wrapped in:
- * - upgrade: proxy headers (the peer and scheme the hooks see), handshake checks, refusal while
- *   shutting down, --limit-concurrency (an open socket holds a slot until it closes), the app's
- *   upgrade hook, uvicorn's log lines (`127.0.0.1:50000 - "WebSocket /chat" [accepted]`, or the
- *   status of a refused upgrade) and the default headers on the handshake response;
+ * WebSockets, the runtime-independent part: what tsuv keeps for every socket, whichever way the app
+ * serves them (crossws hooks under --ws auto, src/websocket-crossws.ts; Bun.serve's own handlers
+ * under --ws bun, src/websocket-native.ts, which wrap the app's hooks and call in here):
+ * - uvicorn's log lines (`127.0.0.1:50000 - "WebSocket /chat" [accepted]`, `[closed 1000]`, or the
+ *   status of a refused upgrade), refusal while shutting down, the default headers on the 101, and
+ *   the --limit-concurrency slot an open socket holds until it closes;
  * - the set of open sockets: graceful shutdown closes them with 1012 (service restart) and cuts
  *   the ones that do not answer within a grace period, so they never hold the shutdown up;
  * - keepalive where the runtime cannot do it itself: a ping every --ws-ping-interval; a peer whose
  *   pong (or ping) has not come --ws-ping-timeout after it is dropped, as uvicorn's websockets does;
  * - an exception from an app hook is logged with its stack and the socket closed with 1011, as
  *   uvicorn does.
- * Nothing here is per runtime: the peers are crossws's, the limits the adapter's to enforce.
+ * Nothing here is per runtime: the limits are the adapter's to enforce.
  */
-import type { Message, Peer, PeerContext } from "crossws";
 import type { Config } from "./config.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
-import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
-import { applyProxyHeaders, type TrustedHosts } from "./middleware/proxy-headers.ts";
-import { withRootPathUrl } from "./middleware/root-path.ts";
-import { requestTarget, withScheme } from "./request-handler.ts";
+import type { ConcurrencyLimit } from "./middleware/limits.ts";
+import type { TrustedHosts } from "./middleware/proxy-headers.ts";
 import type { SharedPolicy } from "./request-policy.ts";
-import { withUrl } from "./request-url.ts";
 import type {
   ClientAddress,
   FetchHandler,
   WebSocketHooks,
   WebSocketServeOptions,
 } from "./runtime/adapter.ts";
-import { handshakeProblem, isWebSocketUpgrade } from "./websocket-handshake.ts";
-import { bunDataMissing, type HooksResolver, hooksResolver } from "./websocket-hooks.ts";
+import { type CrosswsServing, crosswsHooks } from "./websocket-crossws.ts";
+import { isWebSocketUpgrade } from "./websocket-handshake.ts";
 import { type NativeHandlers, nativeOptions, nativeWebSocket } from "./websocket-native.ts";
 
 /** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
@@ -42,9 +37,6 @@ const INTERNAL_ERROR = 1011;
 
 /** What `new Headers()` takes (no global HeadersInit type in every runtime's lib). */
 export type HeadersArg = ConstructorParameters<typeof Headers>[0];
-
-/** Where a socket's state lives: in crossws's peer context, under a key no app can collide with. */
-const STATE: unique symbol = Symbol("tsuv.websocket");
 
 /**
  * What the layer does to a socket: crossws's Peer, or Bun's own ServerWebSocket under --ws bun
@@ -70,12 +62,6 @@ export interface SocketState {
   alive: boolean;
   pongDue: number;
   nextPing: number;
-}
-
-type ContextWithState = PeerContext & { [STATE]?: SocketState };
-
-function stateOf(context: PeerContext | undefined): SocketState | undefined {
-  return (context as ContextWithState | undefined)?.[STATE];
 }
 
 export interface WebSocketLayerOptions {
@@ -112,31 +98,34 @@ export class WebSocketLayer {
   #emptied: (() => void) | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
 
-  /** Where each upgrade's own hooks come from (`resolve`, or `websocket: {}` and fetch), if anywhere. */
-  readonly #resolver: HooksResolver | undefined;
-
+  /** --ws auto: the hooks wrapped for crossws, and their per-upgrade calls. */
+  readonly #crossws: CrosswsServing;
   /** --ws bun: what the Bun adapter serves instead of the wrapped hooks. */
   readonly #native: WebSocketServeOptions["native"];
 
   constructor(private readonly options: WebSocketLayerOptions) {
-    this.#resolver = hooksResolver(options.hooks, options.fetch);
-    this.hooks = this.#wrap(options.hooks);
+    this.#crossws = crosswsHooks(this, options);
+    this.hooks = this.#crossws.hooks;
     const app = options.hooks as NativeHandlers;
     this.#native = options.native
       ? { socket: nativeWebSocket(this, app), options: nativeOptions(app) }
       : undefined;
   }
 
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
+  /** Shutting down: no new socket is accepted. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** What the adapter needs (ServeOptions.websocket). */
   serveOptions(): WebSocketServeOptions {
     const { maxMessageBytes, perMessageDeflate, pingIntervalSeconds, pingTimeoutSeconds } = this.options;
     return {
-      hooks: this.hooks,
-      context: (remoteAddr) => ({ [STATE]: this.newState(remoteAddr) }) as ContextWithState,
-      upgradeFailed: (context) => {
-        const state = stateOf(context);
-        if (state && !state.peer) this.#release(state);
-      },
+      ...this.#crossws,
       maxMessageBytes,
       perMessageDeflate,
       pingIntervalSeconds,
@@ -167,12 +156,17 @@ export class WebSocketLayer {
    */
   admit(target: string, client: ClientAddress): SocketState | null {
     const state = this.newState(client);
-    state.label = socketLabel(client, target);
+    this.label(state, target);
     if (this.#closing) {
       this.options.logger.info(`${state.label} 503`);
       return null;
     }
     return state;
+  }
+
+  /** `127.0.0.1:50000 - "WebSocket /chat"`: the socket as uvicorn's log lines name it. */
+  label(state: SocketState, target: string): void {
+    state.label = `${clientLabel(state.client.hostname, state.client.port)} - "WebSocket ${target}"`;
   }
 
   /** A socket has opened: logged, and kept for keepalive and shutdown. */
@@ -189,7 +183,7 @@ export class WebSocketLayer {
     if (state.closed) return;
     state.closed = true;
     this.open.delete(state);
-    this.#release(state);
+    this.release(state);
     if (this.options.logger.enabled("debug")) {
       this.options.logger.debug(`${state.label} [closed ${code ?? "-"}${reason ? ` ${reason}` : ""}]`);
     }
@@ -278,14 +272,16 @@ export class WebSocketLayer {
     }
   }
 
-  #release(state: SocketState): void {
+  /** Gives back the --limit-concurrency slot the socket's upgrade took, if it took one. */
+  release(state: SocketState): void {
     if (!state.holdsSlot) return;
     state.holdsSlot = false;
     this.options.concurrency?.release();
   }
 
-  #reject(state: SocketState, response: Response): Response {
-    this.#release(state);
+  /** A refused upgrade: its slot back, uvicorn's log line with the status, the default headers. */
+  reject(state: SocketState, response: Response): Response {
+    this.release(state);
     this.options.logger.info(`${state.label} ${response.status}`);
     return this.options.defaultHeaders ? this.options.defaultHeaders.apply(response) : response;
   }
@@ -313,64 +309,6 @@ export class WebSocketLayer {
     }
   }
 
-  async #upgrade(request: Request): Promise<unknown> {
-    const { logger, trusted, concurrency, defaultHeaders, rootPath } = this.options;
-    const context = (request as Request & { context?: PeerContext }).context;
-    let state = stateOf(context);
-    if (!state) {
-      // An adapter that did not call context(): still served, with no peer address.
-      state = stateOf(this.serveOptions().context({ hostname: "", port: 0 })) as SocketState;
-    }
-
-    let forwarded = request;
-    if (trusted && (request.headers.has("x-forwarded-for") || request.headers.has("x-forwarded-proto"))) {
-      const proxied = applyProxyHeaders(request, state.client, trusted);
-      state.client = proxied.client;
-      if (proxied.scheme) {
-        forwarded = withScheme(request, proxied.scheme);
-        if (forwarded !== request) (forwarded as Request & { context?: PeerContext }).context = context;
-      }
-    }
-    if (rootPath) {
-      forwarded = withUrl(forwarded, withRootPathUrl(forwarded.url, rootPath));
-      (forwarded as Request & { context?: PeerContext }).context = context;
-    }
-    state.label = socketLabel(state.client, requestTarget(forwarded.url));
-
-    if (this.#closing) return this.#reject(state, serviceUnavailable());
-    const problem = handshakeProblem(request);
-    if (problem) return this.#reject(state, problem);
-    if (concurrency) {
-      if (!concurrency.acquire()) return this.#reject(state, serviceUnavailable());
-      state.holdsSlot = true;
-    }
-
-    let result: unknown;
-    let failing = "WebSocket upgrade hook";
-    try {
-      const resolver = this.#resolver;
-      if (resolver) {
-        failing = resolver.name;
-        const found = await resolver.resolve(forwarded, state.client);
-        // No hooks for this URL: refused, with the app's own answer for it when fetch gave one.
-        if (found instanceof Response) return this.#reject(state, found);
-        state.app = found;
-        failing = "WebSocket upgrade hook";
-      }
-      result = state.app.upgrade ? await state.app.upgrade(forwarded) : undefined;
-    } catch (error) {
-      // crossws lets an upgrade hook throw a Response (or an error carrying one) to refuse.
-      const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
-      if (response instanceof Response) return this.#reject(state, response);
-      logger.exception(`Exception in ${failing}`, error);
-      return this.#reject(state, new Response("Internal Server Error", { status: 500 }));
-    }
-    if (result instanceof Response) return this.#reject(state, result);
-    if (!defaultHeaders) return result;
-    const extra = result as { headers?: HeadersArg } | undefined;
-    return { ...extra, headers: this.handshakeHeaders(extra?.headers) };
-  }
-
   /** The 101's headers: the app's, and uvicorn's defaults (server, date, --header) as on any response. */
   handshakeHeaders(extra: HeadersArg | undefined): HeadersArg | undefined {
     const { defaultHeaders } = this.options;
@@ -379,74 +317,6 @@ export class WebSocketLayer {
     for (const [name, value] of defaultHeaders.entries()) if (!headers.has(name)) headers.append(name, value);
     return headers;
   }
-
-  #wrap(app: WebSocketHooks): WebSocketHooks {
-    const { logger } = this.options;
-    // With `resolve`, each socket has its own hooks (SocketState.app); without, every socket has
-    // the app's, and the message hot path does not look them up.
-    const resolving = this.#resolver !== undefined;
-    const appOf = (state: SocketState | undefined): WebSocketHooks => state?.app ?? app;
-    const hooks: WebSocketHooks = {
-      upgrade: (request) => this.#upgrade(request) as ReturnType<NonNullable<WebSocketHooks["upgrade"]>>,
-      open: (peer) => {
-        const state = stateOf(peer.context);
-        if (state) {
-          // crossws reads the address off the socket: the hooks see the client proxy headers found.
-          Object.defineProperty(peer, "remoteAddress", { value: state.client.hostname, configurable: true });
-          // Hooks written for Bun.serve (hono/bun's `websocket`, Elysia, `server.upgrade(req, { data })`)
-          // read Bun's ServerWebSocket.data: say what is wrong instead of "undefined is not an object".
-          if (!("data" in peer))
-            Object.defineProperty(peer, "data", { get: bunDataMissing, configurable: true });
-          this.opened(state, peer);
-        }
-        const target = appOf(state);
-        return target.open ? this.call("open", peer, () => target.open?.(peer)) : undefined;
-      },
-      // The hot path: nothing but the app's hook (a pong, not a message, proves a peer alive).
-      message: resolving
-        ? (peer: Peer, message: Message) => {
-            const target = appOf(stateOf(peer.context));
-            if (!target.message) return undefined;
-            return this.call("message", peer, () => target.message?.(peer, message));
-          }
-        : (peer: Peer, message: Message) => {
-            if (!app.message) return undefined;
-            return this.call("message", peer, () => app.message?.(peer, message));
-          },
-      close: (peer, details) => {
-        const state = stateOf(peer.context);
-        if (state) this.closed(state, details.code, details.reason);
-        const target = appOf(state);
-        return target.close ? this.call("close", peer, () => target.close?.(peer, details)) : undefined;
-      },
-      error: (peer, error) => {
-        const state = stateOf(peer.context);
-        logger.debug(`${state?.label ?? "WebSocket"} error: ${error.message}`);
-        const target = appOf(state);
-        return target.error ? this.call("error", peer, () => target.error?.(peer, error)) : undefined;
-      },
-      ping: (peer, message) => {
-        const state = stateOf(peer.context);
-        if (state) state.alive = true;
-        const target = appOf(state);
-        return target.ping ? this.call("ping", peer, () => target.ping?.(peer, message)) : undefined;
-      },
-      pong: (peer, message) => {
-        const state = stateOf(peer.context);
-        if (state) state.alive = true;
-        const target = appOf(state);
-        return target.pong ? this.call("pong", peer, () => target.pong?.(peer, message)) : undefined;
-      },
-    };
-    if (resolving) hooks.drain = (peer) => appOf(stateOf(peer.context)).drain?.(peer);
-    else if (app.drain) hooks.drain = app.drain;
-    return hooks;
-  }
-}
-
-/** `127.0.0.1:50000 - "WebSocket /chat"`: a socket as uvicorn's log lines name it. */
-function socketLabel(client: ClientAddress, target: string): string {
-  return `${clientLabel(client.hostname, client.port)} - "WebSocket ${target}"`;
 }
 
 function closeQuietly(peer: SocketPeer | undefined, code: number): void {
