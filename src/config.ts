@@ -255,10 +255,14 @@ export function resolveConfig(
   if (Boolean(config.sslKeyfile) !== Boolean(config.sslCertfile)) {
     throw new UsageError("Options '--ssl-keyfile' and '--ssl-certfile' must be given together.");
   }
-  if (config.sslCertReqs !== "0") {
-    const option = `'--ssl-cert-reqs ${config.sslCertReqs}'`;
+  /** An option that only means something when tsuv serves TLS. */
+  const needsTls = (option: string) => {
     if (!config.sslKeyfile)
       throw new UsageError(`Option ${option} needs '--ssl-keyfile' and '--ssl-certfile'.`);
+  };
+  if (config.sslCertReqs !== "0") {
+    const option = `'--ssl-cert-reqs ${config.sslCertReqs}'`;
+    needsTls(option);
     if (!config.sslCaCerts) {
       throw new UsageError(
         `Option ${option} needs '--ssl-ca-certs': the CA certificates that client certificates are verified against.`,
@@ -267,8 +271,7 @@ export function resolveConfig(
     supported(clientCertSupport(deps.runtime, config.sslCertReqs));
   }
   if (config.sslCiphers !== undefined) {
-    if (!config.sslKeyfile)
-      throw new UsageError("Option '--ssl-ciphers' needs '--ssl-keyfile' and '--ssl-certfile'.");
+    needsTls("'--ssl-ciphers'");
     supported(cipherSupport(deps.runtime));
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
