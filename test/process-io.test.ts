@@ -27,9 +27,10 @@ for (const [name, command] of [
       ]);
       expect(code).toBe(0);
       expect(stdout).toBe(
-        "one\ntwo\nthree\nisTTY=false exists(.)=true exists(missing)=false\né ✓ multi-byte\n",
+        "one\ntwo\nthree\nisTTY=false exists(.)=true exists(missing)=false\né ✓ multi-byte\n" +
+          "GET /100%25%s%d%o\nafter the app's console.log\n",
       );
-      expect(stderr).toBe("err-one\nerr-two\nerr-three\n");
+      expect(stderr).toBe("err-one\nerr-two\nerr-three\nafter the app's console.error\n");
     } finally {
       proc.kill("SIGKILL");
     }
