@@ -41,6 +41,12 @@ export interface LoadedApp {
    * no `websocket` of its own.
    */
   frameworkWebSocket?: WebSocketHooks;
+  /**
+   * The hooks the app's framework runs when its own listen() has started the server and when its
+   * stop() has closed it (Elysia's onStart and onStop, each called with the app): tsuv runs them once
+   * it listens and after its drain. Read when run, so hooks added after the import count too.
+   */
+  frameworkHooks?: { started(): (() => unknown)[]; stopped(): (() => unknown)[] };
   /** How `auto` decided, for the debug log. */
   detectedBy: string;
 }
@@ -237,17 +243,27 @@ function isElysia(holder: Record<string, unknown>): boolean {
 
 /**
  * Elysia under tsuv: its `server` (what `context.server` and `.ws()` routes use) is the adapter's
- * stand-in, and its WebSocket handlers are those its listen() gives Bun.serve: each calls the
- * handler of that name that the `.ws()` route put in the socket's data (Elysia 1.4's elysia/ws).
+ * stand-in, its WebSocket handlers are those its listen() gives Bun.serve: each calls the handler
+ * of that name that the `.ws()` route put in the socket's data (Elysia 1.4's elysia/ws), and its
+ * onStart/onStop hooks run when its listen() and stop() would run them.
  */
-function elysiaServer(holder: Record<string, unknown>): Pick<LoadedApp, "setServer" | "frameworkWebSocket"> {
+function elysiaServer(
+  holder: Record<string, unknown>,
+): Pick<LoadedApp, "setServer" | "frameworkWebSocket" | "frameworkHooks"> {
   type DataSocket = { data?: Record<string, ((...args: unknown[]) => unknown) | undefined> };
   const call =
     (name: string) =>
     (ws: DataSocket, ...args: unknown[]) =>
       ws.data?.[name]?.(ws, ...args);
   const config = (holder.config as { websocket?: Record<string, unknown> } | undefined)?.websocket;
+  // Elysia 1.4 keeps each lifecycle's hooks in `app.event[name]` as `{ fn, scope }`, plugins' included.
+  type Hook = { fn?: unknown };
+  const hooks = (name: "start" | "stop") => () => {
+    const list = (holder.event as Record<string, Hook[] | undefined> | undefined)?.[name] ?? [];
+    return list.flatMap(({ fn }) => (typeof fn === "function" ? [() => fn(holder)] : []));
+  };
   return {
+    frameworkHooks: { started: hooks("start"), stopped: hooks("stop") },
     setServer: (server) => {
       holder.server = server;
     },

@@ -176,6 +176,7 @@ export class Server {
     if (typeof serving === "number") return serving;
     const { running, state, websockets } = serving;
     this.started = true;
+    this.runFrameworkHooks(app.frameworkHooks?.started(), "onStart");
     if (this.options.announce !== false) {
       this.logger.info(
         `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,
@@ -185,7 +186,29 @@ export class Server {
 
     await this.mainLoop(state);
     await this.drain(running, state, websockets);
+    await this.runFrameworkHooks(app.frameworkHooks?.stopped(), "onStop");
     return this.shutdownHooks(app);
+  }
+
+  /**
+   * The framework's own start or stop hooks (LoadedApp.frameworkHooks: Elysia's onStart, onStop),
+   * called in order, as its listen() and stop() call them. A hook that throws or rejects is logged
+   * and the others still run; none stops the server, as uvicorn's startup failure would, because
+   * under the framework's own listen() a failing onStart does not either. Stop hooks are awaited, so
+   * an async one (closing a pool) finishes before the process ends; start hooks are not, as there.
+   */
+  private runFrameworkHooks(hooks: (() => unknown)[] | undefined, name: string): Promise<unknown> {
+    if (!hooks?.length) return Promise.resolve();
+    const failed = (error: unknown) => this.logger.exception(`Exception in the app's ${name} hook`, error);
+    const results = hooks.map((hook) => {
+      try {
+        return Promise.resolve(hook()).catch(failed);
+      } catch (error) {
+        failed(error);
+        return undefined;
+      }
+    });
+    return Promise.all(results);
   }
 
   /** Imports the app and runs its startup hook; an exit code when that fails or a stop forces. */
