@@ -5,6 +5,7 @@
  */
 
 import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
+import { portableAppServer } from "./app-server.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
@@ -252,7 +253,8 @@ export class Server {
         websocket: websockets?.serveOptions(),
       });
       if (websockets && !running.nativeKeepalive) websockets.startKeepalive();
-      if (app.setServer && running.appServer) app.setServer(running.appServer);
+      if (app.setServer)
+        app.setServer(running.appServer ?? portableAppServer(running.address, running.scheme));
       return { running, state, websockets };
     } catch (error) {
       return this.reportFatal(error instanceof TsuvError ? error : new ConfigError(errorMessage(error)));

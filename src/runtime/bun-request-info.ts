@@ -6,6 +6,7 @@
  * - BunCompletions: RequestInfo.completed for --limit-concurrency, counted from Bun's
  *   `pendingRequests` since Bun has no per-response "done" event.
  */
+import { type SocketAddress, socketAddress } from "../app-server.ts";
 import type { NativeUpgradeOptions, NativeWebSocket } from "../websocket-native.ts";
 import type { ClientAddress, Completion, RequestInfo } from "./adapter.ts";
 import { NO_PEER_INFO } from "./peer.ts";
@@ -91,10 +92,8 @@ export class BunRequestInfo implements RequestInfo {
    * a forwarded scheme) that Bun's server would not know.
    */
   /** The client as the access log shows it (after proxy headers); null on a unix socket, as Bun. */
-  requestIP(_request?: Request): { address: string; family: "IPv4" | "IPv6"; port: number } | null {
-    const { hostname, port } = this.remoteAddr;
-    if (hostname === "") return null;
-    return { address: hostname, family: hostname.includes(":") ? "IPv6" : "IPv4", port };
+  requestIP(_request?: Request): SocketAddress | null {
+    return socketAddress(this.remoteAddr);
   }
   timeout(_request: Request, seconds: number): void {
     this.#server.timeout(this.#request, seconds);
