@@ -5,7 +5,11 @@
 //   MODE=read       request.headers.has("x-forwarded-for")            (tsuv's proxy-header check)
 //   MODE=read2      ... || request.headers.has("x-forwarded-proto")    (both of its lookups)
 //   MODE=write      response.headers.has("server") then .append(...)  (tsuv's server header)
+//   MODE=typed      a content-type given in the Response's init (what most apps send)
+//   MODE=typed2     the same with `server` in the init too (one header more, no Headers calls)
 const mode = Deno.env.get("MODE") ?? "none";
+const TYPED = { "content-type": "text/plain;charset=UTF-8" };
+const TYPED_SERVER = { ...TYPED, server: "tsuv" };
 
 Deno.serve(
   {
@@ -19,6 +23,8 @@ Deno.serve(
       const headers = request.headers;
       if (!headers.has("x-forwarded-for")) headers.has("x-forwarded-proto");
     }
+    if (mode === "typed") return new Response("Hello, world!", { headers: TYPED });
+    if (mode === "typed2") return new Response("Hello, world!", { headers: TYPED_SERVER });
     const response = new Response("Hello, world!");
     if (mode === "write" && !response.headers.has("server")) response.headers.append("server", "tsuv");
     return response;
