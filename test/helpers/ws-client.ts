@@ -98,3 +98,105 @@ export async function serveWebSockets(
     }
   }
 }
+
+/** One echoed message as it came on the wire: was it compressed (RSV1), and its text. */
+export interface WireMessage {
+  compressed: boolean;
+  text: string;
+}
+
+/** A client's final text frame (under 64 KiB): masked, as clients must, never compressed. */
+function clientTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  if (n >= 65536) throw new Error("clientTextFrame: 64 KiB at most");
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const length = n < 126 ? Buffer.from([0x80 | n]) : Buffer.from([0x80 | 126, n >> 8, n & 0xff]);
+  const masked = payload.map((byte, i) => byte ^ (mask[i % 4] as number));
+  return Buffer.concat([Buffer.from([0x81]), length, mask, masked]);
+}
+
+/** A whole unmasked server frame at the start of `bytes`: its first byte, payload and size on the wire. */
+function serverFrame(bytes: Buffer): { first: number; payload: Buffer; size: number } | null {
+  if (bytes.length < 2) return null;
+  let length = (bytes[1] as number) & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (bytes.length < 4) return null;
+    [length, offset] = [bytes.readUInt16BE(2), 4];
+  } else if (length === 127) {
+    if (bytes.length < 10) return null;
+    [length, offset] = [Number(bytes.readBigUInt64BE(2)), 10];
+  }
+  if (bytes.length < offset + length) return null;
+  return {
+    first: bytes[0] as number,
+    payload: bytes.subarray(offset, offset + length),
+    size: offset + length,
+  };
+}
+
+/**
+ * A client that offers permessage-deflate and reads the server's frames itself, to see which
+ * messages the server compressed (Bun's and undici's WebSocket hide that). Sends each text and
+ * reads one text frame back per message (an echo of a message this size is not fragmented).
+ */
+export async function deflateEcho(
+  port: number,
+  path: string,
+  texts: string[],
+): Promise<{ extensions: string | null; replies: WireMessage[] }> {
+  const { constants, inflateRawSync } = await import("node:zlib");
+  // Compressed messages are inflated as one stream (a server keeping its context refers back to
+  // earlier ones), cut after each message's sync flush, so never ended.
+  const inflate = (bytes: Buffer) => inflateRawSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
+  const socket = connect(port, "127.0.0.1");
+  let buffered = Buffer.alloc(0);
+  let wake: (() => void) | undefined;
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    wake?.();
+  });
+  const closed = new Promise<void>((done) => socket.once("close", () => done()));
+  const more = async () => {
+    if (socket.closed) throw new Error("the server closed the connection");
+    await Promise.race([new Promise<void>((done) => (wake = done)), closed]);
+  };
+  try {
+    await new Promise<void>((done, fail) => socket.once("connect", done).once("error", fail));
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+    );
+    while (buffered.indexOf("\r\n\r\n") === -1) await more();
+    const end = buffered.indexOf("\r\n\r\n");
+    const head = buffered.subarray(0, end).toString("latin1");
+    buffered = buffered.subarray(end + 4);
+    if (!head.startsWith("HTTP/1.1 101")) throw new Error(`no upgrade: ${head.split("\r\n")[0]}`);
+    const extensions = /^sec-websocket-extensions: *(.*)$/im.exec(head)?.[1]?.trim() ?? null;
+
+    let stream = Buffer.alloc(0);
+    const replies: WireMessage[] = [];
+    for (const text of texts) {
+      socket.write(clientTextFrame(text));
+      let frame = serverFrame(buffered);
+      while (frame === null) {
+        await more();
+        frame = serverFrame(buffered);
+      }
+      buffered = buffered.subarray(frame.size);
+      const compressed = (frame.first & 0x40) !== 0;
+      let data = frame.payload;
+      if (compressed) {
+        const before = stream.length === 0 ? 0 : inflate(stream).length;
+        stream = Buffer.concat([stream, frame.payload, Buffer.from([0, 0, 0xff, 0xff])]);
+        data = inflate(stream).subarray(before);
+      }
+      replies.push({ compressed, text: data.toString() });
+    }
+    return { extensions, replies };
+  } finally {
+    socket.destroy();
+  }
+}
