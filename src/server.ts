@@ -177,7 +177,7 @@ export class Server {
     if (typeof serving === "number") return serving;
     const { running, state, websockets } = serving;
     this.started = true;
-    this.runFrameworkHooks(app.frameworkHooks?.started(), "onStart");
+    void this.runFrameworkHooks(app.frameworkHooks?.started(), "onStart");
     if (this.options.announce !== false) {
       this.logger.info(
         `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,
@@ -194,9 +194,9 @@ export class Server {
   /**
    * The framework's own start or stop hooks (LoadedApp.frameworkHooks: Elysia's onStart, onStop),
    * called in order, as its listen() and stop() call them. A hook that throws or rejects is logged
-   * and the others still run; none stops the server, as uvicorn's startup failure would, because
-   * under the framework's own listen() a failing onStart does not either. Stop hooks are awaited, so
-   * an async one (closing a pool) finishes before the process ends; start hooks are not, as there.
+   * and the others still run. None stops the server (a failing lifespan startup would): under the
+   * framework's own listen() a failing onStart does not either. Stop hooks are awaited, so an async
+   * one (closing a pool) finishes before the process ends; start hooks are not, as there.
    */
   private runFrameworkHooks(hooks: (() => unknown)[] | undefined, name: string): Promise<unknown> {
     if (!hooks?.length) return Promise.resolve();
