@@ -50,7 +50,7 @@ function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
 }
 
 /**
- * permessage-deflate as ws's README recommends for servers, not ws's bare defaults, which compress
+ * permessage-deflate as the server example in ws's README sets it, not ws's bare defaults, which compress
  * every message (a 32-byte echo too) with a 15-bit window kept per socket: that made a WebSocket
  * echo on Node 3x slower than uncompressed (scripts/bench/ws-client.ts, 50 sockets, 32-byte
  * messages: 60.8k against 184.9k round trips in 5 s). Messages under 1 KiB go out uncompressed, larger
@@ -61,7 +61,6 @@ const PER_MESSAGE_DEFLATE = {
   serverNoContextTakeover: true,
   threshold: 1024,
   zlibDeflateOptions: { level: 3, memLevel: 7, chunkSize: 1024 },
-  concurrencyLimit: 10,
 };
 
 export interface Upgrades {
