@@ -157,12 +157,12 @@ function denoWriter(output: DenoOutput): (line: string) => void {
  * right after it; a full pipe blocks, EPIPE is ignored; the same from worker threads, checked on
  * Bun 1.4.5). It costs ~0.1 ms at start-up where node:fs plus its first writeSync cost ~7 ms, and
  * the same per line under load. The method is taken now, before the app is imported, so an app
- * that replaces console.log does not receive tsuv's lines; "%s" keeps a `%` in a line (a request
- * path) from being read as a format.
+ * that replaces console.log does not receive tsuv's lines. One argument is printed as it is: a `%`
+ * in a line (a request path) is not read as a format, which only a second argument would make it.
  */
 function bunConsoleWriter(method: "log" | "error"): (line: string) => void {
   const write = console[method].bind(console);
-  return (line) => write("%s", line);
+  return (line) => write(line);
 }
 
 /**
