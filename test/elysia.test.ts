@@ -2,11 +2,11 @@
  * An Elysia app under tsuv, on every runtime, gets what its own listen() and stop() would give it:
  * `app.server` (tsuv's stand-in: its url, and requestIP() naming the client proxy headers name),
  * its onStart hooks (its plugins' too) once tsuv listens, a hook that throws logged without stopping
- * the server, and its async onStop hooks finished before the process ends. Its `.ws()` routes on
- * Bun are in test/websocket-bun.test.ts.
+ * the server, and its async onStop hooks finished before the process ends; in each worker too.
+ * Its `.ws()` routes on Bun are in test/websocket-bun.test.ts.
  */
 import { afterEach, expect, test } from "bun:test";
-import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+import { getBody, killAll, logCount, RUNTIMES, startTsuv, WORKER_CLASSES, waitLog } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/elysia.ts";
 
@@ -32,4 +32,21 @@ for (const runtime of RUNTIMES) {
     expect(tsuv.stdout()).toContain("database pool closed");
     expect(tsuv.stderr()).toContain("Finished server process");
   }, 30_000);
+}
+
+for (const runtime of RUNTIMES) {
+  for (const workerClass of WORKER_CLASSES) {
+    test(`${runtime}, 2 ${workerClass} workers: each worker's app has the server's address and runs its hooks`, async () => {
+      const args = [APP, "--port", "0", "--workers", "2", "--worker-class", workerClass];
+      const tsuv = await startTsuv(runtime, args);
+      // Node's workers listen on their supervisor's socket (an fd): the url is still the port's.
+      await waitLog(tsuv, /elysia started at \S+/g, 2);
+      const url = `elysia started at http://127.0.0.1:${tsuv.port}/`;
+      expect(tsuv.stdout().match(/elysia started at \S+/g)).toEqual([url, url]);
+      expect(await getBody(tsuv.url, "/ip")).toBe("127.0.0.1");
+      tsuv.signal("SIGTERM");
+      expect(await tsuv.exited).toBe(0);
+      expect(logCount(tsuv, /database pool closed/g)).toBe(2);
+    }, 30_000);
+  }
 }

@@ -179,7 +179,8 @@ export interface RunningServer {
    * For apps that hold their runtime's server themselves (LoadedApp.setServer, Elysia's
    * `app.server`): a stand-in answering per request with tsuv's info (the client after proxy
    * headers, --ws bun upgrades). Bun's adapter gives one; elsewhere the app gets the core's
-   * (src/app-server.ts), as there is no server object of the runtime's for apps to call.
+   * (src/app-server.ts), as there is no server object of the runtime's for apps to call, made
+   * from `address` unless the adapter knows better (Node on a supervisor's fd: the bound address).
    */
   readonly appServer?: object;
 }

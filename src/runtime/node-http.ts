@@ -22,6 +22,7 @@ import {
 } from "node:http";
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { portableAppServer } from "../app-server.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
@@ -273,6 +274,14 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     listen.kind === "tcp"
       ? { kind: "tcp", host: listen.host, port: (server.address() as AddressInfo).port }
       : listen;
+  const scheme = secure ? "https" : "http";
+  // A worker on its supervisor's listener (an fd) logs the fd, but an app that holds its server
+  // (Elysia's app.server.url and port) wants the address that listener is bound to.
+  const bound = listen.kind === "fd" ? server.address() : null;
+  const appServer =
+    bound !== null && typeof bound === "object"
+      ? portableAppServer({ kind: "tcp", host: bound.address, port: bound.port }, scheme)
+      : undefined;
 
   let closed: Promise<void> | undefined;
   const cleanup = () => {
@@ -280,7 +289,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   };
   return {
     address,
-    scheme: secure ? "https" : "http",
+    scheme,
+    appServer,
     close() {
       closed ??= new Promise<void>((resolve) => {
         // net.Server's close, not node:http's: since Node 19 that one also closes every idle
