@@ -90,6 +90,13 @@ export type WebSocketHooks = Partial<Hooks> & {
 };
 
 /**
+ * Under permessage-deflate, messages below this size go out as they are: compressing a small
+ * message costs more CPU than the bytes it saves (a 32-byte echo on Node served 3x fewer round
+ * trips compressed). ws's own threshold; Bun compresses only what it is asked to (ws-bun.ts).
+ */
+export const DEFLATE_FROM_BYTES = 1024;
+
+/**
  * WebSocket serving, given with an app that has websocket hooks (and --ws auto). The adapter answers
  * upgrade requests with crossws (they never reach the fetch handler) and enforces the limits with
  * what the runtime has; src/websocket.ts does the rest (logging, limits, proxy headers, shutdown).
@@ -110,7 +117,10 @@ export interface WebSocketServeOptions {
   upgradeFailed(context: PeerContext): void;
   /** Largest message in bytes: a larger one closes the socket with 1009. */
   maxMessageBytes: number;
-  /** Negotiate permessage-deflate where the runtime can. */
+  /**
+   * Negotiate permessage-deflate where the runtime can; then messages of DEFLATE_FROM_BYTES and
+   * more go out compressed, unless the app says otherwise (crossws's `send(data, { compress })`).
+   */
   perMessageDeflate: boolean;
   /**
    * Keepalive: a ping every interval, a peer silent for the timeout after it is dropped (0: off).

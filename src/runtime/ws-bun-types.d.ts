@@ -3,7 +3,7 @@
 import type { AdapterOptions } from "crossws";
 
 export interface BunAdapter {
-  websocket: Record<string, unknown>;
+  websocket: Record<string, unknown> & { open?(ws: unknown): unknown };
   handleUpgrade(request: Request, server: unknown): Promise<Response | undefined>;
 }
 declare const bunAdapter: (options?: AdapterOptions) => BunAdapter;

@@ -16,7 +16,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { _nodeAdapter } from "crossws/adapters/node";
-import type { NodeUpgradeListener, WebSocketServeOptions } from "./adapter.ts";
+import { DEFLATE_FROM_BYTES, type NodeUpgradeListener, type WebSocketServeOptions } from "./adapter.ts";
 
 export interface UpgradeOptions {
   websocket?: WebSocketServeOptions;
@@ -59,7 +59,7 @@ function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
  */
 const PER_MESSAGE_DEFLATE = {
   serverNoContextTakeover: true,
-  threshold: 1024,
+  threshold: DEFLATE_FROM_BYTES,
   zlibDeflateOptions: { level: 3, memLevel: 7, chunkSize: 1024 },
 };
 
