@@ -22,8 +22,11 @@ export function socketAddress({ hostname, port }: ClientAddress): SocketAddress 
   return { address: hostname, family: hostname.includes(":") ? "IPv6" : "IPv4", port };
 }
 
-/** The client of a request tsuv handed the app (null for any other request). */
-function clientOf(request: Request): SocketAddress | null {
+/**
+ * Bun's `server.requestIP(request)` for any stand-in: the client of a request tsuv handed the app
+ * (null for any other request).
+ */
+export function requestIP(request: Request): SocketAddress | null {
   const info = requestInfoOf(request);
   return info === undefined ? null : socketAddress(info.remoteAddr);
 }
@@ -34,6 +37,6 @@ export function portableAppServer(address: BoundAddress, scheme: "http" | "https
     port: tcp?.port,
     hostname: tcp?.host,
     url: tcp ? new URL(`${scheme}://${urlHost(tcp.host)}:${tcp.port}/`) : undefined,
-    requestIP: clientOf,
+    requestIP,
   };
 }

@@ -6,6 +6,7 @@
  * app was given), so the client is the one proxy headers name and upgrades get tsuv's bookkeeping
  * (--ws bun); a request tsuv did not hand the app is not known here (null, false).
  */
+import { requestIP } from "../app-server.ts";
 import { requestInfoOf } from "../request-ip.ts";
 import type { NativeUpgradeOptions } from "../websocket-native.ts";
 import { BunRequestInfo } from "./bun-request-info.ts";
@@ -39,7 +40,7 @@ export function bunAppServer(server: BunServerLike): object {
     get pendingRequests() {
       return server.pendingRequests;
     },
-    requestIP: (request: Request) => infoOf(request)?.requestIP(request) ?? null,
+    requestIP,
     timeout: (request: Request, seconds: number) => infoOf(request)?.timeout(request, seconds),
     upgrade: (request: Request, options?: NativeUpgradeOptions) =>
       infoOf(request)?.upgrade(request, options) ?? false,
