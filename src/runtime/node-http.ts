@@ -275,13 +275,6 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       ? { kind: "tcp", host: listen.host, port: (server.address() as AddressInfo).port }
       : listen;
   const scheme = secure ? "https" : "http";
-  // A worker on its supervisor's listener (an fd) logs the fd, but an app that holds its server
-  // (Elysia's app.server.url and port) wants the address that listener is bound to.
-  const bound = listen.kind === "fd" ? server.address() : null;
-  const appServer =
-    bound !== null && typeof bound === "object"
-      ? portableAppServer({ kind: "tcp", host: bound.address, port: bound.port }, scheme)
-      : undefined;
 
   let closed: Promise<void> | undefined;
   const cleanup = () => {
@@ -290,7 +283,17 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   return {
     address,
     scheme,
-    appServer,
+    /**
+     * A worker on its supervisor's listener (an fd) logs the fd, but an app that holds its server
+     * (Elysia's app.server.url and port) wants the address that listener is bound to. Asked for
+     * only by such an app (server.ts), so other apps' workers make no getsockname call for it.
+     */
+    get appServer() {
+      const bound = listen.kind === "fd" ? server.address() : null;
+      return bound !== null && typeof bound === "object"
+        ? portableAppServer({ kind: "tcp", host: bound.address, port: bound.port }, scheme)
+        : undefined;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         // net.Server's close, not node:http's: since Node 19 that one also closes every idle
