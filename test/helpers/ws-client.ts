@@ -49,6 +49,20 @@ export function upgradeRequest(url: string, headers: Record<string, string> = {}
   });
 }
 
+/** A raw client's upgrade request, with `extra` header lines. */
+function handshake(port: number, path: string, ...extra: string[]): string {
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${KEY}`,
+    "Sec-WebSocket-Version: 13",
+    ...extra,
+  ];
+  return `${lines.join("\r\n")}\r\n\r\n`;
+}
+
 /**
  * A peer that completes the handshake and then never answers a ping (nor anything else).
  * Resolves once upgraded, with a promise of the time the server dropped it.
@@ -61,9 +75,7 @@ export function deadPeer(port: number): Promise<{ socket: Socket; dropped: Promi
     socket.on("error", () => {});
     socket.once("close", () => reject(new Error(`dead peer: connection closed before the upgrade: ${head}`)));
     socket.once("connect", () => {
-      socket.write(
-        `GET /dead HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
+      socket.write(handshake(port, "/dead"));
     });
     const onData = (chunk: Buffer) => {
       head += chunk.toString("latin1");
@@ -165,9 +177,7 @@ export async function deflateEcho(
   try {
     await new Promise<void>((done, fail) => socket.once("connect", done).once("error", fail));
     socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+      handshake(port, path, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"),
     );
     while (buffered.indexOf("\r\n\r\n") === -1) await more();
     const end = buffered.indexOf("\r\n\r\n");
