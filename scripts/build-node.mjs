@@ -7,7 +7,7 @@
 //   dist/index.mjs     the library API (package.json exports)
 //   dist/ts-hooks.mjs  the TypeScript loader hooks, loaded by URL by module.register
 //
-// consola, crossws and picomatch are bundled; esbuild, citty and chokidar stay external (see
+// crossws and picomatch are bundled; esbuild, citty and chokidar stay external (see
 // `external` below). Fails with a non-zero exit on any error, a missing entry point included.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

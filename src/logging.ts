@@ -2,19 +2,14 @@
  * Logging: uvicorn's text format (optionally colored) or JSON lines, error log on stderr and
  * access log on stdout. Pure: the writers are injected, nothing here touches a runtime global.
  *
- * Why consola carries only half of it: server, lifecycle and app-exception lines go through a
- * consola instance (consola/core, no terminal detection) whose reporter is the formatter below;
- * consola stamps the date and dispatches to the reporter. The access log does not: it runs once
- * per request, and a line through consola costs ~175-230 ns against ~5-25 ns formatted directly
- * (scratch micro-benchmark, Bun 1.4 / Node 20 / Node 24 / Deno 2.9), and consola's duplicate-line
- * throttle (off here) would fold identical access lines (keep-alive, same client and path) into
- * "(repeated N times)". Both paths share the same formatting functions, so the output is identical.
- * The level check is ours, done before any string work, since consola puts fatal and error on one
- * level.
+ * Every line is formatted here and goes straight to its writer, after one level check made
+ * before any string work. No logging library sits between: the formats are uvicorn's, so one
+ * would only dispatch, and consola's dispatch calls clearTimeout on every line, which on Deno
+ * 2.8+ loads Node's timers, 10-14 ms of start-up (runtime/web-timer.ts). The access log is
+ * batched (line-batch.ts); every other line is written at once, after the batch.
  *
  * A writer that throws (closed pipe) never breaks a request: like Python's logging, the line is dropped.
  */
-import { type ConsolaInstance, createConsola, type LogObject } from "consola/core";
 import type { Config } from "./config.ts";
 import { statusPhrase } from "./http-status.ts";
 import { type LineBatch, lineBatch } from "./line-batch.ts";
@@ -58,6 +53,8 @@ export interface LoggerOptions {
   stderr: (line: string) => void;
   /** Added to every JSON line as "pid" when given. */
   pid?: number;
+  /** Runs the access-log flush after this event-loop turn (line-batch.ts); setTimeout(0) if not given. */
+  schedule?: (flush: () => void) => void;
 }
 
 /** Python logging's numeric levels (TRACE is uvicorn's 5). */
@@ -258,24 +255,6 @@ function jsonFormatter(fields: string): Formatter {
   };
 }
 
-/** consola's log types for ours; consola's reporter maps them back. */
-const CONSOLA_TYPE = {
-  critical: "fatal",
-  error: "error",
-  warning: "warn",
-  info: "info",
-  debug: "debug",
-  trace: "trace",
-} as const;
-const FROM_CONSOLA: Record<string, LogLevel> = {
-  fatal: "critical",
-  error: "error",
-  warn: "warning",
-  info: "info",
-  debug: "debug",
-  trace: "trace",
-};
-
 function build(
   options: LoggerOptions,
   fields: Record<string, string | number>,
@@ -287,34 +266,22 @@ function build(
     options.format === "json" ? jsonFormatter(jsonFields(allFields)) : textFormatter(options.useColors);
   const { stderr } = options;
 
-  const consola: ConsolaInstance = createConsola({
-    // Everything that reaches consola already passed our level check.
-    level: 5,
-    // Never fold repeated lines: a log is a record, not a UI.
-    throttle: 0,
-    reporters: [
-      {
-        log: (entry: LogObject) => {
-          const level = FROM_CONSOLA[entry.type] ?? "info";
-          const line = format.line(level, String(entry.args[0] ?? ""), entry.date, entry.error);
-          // The access lines before this one go first, as they would unbatched (e.g. `2>&1`).
-          accessBatch.flush();
-          try {
-            stderr(line);
-          } catch {}
-        },
-      },
-    ],
-  });
+  /** A server, lifecycle or exception record, on stderr. */
+  const write = (level: LogLevel, message: string, error?: unknown): void => {
+    const line = format.line(level, message, new Date(), error);
+    // The access lines before this one go first, as they would unbatched (e.g. `2>&1`).
+    accessBatch.flush();
+    try {
+      stderr(line);
+    } catch {}
+  };
 
   const colorMessages = options.format === "text" && options.useColors;
   const emit = (level: LogLevel) => {
-    const type = CONSOLA_TYPE[level];
     const rank = RANK[level];
     return (message: string, colorMessage?: string): void => {
       if (rank < threshold) return;
-      // `args`, not `message`: consola would not recognise `{ message: "" }` as a log object.
-      consola[type]({ args: [colorMessages && colorMessage !== undefined ? colorMessage : message] });
+      write(level, colorMessages && colorMessage !== undefined ? colorMessage : message);
     };
   };
 
@@ -330,8 +297,8 @@ function build(
     trace: emit("trace"),
     exception(message: string, error: unknown): void {
       if (RANK.error < threshold) return;
-      // Wrapped, not passed as an argument: consola would format an Error argument its own way.
-      consola.error({ args: [message], error: error === undefined ? "undefined" : error });
+      // A thrown `undefined` still gets its "traceback" line, as uvicorn prints one.
+      write("error", message, error === undefined ? "undefined" : error);
     },
     access: accessEnabled
       ? (client, method, target, httpVersion, status) =>
@@ -346,7 +313,7 @@ function build(
 
 export function createLogger(options: LoggerOptions): Logger {
   // One batch for the logger and its children: they share stdout, and so its order.
-  return build(options, {}, lineBatch(options.stdout));
+  return build(options, {}, lineBatch(options.stdout, options.schedule));
 }
 
 export interface LoggerIO {
@@ -357,6 +324,8 @@ export interface LoggerIO {
   /** $NO_COLOR is set to a non-empty value (colors default off). */
   noColor: boolean;
   pid?: number;
+  /** LoggerOptions.schedule: the runtime's cheapest timer (RuntimeAdapter.after). */
+  schedule?: (flush: () => void) => void;
 }
 
 /** `--use-colors` / `--no-use-colors` win; otherwise colors on a TTY unless NO_COLOR. */
@@ -372,5 +341,6 @@ export function loggerFromConfig(
     stdout: io.stdout,
     stderr: io.stderr,
     pid: io.pid,
+    schedule: io.schedule,
   });
 }
