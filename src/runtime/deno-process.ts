@@ -1,12 +1,14 @@
 /**
- * Deno's pid, environment, signals and exit from the Deno namespace rather than node:process: a
- * single server on Deno then never starts Deno's Node compatibility layer, which the first touch
- * of node:process (or any node:* module) does, ~30 ms of Deno 2.9.6 start-up (see paths.ts).
+ * Deno's pid, environment, signals and exit from the Deno namespace rather than node:process, and
+ * its timers from the web platform rather than node:timers (web-timer.ts): a single server on Deno
+ * then never starts Deno's Node compatibility layer, which the first touch of node:process (or any
+ * node:* module) does, ~30 ms of Deno 2.9.6 start-up (see paths.ts).
  * Thread and process workers still use the node:* plumbing (plumbing.ts), loaded when first used.
  */
 import { nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
 import { type ProcessBasics, signalSubscriber } from "./plumbing.ts";
+import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
 interface DenoProcessApi {
@@ -61,6 +63,7 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
     // Through node:process (builtin.ts), read only now: its exit runs the app's process.on("exit") handlers,
     // which Deno.exit skips. At exit the Node compatibility layer's start-up cost does not matter.
     exit: (code: number) => nodeProcess().exit(code),
+    after: webTimerAfter,
   };
 }
 

@@ -13,6 +13,7 @@ import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 import { posixResolve } from "./paths.ts";
+import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
 interface DenoOutput {
@@ -67,6 +68,8 @@ export interface ProcessIO {
   isTTY: boolean;
   noColor: boolean;
   exists: (path: string) => boolean;
+  /** Runs the access log's flush after this turn (LoggerIO.schedule); setTimeout(0) when not given. */
+  schedule?: (flush: () => void) => void;
 }
 
 /** Does `path` exist (file, directory or anything else; symlinks followed), as node:fs existsSync. */
@@ -106,6 +109,10 @@ export function processIO(): ProcessIO {
       stdout: denoWriter(stdout),
       stderr: denoWriter(stderr),
       isTTY: stdout.isTerminal(),
+      // Deno's web timer: the first setTimeout would load Node's timers at the first request.
+      schedule: (flush) => {
+        webTimerAfter(0, flush);
+      },
     };
   }
   const process = nodeProcess();

@@ -46,7 +46,7 @@ const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 
 export type Plumbing = Pick<
   RuntimeAdapter,
-  "pid" | "env" | "onSignal" | "exit" | "startThread" | "spawnProcess" | "supervisorChannel"
+  "pid" | "env" | "onSignal" | "exit" | "after" | "startThread" | "spawnProcess" | "supervisorChannel"
 >;
 
 /** The environment variable that makes a tsuv process a worker (its value: JSON of WorkerBoot). */
@@ -70,10 +70,13 @@ export interface PlumbingOptions {
   processBasics?: ProcessBasics;
 }
 
-/** pid, env, signals and exit: node:process's on Node and Bun, the Deno namespace's on Deno. */
-export type ProcessBasics = Pick<RuntimeAdapter, "pid" | "env" | "onSignal" | "onStrayError" | "exit">;
+/** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
+export type ProcessBasics = Pick<
+  RuntimeAdapter,
+  "pid" | "env" | "onSignal" | "onStrayError" | "exit" | "after"
+>;
 
-/** pid, env, signals and exit through node:process. */
+/** pid, env, signals and exit through node:process; timers are the global setTimeout. */
 export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
   const process = nodeProcess();
   return {
@@ -96,7 +99,14 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       };
     },
     exit: (code) => process.exit(code),
+    after: timerAfter,
   };
+}
+
+/** RuntimeAdapter.after with the global setTimeout (Node, Bun, and test doubles). */
+export function timerAfter(ms: number, callback: () => void): () => void {
+  const timer = setTimeout(callback, ms);
+  return () => clearTimeout(timer);
 }
 
 export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {

@@ -2,6 +2,7 @@
 import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
 import type { RuntimeInfo } from "../../src/runtime/detect.ts";
 import type { ProcessIO } from "../../src/runtime/index.ts";
+import { timerAfter } from "../../src/runtime/plumbing.ts";
 
 export function fakeRuntime(
   overrides: Partial<RuntimeInfo> & { caps?: Partial<RuntimeInfo["capabilities"]> } = {},
@@ -45,6 +46,7 @@ export function fakeAdapter(
     importModule: refuse("importModule"),
     onSignal: () => () => {},
     exit: refuse("exit") as () => never,
+    after: timerAfter,
     bindSharedSocket: refuse("bindSharedSocket"),
     probePort: refuse("probePort"),
     startThread: refuse("startThread"),
