@@ -305,7 +305,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push(
       "## Start-up: exec to first 200",
       "",
-      "hyperfine runs `bench/startup.sh PORT CMD...`, which starts the server, polls GET / every 2 ms with bash builtins until it answers 200, and kills it; the time includes the probe's own ~2 ms. Medians.",
+      "hyperfine runs `bench/startup.sh PORT CMD...`, which starts the server, polls GET / every 2 ms with bash builtins until it answers 200, and kills it; the time includes the probe's own ~2 ms. tsuv and the raw server take turns: five hyperfine rounds of two runs each (after a warm-up run), the order flipped every round. Medians of the ten runs.",
       "",
       "| runtime | tsuv | raw server | ratio |",
       "|---|---:|---:|---:|",
