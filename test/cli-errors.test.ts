@@ -333,6 +333,25 @@ const ROWS: Row[] = [
     code: 1,
     line: /error while attempting to bind on address \('127\.0\.0\.1', \d+\): address already in use/,
   },
+  // Bun 1.4.5 says "ENOTTY: inappropriate ioctl for device" for a host its resolver answers NXDOMAIN
+  // for (src/runtime/bun.ts unresolvedHost); tsuv asks the resolver and says what Node says. A name
+  // under .invalid is NXDOMAIN by RFC 6761; RES_OPTIONS keeps a resolver that does not answer short.
+  {
+    name: "a host that does not resolve (Bun)",
+    args: [APP, "--host", "nonexistent.invalid", "--port", "0"],
+    env: { RES_OPTIONS: "timeout:1 attempts:1" },
+    code: 1,
+    line: /error while attempting to bind on address \('nonexistent\.invalid', 0\): getaddrinfo ENOTFOUND nonexistent\.invalid$/,
+    only: ["bun"],
+  },
+  {
+    name: "a host that does not resolve, two workers (Bun)",
+    args: [APP, "--host", "nonexistent.invalid", "--port", "0", "--workers", "2"],
+    env: { RES_OPTIONS: "timeout:1 attempts:1" },
+    code: 1,
+    line: /error while attempting to bind on address \('nonexistent\.invalid', 0\): getaddrinfo ENOTFOUND nonexistent\.invalid$/,
+    only: ["bun"],
+  },
   {
     name: "--uds in a missing directory",
     args: [APP, "--uds", "/nonexistent/dir/tsuv.sock"],

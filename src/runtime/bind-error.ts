@@ -41,6 +41,17 @@ export function bindError(error: unknown, host: string, port: number, os: string
   );
 }
 
+/**
+ * A ConfigError for a host that does not resolve, in the words tsuv prints on Node (whose bind
+ * error it is there): `error while attempting to bind on address ('db.local', 8000): getaddrinfo
+ * ENOTFOUND db.local`. For runtimes that report such a host with a misleading reason (Bun).
+ */
+export function unresolvedHostError(host: string, port: number): ConfigError {
+  return new ConfigError(
+    `error while attempting to bind on address ${addressRepr(host, port)}: getaddrinfo ENOTFOUND ${bareHost(host)}`,
+  );
+}
+
 /** A ConfigError for a failed unix socket bind. */
 export function unixBindError(error: unknown, path: string): ConfigError {
   return new ConfigError(`error while attempting to bind on address '${path}': ${errorMessage(error)}`);

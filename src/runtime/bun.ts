@@ -26,11 +26,13 @@ import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
   BoundAddress,
   FetchHandler,
+  ListenTarget,
   RunningServer,
   RuntimeAdapter,
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { bareHost, unresolvedHostError } from "./bind-error.ts";
 import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
@@ -77,6 +79,8 @@ declare const Bun: {
     readonly port: number;
     stop(closeActiveConnections?: boolean): void;
   };
+  /** Rejects for a name that does not resolve. */
+  dns: { lookup(hostname: string): Promise<unknown> };
 };
 
 /** Bun.serve's idleTimeout is whole seconds, 0 (off) to 255. */
@@ -120,7 +124,28 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
   }
   // node:crypto (decrypting a key) only when serving TLS.
   const tls = options.tls ? (await import("./tls-key.ts")).plainTls(options.tls) : undefined;
-  return serveFetch(info, options, app, { websocket, native }, tls);
+  try {
+    return serveFetch(info, options, app, { websocket, native }, tls);
+  } catch (error) {
+    throw (await unresolvedHost(listen)) ?? error;
+  }
+}
+
+/**
+ * Bun 1.4.5 reports a host it cannot resolve with a stale errno instead of a lookup failure:
+ * `--host nonexistent.invalid` fails with "ENOTTY: inappropriate ioctl for device, listen" (or
+ * EINVAL), which sends the operator looking in the wrong place. So when a TCP bind fails, Bun's
+ * resolver is asked (only then: it costs nothing at a good start): a host it cannot resolve is
+ * the reason, said as tsuv says it on Node. Any other failure keeps its own message.
+ */
+async function unresolvedHost(listen: ListenTarget): Promise<ConfigError | undefined> {
+  if (listen.kind !== "tcp") return undefined;
+  try {
+    await Bun.dns.lookup(bareHost(listen.host));
+    return undefined;
+  } catch {
+    return unresolvedHostError(listen.host, listen.port);
+  }
 }
 
 /** --ws bun: the app's handlers for Bun.serve, and what server.upgrade() hands sockets to. */
@@ -288,10 +313,15 @@ export function createAdapter(): RuntimeAdapter {
     importModule: (absolutePath) => import(Bun.pathToFileURL(absolutePath).href),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
-    probePort: async (host, port) =>
-      probeNative(host, port, info.os, (hostname, wanted) => {
-        const listener = Bun.listen({ hostname, port: wanted, socket: { data() {} } });
-        return { port: listener.port, close: () => listener.stop(true) };
-      }),
+    probePort: async (host, port) => {
+      try {
+        return probeNative(host, port, info.os, (hostname, wanted) => {
+          const listener = Bun.listen({ hostname, port: wanted, socket: { data() {} } });
+          return { port: listener.port, close: () => listener.stop(true) };
+        });
+      } catch (error) {
+        throw (await unresolvedHost({ kind: "tcp", host, port, reusePort: false })) ?? error;
+      }
+    },
   };
 }
