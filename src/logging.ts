@@ -324,7 +324,7 @@ export interface LoggerIO {
   /** $NO_COLOR is set to a non-empty value (colors default off). */
   noColor: boolean;
   pid?: number;
-  /** LoggerOptions.schedule: the runtime's cheapest timer (RuntimeAdapter.after). */
+  /** LoggerOptions.schedule (on Deno a web timer: runtime/web-timer.ts). */
   schedule?: (flush: () => void) => void;
 }
 

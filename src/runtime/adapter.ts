@@ -277,9 +277,9 @@ export interface RuntimeAdapter {
   exit(code: number): never;
   /**
    * Call `callback` once, `ms` from now; the returned function cancels it. For tsuv's own short
-   * ticks (the server's main loop): setTimeout on Node
-   * and Bun; Deno's web timers on Deno, where setTimeout's first call costs 10-14 ms of start-up
-   * (runtime/web-timer.ts). A cancelled Deno timer still holds the event loop until its time.
+   * ticks (the server's main loop): setTimeout on Node and Bun; Deno's web timers on Deno, where
+   * setTimeout's first call costs 10-14 ms of start-up (runtime/web-timer.ts). A cancelled Deno
+   * timer still holds the event loop until its time.
    */
   after(ms: number, callback: () => void): () => void;
 

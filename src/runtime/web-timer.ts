@@ -5,8 +5,8 @@
  * (denoland/deno#33118), loaded on their first use (denoland/deno#35373), and that first call
  * loads Deno's Node foundation: 10-14 ms and ~3 MiB of RSS per isolate on Deno 2.9.6 (a fresh
  * `deno run` script timing its first setTimeout; RSS with and without one). Such a call before
- * the first response costs every start-up that much (each thread worker's too). AbortSignal.timeout()
- * runs on the web timers Deno has loaded anyway: ~0.5 ms for the first.
+ * the first response costs every single-server start-up that much. AbortSignal.timeout() runs on
+ * the web timers Deno has loaded anyway: ~0.5 ms for the first.
  *
  * It cannot be cleared: cancelling only keeps the callback from running, and until its time comes
  * the timer holds the event loop open (Deno 2.9.6 refs it). So it serves short timers only: the
