@@ -173,7 +173,7 @@ function jsonFields(fields: Record<string, string | number>): string {
 }
 
 interface Formatter {
-  line(level: LogLevel, message: string, date: Date, error?: unknown): string;
+  line(level: LogLevel, message: string, error?: unknown): string;
   access(client: string, method: string, target: string, httpVersion: string, status: number): string;
 }
 
@@ -182,7 +182,7 @@ function textFormatter(colors: boolean): Formatter {
   const info = prefixes.info;
   const status = statusCache(colors);
   return {
-    line: (level, message, _date, error) =>
+    line: (level, message, error) =>
       error === undefined
         ? `${prefixes[level]}${message}`
         : `${prefixes[level]}${message}\n${formatError(error)}`,
@@ -240,8 +240,8 @@ function isoNow(): string {
 function jsonFormatter(fields: string): Formatter {
   const status = statusCache(false);
   return {
-    line: (level, message, date, error) =>
-      `{"time":"${date.toISOString()}","level":"${level}","message":"${escapeJson(message)}"${fields}${
+    line: (level, message, error) =>
+      `{"time":"${isoNow()}","level":"${level}","message":"${escapeJson(message)}"${fields}${
         error === undefined ? "" : `,"exception":"${escapeJson(formatError(error))}"`
       }}`,
     access: (client, method, target, httpVersion, code) => {
@@ -268,7 +268,7 @@ function build(
 
   /** A server, lifecycle or exception record, on stderr. */
   const write = (level: LogLevel, message: string, error?: unknown): void => {
-    const line = format.line(level, message, new Date(), error);
+    const line = format.line(level, message, error);
     // The access lines before this one go first, as they would unbatched (e.g. `2>&1`).
     accessBatch.flush();
     try {
