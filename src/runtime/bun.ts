@@ -26,7 +26,6 @@ import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
   BoundAddress,
   FetchHandler,
-  ListenTarget,
   RunningServer,
   RuntimeAdapter,
   ServeOptions,
@@ -127,7 +126,8 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
   try {
     return serveFetch(info, options, app, { websocket, native }, tls);
   } catch (error) {
-    throw (await unresolvedHost(listen)) ?? error;
+    if (listen.kind !== "tcp") throw error;
+    throw (await unresolvedHost(listen.host, listen.port)) ?? error;
   }
 }
 
@@ -138,13 +138,12 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
  * resolver is asked (only then: it costs nothing at a good start): a host it cannot resolve is
  * the reason, said as tsuv says it on Node. Any other failure keeps its own message.
  */
-async function unresolvedHost(listen: ListenTarget): Promise<ConfigError | undefined> {
-  if (listen.kind !== "tcp") return undefined;
+async function unresolvedHost(host: string, port: number): Promise<ConfigError | undefined> {
   try {
-    await Bun.dns.lookup(bareHost(listen.host));
+    await Bun.dns.lookup(bareHost(host));
     return undefined;
   } catch {
-    return unresolvedHostError(listen.host, listen.port);
+    return unresolvedHostError(host, port);
   }
 }
 
@@ -320,7 +319,7 @@ export function createAdapter(): RuntimeAdapter {
           return { port: listener.port, close: () => listener.stop(true) };
         });
       } catch (error) {
-        throw (await unresolvedHost({ kind: "tcp", host, port, reusePort: false })) ?? error;
+        throw (await unresolvedHost(host, port)) ?? error;
       }
     },
   };
