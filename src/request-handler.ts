@@ -73,13 +73,17 @@ export function createRequestHandler(
   // --ws bun: the app's fetch may upgrade with Bun's server.upgrade() (RequestInfo.upgraded).
   const nativeUpgrades = config.ws === "bun";
 
-  const finish = (request: Request, info: RequestInfo, response: Response): Response => {
+  /** `late`: the answer came after the app awaited something, time in which its client may have gone. */
+  const finish = (request: Request, info: RequestInfo, response: Response, late = false): Response => {
     // What fetch returned after upgrading is not sent; the socket has its own log lines.
     if (nativeUpgrades && info.upgraded) return response;
     if (onUnservedHooks !== undefined && (response as { crossws?: unknown }).crossws !== undefined)
       onUnservedHooks();
     const out = defaultHeaders.apply(response);
-    if (accessEnabled) {
+    // A response to a client that has gone is never sent: no access line, as uvicorn writes none
+    // (and as node-app-handler.ts writes none when nothing was sent). The app's exception, if it
+    // failed on the lost body, is still logged (fail), as uvicorn logs it.
+    if (accessEnabled && !(late && info.clientGone?.() === true)) {
       try {
         const { hostname, port } = info.remoteAddr;
         logger.access(
@@ -99,7 +103,7 @@ export function createRequestHandler(
 
   const fail = (request: Request, info: RequestInfo, error: unknown): Response => {
     logger.exception("Exception in fetch handler", error);
-    return finish(request, info, internalServerError());
+    return finish(request, info, internalServerError(), true);
   };
 
   /** The app answered with a promise: tracked in flight until it settles. */
@@ -109,7 +113,7 @@ export function createRequestHandler(
       (response) => {
         inFlight.delete(request);
         return response instanceof Response || (nativeUpgrades && info.upgraded)
-          ? finish(request, info, response)
+          ? finish(request, info, response, true)
           : fail(request, info, notAResponse(response));
       },
       (error) => {

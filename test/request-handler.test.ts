@@ -268,3 +268,79 @@ describe("BunCompletions (RequestInfo.completed on Bun)", () => {
     expect(serve().status).toBe(200);
   });
 });
+
+describe("access log: a client that has gone (RequestInfo.clientGone)", () => {
+  /** A handler whose access lines and exceptions are collected, around `app`. */
+  function logged(app: FetchHandler) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const config = resolveConfig(["main:app"], {}, { runtime: fakeRuntime() });
+    const logger = loggerFromConfig(config, {
+      stdout: (line) => out.push(line),
+      stderr: (line) => err.push(line),
+      isTTY: false,
+      noColor: true,
+    });
+    const { handler } = createRequestHandler(config, app, logger, () => {});
+    // Access lines are written in a batch a moment later (line-batch.ts).
+    const lines = async () => {
+      await Bun.sleep(20);
+      return { out: out.join("\n"), err: err.join("\n") };
+    };
+    return { handler, lines };
+  }
+  function peer(gone: boolean) {
+    const asked = { count: 0 };
+    const info: RequestInfo = {
+      remoteAddr: { hostname: "127.0.0.1", port: 5000 },
+      clientGone: () => {
+        asked.count++;
+        return gone;
+      },
+    };
+    return { info, asked };
+  }
+  const request = (path: string) => new Request(`http://127.0.0.1:8000${path}`);
+
+  test("a late answer to a client that has gone gets no access line", async () => {
+    const { handler, lines } = logged(async () => new Response("late"));
+    const { info } = peer(true);
+    expect((await handler(request("/gone"), info)).status).toBe(200);
+    const { out } = await lines();
+    expect(out).not.toContain("/gone");
+  });
+
+  test("a late answer to a client still there is logged", async () => {
+    const { handler, lines } = logged(async () => new Response("late"));
+    const { info, asked } = peer(false);
+    await handler(request("/here"), info);
+    expect((await lines()).out).toContain('"GET /here HTTP/1.1" 200 OK');
+    expect(asked.count).toBe(1);
+  });
+
+  test("a failure once the client has gone: the exception is logged, no access line", async () => {
+    const { handler, lines } = logged(async () => {
+      throw new Error("body read failed");
+    });
+    const { info } = peer(true);
+    expect((await handler(request("/upload"), info)).status).toBe(500);
+    const { out, err } = await lines();
+    expect(err).toContain("Exception in fetch handler");
+    expect(err).toContain("body read failed");
+    expect(out).not.toContain("/upload");
+  });
+
+  test("an answer given synchronously does not ask (the hot path stays as it was)", async () => {
+    const { handler, lines } = logged(() => new Response("now"));
+    const { info, asked } = peer(true);
+    handler(request("/sync"), info);
+    expect((await lines()).out).toContain('"GET /sync HTTP/1.1" 200 OK');
+    expect(asked.count).toBe(0);
+  });
+
+  test("a runtime that cannot tell (Deno) logs the line", async () => {
+    const { handler, lines } = logged(async () => new Response("late"));
+    await handler(request("/deno"), { remoteAddr: { hostname: "127.0.0.1", port: 5000 } });
+    expect((await lines()).out).toContain('"GET /deno HTTP/1.1" 200 OK');
+  });
+});

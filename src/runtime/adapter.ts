@@ -35,6 +35,14 @@ export interface RequestInfo {
    * the socket is logged as `"WebSocket /path" [accepted]`.
    */
   readonly upgraded?: boolean;
+  /**
+   * True once the client has gone: a response made now is never sent, so it gets no access line,
+   * as uvicorn writes none once its client disconnected. Node: the socket is destroyed. Bun: the
+   * request's signal has aborted (made on the first read, so asked only of a late answer). Deno
+   * gives no sign: reading request.signal makes Deno 2.9 warn of its legacy abort at the first
+   * successful response, and ServeHandlerInfo.completed resolves whether the client stayed or not.
+   */
+  clientGone?(): boolean;
 }
 
 /**

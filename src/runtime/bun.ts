@@ -38,7 +38,6 @@ import {
   BunCompletions,
   type BunPeerSource,
   BunRequestInfo,
-  peerUnread,
   TrackedBunRequestInfo,
 } from "./bun-request-info.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
@@ -171,10 +170,7 @@ function serveFetch(
   // Set while a retiring worker lingers before stop(false): every answer ends keep-alive (linger.ts).
   let lingering = false;
 
-  /**
-   * An async answer: no idle cut while the app works; once it has answered, keep-alive again. The
-   * peer is read now if the handler will want it: the client may be gone by the time it answers.
-   */
+  /** An async answer: no idle cut while the app works; once it has answered, keep-alive again. */
   const later = (
     request: Request,
     server: BunServer,
@@ -182,7 +178,6 @@ function serveFetch(
     result: Promise<Response>,
   ): Promise<Response> => {
     server.timeout(request, 0);
-    info.captureIfWanted();
     bodies.running++;
     return result.then(
       (response) => {
@@ -190,7 +185,6 @@ function serveFetch(
         if (nativeSocket !== undefined && info.upgraded) return response;
         server.timeout(request, idle);
         bodies.add(request);
-        peerUnread();
         return response;
       },
       (error: unknown) => {

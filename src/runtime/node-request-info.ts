@@ -47,6 +47,7 @@ abstract class NodeInfo implements RequestInfo {
   withClient(client: ClientAddress): RequestInfo {
     return new ForwardedInfo(client, this);
   }
+  abstract clientGone(): boolean;
 }
 
 /** The peer of a request: read from the socket only when the app (or the access log) asks. */
@@ -64,6 +65,9 @@ class NodeRequestInfo extends NodeInfo {
     }
     return this.#addr;
   }
+  clientGone(): boolean {
+    return this.#socket.destroyed;
+  }
 }
 
 /** A request whose client a trusted proxy named; `completed` stays the connection's. */
@@ -72,10 +76,15 @@ class ForwardedInfo extends NodeInfo {
   // Read now, as request-handler.ts did before this class: a CompletionInfo makes its promise on
   // the first read, which must come before the app runs.
   readonly completed: Completion | undefined;
+  readonly #peer: RequestInfo;
   constructor(client: ClientAddress, peer: RequestInfo) {
     super();
     this.remoteAddr = client;
     this.completed = peer.completed;
+    this.#peer = peer;
+  }
+  clientGone(): boolean {
+    return this.#peer.clientGone?.() === true;
   }
 }
 
@@ -102,6 +111,9 @@ class CompletionInfo extends NodeInfo {
   }
   get remoteAddr(): ClientAddress {
     return this.#peer.remoteAddr;
+  }
+  clientGone(): boolean {
+    return this.#socket.destroyed;
   }
 }
 

@@ -429,6 +429,35 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect((await fetch(`${server.url}/`)).status).toBe(200);
   });
 
+  test("a client that leaves before its answer gets no access line, as in uvicorn; the app's error is still logged", async () => {
+    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    // One leaves while the app sleeps, one halfway through its upload (the app's request.text()
+    // then fails). Their answers, a 200 and a 500, would go nowhere.
+    const waiting = connect(server.port, "127.0.0.1");
+    // Named by a trusted proxy: the answer is judged on the forwarded request's info.
+    waiting.write("GET /slow?ms=500 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.1.2.3\r\n\r\n");
+    const uploading = connect(server.port, "127.0.0.1");
+    uploading.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"x".repeat(10)}`);
+    await Bun.sleep(200);
+    waiting.destroy();
+    uploading.destroy();
+    await server.waitFor(/ERROR: {4}Exception in fetch handler/);
+    await Bun.sleep(600);
+    // Lines are written in order: once this one is out, a line for either answer would be too.
+    expect((await fetch(`${server.url}/?x=1`)).status).toBe(200);
+    await server.waitFor(ACCESS_LINE);
+    const lines = server.stdout();
+    if (runtime === "deno") {
+      // Deno.serve gives no sign that a client left (adapter.ts RequestInfo.clientGone): the lines
+      // are written as if the answers had gone out.
+      expect(lines).toContain('"GET /slow?ms=500 HTTP/1.1" 200');
+      expect(lines).toContain('"POST /echo HTTP/1.1" 500');
+    } else {
+      expect(lines).not.toContain("/slow");
+      expect(lines).not.toContain("/echo");
+    }
+  });
+
   test("--limit-concurrency answers 503 over the limit", async () => {
     const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
     const slow = fetch(`${server.url}/slow?ms=800`);
