@@ -44,7 +44,7 @@ export class BunRequestInfo implements RequestInfo {
     this.#native = native;
   }
   /**
-   * Read on first use. Once the client has gone Bun's requestIP answers null, and so does this (the
+   * Read on first use. Once the client has gone Bun's requestIP answers null, and this no peer (the
    * access log writes no line for such a request: clientGone).
    */
   get remoteAddr(): ClientAddress {
@@ -56,9 +56,9 @@ export class BunRequestInfo implements RequestInfo {
   }
   /**
    * Bun aborts a request's signal when its client leaves, and reading it afterwards says so too.
-   * It is made on first read (+1,155 instructions per request, json workload with the access log,
-   * scripts/bench/callgrind.ts), so it is asked only of a late answer. The peer cannot tell instead: it may have been read (and
-   * kept) before the client left, by the proxy-header check or the app.
+   * The signal is made on first read (+1,155 instructions per request on the json workload with
+   * the access log, scripts/bench/callgrind.ts), so only a late answer asks. The peer cannot tell
+   * instead: it may have been read, and kept, before the client left (proxy headers, the app).
    */
   clientGone(): boolean {
     return this.#request.signal.aborted;
