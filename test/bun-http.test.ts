@@ -175,7 +175,7 @@ test("request bodies over Bun's default 128 MiB limit are taken", async () => {
   expect(chunked).toEndWith(`\r\n\r\n${count * chunk.length}`);
 }, 20_000);
 
-test("a slow request's access line names its client, read only once the app has answered", async () => {
+test("a slow request's access line names its client (the peer is read after the app's await)", async () => {
   const socket = connect(tsuv.port, "127.0.0.1");
   await new Promise((resolve) => socket.once("connect", resolve));
   const localPort = socket.localPort;
