@@ -275,6 +275,11 @@ describe("process class beyond the seed", () => {
     processes,
     "a recycle request waits for a SIGHUP restart, and none starts during shutdown",
   );
+  shared.hupsDuringRestart(
+    processes,
+    "SIGHUPs during a rolling restart run one more round once it ends, however many came",
+  );
+  shared.ttinDuringRestart(processes, "a worker SIGTTIN adds during a rolling restart is not restarted");
 
   test("a child that fails startup stops everything with exit code 3 (uvicorn exits 0 here)", async () => {
     const { supervisor, port, ports, clock, logger } = multiprocess(undefined, { autoReady: false });

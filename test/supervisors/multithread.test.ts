@@ -264,6 +264,11 @@ describe("beyond the seed", () => {
     threads,
     "a recycle request waits for a SIGHUP restart, and none starts during shutdown",
   );
+  shared.hupsDuringRestart(
+    threads,
+    "SIGHUPs during a rolling restart run one more round once it ends, however many came",
+  );
+  shared.ttinDuringRestart(threads, "a worker SIGTTIN adds during a rolling restart is not restarted");
 
   test("a stale thread is terminated once the shutdown timeout passes, and logged", async () => {
     const { supervisor, port, clock, logger } = await startedWithHealthcheck1s(

@@ -277,6 +277,64 @@ export function recycleWaitsForRestart(kit: WorkerClassKit, name: string): void 
 }
 
 /**
+ * SIGHUPs that arrive during a rolling restart (an operator or a deploy script sending several):
+ * one more full round once this one ends, since code saved meanwhile must be loaded, and only one
+ * however many came.
+ */
+export function hupsDuringRestart(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, port, logger } = twoReady(kit);
+    supervisor.handleHup();
+    supervisor.handleHup();
+    supervisor.handleHup();
+    supervisor.handleHup();
+    expect(ports).toHaveLength(3); // one replacement at a time: slot 0's
+    port(2).markReady();
+    supervisor.tick();
+    port(3).markReady();
+    supervisor.tick(); // the first round is done: the second starts with slot 0 again
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(3)]);
+    expect(supervisor.rolling).toBeDefined();
+    expect(ports).toHaveLength(5);
+    port(4).markReady();
+    supervisor.tick();
+    port(5).markReady();
+    supervisor.tick();
+    supervisor.tick();
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(4), port(5)]);
+    expect(ports).toHaveLength(6); // two rounds of two, not four rounds
+    for (const old of [0, 1, 2, 3]) expect(port(old).stopped).toBe(true);
+    const restarted = logger.messages("info").filter((m) => m.endsWith(" restarted"));
+    expect(restarted).toHaveLength(4);
+  });
+}
+
+/**
+ * A SIGTTIN during a rolling restart adds a worker at once, which already runs the new code: the
+ * restart replaces the slots it began with and leaves the added one alone.
+ */
+export function ttinDuringRestart(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, ports, port } = twoReady(kit);
+    supervisor.handleHup(); // slot 0's replacement: port 2
+    supervisor.handleTtin(); // a third slot: port 3
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(0), port(1), port(3)]);
+    port(2).markReady();
+    port(3).markReady();
+    supervisor.tick(); // slot 0 swapped; slot 1's replacement: port 4
+    expect(ports).toHaveLength(5);
+    port(4).markReady();
+    supervisor.tick();
+    supervisor.tick();
+    expect(supervisor.rolling).toBeUndefined();
+    expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(4), port(3)]);
+    expect(ports).toHaveLength(5);
+    expect(port(3).stopped).toBe(false);
+  });
+}
+
+/**
  * Once every worker has been ready, a replacement that cannot start (the code on disk broke since,
  * a database is down for a while) does not stop the others, as it would at boot (exit 3): it is
  * logged and retried after 1 s, then 2 s, and a retry that gets ready resets the backoff.
