@@ -145,6 +145,22 @@ for (const runtime of RUNTIMES) {
     expect(await echo(third.ws, "three")).toBe("three");
   }, 30_000);
 
+  test(`${runtime}: the close hook gets the client's code, and 1006 for a client that drops without one`, async () => {
+    const tsuv = await serveWebSockets(runtime, 1, [APP, "--ws-ping-interval", "0"]);
+    const clean = await open(`${tsuv.url.replace("http", "ws")}/clean`);
+    clean.ws.close(4001, "bye");
+    await clean.closed;
+    // The connection ends without a close frame (RFC 6455 7.1.5: code 1006). Deno 2.9 reports 0.
+    const dropped = await deadPeer(tsuv.port);
+    dropped.socket.destroy();
+    let closes = "";
+    for (let tries = 0; tries < 100 && closes.split("\n").length < 2; tries++) {
+      await Bun.sleep(50);
+      closes = await (await fetch(`${tsuv.url}/closes`)).text();
+    }
+    expect(closes.split("\n").sort()).toEqual(["/clean 4001 bye", "/dead 1006 "]);
+  }, 30_000);
+
   test(`${runtime}: node-interface apps, their own upgrade handler (ws) and crossws hooks`, async () => {
     const graceful = ["--interface", "node", "--timeout-graceful-shutdown", "10"];
     const [own, hooks] = await Promise.all([

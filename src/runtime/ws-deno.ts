@@ -9,7 +9,8 @@
  *   --ws-max-size, closed with 1009.
  * - No permessage-deflate (denoland/deno#7681): --ws-per-message-deflate has no effect.
  * - crossws's Deno adapter calls the close hook without the code; the socket's own close event
- *   has it, so the close hook is called from there.
+ *   has it, so the close hook is called from there. A connection that ended without a close frame
+ *   (the client dropped it) has code 0 there; RFC 6455 7.1.5 calls that 1006, as Node and Bun say.
  * - `server.shutdown()` cuts open sockets without a close frame: the core closes them (1012) first.
  */
 import type { Message, Peer } from "crossws";
@@ -18,6 +19,8 @@ import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { RequestInfo, WebSocketHooks, WebSocketServeOptions } from "./adapter.ts";
 
 const MESSAGE_TOO_BIG = 1009;
+/** RFC 6455 7.1.5: the connection closed without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
 
 export interface DenoWebSocket {
   /** Answers the request if it is an upgrade (101, or the refusal); null for any other request. */
@@ -63,7 +66,7 @@ export function denoWebSocket(options: WebSocketServeOptions): DenoWebSocket {
         closeFromSocket.add(peer);
         socket.addEventListener("close", (event) => {
           const { code, reason } = event as Event & { code: number; reason: string };
-          hooks.close?.(peer, { code, reason });
+          hooks.close?.(peer, { code: code === 0 ? ABNORMAL_CLOSURE : code, reason });
         });
       }
       return hooks.open?.(peer);
