@@ -267,7 +267,7 @@ export class WebSocketLayer {
     try {
       state.peer?.terminate();
     } catch {
-      // Deno's server sockets have no terminate(): the server's own shutdown cuts them.
+      // A peer that cannot be cut (an adapter without terminate()): closed instead.
       closeQuietly(state.peer, INTERNAL_ERROR);
     }
   }

@@ -64,6 +64,10 @@ export function denoWebSocket(options: WebSocketServeOptions): DenoWebSocket {
       const socket = rawSocket(peer);
       if (socket) {
         closeFromSocket.add(peer);
+        // crossws's DenoPeer.terminate() calls the socket's terminate(), which Deno's does not have:
+        // the app got a TypeError (logged as its hook's exception, then 1011). Deno cannot drop the
+        // connection from JS, so terminate() closes it at once with a close frame instead.
+        (peer as { terminate(): void }).terminate = () => (socket as WebSocket).close();
         socket.addEventListener("close", (event) => {
           const { code, reason } = event as Event & { code: number; reason: string };
           hooks.close?.(peer, { code: code === 0 ? ABNORMAL_CLOSURE : code, reason });
