@@ -46,6 +46,26 @@ type BodyInit = ConstructorParameters<typeof Response>[0];
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
 type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
+/**
+ * node:http writes the head together with a string body, in the body's encoding (UTF-8), so a
+ * header value above ASCII ("é": the byte 0xE9 to fetch's byte strings, and to uvicorn) would go
+ * out as two bytes, C3 A9. A string body under such a head goes as bytes instead: node:http then
+ * writes the head as latin-1, one byte per character, as Bun and Deno write it.
+ */
+const ABOVE_ASCII = /[\u0080-\uffff]/;
+
+/** The default header list last checked for values above ASCII (the same list every request). */
+let checkedDefaults: HeaderList | undefined;
+let defaultsAboveAscii = false;
+
+function aboveAscii(defaults: HeaderList): boolean {
+  if (defaults !== checkedDefaults) {
+    checkedDefaults = defaults;
+    defaultsAboveAscii = defaults.some(([, value]) => ABOVE_ASCII.test(value));
+  }
+  return defaultsAboveAscii;
+}
+
 /** A response reduced to what node:http writes: flat [name, value, ...] headers and one body. */
 export interface NodeResponseParts {
   status: number;
@@ -215,6 +235,7 @@ export class FastResponse {
     let hasType = false;
     let hasLength = false;
     let hasCoding = false;
+    let latin1Head = false;
     const init = this.#headers ?? this.#init?.headers;
     if (init) {
       const add = (name: string, value: unknown) => {
@@ -227,7 +248,9 @@ export class FastResponse {
           if (ours) return;
           hasCoding = true;
         }
-        headers.push(key, String(value));
+        const text = String(value);
+        if (ABOVE_ASCII.test(text)) latin1Head = true;
+        headers.push(key, text);
       };
       if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
         for (const pair of init as Iterable<[string, string]>) add(pair[0], pair[1]);
@@ -252,7 +275,9 @@ export class FastResponse {
         }
         if (!found) headers.push(name, value);
       }
+      if (aboveAscii(defaults)) latin1Head = true;
     }
+    if (latin1Head && typeof body === "string") body = Buffer.from(body);
     return { status, statusText: this.#statusText, headers, body };
   }
 }
@@ -316,6 +341,7 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   const headers: string[] = [];
   let hasLength = false;
   let hasCoding = false;
+  let latin1Head = false;
   for (const [name, value] of response.headers) {
     if (name === "content-length") {
       if (ours) continue;
@@ -324,10 +350,12 @@ export function nativeParts(response: Response, head = false, length = -1): Node
       if (ours) continue;
       hasCoding = true;
     }
+    if (ABOVE_ASCII.test(value)) latin1Head = true;
     headers.push(name, value);
   }
   if (hasLength && hasCoding) dropHeader(headers, "content-length");
   if (length >= 0) headers.push("content-length", String(length));
+  if (latin1Head && typeof body === "string") body = Buffer.from(body);
   return { status, statusText: response.statusText, headers, body };
 }
 

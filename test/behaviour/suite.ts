@@ -214,6 +214,32 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(await (await fetch(`${server.url}/stream`)).text()).toBe("chunk0\nchunk1\nchunk2\n");
     });
 
+    test("a header value above ASCII goes out as its byte (latin-1), whatever the body; the body stays UTF-8", async () => {
+      const utf8 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+      for (const [query, body] of [
+        ["body=text", "caf\u00e9 body"],
+        ["body=bytes", "caf\u00e9 body"],
+        ["body=json", '{"word":"caf\u00e9"}'],
+      ] as const) {
+        for (const method of ["GET", "HEAD"]) {
+          const raw = await rawRequest(
+            server.port,
+            `${method} /latin1?${query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          );
+          const [head = "", rest = ""] = raw.split("\r\n\r\n");
+          // One byte 0xE9, as uvicorn and the fetch spec's byte strings have it (not UTF-8's C3 A9).
+          expect(head.toLowerCase()).toContain('content-disposition: attachment; filename="caf\u00e9.txt"');
+          if (method === "GET") expect(rest).toContain(utf8(body));
+          else expect(rest).toBe("");
+        }
+      }
+      // The same for a --header default (node:http's adapter checks those once, not per request).
+      const noted = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-note: caf\u00e9"]);
+      const raw = await rawRequest(noted.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(raw).toContain("x-note: caf\u00e9\r\n");
+      expect(raw.endsWith("\r\n\r\nHello, world!")).toBe(true);
+    });
+
     test("an immutable Response (redirect) still gets default headers", async () => {
       const response = await fetch(`${server.url}/redirect`, { redirect: "manual" });
       expect(response.status).toBe(302);
