@@ -136,6 +136,15 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/**
+ * How values of a header sent twice are joined: Cookie with "; " (a cookie list, as undici's
+ * Headers, node:http, Bun and Deno join it: with ", " a parser would read "a=1, b=2" as one cookie),
+ * every other header with ", ".
+ */
+function joiner(key: string): string {
+  return key === "cookie" ? "; " : ", ";
+}
+
 /** Is the raw header name `name` the lowercase `key`? (No string built unless the case differs.) */
 function sameName(name: string, key: string): boolean {
   return name.length === key.length && (name === key || name.toLowerCase() === key);
@@ -176,7 +185,7 @@ export class NodeRequestHeaders {
     let value: string | null = null;
     for (let i = 0; i < raw.length; i += 2) {
       if (sameName(raw[i] as string, key)) {
-        value = value === null ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`;
+        value = value === null ? (raw[i + 1] as string) : `${value}${joiner(key)}${raw[i + 1] as string}`;
       }
     }
     if (value !== null) return value;

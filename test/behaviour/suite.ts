@@ -214,6 +214,19 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(await (await fetch(`${server.url}/stream`)).text()).toBe("chunk0\nchunk1\nchunk2\n");
     });
 
+    test("a request header sent twice reads as one value: cookies joined by '; ', others by ', '", async () => {
+      const raw = await rawRequest(
+        server.port,
+        "GET /joined HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-Twice: 1\r\nCookie: b=2\r\nX-Twice: 2\r\nConnection: close\r\n\r\n",
+      );
+      // A cookie parser splits on ";": "a=1, b=2" would be one cookie a="1, b=2", and b lost.
+      const listed = JSON.stringify([
+        ["cookie", "a=1; b=2"],
+        ["x-twice", "1, 2"],
+      ]);
+      expect(raw.split("\r\n\r\n")[1]).toBe(`a=1; b=2|1, 2|${listed}|a=1; b=2`);
+    });
+
     test("a header value above ASCII goes out as its byte (latin-1), whatever the body; the body stays UTF-8", async () => {
       const utf8 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
       for (const [query, body] of [
