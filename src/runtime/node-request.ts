@@ -131,6 +131,15 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/**
+ * The Fetch spec's "UTF-8 decode", which text() and json() use: a leading byte order mark is dropped
+ * (as undici, Bun and Deno's text() drop it), so JSON sent with one still parses.
+ */
+function utf8Decode(buf: Buffer): string {
+  const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  return buf.toString("utf8", bom ? 3 : 0);
+}
+
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
   // Node Buffers may view a shared pool: copy out exactly this body.
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
@@ -293,12 +302,12 @@ export class NodeRequest {
 
   text(): Promise<string> {
     const buffered = this.#buffered();
-    return buffered ? buffered.then((buf) => buf.toString("utf8")) : this._native.text();
+    return buffered ? buffered.then(utf8Decode) : this._native.text();
   }
 
   json(): Promise<unknown> {
     const buffered = this.#buffered();
-    return buffered ? buffered.then((buf) => JSON.parse(buf.toString("utf8"))) : this._native.json();
+    return buffered ? buffered.then((buf) => JSON.parse(utf8Decode(buf))) : this._native.json();
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
