@@ -214,6 +214,19 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(await (await fetch(`${server.url}/stream`)).text()).toBe("chunk0\nchunk1\nchunk2\n");
     });
 
+    test("a Response with headers fetch refuses throws a TypeError in the app, at construction", async () => {
+      for (const kind of ["crlf", "wide", "name", "pair"]) {
+        const response = await fetch(`${server.url}/header-check?kind=${kind}`);
+        expect([kind, response.status, await response.text()]).toEqual([kind, 400, "TypeError"]);
+      }
+      // Kept, as fetch keeps them: a value's surrounding whitespace stripped, a generator read once.
+      const padded = await fetch(`${server.url}/header-check?kind=padded`);
+      expect([padded.status, padded.headers.get("x-a")]).toEqual([200, "padded"]);
+      const generated = await fetch(`${server.url}/header-check?kind=generator`);
+      expect([generated.status, generated.headers.get("x-a")]).toEqual([200, "from a generator"]);
+      expect(await generated.text()).toBe("built");
+    });
+
     test("text() and json() drop a leading byte order mark, as the Fetch spec's UTF-8 decode does", async () => {
       const bom = "\ufeff";
       const text = await fetch(`${server.url}/bom?as=text`, { method: "POST", body: `${bom}hi` });
