@@ -112,7 +112,8 @@ function failResponse(res: ServerResponse): void {
     res.destroy();
     return;
   }
-  res.writeHead(500, [
+  // The reason phrase named: a writeHead that threw may have left the app's ("OK") behind.
+  res.writeHead(500, "Internal Server Error", [
     "content-type",
     "text/plain; charset=utf-8",
     "content-length",
