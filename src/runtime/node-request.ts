@@ -17,7 +17,7 @@ const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.H
 export const kToNative: unique symbol = Symbol.for("tsuv.toNative");
 
 /** A header name undici accepts (RFC 9110 token); anything else goes to undici to throw. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * A request path that the URL parser would change (dot segments, backslashes, characters it

@@ -21,6 +21,7 @@
  */
 import { Readable } from "node:stream";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
+import { TOKEN } from "./node-request.ts";
 
 const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
@@ -32,8 +33,6 @@ const JSON_HEADERS = Object.freeze({ "content-type": "application/json" });
 export const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** RFC 9110 reason-phrase characters (undici and node:http refuse others). */
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** A header name undici accepts (RFC 9110 token). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What a header value may not hold once normalized: NUL, CR, LF, or a character no byte encodes. */
 const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
 /** HTTP whitespace at either end, which the Fetch spec's header value "normalize" strips. */
@@ -51,7 +50,8 @@ function headerValue(value: unknown): string {
  * The checks undici's Headers makes of a Response's init headers, made at construction as undici
  * makes them, so an app gets the same TypeError at the same place (node:http would refuse the
  * header only when sending, after the app had answered and its access line said 200). Returns the
- * headers to keep: an iterable that may not be read twice (a generator, a Map) as an array of pairs.
+ * headers to keep: any iterable but an array as an array of pairs, since it may be one that reads
+ * only once (a generator) and the headers are read again when the response is sent.
  */
 function checkedHeaders(headers: object): object {
   const check = (name: unknown, value: unknown) => {
@@ -93,8 +93,8 @@ type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
 /**
  * node:http writes the head together with a string body, in the body's encoding (UTF-8), so a
- * header value above ASCII ("é": the byte 0xE9 to fetch's byte strings, and to uvicorn) would go
- * out as two bytes, C3 A9. A string body under such a head goes as bytes instead: node:http then
+ * header value above ASCII ("é": the byte 0xE9 to fetch's byte strings) would go out as two
+ * bytes, C3 A9. A string body under such a head goes as bytes instead: node:http then
  * writes the head as latin-1, one byte per character, as Bun and Deno write it.
  */
 const ABOVE_ASCII = /[\u0080-\uffff]/;
