@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { urlHost } from "../request-url.ts";
+import { TOKEN } from "./node-headers.ts";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
 
 const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
@@ -15,9 +16,6 @@ const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.H
 
 /** Marks our stand-ins so patched globals (node-globals.ts) can unwrap them for undici. */
 export const kToNative: unique symbol = Symbol.for("tsuv.toNative");
-
-/** A header name undici accepts (RFC 9110 token); anything else goes to undici to throw. */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * A request path that the URL parser would change (dot segments, backslashes, characters it
@@ -186,7 +184,8 @@ export class NodeRequestHeaders {
 
   // get/has scan the raw header list: node:http's headersDistinct (or headers) would build an
   // object of every header on first use, for a lookup or two per request (the proxy-headers check
-  // asks every request for two headers it almost never has).
+  // asks every request for two headers it almost never has). A name that is not a token goes to
+  // undici, to throw its TypeError.
   get(name: string): string | null {
     if (this.#native) return this.#native.get(name);
     const key = String(name).toLowerCase();

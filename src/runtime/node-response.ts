@@ -20,8 +20,8 @@
  * keep the app's Content-Length: there it describes a body not sent.
  */
 import { Readable } from "node:stream";
+import { checkedHeaders, headerValue } from "./node-headers.ts";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
-import { TOKEN } from "./node-request.ts";
 
 const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
@@ -33,50 +33,6 @@ const JSON_HEADERS = Object.freeze({ "content-type": "application/json" });
 export const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** RFC 9110 reason-phrase characters (undici and node:http refuse others). */
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** What a header value may not hold once normalized: NUL, CR, LF, or a character no byte encodes. */
-const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
-/** HTTP whitespace at either end, which the Fetch spec's header value "normalize" strips. */
-const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
-
-/** A header value as undici's Headers would hold it: a string, HTTP whitespace at its ends stripped. */
-function headerValue(value: unknown): string {
-  const text = String(value);
-  return text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32
-    ? text.replace(EDGE_WHITESPACE, "")
-    : text;
-}
-
-/**
- * The checks undici's Headers makes of a Response's init headers, made at construction as undici
- * makes them, so an app gets the same TypeError at the same place (node:http would refuse the
- * header only when sending, after the app had answered and its access line said 200). Returns the
- * headers to keep: any iterable but an array as an array of pairs, since it may be one that reads
- * only once (a generator) and the headers are read again when the response is sent.
- */
-function checkedHeaders(headers: object): object {
-  const check = (name: unknown, value: unknown) => {
-    const key = String(name);
-    if (!TOKEN.test(key)) throw new TypeError(`Headers.append: "${key}" is an invalid header name.`);
-    const text = headerValue(value);
-    if (BAD_VALUE.test(text)) throw new TypeError(`Headers.append: "${text}" is an invalid header value.`);
-  };
-  if (headers instanceof NativeHeaders) return headers;
-  const iterator = (headers as Partial<Iterable<unknown>>)[Symbol.iterator];
-  if (typeof iterator !== "function") {
-    const record = headers as Record<string, unknown>;
-    for (const name of Object.keys(record)) check(name, record[name]);
-    return headers;
-  }
-  const pairs = Array.isArray(headers) ? headers : [...(headers as Iterable<unknown>)];
-  for (const pair of pairs as unknown[][]) {
-    if (pair?.length !== 2)
-      throw new TypeError(
-        `Headers constructor: expected name/value pair to be length 2, found ${pair?.length}.`,
-      );
-    check(pair[0], pair[1]);
-  }
-  return pairs;
-}
 
 /**
  * `response[ADD_DEFAULT_HEADERS](list)`: take tsuv's default headers (server, date, --header) to be
