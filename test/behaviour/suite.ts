@@ -263,7 +263,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
             `${method} /latin1?${query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
           );
           const [head = "", rest = ""] = raw.split("\r\n\r\n");
-          // One byte 0xE9, as uvicorn and the fetch spec's byte strings have it (not UTF-8's C3 A9).
+          // One byte 0xE9, as the fetch spec's byte strings have it (not UTF-8's C3 A9).
           expect(head.toLowerCase()).toContain('content-disposition: attachment; filename="caf\u00e9.txt"');
           if (method === "GET") expect(rest).toContain(utf8(body));
           else expect(rest).toBe("");
