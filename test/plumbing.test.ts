@@ -29,14 +29,16 @@ describe("processCommand: re-run this same tsuv, never a runtime found on PATH",
     expect(command.args).toEqual([...process.execArgv, "/opt/tsuv/dist/cli.mjs"]);
   });
 
-  test("Deno: run -A, the unstable net API when the parent has it, and the entry", () => {
+  test("Deno: run -A, the unstable net API when the parent has it, no legacy abort where known, the entry", () => {
     process.argv[1] = "/opt/tsuv/src/cli.ts";
-    const deno = (unstableNet: boolean) =>
-      processCommand(
-        fakeRuntime({ name: "deno", displayName: "Deno", version: "2.9.6", caps: { unstableNet } }),
-      );
-    expect(deno(true).args).toEqual(["run", "-A", "--unstable-net", "/opt/tsuv/src/cli.ts"]);
-    expect(deno(false).args).toEqual(["run", "-A", "/opt/tsuv/src/cli.ts"]);
+    const deno = (unstableNet: boolean, version = "2.9.6") =>
+      processCommand(fakeRuntime({ name: "deno", displayName: "Deno", version, caps: { unstableNet } }));
+    const noLegacyAbort = "--unstable-no-legacy-abort";
+    expect(deno(true).args).toEqual(["run", "-A", "--unstable-net", noLegacyAbort, "/opt/tsuv/src/cli.ts"]);
+    expect(deno(false).args).toEqual(["run", "-A", noLegacyAbort, "/opt/tsuv/src/cli.ts"]);
+    expect(deno(true, "2.3.0").args).toContain(noLegacyAbort);
+    // Older: the flag would be refused as unknown.
+    expect(deno(true, "2.2.12").args).toEqual(["run", "-A", "--unstable-net", "/opt/tsuv/src/cli.ts"]);
   });
 
   test("a compiled Bun binary re-runs itself, with no script", () => {

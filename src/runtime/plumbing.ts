@@ -26,7 +26,7 @@ import type {
   WorkerPort,
 } from "./adapter.ts";
 import { lazyBuiltin, nodeProcess } from "./builtin.ts";
-import type { RuntimeInfo } from "./detect.ts";
+import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
 
 type ChildProcessModule = typeof import("node:child_process");
 type WorkerThreadsModule = typeof import("node:worker_threads");
@@ -240,6 +240,12 @@ function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }
 
+/**
+ * The first Deno minor with --unstable-no-legacy-abort (denoland/deno#28371, merged March 2025, so
+ * in 2.3.0 at the latest); an older Deno refuses an unknown flag outright.
+ */
+const DENO_NO_LEGACY_ABORT = [2, 3] as const;
+
 /** Is this a `bun build --compile` binary? Then its script path is inside Bun's embedded filesystem. */
 function isCompiledBun(script: string | undefined): boolean {
   return script !== undefined && (script.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/.test(script));
@@ -257,7 +263,10 @@ export function processCommand(info: RuntimeInfo): { file: string; args: string[
   if (info.name === "deno") {
     // Deno does not expose its own flags; the script's deno.json is found again from its path, and
     // the unstable net API (reusePort) is passed explicitly in case it came from the command line.
+    // No-legacy-abort (request.signal aborts only for a client that left, as on Node and Bun; see
+    // deno.json) cannot be read back from the parent, so a Deno that knows the flag always gets it.
     const unstable = info.capabilities.unstableNet ? ["--unstable-net"] : [];
+    if (versionAtLeast(info.version, DENO_NO_LEGACY_ABORT)) unstable.push("--unstable-no-legacy-abort");
     return { file: process.execPath, args: ["run", "-A", ...unstable, script] };
   }
   return { file: process.execPath, args: [...process.execArgv, script] };

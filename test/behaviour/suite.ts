@@ -10,7 +10,16 @@ import { join } from "node:path";
 import { node20 } from "../../scripts/tools.mjs";
 import { VERSION } from "../../src/version.ts";
 import { selfSignedCert } from "../helpers/tls.ts";
-import { killAll, ROOT, type RunningTsuv, type RuntimeKey, runTsuv, startTsuv } from "../helpers/tsuv.ts";
+import {
+  killAll,
+  ROOT,
+  type RunningTsuv,
+  type RuntimeKey,
+  runTsuv,
+  startTsuv,
+  startTwoWorkers,
+  WORKER_CLASSES,
+} from "../helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts";
 const ACCESS_LINE = /INFO: {5}127\.0\.0\.1:\d+ - "GET \/\?x=1 HTTP\/1\.1" 200 OK/;
@@ -517,6 +526,59 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     } else {
       expect(lines).not.toContain("/slow");
       expect(lines).not.toContain("/echo");
+    }
+  });
+
+  describe("request.signal aborts when the client leaves, never after an answer that went out", () => {
+    /** GET each path in turn on one kept-alive connection (so one worker): the bodies. */
+    async function askInTurn(port: number, paths: string[]): Promise<string[]> {
+      const socket = connect(port, "127.0.0.1");
+      let raw = "";
+      socket.on("data", (chunk) => {
+        raw += chunk.toString("latin1");
+      });
+      try {
+        for (const [i, path] of paths.entries()) {
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+          const methods = paths.slice(0, i + 1).map(() => "GET");
+          for (let waited = 0; splitResponses(raw, methods).responses.length <= i; waited += 10) {
+            if (waited > 5000) throw new Error(`no answer to ${path}: ${JSON.stringify(raw)}`);
+            await Bun.sleep(10);
+          }
+        }
+        return splitResponses(
+          raw,
+          paths.map(() => "GET"),
+        ).responses.map((r) => r.body);
+      } finally {
+        socket.destroy();
+      }
+    }
+
+    test("one worker", async () => {
+      const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--no-access-log"]);
+      const leaving = connect(server.port, "127.0.0.1");
+      leaving.write("GET /signal?id=gone&wait HTTP/1.1\r\nHost: x\r\n\r\n");
+      const answered = await askInTurn(server.port, ["/signal?id=ok1", "/signal?id=ok2", "/signal-aborts"]);
+      expect(answered).toEqual(["signal ok1", "signal ok2", "[]"]);
+      leaving.destroy();
+      let aborts = "[]";
+      for (let i = 0; i < 40 && aborts === "[]"; i++) {
+        await Bun.sleep(50);
+        [aborts = ""] = await askInTurn(server.port, ["/signal-aborts"]);
+      }
+      // Deno 2.9 aborts it after every answer unless --unstable-no-legacy-abort (deno.json) is on.
+      expect(aborts).toBe('["gone"]');
+      expect(server.stderr()).not.toContain("legacy");
+    });
+
+    for (const workerClass of WORKER_CLASSES) {
+      test(`two ${workerClass} workers`, async () => {
+        const server = await startTwoWorkers(runtime, `${APP}:app`, workerClass);
+        const answered = await askInTurn(server.port, ["/signal?id=ok1", "/signal?id=ok2", "/signal-aborts"]);
+        expect(answered).toEqual(["signal ok1", "signal ok2", "[]"]);
+        expect(server.stderr()).not.toContain("legacy");
+      });
     }
   });
 
