@@ -21,6 +21,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
+import { httpDate } from "../middleware/default-headers.ts";
 import { urlHost, withUrl } from "../request-url.ts";
 import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
@@ -54,8 +55,11 @@ interface BunServer extends BunPeerSource {
   stop(closeActiveConnections?: boolean): Promise<void>;
   subscriberCount?(topic: string): number;
 }
+type BunFetch = (request: Request, server: BunServer) => Response | Promise<Response>;
 interface BunServeOptions {
-  fetch(request: Request, server: BunServer): Response | Promise<Response>;
+  fetch: BunFetch;
+  /** Handlers by path and method, tried before fetch (Bun 1.2.3+). */
+  routes?: Record<string, Record<string, BunFetch>>;
   error?(error: Error): Response;
   development?: boolean;
   hostname?: string;
@@ -255,6 +259,7 @@ function serveFetch(
       return internalServerError();
     },
   };
+  base.routes = { "/*": { HEAD: datedHead(base.fetch) } };
   if (tls) base.tls = tls;
   if (websocket) base.websocket = websocket.handler;
   else if (native) base.websocket = native.handler;
@@ -295,6 +300,33 @@ function serveFetch(
       cleanup();
     },
   };
+}
+
+/**
+ * Bun.serve (1.4.5) writes its date on every answer but one to HEAD, so HEAD requests take a route
+ * of their own that adds it. A route, not a method test in fetch: reading `request.method` costs
+ * ~1,000 instructions per request on Bun (callgrind, plaintext: 31.5-32.5k against 30.4-31.4k), a
+ * route for one method nothing measurable. The date goes on whatever --date-header says, as Bun
+ * puts it on every other answer. The content type Bun derives from a body (a string's text/plain)
+ * is left out of HEAD answers too; that one cannot be known without reading the body.
+ */
+function datedHead(fetch: BunFetch): BunFetch {
+  return (request, server) => {
+    const result = fetch(request, server);
+    return result instanceof Promise ? result.then(withDate) : withDate(result);
+  };
+}
+
+function withDate(response: Response): Response {
+  // undefined once server.upgrade() took the request (not for HEAD, but fetch's type allows it).
+  if (response?.headers.has("date") === false) {
+    try {
+      response.headers.set("date", httpDate(Date.now()));
+    } catch {
+      // Immutable headers (possible only with no other default header to add): sent undated.
+    }
+  }
+  return response;
 }
 
 export function createAdapter(): RuntimeAdapter {

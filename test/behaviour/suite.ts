@@ -212,6 +212,34 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       );
     });
 
+    test("HEAD gets GET's headers (the date included) and no body", async () => {
+      const ask = async (method: string, path: string) => {
+        const raw = await rawRequest(
+          server.port,
+          `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        );
+        const [response] = splitResponses(raw, [method]).responses;
+        if (!response) throw new Error(`no answer to ${method} ${path}: ${JSON.stringify(raw)}`);
+        return response;
+      };
+      // Framing of a body not sent is the runtime's choice: Bun says chunked, Node and Deno nothing.
+      const names = (response: RawResponse) =>
+        response.headers
+          .map(([name]) => name)
+          .filter((name) => name !== "transfer-encoding")
+          .sort();
+      for (const path of ["/", "/redirect", "/stream"]) {
+        const [get, head] = [await ask("GET", path), await ask("HEAD", path)];
+        expect(head.status).toBe(get.status);
+        expect(head.body).toBe("");
+        // Bun.serve leaves out of HEAD answers a content type it derives from the body (a string's
+        // text/plain): tsuv cannot know it without reading the body (src/runtime/bun.ts, datedHead).
+        const derived = runtime === "bun" && path === "/";
+        expect(names(head)).toEqual(names(get).filter((name) => !derived || name !== "content-type"));
+        expect(names(head)).toContain("date");
+      }
+    });
+
     test("POST bodies round-trip", async () => {
       const body = "x".repeat(100_000);
       const response = await fetch(`${server.url}/echo`, { method: "POST", body });
