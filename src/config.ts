@@ -275,6 +275,12 @@ export function resolveConfig(
     supported(cipherSupport(deps.runtime));
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+  if (!config.dateHeader && deps.runtime.capabilities.writesDateHeader) {
+    // Bun.serve and Deno.serve date every response themselves, and neither can be told not to.
+    deps.warn?.(
+      `--no-date-header has no effect on ${deps.runtime.displayName}: its server writes the date itself.`,
+    );
+  }
 
   const exists = deps.exists;
   if (exists) {

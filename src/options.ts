@@ -195,7 +195,7 @@ export const OPTIONS = {
     kind: "bool",
     group: "HTTP",
     default: true,
-    description: "Enable/disable the default 'date' header.",
+    description: "Enable/disable the default 'date' header (Bun and Deno always write one).",
   },
   header: {
     type: "string",

@@ -37,6 +37,19 @@ test("warns that workers are ignored with reload", () => {
   expect(warnings).toEqual(['"workers" flag is ignored when reloading is enabled.']);
 });
 
+test("warns that --no-date-header cannot drop the date where the runtime's server writes it", () => {
+  const warnings = (rt: typeof runtime) => {
+    const found: string[] = [];
+    resolveConfig(["main:app", "--no-date-header"], {}, { runtime: rt, warn: (m) => found.push(m) });
+    return found;
+  };
+  expect(warnings(runtime)).toEqual([]);
+  const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { writesDateHeader: true } });
+  expect(warnings(bun)).toEqual([
+    "--no-date-header has no effect on Bun: its server writes the date itself.",
+  ]);
+});
+
 describe("thread class is refused where the runtime cannot share a port", () => {
   const cases = [
     [fakeRuntime({ version: "20.5.0" }), "requires Node.js 20.6 or newer; found Node.js 20.5.0 on linux."],
