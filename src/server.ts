@@ -474,6 +474,11 @@ export class Server {
       );
       websockets?.terminateAll();
       running.forceClose();
+      // Cutting a connection sets off the app's cleanup: a streamed body's cancel(), request.signal's
+      // abort. Node runs it as the sockets close, in the event loop's close phase, which comes
+      // before the next timer: one timer later it has run, before the shutdown hooks and the exit
+      // (as uvicorn lets the tasks it cancelled run their cleanup).
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
 }

@@ -148,16 +148,16 @@ export function splitResponses(raw: string, methods: string[]): { responses: Raw
   return { responses, rest: raw.slice(at) };
 }
 
-/** A connection that sent `payload` and has read the first chunk of a /stream response. */
-function streamingSocket(port: number, payload: string): Promise<Socket> {
+/** A connection that sent `payload` and has read the first chunk of a /stream response (`first`; "": connected). */
+function streamingSocket(port: number, payload: string, first = "chunk0"): Promise<Socket> {
   const socket = connect(port, "127.0.0.1");
   return new Promise((resolve) => {
     let data = "";
     socket.on("data", (chunk) => {
       data += chunk.toString("latin1");
-      if (data.includes("chunk0")) resolve(socket);
+      if (data.includes(first)) resolve(socket);
     });
-    socket.write(payload);
+    socket.write(payload, () => first === "" && resolve(socket));
   });
 }
 
@@ -719,6 +719,49 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       /Cancel 1 running request\(s\), timeout graceful shutdown exceeded: GET \/slow\?ms=10000/,
     );
     await inFlight;
+  });
+
+  describe("what --timeout-graceful-shutdown cuts gets to clean up before the exit", () => {
+    const cutOff = async (paths: string[]) => {
+      const server = await startTsuv(runtime, [
+        `${APP}:app`,
+        "--port",
+        "0",
+        "--timeout-graceful-shutdown",
+        "1",
+      ]);
+      const sockets = await Promise.all(
+        paths.map((path) =>
+          streamingSocket(
+            server.port,
+            `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`,
+            path === "/ticker" ? "tick" : "",
+          ),
+        ),
+      );
+      await Bun.sleep(300);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+      for (const socket of sockets) socket.destroy();
+      return server.stdout();
+    };
+
+    test("a body still streaming: its cancel() runs (not on Deno)", async () => {
+      const out = await cutOff(["/ticker"]);
+      if (runtime === "deno") {
+        // Deno cannot cut a body still streaming once its shutdown() began (src/runtime/deno.ts):
+        // the exit ends it, and the stream's cancel() never runs.
+        expect(out).not.toContain("ticker cancelled");
+      } else {
+        expect(out).toContain("ticker cancelled");
+      }
+    });
+
+    test("a handler still running: its request.signal aborts, and a body streaming beside it is cancelled", async () => {
+      const out = await cutOff(["/ticker", "/signal?id=cut&wait"]);
+      expect(out).toContain("signal cut aborted");
+      expect(out).toContain("ticker cancelled");
+    });
   });
 
   test("a second SIGINT while draining forces the exit and names what was cut off", async () => {
