@@ -192,6 +192,21 @@ export class FastResponse {
     return body instanceof ReadableStream && Readable.isDisturbed(body as never);
   }
 
+  /**
+   * A copy that keeps the fast path: a string, bytes or no body is shared (nothing can change it
+   * through a Response), where undici's clone() would tee a stream and the copy go out chunked.
+   * Any other body, or one already read, is cloned by undici (which throws if it was read).
+   */
+  clone(): Response {
+    const body = this.#body;
+    const shareable =
+      body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer;
+    if (this.#native || this.#defaults || !shareable) return this._native.clone() as unknown as Response;
+    const headers = this.#headers ? new NativeHeaders(this.#headers) : this.#init?.headers;
+    const init = { status: this.#status, statusText: this.#statusText, headers };
+    return new FastResponse(body as BodyInit | null, init) as unknown as Response;
+  }
+
   /** The real undici Response, built once; from then on every property forwards to it. */
   get _native(): Response {
     if (!this.#native) {
@@ -269,6 +284,7 @@ export class FastResponse {
     if (hasLength && hasCoding) dropHeader(headers, "content-length");
     if (defaultType !== undefined && !hasType) headers.push("content-type", defaultType);
     if (length >= 0) headers.push("content-length", String(length));
+    else if (ours && status !== 204) headers.push("content-length", "0");
     const defaults = this.#defaults;
     if (defaults) {
       const own = headers.length;
@@ -308,7 +324,8 @@ interface UndiciState {
 /**
  * A bodiless response (null body) whose framing headers are ours to set: not a 304 (its
  * Content-Length describes the representation), not a HEAD (it describes what GET would send), and
- * a 204 always (RFC 9110 forbids both headers there).
+ * a 204 always (RFC 9110 forbids both headers there). Ours, it says Content-Length: 0, as Bun,
+ * Deno and uvicorn send it (node:http would send an empty chunked body), except on a 204.
  */
 function ownsEmptyFraming(status: number, head: boolean): boolean {
   return status === 204 || status < 200 || (status !== 304 && !head);
@@ -362,6 +379,7 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   }
   if (hasLength && hasCoding) dropHeader(headers, "content-length");
   if (length >= 0) headers.push("content-length", String(length));
+  else if (body === null && ours && status !== 204) headers.push("content-length", "0");
   if (latin1Head && typeof body === "string") body = Buffer.from(body);
   return { status, statusText: response.statusText, headers, body };
 }
