@@ -91,6 +91,14 @@ function authority(req: IncomingMessage): string {
   return port ? `${name}:${port}` : name;
 }
 
+/**
+ * For a body already read when the real Request is built: undici would refuse the read stream
+ * itself, so it gets an empty one, which _native then reads, leaving the Request used.
+ */
+function spentBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
+
 function bodyUnusable(): TypeError {
   return new TypeError("Body is unusable: Body has already been read");
 }
@@ -277,10 +285,10 @@ export class NodeRequest {
   get body(): ReadableStream<Uint8Array> | null {
     if (this.#native) return this.#native.body;
     if (this.#body === undefined) {
-      this.#body =
-        this.#hasBody() && !this.#bodyUsed
-          ? (Readable.toWeb(this.#req) as unknown as ReadableStream<Uint8Array>)
-          : null;
+      if (!this.#hasBody()) this.#body = null;
+      // Read by text() and the like: the body is still there, used, as undici's is.
+      else if (this.#bodyUsed) return this._native.body;
+      else this.#body = Readable.toWeb(this.#req) as unknown as ReadableStream<Uint8Array>;
     }
     return this.#body;
   }
@@ -294,9 +302,11 @@ export class NodeRequest {
   /** The body read straight from the socket, when nothing else has claimed it. */
   #buffered(): Promise<Buffer> | undefined {
     if (this.#native || this.#body) return undefined;
+    // No body (GET, HEAD) is never used: each read gives "", as undici's does.
+    if (!this.#hasBody()) return Promise.resolve(Buffer.alloc(0));
     if (this.#bodyUsed) return Promise.reject(bodyUnusable());
     this.#bodyUsed = true;
-    return this.#hasBody() ? readAll(this.#req) : Promise.resolve(Buffer.alloc(0));
+    return readAll(this.#req);
   }
 
   text(): Promise<string> {
@@ -324,7 +334,8 @@ export class NodeRequest {
   /** The real undici Request, built once; from then on every property forwards to it. */
   get _native(): Request {
     if (!this.#native) {
-      const body = this.#bodyUsed ? null : this.body;
+      const unread = this.#hasBody() ? this.#unreadBody() : null;
+      const body = unread === undefined ? spentBody() : unread;
       this.#headers ??= new NodeRequestHeaders(this.#req);
       const init: RequestInit & { duplex?: "half" } = {
         method: this.method,
@@ -336,11 +347,21 @@ export class NodeRequest {
         init.duplex = "half";
       }
       const native = new NativeRequest(this.url, init);
+      // A body read here already (text() and the like, or its stream): the real Request's is used
+      // too, so a second read or a clone() is refused as undici refuses it.
+      if (unread === undefined) void native.arrayBuffer().catch(() => {});
       this.#headers?._adopt(native.headers);
       this.#native = native;
       this.#body = undefined;
     }
     return this.#native;
+  }
+
+  /** The request's body stream for the real Request, or undefined when it has been read. */
+  #unreadBody(): ReadableStream<Uint8Array> | undefined {
+    const stream = this.#bodyUsed ? undefined : this.#body === undefined ? this.body : this.#body;
+    if (!stream || stream.locked || Readable.isDisturbed(stream as never)) return undefined;
+    return stream;
   }
 
   get [kToNative](): Request {

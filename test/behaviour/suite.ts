@@ -250,6 +250,12 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(seen).toEqual([true, 201, "Made", false, "1", "2", "body", true, "body", "TypeError"]);
     });
 
+    test("a request body once read is used: read again or cloned, refused; a GET's reads give ''", async () => {
+      const posted = await fetch(`${server.url}/body-state`, { method: "POST", body: "hello" });
+      expect(await posted.json()).toEqual(["hello", true, true, true, "TypeError", "TypeError"]);
+      expect(await (await fetch(`${server.url}/body-state`)).json()).toEqual(["", "", false, null]);
+    });
+
     test("POST bodies round-trip", async () => {
       const body = "x".repeat(100_000);
       const response = await fetch(`${server.url}/echo`, { method: "POST", body });
