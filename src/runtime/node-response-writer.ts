@@ -4,6 +4,7 @@
  * it does not match its own Content-Length.
  */
 import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { type NodeResponseParts, NULL_BODY } from "./node-response.ts";
 
 /**
@@ -17,6 +18,12 @@ export function writeResponse(
   onError: (error: unknown) => void,
 ): void {
   const { body } = parts;
+  // A stream already read or locked (the app returned a Response whose body it had used) cannot
+  // be sent: thrown before the head, so the caller answers 500, as Bun and Deno do, instead of a
+  // head left unsent on a cut connection.
+  if (body instanceof ReadableStream && (body.locked || Readable.isDisturbed(body as never))) {
+    throw new TypeError("The Response's body was already used or locked; a body can be sent once.");
+  }
   res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
   if (body === null) {
     res.end();
@@ -48,7 +55,8 @@ function pump(
   try {
     reader = stream.getReader() as unknown as ChunkReader;
   } catch (error) {
-    // Locked or already read: the head is out, so all we can do is cut the connection.
+    // Not after writeResponse()'s check (kept for a stream that fails getReader() otherwise): the
+    // head is out, so all we can do is cut the connection.
     onError(error);
     res.destroy();
     return;

@@ -343,6 +343,21 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect((await fetch(`${server.url}/`)).status).toBe(200);
     });
 
+    test("a Response whose body was already used or locked is answered 500, and logged", async () => {
+      for (const query of ["", "?stream", "?stream&lock"]) {
+        const raw = await rawRequest(
+          server.port,
+          `GET /used-body${query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        );
+        expect({ query, status: splitResponses(raw, ["GET"]).responses[0]?.status }).toEqual({
+          query,
+          status: 500,
+        });
+      }
+      expect(server.stderr()).toMatch(/ERROR: {4}Exception while sending the response/);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
     test("the app sees the client address; proxy headers from a trusted peer rewrite it", async () => {
       expect(await (await fetch(`${server.url}/client`)).json()).toEqual({
         client: "127.0.0.1",
