@@ -91,7 +91,8 @@ export function createRequestHandler(
           request.method,
           requestTarget(request.url),
           "1.1",
-          out.status,
+          // Response.error() (status 0) goes out as every adapter's 500.
+          out.status || 500,
         );
       } catch {
         // Deno closes a request the app upgraded itself (Deno.upgradeWebSocket): its method and

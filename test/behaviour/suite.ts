@@ -358,6 +358,11 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect((await fetch(`${server.url}/`)).status).toBe(200);
     });
 
+    test("Response.error() is answered 500, and its access line says so", async () => {
+      expect((await fetch(`${server.url}/error-response`)).status).toBe(500);
+      await server.waitFor(/"GET \/error-response HTTP\/1\.1" 500 Internal Server Error/);
+    });
+
     test("the app sees the client address; proxy headers from a trusted peer rewrite it", async () => {
       expect(await (await fetch(`${server.url}/client`)).json()).toEqual({
         client: "127.0.0.1",
