@@ -284,7 +284,8 @@ export class FastResponse {
     if (hasLength && hasCoding) dropHeader(headers, "content-length");
     if (defaultType !== undefined && !hasType) headers.push("content-type", defaultType);
     if (length >= 0) headers.push("content-length", String(length));
-    else if (ours && status !== 204) headers.push("content-length", "0");
+    else if (source === null && emptyLength(status, head, ours, hasLength))
+      headers.push("content-length", "0");
     const defaults = this.#defaults;
     if (defaults) {
       const own = headers.length;
@@ -324,11 +325,20 @@ interface UndiciState {
 /**
  * A bodiless response (null body) whose framing headers are ours to set: not a 304 (its
  * Content-Length describes the representation), not a HEAD (it describes what GET would send), and
- * a 204 always (RFC 9110 forbids both headers there). Ours, it says Content-Length: 0, as Bun,
- * Deno and uvicorn send it (node:http would send an empty chunked body), except on a 204.
+ * a 204 always (RFC 9110 forbids both headers there).
  */
 function ownsEmptyFraming(status: number, head: boolean): boolean {
   return status === 204 || status < 200 || (status !== 304 && !head);
+}
+
+/**
+ * Does a null body get `Content-Length: 0`? Where its framing is ours (not on a 204), as Bun, Deno
+ * and uvicorn send it (node:http would send an empty chunked body); and on a HEAD the app gave no
+ * length, since that is what GET would say. Never on a 304.
+ */
+function emptyLength(status: number, head: boolean, ours: boolean, hasLength: boolean): boolean {
+  if (status === 204 || status === 304) return false;
+  return ours || (head && !hasLength);
 }
 
 /** The byte length of a body undici extracts itself, where it is known without reading it. */
@@ -379,7 +389,7 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   }
   if (hasLength && hasCoding) dropHeader(headers, "content-length");
   if (length >= 0) headers.push("content-length", String(length));
-  else if (body === null && ours && status !== 204) headers.push("content-length", "0");
+  else if (body === null && emptyLength(status, head, ours, hasLength)) headers.push("content-length", "0");
   if (latin1Head && typeof body === "string") body = Buffer.from(body);
   return { status, statusText: response.statusText, headers, body };
 }
