@@ -16,6 +16,7 @@ import {
   type RunningTsuv,
   type RuntimeKey,
   runTsuv,
+  type StartOptions,
   startTsuv,
   startTwoWorkers,
   WORKER_CLASSES,
@@ -178,6 +179,10 @@ async function statusSoon(url: string, wanted: number, withinMs = 2000): Promise
 }
 
 export function behaviourSuite(runtime: RuntimeKey): void {
+  /** tsuv serving the behaviour app on a free port, `extra` options after that. */
+  const serveApp = (extra: string[] = [], options?: StartOptions) =>
+    startTsuv(runtime, [`${APP}:app`, "--port", "0", ...extra], options);
+
   afterEach(async () => {
     await killAll();
   });
@@ -194,7 +199,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   describe("serving", () => {
     let server: RunningTsuv;
     beforeAll(async () => {
-      server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-custom: yes"], {
+      server = await serveApp(["--header", "x-custom: yes"], {
         persistent: true,
       });
     });
@@ -323,7 +328,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
         }
       }
       // The same for a --header default (node:http's adapter checks those once, not per request).
-      const noted = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--header", "x-note: caf\u00e9"]);
+      const noted = await serveApp(["--header", "x-note: caf\u00e9"]);
       const raw = await rawRequest(noted.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       expect(raw).toContain("x-note: caf\u00e9\r\n");
       expect(raw.endsWith("\r\n\r\nHello, world!")).toBe(true);
@@ -531,7 +536,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     // and "a b" (Deno: 404 and 500). Node falls back to the local address for each of them, which
     // test/runtime-node.test.ts checks. The empty Host and HTTP/1.0 without one rely on Bun's
     // adapter giving a relative url an absolute base.
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const server = await serveApp();
     const heads: Record<string, string> = {
       "Host: a..b": "GET /client HTTP/1.1\r\nHost: a..b\r\n",
       "Host: EXAMPLE.com": "GET /client HTTP/1.1\r\nHost: EXAMPLE.com\r\n",
@@ -547,25 +552,13 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("proxy headers from an untrusted peer are ignored", async () => {
-    const server = await startTsuv(runtime, [
-      `${APP}:app`,
-      "--port",
-      "0",
-      "--forwarded-allow-ips",
-      "10.0.0.1",
-    ]);
+    const server = await serveApp(["--forwarded-allow-ips", "10.0.0.1"]);
     const response = await fetch(`${server.url}/client`, { headers: { "x-forwarded-for": "203.0.113.7" } });
     expect(await response.json()).toEqual({ client: "127.0.0.1", scheme: "http" });
   });
 
   test("proxy headers end to end: right-most untrusted entry wins; garbage is ignored, not a crash", async () => {
-    const server = await startTsuv(runtime, [
-      `${APP}:app`,
-      "--port",
-      "0",
-      "--forwarded-allow-ips",
-      "127.0.0.1,10.0.0.0/8",
-    ]);
+    const server = await serveApp(["--forwarded-allow-ips", "127.0.0.1,10.0.0.0/8"]);
     const client = async (headers: Record<string, string>) =>
       (await fetch(`${server.url}/client`, { headers })).json();
     // 10.1.2.3 is a trusted proxy, so the address it was given (203.0.113.7) is the client.
@@ -591,7 +584,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("a client that leaves before its answer gets no access line, as in uvicorn; the app's error is still logged", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const server = await serveApp();
     // One leaves while the app sleeps, one halfway through its upload (the app's request.text()
     // then fails). Their answers, a 200 and a 500, would go nowhere.
     const waiting = connect(server.port, "127.0.0.1");
@@ -646,7 +639,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     }
 
     test("one worker", async () => {
-      const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--no-access-log"]);
+      const server = await serveApp(["--no-access-log"]);
       const leaving = connect(server.port, "127.0.0.1");
       leaving.write("GET /signal?id=gone&wait HTTP/1.1\r\nHost: x\r\n\r\n");
       const answered = await askInTurn(server.port, ["/signal?id=ok1", "/signal?id=ok2", "/signal-aborts"]);
@@ -673,7 +666,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--limit-concurrency answers 503 over the limit", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const server = await serveApp(["--limit-concurrency", "1"]);
     const slow = fetch(`${server.url}/slow?ms=800`);
     await Bun.sleep(200);
     const over = await fetch(`${server.url}/`);
@@ -684,7 +677,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--limit-concurrency holds the slot until a streamed body is done", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const server = await serveApp(["--limit-concurrency", "1"]);
     const streaming = await fetch(`${server.url}/stream?ms=500`);
     const reader = (streaming.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
@@ -708,7 +701,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--limit-concurrency frees the slot of a client that left mid-stream", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "1"]);
+    const server = await serveApp(["--limit-concurrency", "1"]);
     const socket = await streamingSocket(server.port, "GET /stream?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n");
     const over = await fetch(`${server.url}/`);
     expect(over.status).toBe(503);
@@ -718,7 +711,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--limit-concurrency frees the slots of a client that left with pipelined requests", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-concurrency", "2"]);
+    const server = await serveApp(["--limit-concurrency", "2"]);
     // The second response waits behind the first (node:http queues it without the socket).
     const socket = await streamingSocket(
       server.port,
@@ -733,7 +726,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--limit-max-requests exits gracefully after the limit", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--limit-max-requests", "2"]);
+    const server = await serveApp(["--limit-max-requests", "2"]);
     expect((await fetch(`${server.url}/`)).status).toBe(200);
     expect((await fetch(`${server.url}/`)).status).toBe(200);
     expect(await server.exited).toBe(0);
@@ -752,7 +745,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("graceful shutdown lets an in-flight request finish, then exits 0", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const server = await serveApp();
     const inFlight = fetch(`${server.url}/slow?ms=1000`);
     await Bun.sleep(300);
     server.signal("SIGTERM");
@@ -764,13 +757,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--timeout-graceful-shutdown cuts a long request off and names it", async () => {
-    const server = await startTsuv(runtime, [
-      `${APP}:app`,
-      "--port",
-      "0",
-      "--timeout-graceful-shutdown",
-      "1",
-    ]);
+    const server = await serveApp(["--timeout-graceful-shutdown", "1"]);
     const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
     await Bun.sleep(300);
     const start = Date.now();
@@ -785,13 +772,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
 
   describe("what --timeout-graceful-shutdown cuts gets to clean up before the exit", () => {
     const cutOff = async (paths: string[]) => {
-      const server = await startTsuv(runtime, [
-        `${APP}:app`,
-        "--port",
-        "0",
-        "--timeout-graceful-shutdown",
-        "1",
-      ]);
+      const server = await serveApp(["--timeout-graceful-shutdown", "1"]);
       const sockets = await Promise.all(
         paths.map((path) =>
           streamingSocket(
@@ -827,7 +808,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("a second SIGINT while draining forces the exit and names what was cut off", async () => {
-    const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const server = await serveApp();
     const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
     await Bun.sleep(300);
     server.signal("SIGINT");
@@ -841,13 +822,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("--env-file is loaded before the app", async () => {
-    const server = await startTsuv(runtime, [
-      `${APP}:app`,
-      "--port",
-      "0",
-      "--env-file",
-      "test/fixtures/apps/.env.test",
-    ]);
+    const server = await serveApp(["--env-file", "test/fixtures/apps/.env.test"]);
     expect(await (await fetch(`${server.url}/env?name=TSUV_TEST_GREETING`)).text()).toBe(
       "hello from env file",
     );
@@ -937,15 +912,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-tls-"));
     try {
       const { keyFile, certFile } = selfSignedCert(dir);
-      const server = await startTsuv(runtime, [
-        `${APP}:app`,
-        "--port",
-        "0",
-        "--ssl-keyfile",
-        keyFile,
-        "--ssl-certfile",
-        certFile,
-      ]);
+      const server = await serveApp(["--ssl-keyfile", keyFile, "--ssl-certfile", certFile]);
       expect(server.url.startsWith("https://")).toBe(true);
       const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
       expect(await response.text()).toBe("Hello, world!");
@@ -986,7 +953,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
   });
 
   test("port in use fails fast with exit 1", async () => {
-    const first = await startTsuv(runtime, [`${APP}:app`, "--port", "0"]);
+    const first = await serveApp();
     const result = await runTsuv(runtime, [`${APP}:app`, "--port", String(first.port)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/address already in use/);
@@ -1002,7 +969,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
      * one shows up here.
      */
     test("slowloris: others keep being served; the runtime's header timeout closes it", async () => {
-      const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--no-access-log"]);
+      const server = await serveApp(["--no-access-log"]);
       const socket = connect(server.port, "127.0.0.1");
       socket.on("error", () => {});
       let closedAt = 0;
@@ -1048,7 +1015,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
      * send timeout by default (nor has uvicorn); measured in docs/reliability.md.
      */
     test("a client that never reads a large streamed response: bounded memory, others served", async () => {
-      const server = await startTsuv(runtime, [`${APP}:app`, "--port", "0", "--no-access-log"]);
+      const server = await serveApp(["--no-access-log"]);
       for (let i = 0; i < 20; i++) await (await fetch(`${server.url}/`)).text(); // warm up
       const rss = () =>
         Number(readFileSync(`/proc/${server.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1]) / 1024;
