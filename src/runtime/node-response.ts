@@ -49,8 +49,8 @@ type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
 /**
  * node:http writes the head together with a string body, in the body's encoding (UTF-8), so a
- * header value above ASCII ("é": the byte 0xE9 to fetch's byte strings) would go out as two
- * bytes, C3 A9. A string body under such a head goes as bytes instead: node:http then
+ * header value or reason phrase above ASCII ("é": the byte 0xE9 to fetch's byte strings) would go
+ * out as two bytes, C3 A9. A string body under such a head goes as bytes instead: node:http then
  * writes the head as latin-1, one byte per character, as Bun and Deno write it.
  */
 const ABOVE_ASCII = /[\u0080-\uffff]/;
@@ -257,7 +257,8 @@ export class FastResponse {
     let hasType = false;
     let hasLength = false;
     let hasCoding = false;
-    let latin1Head = false;
+    // The reason phrase is a byte string too ("Café" goes out with the byte 0xE9).
+    let latin1Head = this.#statusText !== "" && ABOVE_ASCII.test(this.#statusText);
     const init = this.#headers ?? this.#init?.headers;
     if (init) {
       const add = (name: string, value: unknown) => {
@@ -375,7 +376,8 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   const headers: string[] = [];
   let hasLength = false;
   let hasCoding = false;
-  let latin1Head = false;
+  const statusText = response.statusText;
+  let latin1Head = statusText !== "" && ABOVE_ASCII.test(statusText);
   for (const [name, value] of response.headers) {
     if (name === "content-length") {
       if (ours) continue;
@@ -391,7 +393,7 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   if (length >= 0) headers.push("content-length", String(length));
   else if (body === null && emptyLength(status, head, ours, hasLength)) headers.push("content-length", "0");
   if (latin1Head && typeof body === "string") body = Buffer.from(body);
-  return { status, statusText: response.statusText, headers, body };
+  return { status, statusText, headers, body };
 }
 
 /** Status, headers and body of any Response, ours or undici's (`head`: answering a HEAD request). */

@@ -334,6 +334,19 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(raw.endsWith("\r\n\r\nHello, world!")).toBe(true);
     });
 
+    test("a reason phrase above ASCII goes out as its byte on Node; Bun and Deno send their own", async () => {
+      for (const body of ["text", "bytes", "json"]) {
+        const raw = await rawRequest(
+          server.port,
+          `GET /latin1?reason&body=${body} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        );
+        const statusLine = raw.slice(0, raw.indexOf("\r\n"));
+        // Bun.serve and Deno.serve write the standard phrase whatever statusText says.
+        const expected = runtime.startsWith("node") ? "HTTP/1.1 200 Caf\u00e9" : "HTTP/1.1 200 OK";
+        expect({ body, statusLine }).toEqual({ body, statusLine: expected });
+      }
+    });
+
     test("an immutable Response (redirect) still gets default headers", async () => {
       const response = await fetch(`${server.url}/redirect`, { redirect: "manual" });
       expect(response.status).toBe(302);
