@@ -359,7 +359,7 @@ export class NodeRequest {
 
   /** The request's body stream for the real Request, or undefined when it has been read. */
   #unreadBody(): ReadableStream<Uint8Array> | undefined {
-    const stream = this.#bodyUsed ? undefined : this.#body === undefined ? this.body : this.#body;
+    const stream = this.#bodyUsed ? undefined : this.body;
     if (!stream || stream.locked || Readable.isDisturbed(stream as never)) return undefined;
     return stream;
   }
