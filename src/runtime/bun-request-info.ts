@@ -22,9 +22,9 @@ export interface BunPeerSource {
 }
 
 /**
- * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: ~2,500
- * instructions per request, measured with scripts/bench/callgrind.ts; building this object costs
- * next to nothing).
+ * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: 3,300-3,800
+ * instructions per request on the json workload, scripts/bench/callgrind.ts --warmup 10000; building
+ * this object costs next to nothing).
  */
 export class BunRequestInfo implements RequestInfo {
   // Kept in # fields: an own `server` property would send Hono's getBunPeerSource (`"server" in env`)
@@ -56,8 +56,8 @@ export class BunRequestInfo implements RequestInfo {
   }
   /**
    * Bun aborts a request's signal when its client leaves, and reading it afterwards says so too.
-   * The signal is made on first read (+1,155 instructions per request on the json workload with
-   * the access log, scripts/bench/callgrind.ts), so only a late answer asks. The peer cannot tell
+   * The signal is made on first read (+500-800 instructions per request on the json workload,
+   * scripts/bench/callgrind.ts --warmup 10000), so only a late answer asks. The peer cannot tell
    * instead: it may have been read, and kept, before the client left (proxy headers, the app).
    */
   clientGone(): boolean {
