@@ -222,6 +222,10 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   // node:http's advice: headersTimeout above keepAliveTimeout, or a slow next request on a kept-alive
   // connection can meet a closed socket. Node's default (60 s) otherwise stays.
   server.headersTimeout = Math.max(server.headersTimeout, options.keepAliveTimeoutMs + 1000);
+  // No count limit on request headers: past 1,000 of them, Node 20 drops the rest unsaid (the app
+  // never sees them) and Node 24 answers 431, however small they are. The size limit stays
+  // (--max-http-header-size, 16 KiB by default), as uvicorn limits only a request head's size.
+  server.maxHeadersCount = 0;
   // https: track the TLS sockets (what node:http serves); raw sockets mid-handshake are closed with
   // the server's own timeout, or by forceClose through closeAllConnections().
   server.on(secure ? "secureConnection" : "connection", (socket: Socket) => {

@@ -407,6 +407,25 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect((await fetch(`${server.url}/`)).status).toBe(200);
     });
 
+    test("a request with 1,100 small headers reaches the app whole, or is refused: never cut short", async () => {
+      // 13 KB of headers: under every runtime's size limit, over Node's count limit (1,000, which
+      // tsuv lifts), Bun's (198) and Deno's (128).
+      const many = Array.from({ length: 1099 }, (_, i) => `X-H${i}: v\r\n`).join("");
+      const answer = await rawRequest(
+        server.port,
+        `GET /header-count HTTP/1.1\r\nHost: x\r\n${many}X-Last: yes\r\nConnection: close\r\n\r\n`,
+      );
+      const expected = {
+        node20: "HTTP/1.1 200",
+        node24: "HTTP/1.1 200",
+        bun: "HTTP/1.1 431",
+        deno: "HTTP/1.1 400",
+      }[runtime];
+      expect(answer.slice(0, 12)).toBe(expected);
+      if (expected.endsWith("200")) expect(answer.split("\r\n\r\n")[1]).toBe("1102 yes");
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
     test("Content-Length with Transfer-Encoding is refused with 400 and the connection closed (no smuggling)", async () => {
       const smuggle =
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /throw HTTP/1.1\r\nHost: x\r\n\r\n";
