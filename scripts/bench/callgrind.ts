@@ -1,6 +1,6 @@
 /**
- * Instructions per request, counted by valgrind's callgrind: noise-free where CPU time is not (a
- * shared 2-core machine moves CPU-us/req by 20% between runs; the instruction count moves by <1%).
+ * Instructions per request, counted by valgrind's callgrind: steadier than CPU time (a shared 2-core
+ * machine moves CPU-us/req by 20% between runs; the instruction count of a settled server by 1-3%).
  * Starts each server under callgrind, warms it up (the JIT settles), zeroes the counters, sends
  * exactly N keep-alive requests from C connections, dumps the counters and divides; that --windows
  * times over (3), and prints the least with all of them beside it (see measure()).
@@ -200,7 +200,9 @@ async function main(): Promise<number> {
       Number(values.connections),
       Number(values.windows),
     );
-    // The least: JIT work only ever adds. The windows beside it show how settled the server was.
+    // The least: JIT work only ever adds, and so does what a runtime does now and then (Deno 2.9.6's
+    // third window was 1.2-2.8x its second in every run, raw Deno.serve's too; cause not looked
+    // into). The windows beside it show how settled the server was.
     const ir = Math.min(...windows);
     base ||= ir;
     const each = windows.map((value) => `${(value / 1000).toFixed(1)}k`).join(", ");
