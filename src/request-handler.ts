@@ -90,7 +90,7 @@ export function createRequestHandler(
           clientLabel(hostname, port),
           request.method,
           requestTarget(request.url),
-          "1.1",
+          info.httpVersion ?? "1.1",
           // Response.error() (status 0) goes out as every adapter's 500.
           out.status || 500,
         );

@@ -43,6 +43,12 @@ export interface RequestInfo {
    * successful response, and ServeHandlerInfo.completed resolves whether the client stayed or not.
    */
   clientGone?(): boolean;
+  /**
+   * The request's HTTP version as the access log writes it ("1.0"), where the runtime tells: Node.
+   * Bun.serve and Deno.serve do not say (the log then writes "1.1", what Bun answers with, and
+   * what Deno does unless it negotiated HTTP/2 over TLS).
+   */
+  readonly httpVersion?: string;
 }
 
 /**

@@ -13,11 +13,14 @@ import { NO_PEER } from "./peer.ts";
 
 const kInfo = Symbol("tsuv.requestInfo");
 
-/** One RequestInfo per connection: every request on a kept-alive connection has the same peer. */
-export function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }): RequestInfo {
+/**
+ * One RequestInfo per connection: every request on a kept-alive connection has the same peer, and
+ * the HTTP version of its first (a client keeps to one version on a connection).
+ */
+export function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }, res: ServerResponse): RequestInfo {
   let info = socket[kInfo];
   if (!info) {
-    info = new NodeRequestInfo(socket);
+    info = new NodeRequestInfo(socket, res.req.httpVersion);
     socket[kInfo] = info;
   }
   return info;
@@ -32,6 +35,7 @@ export function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }): Request
  */
 abstract class NodeInfo implements RequestInfo {
   abstract readonly remoteAddr: ClientAddress;
+  abstract readonly httpVersion: string;
   get incoming(): { socket: { remoteAddress?: string; remotePort?: number; remoteFamily?: string } } {
     const { hostname, port } = this.remoteAddr;
     if (hostname === "") return { socket: {} };
@@ -54,9 +58,11 @@ abstract class NodeInfo implements RequestInfo {
 class NodeRequestInfo extends NodeInfo {
   #socket: Socket;
   #addr: ClientAddress | undefined;
-  constructor(socket: Socket) {
+  readonly httpVersion: string;
+  constructor(socket: Socket, httpVersion: string) {
     super();
     this.#socket = socket;
+    this.httpVersion = httpVersion;
   }
   get remoteAddr(): ClientAddress {
     if (!this.#addr) {
@@ -76,11 +82,13 @@ class ForwardedInfo extends NodeInfo {
   // Read now, as request-handler.ts did before this class: a CompletionInfo makes its promise on
   // the first read, which must come before the app runs.
   readonly completed: Completion | undefined;
+  readonly httpVersion: string;
   readonly #peer: RequestInfo;
   constructor(client: ClientAddress, peer: RequestInfo) {
     super();
     this.remoteAddr = client;
     this.completed = peer.completed;
+    this.httpVersion = peer.httpVersion ?? "1.1";
     this.#peer = peer;
   }
   clientGone(): boolean {
@@ -112,11 +120,14 @@ class CompletionInfo extends NodeInfo {
   get remoteAddr(): ClientAddress {
     return this.#peer.remoteAddr;
   }
+  get httpVersion(): string {
+    return this.#peer.httpVersion ?? "1.1";
+  }
   clientGone(): boolean {
     return this.#socket.destroyed;
   }
 }
 
 export function trackedRequestInfo(socket: Socket, res: ServerResponse): RequestInfo {
-  return new CompletionInfo(requestInfo(socket), socket, res);
+  return new CompletionInfo(requestInfo(socket, res), socket, res);
 }

@@ -222,6 +222,13 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       );
     });
 
+    test("the access line names an HTTP/1.0 request's version where the runtime tells it (Node)", async () => {
+      await rawRequest(server.port, "GET /?v=10 HTTP/1.0\r\nHost: x\r\n\r\n");
+      const logged = await server.waitFor(/"GET \/\?v=10 HTTP\/1\.\d" 200 OK/);
+      // Bun.serve and Deno.serve do not say which version a request came in.
+      expect(logged).toContain(runtime.startsWith("node") ? "HTTP/1.0" : "HTTP/1.1");
+    });
+
     test("HEAD gets GET's headers (the date included) and no body", async () => {
       const ask = async (method: string, path: string) => {
         const raw = await rawRequest(
