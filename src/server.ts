@@ -69,6 +69,8 @@ interface Handling {
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 const TICK_MS = 100;
+/** At most this long for the connections cut at the end of a drain to report their close. */
+const FORCED_CLOSE_WAIT_MS = 1000;
 
 export function listenTargetFromConfig(config: Config): ListenTarget {
   if (config.uds) return { kind: "unix", path: config.uds };
@@ -473,11 +475,18 @@ export class Server {
           : `Close the connections still sending a response, ${reason}`,
       );
       websockets?.terminateAll();
-      running.forceClose();
       // Cutting a connection sets off the app's cleanup: a streamed body's cancel(), request.signal's
-      // abort. Node runs it as the sockets close, in the event loop's close phase, which comes
-      // before the next timer: one timer later it has run, before the shutdown hooks and the exit
-      // (as uvicorn lets the tasks it cancelled run their cleanup).
+      // abort. It runs as the sockets close (Node says when: forceClose resolves), and is given one
+      // timer more, before the shutdown hooks and the exit (as uvicorn lets the tasks it cancelled
+      // run their cleanup). Bounded, should a socket never report its close.
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        running.forceClose(),
+        new Promise((resolve) => {
+          bound = setTimeout(resolve, FORCED_CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(bound);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }

@@ -192,8 +192,12 @@ export interface RunningServer {
    * answering with `connection: close`) so that clients move over without a reset.
    */
   close(options?: { retire?: boolean }): Promise<void>;
-  /** Cut every remaining connection now (after the graceful timeout). */
-  forceClose(): void;
+  /**
+   * Cut every remaining connection now (after the graceful timeout). Node's resolves once the
+   * sockets have closed, which is when what was cut gets to clean up (a streamed body's cancel(),
+   * request.signal): on Node 20 that came after the next timer in 13 runs of 90.
+   */
+  forceClose(): Promise<void> | void;
   /**
    * With ServeOptions.websocket: true when the runtime pings and drops dead peers itself (Deno's
    * idleTimeout); otherwise the core pings through crossws's peer.ping().

@@ -67,8 +67,11 @@ class Connections {
     }
   }
 
-  destroyAll(): void {
+  /** Resolves once every socket has closed: node:http has then emitted each response's 'close'. */
+  destroyAll(): Promise<void> {
+    const closed = [...this.sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve)));
     for (const socket of this.sockets) socket.destroy();
+    return Promise.all(closed).then(() => undefined);
   }
 }
 
@@ -314,9 +317,10 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     forceClose() {
       connections.draining = true;
       if (server.listening) server.close();
-      connections.destroyAll();
+      const closed = connections.destroyAll();
       server.closeAllConnections();
       cleanup();
+      return closed;
     },
   };
 }
