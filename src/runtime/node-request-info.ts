@@ -35,7 +35,7 @@ export function requestInfo(socket: Socket & { [kInfo]?: RequestInfo }, res: Ser
  */
 abstract class NodeInfo implements RequestInfo {
   abstract readonly remoteAddr: ClientAddress;
-  abstract readonly httpVersion: string;
+  abstract readonly httpVersion: string | undefined;
   get incoming(): { socket: { remoteAddress?: string; remotePort?: number; remoteFamily?: string } } {
     const { hostname, port } = this.remoteAddr;
     if (hostname === "") return { socket: {} };
@@ -82,13 +82,13 @@ class ForwardedInfo extends NodeInfo {
   // Read now, as request-handler.ts did before this class: a CompletionInfo makes its promise on
   // the first read, which must come before the app runs.
   readonly completed: Completion | undefined;
-  readonly httpVersion: string;
+  readonly httpVersion: string | undefined;
   readonly #peer: RequestInfo;
   constructor(client: ClientAddress, peer: RequestInfo) {
     super();
     this.remoteAddr = client;
     this.completed = peer.completed;
-    this.httpVersion = peer.httpVersion ?? "1.1";
+    this.httpVersion = peer.httpVersion;
     this.#peer = peer;
   }
   clientGone(): boolean {
@@ -120,8 +120,8 @@ class CompletionInfo extends NodeInfo {
   get remoteAddr(): ClientAddress {
     return this.#peer.remoteAddr;
   }
-  get httpVersion(): string {
-    return this.#peer.httpVersion ?? "1.1";
+  get httpVersion(): string | undefined {
+    return this.#peer.httpVersion;
   }
   clientGone(): boolean {
     return this.#socket.destroyed;
