@@ -11,6 +11,16 @@
  * object that `this[nativeKey]` builds on first use.
  */
 
+import { Readable } from "node:stream";
+
+/**
+ * A body stream that can no longer be sent or read from its start: locked to a reader, or read
+ * from already (Node's own test: web streams have no public "disturbed").
+ */
+export function streamUsedOrLocked(stream: ReadableStream): boolean {
+  return stream.locked || Readable.isDisturbed(stream as never);
+}
+
 /**
  * For each accessor and method of `native` missing from `target`, define one on `target` that
  * forwards to `this[nativeKey]`. Data properties (Symbol.toStringTag) are left to the prototype chain.

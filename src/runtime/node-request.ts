@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { urlHost } from "../request-url.ts";
 import { TOKEN } from "./node-headers.ts";
-import { delegateMissing, nativeClass } from "./node-lazy.ts";
+import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
 
 const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
@@ -360,7 +360,7 @@ export class NodeRequest {
   /** The request's body stream for the real Request, or undefined when it has been read. */
   #unreadBody(): ReadableStream<Uint8Array> | undefined {
     const stream = this.#bodyUsed ? undefined : this.body;
-    if (!stream || stream.locked || Readable.isDisturbed(stream as never)) return undefined;
+    if (!stream || streamUsedOrLocked(stream)) return undefined;
     return stream;
   }
 

@@ -4,7 +4,7 @@
  * it does not match its own Content-Length.
  */
 import type { ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import { streamUsedOrLocked } from "./node-lazy.ts";
 import { type NodeResponseParts, NULL_BODY } from "./node-response.ts";
 
 /**
@@ -21,7 +21,7 @@ export function writeResponse(
   // A stream already read or locked (the app returned a Response whose body it had used) cannot
   // be sent: thrown before the head, so the caller answers 500, as Bun and Deno do, instead of a
   // head left unsent on a cut connection.
-  if (body instanceof ReadableStream && (body.locked || Readable.isDisturbed(body as never))) {
+  if (body instanceof ReadableStream && streamUsedOrLocked(body)) {
     throw new TypeError("The Response's body was already used or locked; a body can be sent once.");
   }
   res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
