@@ -94,9 +94,10 @@ async function waitListening(port: number, timeoutMs: number): Promise<void> {
 
 /** Instructions in the `part`th dump (`cg.out.PID.part`: each dump counts since the last one). */
 function dumpIr(dir: string, part: number): number {
+  const name = new RegExp(`^cg\\.out\\.\\d+\\.${part}$`);
   let total = 0;
   for (const file of readdirSync(dir)) {
-    if (!file.endsWith(`.${part}`) || !/^cg\.out\.\d+\.\d+$/.test(file)) continue;
+    if (!name.test(file)) continue;
     const text = readFileSync(join(dir, file), "utf8");
     const match = text.match(/^(?:summary|totals):\s+(\d+)/m);
     if (match) total += Number(match[1]);
