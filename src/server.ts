@@ -84,6 +84,13 @@ export function describeAddress(address: BoundAddress, scheme: string): string {
   return `${scheme}://${urlHost(address.host)}:${address.port}`;
 }
 
+/** What to do about an accept that failed at the open-file limit (EMFILE, Deno's "os error 24"). */
+function openFileHint(error: unknown): string {
+  return /EMFILE|too many open files/i.test(errorMessage(error))
+    ? " The process reached its open-file limit: raise it (ulimit -n, or LimitNOFILE= under systemd)."
+    : "";
+}
+
 /** "GET /path" for each request still running, fetch (a Request) or node (an IncomingMessage). */
 function runningRequests(state: HandlerState | NodeAppState): string[] {
   const lines: string[] = [];
@@ -320,6 +327,11 @@ export class Server {
       // After the handler returned: the client got a cut response (or a 500), the app should know.
       onResponseError: (error: unknown) =>
         this.logger.exception("Exception while sending the response", error),
+      onListenerLost: (error: unknown, retryMs: number, stage: "accept" | "bind") =>
+        this.logger.error(
+          `${stage === "accept" ? "Stopped accepting connections" : "Could not listen again"}: ${errorMessage(error)}.${openFileHint(error)} Trying again in ${retryMs / 1000} s.`,
+        ),
+      onListenerRestored: () => this.logger.info("Accepting connections again."),
     };
   }
 

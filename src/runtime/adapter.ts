@@ -180,6 +180,14 @@ export interface ServeOptions {
    * as uvicorn logs it ("Exception in ASGI application"); onError if not given.
    */
   onResponseError?: (error: unknown) => void;
+  /**
+   * The listener failed and stopped accepting (`accept`: Deno.serve at the open-file limit); the
+   * adapter listens on the same address again after `retryMs`, and calls this again (`bind`) for
+   * each attempt that fails.
+   */
+  onListenerLost?: (error: unknown, retryMs: number, stage: "accept" | "bind") => void;
+  /** ...and is listening again. */
+  onListenerRestored?: () => void;
 }
 
 export interface RunningServer {

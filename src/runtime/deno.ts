@@ -16,6 +16,8 @@
  * - No keep-alive timeout exists: idle connections stay open until the client closes them
  *   (denoland/deno#32497, PR #34172 adds `keepAliveTimeout`). No TLS key passphrase either
  *   (tls-key.ts decrypts the key first).
+ * - The first accept error (EMFILE at the open-file limit) ends Deno.serve's accept loop for good:
+ *   deno-listener.ts binds the address again.
  * - reusePort needs --unstable-net ("unstable": ["net"] in deno.json); without it Deno.serve exits
  *   the process, so serve() refuses first. Deno cannot listen on an inherited fd (denoland/deno#14006).
  */
@@ -32,6 +34,7 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
 import { denoProcessBasics } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
@@ -44,11 +47,6 @@ import { removeSocketFile } from "./unix-socket.ts";
 import type { DenoWebSocket } from "./ws-deno.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
-interface DenoHttpServer {
-  readonly addr: { transport: string; hostname?: string; port?: number; path?: string };
-  readonly finished: Promise<void>;
-  shutdown(): Promise<void>;
-}
 interface DenoServeOptions {
   handler(request: Request, info: RequestInfo): Response | Promise<Response>;
   signal?: AbortSignal;
@@ -108,7 +106,6 @@ function serveFetch(
   // What Bun.serve and Deno.serve report here is a response the app made failing: its body stream
   // errored, or its body was already used (their handler is ours, and never throws).
   const onError = options.onResponseError ?? options.onError;
-  const abort = new AbortController();
 
   // Handlers that returned a promise and have not settled; close() waits for them (see above).
   let active = 0;
@@ -162,7 +159,6 @@ function serveFetch(
 
   const base: DenoServeOptions = {
     handler,
-    signal: abort.signal,
     onListen() {}, // Deno would print "Listening on ..."; tsuv announces itself.
     onError(error) {
       onError?.(error);
@@ -174,11 +170,17 @@ function serveFetch(
     base.cert = tls.cert;
   }
 
-  const server: DenoHttpServer = listenNative(listen, "Deno", info.os, {
-    unix: (path) => Deno.serve({ ...base, transport: "unix", path }),
-    tcp: (hostname, port, reusePort) =>
-      Deno.serve({ ...base, hostname, port, reusePort, tcpBacklog: options.backlog }),
-  });
+  // Bound again if its accept loop dies (deno-listener.ts).
+  const server = new DenoListener(
+    listen,
+    (target, signal) =>
+      listenNative(target, "Deno", info.os, {
+        unix: (path) => Deno.serve({ ...base, signal, transport: "unix", path }),
+        tcp: (hostname, port, reusePort) =>
+          Deno.serve({ ...base, signal, hostname, port, reusePort, tcpBacklog: options.backlog }),
+      }),
+    { lost: options.onListenerLost, restored: options.onListenerRestored },
+  );
 
   const address: BoundAddress =
     listen.kind === "tcp"
@@ -198,6 +200,7 @@ function serveFetch(
     nativeKeepalive: websocket !== undefined,
     close(closeOptions) {
       if (closing) return closing;
+      server.stopRebinding();
       // Already aborted: handlers cut mid-way may never settle, so do not wait for them.
       if (forced) {
         closing = server.finished.then(cleanup);
@@ -223,7 +226,7 @@ function serveFetch(
     forceClose() {
       forced = true;
       // After shutdown() began, aborting throws BadResource and cuts nothing (see above).
-      if (!shutdownStarted) abort.abort();
+      if (!shutdownStarted) server.abort();
       onDrained?.();
       cleanup();
     },

@@ -172,6 +172,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Not killed by killAll() (a server shared by a describe block, killed in its afterAll). */
   persistent?: boolean;
+  /**
+   * Start under this open-file limit (soft and hard, as `ulimit -n` sets them, so the runtime cannot
+   * raise it). The shell execs the runtime: the PID stays the server's.
+   */
+  openFileLimit?: number;
 }
 
 export function startTsuv(
@@ -179,7 +184,12 @@ export function startTsuv(
   args: string[],
   options: StartOptions = {},
 ): Promise<RunningTsuv> & { raw: RunningTsuv } {
-  const proc = spawn([...tsuvCommand(runtime), ...args], {
+  const command = [...tsuvCommand(runtime), ...args];
+  const limited =
+    options.openFileLimit === undefined
+      ? command
+      : ["sh", "-c", `ulimit -n ${options.openFileLimit} && exec "$@"`, "sh", ...command];
+  const proc = spawn(limited, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdin: "ignore",
