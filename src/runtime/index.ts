@@ -131,9 +131,28 @@ export function processIO(): ProcessIO {
   }
   return {
     ...base,
-    stdout: (line) => process.stdout.write(`${line}\n`),
-    stderr: (line) => process.stderr.write(`${line}\n`),
+    stdout: nodeWriter(process.stdout),
+    stderr: nodeWriter(process.stderr),
     isTTY: Boolean(process.stdout.isTTY),
+  };
+}
+
+/**
+ * Node: a write to a pipe whose reader has gone (EPIPE: `tsuv ... | head`, a log shipper that
+ * died) emits 'error' on the stream, and nothing handled it. tsuv logged it as an uncaught
+ * exception with its stack, once per access-log flush; where stderr was the same dead pipe, logging
+ * each such error failed the same way, and the server spun at 100% CPU, answered nothing and
+ * ignored SIGTERM (both streams into `head -c 1`, Node 20 and 24). A stream that failed is written
+ * to no more, as Deno's writer and Bun's console drop such lines; the listener also keeps an app's
+ * own console.log from failing the same way.
+ */
+function nodeWriter(stream: NodeJS.WriteStream): (line: string) => void {
+  let failed = false;
+  stream.on("error", () => {
+    failed = true;
+  });
+  return (line) => {
+    if (!failed) stream.write(`${line}\n`);
   };
 }
 

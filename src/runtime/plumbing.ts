@@ -204,8 +204,26 @@ function isWorkerMessage(value: unknown): value is WorkerMessage {
   );
 }
 
+let threadOutputGuarded = false;
+
+/**
+ * On Node and Bun a thread's console output reaches the terminal through this process's
+ * stdout/stderr streams. Where one is a pipe whose reader has gone (EPIPE: a log shipper that
+ * died), that stream emits 'error', and with no listener Bun exits 1 at the first line a thread
+ * writes: `--workers 2 --worker-class thread 2> (a closed pipe)` died at start-up (Bun 1.4.5).
+ * Such lines are dropped instead, as runtime/index.ts drops tsuv's own. (Deno's threads write to
+ * the fds themselves.)
+ */
+function guardThreadOutput(info: RuntimeInfo): void {
+  if (threadOutputGuarded || info.name === "deno") return;
+  threadOutputGuarded = true;
+  const process = nodeProcess();
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+}
+
 function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPort {
   const events = new PortEvents();
+  guardThreadOutput(info);
   const { Worker } = workerThreads();
   const worker = new Worker(entry, { workerData: { [THREAD_BOOT_KEY]: boot } });
   worker.on("message", (message) => events.message(message));
