@@ -5,7 +5,13 @@
  * the workers, log counting and child PIDs are in test/helpers/tsuv.ts.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { type RuntimeKey, startTwoWorkers, WORKER_CLASSES, type WorkerClassName } from "../helpers/tsuv.ts";
+import {
+  type RuntimeKey,
+  type StartOptions,
+  startTwoWorkers,
+  WORKER_CLASSES,
+  type WorkerClassName,
+} from "../helpers/tsuv.ts";
 import type { FailureRecord, LoadClient } from "./load-client.ts";
 
 export const APP = "test/faults/app.ts:app";
@@ -19,7 +25,7 @@ export function startWorkers(
   runtime: RuntimeKey,
   workerClass: WorkerClassName,
   extra: string[] = [],
-  options: { persistent?: boolean } = {},
+  options: StartOptions = {},
 ) {
   return startTwoWorkers(runtime, APP, workerClass, extra, options);
 }
