@@ -48,6 +48,20 @@ export class Heartbeat {
     });
   }
 
+  /**
+   * The supervisor did not run for `ms` (the whole tree paused: Ctrl-Z, SIGSTOP, `docker pause`; or
+   * starved of CPU). Time it could not watch does not count against the worker: its last sign of
+   * life and its ping in flight move forward by that much (never past now). Without this, every
+   * thread worker failed its healthcheck at the first check after a pause longer than the timeout
+   * (their last heartbeats predate the pause, and a timer runs before the I/O that brings new
+   * ones), and was replaced.
+   */
+  overlook(ms: number): void {
+    const now = this.clock.now();
+    this.seenAt = Math.min(now, this.seenAt + ms);
+    if (this.ping) this.ping.sentAt = Math.min(now, this.ping.sentAt + ms);
+  }
+
   /** When the worker last showed its event loop runs: ready, a heartbeat, or a pong (clock ms). */
   get lastSeen(): number {
     return this.seenAt;

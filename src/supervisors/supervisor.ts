@@ -98,6 +98,8 @@ export class Supervisor {
   booted = false;
   /** "tsuv running on ...", held back until a worker listens when workers bind with reusePort. */
   private pendingAnnouncement: string | undefined;
+  /** When tick() last ran (clock ms): see overlookPause(). */
+  private lastTickAt: number | undefined;
   /** The SIGHUP restart in progress, if any. */
   rolling: RollingRestart | undefined;
   readonly signals = new SignalQueue();
@@ -207,11 +209,30 @@ export class Supervisor {
 
   /** One pass of the loop. */
   tick(): void {
+    this.overlookPause();
     this.handleSignals();
     this.keepAlive();
     this.startRecycling();
     this.stepRollingRestart();
     this.reapStale();
+  }
+
+  /**
+   * A tick that comes more than a tick late means the supervisor itself did not run (paused with
+   * its workers, or starved): the workers' healthchecks do not count the time it missed
+   * (Heartbeat.overlook).
+   */
+  private overlookPause(): void {
+    const now = this.clock.now();
+    const last = this.lastTickAt;
+    this.lastTickAt = now;
+    if (last === undefined) return;
+    const missed = now - last - TICK_MS;
+    if (missed < TICK_MS) return;
+    for (const worker of this.allWorkers()) worker.heartbeat.overlook(missed);
+    this.logger.info(
+      `The supervisor did not run for ${((now - last) / 1000).toFixed(1)} s (the process was paused, or starved of CPU); the healthchecks leave that time out.`,
+    );
   }
 
   initWorkers(): void {

@@ -244,6 +244,10 @@ describe("process twins of the seed's Multithread tests", () => {
     expect(supervisor.stale).toHaveLength(0);
   });
 
+  shared.pauseOverlooked(
+    processes,
+    "a pause of the whole tree longer than the healthcheck timeout replaces no healthy worker",
+  );
   shared.keepAliveNoopWhenExiting(processes, "keepAlive does nothing once exiting");
 
   shared.signalHandlers(processes, "TTIN, TTOU, HUP and TERM handlers, with process wording");

@@ -232,6 +232,10 @@ describe("seed: Multithread", () => {
     expect(unhealthy.alive).toBe(true);
   });
 
+  shared.pauseOverlooked(
+    threads,
+    "a pause of the whole tree longer than the healthcheck timeout replaces no healthy worker",
+  );
   shared.keepAliveNoopWhenExiting(threads, "keepAlive does nothing once exiting");
 
   shared.signalHandlers(threads, "TTIN, TTOU, HUP and TERM handlers");

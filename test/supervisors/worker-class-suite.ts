@@ -387,3 +387,41 @@ export function failedReplacementAfterBoot(kit: WorkerClassKit, name: string): v
     expect(port(1).stopped).toBe(false);
   });
 }
+
+/**
+ * The whole tree paused (Ctrl-Z, `docker pause`) for longer than the healthcheck timeout: at the
+ * first tick after it, no worker has spoken since before the pause (a timer runs before the I/O
+ * that brings their heartbeats or pongs). The supervisor leaves out the time it did not run, so
+ * no healthy worker is replaced; one that stays silent after the pause is still found.
+ */
+export function pauseOverlooked(kit: WorkerClassKit, name: string): void {
+  test(name, async () => {
+    const { supervisor, port, clock, logger } = await started(kit);
+    const before = [...supervisor.slots];
+    supervisor.tick();
+    // Paused: nothing is heard from either worker while the clock runs on.
+    port(0).healthy = false;
+    port(1).healthy = false;
+    await clock.advance(10_000);
+    port(0).healthy = true;
+    supervisor.tick();
+    expect(supervisor.slots).toEqual(before);
+    expect(logger.messages("warning")).toEqual([]);
+    expect(logger.messages("info")).toContain(
+      "The supervisor did not run for 10.0 s (the process was paused, or starved of CPU); the healthchecks leave that time out.",
+    );
+    // What was in flight before the pause arrives now: a pong to the ping sent before it.
+    const lastPing = port(0)
+      .sent.filter((message) => message.type === "ping")
+      .at(-1);
+    if (lastPing?.type === "ping") port(0).emit({ type: "pong", id: lastPing.id });
+    // Worker 1 stays silent: found one timeout (5 s) later, while worker 0 serves on.
+    for (let waited = 0; waited <= 6000; waited += 500) {
+      await clock.advance(500);
+      supervisor.tick();
+    }
+    expect(supervisor.slots[0]).toBe(before[0] as WorkerHandle);
+    expect(supervisor.slots[1]).not.toBe(before[1] as WorkerHandle);
+    expect(logger.messages("warning")).toHaveLength(1);
+  });
+}
