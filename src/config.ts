@@ -207,6 +207,22 @@ function parseHeaders(raw: string[]): [string, string][] {
   });
 }
 
+/**
+ * A unix socket's path must fit sockaddr_un's sun_path with its terminating NUL: 107 bytes on Linux,
+ * 103 on macOS. Node does not refuse a longer one: it binds a socket at the path cut to fit (left
+ * behind), and failed afterwards with a confusing `ENOENT ... chmod` of the full path; Bun says
+ * ENAMETOOLONG and Deno "path must be shorter than SUN_LEN". Checked here, the same on all three.
+ */
+function checkSocketPathLength(path: string, os: string): void {
+  const max = os === "darwin" ? 103 : 107;
+  const bytes = new TextEncoder().encode(path).length;
+  if (bytes > max) {
+    throw new ConfigError(
+      `--uds: the socket path is ${bytes} bytes long; a unix socket path can be at most ${max} bytes: ${path}`,
+    );
+  }
+}
+
 export interface ResolveDeps {
   runtime: RuntimeInfo;
   /** Filesystem checks, injectable for tests. */
@@ -298,6 +314,7 @@ export function resolveConfig(
     }
   }
 
+  if (config.uds) checkSocketPathLength(config.uds, deps.runtime.os);
   if (config.fd !== undefined) supported(fdSupport(deps.runtime));
   if (config.ws === "bun") supported(nativeWebSocketSupport(deps.runtime));
   if (config.workerClass === "thread") {

@@ -360,6 +360,13 @@ const ROWS: Row[] = [
     deno: true,
   },
   {
+    name: "--uds path longer than a unix socket path can be",
+    args: [APP, "--uds", `/tmp/${"s".repeat(110)}.sock`],
+    code: 1,
+    line: /^Error: --uds: the socket path is 120 bytes long; a unix socket path can be at most 107 bytes: \/tmp\/s+\.sock$/,
+    deno: true,
+  },
+  {
     name: "--env-file missing",
     args: [APP, "--env-file", "/nonexistent/.env"],
     code: 1,
