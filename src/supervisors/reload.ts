@@ -25,7 +25,14 @@ import { listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareOrExitCode } from "./listen.ts";
 import { SignalQueue } from "./signals.ts";
-import { Debouncer, defaultWatchBackend, type WatchBackend, type Watching, watchDirs } from "./watch.ts";
+import {
+  Debouncer,
+  defaultWatchBackend,
+  type WatchBackend,
+  WatchErrors,
+  type Watching,
+  watchDirs,
+} from "./watch.ts";
 import { createReloadFilter, type PathKind, pythonList, resolveReloadDirs } from "./watch-filter.ts";
 import { WorkerHandle } from "./worker-handle.ts";
 
@@ -122,13 +129,18 @@ export class ChangeReload {
         }),
     });
     let watching: Watching | undefined;
+    const watchErrors = new WatchErrors();
     try {
       watching = await watchDirs(
         backend,
         dirs,
         filter,
         (path) => debouncer.push(path),
-        (error) => this.logger.error(`File watcher error: ${errorMessage(error)}`),
+        (error) => {
+          const line = watchErrors.line(error);
+          if (line) this.logger.error(line);
+          else this.logger.debug(`File watcher error: ${errorMessage(error)}`);
+        },
       );
       watching.ready.then(() => this.logger.debug(`File watcher ready (${backend.name}).`));
       const pid = this.adapter.pid;

@@ -154,6 +154,31 @@ export async function watchDirs(
   };
 }
 
+/** A watch limit: inotify watches (ENOSPC; Deno: "OS file watch limit reached") or instances (EMFILE). */
+const WATCH_LIMIT = /ENOSPC|watch limit|EMFILE|too many open files/i;
+
+/**
+ * What to say about a watcher's errors. chokidar reports the system's watch limit once per path it
+ * could not watch (242 ERROR lines for a tree of 150 directories under
+ * fs.inotify.max_user_watches=60, Node 20); Deno's fs.watch reports it once and then nothing more,
+ * changes included (Deno 2.9.6); Bun's goes on with what it did watch. So the limit is said once,
+ * with what it means and how to fix it, and any other error once per message.
+ */
+export class WatchErrors {
+  private readonly said = new Set<string>();
+
+  /** The line to log for `error`, or undefined when it has been said already. */
+  line(error: unknown): string | undefined {
+    const message = error instanceof Error ? error.message : String(error);
+    const limit = WATCH_LIMIT.test(message);
+    const key = limit ? "watch limit" : message;
+    if (this.said.has(key)) return undefined;
+    this.said.add(key);
+    if (!limit) return `File watcher error: ${message}`;
+    return `File watcher error: ${message}. The system's limit on file watches is reached: changes to what could not be watched go unnoticed (on Deno, every change from now on). Raise it (sysctl fs.inotify.max_user_watches, fs.inotify.max_user_instances) or watch less (--reload-dir, --reload-exclude), and restart.`;
+  }
+}
+
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;

@@ -20,6 +20,7 @@ import {
   fsWatchBackend,
   type Timers,
   type WatchBackend,
+  WatchErrors,
 } from "../../src/supervisors/watch.ts";
 import {
   createReloadFilter,
@@ -188,6 +189,32 @@ describe("Debouncer", () => {
     debouncer.cancel();
     timers.fire();
     expect(flushed).toEqual([]);
+  });
+});
+
+describe("WatchErrors", () => {
+  test("the watch limit is said once, with what it means and the fix; other errors once each", () => {
+    const errors = new WatchErrors();
+    const limit = errors.line(
+      new Error("ENOSPC: System limit for number of file watchers reached, watch '/app/d124/f.ts'"),
+    );
+    expect(limit).toStartWith(
+      "File watcher error: ENOSPC: System limit for number of file watchers reached, watch '/app/d124/f.ts'. The system's limit on file watches is reached",
+    );
+    expect(limit).toContain("sysctl fs.inotify.max_user_watches");
+    // chokidar: one per path it could not watch; Deno's words for the same; Bun's.
+    expect(
+      errors.line(new Error("ENOSPC: System limit for number of file watchers reached, watch '/app/d125'")),
+    ).toBeUndefined();
+    expect(errors.line(new Error('OS file watch limit reached. about ["/app/d31"]'))).toBeUndefined();
+    expect(errors.line(new Error("EACCES: permission denied, watch '/app/secret'"))).toBe(
+      "File watcher error: EACCES: permission denied, watch '/app/secret'",
+    );
+    expect(errors.line(new Error("EACCES: permission denied, watch '/app/secret'"))).toBeUndefined();
+    // Deno's wording alone is recognised as the limit too.
+    expect(new WatchErrors().line(new Error('OS file watch limit reached. about ["/app/d31"]'))).toContain(
+      "limit on file watches is reached",
+    );
   });
 });
 
