@@ -418,7 +418,8 @@ describe("container recipes (validated; Docker cannot run here)", () => {
     const user = last("USER") as string;
     expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/); // a numeric non-root uid, so runAsNonRoot can check it
     expect(last("STOPSIGNAL")).toBe("SIGTERM");
-    expect(JSON.parse(last("ENTRYPOINT") as string)).toEqual(["/usr/local/bin/tsuv"]);
+    // tini as PID 1 reaps orphans (tsuv reaps only its own children) and forwards SIGTERM.
+    expect(JSON.parse(last("ENTRYPOINT") as string)).toEqual(["/usr/bin/tini", "--", "/usr/local/bin/tsuv"]);
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(deployment.spec.template.spec.securityContext.runAsUser).toBe(Number(user.split(":")[0]));
   });
@@ -456,10 +457,23 @@ describe("container recipes (validated; Docker cannot run here)", () => {
     expect(copy?.[1]).toContain("examples/hello.ts ./app.ts");
     copyFileSync(join(ROOT, "examples", "hello.ts"), join(workdir, "app.ts"));
     const cmd = JSON.parse(last("CMD") as string) as string[];
+    // The image's entrypoint (tini, then the binary where the image has it) and command. tini is not
+    // PID 1 here: TINI_SUBREAPER makes it the reaper of what it starts, as PID 1 would be.
+    const entrypoint = (JSON.parse(last("ENTRYPOINT") as string) as string[]).map((part) =>
+      part === "/usr/local/bin/tsuv" ? BINARY : part,
+    );
+    expect(existsSync(entrypoint[0] as string), `${entrypoint[0]} (apt-get install tini)`).toBe(true);
     // The image's environment, but loopback and port 0 here.
-    const running = start([BINARY, ...cmd], {
+    const running = start([...entrypoint, ...cmd], {
       cwd: workdir,
-      env: { ...imageEnv, TSUV_HOST: "127.0.0.1", TSUV_PORT: "0", PATH: "/usr/bin:/bin", NO_COLOR: "1" },
+      env: {
+        ...imageEnv,
+        TSUV_HOST: "127.0.0.1",
+        TSUV_PORT: "0",
+        PATH: "/usr/bin:/bin",
+        NO_COLOR: "1",
+        TINI_SUBREAPER: "1",
+      },
     });
     const url = await tsuvUrl(running);
     await running.waitFor(/Started parent process/);
