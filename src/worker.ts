@@ -84,6 +84,7 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     listen: channel.boot.listen,
     announce: false,
     drainLimitSeconds: threadDrainLimitSeconds(config, thread),
+    inThread: thread,
     hooks: {
       onTick: heartbeat,
       onReady: (address) => channel.send({ type: "ready", address }),

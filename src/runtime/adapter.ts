@@ -296,6 +296,12 @@ export interface RuntimeAdapter {
   /** Subscribe to a signal; returns an unsubscribe function. Unsupported signals are ignored. */
   onSignal(signal: SignalName, listener: () => void): () => void;
   /**
+   * How many listeners the process has for `signal`, tsuv's own included (Node, Bun:
+   * process.listenerCount). Absent on Deno: Deno.addSignalListener's cannot be counted, and
+   * node:process would cost start-up.
+   */
+  signalListenerCount?(signal: SignalName): number;
+  /**
    * Take over errors nothing caught (a throw in a timer, a rejected promise nobody awaited), which
    * would otherwise end the process; returns an unsubscribe function. Optional for test doubles.
    */

@@ -46,7 +46,15 @@ const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 
 export type Plumbing = Pick<
   RuntimeAdapter,
-  "pid" | "env" | "onSignal" | "exit" | "after" | "startThread" | "spawnProcess" | "supervisorChannel"
+  | "pid"
+  | "env"
+  | "onSignal"
+  | "signalListenerCount"
+  | "exit"
+  | "after"
+  | "startThread"
+  | "spawnProcess"
+  | "supervisorChannel"
 >;
 
 /** The environment variable that makes a tsuv process a worker (its value: JSON of WorkerBoot). */
@@ -73,7 +81,7 @@ export interface PlumbingOptions {
 /** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
 export type ProcessBasics = Pick<
   RuntimeAdapter,
-  "pid" | "env" | "onSignal" | "onStrayError" | "exit" | "after"
+  "pid" | "env" | "onSignal" | "signalListenerCount" | "onStrayError" | "exit" | "after"
 >;
 
 /** pid, env, signals and exit through node:process; timers are the global setTimeout. */
@@ -87,6 +95,7 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => process.on(signal, handler),
       (signal, handler) => process.off(signal, handler),
     ),
+    signalListenerCount: (signal) => process.listenerCount(signal),
     // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
     onStrayError(listener) {
       const exception = (error: unknown) => listener("exception", error);

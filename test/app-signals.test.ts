@@ -1,0 +1,41 @@
+/**
+ * An app that listens for SIGTERM itself (process.on) is warned at start-up: its listener runs
+ * beside tsuv's graceful shutdown, and the process.exit() such listeners call cuts the requests in
+ * flight (uvicorn replaces an app's handlers while it serves). Node and Bun, a single server and
+ * process workers. Not in thread workers (signals reach only the main thread) nor on Deno (its
+ * signal listeners cannot be counted): no warning there. An app without one gets none.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { killAll, type RuntimeKey, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
+
+const OWN = "test/fixtures/apps/own-sigterm.ts";
+const PLAIN = "test/fixtures/apps/main.ts";
+const WARNING =
+  /WARNING: +The app listens for SIGTERM itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process\.exit\(\) there cuts the requests in flight\. Put that work in the app's shutdown\(\) hook, which runs after they finish\./g;
+
+afterEach(async () => {
+  await killAll();
+});
+
+const CASES: { runtime: RuntimeKey; app: string; args: string[]; warnings: number }[] = [
+  { runtime: "node20", app: OWN, args: [], warnings: 1 },
+  { runtime: "node24", app: OWN, args: [], warnings: 1 },
+  { runtime: "bun", app: OWN, args: [], warnings: 1 },
+  { runtime: "node20", app: OWN, args: ["--workers", "2", "--worker-class", "process"], warnings: 2 },
+  { runtime: "bun", app: OWN, args: ["--workers", "2", "--worker-class", "process"], warnings: 2 },
+  { runtime: "node20", app: OWN, args: ["--workers", "2", "--worker-class", "thread"], warnings: 0 },
+  { runtime: "deno", app: OWN, args: [], warnings: 0 },
+  { runtime: "node20", app: PLAIN, args: [], warnings: 0 },
+  { runtime: "bun", app: PLAIN, args: [], warnings: 0 },
+];
+
+for (const { runtime, app, args, warnings } of CASES) {
+  const what = app === OWN ? "an app with its own SIGTERM listener" : "an app without one";
+  const how = args.length === 0 ? "one server" : `${args[1]} ${args[3]} workers`;
+  test(`${runtime}, ${how}, ${what}: ${warnings} warning(s)`, async () => {
+    const t = await startTsuv(runtime, [app, "--port", "0", "--no-access-log", ...args]);
+    // Every worker serves (so each has loaded the app, where the warning is said).
+    if (app === OWN) await waitIdentities(t.url, args.length === 0 ? 1 : 2);
+    expect((t.stderr() + t.stdout()).match(WARNING)?.length ?? 0).toBe(warnings);
+  }, 30_000);
+}
