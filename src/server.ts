@@ -6,6 +6,7 @@
 
 import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
+import { checkAppStopListeners } from "./app-stop-listeners.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
@@ -71,8 +72,6 @@ interface Handling {
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 const TICK_MS = 100;
-/** The signals an app listens for to clean up before it exits. */
-const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 /** At most this long for the connections cut at the end of a drain to report their close. */
 const FORCED_CLOSE_WAIT_MS = 1000;
 
@@ -230,7 +229,10 @@ export class Server {
     try {
       const started = await this.unlessForced(async () => {
         this.loading = true;
-        const listenersBefore = this.stopSignalListeners();
+        // Signals reach a thread worker's app never, so it is not asked about them.
+        const appStopListeners = checkAppStopListeners(
+          this.options.inThread ? undefined : this.adapter.signalListenerCount?.bind(this.adapter),
+        );
         let loaded: LoadedApp;
         try {
           loaded = await this.loadApp();
@@ -238,7 +240,8 @@ export class Server {
           this.loading = false;
         }
         await this.startup(loaded);
-        this.warnOfAppStopListeners(listenersBefore);
+        const warning = appStopListeners();
+        if (warning) this.logger.warning(warning);
         return loaded;
       });
       if (started === null) {
@@ -376,30 +379,6 @@ export class Server {
       this.starting = false;
       this.onForced = null;
     }
-  }
-
-  /** Listeners for SIGTERM and SIGINT, where the runtime can count them (Node, Bun). */
-  private stopSignalListeners(): number[] | undefined {
-    if (this.options.inThread) return undefined;
-    const count = this.adapter.signalListenerCount;
-    return count && STOP_SIGNALS.map((signal) => count(signal));
-  }
-
-  /**
-   * An app that listens for SIGTERM or SIGINT itself (process.on, at import or in its startup hook)
-   * has its listener run as soon as the signal arrives, beside tsuv's graceful shutdown; the usual
-   * `process.exit(0)` in it cut every request in flight (measured: a 2 s request got no answer on
-   * Node 20). uvicorn replaces an app's handlers while it serves, so the same app lost nothing
-   * there. Said once, with where such work belongs.
-   */
-  private warnOfAppStopListeners(before: number[] | undefined): void {
-    const after = this.stopSignalListeners();
-    if (!before || !after) return;
-    const added = STOP_SIGNALS.filter((_, i) => (after[i] ?? 0) > (before[i] ?? 0));
-    if (added.length === 0) return;
-    this.logger.warning(
-      `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.`,
-    );
   }
 
   private async loadApp(): Promise<LoadedApp> {

@@ -6,6 +6,7 @@
  * signal listeners cannot be counted): no warning there. An app without one gets none.
  */
 import { afterEach, expect, test } from "bun:test";
+import { checkAppStopListeners } from "../src/app-stop-listeners.ts";
 import { killAll, type RuntimeKey, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
 
 const OWN = "test/fixtures/apps/own-sigterm.ts";
@@ -15,6 +16,21 @@ const WARNING =
 
 afterEach(async () => {
   await killAll();
+});
+
+test("checkAppStopListeners: what was added between the two counts, and nothing without a count", () => {
+  const listeners: Record<string, number> = { SIGTERM: 1, SIGINT: 1 };
+  const count = (signal: string) => listeners[signal] ?? 0;
+  const none = checkAppStopListeners(count);
+  expect(none()).toBeUndefined();
+  const both = checkAppStopListeners(count);
+  listeners.SIGTERM = 2;
+  listeners.SIGINT = 3;
+  expect(both()).toStartWith("The app listens for SIGTERM and SIGINT itself:");
+  const sigint = checkAppStopListeners(count);
+  listeners.SIGINT = 4;
+  expect(sigint()).toStartWith("The app listens for SIGINT itself:");
+  expect(checkAppStopListeners(undefined)()).toBeUndefined();
 });
 
 const CASES: { runtime: RuntimeKey; app: string; args: string[]; warnings: number }[] = [

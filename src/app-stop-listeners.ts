@@ -1,0 +1,29 @@
+/**
+ * Does the app listen for SIGTERM or SIGINT itself? Such a listener (process.on, at import or in
+ * its startup hook; often "close the database, then process.exit(0)") runs as soon as the signal
+ * arrives, beside tsuv's graceful shutdown, and its exit cut every request in flight (measured: a
+ * 2 s request got no answer on Node 20). uvicorn replaces an app's handlers while it serves, so the
+ * same app lost nothing there. tsuv says so once, with where such work belongs.
+ */
+import type { SignalName } from "./runtime/adapter.ts";
+
+/** The signals an app listens for to clean up before it exits. */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const satisfies readonly SignalName[];
+
+/**
+ * Counts the process's SIGTERM and SIGINT listeners now (before the app is imported); the function
+ * it returns counts again (after the startup hook) and gives the warning for what the app added,
+ * if anything. `count` is RuntimeAdapter.signalListenerCount: absent where listeners cannot be
+ * counted (Deno), and not given in a thread worker, where signals never reach the app.
+ */
+export function checkAppStopListeners(
+  count: ((signal: SignalName) => number) | undefined,
+): () => string | undefined {
+  if (!count) return () => undefined;
+  const before = STOP_SIGNALS.map((signal) => count(signal));
+  return () => {
+    const added = STOP_SIGNALS.filter((signal, i) => count(signal) > (before[i] ?? 0));
+    if (added.length === 0) return undefined;
+    return `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.`;
+  };
+}
