@@ -11,11 +11,10 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
-import { ROOT, RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
+import { freePort, ROOT, RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/main.ts";
 const SETUPS = [
@@ -28,14 +27,6 @@ const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A FIFO whose reader takes one byte and exits; returns the write end for the server's output. */
 function pipeThatCloses(): { writeFd: number; reader: Subprocess } {

@@ -19,7 +19,6 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
@@ -28,7 +27,7 @@ import { compileBinary } from "../scripts/build-binary.mjs";
 import { resolveConfig } from "../src/config.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 import { killAllStarted, type Running, start, tsuvUrl } from "./helpers/spawn.ts";
-import { ROOT, type RuntimeKey, tsuvCommand } from "./helpers/tsuv.ts";
+import { freePort, ROOT, type RuntimeKey, tsuvCommand } from "./helpers/tsuv.ts";
 
 const TMP = mkdtempSync(join(tmpdir(), "tsuv-deploy-"));
 const DEPLOY = join(ROOT, "deploy");
@@ -60,18 +59,6 @@ function unitKeys(text: string): Record<string, string> {
 function flag(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
   return at === -1 ? undefined : args[at + 1];
-}
-
-/** A free loopback port (bound and released: fine for a test's own nginx). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

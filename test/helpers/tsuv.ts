@@ -4,6 +4,7 @@
  */
 
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { bun, deno, node20, node24, ROOT } from "../../scripts/tools.mjs";
@@ -12,6 +13,21 @@ export type RuntimeKey = "node20" | "node24" | "bun" | "deno";
 export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
 
 export { ROOT };
+
+/**
+ * A loopback port that was free a moment ago (bound on port 0, read, released), for a server that
+ * must be told its port up front: nginx's, or a tsuv whose output cannot be read for "running on".
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`. */
 export function tsuvCommand(runtime: RuntimeKey): string[] {
