@@ -17,6 +17,7 @@ import { urlHost } from "./request-url.ts";
 import type {
   BoundAddress,
   FetchHandler,
+  ListenerLossStage,
   ListenTarget,
   NodeRequestListener,
   RunningServer,
@@ -336,7 +337,7 @@ export class Server {
       // After the handler returned: the client got a cut response (or a 500), the app should know.
       onResponseError: (error: unknown) =>
         this.logger.exception("Exception while sending the response", error),
-      onListenerLost: (error: unknown, retryMs: number, stage: "accept" | "bind") =>
+      onListenerLost: (error: unknown, retryMs: number, stage: ListenerLossStage) =>
         this.logger.error(
           `${stage === "accept" ? "Stopped accepting connections" : "Could not listen again"}: ${errorMessage(error)}.${openFileHint(error)} Trying again in ${retryMs / 1000} s.`,
         ),

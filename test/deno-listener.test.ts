@@ -54,8 +54,9 @@ test("a listener whose accept loop dies is reported and bound again on the port 
   const fake = fakeBind(41234);
   const events: string[] = [];
   const listener = new DenoListener(TARGET, fake.bind, {
-    lost: (error, retryMs, stage) => events.push(`lost ${stage} ${retryMs} ${(error as Error).message}`),
-    restored: () => events.push("restored"),
+    onListenerLost: (error, retryMs, stage) =>
+      events.push(`lost ${stage} ${retryMs} ${(error as Error).message}`),
+    onListenerRestored: () => events.push("restored"),
   });
   fake.servers[0]?.fail(emfile);
   await Bun.sleep(10);
@@ -74,8 +75,8 @@ test("a bind that fails is reported and tried again", async () => {
   const fake = fakeBind(41235);
   const stages: string[] = [];
   const listener = new DenoListener(TARGET, fake.bind, {
-    lost: (_error, _retryMs, stage) => stages.push(stage),
-    restored: () => stages.push("restored"),
+    onListenerLost: (_error, _retryMs, stage) => stages.push(stage),
+    onListenerRestored: () => stages.push("restored"),
   });
   fake.bindErrors.push(emfile);
   fake.servers[0]?.fail(emfile);
@@ -90,7 +91,9 @@ test("a bind that fails is reported and tried again", async () => {
 test("once the server is closing, a failed listener is not bound again", async () => {
   const fake = fakeBind(41236);
   const stages: string[] = [];
-  const listener = new DenoListener(TARGET, fake.bind, { lost: (_e, _r, stage) => stages.push(stage) });
+  const listener = new DenoListener(TARGET, fake.bind, {
+    onListenerLost: (_e, _r, stage) => stages.push(stage),
+  });
   fake.servers[0]?.fail(emfile);
   await Bun.sleep(10);
   listener.stopRebinding();
@@ -104,7 +107,9 @@ test("once the server is closing, a failed listener is not bound again", async (
 test("a listener that ends after shutdown() began is not reported", async () => {
   const fake = fakeBind(41237);
   const stages: string[] = [];
-  const listener = new DenoListener(TARGET, fake.bind, { lost: (_e, _r, stage) => stages.push(stage) });
+  const listener = new DenoListener(TARGET, fake.bind, {
+    onListenerLost: (_e, _r, stage) => stages.push(stage),
+  });
   await listener.shutdown();
   fake.servers[0]?.fail(new Error("BadResource"));
   await Bun.sleep(10);

@@ -154,6 +154,9 @@ export interface WebSocketServeOptions {
   };
 }
 
+/** Where a listener was lost: its accept loop ended, or binding it again failed (ServeOptions). */
+export type ListenerLossStage = "accept" | "bind";
+
 export interface ServeOptions {
   listen: ListenTarget;
   backlog: number;
@@ -185,7 +188,7 @@ export interface ServeOptions {
    * adapter listens on the same address again after `retryMs`, and calls this again (`bind`) for
    * each attempt that fails.
    */
-  onListenerLost?: (error: unknown, retryMs: number, stage: "accept" | "bind") => void;
+  onListenerLost?: (error: unknown, retryMs: number, stage: ListenerLossStage) => void;
   /** ...and is listening again. */
   onListenerRestored?: () => void;
 }

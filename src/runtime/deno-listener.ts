@@ -9,7 +9,7 @@
  * logs the error and accepts again. Here the same address is bound again after RELISTEN_DELAY_MS,
  * asyncio's own pause after an accept error (ACCEPT_RETRY_DELAY), and hyper's (sleep_on_errors).
  */
-import type { ListenTarget } from "./adapter.ts";
+import type { ListenerLossStage, ListenTarget, ServeOptions } from "./adapter.ts";
 
 export const RELISTEN_DELAY_MS = 1000;
 
@@ -18,15 +18,6 @@ export interface DenoHttpServer {
   readonly addr: { transport: string; hostname?: string; port?: number; path?: string };
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
-}
-
-export interface ListenerEvents {
-  /**
-   * The listener failed (`accept`), or binding it again did (`bind`); another attempt follows
-   * after `retryMs`.
-   */
-  lost?(error: unknown, retryMs: number, stage: "accept" | "bind"): void;
-  restored?(): void;
 }
 
 /** Deno.serve on `target`, cut by `signal` (each listener gets a signal of its own). */
@@ -45,7 +36,8 @@ export class DenoListener {
   constructor(
     target: ListenTarget,
     private readonly bind: DenoBind,
-    private readonly events: ListenerEvents,
+    /** Told when the listener is lost, and when it is listening again. */
+    private readonly events: Pick<ServeOptions, "onListenerLost" | "onListenerRestored">,
   ) {
     this.#server = bind(target, this.#abort.signal);
     const port = this.#server.addr.port;
@@ -88,8 +80,8 @@ export class DenoListener {
     });
   }
 
-  #retryLater(error: unknown, stage: "accept" | "bind"): void {
-    this.events.lost?.(error, RELISTEN_DELAY_MS, stage);
+  #retryLater(error: unknown, stage: ListenerLossStage): void {
+    this.events.onListenerLost?.(error, RELISTEN_DELAY_MS, stage);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#stopped) return;
@@ -102,7 +94,7 @@ export class DenoListener {
       }
       this.#abort = abort;
       this.#watch(this.#server);
-      this.events.restored?.();
+      this.events.onListenerRestored?.();
     }, RELISTEN_DELAY_MS);
   }
 }

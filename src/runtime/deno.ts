@@ -179,7 +179,7 @@ function serveFetch(
         tcp: (hostname, port, reusePort) =>
           Deno.serve({ ...base, signal, hostname, port, reusePort, tcpBacklog: options.backlog }),
       }),
-    { lost: options.onListenerLost, restored: options.onListenerRestored },
+    options,
   );
 
   const address: BoundAddress =
