@@ -7,7 +7,7 @@
  */
 import { nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
-import { type ProcessBasics, signalSubscriber } from "./plumbing.ts";
+import { type ProcessBasics, signalSubscriber } from "./process-basics.ts";
 import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */

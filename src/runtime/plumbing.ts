@@ -1,6 +1,7 @@
 /**
- * Process plumbing shared by the three runtime adapters: pid, environment, signals, exit, thread
- * workers, process workers and the worker's channel back to its supervisor.
+ * Worker plumbing shared by the three runtime adapters: thread workers, process workers and the
+ * worker's channel back to its supervisor, over the process basics (pid, environment, signals,
+ * exit: process-basics.ts, or Deno's own in deno-process.ts).
  *
  * One implementation serves Node.js, Bun and Deno because all three implement the node:process,
  * node:child_process ('ipc' stdio) and node:worker_threads APIs this file uses. Threads use
@@ -19,7 +20,6 @@ import type { ChildProcess, StdioOptions } from "node:child_process";
 import type {
   RuntimeAdapter,
   SharedSocket,
-  SignalName,
   SupervisorChannel,
   WorkerBoot,
   WorkerMessage,
@@ -27,6 +27,7 @@ import type {
 } from "./adapter.ts";
 import { lazyBuiltin, nodeProcess } from "./builtin.ts";
 import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
+import { nodeProcessBasics, type ProcessBasics } from "./process-basics.ts";
 
 type ChildProcessModule = typeof import("node:child_process");
 type WorkerThreadsModule = typeof import("node:worker_threads");
@@ -78,46 +79,6 @@ export interface PlumbingOptions {
   processBasics?: ProcessBasics;
 }
 
-/** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
-export type ProcessBasics = Pick<
-  RuntimeAdapter,
-  "pid" | "env" | "onSignal" | "signalListenerCount" | "onStrayError" | "exit" | "after"
->;
-
-/** pid, env, signals and exit through node:process; timers are the global setTimeout. */
-export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
-  const process = nodeProcess();
-  return {
-    pid: process.pid,
-    env: process.env,
-    onSignal: signalSubscriber(
-      info,
-      (signal, handler) => process.on(signal, handler),
-      (signal, handler) => process.off(signal, handler),
-    ),
-    signalListenerCount: (signal) => process.listenerCount(signal),
-    // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
-    onStrayError(listener) {
-      const exception = (error: unknown) => listener("exception", error);
-      const rejection = (reason: unknown) => listener("rejection", reason);
-      process.on("uncaughtException", exception);
-      process.on("unhandledRejection", rejection);
-      return () => {
-        process.off("uncaughtException", exception);
-        process.off("unhandledRejection", rejection);
-      };
-    },
-    exit: (code) => process.exit(code),
-    after: timerAfter,
-  };
-}
-
-/** RuntimeAdapter.after with the global setTimeout (Node, Bun, and test doubles). */
-export function timerAfter(ms: number, callback: () => void): () => void {
-  const timer = setTimeout(callback, ms);
-  return () => clearTimeout(timer);
-}
-
 export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
   let channel: SupervisorChannel | null | undefined;
   return {
@@ -130,28 +91,6 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
       if (channel === undefined) channel = threadChannel() ?? processChannel();
       return channel;
     },
-  };
-}
-
-/**
- * onSignal over a runtime's add/remove listener pair: a signal the OS or runtime does not have is
- * a no-op subscription rather than an error.
- */
-export function signalSubscriber(
-  info: RuntimeInfo,
-  add: (signal: SignalName, handler: () => void) => void,
-  remove: (signal: SignalName, handler: () => void) => void,
-): RuntimeAdapter["onSignal"] {
-  return (signal, listener) => {
-    // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
-    if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
-    const handler = () => listener();
-    try {
-      add(signal, handler);
-    } catch {
-      return () => {};
-    }
-    return () => remove(signal, handler);
   };
 }
 

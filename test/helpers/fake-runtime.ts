@@ -2,7 +2,7 @@
 import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
 import type { RuntimeInfo } from "../../src/runtime/detect.ts";
 import type { ProcessIO } from "../../src/runtime/index.ts";
-import { timerAfter } from "../../src/runtime/plumbing.ts";
+import { timerAfter } from "../../src/runtime/process-basics.ts";
 
 export function fakeRuntime(
   overrides: Partial<RuntimeInfo> & { caps?: Partial<RuntimeInfo["capabilities"]> } = {},

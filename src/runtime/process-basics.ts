@@ -1,0 +1,70 @@
+/**
+ * A process's basics for a runtime adapter: pid, environment, signals, stray errors, exit and
+ * timers. Node's and Bun's come from node:process here; Deno brings its own (deno-process.ts), so
+ * that a single server there loads no node:* module. Both subscribe to signals the same way.
+ */
+import type { RuntimeAdapter, SignalName } from "./adapter.ts";
+import { nodeProcess } from "./builtin.ts";
+import type { RuntimeInfo } from "./detect.ts";
+
+/** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
+export type ProcessBasics = Pick<
+  RuntimeAdapter,
+  "pid" | "env" | "onSignal" | "signalListenerCount" | "onStrayError" | "exit" | "after"
+>;
+
+/** pid, env, signals and exit through node:process; timers are the global setTimeout. */
+export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
+  const process = nodeProcess();
+  return {
+    pid: process.pid,
+    env: process.env,
+    onSignal: signalSubscriber(
+      info,
+      (signal, handler) => process.on(signal, handler),
+      (signal, handler) => process.off(signal, handler),
+    ),
+    signalListenerCount: (signal) => process.listenerCount(signal),
+    // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
+    onStrayError(listener) {
+      const exception = (error: unknown) => listener("exception", error);
+      const rejection = (reason: unknown) => listener("rejection", reason);
+      process.on("uncaughtException", exception);
+      process.on("unhandledRejection", rejection);
+      return () => {
+        process.off("uncaughtException", exception);
+        process.off("unhandledRejection", rejection);
+      };
+    },
+    exit: (code) => process.exit(code),
+    after: timerAfter,
+  };
+}
+
+/** RuntimeAdapter.after with the global setTimeout (Node, Bun, and test doubles). */
+export function timerAfter(ms: number, callback: () => void): () => void {
+  const timer = setTimeout(callback, ms);
+  return () => clearTimeout(timer);
+}
+
+/**
+ * onSignal over a runtime's add/remove listener pair: a signal the OS or runtime does not have is
+ * a no-op subscription rather than an error.
+ */
+export function signalSubscriber(
+  info: RuntimeInfo,
+  add: (signal: SignalName, handler: () => void) => void,
+  remove: (signal: SignalName, handler: () => void) => void,
+): RuntimeAdapter["onSignal"] {
+  return (signal, listener) => {
+    // SIGBREAK exists only on Windows; Deno throws for it (and for most signals on Windows).
+    if (signal === "SIGBREAK" && info.os !== "win32") return () => {};
+    const handler = () => listener();
+    try {
+      add(signal, handler);
+    } catch {
+      return () => {};
+    }
+    return () => remove(signal, handler);
+  };
+}
