@@ -193,8 +193,10 @@ export class WebSocketLayer {
   /**
    * Ping from here (runtimes that cannot do it themselves): one timer for every socket, ticking
    * at a quarter of the shorter period (50 ms to 1 s), so a ping or a drop is at most that late.
+   * Timed by the monotonic clock: a wall clock set back (NTP stepping it, a VM resumed) would hold
+   * every ping back by as much, and one set forward would cut a socket whose pong is on its way.
    */
-  startKeepalive(now: () => number = Date.now): void {
+  startKeepalive(now: () => number = () => performance.now()): void {
     const intervalMs = this.options.pingIntervalSeconds * 1000;
     const timeoutMs = this.options.pingTimeoutSeconds * 1000;
     if (intervalMs <= 0 || this.#keepalive) return;

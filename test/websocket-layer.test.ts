@@ -2,7 +2,7 @@
  * src/websocket.ts without a network: the wrapped hooks driven as crossws drives them, with fake
  * peers. The real runtimes are test/websocket.test.ts's.
  */
-import { expect, test } from "bun:test";
+import { expect, setSystemTime, test } from "bun:test";
 import type { Peer, PeerContext } from "crossws";
 import { createLogger } from "../src/logging.ts";
 import { createDefaultHeaders } from "../src/middleware/default-headers.ts";
@@ -200,6 +200,31 @@ test("keepalive: a ping every interval; a peer silent for the timeout after it i
   expect(chatty.terminated).toBe(false);
   expect(chatty.pings).toBe(2);
   expect(l.lines.some((line) => line.includes('"WebSocket /quiet" [keepalive ping timeout]'))).toBe(true);
+});
+
+test("keepalive runs on the monotonic clock: the wall clock set back an hour holds no ping back", async () => {
+  const l = layer({}, { pingIntervalSeconds: 0.05, pingTimeoutSeconds: 0.05 });
+  const peer = await connect(l, "/steady", 1);
+  /** Pong each ping (so the peer stays) until `count` pings have come, or 2 s. */
+  const pingsReach = async (count: number) => {
+    const started = performance.now();
+    while (peer.pings < count && performance.now() - started < 2000) {
+      await Bun.sleep(10);
+      await hooksOf(l).pong(peer as unknown as Peer, new Uint8Array());
+    }
+    return peer.pings;
+  };
+  try {
+    l.ws.startKeepalive();
+    expect(await pingsReach(1)).toBe(1);
+    // NTP steps the clock back an hour (a VM resumed, a container's first sync).
+    setSystemTime(new Date(Date.now() - 3_600_000));
+    expect(await pingsReach(4)).toBe(4);
+    expect(peer.terminated).toBe(false);
+  } finally {
+    setSystemTime();
+    l.ws.terminateAll();
+  }
 });
 
 test("shutdown closes every socket with 1012 and waits for them, cutting those that never answer", async () => {
