@@ -51,7 +51,14 @@ export async function run(
   return serveSingle(config, adapter, logger);
 }
 
-/** One server in this process: SIGINT/SIGTERM stop it gracefully, a second SIGINT forces. */
+/**
+ * One server in this process: SIGINT/SIGTERM stop it gracefully, a second SIGINT forces. SIGHUP
+ * stops it gracefully too. By default it would end the process at once, cutting every request in
+ * flight (uvicorn's single server, which leaves SIGHUP alone, too); it comes from `systemctl
+ * reload`, logrotate's postrotate, a terminal closing. With no supervisor there is nothing to
+ * restart the server, so it stops, and says how to get a rolling restart instead. Under `nohup`
+ * SIGHUP stays ignored: a listener would undo that.
+ */
 export async function serveSingle(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<number> {
   const server = new Server(config, adapter, logger);
   const stop = (force: boolean) => () => server.requestShutdown(force);
@@ -60,6 +67,16 @@ export async function serveSingle(config: Config, adapter: RuntimeAdapter, logge
     adapter.onSignal("SIGTERM", stop(false)),
     adapter.onSignal("SIGBREAK", stop(false)),
   ];
+  if (adapter.hangupIgnored?.() === false) {
+    unsubscribe.push(
+      adapter.onSignal("SIGHUP", () => {
+        logger.info(
+          "Received SIGHUP: a single server cannot restart itself, so it stops gracefully. With --workers 2 or more, SIGHUP restarts the workers one at a time.",
+        );
+        server.requestShutdown(false);
+      }),
+    );
+  }
   try {
     return await server.serve();
   } finally {

@@ -136,6 +136,10 @@ function speak(
     unsubscribe.push(adapter.onSignal("SIGINT", () => server.requestShutdown(++sigints > 1)));
     unsubscribe.push(adapter.onSignal("SIGTERM", () => server.requestShutdown()));
     unsubscribe.push(adapter.onSignal("SIGBREAK", () => server.requestShutdown()));
+    // A hangup of the whole process group (a terminal closing, `kill -HUP -PGID`) reaches the
+    // workers too. The supervisor answers it with a rolling restart (or a reload), which stops
+    // this worker gracefully; dying of it now, the default, would cut the requests in flight.
+    unsubscribe.push(adapter.onSignal("SIGHUP", () => {}));
   }
   channel.onDisconnect(() => {
     logger.warning(`Parent process went away; stopping server process [${adapter.pid}].`);

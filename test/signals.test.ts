@@ -3,9 +3,13 @@
 //   for the startup to finish, a second one exits at once (unlessForced);
 // - an import that hangs is not waited for at all: the first SIGINT or SIGTERM exits, as uvicorn's
 //   (whose signal handlers come after the import) does;
-// - a drain cut short by the timeout names what it cut, a streamed response included.
+// - a drain cut short by the timeout names what it cut, a streamed response included;
+// - SIGHUP (systemctl reload, logrotate, a terminal closing) cuts no request: a single server stops
+//   gracefully (by default it would die at once) unless SIGHUP was ignored when it started (nohup),
+//   and with a supervisor a hangup of the whole process group leaves the restart to the supervisor.
 import { afterEach, describe, expect, test } from "bun:test";
-import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+import { hangupIgnoredIn } from "../src/runtime/process-basics.ts";
+import { childPids, killAll, RUNTIMES, type RunningTsuv, startTsuv } from "./helpers/tsuv.ts";
 
 afterEach(killAll);
 
@@ -60,4 +64,87 @@ describe.each(RUNTIMES)("%s: a drain that times out", (runtime) => {
     );
     expect(server.stderr()).not.toContain("Cancel 0");
   });
+});
+
+/** A /stream response (three chunks, 400 ms apart) whose first chunk has come: the app has answered. */
+async function streamInFlight(server: RunningTsuv): Promise<() => Promise<string>> {
+  const response = await fetch(`${server.url}/stream?ms=400`);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  return async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch (error) {
+      return `${text}<cut: ${(error as Error).message}>`;
+    }
+  };
+}
+
+const COMPLETE = "chunk0\nchunk1\nchunk2\n";
+
+test("hangupIgnoredIn reads bit 0 (SIGHUP) of /proc/self/status's SigIgn mask", () => {
+  const status = (mask: string) => `Name:\tbun\nSigBlk:\t0000000000000001\nSigIgn:\t${mask}\nSigCgt:\t0\n`;
+  expect(hangupIgnoredIn(status("0000000001001007"))).toBe(true); // nohup, in a background job
+  expect(hangupIgnoredIn(status("0000000000001004"))).toBe(false); // SIGQUIT, SIGPIPE ignored
+  expect(hangupIgnoredIn(status("0000000000000000"))).toBe(false);
+  expect(hangupIgnoredIn("Name:\tnode\n")).toBeUndefined();
+  expect(hangupIgnoredIn(undefined)).toBeUndefined(); // no /proc (macOS)
+});
+
+describe.each(RUNTIMES)("%s: SIGHUP", (runtime) => {
+  test("a single server stops gracefully: the response going out is finished, exit 0", async () => {
+    const server = await startTsuv(runtime, ["test/fixtures/apps/behaviour.ts:app", "--port", "0"]);
+    const rest = await streamInFlight(server);
+    server.signal("SIGHUP");
+    expect(await rest()).toBe(COMPLETE);
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain(
+      "Received SIGHUP: a single server cannot restart itself, so it stops gracefully.",
+    );
+    expect(server.stderr()).toContain("Finished server process");
+  });
+
+  test("SIGHUP ignored when the server started (trap '' HUP, as nohup) is not undone where the runtime keeps it", async () => {
+    const server = await startTsuv(runtime, ["test/fixtures/apps/behaviour.ts:app", "--port", "0"], {
+      ignoreHangup: true,
+    });
+    server.signal("SIGHUP");
+    if (runtime === "bun") {
+      // Bun keeps the ignored disposition: the server serves on, having said nothing.
+      await Bun.sleep(300);
+      expect(await (await fetch(`${server.url}/`)).text()).toBe("Hello, world!");
+      expect(server.stderr()).not.toContain("Received SIGHUP");
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } else {
+      // Node and Deno reset every signal to its default at start-up (nohup cannot protect them; raw
+      // `nohup node` dies of SIGHUP too): the server stops, gracefully.
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).toContain("Received SIGHUP: a single server cannot restart itself");
+    }
+  });
+
+  for (const mode of [["--workers", "2"], ["--reload"]]) {
+    test(`${mode.join(" ")}: a hangup of the whole process group cuts no response (the workers leave it to the supervisor)`, async () => {
+      const server = await startTsuv(runtime, [
+        "test/fixtures/apps/behaviour.ts:app",
+        "--port",
+        "0",
+        ...mode,
+        "--no-access-log",
+      ]);
+      const rest = await streamInFlight(server);
+      // As a terminal closing signals the foreground process group: the supervisor and its workers.
+      for (const pid of [server.pid, ...childPids(server)]) process.kill(pid, "SIGHUP");
+      expect(await rest()).toBe(COMPLETE);
+      expect(server.stdout() + server.stderr()).not.toMatch(/died|exited unexpectedly/);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+    });
+  }
 });

@@ -305,6 +305,12 @@ export interface RuntimeAdapter {
    */
   signalListenerCount?(signal: SignalName): number;
   /**
+   * Was SIGHUP ignored when the process started (`nohup`, `trap '' HUP`)? A listener would undo
+   * that, so a single server listens only when this says no. Linux tells (/proc/self/status);
+   * undefined elsewhere, and absent on test doubles.
+   */
+  hangupIgnored?(): boolean | undefined;
+  /**
    * Take over errors nothing caught (a throw in a timer, a rejected promise nobody awaited), which
    * would otherwise end the process; returns an unsubscribe function. Optional for test doubles.
    */

@@ -7,7 +7,13 @@
  */
 import { nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
-import { type ProcessBasics, signalSubscriber } from "./process-basics.ts";
+import {
+  hangupIgnoredIn,
+  PROC_STATUS,
+  type ProcessBasics,
+  readIfAny,
+  signalSubscriber,
+} from "./process-basics.ts";
 import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
@@ -22,6 +28,7 @@ interface DenoProcessApi {
   };
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
+  readTextFileSync(path: string): string;
 }
 declare const Deno: DenoProcessApi;
 
@@ -43,6 +50,7 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => Deno.addSignalListener(signal, handler),
       (signal, handler) => Deno.removeSignalListener(signal, handler),
     ),
+    hangupIgnored: () => hangupIgnoredIn(readIfAny(() => Deno.readTextFileSync(PROC_STATUS))),
     // Deno's own global events (in workers too): node:process's would start the Node layer.
     onStrayError(listener) {
       const exception = (event: StrayEvent) => {

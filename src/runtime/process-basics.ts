@@ -4,14 +4,16 @@
  * that a single server there loads no node:* module. Both subscribe to signals the same way.
  */
 import type { RuntimeAdapter, SignalName } from "./adapter.ts";
-import { nodeProcess } from "./builtin.ts";
+import { lazyBuiltin, nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 /** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
 export type ProcessBasics = Pick<
   RuntimeAdapter,
-  "pid" | "env" | "onSignal" | "signalListenerCount" | "onStrayError" | "exit" | "after"
+  "pid" | "env" | "onSignal" | "signalListenerCount" | "hangupIgnored" | "onStrayError" | "exit" | "after"
 >;
+
+const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 /** pid, env, signals and exit through node:process; timers are the global setTimeout. */
 export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
@@ -25,6 +27,7 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => process.off(signal, handler),
     ),
     signalListenerCount: (signal) => process.listenerCount(signal),
+    hangupIgnored: () => hangupIgnoredIn(readIfAny(() => nodeFs().readFileSync(PROC_STATUS, "utf8"))),
     // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
     onStrayError(listener) {
       const exception = (error: unknown) => listener("exception", error);
@@ -39,6 +42,28 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
     exit: (code) => process.exit(code),
     after: timerAfter,
   };
+}
+
+/** Where Linux says which signals the process ignores. */
+export const PROC_STATUS = "/proc/self/status";
+
+/** A file's text, or undefined where it cannot be read (no /proc: macOS, Windows). */
+export function readIfAny(read: () => string): string | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * RuntimeAdapter.hangupIgnored from /proc/self/status: its `SigIgn:` line is a hex mask with bit
+ * n-1 set for each ignored signal n, and SIGHUP is 1. Undefined without that line.
+ */
+export function hangupIgnoredIn(procStatus: string | undefined): boolean | undefined {
+  const mask = procStatus?.match(/^SigIgn:\s*([0-9a-fA-F]+)\s*$/m)?.[1];
+  if (mask === undefined) return undefined;
+  return (Number.parseInt(mask.slice(-1), 16) & 1) === 1;
 }
 
 /** RuntimeAdapter.after with the global setTimeout (Node, Bun, and test doubles). */

@@ -193,6 +193,8 @@ export interface StartOptions {
    * raise it). The shell execs the runtime: the PID stays the server's.
    */
   openFileLimit?: number;
+  /** Start with SIGHUP ignored (`trap '' HUP`, what nohup does); the shell execs the runtime. */
+  ignoreHangup?: boolean;
 }
 
 export function startTsuv(
@@ -201,10 +203,11 @@ export function startTsuv(
   options: StartOptions = {},
 ): Promise<RunningTsuv> & { raw: RunningTsuv } {
   const command = [...tsuvCommand(runtime), ...args];
-  const limited =
-    options.openFileLimit === undefined
-      ? command
-      : ["sh", "-c", `ulimit -n ${options.openFileLimit} && exec "$@"`, "sh", ...command];
+  const setup = [
+    options.openFileLimit === undefined ? "" : `ulimit -n ${options.openFileLimit} && `,
+    options.ignoreHangup ? "trap '' HUP && " : "",
+  ].join("");
+  const limited = setup === "" ? command : ["sh", "-c", `${setup}exec "$@"`, "sh", ...command];
   const proc = spawn(limited, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
