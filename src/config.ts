@@ -119,18 +119,27 @@ function scanArgv(argv: string[]): ParsedArgv {
 function parseValue(name: OptionName, raw: string, source: string): unknown {
   const spec = SPEC[name] as OptionSpec;
   const bad = (what: string) => new UsageError(`Invalid value for '${source}': '${raw}' is not ${what}.`);
+  /** click's wording (uvicorn's parser): `x>=1`, `x<=9`, `0<=x<=2147483`. */
+  const outOfRange = (value: number): UsageError | undefined => {
+    const { min, max } = spec;
+    if ((min === undefined || value >= min) && (max === undefined || value <= max)) return undefined;
+    const range = min === undefined ? `x<=${max}` : max === undefined ? `x>=${min}` : `${min}<=x<=${max}`;
+    return bad(`in the range ${range}`);
+  };
   switch (spec.kind) {
     case "int": {
       if (!/^-?\d+$/.test(raw.trim())) throw bad("a valid integer");
       const value = Number.parseInt(raw, 10);
-      if (spec.min !== undefined && value < spec.min) throw bad(`in the range x>=${spec.min}`);
+      const refused = outOfRange(value);
+      if (refused) throw refused;
       if (name === "port" && value > 65535) throw bad("a valid port (0-65535)");
       return value;
     }
     case "float": {
       const value = Number(raw.trim());
       if (raw.trim() === "" || !Number.isFinite(value)) throw bad("a valid number");
-      if (spec.min !== undefined && value < spec.min) throw bad(`in the range x>=${spec.min}`);
+      const refused = outOfRange(value);
+      if (refused) throw refused;
       return value;
     }
     case "bool": {

@@ -14,11 +14,20 @@ export type OptionSpec = ArgDef & {
   group: "App" | "Socket" | "Workers" | "Reload" | "Logging" | "HTTP" | "Limits" | "TLS" | "WebSocket";
   /** Lower bound for numbers. */
   min?: number;
+  /** Upper bound for numbers. */
+  max?: number;
   /** Separator used when a `list` option comes from the environment. */
   envSeparator?: string;
   /** The env var the default falls back to before the built-in default (uvicorn's $WEB_CONCURRENCY). */
   envFallback?: string;
 };
+
+/**
+ * The longest duration option, in seconds (24.8 days): a timer runs for at most 2^31-1 ms, and a
+ * longer one fires at once on every runtime (Node says "Timeout duration was set to 1"), so
+ * `--timeout-graceful-shutdown 99999999`, meant as "wait", cut every request in flight at once.
+ */
+export const LONGEST_TIMER_SECONDS = 2_147_483;
 
 // A plain `as const` literal, not built by a helper function: JSR (`deno publish`) needs every type
 // in the public API (Config derives from this table) to be readable without inference across calls.
@@ -91,6 +100,7 @@ export const OPTIONS = {
     group: "Workers",
     default: "5",
     min: 0.1,
+    max: LONGEST_TIMER_SECONDS,
     description: "Seconds a worker may go without answering a healthcheck before it is replaced.",
   },
   reload: { type: "boolean", kind: "bool", group: "Reload", description: "Enable auto-reload." },
@@ -121,6 +131,7 @@ export const OPTIONS = {
     group: "Reload",
     default: "0.25",
     min: 0,
+    max: LONGEST_TIMER_SECONDS,
     description: "Seconds to wait between checks for changes; also the debounce window.",
   },
   "env-file": {
@@ -235,6 +246,7 @@ export const OPTIONS = {
     group: "Limits",
     default: "5",
     min: 0,
+    max: LONGEST_TIMER_SECONDS,
     description:
       "Close keep-alive connections idle for this many seconds. Not on Deno: Deno.serve has no such timeout, idle connections stay open until the client closes them (denoland/deno#32497).",
   },
@@ -243,6 +255,7 @@ export const OPTIONS = {
     kind: "float",
     group: "Limits",
     min: 0,
+    max: LONGEST_TIMER_SECONDS,
     description:
       "Seconds to wait for in-flight requests on shutdown before cutting them off. Default: wait (30 s cap).",
   },
@@ -333,6 +346,7 @@ export const OPTIONS = {
     group: "WebSocket",
     default: "20",
     min: 0,
+    max: LONGEST_TIMER_SECONDS,
     description: "Seconds between WebSocket pings.",
   },
   "ws-ping-timeout": {
@@ -341,6 +355,7 @@ export const OPTIONS = {
     group: "WebSocket",
     default: "20",
     min: 0,
+    max: LONGEST_TIMER_SECONDS,
     description: "Seconds to wait for a pong before dropping the peer.",
   },
   "ws-per-message-deflate": {

@@ -227,7 +227,14 @@ const ROWS: Row[] = [
     name: "--timeout-worker-healthcheck 0",
     args: [APP, "--timeout-worker-healthcheck", "0"],
     code: 2,
-    line: /'--timeout-worker-healthcheck': '0' is not in the range x>=0\.1\./,
+    line: /'--timeout-worker-healthcheck': '0' is not in the range 0\.1<=x<=2147483\./,
+  },
+  {
+    // Past a timer's longest (2^31-1 ms) the drain timer fired at once and cut every request.
+    name: "--timeout-graceful-shutdown past the longest timer",
+    args: [APP, "--timeout-graceful-shutdown", "99999999"],
+    code: 2,
+    line: /'--timeout-graceful-shutdown': '99999999' is not in the range 0<=x<=2147483\./,
   },
   {
     name: "--backlog 0",

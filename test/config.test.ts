@@ -177,6 +177,26 @@ describe("usage errors name the flag", () => {
   }
 });
 
+test("every duration option goes up to a timer's longest (24.8 days), from argv and the environment", () => {
+  const durations = Object.entries(OPTIONS).filter(([, spec]) => spec.kind === "float");
+  expect(durations.map(([name]) => name).sort()).toEqual([
+    "reload-delay",
+    "timeout-graceful-shutdown",
+    "timeout-keep-alive",
+    "timeout-worker-healthcheck",
+    "ws-ping-interval",
+    "ws-ping-timeout",
+  ]);
+  for (const [name] of durations) {
+    const envName = envVarName(name as keyof typeof OPTIONS);
+    expect(() => resolve(["a", `--${name}`, "2147483"])).not.toThrow();
+    expect(() => resolve(["a", `--${name}`, "2147483.648"])).toThrow(`is not in the range`);
+    expect(() => resolveConfig(["a"], { [envName]: "1e10" }, { runtime })).toThrow(
+      `Invalid value for '${envName}': '1e10' is not in the range`,
+    );
+  }
+});
+
 test("files named by options must exist (exit 1 with the path)", () => {
   const exists = (path: string) => !path.includes("missing");
   const check = (argv: string[]) => () => resolveConfig(argv, {}, { runtime, exists });
