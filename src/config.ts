@@ -300,6 +300,14 @@ export function resolveConfig(
     supported(cipherSupport(deps.runtime));
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+  const keepAliveLimit = deps.runtime.capabilities.keepAliveLimitSeconds;
+  if (keepAliveLimit !== null && config.timeoutKeepAlive > keepAliveLimit) {
+    // Said, not refused: serving is still right. But a load balancer tuned to close idle
+    // connections first (its idle timeout under this one, as AWS advises) now may not.
+    deps.warn?.(
+      `--timeout-keep-alive ${config.timeoutKeepAlive}: ${deps.runtime.displayName}'s server closes an idle connection after ${keepAliveLimit} s at most, so idle connections close after ${keepAliveLimit} s. A load balancer in front must close its idle connections first (its idle timeout under ${keepAliveLimit} s), or it may send a request on one as it closes and answer 502.`,
+    );
+  }
   if (!config.dateHeader && deps.runtime.capabilities.writesDateHeader) {
     // Bun.serve and Deno.serve date every response themselves, and neither can be told not to.
     deps.warn?.(

@@ -248,7 +248,7 @@ export const OPTIONS = {
     min: 0,
     max: LONGEST_TIMER_SECONDS,
     description:
-      "Close keep-alive connections idle for this many seconds. Not on Deno: Deno.serve has no such timeout, idle connections stay open until the client closes them (denoland/deno#32497).",
+      "Close keep-alive connections idle for this many seconds. Bun: 255 at most (Bun.serve's longest idle timeout). Not on Deno: Deno.serve has no such timeout, idle connections stay open until the client closes them (denoland/deno#32497).",
   },
   "timeout-graceful-shutdown": {
     type: "string",

@@ -197,6 +197,20 @@ test("every duration option goes up to a timer's longest (24.8 days), from argv 
   }
 });
 
+test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) is said, not refused", () => {
+  const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { keepAliveLimitSeconds: 255 } });
+  const said = (argv: string[], on = bun) => {
+    const warnings: string[] = [];
+    resolveConfig(argv, {}, { runtime: on, warn: (message) => warnings.push(message) });
+    return warnings;
+  };
+  expect(said(["a", "--timeout-keep-alive", "255"])).toEqual([]);
+  expect(said(["a", "--timeout-keep-alive", "620"])).toEqual([
+    "--timeout-keep-alive 620: Bun's server closes an idle connection after 255 s at most, so idle connections close after 255 s. A load balancer in front must close its idle connections first (its idle timeout under 255 s), or it may send a request on one as it closes and answer 502.",
+  ]);
+  expect(said(["a", "--timeout-keep-alive", "620"], runtime)).toEqual([]);
+});
+
 test("files named by options must exist (exit 1 with the path)", () => {
   const exists = (path: string) => !path.includes("missing");
   const check = (argv: string[]) => () => resolveConfig(argv, {}, { runtime, exists });

@@ -39,6 +39,7 @@ function capabilitiesFor(
       peerAddressCheap: true,
       clientCertificates: "none",
       tlsCiphers: false,
+      keepAliveLimitSeconds: null,
     };
   }
   if (name === "bun") {
@@ -52,6 +53,7 @@ function capabilitiesFor(
       peerAddressCheap: false,
       clientCertificates: "required",
       tlsCiphers: true,
+      keepAliveLimitSeconds: 255,
     };
   }
   const unixLike = os !== "win32";
@@ -65,6 +67,7 @@ function capabilitiesFor(
     peerAddressCheap: true,
     clientCertificates: "optional-and-required",
     tlsCiphers: true,
+    keepAliveLimitSeconds: null,
   };
 }
 

@@ -41,7 +41,7 @@ import {
   BunRequestInfo,
   TrackedBunRequestInfo,
 } from "./bun-request-info.ts";
-import { detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -85,11 +85,9 @@ declare const Bun: {
   dns: { lookup(hostname: string): Promise<unknown> };
 };
 
-/** Bun.serve's idleTimeout is whole seconds, 0 (off) to 255. */
-const MAX_IDLE_SECONDS = 255;
-
+/** --timeout-keep-alive as Bun.serve's idleTimeout (above its longest, config.ts warns). */
 export function idleSeconds(keepAliveTimeoutMs: number): number {
-  return Math.min(MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
+  return Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
 }
 
 async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningServer> {

@@ -34,7 +34,16 @@ export interface RuntimeCapabilities {
   clientCertificates: "optional-and-required" | "required" | "none";
   /** The TLS server takes an OpenSSL cipher list (--ssl-ciphers); Deno.serve has no such option. */
   tlsCiphers: boolean;
+  /**
+   * The longest --timeout-keep-alive the server can keep, in seconds; null for no bound. Bun.serve's
+   * idleTimeout is whole seconds up to 255. Node's keepAliveTimeout has none, and Deno.serve has no
+   * idle timeout at all (denoland/deno#32497).
+   */
+  keepAliveLimitSeconds: number | null;
 }
+
+/** Bun.serve's idleTimeout: whole seconds, 0 (off) to 255. */
+export const BUN_MAX_IDLE_SECONDS = 255;
 
 export interface RuntimeInfo {
   name: RuntimeName;
@@ -193,6 +202,7 @@ export function detectRuntime(): RuntimeInfo {
         peerAddressCheap: true,
         clientCertificates: "none",
         tlsCiphers: false,
+        keepAliveLimitSeconds: null,
       },
     };
   }
@@ -213,6 +223,7 @@ export function detectRuntime(): RuntimeInfo {
         peerAddressCheap: false,
         clientCertificates: "required",
         tlsCiphers: true,
+        keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
       },
     };
   }
@@ -234,6 +245,7 @@ export function detectRuntime(): RuntimeInfo {
       peerAddressCheap: true,
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
+      keepAliveLimitSeconds: null,
     },
   };
 }

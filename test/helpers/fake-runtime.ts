@@ -25,6 +25,7 @@ export function fakeRuntime(
       peerAddressCheap: true,
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
+      keepAliveLimitSeconds: null,
       ...caps,
     },
   };
