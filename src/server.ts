@@ -332,7 +332,8 @@ export class Server {
       listen: this.options.listen ?? listenTargetFromConfig(this.config),
       backlog: this.config.backlog,
       tls,
-      keepAliveTimeoutMs: this.config.timeoutKeepAlive * 1000,
+      // uvicorn's 0 closes an idle connection at once; to node:http and Bun.serve 0 means never.
+      keepAliveTimeoutMs: Math.max(1, this.config.timeoutKeepAlive * 1000),
       onError: (error: unknown) => this.logger.debug(`Connection error: ${errorMessage(error)}`),
       // After the handler returned: the client got a cut response (or a 500), the app should know.
       onResponseError: (error: unknown) =>

@@ -161,7 +161,7 @@ export interface ServeOptions {
   listen: ListenTarget;
   backlog: number;
   tls?: TlsMaterial;
-  /** Idle keep-alive connections are closed after this long. */
+  /** Idle keep-alive connections are closed after this long; at least 1 (0 would mean never to Node and Bun). */
   keepAliveTimeoutMs: number;
   /** Exactly one of fetch / node is set, by the app's interface. */
   fetch?: FetchHandler;
