@@ -163,6 +163,16 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
   }
 }
 
+/**
+ * A TSUV_* value, or undefined where the variable is unset or empty. Empty counts as unset, as with
+ * click's UVICORN_* variables: compose's `TSUV_HOST=${HOST}` with HOST unset must not bind every
+ * interface (host "") or turn the access log off (a boolean's ""), it means "not given".
+ */
+function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name];
+  return value === "" ? undefined : value;
+}
+
 /** Step 1 and 2: argv and TSUV_* environment -> raw typed values (CLI wins over env over default). */
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): OptionValues {
   const { values: fromCli, lists, positionals } = scanArgv(argv);
@@ -175,12 +185,12 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     const envName = envVarName(name);
     if (spec.kind === "list") {
       const fromCli = lists.get(name);
-      const fromEnv = env[envName];
+      const fromEnv = envValue(env, envName);
       values[key] = fromCli ?? (fromEnv !== undefined ? parseValue(name, fromEnv, envName) : []);
       continue;
     }
     if (spec.type === "positional") {
-      values[key] = positionals[0] ?? env[envName];
+      values[key] = positionals[0] ?? envValue(env, envName);
       continue;
     }
     const raw = fromCli.get(name);
@@ -188,13 +198,14 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       values[key] = typeof raw === "boolean" ? raw : parseValue(name, raw, `--${name}`);
       continue;
     }
-    const fromEnv = env[envName];
+    const fromEnv = envValue(env, envName);
     if (fromEnv !== undefined) {
       values[key] = parseValue(name, fromEnv, envName);
       continue;
     }
-    if (spec.envFallback && env[spec.envFallback] !== undefined && env[spec.envFallback] !== "") {
-      values[key] = parseValue(name, env[spec.envFallback] as string, spec.envFallback);
+    const fallback = spec.envFallback && envValue(env, spec.envFallback);
+    if (spec.envFallback && fallback) {
+      values[key] = parseValue(name, fallback, spec.envFallback);
       continue;
     }
     if ("default" in spec && spec.default !== undefined) {
@@ -255,7 +266,7 @@ export function resolveConfig(
     headers: parseHeaders(values.header),
     rootPath: normalizeRootPath(
       values.rootPath,
-      env.TSUV_ROOT_PATH !== undefined && !argv.some((arg) => arg.startsWith("--root-path"))
+      envValue(env, "TSUV_ROOT_PATH") !== undefined && !argv.some((arg) => arg.startsWith("--root-path"))
         ? "TSUV_ROOT_PATH"
         : "--root-path",
     ),
@@ -270,7 +281,7 @@ export function resolveConfig(
     );
     const source = flagged
       ? "--forwarded-allow-ips"
-      : env.TSUV_FORWARDED_ALLOW_IPS !== undefined
+      : envValue(env, "TSUV_FORWARDED_ALLOW_IPS") !== undefined
         ? "TSUV_FORWARDED_ALLOW_IPS"
         : "FORWARDED_ALLOW_IPS";
     validateForwardedAllowIps(config.forwardedAllowIps, source);

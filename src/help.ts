@@ -114,7 +114,7 @@ export function renderHelp(description: string, version: string): string {
     "",
     ...paragraph(`${optionSynopsis("app", app)}: ${app.description}`),
     ...paragraph(
-      `Every option can also be set in the environment as TSUV_<NAME> (e.g. ${envVarName("port")}=8080, ${envVarName("access-log")}=false); the command line wins.`,
+      `Every option can also be set in the environment as TSUV_<NAME> (e.g. ${envVarName("port")}=8080, ${envVarName("access-log")}=false); the command line wins; an empty value counts as unset.`,
     ),
   ];
   for (const [section, rows] of sections) lines.push("", `${section}:`, ...table(rows, descriptionAt));

@@ -177,6 +177,35 @@ describe("usage errors name the flag", () => {
   }
 });
 
+test("an empty TSUV_* value counts as unset, as uvicorn's UVICORN_* (click): defaults, not errors", () => {
+  const empty = Object.fromEntries(
+    Object.keys(OPTIONS)
+      .filter((name) => name !== "app")
+      .map((name) => [envVarName(name), ""]),
+  );
+  const config = resolveConfig(["main:app"], empty, { runtime });
+  const defaults = resolveConfig(["main:app"], {}, { runtime });
+  expect(config).toEqual(defaults);
+  // `TSUV_HOST=${HOST}` with HOST unset bound every interface; an empty boolean turned the log off.
+  expect(config.host).toBe("127.0.0.1");
+  expect(config.accessLog).toBe(true);
+  // The plain fallback variables too, and an empty TSUV_* one does not hide them.
+  const fallback = resolveConfig(
+    ["main:app"],
+    {
+      TSUV_FORWARDED_ALLOW_IPS: "",
+      FORWARDED_ALLOW_IPS: "10.0.0.0/8",
+      TSUV_WORKERS: "",
+      WEB_CONCURRENCY: "3",
+    },
+    { runtime },
+  );
+  expect(fallback.forwardedAllowIps).toBe("10.0.0.0/8");
+  expect(fallback.workers).toBe(3);
+  // On the command line an empty value is still a value: `--host ""` is every interface, as uvicorn's.
+  expect(resolveConfig(["main:app", "--host", ""], {}, { runtime }).host).toBe("");
+});
+
 test("every duration option goes up to a timer's longest (24.8 days), from argv and the environment", () => {
   const durations = Object.entries(OPTIONS).filter(([, spec]) => spec.kind === "float");
   expect(durations.map(([name]) => name).sort()).toEqual([
