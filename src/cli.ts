@@ -103,8 +103,10 @@ function exitIfStranded(): void {
 /** Entry: a process worker (TSUV_WORKER_BOOT set by its supervisor) or the CLI. */
 async function entry(): Promise<void> {
   exitIfStranded();
-  const { loadAdapter, processIO } = await import("./runtime/index.ts");
+  const { loadAdapter, processIO, startDirectory } = await import("./runtime/index.ts");
   const adapter = await loadAdapter();
+  // Named now, before a deploy can swap a symlink under it (runtime/start-directory.ts).
+  startDirectory();
   if (adapter.env.TSUV_WORKER_BOOT) {
     const { runWorker } = await import("./worker.ts");
     adapter.exit(await runWorker(adapter));

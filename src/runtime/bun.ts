@@ -41,6 +41,7 @@ import {
   BunRequestInfo,
   TrackedBunRequestInfo,
 } from "./bun-request-info.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
@@ -84,6 +85,22 @@ declare const Bun: {
   /** Rejects for a name that does not resolve. */
   dns: { lookup(hostname: string): Promise<unknown> };
 };
+
+const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
+
+/**
+ * The app's real path, which Bun imports. Bun keeps what a directory symlink resolved to for the
+ * whole process while a thread that used it lives (Bun 1.4.5): after a deploy swapped
+ * `/srv/app/current` to a new release, the threads a SIGHUP started imported `current/app.ts` from
+ * the old one. node:fs is loaded already (index.ts pathExists); the path as given if it has none.
+ */
+function realPath(path: string): string {
+  try {
+    return nodeFs().realpathSync(path);
+  } catch {
+    return path;
+  }
+}
 
 /** --timeout-keep-alive as Bun.serve's idleTimeout (above its longest, config.ts warns). */
 export function idleSeconds(keepAliveTimeoutMs: number): number {
@@ -334,7 +351,7 @@ export function createAdapter(): RuntimeAdapter {
     ...createPlumbing(info),
     info,
     serve: (options) => serve(info, options),
-    importModule: (absolutePath) => import(Bun.pathToFileURL(absolutePath).href),
+    importModule: (absolutePath) => import(Bun.pathToFileURL(realPath(absolutePath)).href),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     probePort: async (host, port) => {

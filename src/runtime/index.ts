@@ -13,6 +13,9 @@ import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 import { posixResolve } from "./paths.ts";
+import { startDirectory } from "./start-directory.ts";
+
+export { startDirectory };
 import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
@@ -84,16 +87,17 @@ export function pathExists(path: string): boolean {
 }
 
 /**
- * path.resolve: absolute, `.` and `..` folded, relative to the working directory. POSIX paths are
+ * path.resolve: absolute, `.` and `..` folded, relative to the start directory (start-directory.ts:
+ * the working directory, or $PWD where that names it through a symlink). POSIX paths are
  * folded here, without node:path: on Deno that module would start its Node compatibility layer,
  * and on Bun loading it is ~1.5 ms of start-up (the app's path is resolved before it is imported).
  */
 export function resolvePath(...parts: string[]): string {
   if (typeof Deno !== "undefined") {
-    if (Deno.build.os !== "windows") return posixResolve(Deno.cwd(), ...parts);
+    if (Deno.build.os !== "windows") return posixResolve(startDirectory(), ...parts);
   } else {
     const process = nodeProcess();
-    if (process.platform !== "win32") return posixResolve(process.cwd(), ...parts);
+    if (process.platform !== "win32") return posixResolve(startDirectory(), ...parts);
   }
   return nodePath().resolve(...parts);
 }

@@ -28,6 +28,7 @@ import type {
 import { lazyBuiltin, nodeProcess } from "./builtin.ts";
 import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
 import { nodeProcessBasics, type ProcessBasics } from "./process-basics.ts";
+import { enterStartDirectory, startDirectory } from "./start-directory.ts";
 
 type ChildProcessModule = typeof import("node:child_process");
 type WorkerThreadsModule = typeof import("node:worker_threads");
@@ -173,6 +174,8 @@ function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPor
   const events = new PortEvents();
   guardThreadOutput(info);
   const { Worker } = workerThreads();
+  // Threads share the process's working directory: the release a swapped symlink names now.
+  enterStartDirectory();
   const worker = new Worker(entry, { workerData: { [THREAD_BOOT_KEY]: boot } });
   worker.on("message", (message) => events.message(message));
   // Without an 'error' listener an uncaught exception in the thread would be rethrown here, in the
@@ -251,6 +254,8 @@ function spawnProcess(
   let child: ChildProcess;
   try {
     child = childProcess().spawn(command.file, [...command.args, ...boot.argv], {
+      // The start directory as named ($PWD through a deploy's symlink), not the one it resolved to.
+      cwd: startDirectory(),
       stdio,
       env: { ...nodeProcess().env, [WORKER_BOOT_ENV]: JSON.stringify(childBoot) },
     });
