@@ -33,6 +33,7 @@ import type {
   SharedSocket,
 } from "./adapter.ts";
 import { bareHost, unresolvedHostError } from "./bind-error.ts";
+import { lazyBuiltin } from "./builtin.ts";
 import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
@@ -41,7 +42,6 @@ import {
   BunRequestInfo,
   TrackedBunRequestInfo,
 } from "./bun-request-info.ts";
-import { lazyBuiltin } from "./builtin.ts";
 import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";

@@ -14,9 +14,9 @@ import { lazyBuiltin, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 import { posixResolve } from "./paths.ts";
 import { startDirectory } from "./start-directory.ts";
+import { webTimerAfter } from "./web-timer.ts";
 
 export { startDirectory };
-import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
 interface DenoOutput {
