@@ -93,7 +93,12 @@ export class RollingRestart {
       failed !== undefined
         ? `the new ${singular} exited before it was ready (exit code ${failed})`
         : `the new ${singular} was not ready within ${readyTimeoutSeconds.toFixed(2)} seconds`;
-    logger.error(`Rolling restart aborted: ${why}; keeping the old ${plural}.`);
+    // The wait is not a flag of its own: say which one sets it, for an app slow to start.
+    const longer =
+      failed === undefined
+        ? ` For an app that takes longer to start, raise --timeout-worker-healthcheck: the wait is the longer of ${READY_TIMEOUT_FLOOR_SECONDS} s and that.`
+        : "";
+    logger.error(`Rolling restart aborted: ${why}; keeping the old ${plural}.${longer}`);
     fresh.kill();
     if (fresh.alive) this.host.keepUntilExit(fresh);
     this.current = undefined;

@@ -314,7 +314,7 @@ describe("process class beyond the seed", () => {
     expect(port(1).stopped).toBe(false);
     expect(supervisor.slots.map((w) => w.port)).toEqual([port(2), port(1)]);
     expect(logger.messages("error")).toContain(
-      "Rolling restart aborted: the new process was not ready within 30.00 seconds; keeping the old processes.",
+      "Rolling restart aborted: the new process was not ready within 30.00 seconds; keeping the old processes. For an app that takes longer to start, raise --timeout-worker-healthcheck: the wait is the longer of 30 s and that.",
     );
   });
 

@@ -353,7 +353,7 @@ describe("beyond the seed", () => {
     expect(supervisor.slots.map((w) => w.port)).toEqual([port(0), port(1)]);
     expect(port(0).stopped).toBe(false);
     expect(logger.messages("error")).toContain(
-      "Rolling restart aborted: the new thread was not ready within 30.00 seconds; keeping the old threads.",
+      "Rolling restart aborted: the new thread was not ready within 30.00 seconds; keeping the old threads. For an app that takes longer to start, raise --timeout-worker-healthcheck: the wait is the longer of 30 s and that.",
     );
   });
 
