@@ -203,9 +203,10 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       values[key] = parseValue(name, fromEnv, envName);
       continue;
     }
-    const fallback = spec.envFallback && envValue(env, spec.envFallback);
-    if (spec.envFallback && fallback) {
-      values[key] = parseValue(name, fallback, spec.envFallback);
+    const fallbackName = spec.envFallback;
+    const fallback = fallbackName ? envValue(env, fallbackName) : undefined;
+    if (fallbackName && fallback !== undefined) {
+      values[key] = parseValue(name, fallback, fallbackName);
       continue;
     }
     if ("default" in spec && spec.default !== undefined) {

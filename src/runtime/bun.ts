@@ -33,7 +33,7 @@ import type {
   SharedSocket,
 } from "./adapter.ts";
 import { bareHost, unresolvedHostError } from "./bind-error.ts";
-import { lazyBuiltin } from "./builtin.ts";
+import { nodeFs } from "./builtin.ts";
 import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
@@ -85,8 +85,6 @@ declare const Bun: {
   /** Rejects for a name that does not resolve. */
   dns: { lookup(hostname: string): Promise<unknown> };
 };
-
-const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 /**
  * The app's real path, which Bun imports. Bun keeps what a directory symlink resolved to for the

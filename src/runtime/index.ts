@@ -10,7 +10,7 @@
  * a synchronous write could fail with EAGAIN under load.
  */
 import type { RuntimeAdapter } from "./adapter.ts";
-import { lazyBuiltin, nodeProcess, prepareBuiltins } from "./builtin.ts";
+import { lazyBuiltin, nodeFs, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
 import { posixResolve } from "./paths.ts";
 import { startDirectory } from "./start-directory.ts";
@@ -35,21 +35,12 @@ declare const Deno:
     }
   | undefined;
 
-type NodeFs = typeof import("node:fs");
-
 /**
  * node:process (builtin.ts) and node:path on first use too: on Deno neither is used (Deno.args,
  * Deno.env, paths.ts), so a single server there never starts Deno's Node compatibility layer.
  * node:path is for Windows paths only (resolvePath).
  */
 const nodePath = lazyBuiltin<typeof import("node:path")>("node:path");
-
-/**
- * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): files are
- * checked with Deno.statSync there. Bun and Node load node:fs anyway (their adapters need it), and
- * take it synchronously on first use (builtin.ts).
- */
-const nodeFs = lazyBuiltin<NodeFs>("node:fs");
 
 export async function loadAdapter(): Promise<RuntimeAdapter> {
   await prepareBuiltins();
@@ -75,7 +66,10 @@ export interface ProcessIO {
   schedule?: (flush: () => void) => void;
 }
 
-/** Does `path` exist (file, directory or anything else; symlinks followed), as node:fs existsSync. */
+/**
+ * Does `path` exist (file, directory or anything else; symlinks followed), as node:fs existsSync.
+ * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): Deno.statSync.
+ */
 export function pathExists(path: string): boolean {
   if (typeof Deno === "undefined") return nodeFs().existsSync(path);
   try {

@@ -4,7 +4,7 @@
  * that a single server there loads no node:* module. Both subscribe to signals the same way.
  */
 import type { RuntimeAdapter, SignalName } from "./adapter.ts";
-import { lazyBuiltin, nodeProcess } from "./builtin.ts";
+import { nodeFs, nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
 
 /** pid, env, signals, exit and timers: node:process's on Node and Bun, the Deno namespace's on Deno. */
@@ -12,8 +12,6 @@ export type ProcessBasics = Pick<
   RuntimeAdapter,
   "pid" | "env" | "onSignal" | "signalListenerCount" | "hangupIgnored" | "onStrayError" | "exit" | "after"
 >;
-
-const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 /** pid, env, signals and exit through node:process; timers are the global setTimeout. */
 export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {

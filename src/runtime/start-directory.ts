@@ -11,7 +11,7 @@
  *
  * Worked out once, at the first call (cli.ts makes it at start-up, before anything can change).
  */
-import { lazyBuiltin, nodeProcess } from "./builtin.ts";
+import { nodeFs, nodeProcess } from "./builtin.ts";
 
 interface DirectoryId {
   dev: number | null;
@@ -25,8 +25,6 @@ declare const Deno:
       env: { get(key: string): string | undefined };
     }
   | undefined;
-
-const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 let start: string | undefined;
 

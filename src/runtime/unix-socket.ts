@@ -3,11 +3,7 @@
  * by a crashed server is removed before binding, the socket is made 0666 so a proxy running as
  * another user (nginx) can connect, and the file is removed when the server closes.
  */
-import { lazyBuiltin } from "./builtin.ts";
-
-// Loaded when a unix socket is used: a TCP server on Deno would otherwise pay ~17-20 ms of
-// start-up for node:fs (builtin.ts).
-const fs = lazyBuiltin<typeof import("node:fs")>("node:fs");
+import { nodeFs as fs } from "./builtin.ts";
 
 /** Remove `path` if it is a socket (never a regular file someone pointed --uds at by mistake). */
 export function removeStaleSocket(path: string): void {
