@@ -48,20 +48,33 @@ export async function main(
       return EXIT.ok;
     }
     const warnings: string[] = [];
-    const config = resolveConfig(argv, adapter.env, {
+    const deps = {
       runtime: adapter.info,
       exists: io.exists,
-      warn: (message) => warnings.push(message),
-    });
+      warn: (message: string) => warnings.push(message),
+    };
+    let config = resolveConfig(argv, adapter.env, deps);
+    const { envFile } = config;
+    let loaded = 0;
+    if (envFile) {
+      // Imported only when asked for: it loads node:fs (~20 ms of Deno 2.9.6 start-up).
+      const { loadEnvFile } = await import("./env-file.ts");
+      const fileWarnings: string[] = [];
+      loaded = loadEnvFile(envFile, adapter.env, (message) => fileWarnings.push(message));
+      // Then the options again, so that the file's TSUV_* variables, WEB_CONCURRENCY and
+      // FORWARDED_ALLOW_IPS count as the environment's do (variables already set still win).
+      // Workers read their options from the environment they inherit, file included: a single
+      // server ignored what its own workers took (uvicorn reads those two after the file too).
+      if (loaded > 0) {
+        warnings.length = 0;
+        config = resolveConfig(argv, adapter.env, deps);
+      }
+      warnings.unshift(...fileWarnings);
+    }
     if (!config.app) throw new UsageError("Missing argument 'APP'. Try 'tsuv --help' for help.");
     const logger = loggerFromConfig(config, io);
     for (const warning of warnings) logger.warning(warning);
-    if (config.envFile) {
-      // Imported only when asked for: it loads node:fs (~20 ms of Deno 2.9.6 start-up).
-      const { loadEnvFile } = await import("./env-file.ts");
-      const loaded = loadEnvFile(config.envFile, adapter.env, (message) => logger.warning(message));
-      logger.debug(`Loaded ${loaded} variable(s) from ${config.envFile}.`);
-    }
+    if (envFile) logger.debug(`Loaded ${loaded} variable(s) from ${envFile}.`);
     const { displayName, version, os, arch } = adapter.info;
     logger.info(`Runtime: ${displayName} ${version} (${os}/${arch}), tsuv ${VERSION}`);
     return await run(config, adapter, logger, supervisors);

@@ -1,11 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is dotenv syntax here, not a template.
 // --env-file reads a dotenv file as uvicorn does (python-dotenv's load_dotenv): the expected values
 // below are what python-dotenv 1.0 (Debian's python3-dotenv) gives for the same file.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvFile, parseEnvFile } from "../src/env-file.ts";
+import { getBody, killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tsuv-env-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,4 +74,41 @@ test("a missing file is one clear error", () => {
   expect(() => loadEnvFile(join(dir, "nope.env"), {})).toThrow(
     `--env-file: file not found: ${join(dir, "nope.env")}`,
   );
+});
+
+/**
+ * The real CLI: the file's TSUV_* variables and WEB_CONCURRENCY count as the environment's, for a
+ * single server as for the workers it starts (workers read their options from the environment they
+ * inherit, file included). A single server used to ignore them: WEB_CONCURRENCY=2 in the file
+ * started one server, whose access log was on while TSUV_ACCESS_LOG=false in the same file turned
+ * its workers' off.
+ */
+describe.each(RUNTIMES)("%s: options from the env file", (runtime) => {
+  afterEach(killAll);
+
+  test("WEB_CONCURRENCY and TSUV_ACCESS_LOG from --env-file apply", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-"));
+    try {
+      const file = join(dir, "app.env");
+      writeFileSync(file, "WEB_CONCURRENCY=2\nTSUV_ACCESS_LOG=false\n");
+      const server = await startTsuv(runtime, [
+        "test/fixtures/apps/behaviour.ts:app",
+        "--port",
+        "0",
+        "--env-file",
+        file,
+      ]);
+      expect(await getBody(server.url, "/")).toBe("Hello, world!");
+      await Bun.sleep(300);
+      const log = server.stdout() + server.stderr();
+      expect(log).toContain("Started parent process");
+      expect(log.match(/Started server process/g)?.length).toBe(2);
+      expect(log).not.toMatch(/"GET \/ HTTP\/1\.1" 200/);
+      expect(log).not.toMatch(/WARNING/);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
