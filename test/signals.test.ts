@@ -109,6 +109,19 @@ describe.each(RUNTIMES)("%s: SIGHUP", (runtime) => {
     expect(server.stderr()).toContain("Finished server process");
   });
 
+  if (runtime !== "deno") {
+    // Deno's signal listeners cannot be counted: there a SIGHUP stops the server as above.
+    test("an app that listens for SIGHUP itself (logrotate's log reopening) keeps serving", async () => {
+      const server = await startTsuv(runtime, ["test/fixtures/apps/own-sighup.ts", "--port", "0"]);
+      server.signal("SIGHUP");
+      await Bun.sleep(300);
+      expect(await (await fetch(`${server.url}/`)).text()).toBe("reopened 1");
+      expect(server.stderr()).not.toContain("Received SIGHUP");
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+    });
+  }
+
   test("SIGHUP ignored when the server started (trap '' HUP, as nohup) is not undone where the runtime keeps it", async () => {
     const server = await startTsuv(runtime, ["test/fixtures/apps/behaviour.ts:app", "--port", "0"], {
       ignoreHangup: true,
