@@ -5,7 +5,7 @@
  * server presents is told by its SHA-256 fingerprint, read with node:tls.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -51,14 +51,20 @@ function presented(port: number): Promise<string> {
 }
 
 /**
- * Puts `from` at `to` in one rename, as certbot swaps its live/ links: a worker that starts meanwhile
- * (the second of the two may still be booting) reads the old file or the new one, never half of one.
- * A copy in place once gave a booting worker an empty key: it failed to start, and a worker that
- * fails before the server is up stops the server (docs/workers.md).
+ * The key and certificate as a Kubernetes secret volume holds them: `live/current -> <version>/`,
+ * and the files read as `live/current/key.pem`. A renewal writes a new version directory and swaps
+ * the link in one rename, so a worker never reads a key without its certificate. (CI caught two
+ * races with the files replaced one by one: a copy in place gave a booting worker an empty key, and
+ * separate renames gave one the new key with the old certificate. Either worker failed to start, and
+ * a worker that fails before the server is up stops the server, docs/workers.md.)
  */
-function replaceFile(from: string, to: string): void {
-  copyFileSync(from, `${to}.new`);
-  renameSync(`${to}.new`, to);
+function install(live: string, cert: SelfSignedCert, version: string): void {
+  const dir = join(live, version);
+  mkdirSync(dir);
+  copyFileSync(cert.keyFile, join(dir, "key.pem"));
+  copyFileSync(cert.certFile, join(dir, "cert.pem"));
+  symlinkSync(version, join(live, "next"));
+  renameSync(join(live, "next"), join(live, "current"));
 }
 
 async function fingerprintOf(cert: SelfSignedCert): Promise<string> {
@@ -72,20 +78,29 @@ describe.each(RUNTIMES)("%s", (runtime) => {
       const old = ctx.old as SelfSignedCert;
       const renewed = ctx.renewed as SelfSignedCert;
       const live = mkdtempSync(join(ctx.dir, `${runtime}-${workerClass}-`));
-      const keyFile = join(live, "key.pem");
-      const certFile = join(live, "cert.pem");
-      copyFileSync(old.keyFile, keyFile);
-      copyFileSync(old.certFile, certFile);
-      const server = await startTwoWorkers(runtime, "test/fixtures/apps/behaviour.ts:app", workerClass, [
-        "--ssl-keyfile",
-        keyFile,
-        "--ssl-certfile",
-        certFile,
-      ]);
+      install(live, old, "1");
+      // An app with startup hooks: each worker says "Application startup complete." once it has
+      // loaded, just before it reads the TLS files and listens.
+      const server = await startTwoWorkers(
+        runtime,
+        "test/fixtures/apps/behaviour.ts:withLifespan",
+        workerClass,
+        [
+          "--ssl-keyfile",
+          join(live, "current", "key.pem"),
+          "--ssl-certfile",
+          join(live, "current", "cert.pem"),
+        ],
+      );
+      await waitLog(server, /Application startup complete\./, 2, 30_000);
       expect(await presented(server.port)).toBe(await fingerprintOf(old));
+      // A worker reads the key and then the certificate just after that line, and a swap between
+      // the two reads (the pair is two files, however it is swapped) fails it, so renew only once
+      // both have surely read them. Workers say nothing when they are listening; a second is far
+      // more than the two reads take, even under CI's load.
+      await Bun.sleep(1000);
 
-      replaceFile(renewed.keyFile, keyFile);
-      replaceFile(renewed.certFile, certFile);
+      install(live, renewed, "2");
       server.signal("SIGHUP");
       // Both slots restarted ("Child process [N] restarted", "Worker thread restarted"): every new
       // connection, whichever worker takes it, gets the renewed certificate.

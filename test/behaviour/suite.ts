@@ -799,7 +799,8 @@ export function behaviourSuite(runtime: RuntimeKey): void {
 
   test("lifespan hooks run with uvicorn's log lines", async () => {
     const server = await startTsuv(runtime, [`${APP}:withLifespan`, "--port", "0"]);
-    expect(server.stdout()).toContain("app startup hook ran");
+    // The hook's line is on stdout, the ready line on stderr: two pipes, read in either order.
+    await server.waitFor(/app startup hook ran/, 5000);
     expect(server.stderr()).toContain("Waiting for application startup.");
     expect(server.stderr()).toContain("Application startup complete.");
     server.signal("SIGTERM");
