@@ -46,18 +46,9 @@ const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
  */
 const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 
-export type Plumbing = Pick<
-  RuntimeAdapter,
-  | "pid"
-  | "env"
-  | "onSignal"
-  | "signalListenerCount"
-  | "exit"
-  | "after"
-  | "startThread"
-  | "spawnProcess"
-  | "supervisorChannel"
->;
+/** The process basics (whichever the runtime brings) and the workers over them. */
+export type Plumbing = ProcessBasics &
+  Pick<RuntimeAdapter, "startThread" | "spawnProcess" | "supervisorChannel">;
 
 /** The environment variable that makes a tsuv process a worker (its value: JSON of WorkerBoot). */
 export const WORKER_BOOT_ENV = "TSUV_WORKER_BOOT";
