@@ -5,7 +5,7 @@
  * Headers the app set win (uvicorn would send both). A `--header server:X` or `--header date:X`
  * replaces the built-in one, as in uvicorn.
  */
-import { UsageError } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 
 /** The protocol key a response implements to take the default headers lazily (see apply()). */
 const ADD_DEFAULT_HEADERS = Symbol.for("tsuv.addDefaultHeaders");
@@ -46,8 +46,7 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
   try {
     new Headers(custom as [string, string][]);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`Invalid value for '--header': ${detail}`);
+    throw new UsageError(`Invalid value for '--header': ${errorMessage(error)}`);
   }
   const customNames = new Set(custom.map(([name]) => name));
   const useDate = options.dateHeader && !customNames.has("date");

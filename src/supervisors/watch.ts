@@ -15,6 +15,7 @@
  *   reproduced; it is also a native addon.)
  */
 import { isAbsolute, join, relative, sep } from "node:path";
+import { errorMessage } from "../errors.ts";
 import type { RuntimeName } from "../runtime/detect.ts";
 import type { ReloadFilter } from "./watch-filter.ts";
 
@@ -169,7 +170,7 @@ export class WatchErrors {
 
   /** The line to log for `error`, or undefined when it has been said already. */
   line(error: unknown): string | undefined {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const limit = WATCH_LIMIT.test(message);
     const key = limit ? "watch limit" : message;
     if (this.said.has(key)) return undefined;
