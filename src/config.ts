@@ -24,6 +24,7 @@ import {
   processModeSupport,
   type Refusal,
   type RuntimeInfo,
+  reloadSupport,
   type SocketSharing,
   threadModeSupport,
 } from "./runtime/detect.ts";
@@ -346,6 +347,7 @@ export function resolveConfig(
   if (config.uds) checkSocketPathLength(config.uds, deps.runtime.os);
   if (config.fd !== undefined) supported(fdSupport(deps.runtime));
   if (config.ws === "bun") supported(nativeWebSocketSupport(deps.runtime));
+  if (config.reload) supported(reloadSupport(deps.runtime));
   if (config.workerClass === "thread") {
     config.socketSharing = supported(threadModeSupport(deps.runtime)).sharing;
   } else if (workers > 1 && !config.reload) {

@@ -26,6 +26,7 @@ function capabilitiesFor(
   version: string,
   os: string,
   unstableNet: boolean,
+  runtimeArgs: string[] = [],
 ): RuntimeCapabilities {
   const linux = os === "linux";
   if (name === "deno") {
@@ -40,6 +41,8 @@ function capabilitiesFor(
       clientCertificates: "none",
       tlsCiphers: false,
       keepAliveLimitSeconds: null,
+      respawn: { ok: true, runtimeArgs },
+      unreadableOwnSource: null,
     };
   }
   if (name === "bun") {
@@ -54,6 +57,8 @@ function capabilitiesFor(
       clientCertificates: "required",
       tlsCiphers: true,
       keepAliveLimitSeconds: 255,
+      respawn: { ok: true, runtimeArgs },
+      unreadableOwnSource: null,
     };
   }
   const unixLike = os !== "win32";
@@ -68,6 +73,8 @@ function capabilitiesFor(
     clientCertificates: "optional-and-required",
     tlsCiphers: true,
     keepAliveLimitSeconds: null,
+    respawn: { ok: true, runtimeArgs },
+    unreadableOwnSource: null,
   };
 }
 
@@ -186,21 +193,23 @@ describe("refusals say what is missing and what was found", () => {
 
 describe("the fake capabilities match detectRuntime() on every installed runtime", () => {
   const script = `import { detectRuntime } from ${JSON.stringify(join(ROOT, "src", "runtime", "detect.ts"))}; console.log(JSON.stringify(detectRuntime()));`;
-  const runtimes: [string, string[]][] = [
-    ["bun", [bun(), "-e", script]],
-    ["deno", [deno(), "eval", script]],
-    ["deno --unstable-net", [deno(), "eval", "--unstable-net", script]],
+  // With the runtime flags a process worker would get (respawn): Node's and Bun's execArgv; Deno's
+  // command line less the subcommand (deno eval runs with every permission, as -A).
+  const runtimes: [string, string[], string[]][] = [
+    ["bun", [bun(), "-e", script], ["-e", script]],
+    ["deno", [deno(), "eval", script], []],
+    ["deno --unstable-net", [deno(), "eval", "--unstable-net", script], ["--unstable-net"]],
     // Node 24 strips the types of detect.ts itself; Node 20 cannot import .ts and is covered by the rows.
-    ["node24", [node24(), "--input-type=module", "-e", script]],
+    ["node24", [node24(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
   ];
-  for (const [label, [command, ...args]] of runtimes) {
+  for (const [label, [command, ...args], runtimeArgs] of runtimes) {
     test(label, () => {
       const result = spawnSync(command as string, args, { encoding: "utf8", cwd: "/" });
       expect(result.stderr).not.toContain("rror");
       const detected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as RuntimeInfo;
       const unstable = detected.name === "deno" && label.includes("unstable");
       expect(detected.capabilities).toEqual(
-        capabilitiesFor(detected.name, detected.version, detected.os, unstable),
+        capabilitiesFor(detected.name, detected.version, detected.os, unstable, runtimeArgs),
       );
     });
   }

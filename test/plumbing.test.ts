@@ -24,21 +24,40 @@ afterEach(() => {
 describe("processCommand: re-run this same tsuv, never a runtime found on PATH", () => {
   test("Node.js and Bun: the executable, its flags, and the entry script", () => {
     process.argv[1] = "/opt/tsuv/dist/cli.mjs";
-    const command = processCommand(fakeRuntime({ name: "node" }));
+    const respawn = { ok: true, runtimeArgs: ["--max-old-space-size=256"] } as const;
+    const command = processCommand(fakeRuntime({ name: "node", caps: { respawn } }));
     expect(command.file).toBe(process.execPath);
-    expect(command.args).toEqual([...process.execArgv, "/opt/tsuv/dist/cli.mjs"]);
+    expect(command.args).toEqual(["--max-old-space-size=256", "/opt/tsuv/dist/cli.mjs"]);
   });
 
-  test("Deno: run -A, the unstable net API when the parent has it, no legacy abort where known, the entry", () => {
+  test("Deno: run, the parent's flags, the unstable net API when the parent has it, no legacy abort where known, the entry", () => {
     process.argv[1] = "/opt/tsuv/src/cli.ts";
+    const respawn = { ok: true, runtimeArgs: ["-A", "--location=https://x/"] } as const;
     const deno = (unstableNet: boolean, version = "2.9.6") =>
-      processCommand(fakeRuntime({ name: "deno", displayName: "Deno", version, caps: { unstableNet } }));
+      processCommand(
+        fakeRuntime({ name: "deno", displayName: "Deno", version, caps: { unstableNet, respawn } }),
+      );
     const noLegacyAbort = "--unstable-no-legacy-abort";
-    expect(deno(true).args).toEqual(["run", "-A", "--unstable-net", noLegacyAbort, "/opt/tsuv/src/cli.ts"]);
-    expect(deno(false).args).toEqual(["run", "-A", noLegacyAbort, "/opt/tsuv/src/cli.ts"]);
+    const parent = respawn.runtimeArgs;
+    expect(deno(true).args).toEqual([
+      "run",
+      ...parent,
+      "--unstable-net",
+      noLegacyAbort,
+      "/opt/tsuv/src/cli.ts",
+    ]);
+    expect(deno(false).args).toEqual(["run", ...parent, noLegacyAbort, "/opt/tsuv/src/cli.ts"]);
     expect(deno(true, "2.3.0").args).toContain(noLegacyAbort);
     // Older: the flag would be refused as unknown.
-    expect(deno(true, "2.2.12").args).toEqual(["run", "-A", "--unstable-net", "/opt/tsuv/src/cli.ts"]);
+    expect(deno(true, "2.2.12").args).toEqual(["run", ...parent, "--unstable-net", "/opt/tsuv/src/cli.ts"]);
+  });
+
+  test("a runtime that cannot re-run itself throws its reason (config.ts refuses first)", () => {
+    process.argv[1] = "/opt/tsuv/src/cli.ts";
+    const respawn = { ok: false, reason: "starts Deno again, which it may not" } as const;
+    expect(() => processCommand(fakeRuntime({ name: "deno", caps: { respawn } }))).toThrow(
+      "cannot re-run tsuv: it starts Deno again, which it may not",
+    );
   });
 
   test("a compiled Bun binary re-runs itself, with no script", () => {

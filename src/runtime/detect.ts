@@ -5,6 +5,15 @@
  * `is_free_threaded_runtime`).
  */
 
+import {
+  type DenoPermissionsApi,
+  denoRespawn,
+  denoUnreadableSource,
+  type Respawn,
+} from "./deno-permissions.ts";
+
+export type { Respawn };
+
 export type RuntimeName = "node" | "bun" | "deno";
 
 export interface RuntimeCapabilities {
@@ -40,6 +49,17 @@ export interface RuntimeCapabilities {
    * idle timeout at all (denoland/deno#32497).
    */
   keepAliveLimitSeconds: number | null;
+  /**
+   * How tsuv starts its runtime again for a process worker or --reload's server: the runtime's own
+   * flags to pass (Node and Bun: process.execArgv; Deno: its command line, which it shows only
+   * under -A, deno-permissions.ts), or why it cannot.
+   */
+  respawn: Respawn;
+  /**
+   * Deno only: tsuv's source directory when this process may not read it, which each thread worker
+   * must (Deno checks read access to a worker's modules); null when it may, and on Node and Bun.
+   */
+  unreadableOwnSource: string | null;
 }
 
 /** Bun.serve's idleTimeout: whole seconds, 0 (off) to 255. */
@@ -97,6 +117,12 @@ export function threadModeSupport(info: RuntimeInfo): ModeSupport {
     }
     return { ok: true, sharing: "fd" };
   }
+  if (caps.unreadableOwnSource !== null) {
+    return {
+      ok: false,
+      reason: `Worker class "thread" loads tsuv's modules in each thread, and Deno lets a thread load only modules it may read: add --allow-read=${caps.unreadableOwnSource}; ${found(info)}.`,
+    };
+  }
   if (info.name === "deno" && !caps.unstableNet) {
     return {
       ok: false,
@@ -114,6 +140,13 @@ export function threadModeSupport(info: RuntimeInfo): ModeSupport {
 
 /** Process workers (more than one): can N child processes serve one port? */
 export function processModeSupport(info: RuntimeInfo): ModeSupport {
+  const respawn = info.capabilities.respawn;
+  if (!respawn.ok) {
+    return {
+      ok: false,
+      reason: `Worker class "process" ${respawn.reason}, or use --worker-class thread, whose workers share this process's permissions; ${found(info)}.`,
+    };
+  }
   if (info.capabilities.passSocketToChild) return { ok: true, sharing: "fd" };
   if (info.name === "deno" && !info.capabilities.unstableNet) {
     return {
@@ -126,6 +159,13 @@ export function processModeSupport(info: RuntimeInfo): ModeSupport {
     ok: false,
     reason: `Worker class "process" with more than one worker requires SO_REUSEPORT load balancing (Linux) on ${info.displayName}; ${found(info)}.`,
   };
+}
+
+/** --reload: can the runtime start itself again to serve the app? */
+export function reloadSupport(info: RuntimeInfo): Support {
+  const respawn = info.capabilities.respawn;
+  if (respawn.ok) return { ok: true };
+  return { ok: false, reason: `--reload ${respawn.reason}; ${found(info)}.` };
 }
 
 /** Can `--fd` be served at all? */
@@ -157,13 +197,16 @@ export function nativeWebSocketSupport(info: RuntimeInfo): Support {
 
 declare const Bun: { version: string } | undefined;
 declare const Deno:
-  | {
+  | (DenoPermissionsApi & {
       version: { deno: string };
       build: { os: string; arch: string };
       listen: unknown;
       [key: string]: unknown;
-    }
+    })
   | undefined;
+
+/** Deno's permission facts (deno-permissions.ts), read once: detectRuntime() runs several times. */
+let denoPermissionFacts: Pick<RuntimeCapabilities, "respawn" | "unreadableOwnSource"> | undefined;
 
 function denoUnstableNet(): boolean {
   // Deno exposes the unstable-net-only API `Deno.listenDatagram` exactly when --unstable-net
@@ -177,8 +220,16 @@ export function detectRuntime(): RuntimeInfo {
   const proc =
     typeof Deno !== "undefined"
       ? undefined
-      : (globalThis as { process?: { versions: Record<string, string>; platform: string; arch: string } })
-          .process;
+      : (
+          globalThis as {
+            process?: {
+              versions: Record<string, string>;
+              platform: string;
+              arch: string;
+              execArgv: string[];
+            };
+          }
+        ).process;
   const os = typeof Deno !== "undefined" ? normalizeOs(Deno.build.os) : (proc?.platform ?? "unknown");
   const arch = typeof Deno !== "undefined" ? normalizeArch(Deno.build.arch) : (proc?.arch ?? "unknown");
   const linux = os === "linux";
@@ -186,6 +237,15 @@ export function detectRuntime(): RuntimeInfo {
 
   if (typeof Deno !== "undefined") {
     const unstableNet = denoUnstableNet();
+    denoPermissionFacts ??= {
+      respawn: denoRespawn(Deno),
+      // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
+      // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli.mjs.
+      unreadableOwnSource: denoUnreadableSource(
+        Deno,
+        new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),
+      ),
+    };
     return {
       name: "deno",
       displayName: "Deno",
@@ -203,6 +263,7 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "none",
         tlsCiphers: false,
         keepAliveLimitSeconds: null,
+        ...denoPermissionFacts,
       },
     };
   }
@@ -224,6 +285,8 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "required",
         tlsCiphers: true,
         keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
+        respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
+        unreadableOwnSource: null,
       },
     };
   }
@@ -246,6 +309,8 @@ export function detectRuntime(): RuntimeInfo {
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
+      respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
+      unreadableOwnSource: null,
     },
   };
 }

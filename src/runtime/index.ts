@@ -69,14 +69,17 @@ export interface ProcessIO {
 /**
  * Does `path` exist (file, directory or anything else; symlinks followed), as node:fs existsSync.
  * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): Deno.statSync.
+ * A path Deno's permissions keep tsuv from looking at counts as there, so that reading or importing
+ * it next reports what is missing (Deno's "Requires read access to ..., run again with the
+ * --allow-read flag") instead of "not found".
  */
 export function pathExists(path: string): boolean {
   if (typeof Deno === "undefined") return nodeFs().existsSync(path);
   try {
     Deno.statSync(path);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return error instanceof Error && error.name === "NotCapable";
   }
 }
 

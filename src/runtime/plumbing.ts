@@ -212,24 +212,29 @@ function isCompiledBun(script: string | undefined): boolean {
 }
 
 /**
- * How to re-run this same tsuv: the same runtime executable and the same entry script, never a
- * `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
+ * How to re-run this same tsuv: the same runtime executable with the same runtime flags
+ * (RuntimeCapabilities.respawn) and the same entry script, never a `node`/`bun` found on PATH. A
+ * compiled Bun binary is its own entry.
  */
 export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
   const process = nodeProcess();
   const script = process.argv[1];
   if (info.name === "bun" && isCompiledBun(script)) return { file: process.execPath, args: [] };
   if (script === undefined) throw new Error("cannot re-run tsuv: no entry script in process.argv");
+  const respawn = info.capabilities.respawn;
+  // Refused with its reason while the configuration is read (config.ts); not reached then.
+  if (!respawn.ok) throw new Error(`cannot re-run tsuv: it ${respawn.reason}`);
   if (info.name === "deno") {
-    // Deno does not expose its own flags; the script's deno.json is found again from its path, and
-    // the unstable net API (reusePort) is passed explicitly in case it came from the command line.
+    // The parent's flags as typed; its deno.json is found again from the script's path. The
+    // unstable net API (reusePort) is added in case it came from a config the child does not find.
     // No-legacy-abort (request.signal aborts only for a client that left, as on Node and Bun; see
-    // deno.json) cannot be read back from the parent, so a Deno that knows the flag always gets it.
+    // deno.json) may come from deno.json alone, so a Deno that knows the flag always gets it.
+    // Deno takes a flag given twice.
     const unstable = info.capabilities.unstableNet ? ["--unstable-net"] : [];
     if (versionAtLeast(info.version, DENO_NO_LEGACY_ABORT)) unstable.push("--unstable-no-legacy-abort");
-    return { file: process.execPath, args: ["run", "-A", ...unstable, script] };
+    return { file: process.execPath, args: ["run", ...respawn.runtimeArgs, ...unstable, script] };
   }
-  return { file: process.execPath, args: [...process.execArgv, script] };
+  return { file: process.execPath, args: [...respawn.runtimeArgs, script] };
 }
 
 function spawnProcess(

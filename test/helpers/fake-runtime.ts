@@ -26,6 +26,8 @@ export function fakeRuntime(
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
+      respawn: { ok: true, runtimeArgs: [] },
+      unreadableOwnSource: null,
       ...caps,
     },
   };

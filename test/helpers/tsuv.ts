@@ -29,8 +29,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`. */
-export function tsuvCommand(runtime: RuntimeKey): string[] {
+/**
+ * The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`
+ * (`denoFlags` in place of -A: the permissions a Deno test runs under).
+ */
+export function tsuvCommand(runtime: RuntimeKey, denoFlags: string[] = ["-A"]): string[] {
   switch (runtime) {
     case "node20":
       return [node20(), join(ROOT, "dist", "cli.mjs")];
@@ -39,7 +42,13 @@ export function tsuvCommand(runtime: RuntimeKey): string[] {
     case "bun":
       return [bun(), join(ROOT, "src", "cli.ts")];
     case "deno":
-      return [deno(), "run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "src", "cli.ts")];
+      return [
+        deno(),
+        "run",
+        ...denoFlags,
+        `--config=${join(ROOT, "deno.json")}`,
+        join(ROOT, "src", "cli.ts"),
+      ];
   }
 }
 
@@ -195,6 +204,8 @@ export interface StartOptions {
   openFileLimit?: number;
   /** Start with SIGHUP ignored (`trap '' HUP`, what nohup does); the shell execs the runtime. */
   ignoreHangup?: boolean;
+  /** Deno: these permission (and other runtime) flags in place of -A. */
+  denoFlags?: string[];
 }
 
 export function startTsuv(
@@ -202,7 +213,7 @@ export function startTsuv(
   args: string[],
   options: StartOptions = {},
 ): Promise<RunningTsuv> & { raw: RunningTsuv } {
-  const command = [...tsuvCommand(runtime), ...args];
+  const command = [...tsuvCommand(runtime, options.denoFlags), ...args];
   const setup = [
     options.openFileLimit === undefined ? "" : `ulimit -n ${options.openFileLimit} && `,
     options.ignoreHangup ? "trap '' HUP && " : "",

@@ -1,0 +1,271 @@
+// tsuv under Deno's permissions (src/runtime/deno-permissions.ts), on the real CLI:
+// - a process worker (or --reload's server) is a new `deno run`: it gets the parent's flags as typed
+//   under plain -A, and is refused with the reason under anything narrower, where it used to get -A
+//   (every permission, and none of the parent's --deny-* flags) or die without a word;
+// - thread workers share the parent's permissions, and need read access to tsuv's own modules;
+// - a single server with narrow permissions still stops gracefully on SIGHUP, and an app it may not
+//   read is reported as such, not as missing.
+// Plus the pure parts: the child's flags from a command line, and each refusal's wording.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  childDenoFlags,
+  type DenoPermissionsApi,
+  denoRespawn,
+  denoUnreadableSource,
+  splitCmdline,
+} from "../src/runtime/deno-permissions.ts";
+import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/detect.ts";
+import { fakeRuntime } from "./helpers/fake-runtime.ts";
+import { freePort, getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
+
+afterEach(killAll);
+
+const APP = "test/fixtures/apps/deno-permissions.ts";
+const APP_DIR = join(ROOT, "test", "fixtures", "apps");
+const SOURCE_DIR = join(ROOT, "src");
+
+let secretDir: string;
+let secret: string;
+beforeAll(() => {
+  secretDir = mkdtempSync(join(tmpdir(), "tsuv-deno-perm-"));
+  secret = join(secretDir, "secret.txt");
+  writeFileSync(secret, "the secret");
+});
+afterAll(() => rmSync(secretDir, { recursive: true, force: true }));
+
+/** Narrow permissions: loopback only, the app's directory (and `read` more) only, the environment. */
+const narrow = (...read: string[]) => [
+  "--allow-net=127.0.0.1",
+  `--allow-read=${[APP_DIR, ...read].join(",")}`,
+  "--allow-env",
+];
+
+describe("deno: process workers and --reload under narrow permissions are refused with the reason", () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "--workers 2",
+      ["--workers", "2"],
+      /^Error: Worker class "process" starts Deno again with this process's permissions/m,
+    ],
+    ["--reload", ["--reload"], /^Error: --reload starts Deno again with this process's permissions/m],
+  ];
+  for (const [label, extra, refusal] of cases) {
+    test(`${label}: narrow --allow-* flags`, async () => {
+      const result = await runTsuv("deno", [APP, "--port", "0", ...extra], { denoFlags: narrow() });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(refusal);
+      expect(result.stderr).toContain("run with -A and no --deny-*");
+      expect(result.stderr).not.toContain("died");
+    });
+  }
+
+  test("--workers 2: -A with a --deny-* flag, which a child given -A would not keep", async () => {
+    const result = await runTsuv("deno", [APP, "--port", "0", "--workers", "2"], {
+      denoFlags: ["-A", `--deny-read=${secretDir}`],
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "or use --worker-class thread, whose workers share this process's permissions",
+    );
+    expect(result.stderr).not.toContain("Started server process");
+  });
+});
+
+describe("deno: process workers under -A get the parent's flags", () => {
+  test("--location reaches every worker; --inspect stays with the parent", async () => {
+    const inspector = await freePort();
+    const server = await startTsuv("deno", [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
+      denoFlags: ["-A", "--location=https://example.test/app/", `--inspect=127.0.0.1:${inspector}`],
+    });
+    const answers = await waitIdentities(server.url, 2);
+    for (const answer of answers) expect(answer).toEndWith("location https://example.test/app/");
+    expect(server.stderr()).not.toContain("inspector");
+  });
+});
+
+describe("deno: thread workers share the parent's permissions", () => {
+  test("refused, naming the directory, without read access to tsuv's modules", async () => {
+    const result = await runTsuv("deno", [APP, "--port", "0", "--workers", "2", "--worker-class", "thread"], {
+      denoFlags: narrow(),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `Worker class "thread" loads tsuv's modules in each thread, and Deno lets a thread load only modules it may read: add --allow-read=${SOURCE_DIR};`,
+    );
+    expect(result.stderr).not.toContain("died");
+  });
+
+  test("with it they serve, and may read no more than the parent", async () => {
+    const server = await startTsuv(
+      "deno",
+      [APP, "--port", "0", "--workers", "2", "--worker-class", "thread", "--no-access-log"],
+      { denoFlags: narrow(SOURCE_DIR) },
+    );
+    await waitIdentities(server.url, 1);
+    for (let i = 0; i < 4; i++) {
+      expect(await getBody(server.url, `/read?path=${encodeURIComponent(secret)}`)).toBe("denied NotCapable");
+    }
+  });
+});
+
+describe("deno: a single server under narrow permissions", () => {
+  test("stops gracefully on SIGHUP (Deno shows /proc/self/status only under -A)", async () => {
+    const server = await startTsuv("deno", [APP, "--port", "0"], { denoFlags: narrow() });
+    server.signal("SIGHUP");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain("Received SIGHUP");
+  });
+
+  test("an app it may not read is reported so, not as missing", async () => {
+    const app = join(secretDir, "app.ts");
+    writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
+    const result = await runTsuv("deno", [app, "--port", "0"], { denoFlags: narrow() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`Requires read access to "${app}"`);
+  });
+});
+
+describe("the child's Deno flags", () => {
+  test("everything between the executable and the script, less the subcommand", () => {
+    const cmdline = [
+      "deno",
+      "run",
+      "-A",
+      "--config",
+      "deno.json",
+      "--v8-flags=--max-old-space-size=64",
+      "cli.ts",
+      "app:main",
+      "--workers",
+      "2",
+    ];
+    expect(childDenoFlags(cmdline, 3)).toEqual([
+      "-A",
+      "--config",
+      "deno.json",
+      "--v8-flags=--max-old-space-size=64",
+    ]);
+    // `deno -A main.ts`: no subcommand.
+    expect(childDenoFlags(["deno", "-A", "cli.ts"], 0)).toEqual(["-A"]);
+    // An argument after the script that looks like a Deno flag stays the app's.
+    expect(childDenoFlags(["deno", "run", "-A", "cli.ts", "-A"], 1)).toEqual(["-A"]);
+  });
+
+  test("less the inspector and Deno's own watcher, which belong to the parent", () => {
+    const cmdline = [
+      "deno",
+      "run",
+      "-A",
+      "--inspect=127.0.0.1:9229",
+      "--inspect-brk",
+      "--watch",
+      "--watch=src",
+      "--watch-exclude=x",
+      "--inspect-wait",
+      "cli.ts",
+    ];
+    expect(childDenoFlags(cmdline, 0)).toEqual(["-A"]);
+  });
+
+  test("null when the script is not where the argument count puts it", () => {
+    expect(childDenoFlags(["deno"], 0)).toBeNull();
+    expect(childDenoFlags(["deno", "a"], 3)).toBeNull();
+  });
+
+  test("/proc/self/cmdline: NUL-terminated, empty arguments kept", () => {
+    expect(splitCmdline("deno\0run\0-A\0cli.ts\0\0x\0")).toEqual(["deno", "run", "-A", "cli.ts", "", "x"]);
+  });
+});
+
+describe("denoRespawn and denoUnreadableSource, with a fake Deno", () => {
+  const error = (name: string) => Object.assign(new Error(name), { name });
+  const fake = (
+    read: () => string,
+    granted: (kind: string, path?: string) => boolean,
+  ): DenoPermissionsApi => ({
+    args: ["app:main"],
+    readTextFileSync: read,
+    permissions: { querySync: ({ name, path }) => ({ state: granted(name, path) ? "granted" : "prompt" }) },
+  });
+
+  test("the command line when Deno shows it", () => {
+    const deno = fake(
+      () => "deno\0run\0-A\0--location=https://x/\0cli.ts\0app:main\0",
+      () => true,
+    );
+    expect(denoRespawn(deno)).toEqual({ ok: true, runtimeArgs: ["-A", "--location=https://x/"] });
+  });
+
+  test("refused when Deno hides it (narrow permissions, or -A with --deny-*)", () => {
+    const deno = fake(
+      () => {
+        throw error("NotCapable");
+      },
+      () => true,
+    );
+    const respawn = denoRespawn(deno);
+    expect(respawn.ok).toBe(false);
+  });
+
+  test("no /proc (macOS): -A when every kind is granted, else refused", () => {
+    const noProc = () => {
+      throw error("NotFound");
+    };
+    expect(denoRespawn(fake(noProc, () => true))).toEqual({ ok: true, runtimeArgs: ["-A"] });
+    expect(denoRespawn(fake(noProc, (kind) => kind !== "ffi")).ok).toBe(false);
+  });
+
+  test("tsuv's source directory when it may not be read; remote modules are not checked", () => {
+    const deno = fake(
+      () => "",
+      (kind, path) => kind === "read" && path === "/opt/tsuv/src",
+    );
+    expect(denoUnreadableSource(deno, new URL("file:///opt/tsuv/src/"))).toBeNull();
+    expect(denoUnreadableSource(deno, new URL("file:///srv/tsuv%20copy/src/"))).toBe("/srv/tsuv copy/src");
+    expect(denoUnreadableSource(deno, new URL("https://jsr.io/@tsuv/tsuv/0.1.0/src/"))).toBeNull();
+  });
+});
+
+describe("the refusals name what to do and what was found", () => {
+  const refused = {
+    ok: false as const,
+    reason: "starts Deno again with this process's permissions, which ...: run with -A and no --deny-*",
+  };
+  const deno = fakeRuntime({
+    name: "deno",
+    displayName: "Deno",
+    version: "2.9.6",
+    caps: { unstableNet: true, respawn: refused },
+  });
+
+  test("process workers: the reason, then the thread class", () => {
+    expect(processModeSupport(deno)).toEqual({
+      ok: false,
+      reason: `Worker class "process" ${refused.reason}, or use --worker-class thread, whose workers share this process's permissions; found Deno 2.9.6 on linux.`,
+    });
+  });
+
+  test("--reload: the reason", () => {
+    expect(reloadSupport(deno)).toEqual({
+      ok: false,
+      reason: `--reload ${refused.reason}; found Deno 2.9.6 on linux.`,
+    });
+    expect(reloadSupport(fakeRuntime()).ok).toBe(true);
+  });
+
+  test("thread workers: the directory to allow", () => {
+    const unreadable = fakeRuntime({
+      name: "deno",
+      displayName: "Deno",
+      version: "2.9.6",
+      caps: { unstableNet: true, unreadableOwnSource: "/opt/tsuv/src" },
+    });
+    const support = threadModeSupport(unreadable);
+    expect(support.ok).toBe(false);
+    if (!support.ok)
+      expect(support.reason).toContain("add --allow-read=/opt/tsuv/src; found Deno 2.9.6 on linux.");
+  });
+});
