@@ -42,7 +42,7 @@ function capabilitiesFor(
       tlsCiphers: false,
       keepAliveLimitSeconds: null,
       respawn: { ok: true, runtimeArgs },
-      unreadableOwnSource: null,
+      threadsDenied: null,
     };
   }
   if (name === "bun") {
@@ -58,7 +58,7 @@ function capabilitiesFor(
       tlsCiphers: true,
       keepAliveLimitSeconds: 255,
       respawn: { ok: true, runtimeArgs },
-      unreadableOwnSource: null,
+      threadsDenied: null,
     };
   }
   const unixLike = os !== "win32";
@@ -74,7 +74,7 @@ function capabilitiesFor(
     tlsCiphers: true,
     keepAliveLimitSeconds: null,
     respawn: { ok: true, runtimeArgs },
-    unreadableOwnSource: null,
+    threadsDenied: null,
   };
 }
 

@@ -89,12 +89,14 @@ export function denoRespawn(deno: DenoPermissionsApi): Respawn {
 }
 
 /**
- * The directory of tsuv's modules when this process may not read it (so a thread worker could not
- * load them), else null. Remote modules (JSR, https) are not checked: Deno asks --allow-import for
- * those, which allows JSR by default.
+ * Why thread workers cannot start here (RuntimeCapabilities.threadsDenied): this process may not
+ * read the directory of tsuv's modules (`sourceDir`), which each thread loads. Null when it may.
+ * Remote modules (JSR, https) are not checked: Deno asks --allow-import for those, which allows JSR
+ * by default.
  */
-export function denoUnreadableSource(deno: DenoPermissionsApi, sourceDir: URL): string | null {
+export function denoThreadsDenied(deno: DenoPermissionsApi, sourceDir: URL): string | null {
   if (sourceDir.protocol !== "file:") return null;
   const path = decodeURIComponent(sourceDir.pathname).replace(/\/$/, "");
-  return deno.permissions.querySync({ name: "read", path }).state === "granted" ? null : path;
+  if (deno.permissions.querySync({ name: "read", path }).state === "granted") return null;
+  return `loads tsuv's modules in each thread, and Deno lets a thread load only modules it may read: add --allow-read=${path}`;
 }

@@ -5,12 +5,7 @@
  * `is_free_threaded_runtime`).
  */
 
-import {
-  type DenoPermissionsApi,
-  denoRespawn,
-  denoUnreadableSource,
-  type Respawn,
-} from "./deno-permissions.ts";
+import { type DenoPermissionsApi, denoRespawn, denoThreadsDenied, type Respawn } from "./deno-permissions.ts";
 
 export type { Respawn };
 
@@ -56,10 +51,11 @@ export interface RuntimeCapabilities {
    */
   respawn: Respawn;
   /**
-   * Deno only: tsuv's source directory when this process may not read it, which each thread worker
-   * must (Deno checks read access to a worker's modules); null when it may, and on Node and Bun.
+   * Why the runtime's permission model keeps this process from starting thread workers, worded to
+   * follow `Worker class "thread"`; null when nothing does. Deno: read access to tsuv's modules
+   * (deno-permissions.ts); Node.js under --permission: --allow-worker and --allow-child-process.
    */
-  unreadableOwnSource: string | null;
+  threadsDenied: string | null;
 }
 
 /** Bun.serve's idleTimeout: whole seconds, 0 (off) to 255. */
@@ -102,6 +98,9 @@ export function threadModeSupport(info: RuntimeInfo): ModeSupport {
   if (!caps.webWorkers) {
     return { ok: false, reason: `Worker class "thread" requires Web Workers; ${found(info)}.` };
   }
+  if (caps.threadsDenied !== null) {
+    return { ok: false, reason: `Worker class "thread" ${caps.threadsDenied}; ${found(info)}.` };
+  }
   if (info.name === "node") {
     if (!versionAtLeast(info.version, MIN_NODE_FOR_THREADS)) {
       return {
@@ -116,12 +115,6 @@ export function threadModeSupport(info: RuntimeInfo): ModeSupport {
       };
     }
     return { ok: true, sharing: "fd" };
-  }
-  if (caps.unreadableOwnSource !== null) {
-    return {
-      ok: false,
-      reason: `Worker class "thread" loads tsuv's modules in each thread, and Deno lets a thread load only modules it may read: add --allow-read=${caps.unreadableOwnSource}; ${found(info)}.`,
-    };
   }
   if (info.name === "deno" && !caps.unstableNet) {
     return {
@@ -142,10 +135,11 @@ export function threadModeSupport(info: RuntimeInfo): ModeSupport {
 export function processModeSupport(info: RuntimeInfo): ModeSupport {
   const respawn = info.capabilities.respawn;
   if (!respawn.ok) {
-    return {
-      ok: false,
-      reason: `Worker class "process" ${respawn.reason}, or use --worker-class thread, whose workers share this process's permissions; ${found(info)}.`,
-    };
+    const threads =
+      info.capabilities.threadsDenied === null
+        ? ", or use --worker-class thread, whose workers share this process's permissions"
+        : "";
+    return { ok: false, reason: `Worker class "process" ${respawn.reason}${threads}; ${found(info)}.` };
   }
   if (info.capabilities.passSocketToChild) return { ok: true, sharing: "fd" };
   if (info.name === "deno" && !info.capabilities.unstableNet) {
@@ -206,7 +200,7 @@ declare const Deno:
   | undefined;
 
 /** Deno's permission facts (deno-permissions.ts), read once: detectRuntime() runs several times. */
-let denoPermissionFacts: Pick<RuntimeCapabilities, "respawn" | "unreadableOwnSource"> | undefined;
+let denoPermissionFacts: Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> | undefined;
 
 function denoUnstableNet(): boolean {
   // Deno exposes the unstable-net-only API `Deno.listenDatagram` exactly when --unstable-net
@@ -227,6 +221,7 @@ export function detectRuntime(): RuntimeInfo {
               platform: string;
               arch: string;
               execArgv: string[];
+              permission?: { has(scope: string): boolean };
             };
           }
         ).process;
@@ -241,7 +236,7 @@ export function detectRuntime(): RuntimeInfo {
       respawn: denoRespawn(Deno),
       // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
       // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli.mjs.
-      unreadableOwnSource: denoUnreadableSource(
+      threadsDenied: denoThreadsDenied(
         Deno,
         new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),
       ),
@@ -286,7 +281,7 @@ export function detectRuntime(): RuntimeInfo {
         tlsCiphers: true,
         keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
         respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
-        unreadableOwnSource: null,
+        threadsDenied: null,
       },
     };
   }
@@ -309,9 +304,33 @@ export function detectRuntime(): RuntimeInfo {
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
-      respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
-      unreadableOwnSource: null,
+      ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? []),
     },
+  };
+}
+
+/**
+ * What Node.js's permission model (`--permission`; process.permission exists only under it) keeps
+ * tsuv's workers from doing: starting Node again needs --allow-child-process, and thread workers
+ * need --allow-worker, and --allow-child-process too for the helper process that duplicates the
+ * listening socket for each thread (node-fd-dup.ts).
+ */
+function nodePermissionFacts(
+  permission: { has(scope: string): boolean } | undefined,
+  execArgv: string[],
+): Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> {
+  const model = "which Node.js's permission model (--permission) allows only with";
+  const child = permission?.has("child") ?? true;
+  const worker = permission?.has("worker") ?? true;
+  return {
+    respawn: child
+      ? { ok: true, runtimeArgs: execArgv }
+      : { ok: false, reason: `starts Node.js again, ${model} --allow-child-process` },
+    threadsDenied: !worker
+      ? `starts threads, ${model} --allow-worker`
+      : !child
+        ? `gives each thread its own copy of the listening socket through a helper process, ${model} --allow-child-process`
+        : null,
   };
 }
 

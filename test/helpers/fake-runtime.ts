@@ -27,7 +27,7 @@ export function fakeRuntime(
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
       respawn: { ok: true, runtimeArgs: [] },
-      unreadableOwnSource: null,
+      threadsDenied: null,
       ...caps,
     },
   };

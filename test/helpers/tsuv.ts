@@ -30,25 +30,21 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`
- * (`denoFlags` in place of -A: the permissions a Deno test runs under).
+ * The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`.
+ * `runtimeFlags` go before the script; on Deno they replace -A (the permissions a test runs under).
  */
-export function tsuvCommand(runtime: RuntimeKey, denoFlags: string[] = ["-A"]): string[] {
+export function tsuvCommand(runtime: RuntimeKey, runtimeFlags: string[] = []): string[] {
   switch (runtime) {
     case "node20":
-      return [node20(), join(ROOT, "dist", "cli.mjs")];
+      return [node20(), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
     case "node24":
-      return [node24(), join(ROOT, "dist", "cli.mjs")];
+      return [node24(), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
     case "bun":
-      return [bun(), join(ROOT, "src", "cli.ts")];
-    case "deno":
-      return [
-        deno(),
-        "run",
-        ...denoFlags,
-        `--config=${join(ROOT, "deno.json")}`,
-        join(ROOT, "src", "cli.ts"),
-      ];
+      return [bun(), ...runtimeFlags, join(ROOT, "src", "cli.ts")];
+    case "deno": {
+      const flags = runtimeFlags.length > 0 ? runtimeFlags : ["-A"];
+      return [deno(), "run", ...flags, `--config=${join(ROOT, "deno.json")}`, join(ROOT, "src", "cli.ts")];
+    }
   }
 }
 
@@ -204,8 +200,8 @@ export interface StartOptions {
   openFileLimit?: number;
   /** Start with SIGHUP ignored (`trap '' HUP`, what nohup does); the shell execs the runtime. */
   ignoreHangup?: boolean;
-  /** Deno: these permission (and other runtime) flags in place of -A. */
-  denoFlags?: string[];
+  /** Runtime flags before the script (tsuvCommand); on Deno, in place of -A. */
+  runtimeFlags?: string[];
 }
 
 export function startTsuv(
@@ -213,7 +209,7 @@ export function startTsuv(
   args: string[],
   options: StartOptions = {},
 ): Promise<RunningTsuv> & { raw: RunningTsuv } {
-  const command = [...tsuvCommand(runtime, options.denoFlags), ...args];
+  const command = [...tsuvCommand(runtime, options.runtimeFlags), ...args];
   const setup = [
     options.openFileLimit === undefined ? "" : `ulimit -n ${options.openFileLimit} && `,
     options.ignoreHangup ? "trap '' HUP && " : "",

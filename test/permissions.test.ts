@@ -1,10 +1,14 @@
-// tsuv under Deno's permissions (src/runtime/deno-permissions.ts), on the real CLI:
+// tsuv under the runtimes' permission models, on the real CLI.
+// Deno (src/runtime/deno-permissions.ts):
 // - a process worker (or --reload's server) is a new `deno run`: it gets the parent's flags as typed
 //   under plain -A, and is refused with the reason under anything narrower, where it used to get -A
 //   (every permission, and none of the parent's --deny-* flags) or die without a word;
 // - thread workers share the parent's permissions, and need read access to tsuv's own modules;
 // - a single server with narrow permissions still stops gracefully on SIGHUP, and an app it may not
 //   read is reported as such, not as missing.
+// Node.js (--permission; --experimental-permission on Node 20): what workers need is refused in one
+// line before anything starts (thread workers died with a stack trace), and process workers run
+// with the parent's flags, so its permissions.
 // Plus the pure parts: the child's flags from a command line, and each refusal's wording.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +18,7 @@ import {
   childDenoFlags,
   type DenoPermissionsApi,
   denoRespawn,
-  denoUnreadableSource,
+  denoThreadsDenied,
   splitCmdline,
 } from "../src/runtime/deno-permissions.ts";
 import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/detect.ts";
@@ -23,7 +27,7 @@ import { freePort, getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } 
 
 afterEach(killAll);
 
-const APP = "test/fixtures/apps/deno-permissions.ts";
+const APP = "test/fixtures/apps/permissions.ts";
 const APP_DIR = join(ROOT, "test", "fixtures", "apps");
 const SOURCE_DIR = join(ROOT, "src");
 
@@ -54,7 +58,7 @@ describe("deno: process workers and --reload under narrow permissions are refuse
   ];
   for (const [label, extra, refusal] of cases) {
     test(`${label}: narrow --allow-* flags`, async () => {
-      const result = await runTsuv("deno", [APP, "--port", "0", ...extra], { denoFlags: narrow() });
+      const result = await runTsuv("deno", [APP, "--port", "0", ...extra], { runtimeFlags: narrow() });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(refusal);
       expect(result.stderr).toContain("run with -A and no --deny-*");
@@ -64,7 +68,7 @@ describe("deno: process workers and --reload under narrow permissions are refuse
 
   test("--workers 2: -A with a --deny-* flag, which a child given -A would not keep", async () => {
     const result = await runTsuv("deno", [APP, "--port", "0", "--workers", "2"], {
-      denoFlags: ["-A", `--deny-read=${secretDir}`],
+      runtimeFlags: ["-A", `--deny-read=${secretDir}`],
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
@@ -78,7 +82,7 @@ describe("deno: process workers under -A get the parent's flags", () => {
   test("--location reaches every worker; --inspect stays with the parent", async () => {
     const inspector = await freePort();
     const server = await startTsuv("deno", [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
-      denoFlags: ["-A", "--location=https://example.test/app/", `--inspect=127.0.0.1:${inspector}`],
+      runtimeFlags: ["-A", "--location=https://example.test/app/", `--inspect=127.0.0.1:${inspector}`],
     });
     const answers = await waitIdentities(server.url, 2);
     for (const answer of answers) expect(answer).toEndWith("location https://example.test/app/");
@@ -89,7 +93,7 @@ describe("deno: process workers under -A get the parent's flags", () => {
 describe("deno: thread workers share the parent's permissions", () => {
   test("refused, naming the directory, without read access to tsuv's modules", async () => {
     const result = await runTsuv("deno", [APP, "--port", "0", "--workers", "2", "--worker-class", "thread"], {
-      denoFlags: narrow(),
+      runtimeFlags: narrow(),
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
@@ -102,7 +106,7 @@ describe("deno: thread workers share the parent's permissions", () => {
     const server = await startTsuv(
       "deno",
       [APP, "--port", "0", "--workers", "2", "--worker-class", "thread", "--no-access-log"],
-      { denoFlags: narrow(SOURCE_DIR) },
+      { runtimeFlags: narrow(SOURCE_DIR) },
     );
     await waitIdentities(server.url, 1);
     for (let i = 0; i < 4; i++) {
@@ -113,7 +117,7 @@ describe("deno: thread workers share the parent's permissions", () => {
 
 describe("deno: a single server under narrow permissions", () => {
   test("stops gracefully on SIGHUP (Deno shows /proc/self/status only under -A)", async () => {
-    const server = await startTsuv("deno", [APP, "--port", "0"], { denoFlags: narrow() });
+    const server = await startTsuv("deno", [APP, "--port", "0"], { runtimeFlags: narrow() });
     server.signal("SIGHUP");
     expect(await server.exited).toBe(0);
     expect(server.stderr()).toContain("Received SIGHUP");
@@ -122,9 +126,63 @@ describe("deno: a single server under narrow permissions", () => {
   test("an app it may not read is reported so, not as missing", async () => {
     const app = join(secretDir, "app.ts");
     writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
-    const result = await runTsuv("deno", [app, "--port", "0"], { denoFlags: narrow() });
+    const result = await runTsuv("deno", [app, "--port", "0"], { runtimeFlags: narrow() });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`Requires read access to "${app}"`);
+  });
+});
+
+const NODE_PERMISSION = { node20: "--experimental-permission", node24: "--permission" } as const;
+
+describe.each(["node20", "node24"] as const)("%s: workers under the permission model", (runtime) => {
+  const model = (...flags: string[]) => [NODE_PERMISSION[runtime], "--allow-fs-read=*", ...flags];
+  const cases: [string, string[], string[], string][] = [
+    [
+      "thread workers without --allow-worker",
+      ["--worker-class", "thread"],
+      ["--allow-child-process"],
+      `Error: Worker class "thread" starts threads, which Node.js's permission model (--permission) allows only with --allow-worker;`,
+    ],
+    [
+      "thread workers without --allow-child-process",
+      ["--worker-class", "thread"],
+      ["--allow-worker"],
+      `Error: Worker class "thread" gives each thread its own copy of the listening socket through a helper process, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
+    ],
+    [
+      "process workers without --allow-child-process",
+      [],
+      ["--allow-worker"],
+      `Error: Worker class "process" starts Node.js again, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
+    ],
+  ];
+  for (const [label, extra, flags, refusal] of cases) {
+    test(`${label}: refused in one line`, async () => {
+      const result = await runTsuv(runtime, [APP, "--port", "0", "--workers", "2", ...extra], {
+        runtimeFlags: model(...flags),
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(refusal);
+      expect(result.stderr).not.toContain("node:internal");
+      expect(result.stderr).not.toContain("running on");
+    });
+  }
+
+  test("process workers run with the parent's permissions", async () => {
+    const server = await startTsuv(runtime, [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
+      runtimeFlags: [
+        NODE_PERMISSION[runtime],
+        `--allow-fs-read=${ROOT}/*`,
+        "--allow-worker",
+        "--allow-child-process",
+      ],
+    });
+    await waitIdentities(server.url, 2);
+    for (let i = 0; i < 4; i++) {
+      expect(await getBody(server.url, `/read?path=${encodeURIComponent(secret)}`)).toBe(
+        "denied ERR_ACCESS_DENIED",
+      );
+    }
   });
 });
 
@@ -180,7 +238,7 @@ describe("the child's Deno flags", () => {
   });
 });
 
-describe("denoRespawn and denoUnreadableSource, with a fake Deno", () => {
+describe("denoRespawn and denoThreadsDenied, with a fake Deno", () => {
   const error = (name: string) => Object.assign(new Error(name), { name });
   const fake = (
     read: () => string,
@@ -223,9 +281,11 @@ describe("denoRespawn and denoUnreadableSource, with a fake Deno", () => {
       () => "",
       (kind, path) => kind === "read" && path === "/opt/tsuv/src",
     );
-    expect(denoUnreadableSource(deno, new URL("file:///opt/tsuv/src/"))).toBeNull();
-    expect(denoUnreadableSource(deno, new URL("file:///srv/tsuv%20copy/src/"))).toBe("/srv/tsuv copy/src");
-    expect(denoUnreadableSource(deno, new URL("https://jsr.io/@tsuv/tsuv/0.1.0/src/"))).toBeNull();
+    expect(denoThreadsDenied(deno, new URL("file:///opt/tsuv/src/"))).toBeNull();
+    expect(denoThreadsDenied(deno, new URL("file:///srv/tsuv%20copy/src/"))).toEndWith(
+      "add --allow-read=/srv/tsuv copy/src",
+    );
+    expect(denoThreadsDenied(deno, new URL("https://jsr.io/@tsuv/tsuv/0.1.0/src/"))).toBeNull();
   });
 });
 
@@ -248,6 +308,14 @@ describe("the refusals name what to do and what was found", () => {
     });
   });
 
+  test("process workers: no thread class offered where threads are refused too", () => {
+    const node = fakeRuntime({ caps: { respawn: refused, threadsDenied: "starts threads, which ..." } });
+    const support = processModeSupport(node);
+    expect(support.ok).toBe(false);
+    if (!support.ok)
+      expect(support.reason).toBe(`Worker class "process" ${refused.reason}; found Node.js 24.9.0 on linux.`);
+  });
+
   test("--reload: the reason", () => {
     expect(reloadSupport(deno)).toEqual({
       ok: false,
@@ -261,7 +329,7 @@ describe("the refusals name what to do and what was found", () => {
       name: "deno",
       displayName: "Deno",
       version: "2.9.6",
-      caps: { unstableNet: true, unreadableOwnSource: "/opt/tsuv/src" },
+      caps: { unstableNet: true, threadsDenied: "loads ...: add --allow-read=/opt/tsuv/src" },
     });
     const support = threadModeSupport(unreadable);
     expect(support.ok).toBe(false);
