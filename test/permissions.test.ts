@@ -7,8 +7,9 @@
 // - a single server with narrow permissions still stops gracefully on SIGHUP, and an app it may not
 //   read is reported as such, not as missing.
 // Node.js (--permission; --experimental-permission on Node 20): what workers need is refused in one
-// line before anything starts (thread workers died with a stack trace), and process workers run
-// with the parent's flags, so its permissions.
+// line before anything starts (thread workers died with a stack trace), process workers run with
+// the parent's flags, so its permissions, a single server stops gracefully on SIGHUP, and a
+// TypeScript app says which flags its compiler needs.
 // Plus the pure parts: the child's flags from a command line, and each refusal's wording.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import {
   splitCmdline,
 } from "../src/runtime/deno-permissions.ts";
 import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/detect.ts";
+import { hangupIgnoredFrom } from "../src/runtime/process-basics.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 import { freePort, getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
 
@@ -168,6 +170,28 @@ describe.each(["node20", "node24"] as const)("%s: workers under the permission m
     });
   }
 
+  test("a TypeScript app says which flags esbuild needs (Node 20 said only 'Access to this API has been restricted')", async () => {
+    const result = await runTsuv(runtime, [APP, "--port", "0"], { runtimeFlags: model() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(
+      `failed to load: a TypeScript app needs --allow-worker${runtime === "node20" ? " and --allow-child-process" : ""} under Node.js's permission model (--permission)`,
+    );
+  });
+
+  test("a single server that may not read /proc/self/status stops gracefully on SIGHUP", async () => {
+    const server = await startTsuv(runtime, [APP, "--port", "0"], {
+      runtimeFlags: [
+        NODE_PERMISSION[runtime],
+        `--allow-fs-read=${ROOT}/*`,
+        "--allow-worker",
+        "--allow-child-process",
+      ],
+    });
+    server.signal("SIGHUP");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain("Received SIGHUP");
+  });
+
   test("process workers run with the parent's permissions", async () => {
     const server = await startTsuv(runtime, [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
       runtimeFlags: [
@@ -184,6 +208,18 @@ describe.each(["node20", "node24"] as const)("%s: workers under the permission m
       );
     }
   });
+});
+
+test("hangupIgnoredFrom: a /proc/self/status hidden by permissions means not ignored; no /proc, unknown", () => {
+  const failing = (error: object) => () => {
+    throw error;
+  };
+  expect(hangupIgnoredFrom(failing(Object.assign(new Error("x"), { name: "NotCapable" })))).toBe(false);
+  expect(hangupIgnoredFrom(failing(Object.assign(new Error("x"), { code: "ERR_ACCESS_DENIED" })))).toBe(
+    false,
+  );
+  expect(hangupIgnoredFrom(failing(Object.assign(new Error("x"), { code: "ENOENT" })))).toBeUndefined();
+  expect(hangupIgnoredFrom(() => "SigIgn:\t0000000000000001\n")).toBe(true);
 });
 
 describe("the child's Deno flags", () => {

@@ -7,7 +7,7 @@
  */
 import { nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
-import { hangupIgnoredIn, PROC_STATUS, type ProcessBasics, signalSubscriber } from "./process-basics.ts";
+import { hangupIgnoredFrom, PROC_STATUS, type ProcessBasics, signalSubscriber } from "./process-basics.ts";
 import { webTimerAfter } from "./web-timer.ts";
 
 /** The part of the Deno namespace used here (declared locally so tsc and deno check agree). */
@@ -35,19 +35,6 @@ interface StrayEvent {
 declare function addEventListener(type: string, listener: (event: StrayEvent) => void): void;
 declare function removeEventListener(type: string, listener: (event: StrayEvent) => void): void;
 
-/**
- * RuntimeAdapter.hangupIgnored on Deno. Deno lets a process read /proc/self/status only under -A
- * (deno-permissions.ts); without it, no: Deno 2.9.6 resets an ignored SIGHUP to its default at
- * start-up (measured under nohup), so SIGHUP would end the process at once.
- */
-function denoHangupIgnored(): boolean | undefined {
-  try {
-    return hangupIgnoredIn(Deno.readTextFileSync(PROC_STATUS));
-  } catch (error) {
-    return error instanceof Error && error.name === "NotCapable" ? false : undefined;
-  }
-}
-
 export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
   return {
     pid: Deno.pid,
@@ -57,7 +44,7 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => Deno.addSignalListener(signal, handler),
       (signal, handler) => Deno.removeSignalListener(signal, handler),
     ),
-    hangupIgnored: denoHangupIgnored,
+    hangupIgnored: () => hangupIgnoredFrom(() => Deno.readTextFileSync(PROC_STATUS)),
     // Deno's own global events (in workers too): node:process's would start the Node layer.
     onStrayError(listener) {
       const exception = (event: StrayEvent) => {

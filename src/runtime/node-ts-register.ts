@@ -27,8 +27,9 @@ export function tsHooksUrl(): URL {
 
 export function ensureTsHooks(): void {
   if (registered) return;
-  registered = true;
   const registerHooks = (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
+  checkPermissions(registerHooks !== undefined);
+  registered = true;
   if (registerHooks) {
     // In-thread hooks: start-up does not wait for a hooks thread to boot, and a thread worker does
     // not keep one (nor its own esbuild) for its whole life.
@@ -43,6 +44,29 @@ export function ensureTsHooks(): void {
   nodeModule.register(url.href, import.meta.url);
   // Stack traces of TypeScript apps point at their .ts lines (the hook emits inline source maps).
   process.setSourceMapsEnabled(true);
+}
+
+/**
+ * Under Node's permission model (`--permission`; process.permission exists only then) say what a
+ * TypeScript app needs instead of Node's "Access to this API has been restricted", which on Node 20
+ * does not name the flag. esbuild compiles it: in a worker thread for the in-thread hooks, and as
+ * a child process for the hooks thread of module.register (measured: Node 24.21 needs
+ * --allow-worker, Node 20.20 both).
+ */
+function checkPermissions(inThreadHooks: boolean): void {
+  const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
+  if (!permission) return;
+  const needed = inThreadHooks
+    ? [["worker", "--allow-worker"]]
+    : [
+        ["worker", "--allow-worker"],
+        ["child", "--allow-child-process"],
+      ];
+  const missing = needed.filter(([scope]) => !permission.has(scope as string)).map(([, flag]) => flag);
+  if (missing.length === 0) return;
+  throw new Error(
+    `a TypeScript app needs ${missing.join(" and ")} under Node.js's permission model (--permission): tsuv compiles it with esbuild, which runs ${inThreadHooks ? "in a worker thread" : "in a worker thread and a child process"}. Add ${missing.length === 1 ? "it" : "them"}, or serve the app compiled to JavaScript.`,
+  );
 }
 
 const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;

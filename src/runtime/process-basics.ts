@@ -25,7 +25,7 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => process.off(signal, handler),
     ),
     signalListenerCount: (signal) => process.listenerCount(signal),
-    hangupIgnored: () => hangupIgnoredIn(readIfAny(() => nodeFs().readFileSync(PROC_STATUS, "utf8"))),
+    hangupIgnored: () => hangupIgnoredFrom(() => nodeFs().readFileSync(PROC_STATUS, "utf8")),
     // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
     onStrayError(listener) {
       const exception = (error: unknown) => listener("exception", error);
@@ -45,12 +45,18 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
 /** Where Linux says which signals the process ignores. */
 export const PROC_STATUS = "/proc/self/status";
 
-/** A file's text, or undefined where it cannot be read (no /proc: macOS, Windows). */
-export function readIfAny(read: () => string): string | undefined {
+/**
+ * RuntimeAdapter.hangupIgnored from /proc/self/status, as `read` reads it; undefined where it cannot
+ * be read (no /proc: macOS, Windows). Where a permission model hides it (Deno without -A; Node's
+ * --permission without read access to it), no: those are Node and Deno, and both reset an ignored
+ * SIGHUP to its default at start-up (measured under nohup), so SIGHUP would end the process at once.
+ */
+export function hangupIgnoredFrom(read: () => string): boolean | undefined {
   try {
-    return read();
-  } catch {
-    return undefined;
+    return hangupIgnoredIn(read());
+  } catch (error) {
+    const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+    return name === "NotCapable" || code === "ERR_ACCESS_DENIED" ? false : undefined;
   }
 }
 
