@@ -233,6 +233,9 @@ for (const version of ["node20", "node24"] as const) {
         "http://example.test:81/url?plain=1",
       );
       expect(await url("GET http://abs.test/url HTTP/1.1\r\nHost: x")).toBe("http://abs.test/url");
+      // ...but the scheme is the connection's: a client cannot make plain HTTP look like https.
+      expect(await url("GET https://abs.test:444/url HTTP/1.1\r\nHost: x")).toBe("http://abs.test:444/url");
+      expect(await url("GET https://abs.test/url HTTP/1.1\r\nHost: x")).toBe("http://abs.test/url");
       // A Host header that is not an authority: the local address stands in. That includes ones
       // shaped like one that WHATWG URL refuses (the app's `new URL(request.url)` would throw).
       const local = `http://127.0.0.1:${port}/url`;

@@ -65,8 +65,12 @@ export function requestUrl(req: IncomingMessage, secure: boolean): string {
     return PATH_NEEDS_PARSER.test(target) ? new URL(base + target).href : base + target;
   }
   if (target === "*") return `${scheme}${authority(req)}/*`;
-  // absolute-form: its own authority wins over Host (RFC 9112 3.2.2).
-  return (absoluteForm(target) as URL).href;
+  // absolute-form: its own authority wins over Host (RFC 9112 3.2.2), but not its scheme: any
+  // client could make a plain connection look like https (an app deciding on Secure cookies or an
+  // https redirect by request.url), which only a trusted X-Forwarded-Proto may (request-handler.ts).
+  const url = absoluteForm(target) as URL;
+  url.protocol = secure ? "https:" : "http:";
+  return url.href;
 }
 
 /** The Host header, from the raw list: `req.headers` would build an object of every header. */
