@@ -100,6 +100,21 @@ function realPath(path: string): string {
   }
 }
 
+/**
+ * Import the app by its real path (see realPath). Bun 1.4.5 finds no module whose path has a `?`
+ * in it, by path or by file URL (`bun 'a?b/main.ts'` fails too), and says only "Cannot find
+ * module" of a file that is there: said plainly instead.
+ */
+async function importByRealPath(absolutePath: string): Promise<Record<string, unknown>> {
+  const path = realPath(absolutePath);
+  if (path.includes("?")) {
+    throw new Error(
+      `Bun cannot import a module whose path has a '?' in it (${path}); rename the directory or file, or serve it with Node.js or Deno.`,
+    );
+  }
+  return import(Bun.pathToFileURL(path).href);
+}
+
 /** --timeout-keep-alive as Bun.serve's idleTimeout (above its longest, config.ts warns). */
 export function idleSeconds(keepAliveTimeoutMs: number): number {
   return Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, Math.ceil(keepAliveTimeoutMs / 1000)));
@@ -349,7 +364,7 @@ export function createAdapter(): RuntimeAdapter {
     ...createPlumbing(info),
     info,
     serve: (options) => serve(info, options),
-    importModule: (absolutePath) => import(Bun.pathToFileURL(realPath(absolutePath)).href),
+    importModule: (absolutePath) => importByRealPath(absolutePath),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     probePort: async (host, port) => {
