@@ -44,8 +44,14 @@ export function renderSettings(): string {
     "before tsuv starts, and variables already set win over `--env-file`'s, so a `./.env` beats",
     "`--env-file prod.env`. Run `bun --no-env-file src/cli.ts ...` (or set `env = false` in bunfig.toml)",
     "to have only the file you name read, as on Node, Deno and uvicorn. The compiled binary loads no",
-    "`.env` of its own. Under `--reload`, the `--env-file` is read again before each restart (add",
-    "`--reload-include .env` to restart when it changes); the real environment still wins.",
+    "`.env` of its own.",
+    "",
+    "`--env-file` is read again before each `--reload` restart (add `--reload-include .env` to restart",
+    "when it changes) and, with workers, before each SIGHUP restart: a value changed or removed in the",
+    "file is changed or removed for the new workers, and the real environment still wins. The",
+    "supervisor's own settings (`--workers`, the timeouts) are read once, at start-up. Thread workers",
+    "on Deno share one environment, so the old ones see the new values for the seconds they keep",
+    "serving during the restart.",
     "",
   ];
   const groups = new Map<string, string[]>();

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError, errorMessage } from "./errors.ts";
+import type { Logger } from "./logging.ts";
 
 /** One `KEY=value` statement: value null for a bare `KEY` (python-dotenv sets nothing for it). */
 interface Binding {
@@ -241,4 +242,21 @@ export function reloadEnvFile(
   for (const key of setFromFile) delete env[key];
   setFromFile.clear();
   return applyEnvFile(text, path, env, warn);
+}
+
+/**
+ * Read --env-file again before new workers start (a --reload restart, a SIGHUP's rolling restart),
+ * so an edited file applies to them; one that cannot be read keeps the values read before.
+ */
+export function rereadEnvFile(
+  path: string,
+  env: Record<string, string | undefined>,
+  logger: Pick<Logger, "debug" | "warning">,
+): void {
+  try {
+    const loaded = reloadEnvFile(path, env, (message) => logger.warning(message));
+    logger.debug(`Loaded ${loaded} variable(s) from ${path}.`);
+  } catch (error) {
+    logger.warning(`${errorMessage(error)}; keeping the values read before.`);
+  }
 }

@@ -139,7 +139,7 @@ export const OPTIONS = {
     kind: "string",
     group: "App",
     description:
-      "A dotenv file loaded into the environment before the app is imported, read as python-dotenv (uvicorn) reads it, variable expansion included; variables already set win. Its TSUV_* variables, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS count as the environment's.",
+      "A dotenv file loaded into the environment before the app is imported, read as python-dotenv (uvicorn) reads it, variable expansion included; variables already set win. Its TSUV_* variables, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS count as the environment's. Read again for the new workers of a SIGHUP restart and the next child of --reload.",
   },
   "log-level": {
     type: "enum",

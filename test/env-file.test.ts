@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvFile, parseEnvFile } from "../src/env-file.ts";
-import { getBody, killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+import {
+  getBody,
+  killAll,
+  RUNTIMES,
+  startTsuv,
+  startTwoWorkers,
+  WORKER_CLASSES,
+  waitLog,
+} from "./helpers/tsuv.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tsuv-env-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,4 +119,43 @@ describe.each(RUNTIMES)("%s: options from the env file", (runtime) => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+/**
+ * SIGHUP's rolling restart starts the new workers with --env-file as it is now, as --reload does
+ * for its next child: a value changed or removed in the file is changed or removed, and the real
+ * environment still wins. Before, every SIGHUP restart served the values read at start-up.
+ */
+describe.each(RUNTIMES)("%s: SIGHUP reads --env-file again", (runtime) => {
+  afterEach(killAll);
+
+  for (const workerClass of WORKER_CLASSES) {
+    test(`${workerClass} workers`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-hup-"));
+      try {
+        const file = join(dir, "app.env");
+        writeFileSync(file, "GREETING=one\nDROPPED=x\nREAL=file\n");
+        const server = await startTwoWorkers(
+          runtime,
+          "test/fixtures/apps/behaviour.ts:app",
+          workerClass,
+          ["--env-file", file],
+          { env: { REAL: "environment" } },
+        );
+        const values = async () =>
+          Promise.all(
+            ["GREETING", "DROPPED", "REAL"].map((name) => getBody(server.url, `/env?name=${name}`)),
+          );
+        expect(await values()).toEqual(["one", "x", "environment"]);
+        writeFileSync(file, "GREETING=two\nREAL=file2\n");
+        server.signal("SIGHUP");
+        // Both new workers up and both old ones gone: the round is over.
+        await waitLog(server, /Started server process/, 4);
+        await waitLog(server, /Finished server process/, 2);
+        for (let i = 0; i < 4; i++) expect(await values()).toEqual(["two", "<unset>", "environment"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

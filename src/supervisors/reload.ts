@@ -16,7 +16,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { reloadEnvFile } from "../env-file.ts";
+import { rereadEnvFile } from "../env-file.ts";
 import { EXIT, errorMessage } from "../errors.ts";
 import { ansi, type Logger } from "../logging.ts";
 import type { RuntimeAdapter, SignalName } from "../runtime/adapter.ts";
@@ -213,7 +213,8 @@ export class ChangeReload {
     const prepared = this.prepared;
     if (!prepared) return;
     // The CLI loaded --env-file before the first child; each later one gets the file as it is now.
-    if (this.starts > 0 && this.config.envFile) this.refreshEnvFile(this.config.envFile);
+    if (this.starts > 0 && this.config.envFile)
+      rereadEnvFile(this.config.envFile, this.adapter.env, this.logger);
     // The child drains for RELOAD_DRAIN_SECONDS unless the user chose a limit (CLI or environment).
     const argv =
       this.config.timeoutGracefulShutdown === undefined
@@ -232,16 +233,6 @@ export class ChangeReload {
     this.child = new WorkerHandle(port, this.clock);
     this.childReported = false;
     this.starts += 1;
-  }
-
-  /** Read --env-file again; a file that cannot be read keeps the values the last child had. */
-  private refreshEnvFile(path: string): void {
-    try {
-      const loaded = reloadEnvFile(path, this.adapter.env, (message) => this.logger.warning(message));
-      this.logger.debug(`Loaded ${loaded} variable(s) from ${path}.`);
-    } catch (error) {
-      this.logger.warning(`${errorMessage(error)}; keeping the values read before.`);
-    }
   }
 
   private async restart(): Promise<void> {

@@ -11,6 +11,7 @@
  * WorkerPorts on a virtual clock.
  */
 import type { Config } from "../config.ts";
+import { rereadEnvFile } from "../env-file.ts";
 import { EXIT } from "../errors.ts";
 import type { Logger } from "../logging.ts";
 import type {
@@ -455,6 +456,9 @@ export class Supervisor {
   handleHup(): void {
     if (this.shouldExit) return;
     this.logger.info(`Received SIGHUP, restarting ${this.workerClass.plural}.`);
+    // The new workers get --env-file as it is now, as --reload's children do (their environment
+    // is this process's: inherited by a child process, copied or shared by a thread).
+    if (this.config.envFile) rereadEnvFile(this.config.envFile, this.adapter.env, this.logger);
     this.restartAll();
   }
 
