@@ -248,7 +248,7 @@ describe("the child's Deno flags", () => {
     expect(childDenoFlags(["deno", "run", "-A", "cli.ts", "-A"], 1)).toEqual(["-A"]);
   });
 
-  test("less the inspector and Deno's own watcher, which belong to the parent", () => {
+  test("less the inspector, Deno's own watcher and its cache reload, which belong to the parent", () => {
     const cmdline = [
       "deno",
       "run",
@@ -259,6 +259,9 @@ describe("the child's Deno flags", () => {
       "--watch=src",
       "--watch-exclude=x",
       "--inspect-wait",
+      "--reload",
+      "-r",
+      "--reload=jsr:@std",
       "cli.ts",
     ];
     expect(childDenoFlags(cmdline, 0)).toEqual(["-A"]);
