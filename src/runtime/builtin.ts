@@ -51,3 +51,14 @@ export const nodeProcess = lazyBuiltin<typeof import("node:process")>("node:proc
  * so code that a single server on Deno runs uses the Deno namespace instead.
  */
 export const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
+
+/**
+ * Built-ins that more than one module loads on first use, one getter each: node:child_process
+ * (workers, the fd-dup helper), node:crypto (a TLS key), node:https and node:tls (TLS servers and
+ * --ssl-ciphers). A static import of any of them is paid by every start of the Node bundle
+ * (node:crypto ~9 ms on Node 24).
+ */
+export const nodeChildProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
+export const nodeCrypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
+export const nodeHttps = lazyBuiltin<typeof import("node:https")>("node:https");
+export const nodeTls = lazyBuiltin<typeof import("node:tls")>("node:tls");

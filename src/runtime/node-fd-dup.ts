@@ -12,10 +12,7 @@
  * on first use and leaves after an idle second; it never keeps the parent alive.
  */
 import type { ChildProcess } from "node:child_process";
-import { lazyBuiltin } from "./builtin.ts";
-
-/** Loaded on first use: a static import is paid by every start of the Node bundle. */
-const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
+import { nodeChildProcess as childProcess } from "./builtin.ts";
 
 /** A node:net internal TCP or Pipe handle (what `_createServerHandle` returns). */
 export interface ServerHandle {

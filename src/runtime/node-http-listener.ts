@@ -24,14 +24,10 @@ import {
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { lazyBuiltin } from "./builtin.ts";
+import { nodeHttps as https, nodeTls as tlsModule } from "./builtin.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
 import type { Upgrades } from "./ws-node.ts";
-
-/** Only for TLS, so loaded on first use: a static import is paid by every start of the Node bundle. */
-const https = lazyBuiltin<typeof import("node:https")>("node:https");
-const tlsModule = lazyBuiltin<typeof import("node:tls")>("node:tls");
 
 export interface NodeListenerQuirks {
   /** Accept with node:net/node:tls when reusePort is asked for (see the file comment). */

@@ -26,7 +26,7 @@ import { portableAppServer } from "../app-server.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { lazyBuiltin } from "./builtin.ts";
+import { nodeHttps as https } from "./builtin.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
 import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
@@ -34,9 +34,6 @@ import { responseParts } from "./node-response.ts";
 import { writeResponse } from "./node-response-writer.ts";
 import { plainTls } from "./tls-key.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
-
-/** Only for TLS, so loaded on first use: a static import is paid by every start of the Node bundle. */
-const https = lazyBuiltin<typeof import("node:https")>("node:https");
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
 export function nodeHasReusePort(version: string): boolean {

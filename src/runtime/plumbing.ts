@@ -25,12 +25,11 @@ import type {
   WorkerMessage,
   WorkerPort,
 } from "./adapter.ts";
-import { lazyBuiltin, nodeProcess } from "./builtin.ts";
+import { nodeChildProcess as childProcess, lazyBuiltin, nodeProcess } from "./builtin.ts";
 import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
 import { nodeProcessBasics, type ProcessBasics } from "./process-basics.ts";
 import { enterStartDirectory, startDirectory } from "./start-directory.ts";
 
-type ChildProcessModule = typeof import("node:child_process");
 type WorkerThreadsModule = typeof import("node:worker_threads");
 
 /**
@@ -38,7 +37,6 @@ type WorkerThreadsModule = typeof import("node:worker_threads");
  * never starts a worker and its main thread never needs them (Bun 1.4.5: ~2-3 ms for child_process
  * and ~3-10 ms for worker_threads at start-up; Deno 2.9: ~3.5 ms together).
  */
-const childProcess = lazyBuiltin<ChildProcessModule>("node:child_process");
 const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
 /**
  * node:process (builtin.ts) too: Deno's adapter brings its own pid, env, signals and exit

@@ -7,12 +7,7 @@
 import type { KeyObject, X509Certificate } from "node:crypto";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { TlsMaterial } from "./adapter.ts";
-import { lazyBuiltin } from "./builtin.ts";
-
-/** node:crypto on first use: a static import is paid by every start of the Node bundle (~9 ms on Node 24). */
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
-/** node:tls only for --ssl-ciphers: its secure context parses a cipher list as the server will. */
-const tls = lazyBuiltin<typeof import("node:tls")>("node:tls");
+import { nodeCrypto as crypto, nodeTls as tls } from "./builtin.ts";
 
 export interface TlsFiles {
   keyfile: string;

@@ -6,10 +6,7 @@
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { TlsMaterial } from "./adapter.ts";
-import { lazyBuiltin } from "./builtin.ts";
-
-/** node:crypto on first use: a static import is paid by every start of the Node bundle (~9 ms on Node 24). */
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
+import { nodeCrypto as crypto } from "./builtin.ts";
 
 /**
  * TlsMaterial with an unencrypted PEM key, and client certificates asked for as Bun.serve and
