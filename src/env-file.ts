@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, errorMessage } from "./errors.ts";
 import type { Logger } from "./logging.ts";
+import { resolvePath } from "./runtime/index.ts";
 
 /** One `KEY=value` statement: value null for a bare `KEY` (python-dotenv sets nothing for it). */
 interface Binding {
@@ -246,7 +247,9 @@ export function reloadEnvFile(
 
 /**
  * Read --env-file again before new workers start (a --reload restart, a SIGHUP's rolling restart),
- * so an edited file applies to them; one that cannot be read keeps the values read before.
+ * so an edited file applies to them; one that cannot be read keeps the values read before. A
+ * relative path is found from the start directory as named (start-directory.ts: $PWD through a
+ * deploy's `current` symlink), as the new workers' code is, not from the release it named at start.
  */
 export function rereadEnvFile(
   path: string,
@@ -254,7 +257,7 @@ export function rereadEnvFile(
   logger: Pick<Logger, "debug" | "warning">,
 ): void {
   try {
-    const loaded = reloadEnvFile(path, env, (message) => logger.warning(message));
+    const loaded = reloadEnvFile(resolvePath(path), env, (message) => logger.warning(message));
     logger.debug(`Loaded ${loaded} variable(s) from ${path}.`);
   } catch (error) {
     logger.warning(`${errorMessage(error)}; keeping the values read before.`);

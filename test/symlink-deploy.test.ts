@@ -1,7 +1,7 @@
 /**
  * A deploy that swaps a symlink (`current -> releases/N`, Capistrano's layout) and then sends SIGHUP:
  * the workers the rolling restart starts serve the release `current` names now, its code and its
- * files read by relative path, in both classes, on every runtime. tsuv runs in `current` as a shell
+ * files read by relative path and its --env-file, in both classes, on every runtime. tsuv runs in `current` as a shell
  * leaves it (PWD names the symlink; the working directory is the release it resolved to), which is
  * what gunicorn follows too (benoitc/gunicorn#394). Before: the old release, every time.
  */
@@ -26,14 +26,19 @@ beforeAll(() => {
   for (const release of ["1", "2"]) {
     const dir = join(root, "releases", release);
     mkdirSync(dir, { recursive: true });
-    // The code names its release; data.txt, read relative to the working directory, names its own.
+    // The code names its release; data.txt, read relative to the working directory, names its own,
+    // and so does the release's .env (--env-file .env, read again on SIGHUP).
     writeFileSync(
       join(dir, "app.ts"),
       `import { readFileSync } from "node:fs";
-export default { fetch: () => new Response("code ${release}, " + readFileSync("data.txt", "utf8")) };
+import process from "node:process";
+export default {
+  fetch: () => new Response("code ${release}, " + readFileSync("data.txt", "utf8") + ", " + process.env.RELEASE_ENV),
+};
 `,
     );
     writeFileSync(join(dir, "data.txt"), `data ${release}`);
+    writeFileSync(join(dir, ".env"), `RELEASE_ENV=env ${release}\n`);
   }
 });
 afterAll(async () => {
@@ -51,14 +56,14 @@ function swap(link: string, release: string): void {
 
 describe.each(RUNTIMES)("%s", (runtime) => {
   for (const workerClass of WORKER_CLASSES) {
-    test(`${workerClass} workers: SIGHUP after the symlink swap serves the new release's code and files`, async () => {
+    test(`${workerClass} workers: SIGHUP after the symlink swap serves the new release's code, files and .env`, async () => {
       const link = join(root, `current-${runtime}-${workerClass}`);
       swap(link, "1");
-      const server = await startTwoWorkers(runtime, "app.ts", workerClass, [], {
+      const server = await startTwoWorkers(runtime, "app.ts", workerClass, ["--env-file", ".env"], {
         cwd: link,
         env: { PWD: link },
       });
-      expect(await getBody(server.url, "/")).toBe("code 1, data 1");
+      expect(await getBody(server.url, "/")).toBe("code 1, data 1, env 1");
       const finished = logCount(server, /Finished server process/);
       swap(link, "2");
       server.signal("SIGHUP");
@@ -67,7 +72,7 @@ describe.each(RUNTIMES)("%s", (runtime) => {
       await waitLog(server, /Finished server process/, finished + 2, 30_000);
       const bodies = new Set<string | null>();
       for (let i = 0; i < 8; i++) bodies.add(await getBody(server.url, "/"));
-      expect([...bodies]).toEqual(["code 2, data 2"]);
+      expect([...bodies]).toEqual(["code 2, data 2, env 2"]);
       server.signal("SIGTERM");
       expect(await server.exited).toBe(0);
     });
