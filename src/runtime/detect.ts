@@ -1,8 +1,8 @@
 /**
  * Runtime detection: which runtime runs tsuv, on which OS, and what it can do for workers.
- * `detectRuntime()` reads globals; everything else here is a pure function of its result, so the
- * capability matrix is tested with fake RuntimeInfo values (as the seed patches
- * `is_free_threaded_runtime`).
+ * `detectRuntime()` reads globals (and, on Deno, what its permissions allow: deno-permissions.ts);
+ * everything else here is a pure function of its result, so the capability matrix is tested with
+ * fake RuntimeInfo values (as the seed patches `is_free_threaded_runtime`).
  */
 
 import { type DenoPermissionsApi, denoRespawn, denoThreadsDenied, type Respawn } from "./deno-permissions.ts";
