@@ -31,13 +31,12 @@ export const PROC_CMDLINE = "/proc/self/cmdline";
 const PERMISSION_KINDS = ["read", "write", "net", "env", "sys", "run", "ffi", "import"] as const;
 
 /**
- * Flags a child must not repeat: an inspector on the parent's port would stop the child at start
- * ("Failed to start inspector server": address in use), Deno's own --watch would restart the child
- * behind tsuv's back, and Deno's --reload (-r: fetch remote modules again) was done by the parent,
- * and would be done again by every worker. All take their value after `=`, so each is one argument.
+ * Flags a child must not repeat: Deno's own --watch would restart the child behind tsuv's back, and
+ * Deno's --reload (-r: fetch remote modules again) was done by the parent, and would be done again
+ * by every worker. All take their value after `=`, so each is one argument. (An --inspect flag is
+ * kept, moved to a port of the child's own: inspector-port.ts.)
  */
-const PARENT_ONLY_FLAG =
-  /^(?:--(?:inspect|inspect-brk|inspect-wait|watch|watch-hmr|hmr|watch-exclude|reload)(?:=|$)|-r(?:=|$))/;
+const PARENT_ONLY_FLAG = /^(?:--(?:watch|watch-hmr|hmr|watch-exclude|reload)(?:=|$)|-r(?:=|$))/;
 
 /**
  * The Deno flags to start a child with, from this process's command line (/proc/self/cmdline split

@@ -27,6 +27,7 @@ import type {
 } from "./adapter.ts";
 import { nodeChildProcess as childProcess, lazyBuiltin, nodeProcess } from "./builtin.ts";
 import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
+import { withChildInspectorPort } from "./inspector-port.ts";
 import { nodeProcessBasics, type ProcessBasics } from "./process-basics.ts";
 import { enterStartDirectory, startDirectory } from "./start-directory.ts";
 
@@ -211,8 +212,8 @@ function isCompiledBun(script: string | undefined): boolean {
 
 /**
  * How to re-run this same tsuv: the same runtime executable with the same runtime flags
- * (RuntimeCapabilities.respawn) and the same entry script, never a `node`/`bun` found on PATH. A
- * compiled Bun binary is its own entry.
+ * (RuntimeCapabilities.respawn; an inspector moved to a port of the child's own) and the same entry
+ * script, never a `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
  */
 export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
   const process = nodeProcess();
@@ -222,6 +223,10 @@ export function processCommand(info: RuntimeInfo): { file: string; args: string[
   const respawn = info.capabilities.respawn;
   // Refused with its reason while the configuration is read (config.ts); not reached then.
   if (!respawn.ok) throw new Error(`cannot re-run tsuv: it ${respawn.reason}`);
+  const runtimeArgs = withChildInspectorPort(info.name, respawn.runtimeArgs, {
+    parentPort: process.debugPort,
+    nodeOptions: process.env.NODE_OPTIONS ?? "",
+  });
   if (info.name === "deno") {
     // The parent's flags as typed; its deno.json is found again from the script's path. The
     // unstable net API (reusePort) is added in case it came from a config the child does not find.
@@ -230,9 +235,9 @@ export function processCommand(info: RuntimeInfo): { file: string; args: string[
     // Deno takes a flag given twice.
     const unstable = info.capabilities.unstableNet ? ["--unstable-net"] : [];
     if (versionAtLeast(info.version, DENO_NO_LEGACY_ABORT)) unstable.push("--unstable-no-legacy-abort");
-    return { file: process.execPath, args: ["run", ...respawn.runtimeArgs, ...unstable, script] };
+    return { file: process.execPath, args: ["run", ...runtimeArgs, ...unstable, script] };
   }
-  return { file: process.execPath, args: [...respawn.runtimeArgs, script] };
+  return { file: process.execPath, args: [...runtimeArgs, script] };
 }
 
 function spawnProcess(
