@@ -64,7 +64,10 @@ const MAIN_MJS = MAIN_TS.replace("type Config, ", "")
 
 /** The environment a stranger's shell has, without our test-runner variables or colours. */
 function userEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...extra };
+  // Offline, as this machine is: npm then never waits on the registry (one run of the suite saw
+  // `npx tsuv` print nothing for 20 s, and npm keeps too few logs to say why); the package is
+  // installed locally, so npx needs nothing from it.
+  return { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, npm_config_offline: "true", ...extra };
 }
 
 /**
