@@ -8,8 +8,8 @@
 //   read is reported as such, not as missing.
 // Node.js (--permission; --experimental-permission on Node 20): what workers need is refused in one
 // line before anything starts (thread workers died with a stack trace), process workers run with
-// the parent's flags, so its permissions, a single server stops gracefully on SIGHUP, and a
-// TypeScript app says which flags its compiler needs.
+// the parent's flags, so its permissions, a single server stops gracefully on SIGHUP, a
+// TypeScript app says which flags its compiler needs, and a file it may not read is named so.
 // Plus the pure parts: the child's flags from a command line, and each refusal's wording.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -173,6 +173,24 @@ describe.each(["node20", "node24"] as const)("%s: workers under the permission m
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(
       `failed to load: a TypeScript app needs --allow-worker${runtime === "node20" ? " and --allow-child-process" : ""} under Node.js's permission model (--permission)`,
+    );
+  });
+
+  test("a file it may not read is named with its option and its path, not taken for missing", async () => {
+    const app = join(secretDir, "app.mjs");
+    writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
+    const flags = [NODE_PERMISSION[runtime], `--allow-fs-read=${ROOT}/*`];
+    const envFile = await runTsuv(runtime, [APP, "--port", "0", "--env-file", secret], {
+      runtimeFlags: flags,
+    });
+    expect(envFile.code).toBe(1);
+    expect(envFile.stderr).toContain(
+      `--env-file: cannot read ${secret}: Access to this API has been restricted`,
+    );
+    const appRun = await runTsuv(runtime, [app, "--port", "0"], { runtimeFlags: flags });
+    expect(appRun.code).toBe(3);
+    expect(appRun.stderr).toContain(
+      `Node.js's permission model (--permission) does not let it read ${app}: add it to --allow-fs-read.`,
     );
   });
 

@@ -69,12 +69,20 @@ export interface ProcessIO {
 /**
  * Does `path` exist (file, directory or anything else; symlinks followed), as node:fs existsSync.
  * Deno does without node:fs (~20 ms of Deno 2.9.6 start-up, even after node:process): Deno.statSync.
- * A path Deno's permissions keep tsuv from looking at counts as there, so that reading or importing
- * it next reports what is missing (Deno's "Requires read access to ..., run again with the
- * --allow-read flag") instead of "not found".
+ * A path the runtime's permissions keep tsuv from looking at counts as there, so that reading or
+ * importing it next reports what is missing, with the path and its option (Deno's "Requires read
+ * access to ..., run again with the --allow-read flag"; Node's --permission made existsSync throw
+ * "Access to this API has been restricted" with neither) instead of "not found".
  */
 export function pathExists(path: string): boolean {
-  if (typeof Deno === "undefined") return nodeFs().existsSync(path);
+  if (typeof Deno === "undefined") {
+    try {
+      return nodeFs().existsSync(path);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_ACCESS_DENIED") return true;
+      throw error;
+    }
+  }
   try {
     Deno.statSync(path);
     return true;

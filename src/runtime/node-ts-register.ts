@@ -72,6 +72,14 @@ function checkPermissions(inThreadHooks: boolean): void {
 const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
 
 export async function importModule(absolutePath: string): Promise<Record<string, unknown>> {
+  // Node's loader says "Cannot find module" of an app --permission keeps it from reading.
+  const permission = (process as { permission?: { has(scope: string, reference?: string): boolean } })
+    .permission;
+  if (permission && !permission.has("fs.read", absolutePath)) {
+    throw new Error(
+      `Node.js's permission model (--permission) does not let it read ${absolutePath}: add it to --allow-fs-read.`,
+    );
+  }
   if (TS_FILE.test(absolutePath)) ensureTsHooks();
   // Before the app runs: code that keeps a reference to Response/fetch keeps tsuv's (see node-globals.ts).
   installFastGlobals();
