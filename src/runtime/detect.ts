@@ -200,7 +200,27 @@ declare const Deno:
   | undefined;
 
 /** Deno's permission facts (deno-permissions.ts), read once: detectRuntime() runs several times. */
-let denoPermissionFacts: Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> | undefined;
+let denoFacts: Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> | undefined;
+
+/**
+ * Read on first use, not at every start: a /proc read and a permission query, 2.2-3.1 ms of Deno
+ * 2.9.6 start-up (9 ms in a cold first run), that a single server, which starts no worker, never
+ * needs.
+ */
+function denoPermissionFacts(
+  deno: DenoPermissionsApi,
+): Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> {
+  denoFacts ??= {
+    respawn: denoRespawn(deno),
+    // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
+    // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli.mjs.
+    threadsDenied: denoThreadsDenied(
+      deno,
+      new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),
+    ),
+  };
+  return denoFacts;
+}
 
 function denoUnstableNet(): boolean {
   // Deno exposes the unstable-net-only API `Deno.listenDatagram` exactly when --unstable-net
@@ -232,15 +252,7 @@ export function detectRuntime(): RuntimeInfo {
 
   if (typeof Deno !== "undefined") {
     const unstableNet = denoUnstableNet();
-    denoPermissionFacts ??= {
-      respawn: denoRespawn(Deno),
-      // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
-      // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli.mjs.
-      threadsDenied: denoThreadsDenied(
-        Deno,
-        new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),
-      ),
-    };
+    const deno = Deno;
     return {
       name: "deno",
       displayName: "Deno",
@@ -258,7 +270,12 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "none",
         tlsCiphers: false,
         keepAliveLimitSeconds: null,
-        ...denoPermissionFacts,
+        get respawn() {
+          return denoPermissionFacts(deno).respawn;
+        },
+        get threadsDenied() {
+          return denoPermissionFacts(deno).threadsDenied;
+        },
       },
     };
   }
