@@ -57,3 +57,12 @@ export class StartupFailure extends TsuvError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Did a runtime's permission model refuse this (Deno's NotCapable without -A; Node's
+ * ERR_ACCESS_DENIED under --permission), rather than the operating system or a missing file?
+ */
+export function deniedByPermissions(error: unknown): boolean {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return name === "NotCapable" || code === "ERR_ACCESS_DENIED";
+}

@@ -9,6 +9,7 @@
  * and with each other. Node.js keeps its streams: its stdout pipes are non-blocking (libuv), where
  * a synchronous write could fail with EAGAIN under load.
  */
+import { deniedByPermissions } from "../errors.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeFs, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
@@ -79,7 +80,7 @@ export function pathExists(path: string): boolean {
     try {
       return nodeFs().existsSync(path);
     } catch (error) {
-      if ((error as { code?: unknown }).code === "ERR_ACCESS_DENIED") return true;
+      if (deniedByPermissions(error)) return true;
       throw error;
     }
   }
@@ -87,7 +88,7 @@ export function pathExists(path: string): boolean {
     Deno.statSync(path);
     return true;
   } catch (error) {
-    return error instanceof Error && error.name === "NotCapable";
+    return deniedByPermissions(error);
   }
 }
 

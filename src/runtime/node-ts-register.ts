@@ -46,6 +46,11 @@ export function ensureTsHooks(): void {
   process.setSourceMapsEnabled(true);
 }
 
+/** Node's permission model (process.permission), where it is on: `--permission` (Node 20: --experimental-permission). */
+function nodePermission(): { has(scope: string, reference?: string): boolean } | undefined {
+  return (process as { permission?: { has(scope: string, reference?: string): boolean } }).permission;
+}
+
 /**
  * Under Node's permission model (`--permission`; process.permission exists only then) say what a
  * TypeScript app needs instead of Node's "Access to this API has been restricted", which on Node 20
@@ -54,7 +59,7 @@ export function ensureTsHooks(): void {
  * --allow-worker, Node 20.20 both).
  */
 function checkPermissions(inThreadHooks: boolean): void {
-  const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
+  const permission = nodePermission();
   if (!permission) return;
   const needed = inThreadHooks
     ? [["worker", "--allow-worker"]]
@@ -73,9 +78,7 @@ const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
 
 export async function importModule(absolutePath: string): Promise<Record<string, unknown>> {
   // Node's loader says "Cannot find module" of an app --permission keeps it from reading.
-  const permission = (process as { permission?: { has(scope: string, reference?: string): boolean } })
-    .permission;
-  if (permission && !permission.has("fs.read", absolutePath)) {
+  if (nodePermission()?.has("fs.read", absolutePath) === false) {
     throw new Error(
       `Node.js's permission model (--permission) does not let it read ${absolutePath}: add it to --allow-fs-read.`,
     );

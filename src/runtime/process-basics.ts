@@ -3,6 +3,7 @@
  * timers. Node's and Bun's come from node:process here; Deno brings its own (deno-process.ts), so
  * that a single server there loads no node:* module. Both subscribe to signals the same way.
  */
+import { deniedByPermissions } from "../errors.ts";
 import type { RuntimeAdapter, SignalName } from "./adapter.ts";
 import { nodeFs, nodeProcess } from "./builtin.ts";
 import type { RuntimeInfo } from "./detect.ts";
@@ -55,8 +56,7 @@ export function hangupIgnoredFrom(read: () => string): boolean | undefined {
   try {
     return hangupIgnoredIn(read());
   } catch (error) {
-    const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
-    return name === "NotCapable" || code === "ERR_ACCESS_DENIED" ? false : undefined;
+    return deniedByPermissions(error) ? false : undefined;
   }
 }
 
