@@ -7,14 +7,51 @@ import type { Config } from "./config.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import type { TlsMaterial } from "./runtime/adapter.ts";
 
+type TlsConfig = Pick<
+  Config,
+  "sslKeyfile" | "sslCertfile" | "sslKeyfilePassword" | "sslCaCerts" | "sslCertReqs" | "sslCiphers"
+>;
+
+/**
+ * How long to wait before reading the files a second time. A renewal that replaces the pair file by
+ * file (certbot repoints its live/ links one at a time; `cp` writes in place) is over in
+ * milliseconds, and a worker that starts in that window would otherwise fail.
+ */
+export const RENEWAL_SETTLE_MS = 250;
+
 export async function loadTlsMaterial(
-  config: Pick<
-    Config,
-    "sslKeyfile" | "sslCertfile" | "sslKeyfilePassword" | "sslCaCerts" | "sslCertReqs" | "sslCiphers"
-  >,
+  config: TlsConfig,
+  settleMs = RENEWAL_SETTLE_MS,
 ): Promise<TlsMaterial | undefined> {
-  const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs, sslCiphers } = config;
+  const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCertReqs, sslCiphers } = config;
   if (!sslKeyfile || !sslCertfile) return undefined;
+  let files: Pick<TlsMaterial, "key" | "cert" | "ca">;
+  try {
+    files = await readCheckedFiles(config, sslKeyfile, sslCertfile);
+  } catch (error) {
+    // A key without its certificate, or a file read half-written, is what a renewal caught halfway
+    // looks like: read once more after it has had time to finish. A pair that is wrong for good
+    // fails the second read too, with what the files hold then.
+    if (!(error instanceof ConfigError)) throw error;
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    files = await readCheckedFiles(config, sslKeyfile, sslCertfile);
+  }
+  const material: TlsMaterial = { ...files, passphrase: sslKeyfilePassword };
+  if (sslCertReqs !== "0") material.clientCertificates = sslCertReqs === "2" ? "required" : "optional";
+  if (sslCiphers !== undefined) {
+    material.ciphers = sslCiphers;
+    const { checkCiphers } = await import("./runtime/tls-check.ts");
+    checkCiphers(sslCiphers);
+  }
+  return material;
+}
+
+/** The key, certificate and CA file read and checked; a ConfigError names the file at fault. */
+async function readCheckedFiles(
+  config: TlsConfig,
+  keyfile: string,
+  certfile: string,
+): Promise<Pick<TlsMaterial, "key" | "cert" | "ca">> {
   // Imported here, like tls-check below: a plain-HTTP start-up needs no node:fs (see runtime/index.ts).
   const { readFile } = await import("node:fs/promises");
   // A file that cannot be read (a directory, no permission) is named with its flag.
@@ -25,17 +62,16 @@ export async function loadTlsMaterial(
       throw new ConfigError(`${flag}: cannot read ${path}: ${errorMessage(error)}`);
     }
   };
-  const material: TlsMaterial = {
-    key: await read("--ssl-keyfile", sslKeyfile),
-    cert: await read("--ssl-certfile", sslCertfile),
-    passphrase: sslKeyfilePassword,
-    ca: sslCaCerts ? await read("--ssl-ca-certs", sslCaCerts) : undefined,
+  const files = {
+    key: await read("--ssl-keyfile", keyfile),
+    cert: await read("--ssl-certfile", certfile),
+    ca: config.sslCaCerts ? await read("--ssl-ca-certs", config.sslCaCerts) : undefined,
   };
-  if (sslCertReqs !== "0") material.clientCertificates = sslCertReqs === "2" ? "required" : "optional";
-  if (sslCiphers !== undefined) material.ciphers = sslCiphers;
   // Imported here: it loads node:crypto, which a plain-HTTP start-up should not pay for.
-  const { checkCiphers, checkTlsFiles } = await import("./runtime/tls-check.ts");
-  checkTlsFiles(material, { keyfile: sslKeyfile, certfile: sslCertfile, cafile: sslCaCerts });
-  if (sslCiphers !== undefined) checkCiphers(sslCiphers);
-  return material;
+  const { checkTlsFiles } = await import("./runtime/tls-check.ts");
+  checkTlsFiles(
+    { ...files, passphrase: config.sslKeyfilePassword },
+    { keyfile, certfile, cafile: config.sslCaCerts },
+  );
+  return files;
 }
