@@ -33,13 +33,18 @@ export function lineBatch(
     setTimeout(flush, 0);
   },
 ): LineBatch {
-  let pending = "";
+  // Kept as a list and joined once: a string grown line by line is a rope of every line, which a
+  // writer that cannot write at once (Node's stdout under a stalled reader) holds as it is, at
+  // several times the bytes it reports (runtime/node-output.ts).
+  let pending: string[] = [];
+  let pendingLength = 0;
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? (pending[0] as string) : pending.join("\n");
+    pending = [];
+    pendingLength = 0;
     try {
       write(text);
     } catch {
@@ -48,8 +53,9 @@ export function lineBatch(
   };
   return {
     push(line) {
-      pending = pending === "" ? line : `${pending}\n${line}`;
-      if (pending.length >= MAX_PENDING) flush();
+      pending.push(line);
+      pendingLength += line.length + 1;
+      if (pendingLength >= MAX_PENDING) flush();
       else if (!scheduled) {
         scheduled = true;
         schedule(flush);

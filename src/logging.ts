@@ -326,14 +326,22 @@ export interface LoggerIO {
   pid?: number;
   /** LoggerOptions.schedule (on Deno a web timer: runtime/web-timer.ts). */
   schedule?: (flush: () => void) => void;
+  /** Where the writers drop lines a stalled reader did not take (Node.js): the logger says how many. */
+  onDroppedLines?: (handler: DroppedLinesHandler) => void;
 }
+
+/**
+ * Told, once a stream's reader has caught up, how many lines were dropped while it had stalled
+ * with `limitBytes` waiting to be written.
+ */
+export type DroppedLinesHandler = (stream: "stdout" | "stderr", count: number, limitBytes: number) => void;
 
 /** `--use-colors` / `--no-use-colors` win; otherwise colors on a TTY unless NO_COLOR. */
 export function loggerFromConfig(
   config: Pick<Config, "logLevel" | "logFormat" | "accessLog" | "useColors">,
   io: LoggerIO,
 ): Logger {
-  return createLogger({
+  const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
     useColors: config.useColors ?? (io.isTTY && !io.noColor),
@@ -343,4 +351,10 @@ export function loggerFromConfig(
     pid: io.pid,
     schedule: io.schedule,
   });
+  io.onDroppedLines?.((stream, count, limitBytes) =>
+    logger.warning(
+      `Dropped ${count} log line(s): ${stream} was not being read, and ${limitBytes / 1048576} MiB waited to be written.`,
+    ),
+  );
+  return logger;
 }

@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { statusPhrase } from "../src/http-status.ts";
-import { ansi, createLogger, formatError, type LoggerOptions, loggerFromConfig } from "../src/logging.ts";
+import {
+  ansi,
+  createLogger,
+  type DroppedLinesHandler,
+  formatError,
+  type LoggerOptions,
+  loggerFromConfig,
+} from "../src/logging.ts";
 
 function capture(options: Partial<LoggerOptions> = {}) {
   const out: string[] = [];
@@ -304,6 +311,29 @@ describe("loggerFromConfig", () => {
     expect(out).toEqual([]);
     expect(JSON.parse(err[0] as string)).toMatchObject({ level: "error", message: "kept", pid: 9 });
     expect(err.length).toBe(1);
+  });
+
+  test("lines a stalled reader made the writer drop are reported as a warning in the log's format", () => {
+    for (const format of ["text", "json"] as const) {
+      const err: string[] = [];
+      let report: DroppedLinesHandler = () => {};
+      loggerFromConfig(
+        { ...base, logFormat: format },
+        {
+          stdout: () => {},
+          stderr: (l) => err.push(l),
+          isTTY: false,
+          noColor: false,
+          onDroppedLines: (handler) => {
+            report = handler;
+          },
+        },
+      );
+      report("stdout", 65673, 8 * 1024 * 1024);
+      const message = "Dropped 65673 log line(s): stdout was not being read, and 8 MiB waited to be written.";
+      if (format === "text") expect(err).toEqual([`WARNING:  ${message}`]);
+      else expect(JSON.parse(err[0] as string)).toMatchObject({ level: "warning", message });
+    }
   });
 });
 

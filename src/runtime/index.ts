@@ -10,9 +10,11 @@
  * a synchronous write could fail with EAGAIN under load.
  */
 import { deniedByPermissions } from "../errors.ts";
+import type { DroppedLinesHandler } from "../logging.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeFs, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
+import { nodeWriter } from "./node-output.ts";
 import { posixResolve } from "./paths.ts";
 import { startDirectory } from "./start-directory.ts";
 import { webTimerAfter } from "./web-timer.ts";
@@ -65,6 +67,8 @@ export interface ProcessIO {
   exists: (path: string) => boolean;
   /** Runs the access log's flush after this turn (LoggerIO.schedule); setTimeout(0) when not given. */
   schedule?: (flush: () => void) => void;
+  /** LoggerIO.onDroppedLines: Node.js only, where a stalled reader makes tsuv drop lines (node-output.ts). */
+  onDroppedLines?: (handler: DroppedLinesHandler) => void;
 }
 
 /**
@@ -139,30 +143,15 @@ export function processIO(): ProcessIO {
       isTTY: bunIsTerminal(1),
     };
   }
+  let reportDropped: DroppedLinesHandler = () => {};
   return {
     ...base,
-    stdout: nodeWriter(process.stdout),
-    stderr: nodeWriter(process.stderr),
+    stdout: nodeWriter(process.stdout, (count, limit) => reportDropped("stdout", count, limit)),
+    stderr: nodeWriter(process.stderr, (count, limit) => reportDropped("stderr", count, limit)),
     isTTY: Boolean(process.stdout.isTTY),
-  };
-}
-
-/**
- * Node: a write to a pipe whose reader has gone (EPIPE: `tsuv ... | head`, a log shipper that
- * died) emits 'error' on the stream, and nothing handled it. tsuv logged it as an uncaught
- * exception with its stack, once per access-log flush; where stderr was the same dead pipe, logging
- * each such error failed the same way, and the server spun at 100% CPU, answered nothing and
- * ignored SIGTERM (both streams into `head -c 1`, Node 20 and 24). A stream that failed is written
- * to no more, as Deno's writer and Bun's console drop such lines; the listener also keeps an app's
- * own console.log from failing the same way.
- */
-function nodeWriter(stream: NodeJS.WriteStream): (line: string) => void {
-  let failed = false;
-  stream.on("error", () => {
-    failed = true;
-  });
-  return (line) => {
-    if (!failed) stream.write(`${line}\n`);
+    onDroppedLines: (handler) => {
+      reportDropped = handler;
+    },
   };
 }
 

@@ -1,0 +1,63 @@
+/**
+ * tsuv's log lines on Node.js's process.stdout and process.stderr, which write to a pipe without
+ * blocking (libuv): what the reader has not taken yet waits in the stream, in memory. A reader that
+ * stalls (a log collector that hangs, `| less` left open) let that grow without end: RSS 66 MB to
+ * 193 MB in 10 s of `wrk -t1 -c20` with stdout into `| sleep 30` (Node 20), on to an OOM kill.
+ * Bun's and Deno's writers block instead (runtime/index.ts), as Python's logging does for uvicorn.
+ * Here a stream holding MAX_UNWRITTEN bytes takes no more lines until it drains, and the lines it
+ * dropped are counted and reported then, as Docker's non-blocking log mode and journald's rate
+ * limit drop and count rather than hold a server's memory hostage.
+ */
+
+/** Bytes a stream may hold unwritten before lines are dropped: seconds of access log at full load. */
+export const MAX_UNWRITTEN = 8 * 1024 * 1024;
+
+/** The part of a Node.js writable stream used here. */
+export interface OutputStream {
+  readonly writableLength: number;
+  write(chunk: string): boolean;
+  on(event: "error", listener: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+}
+
+/**
+ * A writer of one record at a time (a line, or the access lines of one turn joined by newlines). A write to a pipe whose reader has gone (EPIPE: `tsuv ... |
+ * head`, a log shipper that died) emits 'error' on the stream, and nothing handled it: tsuv logged
+ * it as an uncaught exception with its stack, once per access-log flush, and where stderr was the
+ * same dead pipe, the server spun at 100% CPU, answered nothing and ignored SIGTERM (both streams
+ * into `head -c 1`, Node 20 and 24). A stream that failed is written to no more, as Deno's writer
+ * and Bun's console drop such lines; the listener also keeps an app's own console.log from failing
+ * the same way. `dropped(count, limit)` runs once the stream has drained after dropping `count` lines.
+ */
+export function nodeWriter(
+  stream: OutputStream,
+  dropped: (count: number, limitBytes: number) => void,
+  limit = MAX_UNWRITTEN,
+): (line: string) => void {
+  let failed = false;
+  let droppedLines = 0;
+  stream.on("error", () => {
+    failed = true;
+  });
+  const drained = () => {
+    const count = droppedLines;
+    droppedLines = 0;
+    dropped(count, limit);
+  };
+  return (line) => {
+    if (failed) return;
+    if (stream.writableLength >= limit) {
+      if (droppedLines === 0) stream.once("drain", drained);
+      droppedLines += lineCount(line);
+      return;
+    }
+    stream.write(`${line}\n`);
+  };
+}
+
+/** Lines in `text`: the access log hands over the lines of a turn joined by newlines (line-batch.ts). */
+function lineCount(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) count++;
+  return count;
+}
