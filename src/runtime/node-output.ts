@@ -21,13 +21,14 @@ export interface OutputStream {
 }
 
 /**
- * A writer of one record at a time (a line, or the access lines of one turn joined by newlines). A write to a pipe whose reader has gone (EPIPE: `tsuv ... |
- * head`, a log shipper that died) emits 'error' on the stream, and nothing handled it: tsuv logged
- * it as an uncaught exception with its stack, once per access-log flush, and where stderr was the
- * same dead pipe, the server spun at 100% CPU, answered nothing and ignored SIGTERM (both streams
- * into `head -c 1`, Node 20 and 24). A stream that failed is written to no more, as Deno's writer
- * and Bun's console drop such lines; the listener also keeps an app's own console.log from failing
- * the same way. `dropped(count, limit)` runs once the stream has drained after dropping `count` lines.
+ * A writer of one record at a time (a line, or the access lines of one turn joined by newlines).
+ * A write to a pipe whose reader has gone (EPIPE: `tsuv ... | head`, a log shipper that died)
+ * emits 'error' on the stream, and nothing handled it: tsuv logged it as an uncaught exception with
+ * its stack, once per access-log flush, and where stderr was the same dead pipe, the server spun at
+ * 100% CPU, answered nothing and ignored SIGTERM (both streams into `head -c 1`, Node 20 and 24). A
+ * stream that failed is written to no more, as Deno's writer and Bun's console drop such lines; the
+ * listener also keeps an app's own console.log from failing the same way. `dropped(count, limit)`
+ * runs once the stream has drained after dropping `count` lines.
  */
 export function nodeWriter(
   stream: OutputStream,
