@@ -326,15 +326,15 @@ export interface LoggerIO {
   pid?: number;
   /** LoggerOptions.schedule (on Deno a web timer: runtime/web-timer.ts). */
   schedule?: (flush: () => void) => void;
-  /** Where the writers drop lines a stalled reader did not take (Node.js): the logger says how many. */
+  /** Where the writers drop lines they could not write (Node.js: a stalled reader, a full disk): the logger says how many. */
   onDroppedLines?: (handler: DroppedLinesHandler) => void;
 }
 
 /**
- * Told, once a stream's reader has caught up, how many lines were dropped while it had stalled
- * with `limitBytes` waiting to be written.
+ * Told, once a stream takes lines again, how many were dropped and why: `reason` ends the sentence
+ * "Dropped N log line(s): stdout ..." (runtime/node-output.ts).
  */
-export type DroppedLinesHandler = (stream: "stdout" | "stderr", count: number, limitBytes: number) => void;
+export type DroppedLinesHandler = (stream: "stdout" | "stderr", count: number, reason: string) => void;
 
 /** `--use-colors` / `--no-use-colors` win; otherwise colors on a TTY unless NO_COLOR. */
 export function loggerFromConfig(
@@ -351,10 +351,8 @@ export function loggerFromConfig(
     pid: io.pid,
     schedule: io.schedule,
   });
-  io.onDroppedLines?.((stream, count, limitBytes) =>
-    logger.warning(
-      `Dropped ${count} log line(s): ${stream} was not being read, and ${limitBytes / 1048576} MiB waited to be written.`,
-    ),
+  io.onDroppedLines?.((stream, count, reason) =>
+    logger.warning(`Dropped ${count} log line(s): ${stream} ${reason}.`),
   );
   return logger;
 }

@@ -313,7 +313,7 @@ describe("loggerFromConfig", () => {
     expect(err.length).toBe(1);
   });
 
-  test("lines a stalled reader made the writer drop are reported as a warning in the log's format", () => {
+  test("lines the writer dropped (a stalled reader) are reported as a warning in the log's format", () => {
     for (const format of ["text", "json"] as const) {
       const err: string[] = [];
       let report: DroppedLinesHandler = () => {};
@@ -329,7 +329,7 @@ describe("loggerFromConfig", () => {
           },
         },
       );
-      report("stdout", 65673, 8 * 1024 * 1024);
+      report("stdout", 65673, "was not being read, and 8 MiB waited to be written");
       const message = "Dropped 65673 log line(s): stdout was not being read, and 8 MiB waited to be written.";
       if (format === "text") expect(err).toEqual([`WARNING:  ${message}`]);
       else expect(JSON.parse(err[0] as string)).toMatchObject({ level: "warning", message });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
-import { nodeWriter, type OutputStream } from "../src/runtime/node-output.ts";
+import { nodeFileWriter, nodeWriter, type OutputStream } from "../src/runtime/node-output.ts";
 
 /** A stream whose reader takes nothing until `drain()`: what was written stays unwritten. */
 class StalledStream extends EventEmitter implements OutputStream {
@@ -25,8 +25,8 @@ class StalledStream extends EventEmitter implements OutputStream {
 
 function setUp(limit: number) {
   const stream = new StalledStream();
-  const reports: [number, number][] = [];
-  const write = nodeWriter(stream, (count, limitBytes) => reports.push([count, limitBytes]), limit);
+  const reports: [number, string][] = [];
+  const write = nodeWriter(stream, (count, reason) => reports.push([count, reason]), limit);
   return { stream, reports, write };
 }
 
@@ -47,7 +47,7 @@ describe("nodeWriter", () => {
     expect(stream.written).toEqual(["0123456789\n"]);
     expect(reports).toEqual([]);
     stream.drain();
-    expect(reports).toEqual([[4, 10]]);
+    expect(reports).toEqual([[4, `was not being read, and ${10 / 1048576} MiB waited to be written`]]);
     write("after");
     expect(stream.written.at(-1)).toBe("after\n");
   });
@@ -61,10 +61,7 @@ describe("nodeWriter", () => {
     write("123456");
     write("y\nz");
     stream.drain();
-    expect(reports).toEqual([
-      [1, 5],
-      [2, 5],
-    ]);
+    expect(reports.map(([count]) => count)).toEqual([1, 2]);
     expect(stream.listenerCount("drain")).toBe(0);
   });
 
@@ -73,5 +70,67 @@ describe("nodeWriter", () => {
     stream.emit("error", new Error("write EPIPE"));
     write("lost");
     expect(stream.written).toEqual([]);
+  });
+});
+
+/**
+ * A file whose disk fills up and is freed again: writes of `capacity` bytes at most, then ENOSPC
+ * (after a partial write, as write(2) does at the boundary) until `free()`.
+ */
+class FillingFile {
+  text = "";
+  constructor(private capacity: number) {}
+  write = (bytes: Uint8Array): number => {
+    const room = this.capacity - this.text.length;
+    if (room <= 0)
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    const taken = bytes.subarray(0, room);
+    this.text += new TextDecoder().decode(taken);
+    return taken.length;
+  };
+  free(): void {
+    this.capacity = Number.POSITIVE_INFINITY;
+  }
+}
+
+describe("nodeFileWriter", () => {
+  test("writes each record with its newline, nothing reported", () => {
+    const file = new FillingFile(1000);
+    const reports: [number, string][] = [];
+    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason]));
+    write("one");
+    write("two\nthree");
+    expect(file.text).toBe("one\ntwo\nthree\n");
+    expect(reports).toEqual([]);
+  });
+
+  test("a full disk drops and counts records; once space is freed it writes again and reports them", () => {
+    const file = new FillingFile(6);
+    const reports: [number, string][] = [];
+    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason]));
+    write("first"); // 6 bytes: fills the file
+    write("lost"); // ENOSPC
+    write("a\nb"); // two lines, ENOSPC
+    expect(reports).toEqual([]);
+    file.free();
+    write("back");
+    expect(file.text).toBe("first\nback\n");
+    expect(reports).toEqual([[3, "could not be written (ENOSPC: no space left on device, write)"]]);
+    write("more");
+    expect(reports.length).toBe(1);
+  });
+
+  test("the report may be written through the same writer (stderr's own warning)", () => {
+    const file = new FillingFile(0);
+    const reports: number[] = [];
+    const write: (line: string) => void = nodeFileWriter(file.write, (count) => {
+      reports.push(count);
+      write(`dropped ${count}`);
+    });
+    write("lost");
+    file.free();
+    write("back");
+    expect(file.text).toBe("back\ndropped 1\n");
+    expect(reports).toEqual([1]);
   });
 });

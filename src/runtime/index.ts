@@ -14,10 +14,11 @@ import type { DroppedLinesHandler } from "../logging.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeFs, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
-import { nodeWriter } from "./node-output.ts";
+import { nodeFileWriter, nodeWriter } from "./node-output.ts";
 import { posixResolve } from "./paths.ts";
 import { startDirectory } from "./start-directory.ts";
 import { webTimerAfter } from "./web-timer.ts";
+import { writeAll } from "./write-all.ts";
 
 export { startDirectory };
 
@@ -144,10 +145,20 @@ export function processIO(): ProcessIO {
     };
   }
   let reportDropped: DroppedLinesHandler = () => {};
+  const writer = (name: "stdout" | "stderr") => {
+    const stream = process[name];
+    const dropped = (count: number, reason: string) => reportDropped(name, count, reason);
+    const fd = name === "stdout" ? 1 : 2;
+    if (!isRegularFile(fd)) return nodeWriter(stream, dropped);
+    // The app's own console.log still goes through the stream: a failed write must not crash it.
+    stream.on("error", () => {});
+    const fs = nodeFs();
+    return nodeFileWriter((bytes) => fs.writeSync(fd, bytes), dropped);
+  };
   return {
     ...base,
-    stdout: nodeWriter(process.stdout, (count, limit) => reportDropped("stdout", count, limit)),
-    stderr: nodeWriter(process.stderr, (count, limit) => reportDropped("stderr", count, limit)),
+    stdout: writer("stdout"),
+    stderr: writer("stderr"),
     isTTY: Boolean(process.stdout.isTTY),
     onDroppedLines: (handler) => {
       reportDropped = handler;
@@ -155,16 +166,19 @@ export function processIO(): ProcessIO {
   };
 }
 
-const encoder = new TextEncoder();
-
-/** Writes all of `bytes` (a write may take only part of them). */
-function writeAll(bytes: Uint8Array, write: (chunk: Uint8Array) => number): void {
-  for (let done = 0; done < bytes.length; ) {
-    const n = write(done === 0 ? bytes : bytes.subarray(done));
-    if (n <= 0) throw new Error("write made no progress");
-    done += n;
+/**
+ * Is `fd` a regular file (`> server.log`)? Node writes to one through a stream that a single failed
+ * write (ENOSPC: the disk filled up) destroys for good, so tsuv writes its lines there itself.
+ */
+function isRegularFile(fd: number): boolean {
+  try {
+    return nodeFs().fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
+
+const encoder = new TextEncoder();
 
 /** Deno: one synchronous write per line; a line that cannot be written (closed pipe) is dropped. */
 function denoWriter(output: DenoOutput): (line: string) => void {

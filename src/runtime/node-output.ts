@@ -9,8 +9,16 @@
  * limit drop and count rather than hold a server's memory hostage.
  */
 
+import { writeAll } from "./write-all.ts";
+
 /** Bytes a stream may hold unwritten before lines are dropped: seconds of access log at full load. */
 export const MAX_UNWRITTEN = 8 * 1024 * 1024;
+
+/**
+ * Told how many lines were dropped and why, once writing works again: `reason` ends the sentence
+ * "Dropped N log line(s): stdout ..." (logging.ts).
+ */
+export type DroppedLines = (count: number, reason: string) => void;
 
 /** The part of a Node.js writable stream used here. */
 export interface OutputStream {
@@ -27,12 +35,12 @@ export interface OutputStream {
  * its stack, once per access-log flush, and where stderr was the same dead pipe, the server spun at
  * 100% CPU, answered nothing and ignored SIGTERM (both streams into `head -c 1`, Node 20 and 24). A
  * stream that failed is written to no more, as Deno's writer and Bun's console drop such lines; the
- * listener also keeps an app's own console.log from failing the same way. `dropped(count, limit)`
- * runs once the stream has drained after dropping `count` lines.
+ * listener also keeps an app's own console.log from failing the same way. `dropped` runs once the
+ * stream has drained after dropping lines.
  */
 export function nodeWriter(
   stream: OutputStream,
-  dropped: (count: number, limitBytes: number) => void,
+  dropped: DroppedLines,
   limit = MAX_UNWRITTEN,
 ): (line: string) => void {
   let failed = false;
@@ -43,7 +51,7 @@ export function nodeWriter(
   const drained = () => {
     const count = droppedLines;
     droppedLines = 0;
-    dropped(count, limit);
+    dropped(count, `was not being read, and ${limit / 1048576} MiB waited to be written`);
   };
   return (line) => {
     if (failed) return;
@@ -53,6 +61,38 @@ export function nodeWriter(
       return;
     }
     stream.write(`${line}\n`);
+  };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A writer to a regular file (`tsuv ... > server.log`), where Node's own stream writes
+ * synchronously and is destroyed by the first write that fails: with the disk full (ENOSPC), tsuv's
+ * log stopped for good, and stayed stopped once space was freed (Node 20 and 24; Bun and Deno wrote
+ * on, as Python's logging does for uvicorn). Each record is written here with `write` (fs.writeSync
+ * on the fd); one that fails is dropped and counted, and the count is reported, with the error,
+ * after the next record that goes out. Threads write to the fd themselves too.
+ */
+export function nodeFileWriter(
+  write: (bytes: Uint8Array) => number,
+  dropped: DroppedLines,
+): (line: string) => void {
+  let droppedLines = 0;
+  let lastError = "";
+  return (line) => {
+    try {
+      writeAll(encoder.encode(`${line}\n`), write);
+    } catch (error) {
+      droppedLines += lineCount(line);
+      lastError = error instanceof Error ? error.message : String(error);
+      return;
+    }
+    if (droppedLines === 0) return;
+    // Reset first: the report is a line written through a writer, possibly this one.
+    const count = droppedLines;
+    droppedLines = 0;
+    dropped(count, `could not be written (${lastError})`);
   };
 }
 
