@@ -120,6 +120,20 @@ describe("nodeFileWriter", () => {
     expect(reports.length).toBe(1);
   });
 
+  test("a record the disk cut short is ended by a newline before the next one", () => {
+    const file = new FillingFile(8);
+    const reports: number[] = [];
+    const write = nodeFileWriter(file.write, (count) => reports.push(count));
+    write("first"); // 6 bytes
+    write("second"); // "se", then ENOSPC
+    write("lost"); // nothing written: the file still ends inside "second"
+    file.free();
+    write("third");
+    write("fourth");
+    expect(file.text).toBe("first\nse\nthird\nfourth\n");
+    expect(reports).toEqual([2]);
+  });
+
   test("the report may be written through the same writer (stderr's own warning)", () => {
     const file = new FillingFile(0);
     const reports: number[] = [];

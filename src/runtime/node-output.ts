@@ -65,6 +65,7 @@ export function nodeWriter(
 }
 
 const encoder = new TextEncoder();
+const NEWLINE = 10;
 
 /**
  * A writer to a regular file (`tsuv ... > server.log`), where Node's own stream writes
@@ -72,7 +73,8 @@ const encoder = new TextEncoder();
  * log stopped for good, and stayed stopped once space was freed (Node 20 and 24; Bun and Deno wrote
  * on, as Python's logging does for uvicorn). Each record is written here with `write` (fs.writeSync
  * on the fd); one that fails is dropped and counted, and the count is reported, with the error,
- * after the next record that goes out. Threads write to the fd themselves too.
+ * after the next record that goes out; a record the disk cut short is ended there by a newline, so
+ * the next one is not glued to it. Threads write to the fd themselves too.
  */
 export function nodeFileWriter(
   write: (bytes: Uint8Array) => number,
@@ -80,10 +82,20 @@ export function nodeFileWriter(
 ): (line: string) => void {
   let droppedLines = 0;
   let lastError = "";
+  // The file ends inside a record that the disk cut short: the next one starts on a line of its own.
+  let cut = false;
   return (line) => {
+    const bytes = encoder.encode(cut ? `\n${line}\n` : `${line}\n`);
+    let written = 0;
     try {
-      writeAll(encoder.encode(`${line}\n`), write);
+      writeAll(bytes, (chunk) => {
+        const n = write(chunk);
+        written += n;
+        return n;
+      });
+      cut = false;
     } catch (error) {
+      if (written > 0) cut = bytes[written - 1] !== NEWLINE;
       droppedLines += lineCount(line);
       lastError = error instanceof Error ? error.message : String(error);
       return;
