@@ -371,6 +371,22 @@ function normalizeArch(arch: string): string {
 }
 
 /**
+ * Node's workers share one parent-bound socket: one accept queue, so a restart resets nothing, but
+ * whichever worker wakes first takes every connection waiting, and a burst of keep-alive
+ * connections can all land on one worker and stay there (docs/workers.md, "Connection balance").
+ * Where Node can listen with reusePort (22.12+, Linux, where the kernel balances) and the kernel
+ * moves a closing listener's queued connections to another one (net.ipv4.tcp_migrate_req=1, read
+ * by sysctl.ts), each worker gets its own reusePort listener instead: balanced, and still no
+ * resets on restart. With the sysctl at 0 the shared socket stays.
+ */
+export function nodeBalancesWithReusePort(
+  info: Pick<RuntimeInfo, "name" | "capabilities">,
+  sysctl: string | undefined,
+): boolean {
+  return info.name === "node" && info.capabilities.reusePortBalances && sysctl?.trim() === "1";
+}
+
+/**
  * The start-up advice for workers that share a port with SO_REUSEPORT (Bun, Deno) on Linux while
  * net.ipv4.tcp_migrate_req is 0 (`sysctl` is its value, read by sysctl.ts; undefined when unreadable).
  * Why: each worker has its own listen queue, and when a worker closes its listener (rolling restart,

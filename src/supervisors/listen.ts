@@ -3,12 +3,14 @@
  * socket (Node: a parent-bound fd that threads listen on and children inherit), so a busy port
  * fails before any worker starts and connections queue while a worker restarts. Elsewhere (Bun,
  * Deno) workers each bind with reusePort; the parent still probes the port first, which fails fast
- * on a busy port and turns port 0 into one real port that every worker then binds.
+ * on a busy port and turns port 0 into one real port that every worker then binds. Node on TCP
+ * takes reusePort too where the kernel migrates queued connections (nodeBalancesWithReusePort).
  */
 import type { Config } from "../config.ts";
 import { ConfigError, EXIT, errorMessage, TsuvError } from "../errors.ts";
 import type { Logger } from "../logging.ts";
 import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
+import { nodeBalancesWithReusePort } from "../runtime/detect.ts";
 import { describeAddress, listenTargetFromConfig } from "../server.ts";
 
 export interface PreparedListen {
@@ -47,9 +49,12 @@ export function announcedUrl(
 export async function prepareListen(
   config: Config,
   adapter: Pick<RuntimeAdapter, "bindSharedSocket" | "probePort" | "info">,
+  /** net.ipv4.tcp_migrate_req as sysctl.ts reads it (undefined: unreadable). */
+  tcpMigrateReq?: string,
 ): Promise<PreparedListen> {
   const target = listenTargetFromConfig(config);
-  if (config.socketSharing === "fd") {
+  const balance = target.kind === "tcp" && nodeBalancesWithReusePort(adapter.info, tcpMigrateReq);
+  if (config.socketSharing === "fd" && !balance) {
     if (target.kind === "fd") {
       // --fd: the socket is already bound (systemd); share it as is, and leave closing to its owner.
       return { listen: target, shared: { fd: target.fd, address: target, close() {} }, address: target };

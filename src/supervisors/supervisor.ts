@@ -109,6 +109,7 @@ export class Supervisor {
   private wake: (() => void) | undefined;
   private readonly readyTimeoutOverride: number | undefined;
   private readonly readTcpMigrateReq: () => string | undefined;
+  private tcpMigrateReqRead: { value: string | undefined } | undefined;
 
   constructor(
     protected readonly config: Config,
@@ -156,9 +157,15 @@ export class Supervisor {
     return this.config.timeoutWorkerHealthcheck * 1000;
   }
 
+  /** net.ipv4.tcp_migrate_req, read once: how the workers listen and the advice agree. */
+  private get tcpMigrateReq(): string | undefined {
+    this.tcpMigrateReqRead ??= { value: this.readTcpMigrateReq() };
+    return this.tcpMigrateReqRead.value;
+  }
+
   /** Bind or probe the socket the workers share (see listen.ts). */
   async prepare(): Promise<PreparedListen> {
-    this.prepared = await prepareListen(this.config, this.adapter);
+    this.prepared = await prepareListen(this.config, this.adapter, this.tcpMigrateReq);
     return this.prepared;
   }
 
@@ -173,12 +180,7 @@ export class Supervisor {
     else this.pendingAnnouncement = runningOn;
     this.logger.info(`Started parent process [${this.adapter.pid}]`);
     const reusePort = prepared.listen.kind === "tcp" && prepared.listen.reusePort;
-    const advice = tcpMigrateReqAdvice(
-      this.adapter.info,
-      reusePort,
-      this.workersNum,
-      this.readTcpMigrateReq(),
-    );
+    const advice = tcpMigrateReqAdvice(this.adapter.info, reusePort, this.workersNum, this.tcpMigrateReq);
     if (advice) this.logger.info(advice);
     this.signals.listen(this.adapter);
     let sharedOpen = prepared.shared !== null;
