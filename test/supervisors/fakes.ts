@@ -188,6 +188,12 @@ export interface HarnessOptions {
 export interface Harness {
   config: Config;
   clock: FakeClock;
+  /**
+   * What a supervisor under test gets: the virtual clock, and net.ipv4.tcp_migrate_req at its
+   * default 0, so the host's sysctl does not change how the fakes listen (at 1, Node workers would
+   * take reusePort: src/runtime/detect.ts nodeBalancesWithReusePort).
+   */
+  deps: { clock: FakeClock; readTcpMigrateReq: () => string };
   logger: RecordingLogger;
   adapter: RuntimeAdapter;
   /** Every fake port started, in order. */
@@ -267,6 +273,7 @@ export function harness(kind: "thread" | "process", options: HarnessOptions = {}
   return {
     config,
     clock,
+    deps: { clock, readTcpMigrateReq: () => "0" },
     logger,
     adapter,
     ports,

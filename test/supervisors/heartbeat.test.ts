@@ -136,7 +136,7 @@ async function foundAfterHang(kind: "thread" | "process", hangs: boolean) {
   const argv = ["main:app", "--workers", "2", "--timeout-worker-healthcheck", "1"];
   if (kind === "thread") argv.push("--worker-class", "thread");
   const h = harness(kind, { argv });
-  const deps = { clock: h.clock };
+  const deps = h.deps;
   const supervisor =
     kind === "thread"
       ? new Multithread(h.config, h.adapter, h.logger, deps)

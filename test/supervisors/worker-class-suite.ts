@@ -30,7 +30,7 @@ type SupervisorClass<S> = new (
 export function supervised<S extends Supervisor>(kind: "thread" | "process", Class: SupervisorClass<S>) {
   return (argv?: string[], options: Omit<HarnessOptions, "argv"> = {}): Supervised<S> => {
     const h = harness(kind, { argv, ...options });
-    const supervisor = new Class(h.config, h.adapter, h.logger, { clock: h.clock });
+    const supervisor = new Class(h.config, h.adapter, h.logger, h.deps);
     return { ...h, supervisor, port: (i) => h.ports[i] as FakeWorkerPort };
   };
 }
