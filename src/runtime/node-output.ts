@@ -6,7 +6,8 @@
  * Bun's and Deno's writers block instead (runtime/index.ts), as Python's logging does for uvicorn.
  * Here a stream holding MAX_UNWRITTEN bytes takes no more lines until it drains, and the lines it
  * dropped are counted and reported then, as Docker's non-blocking log mode and journald's rate
- * limit drop and count rather than hold a server's memory hostage.
+ * limit drop and count rather than hold a server's memory hostage. Output that is a regular file
+ * is written to its fd instead (nodeFileWriter), so that a full disk drops lines, not the log.
  */
 
 import { writeAll } from "./write-all.ts";
