@@ -14,6 +14,29 @@ import { harness } from "./supervisors/fakes.ts";
 
 const linux = { os: "linux" };
 
+/**
+ * Two workers of `kind` over fakes, started with `sysctl` as net.ipv4.tcp_migrate_req and stopped:
+ * the first worker's listen target, the ports probed, and the start-up advice lines.
+ */
+async function supervise(
+  kind: "thread" | "process",
+  runtime: ReturnType<typeof fakeRuntime>,
+  sysctl: string | undefined,
+  sharedFd: number | null,
+) {
+  const argv = ["main:app", "--workers", "2", "--worker-class", kind, "--port", "0"];
+  const h = harness(kind, { argv, runtime, probedPort: 4321, sharedFd });
+  const Class = kind === "thread" ? Multithread : Multiprocess;
+  const supervisor = new Class(h.config, h.adapter, h.logger, {
+    clock: h.clock,
+    readTcpMigrateReq: () => sysctl,
+  });
+  supervisor.signalQueue.push("SIGINT");
+  expect(await supervisor.run()).toBe(0);
+  const advice = h.logger.messages("info").filter((line) => line.includes("tcp_migrate_req"));
+  return { listen: h.ports[0]?.boot.listen, probed: h.probed, advice };
+}
+
 describe("tcpMigrateReqAdvice", () => {
   test("reusePort, several workers, sysctl 0 on Linux: the advice names the sysctl command", () => {
     expect(tcpMigrateReqAdvice(linux, true, 2, "0")).toContain("sysctl -w net.ipv4.tcp_migrate_req=1");
@@ -61,16 +84,7 @@ describe("the supervisor logs it once at start-up", () => {
     runtime = bun,
     sysctl: string | undefined = "0",
   ): Promise<string[]> {
-    const argv = ["main:app", "--workers", "2", "--worker-class", kind, "--port", "0"];
-    const h = harness(kind, { argv, runtime, probedPort: 4321, sharedFd: runtime === bun ? null : 10 });
-    const Class = kind === "thread" ? Multithread : Multiprocess;
-    const supervisor = new Class(h.config, h.adapter, h.logger, {
-      clock: h.clock,
-      readTcpMigrateReq: () => sysctl,
-    });
-    supervisor.signalQueue.push("SIGINT");
-    expect(await supervisor.run()).toBe(0);
-    return h.logger.messages("info").filter((line) => line.includes("tcp_migrate_req"));
+    return (await supervise(kind, runtime, sysctl, runtime === bun ? null : 10)).advice;
   }
 
   for (const kind of ["thread", "process"] as const) {
@@ -100,24 +114,8 @@ describe("Node's workers listen with reusePort where the kernel migrates queued 
     expect(nodeBalancesWithReusePort(bun, "1")).toBe(false); // reusePort already, whatever the sysctl
   });
 
-  async function firstBoot(
-    kind: "thread" | "process",
-    runtime: typeof node24,
-    sysctl: string | undefined,
-    extra: string[] = [],
-  ) {
-    const argv = ["main:app", "--workers", "2", "--worker-class", kind, "--port", "0", ...extra];
-    const h = harness(kind, { argv, runtime, probedPort: 4321, sharedFd: 10 });
-    const Class = kind === "thread" ? Multithread : Multiprocess;
-    const supervisor = new Class(h.config, h.adapter, h.logger, {
-      clock: h.clock,
-      readTcpMigrateReq: () => sysctl,
-    });
-    supervisor.signalQueue.push("SIGINT");
-    expect(await supervisor.run()).toBe(0);
-    const advice = h.logger.messages("info").filter((line) => line.includes("tcp_migrate_req"));
-    return { listen: h.ports[0]?.boot.listen, probed: h.probed, advice };
-  }
+  const firstBoot = (kind: "thread" | "process", runtime: typeof node24, sysctl: string | undefined) =>
+    supervise(kind, runtime, sysctl, 10);
 
   for (const kind of ["thread", "process"] as const) {
     test(`${kind} workers, Node 22.12+, sysctl 1: each worker binds the probed port with reusePort`, async () => {
