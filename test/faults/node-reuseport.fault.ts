@@ -8,6 +8,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { readTcpMigrateReq } from "../../src/runtime/sysctl.ts";
 import { logCount, type RunningTsuv, waitIdentities, waitLog } from "../helpers/tsuv.ts";
 import { CLASSES, CONNECTIONS, migrateReq, report, startWorkers, withMigrateReq } from "./harness.ts";
 import { LoadClient } from "./load-client.ts";
@@ -32,14 +33,6 @@ function listeningSockets(port: number): number {
     }
   }
   return count;
-}
-
-function currentMigrateReq(): string | undefined {
-  try {
-    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim();
-  } catch {
-    return undefined;
-  }
 }
 
 for (const workerClass of CLASSES) {
@@ -92,7 +85,7 @@ for (const workerClass of CLASSES) {
       async () => {
         if (migrateReq() === undefined) {
           // Not writable here: the mode the current value gives.
-          await check(currentMigrateReq());
+          await check(readTcpMigrateReq());
           return;
         }
         await withMigrateReq("1", () => check("1"));
