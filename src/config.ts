@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   type OptionValues,
 } from "./options.ts";
+import type { RuntimeInfo } from "./runtime/detect.ts";
 import {
   cipherSupport,
   clientCertSupport,
@@ -23,11 +24,10 @@ import {
   nativeWebSocketSupport,
   processModeSupport,
   type Refusal,
-  type RuntimeInfo,
   reloadSupport,
   type SocketSharing,
   threadModeSupport,
-} from "./runtime/detect.ts";
+} from "./runtime/support.ts";
 
 export interface Config extends OptionValues {
   /** Workers resolved ($WEB_CONCURRENCY, else 1). */

@@ -11,14 +11,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bun, deno, node24, ROOT } from "../scripts/tools.mjs";
 import {
-  type ModeSupport,
-  processModeSupport,
   type RuntimeCapabilities,
   type RuntimeInfo,
   type RuntimeName,
-  threadModeSupport,
   versionAtLeast,
 } from "../src/runtime/detect.ts";
+import { type ModeSupport, processModeSupport, threadModeSupport } from "../src/runtime/support.ts";
 
 /** detectRuntime()'s capabilities for a runtime, version and OS (kept in step by the last test). */
 function capabilitiesFor(

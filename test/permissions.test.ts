@@ -22,8 +22,8 @@ import {
   denoThreadsDenied,
   splitCmdline,
 } from "../src/runtime/deno-permissions.ts";
-import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/detect.ts";
 import { hangupIgnoredFrom } from "../src/runtime/process-basics.ts";
+import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/support.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 import { getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
 

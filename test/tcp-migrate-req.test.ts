@@ -5,7 +5,7 @@
  * balance"). The /proc read is faked; nothing here touches the real sysctl.
  */
 import { describe, expect, test } from "bun:test";
-import { nodeBalancesWithReusePort, tcpMigrateReqAdvice } from "../src/runtime/detect.ts";
+import { nodeBalancesWithReusePort, tcpMigrateReqAdvice } from "../src/runtime/support.ts";
 import { readTcpMigrateReq, TCP_MIGRATE_REQ_PATH } from "../src/runtime/sysctl.ts";
 import { Multiprocess } from "../src/supervisors/multiprocess.ts";
 import { Multithread } from "../src/supervisors/multithread.ts";

@@ -13,7 +13,7 @@
  * - A thread worker loads tsuv's worker module, and Deno checks read access to a worker's modules
  *   (not to the main module's graph), so thread workers need read access to tsuv's source files.
  */
-import type { Refusal } from "./detect.ts";
+import type { Refusal } from "./support.ts";
 
 /** How tsuv starts its runtime again (process workers, --reload): the runtime's own flags, or why it cannot. */
 export type Respawn = { ok: true; runtimeArgs: readonly string[] } | Refusal;

@@ -10,7 +10,7 @@ import type { Config } from "../config.ts";
 import { ConfigError, EXIT, errorMessage, TsuvError } from "../errors.ts";
 import type { Logger } from "../logging.ts";
 import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
-import { nodeBalancesWithReusePort } from "../runtime/detect.ts";
+import { nodeBalancesWithReusePort } from "../runtime/support.ts";
 import { describeAddress, listenTargetFromConfig } from "../server.ts";
 
 export interface PreparedListen {

@@ -22,7 +22,7 @@ import type {
   WorkerBoot,
   WorkerPort,
 } from "../runtime/adapter.ts";
-import { tcpMigrateReqAdvice } from "../runtime/detect.ts";
+import { tcpMigrateReqAdvice } from "../runtime/support.ts";
 import { readTcpMigrateReq } from "../runtime/sysctl.ts";
 import { listenTargetFromConfig } from "../server.ts";
 import { BootFailures, MAX_BOOT_DEATHS } from "./boot-failures.ts";
