@@ -1,6 +1,6 @@
 /**
  * Kernel settings tsuv gives advice on, read from /proc (Linux; all three runtimes have node:fs).
- * The advice itself is a pure function in detect.ts.
+ * The advice itself is a pure function in support.ts.
  */
 import { readFileSync } from "node:fs";
 

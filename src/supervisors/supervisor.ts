@@ -109,7 +109,8 @@ export class Supervisor {
   private wake: (() => void) | undefined;
   private readonly readyTimeoutOverride: number | undefined;
   private readonly readTcpMigrateReq: () => string | undefined;
-  private tcpMigrateReqRead: { value: string | undefined } | undefined;
+  /** net.ipv4.tcp_migrate_req, read once by prepare(): how the workers listen and the advice agree. */
+  private tcpMigrateReq: string | undefined;
 
   constructor(
     protected readonly config: Config,
@@ -157,14 +158,9 @@ export class Supervisor {
     return this.config.timeoutWorkerHealthcheck * 1000;
   }
 
-  /** net.ipv4.tcp_migrate_req, read once: how the workers listen and the advice agree. */
-  private get tcpMigrateReq(): string | undefined {
-    this.tcpMigrateReqRead ??= { value: this.readTcpMigrateReq() };
-    return this.tcpMigrateReqRead.value;
-  }
-
   /** Bind or probe the socket the workers share (see listen.ts). */
   async prepare(): Promise<PreparedListen> {
+    this.tcpMigrateReq = this.readTcpMigrateReq();
     this.prepared = await prepareListen(this.config, this.adapter, this.tcpMigrateReq);
     return this.prepared;
   }

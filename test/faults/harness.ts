@@ -5,6 +5,7 @@
  * the workers, log counting and child PIDs are in test/helpers/tsuv.ts.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { TCP_MIGRATE_REQ_PATH } from "../../src/runtime/sysctl.ts";
 import {
   type RuntimeKey,
   type StartOptions,
@@ -81,13 +82,11 @@ export function treeFds(root: number): Map<number, number> {
   return fds;
 }
 
-const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
-
 /** The current net.ipv4.tcp_migrate_req, or undefined where it cannot be read and written. */
 export function migrateReq(): string | undefined {
   try {
-    const value = readFileSync(MIGRATE, "utf8").trim();
-    writeFileSync(MIGRATE, value); // writable? (root in a fresh container: yes)
+    const value = readFileSync(TCP_MIGRATE_REQ_PATH, "utf8").trim();
+    writeFileSync(TCP_MIGRATE_REQ_PATH, value); // writable? (root in a fresh container: yes)
     return value;
   } catch {
     return undefined;
@@ -96,12 +95,12 @@ export function migrateReq(): string | undefined {
 
 /** Run `body` with tcp_migrate_req set to `value`, always restoring the original. */
 export async function withMigrateReq<T>(value: "0" | "1", body: () => Promise<T>): Promise<T> {
-  const original = readFileSync(MIGRATE, "utf8").trim();
-  writeFileSync(MIGRATE, value);
+  const original = readFileSync(TCP_MIGRATE_REQ_PATH, "utf8").trim();
+  writeFileSync(TCP_MIGRATE_REQ_PATH, value);
   try {
     return await body();
   } finally {
-    writeFileSync(MIGRATE, original);
+    writeFileSync(TCP_MIGRATE_REQ_PATH, original);
   }
 }
 
