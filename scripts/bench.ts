@@ -20,7 +20,7 @@ import {
   tsuvArgs,
   tsuvCommand,
 } from "./bench/contenders.ts";
-import { type Client, type LoadOptions, WORKLOADS, type Workload } from "./bench/load.ts";
+import { ALL_WORKLOADS, type Client, type LoadOptions, WORKLOADS, type Workload } from "./bench/load.ts";
 import { currentLoad, machine, versions } from "./bench/machine.ts";
 import { measureMemory } from "./bench/memory.ts";
 import { ensureCommand, findUvicorn } from "./bench/prereq.ts";
@@ -48,7 +48,8 @@ const HELP = `Usage: npm run bench -- [options]
   --only LIST             groups to run, comma-separated: bun, deno, node20, node24 (every group
                           of that runtime) or a group id: bun-1 bun-2 deno-1 deno-2 node20-1
                           node20-2 node24-1 node24-2 uvicorn
-  --workload LIST         plaintext,json (default both)
+  --workload LIST         plaintext,json,close (default plaintext,json; close: plaintext with a
+                          new connection per request)
   --skip LIST             sections to skip: ${SECTIONS.join(", ")}
   --latency-connections N paced latency run: connections (default 10)
   --latency-delay MS      paced latency run: pause before each request per connection (default 2)
@@ -142,8 +143,8 @@ async function main(): Promise<number> {
   }
   const workloads = (list(values.workload).length ? list(values.workload) : WORKLOADS) as Workload[];
   for (const w of workloads) {
-    if (!WORKLOADS.includes(w)) {
-      console.error(`unknown workload ${w} (${WORKLOADS.join(", ")})`);
+    if (!ALL_WORKLOADS.includes(w)) {
+      console.error(`unknown workload ${w} (${ALL_WORKLOADS.join(", ")})`);
       return 2;
     }
   }

@@ -57,6 +57,13 @@ describe("bench harness units", () => {
     expect(wrkArgs(40000, "plaintext", { connections: 50, threads: 1, durationS: 3 })).not.toContain("-s");
   });
 
+  test("the close workload asks for GET / on a new connection per request", async () => {
+    const args = wrkArgs(40000, "close", { connections: 50, threads: 1, durationS: 3 });
+    expect(args.at(-1)).toBe("http://127.0.0.1:40000/");
+    const lua = await Bun.file(args[args.indexOf("-s") + 1] as string).text();
+    expect(lua).toBe('wrk.headers["Connection"] = "close"\n');
+  });
+
   test("ratios pair rounds within a group; the report and SVG show them with targets", () => {
     const result = (id: string, group: string, rps: number[]): ContenderResult => ({
       id,
@@ -67,6 +74,7 @@ describe("bench harness units", () => {
       runs: {
         plaintext: rps.map((r) => ({ rps: r, requests: r * 3, errors: 0 })),
         json: rps.map((r) => ({ rps: r / 2, requests: r, errors: 0 })),
+        close: [],
       },
       latency: [],
     });

@@ -7,8 +7,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export type Workload = "plaintext" | "json";
+/**
+ * plaintext and json: keep-alive, the issue's two workloads (the default). close: plaintext with a
+ * new connection per request (`Connection: close`), as a client or proxy that keeps no connection
+ * open sends it (nginx's default to its upstream); by choice only (--workload).
+ */
+export type Workload = "plaintext" | "json" | "close";
 export const WORKLOADS: Workload[] = ["plaintext", "json"];
+export const ALL_WORKLOADS: Workload[] = ["plaintext", "json", "close"];
 
 export interface Measurement {
   rps: number;
@@ -45,7 +51,7 @@ export function pathOf(workload: Workload): string {
   return workload === "json" ? "/json" : "/";
 }
 
-/** A Lua script for wrk: POST the JSON body (json workload) and/or pace each connection. */
+/** A Lua script for wrk: POST the JSON body (json), close after each request (close), pace each connection. */
 function luaScript(workload: Workload, delayMs: number | undefined): string | undefined {
   const lines: string[] = [];
   if (workload === "json") {
@@ -55,6 +61,7 @@ function luaScript(workload: Workload, delayMs: number | undefined): string | un
       'wrk.headers["Content-Type"] = "application/json"',
     );
   }
+  if (workload === "close") lines.push('wrk.headers["Connection"] = "close"');
   if (delayMs) lines.push(`function delay() return ${delayMs} end`);
   if (!lines.length) return undefined;
   // One fixed folder, one file per script: every run of wrk rewrites the same few files instead of
@@ -139,7 +146,9 @@ export async function runFetch(port: number, workload: Workload, options: LoadOp
   const init: RequestInit =
     workload === "json"
       ? { method: "POST", body: JSON_BODY, headers: { "content-type": "application/json" } }
-      : { method: "GET" };
+      : workload === "close"
+        ? { method: "GET", headers: { connection: "close" } }
+        : { method: "GET" };
   const deadline = performance.now() + options.durationS * 1000;
   const latencies: number[] = [];
   let errors = 0;

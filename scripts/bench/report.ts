@@ -229,7 +229,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
   push(
     "## Throughput",
     "",
-    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.`,
+    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.${s.workloads.includes("close") ? " `close`: GET / on a new connection per request (`Connection: close`)." : ""}`,
     "",
     `| group | contender | ${s.workloads.map((w) => `${w} req/s`).join(" | ")} | ${s.workloads.map((w) => `${w} CPU-us/req`).join(" | ")} | errors |`,
     `|---|---|${s.workloads.map(() => "---:|---:|").join("")}---:|`,

@@ -82,7 +82,7 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
           group: group.id,
           tsuv: contender.tsuv,
           ok: true,
-          runs: { plaintext: [], json: [] },
+          runs: { plaintext: [], json: [], close: [] },
           latency: [],
         },
       });
