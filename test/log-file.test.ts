@@ -7,10 +7,10 @@
  * checked by hand on a full tmpfs (docs/reliability.md, case 13).
  */
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn } from "bun";
+import { spawn, spawnSync } from "bun";
 import { freePort, getBody, ROOT, RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/main.ts";
@@ -74,4 +74,92 @@ for (const runtime of RUNTIMES) {
       });
     }, 40_000);
   }
+}
+
+/**
+ * The app's own console.log on Node, to a file that cannot grow (the disk full; here the file-size
+ * limit, `ulimit -S -f`, which Node meets with EFBIG where a full disk gives ENOSPC): its lines are
+ * dropped meanwhile and counted, and once the file may grow again (the limit raised with prlimit,
+ * as freeing space would) the next one is written on a line of its own, followed by a warning with
+ * the count. Before, Node's stream dropped them unsaid and glued the next line to the one the limit
+ * cut short. Node only: Bun and Deno write the app's output themselves (docs/reliability.md, case 13).
+ */
+for (const runtime of ["node20", "node24"] as const) {
+  for (const setup of SETUPS) {
+    test(`${runtime}, ${setup.label}: the app's console output comes back once the file can grow again`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsuv-log-full-"));
+      const logPath = join(dir, "server.log");
+      const fd = openSync(logPath, "w");
+      const port = await freePort();
+      const command = [
+        ...tsuvCommand(runtime),
+        "test/fixtures/apps/console-log.ts",
+        "--port",
+        String(port),
+        // The app's lines alone: any warning counts them.
+        "--no-access-log",
+      ];
+      const server = spawn(
+        ["bash", "-c", 'ulimit -S -f 16 && exec "$@"', "bash", ...command, ...setup.args],
+        {
+          cwd: ROOT,
+          stdin: "ignore",
+          stdout: fd,
+          stderr: fd,
+          env: { ...process.env, NO_COLOR: "1" },
+        },
+      );
+      closeSync(fd);
+      cleanups.push(() => {
+        server.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = performance.now() + 20_000;
+      while ((await getBody(base, "/say?word=ready", 1000)) === null && performance.now() < deadline)
+        await Bun.sleep(100);
+      // 16 KiB of room: 300 lines of 100 bytes fill it, and the rest cannot be written.
+      const filler = await getBody(base, "/fill?lines=300");
+      // A thread's output reaches the file through the main thread, a moment later: wait until the
+      // file is full, and a little more for the rest of the fill to meet the limit too.
+      const full = performance.now() + 5000;
+      while (statSync(logPath).size < 16 * 1024 && performance.now() < full) await Bun.sleep(20);
+      await Bun.sleep(200);
+      for (const pid of [server.pid, ...workerPids(server.pid)])
+        expect(spawnSync(["prlimit", "--pid", String(pid), "--fsize=unlimited"]).exitCode).toBe(0);
+      // The worker whose writes failed must write again (process workers each have their own stream).
+      const said: string[] = [];
+      for (let i = 0; i < 40 && said.length < 3; i++) {
+        const pid = await getBody(base, `/say?word=after-${i}`);
+        if (pid === filler) said.push(`after-${i}`);
+      }
+      const until = performance.now() + 5000;
+      while (!readFileSync(logPath, "utf8").includes(`app says ${said.at(-1)}`) && performance.now() < until)
+        await Bun.sleep(50);
+      server.kill("SIGTERM");
+      await Promise.race([server.exited, Bun.sleep(15_000)]);
+      const lines = readFileSync(logPath, "utf8").split("\n");
+      const dropped = lines
+        .map((line) =>
+          line.match(/^WARNING: {2}Dropped (\d+) log line\(s\): stdout could not be written \(EFBIG/),
+        )
+        .reduce((sum, match) => sum + Number(match?.[1] ?? 0), 0);
+      expect({
+        said: said.length,
+        // Each on a line of its own: not glued to the fill line the limit cut short.
+        written: said.filter((word) => lines.includes(`app says ${word}`)),
+        // At most ~165 of the 300 fill lines fit: the rest are counted.
+        droppedMost: dropped >= 100 && dropped <= 300,
+      }).toEqual({ said: 3, written: said, droppedMost: true });
+    }, 40_000);
+  }
+}
+
+/** The process workers of the tsuv with `pid` (its children, from /proc). */
+function workerPids(pid: number): number[] {
+  const out = spawnSync(["ps", "-o", "pid=", "--ppid", String(pid)]).stdout.toString();
+  return out
+    .split("\n")
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
 }

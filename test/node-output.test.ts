@@ -97,7 +97,7 @@ describe("nodeFileWriter", () => {
   test("writes each record with its newline, nothing reported", () => {
     const file = new FillingFile(1000);
     const reports: [number, string][] = [];
-    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason]));
+    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason])).line;
     write("one");
     write("two\nthree");
     expect(file.text).toBe("one\ntwo\nthree\n");
@@ -107,7 +107,7 @@ describe("nodeFileWriter", () => {
   test("a full disk drops and counts records; once space is freed it writes again and reports them", () => {
     const file = new FillingFile(6);
     const reports: [number, string][] = [];
-    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason]));
+    const write = nodeFileWriter(file.write, (count, reason) => reports.push([count, reason])).line;
     write("first"); // 6 bytes: fills the file
     write("lost"); // ENOSPC
     write("a\nb"); // two lines, ENOSPC
@@ -123,7 +123,7 @@ describe("nodeFileWriter", () => {
   test("a record the disk cut short is ended by a newline before the next one", () => {
     const file = new FillingFile(8);
     const reports: number[] = [];
-    const write = nodeFileWriter(file.write, (count) => reports.push(count));
+    const write = nodeFileWriter(file.write, (count) => reports.push(count)).line;
     write("first"); // 6 bytes
     write("second"); // "se", then ENOSPC
     write("lost"); // nothing written: the file still ends inside "second"
@@ -140,11 +140,40 @@ describe("nodeFileWriter", () => {
     const write: (line: string) => void = nodeFileWriter(file.write, (count) => {
       reports.push(count);
       write(`dropped ${count}`);
-    });
+    }).line;
     write("lost");
     file.free();
     write("back");
     expect(file.text).toBe("back\ndropped 1\n");
     expect(reports).toEqual([1]);
+  });
+
+  test("the app's own output goes to the same file as it was written; a full disk drops and counts its lines", () => {
+    const file = new FillingFile(12);
+    const reports: number[] = [];
+    const output = nodeFileWriter(file.write, (count) => {
+      reports.push(count);
+      output.line(`dropped ${count}`);
+    });
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    output.chunk(bytes("no newline "));
+    output.chunk(bytes("cut\n")); // "c", then the disk is full: the file ends inside the app's line
+    output.chunk(bytes("x\ny\nz\n")); // three lines lost
+    output.chunk(bytes("partial")); // a chunk without a newline counts as a line
+    expect(reports).toEqual([]);
+    file.free();
+    output.chunk(bytes("back\n"));
+    expect(file.text).toBe("no newline c\nback\ndropped 5\n");
+    expect(reports).toEqual([5]);
+  });
+
+  test("tsuv's lines and the app's share the state of the file: a cut one is ended whichever comes next", () => {
+    const file = new FillingFile(3);
+    const output = nodeFileWriter(file.write, () => {});
+    output.line("tsuv line"); // "tsu", cut
+    file.free();
+    output.chunk(new TextEncoder().encode("app line\n"));
+    output.line("next");
+    expect(file.text).toBe("tsu\napp line\nnext\n");
   });
 });

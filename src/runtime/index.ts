@@ -14,7 +14,7 @@ import type { DroppedLinesHandler } from "../logging.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { lazyBuiltin, nodeFs, nodeProcess, prepareBuiltins } from "./builtin.ts";
 import { detectRuntime } from "./detect.ts";
-import { nodeFileWriter, nodeWriter } from "./node-output.ts";
+import { type FileOutput, nodeFileWriter, nodeWriter } from "./node-output.ts";
 import { posixResolve } from "./paths.ts";
 import { startDirectory } from "./start-directory.ts";
 import { webTimerAfter } from "./web-timer.ts";
@@ -150,10 +150,12 @@ export function processIO(): ProcessIO {
     const dropped = (count: number, reason: string) => reportDropped(name, count, reason);
     const fd = name === "stdout" ? 1 : 2;
     if (!isRegularFile(fd)) return nodeWriter(stream, dropped);
-    // The app's own console.log still goes through the stream: a failed write must not crash it.
+    // A failed write of the app's must not crash it (an 'error' with no listener would).
     stream.on("error", () => {});
     const fs = nodeFs();
-    return nodeFileWriter((bytes) => fs.writeSync(fd, bytes), dropped);
+    const output = nodeFileWriter((bytes) => fs.writeSync(fd, bytes), dropped);
+    routeAppOutput(stream, output);
+    return output.line;
   };
   return {
     ...base,
@@ -176,6 +178,32 @@ function isRegularFile(fd: number): boolean {
   } catch {
     return false;
   }
+}
+
+type WriteMethod = (chunk: unknown, encoding: string, callback: (error?: Error | null) => void) => void;
+
+/**
+ * The app's console.log (process.stdout.write) to a regular file goes through tsuv's file writer
+ * too: Node's stream there (SyncWriteStream) is destroyed by its first failed write, so after a full
+ * disk the app's output stopped for good while tsuv's own lines came back. Its write method, the one
+ * a Writable's implementer provides, is replaced on this instance: a chunk that cannot be written is
+ * dropped and counted, and the rest goes on once space is freed. Only where the stream is that
+ * synchronous file stream: in a thread worker process.stdout hands its chunks to the main thread,
+ * whose stream this is.
+ */
+function routeAppOutput(stream: object, output: FileOutput): void {
+  if (stream.constructor.name !== "SyncWriteStream") return;
+  const write: WriteMethod = (chunk, _encoding, callback) => {
+    output.chunk(
+      typeof chunk === "string"
+        ? encoder.encode(chunk)
+        : chunk instanceof Uint8Array
+          ? chunk
+          : encoder.encode(String(chunk)),
+    );
+    callback();
+  };
+  (stream as { _write: WriteMethod })._write = write;
 }
 
 const encoder = new TextEncoder();

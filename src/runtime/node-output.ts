@@ -68,6 +68,14 @@ export function nodeWriter(
 const encoder = new TextEncoder();
 const NEWLINE = 10;
 
+/** tsuv's log lines, and the app's own output, to one regular file (nodeFileWriter). */
+export interface FileOutput {
+  /** One record of tsuv's log (its lines joined by newlines), written with a newline after it. */
+  line(text: string): void;
+  /** What the app wrote to process.stdout or process.stderr (console.log), as it wrote it. */
+  chunk(bytes: Uint8Array): void;
+}
+
 /**
  * A writer to a regular file (`tsuv ... > server.log`), where Node's own stream writes
  * synchronously and is destroyed by the first write that fails: with the disk full (ENOSPC), tsuv's
@@ -75,18 +83,15 @@ const NEWLINE = 10;
  * on, as Python's logging does for uvicorn). Each record is written here with `write` (fs.writeSync
  * on the fd); one that fails is dropped and counted, and the count is reported, with the error,
  * after the next record that goes out; a record the disk cut short is ended there by a newline, so
- * the next one is not glued to it. Threads write to the fd themselves too.
+ * the next one is not glued to it. Threads write to the fd themselves too. The app's console output
+ * goes through `chunk` (runtime/index.ts), so it survives a full disk the same way.
  */
-export function nodeFileWriter(
-  write: (bytes: Uint8Array) => number,
-  dropped: DroppedLines,
-): (line: string) => void {
+export function nodeFileWriter(write: (bytes: Uint8Array) => number, dropped: DroppedLines): FileOutput {
   let droppedLines = 0;
   let lastError = "";
   // The file ends inside a record that the disk cut short: the next one starts on a line of its own.
   let cut = false;
-  return (line) => {
-    const bytes = encoder.encode(cut ? `\n${line}\n` : `${line}\n`);
+  const record = (bytes: Uint8Array, lines: () => number) => {
     let written = 0;
     try {
       writeAll(bytes, (chunk) => {
@@ -97,7 +102,7 @@ export function nodeFileWriter(
       cut = false;
     } catch (error) {
       if (written > 0) cut = bytes[written - 1] !== NEWLINE;
-      droppedLines += lineCount(line);
+      droppedLines += lines();
       lastError = error instanceof Error ? error.message : String(error);
       return;
     }
@@ -107,6 +112,29 @@ export function nodeFileWriter(
     droppedLines = 0;
     dropped(count, `could not be written (${lastError})`);
   };
+  return {
+    line(text) {
+      record(encoder.encode(cut ? `\n${text}\n` : `${text}\n`), () => lineCount(text));
+    },
+    chunk(bytes) {
+      if (bytes.length === 0) return;
+      if (cut) {
+        const joined = new Uint8Array(bytes.length + 1);
+        joined[0] = NEWLINE;
+        joined.set(bytes, 1);
+        record(joined, () => Math.max(1, newlines(bytes)));
+      } else {
+        record(bytes, () => Math.max(1, newlines(bytes)));
+      }
+    },
+  };
+}
+
+/** Newline bytes in `bytes`: the app's lines in a chunk it wrote. */
+function newlines(bytes: Uint8Array): number {
+  let count = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count++;
+  return count;
 }
 
 /** Lines in `text`: the access log hands over the lines of a turn joined by newlines (line-batch.ts). */
