@@ -218,12 +218,26 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   return values as OptionValues;
 }
 
-function parseHeaders(raw: string[]): [string, string][] {
+/**
+ * Where an option's value came from, as its error names it: the flag, its TSUV_* variable, or the
+ * plain variable it falls back to (FORWARDED_ALLOW_IPS). For checks made after parseOptions.
+ */
+function sourceOf(name: OptionName, argv: string[], env: Record<string, string | undefined>): string {
+  const flag = `--${name}`;
+  const end = argv.indexOf("--");
+  const given = end === -1 ? argv : argv.slice(0, end);
+  if (given.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) return flag;
+  const envName = envVarName(name);
+  if (envValue(env, envName) !== undefined) return envName;
+  return (SPEC[name] as OptionSpec).envFallback ?? flag;
+}
+
+function parseHeaders(raw: string[], source: string): [string, string][] {
   return raw.map((entry) => {
     const colon = entry.indexOf(":");
     const name = colon === -1 ? "" : entry.slice(0, colon).trim();
     if (!name || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      throw new UsageError(`Invalid value for '--header': '${entry}' is not NAME:VALUE.`);
+      throw new UsageError(`Invalid value for '${source}': '${entry}' is not NAME:VALUE.`);
     }
     return [name.toLowerCase(), entry.slice(colon + 1).trim()];
   });
@@ -265,29 +279,14 @@ export function resolveConfig(
     ...values,
     workers,
     forwardedAllowIps: values.forwardedAllowIps ?? "127.0.0.1",
-    headers: parseHeaders(values.header),
-    rootPath: normalizeRootPath(
-      values.rootPath,
-      envValue(env, "TSUV_ROOT_PATH") !== undefined && !argv.some((arg) => arg.startsWith("--root-path"))
-        ? "TSUV_ROOT_PATH"
-        : "--root-path",
-    ),
+    headers: parseHeaders(values.header, sourceOf("header", argv, env)),
+    rootPath: normalizeRootPath(values.rootPath, sourceOf("root-path", argv, env)),
     socketSharing: null,
     argv,
   };
 
-  if (config.proxyHeaders) {
-    // Name where the value came from: the flag, TSUV_FORWARDED_ALLOW_IPS, or $FORWARDED_ALLOW_IPS.
-    const flagged = argv.some(
-      (arg) => arg === "--forwarded-allow-ips" || arg.startsWith("--forwarded-allow-ips="),
-    );
-    const source = flagged
-      ? "--forwarded-allow-ips"
-      : envValue(env, "TSUV_FORWARDED_ALLOW_IPS") !== undefined
-        ? "TSUV_FORWARDED_ALLOW_IPS"
-        : "FORWARDED_ALLOW_IPS";
-    validateForwardedAllowIps(config.forwardedAllowIps, source);
-  }
+  if (config.proxyHeaders)
+    validateForwardedAllowIps(config.forwardedAllowIps, sourceOf("forwarded-allow-ips", argv, env));
   if (config.uds && config.fd !== undefined)
     throw new UsageError("Options '--uds' and '--fd' are mutually exclusive.");
   if (Boolean(config.sslKeyfile) !== Boolean(config.sslCertfile)) {

@@ -177,6 +177,27 @@ describe("usage errors name the flag", () => {
   }
 });
 
+describe("a value checked after parsing names where it came from: the flag, or the variable", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [["a", "--header", "nocolon"], { TSUV_HEADER: "x:1" }, "'--header': 'nocolon' is not NAME:VALUE"],
+    [["a"], { TSUV_HEADER: "nocolon" }, "'TSUV_HEADER': 'nocolon' is not NAME:VALUE"],
+    [["a", "--root-path=api"], {}, "'--root-path': 'api' must start with '/'"],
+    [["a"], { TSUV_ROOT_PATH: "api" }, "'TSUV_ROOT_PATH': 'api' must start with '/'"],
+    [["a"], { TSUV_FORWARDED_ALLOW_IPS: "bad" }, "'TSUV_FORWARDED_ALLOW_IPS': 'bad' is not an IP"],
+    [["a"], { FORWARDED_ALLOW_IPS: "bad" }, "'FORWARDED_ALLOW_IPS': 'bad' is not an IP"],
+    [
+      ["a", "--forwarded-allow-ips=bad"],
+      { FORWARDED_ALLOW_IPS: "10.0.0.1" },
+      "'--forwarded-allow-ips': 'bad'",
+    ],
+  ];
+  for (const [argv, env, message] of cases) {
+    test(`${argv.join(" ")} ${JSON.stringify(env)}`, () => {
+      expect(() => resolveConfig(argv, env, { runtime })).toThrow(message);
+    });
+  }
+});
+
 test("an empty TSUV_* value counts as unset, as uvicorn's UVICORN_* (click): defaults, not errors", () => {
   const empty = Object.fromEntries(
     Object.keys(OPTIONS)
