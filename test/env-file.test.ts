@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvFile, parseEnvFile } from "../src/env-file.ts";
 import {
+  childPids,
   getBody,
   killAll,
   RUNTIMES,
@@ -158,4 +159,43 @@ describe.each(RUNTIMES)("%s: SIGHUP reads --env-file again", (runtime) => {
       }
     });
   }
+});
+
+/**
+ * The env file removed after start (a deploy that moved it, a secret rotated away): a SIGHUP
+ * restart keeps the values read before and restarts, and a worker that dies is replaced. On Node
+ * every new worker used to exit 9 at once ("node: FILE: not found"): Node reads `--env-file` from
+ * a script's arguments too (nodejs/node#54232), so the restart was aborted and a killed worker
+ * never came back.
+ */
+describe.each(RUNTIMES)("%s: --env-file removed while serving", (runtime) => {
+  afterEach(killAll);
+
+  test("process workers restart on SIGHUP, and a killed one is replaced", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-gone-"));
+    try {
+      const file = join(dir, "app.env");
+      writeFileSync(file, "GREETING=one\n");
+      const server = await startTwoWorkers(runtime, "test/fixtures/apps/behaviour.ts:app", "process", [
+        "--env-file",
+        file,
+      ]);
+      // Both up: the supervisor listens for SIGHUP by then.
+      await waitLog(server, /Started server process/, 2);
+      rmSync(file);
+      server.signal("SIGHUP");
+      await waitLog(server, /Child process \[\d+\] restarted/, 2, 15_000);
+      await waitLog(server, /Finished server process/, 2, 15_000);
+      // One of the two started by the restart.
+      const victim = childPids(server).at(-1) as number;
+      process.kill(victim, "SIGKILL");
+      // Its replacement: the fifth worker to start.
+      await waitLog(server, /Started server process/, 5, 15_000);
+      expect(await getBody(server.url, "/env?name=GREETING")).toBe("one");
+      // Node's own line for it, "node: FILE: not found" (tsuv's warning says "file not found: FILE").
+      expect(server.stderr() + server.stdout()).not.toMatch(/: not found$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -22,12 +22,15 @@ afterEach(() => {
 });
 
 describe("processCommand: re-run this same tsuv, never a runtime found on PATH", () => {
-  test("Node.js and Bun: the executable, its flags, and the entry script", () => {
+  test("Node.js and Bun: the executable, its flags, and the entry script (Node's after `--`)", () => {
     process.argv[1] = "/opt/tsuv/dist/cli.mjs";
     const respawn = { ok: true, runtimeArgs: ["--max-old-space-size=256"] } as const;
     const command = processCommand(fakeRuntime({ name: "node", caps: { respawn } }));
     expect(command.file).toBe(process.execPath);
-    expect(command.args).toEqual(["--max-old-space-size=256", "/opt/tsuv/dist/cli.mjs"]);
+    // `--`: Node would read the worker's own `--env-file` as its option too (nodejs/node#54232).
+    expect(command.args).toEqual(["--max-old-space-size=256", "--", "/opt/tsuv/dist/cli.mjs"]);
+    const bun = processCommand(fakeRuntime({ name: "bun", displayName: "Bun", caps: { respawn } }));
+    expect(bun.args).toEqual(["--max-old-space-size=256", "/opt/tsuv/dist/cli.mjs"]);
   });
 
   test("Deno: run, the parent's flags, the unstable net API when the parent has it, no legacy abort where known, the entry", () => {

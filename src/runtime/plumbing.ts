@@ -237,6 +237,11 @@ export function processCommand(info: RuntimeInfo): { file: string; args: string[
     if (versionAtLeast(info.version, DENO_NO_LEGACY_ABORT)) unstable.push("--unstable-no-legacy-abort");
     return { file: process.execPath, args: ["run", ...runtimeArgs, ...unstable, script] };
   }
+  // Node reads `--env-file` from the whole command line, the script's arguments too, and exits 9
+  // ("node: FILE: not found") when that file is missing (nodejs/node#54232): once the file a worker
+  // names was removed after start, every new worker died so, and a killed one was never replaced.
+  // Its scan stops at `--`, which also ends Node's options: the script comes next, as before.
+  if (info.name === "node") return { file: process.execPath, args: [...runtimeArgs, "--", script] };
   return { file: process.execPath, args: [...runtimeArgs, script] };
 }
 
