@@ -26,29 +26,41 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
+/**
+ * Start `command(port)` with stdout and stderr both to a new file, as `> server.log 2>&1` does, and
+ * wait until `readyPath` answers. Killed and removed after the test.
+ */
+async function startLoggingToFile(command: (port: number) => string[], readyPath: string) {
+  const dir = mkdtempSync(join(tmpdir(), "tsuv-log-file-"));
+  const logPath = join(dir, "server.log");
+  const fd = openSync(logPath, "w");
+  const port = await freePort();
+  const server = spawn(command(port), {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: fd,
+    stderr: fd,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  closeSync(fd);
+  cleanups.push(() => {
+    server.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 20_000;
+  while ((await getBody(base, readyPath, 1000)) === null && performance.now() < deadline)
+    await Bun.sleep(100);
+  return { server, logPath, base };
+}
+
 for (const runtime of RUNTIMES) {
   for (const setup of SETUPS) {
     test(`${runtime}, ${setup.label}: every line lands in the log file once`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tsuv-log-file-"));
-      const logPath = join(dir, "server.log");
-      const fd = openSync(logPath, "w");
-      const port = await freePort();
-      const server = spawn([...tsuvCommand(runtime), APP, "--port", String(port), ...setup.args], {
-        cwd: ROOT,
-        stdin: "ignore",
-        stdout: fd,
-        stderr: fd,
-        env: { ...process.env, NO_COLOR: "1" },
-      });
-      closeSync(fd);
-      cleanups.push(() => {
-        server.kill("SIGKILL");
-        rmSync(dir, { recursive: true, force: true });
-      });
-      const base = `http://127.0.0.1:${port}`;
-      const deadline = performance.now() + 20_000;
-      while ((await getBody(base, "/ready", 1000)) === null && performance.now() < deadline)
-        await Bun.sleep(100);
+      const { server, logPath, base } = await startLoggingToFile(
+        (port) => [...tsuvCommand(runtime), APP, "--port", String(port), ...setup.args],
+        "/ready",
+      );
       const answered: (string | null)[] = [];
       for (let i = 0; i < REQUESTS; i++) answered.push(await getBody(base, `/?line=${i}`));
       server.kill("SIGTERM");
@@ -87,37 +99,22 @@ for (const runtime of RUNTIMES) {
 for (const runtime of ["node20", "node24"] as const) {
   for (const setup of SETUPS) {
     test(`${runtime}, ${setup.label}: the app's console output comes back once the file can grow again`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tsuv-log-full-"));
-      const logPath = join(dir, "server.log");
-      const fd = openSync(logPath, "w");
-      const port = await freePort();
-      const command = [
-        ...tsuvCommand(runtime),
-        "test/fixtures/apps/console-log.ts",
-        "--port",
-        String(port),
-        // The app's lines alone: any warning counts them.
-        "--no-access-log",
-      ];
-      const server = spawn(
-        ["bash", "-c", 'ulimit -S -f 16 && exec "$@"', "bash", ...command, ...setup.args],
-        {
-          cwd: ROOT,
-          stdin: "ignore",
-          stdout: fd,
-          stderr: fd,
-          env: { ...process.env, NO_COLOR: "1" },
-        },
+      const { server, logPath, base } = await startLoggingToFile(
+        (port) => [
+          "bash",
+          "-c",
+          'ulimit -S -f 16 && exec "$@"',
+          "bash",
+          ...tsuvCommand(runtime),
+          "test/fixtures/apps/console-log.ts",
+          "--port",
+          String(port),
+          // The app's lines alone: any warning counts them.
+          "--no-access-log",
+          ...setup.args,
+        ],
+        "/say?word=ready",
       );
-      closeSync(fd);
-      cleanups.push(() => {
-        server.kill("SIGKILL");
-        rmSync(dir, { recursive: true, force: true });
-      });
-      const base = `http://127.0.0.1:${port}`;
-      const deadline = performance.now() + 20_000;
-      while ((await getBody(base, "/say?word=ready", 1000)) === null && performance.now() < deadline)
-        await Bun.sleep(100);
       // 16 KiB of room: 300 lines of 100 bytes fill it, and the rest cannot be written.
       const filler = await getBody(base, "/fill?lines=300");
       // A thread's output reaches the file through the main thread, a moment later: wait until the
