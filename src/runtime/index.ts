@@ -184,12 +184,12 @@ type WriteMethod = (chunk: unknown, encoding: string, callback: (error?: Error |
 
 /**
  * The app's console.log (process.stdout.write) to a regular file goes through tsuv's file writer
- * too: Node's stream there (SyncWriteStream) is destroyed by its first failed write, so after a full
- * disk the app's output stopped for good while tsuv's own lines came back. Its write method, the one
- * a Writable's implementer provides, is replaced on this instance: a chunk that cannot be written is
- * dropped and counted, and the rest goes on once space is freed. Only where the stream is that
- * synchronous file stream: in a thread worker process.stdout hands its chunks to the main thread,
- * whose stream this is.
+ * too. Node's own stream there (SyncWriteStream) drops what a full disk refuses unsaid, and writes
+ * the next line straight after the one the disk cut short (`...ffffapp says x1`, Node 20 and 24).
+ * Its write method, the one a Writable's implementer provides, is replaced on this instance: a chunk
+ * that cannot be written is counted in tsuv's "Dropped N log line(s)" warning, and the next starts
+ * on a line of its own. Only where the stream is that synchronous file stream: in a thread worker
+ * process.stdout hands its chunks to the main thread, whose stream this is.
  */
 function routeAppOutput(stream: object, output: FileOutput): void {
   if (stream.constructor.name !== "SyncWriteStream") return;

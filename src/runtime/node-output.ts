@@ -77,10 +77,10 @@ export interface FileOutput {
 }
 
 /**
- * A writer to a regular file (`tsuv ... > server.log`), where Node's own stream writes
- * synchronously and is destroyed by the first write that fails: with the disk full (ENOSPC), tsuv's
- * log stopped for good, and stayed stopped once space was freed (Node 20 and 24; Bun and Deno wrote
- * on, as Python's logging does for uvicorn). Each record is written here with `write` (fs.writeSync
+ * A writer to a regular file (`tsuv ... > server.log`). Through Node's own stream, a full disk
+ * (ENOSPC) is an 'error', at which nodeWriter (meant for a pipe whose reader left) stops for good:
+ * tsuv's log stayed stopped once space was freed (Node 20 and 24; Bun and Deno wrote on, as
+ * Python's logging does for uvicorn). Each record is written here with `write` (fs.writeSync
  * on the fd); one that fails is dropped and counted, and the count is reported, with the error,
  * after the next record that goes out; a record the disk cut short is ended there by a newline, so
  * the next one is not glued to it. Threads write to the fd themselves too. The app's console output
@@ -118,14 +118,13 @@ export function nodeFileWriter(write: (bytes: Uint8Array) => number, dropped: Dr
     },
     chunk(bytes) {
       if (bytes.length === 0) return;
-      if (cut) {
-        const joined = new Uint8Array(bytes.length + 1);
-        joined[0] = NEWLINE;
-        joined.set(bytes, 1);
-        record(joined, () => Math.max(1, newlines(bytes)));
-      } else {
-        record(bytes, () => Math.max(1, newlines(bytes)));
-      }
+      // A chunk without a newline (a partial line) still counts as one line dropped.
+      const lines = () => Math.max(1, newlines(bytes));
+      if (!cut) return record(bytes, lines);
+      const joined = new Uint8Array(bytes.length + 1);
+      joined[0] = NEWLINE;
+      joined.set(bytes, 1);
+      record(joined, lines);
     },
   };
 }
