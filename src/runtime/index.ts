@@ -169,8 +169,8 @@ export function processIO(): ProcessIO {
 }
 
 /**
- * Is `fd` a regular file (`> server.log`)? Node writes to one through a stream that a single failed
- * write (ENOSPC: the disk filled up) destroys for good, so tsuv writes its lines there itself.
+ * Is `fd` a regular file (`> server.log`)? Node's stream there reports a full disk (ENOSPC) as an
+ * 'error', at which nodeWriter stops for good, so tsuv writes its lines there itself (node-output.ts).
  */
 function isRegularFile(fd: number): boolean {
   try {
@@ -193,14 +193,9 @@ type WriteMethod = (chunk: unknown, encoding: string, callback: (error?: Error |
  */
 function routeAppOutput(stream: object, output: FileOutput): void {
   if (stream.constructor.name !== "SyncWriteStream") return;
+  // The stream decodes strings before they get here (a Writable's decodeStrings): chunks are Buffers.
   const write: WriteMethod = (chunk, _encoding, callback) => {
-    output.chunk(
-      typeof chunk === "string"
-        ? encoder.encode(chunk)
-        : chunk instanceof Uint8Array
-          ? chunk
-          : encoder.encode(String(chunk)),
-    );
+    output.chunk(chunk as Uint8Array);
     callback();
   };
   (stream as { _write: WriteMethod })._write = write;
