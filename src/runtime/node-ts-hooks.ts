@@ -23,6 +23,7 @@ import {
   readFileSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
@@ -242,13 +243,17 @@ function readCache(file: string | null): string | undefined {
 
 function writeCache(file: string | null, code: string): void {
   if (!file) return;
+  // Written aside and renamed: a concurrent reader (another thread) never sees half a file.
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
-    // Written aside and renamed: a concurrent reader (another thread) never sees half a file.
-    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     writeFileSync(temp, code, { mode: 0o600 });
     renameSync(temp, file);
   } catch {
-    // A read-only or full disk only costs the next start its compile.
+    // A read-only or full disk only costs the next start its compile. What a full disk took of the
+    // file goes: left, it would keep the space the disk gets back, start after start.
+    try {
+      unlinkSync(temp);
+    } catch {}
   }
 }
 

@@ -200,6 +200,11 @@ export interface StartOptions {
   openFileLimit?: number;
   /** Start with SIGHUP ignored (`trap '' HUP`, what nohup does); the shell execs the runtime. */
   ignoreHangup?: boolean;
+  /**
+   * Start under this file-size limit in KiB (`ulimit -S -f`): a write past it fails with EFBIG, as
+   * one on a full disk fails with ENOSPC, without a disk to fill. Pipes are not limited.
+   */
+  fileSizeLimitKiB?: number;
   /** Runtime flags before the script (tsuvCommand); on Deno, in place of -A. */
   runtimeFlags?: string[];
 }
@@ -213,6 +218,7 @@ export function startTsuv(
   const setup = [
     options.openFileLimit === undefined ? "" : `ulimit -n ${options.openFileLimit} && `,
     options.ignoreHangup ? "trap '' HUP && " : "",
+    options.fileSizeLimitKiB === undefined ? "" : `ulimit -S -f ${options.fileSizeLimitKiB} && `,
   ].join("");
   const limited = setup === "" ? command : ["sh", "-c", `${setup}exec "$@"`, "sh", ...command];
   const proc = spawn(limited, {
