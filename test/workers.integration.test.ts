@@ -25,6 +25,7 @@ import {
   processAlive,
   RUNTIMES,
   type RuntimeKey,
+  startTsuv,
   startTwoWorkers,
   WORKER_CLASSES,
   type WorkerClassName,
@@ -263,6 +264,44 @@ for (const runtime of RUNTIMES) {
           expect(t.stderr() + t.stdout()).toContain(
             "reached --limit-max-requests; starting its replacement.",
           );
+        },
+        SLOW,
+      );
+
+      test(
+        "SIGTERM with both workers stuck in the app's import: killed after 1 s, not the full drain time",
+        async () => {
+          // The default drain time (no --timeout-graceful-shutdown): 31 s for a process, 5 s for a thread.
+          // Bun's and Deno's parent says "running on" once a worker listens: never, here.
+          const t = await startTsuv(
+            runtime,
+            [
+              "test/fixtures/apps/stuck-import.ts",
+              "--port",
+              "0",
+              "--workers",
+              "2",
+              "--worker-class",
+              workerClass,
+            ],
+            { waitReady: false },
+          );
+          await waitLog(t, /Started server process/, 2);
+          // Stuck workers would outlive a parent killed by afterEach (they never see it go): by PID.
+          const children = workerClass === "process" ? childPids(t) : [];
+          try {
+            await Bun.sleep(300); // into the import's loop
+            const signalledAt = performance.now();
+            t.signal("SIGTERM");
+            const code = await Promise.race([t.exited, Bun.sleep(10_000).then(() => "still running")]);
+            const tookMs = performance.now() - signalledAt;
+            expect(code).toBe(0);
+            expect(tookMs).toBeLessThan(4000);
+            expect(logCount(t, /did not exit within 1\.00 seconds \(it was still starting\)\./)).toBe(2);
+            for (const pid of children) expect(processAlive(pid)).toBe(false);
+          } finally {
+            for (const pid of children) if (processAlive(pid)) process.kill(pid, "SIGKILL");
+          }
         },
         SLOW,
       );

@@ -25,6 +25,7 @@ import { listenTargetFromConfig } from "../server.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareOrExitCode } from "./listen.ts";
 import { SignalQueue } from "./signals.ts";
+import { overdueWarning } from "./stopping.ts";
 import {
   Debouncer,
   defaultWatchBackend,
@@ -259,8 +260,7 @@ export class ChangeReload {
       } else if (this.forced) {
         child.kill();
       } else if (child.stopDeadline !== undefined && now >= child.stopDeadline) {
-        const seconds = this.stopTimeoutSeconds.toFixed(2);
-        this.logger.warning(`Child process [${child.pid ?? "?"}] did not exit within ${seconds} seconds.`);
+        this.logger.warning(overdueWarning(`Child process [${child.pid ?? "?"}]`, child));
         child.kill();
       }
       await Promise.race([this.clock.sleep(RELOAD_TICK_MS), exited]);

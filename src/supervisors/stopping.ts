@@ -21,6 +21,12 @@ export interface StoppingHost {
   timeoutSeconds(): number;
 }
 
+/** uvicorn's warning for a worker killed at its stop deadline, saying when it had not started serving. */
+export function overdueWarning(name: string, worker: WorkerHandle): string {
+  const seconds = (worker.stopTimeout / 1000).toFixed(2);
+  return `${name} did not exit within ${seconds} seconds${worker.ready ? "" : " (it was still starting)"}.`;
+}
+
 export class StoppingWorkers {
   /** Asked to stop (or killed) and not seen to exit yet. */
   readonly stale: WorkerHandle[] = [];
@@ -50,8 +56,7 @@ export class StoppingWorkers {
   forceIfOverdue(worker: WorkerHandle, now: number): void {
     if (worker.killed || worker.stopDeadline === undefined || now < worker.stopDeadline) return;
     const { workerClass, logger } = this.host;
-    const seconds = this.host.timeoutSeconds().toFixed(2);
-    logger.warning(`${workerClass.name(worker)} did not exit within ${seconds} seconds.`);
+    logger.warning(overdueWarning(workerClass.name(worker), worker));
     worker.kill();
     const warning = workerClass.forcedWarning?.(this.host.runtime);
     if (warning) logger.warning(warning);

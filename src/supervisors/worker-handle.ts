@@ -11,6 +11,14 @@ import { Heartbeat } from "./heartbeat.ts";
 
 const STARTUP_FAILURE_EXIT: number = EXIT.app;
 
+/**
+ * How long a worker that is not serving yet may take to stop. It listens only once its app has
+ * loaded and started (server.ts), so it holds no connection to drain, and one whose event loop runs
+ * leaves at once ("not waiting for it"). One that does not is stuck in the app's import (a busy
+ * loop, a blocking call): the full drain time (31 s for a process) would only delay the shutdown.
+ */
+export const STARTING_STOP_MS = 1000;
+
 export class WorkerHandle {
   readonly startedAt: number;
   /** Reported ready (listening). No healthcheck before this (seed: is_ready_for_healthcheck). */
@@ -24,9 +32,9 @@ export class WorkerHandle {
   recycleRequested = false;
   /** The worker said it cannot start (app load / startup failure, bad config). */
   fatal: { exitCode: number; message: string } | undefined;
-  /** When a graceful stop was asked, and when it will be forced. */
+  /** When a graceful stop was asked, and the drain time it was given. */
   stopRequestedAt: number | undefined;
-  stopDeadline: number | undefined;
+  private stopTimeoutMs = 0;
   killedAt: number | undefined;
 
   constructor(
@@ -72,6 +80,19 @@ export class WorkerHandle {
     return this.killedAt !== undefined;
   }
 
+  /** Milliseconds from the stop request to its kill: the drain time, or STARTING_STOP_MS while not ready. */
+  get stopTimeout(): number {
+    return this.ready ? this.stopTimeoutMs : Math.min(this.stopTimeoutMs, STARTING_STOP_MS);
+  }
+
+  /**
+   * When the stop is forced. Read when it is checked, so a worker whose "ready" was on its way when
+   * the stop was asked gets the full drain time.
+   */
+  get stopDeadline(): number | undefined {
+    return this.stopRequestedAt === undefined ? undefined : this.stopRequestedAt + this.stopTimeout;
+  }
+
   /**
    * The exit code of a startup failure, else undefined: the worker said it cannot start (app load
    * or startup failed, bad config), or it exited with code 3 before it was ever ready. Other early
@@ -89,7 +110,7 @@ export class WorkerHandle {
     if (!this.alive || this.stopping) return;
     const now = this.clock.now();
     this.stopRequestedAt = now;
-    this.stopDeadline = now + timeoutMs;
+    this.stopTimeoutMs = timeoutMs;
     this.port.send(retire ? { type: "stop", retire } : { type: "stop" });
   }
 

@@ -1,7 +1,7 @@
 // src/supervisors/stopping.ts: graceful stop with a deadline, the stale list, the forced kill.
 import { expect, test } from "bun:test";
 import { StoppingWorkers } from "../../src/supervisors/stopping.ts";
-import { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { STARTING_STOP_MS, WorkerHandle } from "../../src/supervisors/worker-handle.ts";
 import { fakeRuntime } from "../helpers/fake-runtime.ts";
 import { FakeClock, FakeWorkerPort, RecordingLogger } from "./fakes.ts";
 
@@ -19,10 +19,13 @@ function setup() {
     runtime: fakeRuntime(),
     timeoutSeconds: () => 3,
   });
-  const worker = () => {
+  /** A worker serving (`ready`, the default) or still starting. */
+  const worker = (ready = true) => {
     const port = new FakeWorkerPort("process", { argv: [], listen: { kind: "fd", fd: 3 } });
     port.exitOnStop = false;
-    return { port, handle: new WorkerHandle(port, clock) };
+    const handle = new WorkerHandle(port, clock);
+    if (ready) port.markReady();
+    return { port, handle };
   };
   return { clock, logger, stopping, worker };
 }
@@ -64,6 +67,38 @@ test("a stale worker past its deadline is killed with uvicorn's warning, then fo
   port.exit(null);
   stopping.reap();
   expect(stopping.stale).toHaveLength(0);
+});
+
+test("a worker still starting has 1 s to stop (it holds no connections), then is killed saying so", async () => {
+  const { clock, logger, stopping, worker } = setup();
+  const { port, handle } = worker(false);
+  stopping.retire(handle);
+  expect(handle.stopDeadline).toBe(STARTING_STOP_MS);
+  await clock.advance(STARTING_STOP_MS - 1);
+  stopping.reap();
+  expect(port.killed).toBe(false);
+  await clock.advance(1);
+  stopping.reap();
+  expect(port.killed).toBe(true);
+  expect(logger.messages("warning")).toEqual([
+    `Child process [${port.pid}] did not exit within 1.00 seconds (it was still starting).`,
+    "forced on purpose",
+  ]);
+});
+
+test("a worker whose ready comes after the stop was asked gets the full drain time", async () => {
+  const { clock, stopping, worker } = setup();
+  const { port, handle } = worker(false);
+  stopping.retire(handle);
+  await clock.advance(500);
+  port.markReady();
+  expect(handle.stopDeadline).toBe(3000);
+  await clock.advance(2000);
+  stopping.reap();
+  expect(port.killed).toBe(false);
+  await clock.advance(500);
+  stopping.reap();
+  expect(port.killed).toBe(true);
 });
 
 test("a killed worker whose exit never comes is given up on after the kill grace", async () => {
