@@ -7,7 +7,7 @@ import type { Logger } from "../logging.ts";
 import type { RuntimeInfo } from "../runtime/adapter.ts";
 import type { Clock } from "./clock.ts";
 import type { WorkerClass } from "./supervisor.ts";
-import type { WorkerHandle } from "./worker-handle.ts";
+import { STARTING_SILENCE_MS, type WorkerHandle } from "./worker-handle.ts";
 
 /** After a kill, how long to wait for the exit event before giving up on a worker. */
 export const KILL_GRACE_MS = 2000;
@@ -21,10 +21,13 @@ export interface StoppingHost {
   timeoutSeconds(): number;
 }
 
-/** uvicorn's warning for a worker killed at its stop deadline, saying when it had not started serving. */
+/** The warning for a worker killed at its stop deadline: uvicorn's, or why it came early. */
 export function overdueWarning(name: string, worker: WorkerHandle): string {
-  const seconds = (worker.stopTimeout / 1000).toFixed(2);
-  return `${name} did not exit within ${seconds} seconds${worker.ready ? "" : " (it was still starting)"}.`;
+  if (worker.stuckStarting) {
+    const seconds = (STARTING_SILENCE_MS / 1000).toFixed(0);
+    return `${name} did not exit: it was still starting and its event loop has not run for ${seconds} s (stuck in the app's import?).`;
+  }
+  return `${name} did not exit within ${(worker.stopTimeout / 1000).toFixed(2)} seconds.`;
 }
 
 export class StoppingWorkers {

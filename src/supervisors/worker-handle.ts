@@ -12,13 +12,14 @@ import { Heartbeat } from "./heartbeat.ts";
 const STARTUP_FAILURE_EXIT: number = EXIT.app;
 
 /**
- * How long a worker that is not serving yet may take to stop. It listens only once its app has
- * loaded and started (server.ts), so it holds no connection to drain, and one whose event loop runs
- * leaves at once ("not waiting for it"). One that does not is stuck in the app's import (a busy
- * loop, a blocking call): the full drain time (31 s for a process) would only delay the shutdown.
+ * A worker not serving yet holds no connection to drain: it listens only once its app has loaded and
+ * started (server.ts). While it loads, a stop ends it at once ("not waiting for it"); during the
+ * app's startup hook it waits for the hook, as uvicorn does, sending heartbeats all along (at least
+ * one a second, src/worker.ts). So one whose heartbeats have stopped this long is stuck (a busy loop
+ * or a call that never returns in the app's import) and its stop is forced then, instead of after
+ * the whole drain time (31 s for a process).
  */
-export const STARTING_STOP_MS = 1000;
-
+export const STARTING_SILENCE_MS = 2000;
 export class WorkerHandle {
   readonly startedAt: number;
   /** Reported ready (listening). No healthcheck before this (seed: is_ready_for_healthcheck). */
@@ -80,17 +81,32 @@ export class WorkerHandle {
     return this.killedAt !== undefined;
   }
 
-  /** Milliseconds from the stop request to its kill: the drain time, or STARTING_STOP_MS while not ready. */
+  /** The drain time the stop was given (ms). */
   get stopTimeout(): number {
-    return this.ready ? this.stopTimeoutMs : Math.min(this.stopTimeoutMs, STARTING_STOP_MS);
+    return this.stopTimeoutMs;
   }
 
   /**
-   * When the stop is forced. Read when it is checked, so a worker whose "ready" was on its way when
-   * the stop was asked gets the full drain time.
+   * When the stop is forced: after the drain time, or, for a worker not serving yet, once it has
+   * been silent STARTING_SILENCE_MS since the stop was asked (see there). Read when it is checked:
+   * a heartbeat, or a "ready" that was on its way, moves it.
    */
   get stopDeadline(): number | undefined {
-    return this.stopRequestedAt === undefined ? undefined : this.stopRequestedAt + this.stopTimeout;
+    if (this.stopRequestedAt === undefined) return undefined;
+    const drained = this.stopRequestedAt + this.stopTimeoutMs;
+    if (this.ready) return drained;
+    const silent = Math.max(this.stopRequestedAt, this.heartbeat.lastSeen) + STARTING_SILENCE_MS;
+    return Math.min(drained, silent);
+  }
+
+  /** Its stop is forced because it fell silent while starting, not because the drain time ran out. */
+  get stuckStarting(): boolean {
+    const deadline = this.stopDeadline;
+    return (
+      deadline !== undefined &&
+      this.stopRequestedAt !== undefined &&
+      deadline < this.stopRequestedAt + this.stopTimeoutMs
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 // src/supervisors/stopping.ts: graceful stop with a deadline, the stale list, the forced kill.
 import { expect, test } from "bun:test";
 import { StoppingWorkers } from "../../src/supervisors/stopping.ts";
-import { STARTING_STOP_MS, WorkerHandle } from "../../src/supervisors/worker-handle.ts";
+import { STARTING_SILENCE_MS, WorkerHandle } from "../../src/supervisors/worker-handle.ts";
 import { fakeRuntime } from "../helpers/fake-runtime.ts";
 import { FakeClock, FakeWorkerPort, RecordingLogger } from "./fakes.ts";
 
@@ -69,21 +69,37 @@ test("a stale worker past its deadline is killed with uvicorn's warning, then fo
   expect(stopping.stale).toHaveLength(0);
 });
 
-test("a worker still starting has 1 s to stop (it holds no connections), then is killed saying so", async () => {
+test("a worker still starting whose event loop is silent is killed 2 s into its stop, saying why", async () => {
   const { clock, logger, stopping, worker } = setup();
   const { port, handle } = worker(false);
   stopping.retire(handle);
-  expect(handle.stopDeadline).toBe(STARTING_STOP_MS);
-  await clock.advance(STARTING_STOP_MS - 1);
+  expect(handle.stopDeadline).toBe(STARTING_SILENCE_MS);
+  await clock.advance(STARTING_SILENCE_MS - 1);
   stopping.reap();
   expect(port.killed).toBe(false);
   await clock.advance(1);
   stopping.reap();
   expect(port.killed).toBe(true);
   expect(logger.messages("warning")).toEqual([
-    `Child process [${port.pid}] did not exit within 1.00 seconds (it was still starting).`,
+    `Child process [${port.pid}] did not exit: it was still starting and its event loop has not run for 2 s (stuck in the app's import?).`,
     "forced on purpose",
   ]);
+});
+
+test("a worker still starting whose heartbeats go on (a slow startup hook) keeps the full drain time", async () => {
+  const { clock, stopping, worker } = setup();
+  const { port, handle } = worker(false);
+  stopping.retire(handle);
+  for (let beats = 0; beats < 5; beats++) {
+    await clock.advance(500);
+    port.heartbeat();
+    stopping.reap();
+  }
+  expect(port.killed).toBe(false); // 2.5 s in: past STARTING_SILENCE_MS, but never silent that long
+  expect(handle.stopDeadline).toBe(3000);
+  await clock.advance(500);
+  stopping.reap();
+  expect(port.killed).toBe(true);
 });
 
 test("a worker whose ready comes after the stop was asked gets the full drain time", async () => {
