@@ -20,6 +20,7 @@ const STARTUP_FAILURE_EXIT: number = EXIT.app;
  * the whole drain time (31 s for a process).
  */
 export const STARTING_SILENCE_MS = 2000;
+
 export class WorkerHandle {
   readonly startedAt: number;
   /** Reported ready (listening). No healthcheck before this (seed: is_ready_for_healthcheck). */
