@@ -90,6 +90,16 @@ function start(runtime: RuntimeKey, workerClass: WorkerClassName, healthcheck = 
   return startTwoWorkers(runtime, `${APP}:app`, workerClass, ["--timeout-worker-healthcheck", healthcheck]);
 }
 
+/**
+ * tsuv with two workers of an app that is slow to start, with the default drain time (31 s for a
+ * process, 5 s for a thread): not waited for, since Bun's and Deno's parent says "running on" only
+ * once a worker listens.
+ */
+function startStarting(runtime: RuntimeKey, app: string, workerClass: WorkerClassName) {
+  const args = [app, "--port", "0", "--workers", "2", "--worker-class", workerClass];
+  return startTsuv(runtime, args, { waitReady: false });
+}
+
 for (const runtime of RUNTIMES) {
   for (const workerClass of WORKER_CLASSES) {
     describe(`${runtime}, ${workerClass} workers`, () => {
@@ -271,21 +281,7 @@ for (const runtime of RUNTIMES) {
       test(
         "SIGTERM with both workers stuck in the app's import: killed after 2 s of silence, not the full drain time",
         async () => {
-          // The default drain time (no --timeout-graceful-shutdown): 31 s for a process, 5 s for a thread.
-          // Bun's and Deno's parent says "running on" once a worker listens: never, here.
-          const t = await startTsuv(
-            runtime,
-            [
-              "test/fixtures/apps/stuck-import.ts",
-              "--port",
-              "0",
-              "--workers",
-              "2",
-              "--worker-class",
-              workerClass,
-            ],
-            { waitReady: false },
-          );
+          const t = await startStarting(runtime, "test/fixtures/apps/stuck-import.ts", workerClass);
           await waitLog(t, /Started server process/, 2);
           // Stuck workers would outlive a parent killed by afterEach (they never see it go): by PID.
           const children = workerClass === "process" ? childPids(t) : [];
@@ -309,19 +305,7 @@ for (const runtime of RUNTIMES) {
       test(
         "SIGTERM during a slow startup hook (its event loop free): the hook finishes and the shutdown hook runs",
         async () => {
-          const t = await startTsuv(
-            runtime,
-            [
-              "test/fixtures/apps/slow-startup.ts",
-              "--port",
-              "0",
-              "--workers",
-              "2",
-              "--worker-class",
-              workerClass,
-            ],
-            { waitReady: false },
-          );
+          const t = await startStarting(runtime, "test/fixtures/apps/slow-startup.ts", workerClass);
           await waitLog(t, /startup hook began/, 2);
           t.signal("SIGTERM");
           const code = await Promise.race([t.exited, Bun.sleep(15_000).then(() => "still running")]);
