@@ -60,14 +60,20 @@ export async function run(
  * SIGHUP stays ignored: a listener would undo that.
  */
 export async function serveSingle(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<number> {
-  const server = new Server(config, adapter, logger);
-  const stop = (force: boolean) => () => server.requestShutdown(force);
-  const unsubscribe = [
-    adapter.onSignal("SIGINT", stop(true)),
-    adapter.onSignal("SIGTERM", stop(false)),
-    adapter.onSignal("SIGBREAK", stop(false)),
-  ];
-  if (adapter.hangupIgnored?.() === false) {
+  const unsubscribe: (() => void)[] = [];
+  // Not before the app's import is done (ServerHooks.onLoaded): until then a signal's default
+  // action ends the process, as uvicorn's does. A listener here would be the only thing to act on
+  // it, from an event loop that an import stuck in a loop never gives back (measured: SIGINT and
+  // SIGTERM then did nothing, on every runtime).
+  const listenForSignals = () => {
+    const stop = (force: boolean) => () => server.requestShutdown(force);
+    unsubscribe.push(
+      adapter.onSignal("SIGINT", stop(true)),
+      adapter.onSignal("SIGTERM", stop(false)),
+      adapter.onSignal("SIGBREAK", stop(false)),
+    );
+    // Read after those: Deno resets an ignored SIGHUP when its first signal listener comes.
+    if (adapter.hangupIgnored?.() !== false) return;
     unsubscribe.push(
       adapter.onSignal("SIGHUP", () => {
         // An app that listens for SIGHUP itself (reopening its log files for logrotate) kept
@@ -79,7 +85,8 @@ export async function serveSingle(config: Config, adapter: RuntimeAdapter, logge
         server.requestShutdown(false);
       }),
     );
-  }
+  };
+  const server = new Server(config, adapter, logger, { hooks: { onLoaded: listenForSignals } });
   try {
     return await server.serve();
   } finally {

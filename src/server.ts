@@ -35,6 +35,12 @@ import { unservedHooksWarning } from "./websocket-hooks.ts";
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */
   onTick?: () => void;
+  /**
+   * Once the app's import is done, before its startup hook. A single server listens for stop
+   * signals from here on (run.ts): until then a signal's default action ends the process, as
+   * uvicorn's does, which is the one way out of an import stuck in a loop that never yields.
+   */
+  onLoaded?: () => void;
   /** Once listening. */
   onReady?: (address: BoundAddress) => void;
   /** --limit-max-requests reached (once). Without this hook the server shuts down. */
@@ -231,17 +237,22 @@ export class Server {
       const started = await this.unlessForced(async () => {
         this.loading = true;
         // Signals reach a thread worker's app never, so it is not asked about them.
-        const appStopListeners = checkAppStopListeners(
-          this.options.inThread ? undefined : this.adapter.signalListenerCount?.bind(this.adapter),
-        );
+        const countListeners = this.options.inThread
+          ? undefined
+          : this.adapter.signalListenerCount?.bind(this.adapter);
+        const appStopListeners = checkAppStopListeners(countListeners);
         let loaded: LoadedApp;
         try {
           loaded = await this.loadApp();
         } finally {
           this.loading = false;
         }
+        // Counted again once tsuv's own listeners are in (onLoaded), for what the startup hook adds.
+        const importWarning = appStopListeners();
+        this.options.hooks?.onLoaded?.();
+        const startupListeners = checkAppStopListeners(countListeners);
         await this.startup(loaded);
-        const warning = appStopListeners();
+        const warning = importWarning ?? startupListeners();
         if (warning) this.logger.warning(warning);
         return loaded;
       });
