@@ -211,6 +211,10 @@ export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "function") return `a function with ${value.length} parameter(s)`;
+  // `export default createApp()` of an async factory: its own keys are none, so "an empty object".
+  if (typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
+    return "a Promise (export what it resolves to: `export default await createApp()`)";
+  }
   if (typeof value === "object") {
     const keys = Object.keys(value as object).slice(0, 5);
     return keys.length ? `an object with keys ${keys.join(", ")}` : "an empty object";

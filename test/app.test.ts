@@ -180,6 +180,10 @@ describe("toLoadedApp", () => {
       'Error loading app. "main:notAnApp" is a number (42); expected',
     );
     expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
+    const pending = Promise.resolve({ fetch: () => new Response("ok") });
+    expect(() => toLoadedApp(pending, "auto", "main:x")).toThrow(
+      '"main:x" is a Promise (export what it resolves to: `export default await createApp()`); expected',
+    );
   });
 });
 
