@@ -37,8 +37,8 @@ export interface ServerHooks {
   onTick?: () => void;
   /**
    * Once the app's import is done, before its startup hook. A single server listens for stop
-   * signals from here on (run.ts): until then a signal's default action ends the process, as
-   * uvicorn's does, which is the one way out of an import stuck in a loop that never yields.
+   * signals from here on (run.ts): until then a signal's default action ends the process, the one
+   * way out of an import stuck in a loop that never yields.
    */
   onLoaded?: () => void;
   /** Once listening. */
