@@ -10,20 +10,38 @@ import type { SignalName } from "./runtime/adapter.ts";
 /** The signals an app listens for to clean up before it exits. */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const satisfies readonly SignalName[];
 
+/** The app's own SIGTERM and SIGINT listeners, counted from before its import to after its startup hook. */
+export interface AppStopListeners {
+  /**
+   * Runs `install`, which adds tsuv's own listeners (a single server's, once the app is imported:
+   * run.ts), so that they are not taken for the app's.
+   */
+  excluding(install: () => void): void;
+  /** The warning for what the app added since the first count, if anything. */
+  warning(): string | undefined;
+}
+
 /**
- * Counts the process's SIGTERM and SIGINT listeners now (before the app is imported); the function
- * it returns counts again (after the startup hook) and gives the warning for what the app added,
- * if anything. `count` is RuntimeAdapter.signalListenerCount: absent where listeners cannot be
- * counted (Deno), and not given in a thread worker, where signals never reach the app.
+ * Counts the process's SIGTERM and SIGINT listeners now (before the app is imported); warning()
+ * counts again (after the startup hook). `count` is RuntimeAdapter.signalListenerCount: absent where
+ * listeners cannot be counted (Deno), and not given in a thread worker, where signals never reach
+ * the app.
  */
-export function checkAppStopListeners(
-  count: ((signal: SignalName) => number) | undefined,
-): () => string | undefined {
-  if (!count) return () => undefined;
+export function checkAppStopListeners(count: ((signal: SignalName) => number) | undefined): AppStopListeners {
+  if (!count) return { excluding: (install) => install(), warning: () => undefined };
   const before = STOP_SIGNALS.map((signal) => count(signal));
-  return () => {
-    const added = STOP_SIGNALS.filter((signal, i) => count(signal) > (before[i] ?? 0));
-    if (added.length === 0) return undefined;
-    return `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.`;
+  return {
+    excluding(install) {
+      const outside = STOP_SIGNALS.map((signal) => count(signal));
+      install();
+      STOP_SIGNALS.forEach((signal, i) => {
+        before[i] = (before[i] ?? 0) + count(signal) - (outside[i] ?? 0);
+      });
+    },
+    warning() {
+      const added = STOP_SIGNALS.filter((signal, i) => count(signal) > (before[i] ?? 0));
+      if (added.length === 0) return undefined;
+      return `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.`;
+    },
   };
 }

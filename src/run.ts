@@ -63,9 +63,9 @@ export async function serveSingle(config: Config, adapter: RuntimeAdapter, logge
   const unsubscribe: (() => void)[] = [];
   // Not before the app's import is done (ServerHooks.onLoaded): until then a signal's default
   // action ends the process (as in older uvicorn, whose Server.serve imported the app before
-  // installing its handlers). A listener here would be the only thing to act on it, from an event loop that an
-  // import stuck in a loop never gives back (measured: SIGINT and SIGTERM then did nothing, on
-  // every runtime).
+  // installing its handlers). A listener here would be the only thing to act on it, from an event
+  // loop that an import stuck in a loop never gives back (measured: SIGINT and SIGTERM then did
+  // nothing, on every runtime).
   const listenForSignals = () => {
     const stop = (force: boolean) => () => server.requestShutdown(force);
     unsubscribe.push(

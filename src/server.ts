@@ -237,22 +237,18 @@ export class Server {
       const started = await this.unlessForced(async () => {
         this.loading = true;
         // Signals reach a thread worker's app never, so it is not asked about them.
-        const countListeners = this.options.inThread
-          ? undefined
-          : this.adapter.signalListenerCount?.bind(this.adapter);
-        const appStopListeners = checkAppStopListeners(countListeners);
+        const appStopListeners = checkAppStopListeners(
+          this.options.inThread ? undefined : this.adapter.signalListenerCount?.bind(this.adapter),
+        );
         let loaded: LoadedApp;
         try {
           loaded = await this.loadApp();
         } finally {
           this.loading = false;
         }
-        // Counted again once tsuv's own listeners are in (onLoaded), for what the startup hook adds.
-        const importWarning = appStopListeners();
-        this.options.hooks?.onLoaded?.();
-        const startupListeners = checkAppStopListeners(countListeners);
+        appStopListeners.excluding(() => this.options.hooks?.onLoaded?.());
         await this.startup(loaded);
-        const warning = importWarning ?? startupListeners();
+        const warning = appStopListeners.warning();
         if (warning) this.logger.warning(warning);
         return loaded;
       });

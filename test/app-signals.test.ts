@@ -22,15 +22,40 @@ test("checkAppStopListeners: what was added between the two counts, and nothing 
   const listeners: Record<string, number> = { SIGTERM: 1, SIGINT: 1 };
   const count = (signal: string) => listeners[signal] ?? 0;
   const none = checkAppStopListeners(count);
-  expect(none()).toBeUndefined();
+  expect(none.warning()).toBeUndefined();
   const both = checkAppStopListeners(count);
   listeners.SIGTERM = 2;
   listeners.SIGINT = 3;
-  expect(both()).toStartWith("The app listens for SIGTERM and SIGINT itself:");
+  expect(both.warning()).toStartWith("The app listens for SIGTERM and SIGINT itself:");
   const sigint = checkAppStopListeners(count);
   listeners.SIGINT = 4;
-  expect(sigint()).toStartWith("The app listens for SIGINT itself:");
-  expect(checkAppStopListeners(undefined)()).toBeUndefined();
+  expect(sigint.warning()).toStartWith("The app listens for SIGINT itself:");
+  expect(checkAppStopListeners(undefined).warning()).toBeUndefined();
+});
+
+test("checkAppStopListeners: tsuv's own listeners added through excluding() are not the app's", () => {
+  const listeners: Record<string, number> = { SIGTERM: 0, SIGINT: 0 };
+  const count = (signal: string) => listeners[signal] ?? 0;
+  const ours = checkAppStopListeners(count);
+  ours.excluding(() => {
+    listeners.SIGTERM = 1;
+    listeners.SIGINT = 1;
+  });
+  expect(ours.warning()).toBeUndefined();
+  // The app's import adds one (before tsuv's come), its startup hook another (after).
+  const app = checkAppStopListeners(count);
+  listeners.SIGTERM = 2;
+  app.excluding(() => {
+    listeners.SIGTERM = 3;
+    listeners.SIGINT = 2;
+  });
+  listeners.SIGINT = 3;
+  expect(app.warning()).toStartWith("The app listens for SIGTERM and SIGINT itself:");
+  let ran = false;
+  checkAppStopListeners(undefined).excluding(() => {
+    ran = true;
+  });
+  expect(ran).toBe(true);
 });
 
 const CASES: { runtime: RuntimeKey; app: string; args: string[]; warnings: number }[] = [
