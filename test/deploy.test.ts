@@ -79,6 +79,15 @@ os.environ["LISTEN_PID"] = str(os.getpid())
 os.execv(sys.argv[1], sys.argv[1:])
 `;
 
+/** A misconfigured unit: fd 3 is the file named first (or nothing, with no file given), not a socket. */
+const FILE_AS_FD_3 = `
+import os, sys
+if sys.argv[1]:
+    os.dup2(os.open(sys.argv[1], os.O_RDONLY), 3)
+    os.set_inheritable(3, True)
+os.execv(sys.argv[2], sys.argv[2:])
+`;
+
 function socketActivated(runtime: RuntimeKey, args: string[]): Running {
   const [exe, ...rest] = tsuvCommand(runtime);
   return start(["python3", "-c", SOCKET_ACTIVATE, exe as string, ...rest, ...args], {
@@ -105,6 +114,32 @@ describe("systemd socket activation (--fd 3)", () => {
       running.proc.kill("SIGTERM");
       expect(await slow).toEqual([200, "slow done"]);
       expect(await running.exited).toBe(0);
+    }, 30_000);
+  }
+
+  // Before, Node listened on whatever was there and said `listen EINVAL` (a single server), or
+  // each worker failed: a closed fd's process workers were restarted until tsuv gave up (exit 3).
+  for (const [runtime, fd, workers, reason] of [
+    ["node20", "3", [], "file descriptor 3 is a regular file, not a socket."],
+    ["node24", "3", ["--workers", "2"], "file descriptor 3 is a regular file, not a socket."],
+    ["node24", "3", ["--workers", "2", "--worker-class", "thread"], "file descriptor 3 is a regular file, not a socket."],
+    ["node20", "97", [], "no file descriptor 97 is open."],
+    ["node24", "97", ["--workers", "2"], "no file descriptor 97 is open."],
+    ["node24", "97", ["--reload"], "no file descriptor 97 is open."],
+  ] as const) {
+    test(`${runtime} --fd ${[fd, ...workers].join(" ")}: not a socket: exit 1 with one line saying so`, async () => {
+      const [exe, ...rest] = tsuvCommand(runtime);
+      const file = fd === "3" ? join(ROOT, "package.json") : "";
+      const args = [`${APP}:app`, "--fd", fd, ...workers];
+      const running = start(["python3", "-c", FILE_AS_FD_3, file, exe as string, ...rest, ...args], {
+        cwd: ROOT,
+        env: env(),
+      });
+      expect(await running.exited).toBe(1);
+      const errors = running.output().split("\n").filter((line) => /ERROR|Error|died/.test(line));
+      expect(errors).toEqual([
+        `ERROR:    --fd ${fd}: ${reason} --fd takes a listening socket that tsuv inherits (with systemd socket activation, the first is fd 3).`,
+      ]);
     }, 30_000);
   }
 

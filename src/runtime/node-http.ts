@@ -27,6 +27,7 @@ import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { nodeHttps as https } from "./builtin.ts";
+import { checkInheritedSocket } from "./inherited-socket.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
 import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
@@ -243,6 +244,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   }
 
   if (listen.kind === "unix") removeStaleSocket(listen.path);
+  if (listen.kind === "fd") checkInheritedSocket(listen.fd);
   await new Promise<void>((resolve, reject) => {
     const refused = (error: Error) => {
       if (listen.kind === "tcp") reject(bindError(error, listen.host, listen.port, process.platform));

@@ -13,6 +13,7 @@ import { ConfigError } from "../errors.ts";
 import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
+import { checkInheritedSocket } from "./inherited-socket.ts";
 import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
 
@@ -93,7 +94,11 @@ export function duplicableSocket(fd: number): DuplicableSocket {
 }
 
 export async function bindSharedSocket(target: ListenTarget, backlog: number): Promise<SharedSocket> {
-  if (target.kind === "fd") return { fd: target.fd, address: target, close() {} };
+  if (target.kind === "fd") {
+    checkInheritedSocket(target.fd);
+    // Already bound (systemd): shared as is, and closing it is left to its owner.
+    return { fd: target.fd, address: target, close() {} };
+  }
 
   let handle: ServerHandle | number;
   let address: BoundAddress;

@@ -55,10 +55,6 @@ export async function prepareListen(
   const target = listenTargetFromConfig(config);
   const balance = target.kind === "tcp" && nodeBalancesWithReusePort(adapter.info, tcpMigrateReq);
   if (config.socketSharing === "fd" && !balance) {
-    if (target.kind === "fd") {
-      // --fd: the socket is already bound (systemd); share it as is, and leave closing to its owner.
-      return { listen: target, shared: { fd: target.fd, address: target, close() {} }, address: target };
-    }
     const shared = await adapter.bindSharedSocket(target, config.backlog);
     if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
   }

@@ -192,10 +192,6 @@ export class ChangeReload {
   private async prepareListen(): Promise<PreparedListen> {
     const target = listenTargetFromConfig(this.config);
     if (this.adapter.info.capabilities.passSocketToChild) {
-      if (target.kind === "fd") {
-        // --fd: already bound (systemd); share it as is, and leave closing it to its owner.
-        return { listen: target, shared: { fd: target.fd, address: target, close() {} }, address: target };
-      }
       const shared = await this.adapter.bindSharedSocket(target, this.config.backlog);
       if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
     }

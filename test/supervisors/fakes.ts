@@ -252,7 +252,8 @@ export function harness(kind: "thread" | "process", options: HarnessOptions = {}
             ? { kind: "unix", path: target.path }
             : { kind: "fd", fd: target.fd };
       return {
-        fd: sharedFd,
+        // An inherited socket (--fd) is shared as it is.
+        fd: target.kind === "fd" ? target.fd : sharedFd,
         address,
         close: () => {
           closed = true;
