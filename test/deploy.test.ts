@@ -79,11 +79,27 @@ os.environ["LISTEN_PID"] = str(os.getpid())
 os.execv(sys.argv[1], sys.argv[1:])
 `;
 
-/** A misconfigured unit: fd 3 is the file named first (or nothing, with no file given), not a socket. */
-const FILE_AS_FD_3 = `
-import os, sys
-if sys.argv[1]:
-    os.dup2(os.open(sys.argv[1], os.O_RDONLY), 3)
+/**
+ * A misconfigured unit: fd 3 is not a listening stream socket but the file named first, a connected
+ * socket (a .socket unit with Accept=yes), a UDP one (ListenDatagram=), or nothing ("").
+ */
+const NOT_A_LISTENING_SOCKET_AS_FD_3 = `
+import os, socket, sys
+what = sys.argv[1]
+if what == "connected":
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    connection = socket.create_connection(listener.getsockname())
+    fd = connection.fileno()
+elif what == "udp":
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    fd = udp.fileno()
+elif what:
+    fd = os.open(what, os.O_RDONLY)
+if what:
+    os.dup2(fd, 3)
     os.set_inheritable(3, True)
 os.execv(sys.argv[2], sys.argv[2:])
 `;
@@ -119,26 +135,42 @@ describe("systemd socket activation (--fd 3)", () => {
 
   // Before, Node listened on whatever was there and said `listen EINVAL` (a single server), or
   // each worker failed: a closed fd's process workers were restarted until tsuv gave up (exit 3).
-  for (const [runtime, fd, workers, reason] of [
-    ["node20", "3", [], "file descriptor 3 is a regular file, not a socket."],
-    ["node24", "3", ["--workers", "2"], "file descriptor 3 is a regular file, not a socket."],
-    ["node24", "3", ["--workers", "2", "--worker-class", "thread"], "file descriptor 3 is a regular file, not a socket."],
-    ["node20", "97", [], "no file descriptor 97 is open."],
-    ["node24", "97", ["--workers", "2"], "no file descriptor 97 is open."],
-    ["node24", "97", ["--reload"], "no file descriptor 97 is open."],
+  const file = "file descriptor 3 is a regular file, not a socket.";
+  const closed = "no file descriptor 97 is open.";
+  const cannotListen = (error: string) =>
+    `cannot listen on this socket (${error}): it is a connected socket or not a stream socket.`;
+  for (const [runtime, fd, what, workers, reason] of [
+    ["node20", "3", "package.json", [], file],
+    ["node24", "3", "package.json", ["--workers", "2"], file],
+    ["node24", "3", "package.json", ["--workers", "2", "--worker-class", "thread"], file],
+    ["node20", "97", "", [], closed],
+    ["node24", "97", "", ["--workers", "2"], closed],
+    ["node24", "97", "", ["--reload"], closed],
+    ["node20", "3", "connected", [], cannotListen("listen EINVAL: invalid argument")],
+    [
+      "node24",
+      "3",
+      "connected",
+      ["--workers", "2", "--worker-class", "thread"],
+      cannotListen("listen EINVAL"),
+    ],
+    ["node24", "3", "udp", ["--workers", "2"], cannotListen("open EINVAL")],
   ] as const) {
-    test(`${runtime} --fd ${[fd, ...workers].join(" ")}: not a socket: exit 1 with one line saying so`, async () => {
+    test(`${runtime} --fd ${[fd, ...workers].join(" ")}, ${what || "nothing"} there: exit 1 with one line saying so`, async () => {
       const [exe, ...rest] = tsuvCommand(runtime);
-      const file = fd === "3" ? join(ROOT, "package.json") : "";
       const args = [`${APP}:app`, "--fd", fd, ...workers];
-      const running = start(["python3", "-c", FILE_AS_FD_3, file, exe as string, ...rest, ...args], {
+      const script = NOT_A_LISTENING_SOCKET_AS_FD_3;
+      const running = start(["python3", "-c", script, what, exe as string, ...rest, ...args], {
         cwd: ROOT,
         env: env(),
       });
       expect(await running.exited).toBe(1);
-      const errors = running.output().split("\n").filter((line) => /ERROR|Error|died/.test(line));
+      const errors = running
+        .output()
+        .split("\n")
+        .filter((line) => /ERROR|Error|died/.test(line));
       expect(errors).toEqual([
-        `ERROR:    --fd ${fd}: ${reason} --fd takes a listening socket that tsuv inherits (with systemd socket activation, the first is fd 3).`,
+        `ERROR:    --fd ${fd}: ${reason} --fd takes a listening stream socket that tsuv inherits (systemd: a .socket unit with ListenStream= and Accept=no; its first socket is fd 3).`,
       ]);
     }, 30_000);
   }

@@ -27,7 +27,7 @@ import { ConfigError, errorMessage } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { nodeHttps as https } from "./builtin.ts";
-import { checkInheritedSocket } from "./inherited-socket.ts";
+import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
 import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
@@ -249,7 +249,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     const refused = (error: Error) => {
       if (listen.kind === "tcp") reject(bindError(error, listen.host, listen.port, process.platform));
       else if (listen.kind === "unix") reject(unixBindError(error, listen.path));
-      else reject(new ConfigError(`Could not listen on fd ${listen.fd}: ${errorMessage(error)}`));
+      else reject(inheritedSocketError(listen.fd, error));
     };
     server.once("error", refused);
     const ready = () => {

@@ -13,7 +13,7 @@ import { ConfigError } from "../errors.ts";
 import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
-import { checkInheritedSocket } from "./inherited-socket.ts";
+import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
 import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
 import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
 
@@ -95,8 +95,17 @@ export function duplicableSocket(fd: number): DuplicableSocket {
 
 export async function bindSharedSocket(target: ListenTarget, backlog: number): Promise<SharedSocket> {
   if (target.kind === "fd") {
+    // Already bound (systemd): shared as is, and closing it is left to its owner. Listened on here
+    // (listen(2) again on a listening socket only sets its backlog) so that a socket no worker could
+    // listen on is refused once, by the parent, before any worker starts.
     checkInheritedSocket(target.fd);
-    // Already bound (systemd): shared as is, and closing it is left to its owner.
+    let err: number;
+    try {
+      err = await duplicator().listen(duplicableSocket(target.fd).handle, backlog);
+    } catch (error) {
+      throw inheritedSocketError(target.fd, error);
+    }
+    if (err) throw inheritedSocketError(target.fd, uvError(err, "listen"));
     return { fd: target.fd, address: target, close() {} };
   }
 
