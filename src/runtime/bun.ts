@@ -47,7 +47,7 @@ import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
 import { createPlumbing } from "./plumbing.ts";
 import type { PlainTls } from "./tls-key.ts";
-import { removeSocketFile } from "./unix-socket.ts";
+import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
 import type { BunWebSocket } from "./ws-bun.ts";
 
 /** The part of Bun's API used here (declared locally so tsc and deno check agree on this file). */
@@ -127,6 +127,7 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
       `Bun cannot serve on an inherited socket (--fd ${listen.fd}): Bun.serve has no way to listen on a file descriptor (oven-sh/bun PR #36491). Use --host/--port or --uds.`,
     );
   }
+  if (listen.kind === "unix") await claimSocketPath(listen.path);
   // Imported on demand: node:http (for node apps) and crossws (for WebSocket hooks) are most of
   // what a fetch app without hooks would otherwise load at start-up.
   if (options.node) {

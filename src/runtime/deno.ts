@@ -43,7 +43,7 @@ import { posixFileUrl } from "./paths.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
 import type { PlainTls } from "./tls-key.ts";
-import { removeSocketFile } from "./unix-socket.ts";
+import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
 import type { DenoWebSocket } from "./ws-deno.ts";
 
 /** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
@@ -73,6 +73,7 @@ async function serve(info: RuntimeInfo, options: ServeOptions): Promise<RunningS
       `Deno cannot serve on an inherited socket (--fd ${listen.fd}): Deno.serve has no way to listen on a file descriptor (denoland/deno#14006). Use --host/--port or --uds.`,
     );
   }
+  if (listen.kind === "unix") await claimSocketPath(listen.path);
   if (listen.kind === "tcp" && listen.reusePort && !info.capabilities.unstableNet) {
     throw new ConfigError(
       `Listening with reusePort on Deno requires the unstable net API (run with --unstable-net, or "unstable": ["net"] in deno.json).`,

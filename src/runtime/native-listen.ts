@@ -1,12 +1,12 @@
 /**
- * The bind step Bun.serve and Deno.serve share: a unix socket (stale file removed, mode 0666 once
- * bound) or TCP, each failure turned into uvicorn's one-line bind error, and --fd refused (neither
+ * The bind step Bun.serve and Deno.serve share: a unix socket (mode 0666 once bound; the path was
+ * claimed before, by claimSocketPath) or TCP, each failure turned into uvicorn's one-line bind error, and --fd refused (neither
  * runtime can serve on an inherited socket). Only the runtime's own serve call differs.
  */
 import { ConfigError } from "../errors.ts";
 import type { ListenTarget } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { makeSocketWorldWritable, removeStaleSocket } from "./unix-socket.ts";
+import { makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
 export interface NativeBind<S> {
   unix(path: string): S;
@@ -15,7 +15,8 @@ export interface NativeBind<S> {
 
 export function listenNative<S>(listen: ListenTarget, runtime: string, os: string, bind: NativeBind<S>): S {
   if (listen.kind === "unix") {
-    removeStaleSocket(listen.path);
+    // A bind again after a lost listener (deno-listener.ts): the file is still this server's own.
+    removeSocketFile(listen.path);
     let server: S;
     try {
       server = bind.unix(listen.path);

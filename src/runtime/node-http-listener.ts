@@ -26,7 +26,7 @@ import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } f
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { nodeHttps as https, nodeTls as tlsModule } from "./builtin.ts";
 import { plainTls } from "./tls-key.ts";
-import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 import type { Upgrades } from "./ws-node.ts";
 
 export interface NodeListenerQuirks {
@@ -67,7 +67,7 @@ export async function serveNodeListener(
   const acceptor: NetServer = bridged ? (tls ? tlsModule().createServer(tls) : createNetServer()) : http;
   const tracker = bridged ? trackBridgedSockets(acceptor, http, tls !== undefined, onError) : undefined;
 
-  if (listen.kind === "unix") removeStaleSocket(listen.path);
+  if (listen.kind === "unix") await claimSocketPath(listen.path);
   try {
     await new Promise<void>((resolve, reject) => {
       acceptor.once("error", reject);

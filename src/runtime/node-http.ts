@@ -23,7 +23,7 @@ import {
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { portableAppServer } from "../app-server.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { nodeHttps as https } from "./builtin.ts";
@@ -34,7 +34,7 @@ import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
 import { responseParts } from "./node-response.ts";
 import { writeResponse } from "./node-response-writer.ts";
 import { plainTls } from "./tls-key.ts";
-import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
 export function nodeHasReusePort(version: string): boolean {
@@ -243,7 +243,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     (await import("./ws-node.ts")).attachUpgrades(server, { ...options, onError }, secure);
   }
 
-  if (listen.kind === "unix") removeStaleSocket(listen.path);
+  if (listen.kind === "unix") await claimSocketPath(listen.path);
   if (listen.kind === "fd") checkInheritedSocket(listen.fd);
   await new Promise<void>((resolve, reject) => {
     const refused = (error: Error) => {

@@ -15,7 +15,7 @@ import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
 import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
 import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
-import { makeSocketWorldWritable, removeSocketFile, removeStaleSocket } from "./unix-socket.ts";
+import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
 /**
  * Loaded on first use: this module is part of the Node bundle's single file, where a static import
@@ -130,7 +130,7 @@ export async function bindSharedSocket(target: ListenTarget, backlog: number): P
     }
     address = { kind: "tcp", host: target.host, port: out.port ?? target.port };
   } else {
-    removeStaleSocket(target.path);
+    await claimSocketPath(target.path);
     handle = createServerHandle(target.path, -1, -1);
     if (typeof handle === "number") throw unixBindError(uvError(handle, "bind"), target.path);
     makeSocketWorldWritable(target.path);

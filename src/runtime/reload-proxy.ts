@@ -21,7 +21,7 @@ import { Buffer } from "node:buffer";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { BoundAddress } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { makeSocketWorldWritable, removeStaleSocket } from "./unix-socket.ts";
+import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
 /** A connection waits this long for a ready child; then it is answered 503 and closed. */
 export const HOLD_LIMIT_MS = 30_000;
@@ -70,12 +70,12 @@ export class ReloadProxy {
   ) {}
 
   /** Bind the user's address; bind failures are uvicorn's one-line ConfigError. Starts held. */
-  listen(target: ProxyListen, backlog: number): Promise<BoundAddress> {
+  async listen(target: ProxyListen, backlog: number): Promise<BoundAddress> {
+    if (target.kind === "unix") await claimSocketPath(target.path);
     const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     this.listenTarget = target;
-    if (target.kind === "unix") removeStaleSocket(target.path);
-    return new Promise((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       const failed = (error: unknown) => {
         this.server = undefined;
         reject(
@@ -135,7 +135,7 @@ export class ReloadProxy {
     if (server) {
       server.close();
       const target = this.listenTarget;
-      if (target?.kind === "unix") removeStaleSocket(target.path);
+      if (target?.kind === "unix") removeSocketFile(target.path);
     }
     for (const connection of [...this.held]) connection.destroy();
   }

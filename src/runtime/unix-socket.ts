@@ -1,25 +1,98 @@
 /**
- * Unix socket file handling around a bind, as uvicorn (asyncio) does it: a stale socket file left
- * by a crashed server is removed before binding, the socket is made 0666 so a proxy running as
- * another user (nginx) can connect, and the file is removed when the server closes.
+ * Unix socket file handling around a bind: a stale socket file left by a crashed server is removed
+ * before binding, the socket is made 0666 so a proxy running as another user (nginx) can connect,
+ * and the file is removed when the server closes.
+ *
+ * Unlike asyncio (uvicorn's single server, which unlinks any socket file at the path), a socket a
+ * live server still listens on is not taken over: the new server would get the path's connections
+ * while the old one went on running unreachable, and the old one's stop then removed the new one's
+ * file. It is refused, as a port in use is. tsuv itself removes the file at the end only while it
+ * is still the one it bound; but Node (libuv's uv__pipe_close), Bun and Deno unlink the path when
+ * a listener closes, whoever's file it is by then, so a file deleted under a running server and
+ * bound again by another is still lost when the first one stops.
  */
-import { nodeFs as fs } from "./builtin.ts";
+import { ConfigError } from "../errors.ts";
+import { nodeFs as fs, lazyBuiltin } from "./builtin.ts";
+import { webTimerAfter } from "./web-timer.ts";
 
-/** Remove `path` if it is a socket (never a regular file someone pointed --uds at by mistake). */
-export function removeStaleSocket(path: string): void {
-  try {
-    if (fs().lstatSync(path).isSocket()) fs().rmSync(path, { force: true });
-  } catch {
-    // Not there: nothing to remove.
+/** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
+declare const Deno:
+  | {
+      connect(options: { transport: "unix"; path: string }): Promise<{ close(): void }>;
+      errors: { WouldBlock: new () => Error };
+    }
+  | undefined;
+
+const net = lazyBuiltin<typeof import("node:net")>("node:net");
+
+/** Inode of each socket file this thread bound, by path: whose file it is at the end. */
+const bound = new Map<string, number>();
+
+/**
+ * Does a server accept connections on the socket at `path`? A connection (or EAGAIN: a full
+ * backlog) says yes; refused says no; anything else (no permission to connect) cannot tell, and
+ * counts as no, as it did before this check.
+ */
+async function someoneListens(path: string): Promise<boolean> {
+  if (typeof Deno !== "undefined") {
+    try {
+      (await Deno.connect({ transport: "unix", path })).close();
+      return true;
+    } catch (error) {
+      return error instanceof Deno.errors.WouldBlock;
+    }
   }
+  return await new Promise<boolean>((resolve) => {
+    const socket = net().connect({ path });
+    // A connect to a unix socket is answered at once; a server that never accepts still queues it.
+    const cancel = webTimerAfter(1000, () => done(true));
+    const done = (listens: boolean) => {
+      cancel();
+      socket.destroy();
+      resolve(listens);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "EAGAIN"));
+  });
 }
 
-/** After bind: rw for everyone (the umask made it 0755 or so). */
+/**
+ * Before binding `path`: a socket file nobody listens on is removed; one a live server listens on is
+ * refused (exit 1). Anything else there (a regular file someone pointed --uds at by mistake) is left,
+ * and the bind reports EADDRINUSE.
+ */
+export async function claimSocketPath(path: string): Promise<void> {
+  try {
+    if (!fs().lstatSync(path).isSocket()) return;
+  } catch {
+    return; // Not there: nothing to remove.
+  }
+  if (await someoneListens(path)) {
+    throw new ConfigError(
+      `error while attempting to bind on address '${path}': another server is listening on this socket; stop it first, or choose another --uds path.`,
+    );
+  }
+  fs().rmSync(path, { force: true });
+}
+
+/** After bind: rw for everyone (the umask made it 0755 or so), and remembered as this server's. */
 export function makeSocketWorldWritable(path: string): void {
   fs().chmodSync(path, 0o666);
+  bound.set(path, fs().lstatSync(path).ino);
 }
 
-/** After close: Bun and Deno remove the file themselves on a graceful stop, not always on a forced one. */
+/**
+ * After close: Bun and Deno remove the file themselves on a graceful stop, not always on a forced
+ * one. Only a file this server bound is removed: one that replaced it is another server's.
+ */
 export function removeSocketFile(path: string): void {
-  removeStaleSocket(path);
+  const inode = bound.get(path);
+  if (inode === undefined) return;
+  bound.delete(path);
+  try {
+    const stat = fs().lstatSync(path);
+    if (stat.isSocket() && stat.ino === inode) fs().rmSync(path, { force: true });
+  } catch {
+    // Already gone.
+  }
 }
