@@ -16,6 +16,7 @@ import {
   readdirSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { Agent, request } from "node:http";
@@ -185,6 +186,36 @@ for (const runtime of RUNTIMES) {
       const deadline = Date.now() + 8000;
       while (processAlive(child) && Date.now() < deadline) await sleep(50);
       expect(processAlive(child)).toBe(false);
+    }, 30_000);
+
+    test("symlinks: a loop is watched once; a linked directory outside the tree reloads", async () => {
+      const dir = project(app("v1"));
+      symlinkSync(".", join(dir, "self"));
+      symlinkSync("..", join(dir, "lib", "up"));
+      symlinkSync("/nonexistent/tsuv", join(dir, "dangling"));
+      const outside = mkdtempSync(join(tmpdir(), "tsuv-reload-linked-"));
+      dirs.push(outside);
+      symlinkSync(outside, join(dir, "linked"));
+      // chokidar (Node) follows the link by itself; Bun's and Deno's fs.watch are told to watch it
+      // (before, a --reload-dir that was a symlink in the tree was dropped as nested in it, and on
+      // Deno its changes, named from the linked directory, were ignored).
+      const linked = runtime.startsWith("node") ? [] : ["--reload-dir", ".", "--reload-dir", "linked"];
+      const args = ["app.ts", "--reload", ...linked, "--port", "0", "--no-access-log"];
+      const t = await startTsuv(runtime, args, { cwd: dir });
+      await untilCount(t, SERVER_STARTED, 1);
+      expect(await get(`${t.url}/`)).toBe("hello v1");
+      writeFileSync(join(dir, "lib", "message.ts"), `export const message = (v: string) => \`hi \${v}\`;\n`);
+      await untilCount(t, CHANGES, 1);
+      // Before, Node listed the file under every path the loop made ('self/lib/message.ts',
+      // 'self/self/lib/message.ts', 'lib/up/lib/message.ts', ...): a 100 KB line for one save.
+      expect((t.stdout() + t.stderr()).match(new RegExp(CHANGES.source, "g"))).toEqual([
+        "Changes detected in 'lib/message.ts'. Reloading...",
+      ]);
+      await untilCount(t, SERVER_STARTED, 2);
+      expect(await get(`${t.url}/`)).toBe("hi v1");
+      writeFileSync(join(outside, "x.ts"), "export {};\n");
+      await untilCount(t, CHANGES, 2);
+      expect(t.stdout() + t.stderr()).toContain("Changes detected in 'linked/x.ts'. Reloading...");
     }, 30_000);
 
     test("a missing --reload-dir exits 1 naming the path", async () => {

@@ -13,7 +13,7 @@
  * - SIGINT/SIGTERM stop the child and then the reloader; a second SIGINT kills the child at once.
  *   A child also exits by itself if the reloader dies (IPC disconnect, src/worker.ts).
  */
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { rereadEnvFile } from "../env-file.ts";
@@ -60,6 +60,14 @@ export interface ReloadDeps {
   pathKind?: (path: string) => PathKind;
 }
 
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function pathKind(path: string): PathKind {
   try {
     return statSync(path).isDirectory() ? "directory" : "other";
@@ -104,7 +112,12 @@ export class ChangeReload {
 
   async run(): Promise<number> {
     // A missing --reload-dir (or one that is a file) is a ConfigError (exit 1), thrown before anything starts.
-    const dirs = resolveReloadDirs(this.config.reloadDir, this.cwd, this.deps.pathKind ?? pathKind).sort();
+    const dirs = resolveReloadDirs(
+      this.config.reloadDir,
+      this.cwd,
+      this.deps.pathKind ?? pathKind,
+      realPath,
+    ).sort();
     const filter = createReloadFilter(this.config.reloadInclude, this.config.reloadExclude);
     this.logger.info(`Will watch for changes in these directories: ${pythonList(dirs)}`);
 

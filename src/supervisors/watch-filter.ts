@@ -92,7 +92,9 @@ export function createReloadFilter(
 /**
  * The directories to watch: --reload-dir values resolved against the working directory (default:
  * the working directory itself), each of which must exist, and without the ones already inside
- * another (a nested watch would report every change twice).
+ * another (a nested watch would report every change twice). Inside by where it really is: a
+ * symlink in the tree to a directory outside it (`--reload-dir . --reload-dir linked`) stays, since
+ * Bun's and Deno's fs.watch do not follow symlinked directories.
  */
 export type PathKind = "directory" | "other" | "missing";
 
@@ -100,6 +102,8 @@ export function resolveReloadDirs(
   dirs: readonly string[],
   cwd: string,
   kindOf: (path: string) => PathKind,
+  /** realpath (symlinks resolved); the path itself where it cannot be read. */
+  realPath: (path: string) => string = (path) => path,
 ): string[] {
   const wanted = dirs.length ? dirs : [cwd];
   const absolute: string[] = [];
@@ -110,7 +114,10 @@ export function resolveReloadDirs(
     if (kind === "other") throw new ConfigError(`--reload-dir: not a directory: ${path}`);
     if (!absolute.includes(path)) absolute.push(path);
   }
-  return absolute.filter((dir) => !absolute.some((other) => other !== dir && isInside(dir, other)));
+  const real = new Map(absolute.map((dir) => [dir, realPath(dir)]));
+  const inside = (dir: string, other: string) =>
+    isInside(dir, other) && isInside(real.get(dir) ?? dir, real.get(other) ?? other);
+  return absolute.filter((dir) => !absolute.some((other) => other !== dir && inside(dir, other)));
 }
 
 export function isInside(path: string, dir: string): boolean {

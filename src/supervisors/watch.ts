@@ -14,7 +14,7 @@
  *   Linux it misses files in directories created by `mkdir -p`, parcel-bundler/watcher#97, which we
  *   reproduced; it is also a native addon.)
  */
-import { isAbsolute, join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { errorMessage } from "../errors.ts";
 import type { RuntimeName } from "../runtime/detect.ts";
 import type { ReloadFilter } from "./watch-filter.ts";
@@ -51,7 +51,7 @@ function toRelative(dir: string, filename: string): string {
 export const fsWatchBackend: WatchBackend = {
   name: "fs.watch",
   async watch(dir, filter, onChange, onError) {
-    const { watch, readdirSync, statSync } = await import("node:fs");
+    const { watch, readdirSync, realpathSync, statSync } = await import("node:fs");
     // The directories in the tree (excluded ones left out). Deno reports `rm -rf dir` as the
     // directories only, not the files that were in them; a removed path that was one of these is a
     // change. Filled by a walk after start-up, off the server's start path.
@@ -76,9 +76,26 @@ export const fsWatchBackend: WatchBackend = {
       }
     };
     const walkTimer = setTimeout(() => walk("", 0, false), 0);
+    // Deno names a change in a watched directory that is a symlink relative to the directory it
+    // links to (`--reload-dir linked`, linked -> /srv/shared: "../app/linked/x.ts"), so such a name
+    // is read against that directory too.
+    let realDir = dir;
+    try {
+      realDir = realpathSync(dir);
+    } catch {}
+    const relativeName = (name: string): string => {
+      const rel = toRelative(dir, name);
+      if (!rel.startsWith("..") || realDir === dir) return rel;
+      const absolute = isAbsolute(name) ? name : resolve(realDir, name);
+      for (const base of [dir, realDir]) {
+        const candidate = toRelative(base, absolute);
+        if (!candidate.startsWith("..")) return candidate;
+      }
+      return rel;
+    };
     const watcher = watch(dir, { recursive: true, persistent: true }, (event, filename) => {
       if (filename === null || filename === undefined) return;
-      const rel = toRelative(dir, filename.toString());
+      const rel = relativeName(filename.toString());
       if (!rel || rel.startsWith("..")) return;
       if (filter.file(rel)) onChange(join(dir, rel));
       else if (event === "rename" && !filter.skipDir(rel)) {
@@ -105,16 +122,48 @@ export const fsWatchBackend: WatchBackend = {
   },
 };
 
+/**
+ * A directory reached again through a symlink (`ln -s . self`, `ln -s .. up`, two links to one
+ * place) is watched once, under the first path it was found at. chokidar follows symlinks, so
+ * changes in a linked directory outside the tree reload, but it has no loop check: a link to an
+ * ancestor was walked again and again until the kernel's 40-link limit, and one save was reported
+ * under hundreds of paths in a 100 KB log line (measured with one `self` and one `sub/up` link).
+ */
+function firstPathPerDirectory(
+  root: string,
+  realpathSync: (path: string) => string,
+): (path: string) => boolean {
+  const firstPath = new Map<string, string>();
+  const real = (path: string): string | null => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return null; // Gone, or a dangling link: nothing to watch twice.
+    }
+  };
+  const rootReal = real(root);
+  if (rootReal !== null) firstPath.set(rootReal, root);
+  return (path) => {
+    const target = real(path);
+    if (target === null) return false;
+    const first = firstPath.get(target);
+    if (first === undefined) firstPath.set(target, path);
+    return first !== undefined && first !== path;
+  };
+}
+
 /** chokidar (Node): prunes excluded directories, so node_modules costs nothing. */
 export const chokidarBackend: WatchBackend = {
   name: "chokidar",
   async watch(dir, filter, onChange, onError) {
     const { watch } = await import("chokidar");
+    const { realpathSync } = await import("node:fs");
+    const seenBefore = firstPathPerDirectory(dir, realpathSync);
     const ignored = (path: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
       const rel = toRelative(dir, path);
       if (!rel || rel.startsWith("..")) return false;
       if (stats?.isFile()) return !filter.file(rel);
-      if (stats?.isDirectory()) return filter.skipDir(rel);
+      if (stats?.isDirectory()) return filter.skipDir(rel) || seenBefore(path);
       // Not yet known whether file or directory: skip only what is excluded either way.
       return filter.skipDir(rel) && !filter.file(rel);
     };

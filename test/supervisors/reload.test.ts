@@ -109,6 +109,15 @@ describe("reload directories", () => {
     expect(resolveReloadDirs([".", "src"], "/proj", isDir)).toEqual(["/proj"]);
   });
 
+  test("a symlink in the tree to a directory outside it is not nested: it stays", () => {
+    const withLink = (path: string): PathKind => (path === "/proj/linked" ? "directory" : isDir(path));
+    const real = (path: string) => (path === "/proj/linked" ? "/other" : path);
+    expect(resolveReloadDirs([".", "linked"], "/proj", withLink, real)).toEqual(["/proj", "/proj/linked"]);
+    // A link within the tree is still nested.
+    const inTree = (path: string) => (path === "/proj/linked" ? "/proj/src" : path);
+    expect(resolveReloadDirs([".", "linked"], "/proj", withLink, inTree)).toEqual(["/proj"]);
+  });
+
   test("a missing directory is a ConfigError (exit 1) naming the path", () => {
     let error: unknown;
     try {
