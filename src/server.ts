@@ -90,7 +90,13 @@ export function listenTargetFromConfig(config: Config): ListenTarget {
 
 export function describeAddress(address: BoundAddress, scheme: string): string {
   if (address.kind === "unix") return `socket ${address.path}`;
-  if (address.kind === "fd") return `socket with file descriptor ${address.fd}`;
+  if (address.kind === "fd") {
+    // As uvicorn, which prints the inherited socket's getsockname(): where it really listens.
+    const tcp = address.tcp;
+    return tcp
+      ? `${scheme}://${urlHost(tcp.host)}:${tcp.port} via file descriptor ${address.fd}`
+      : `socket with file descriptor ${address.fd}`;
+  }
   return `${scheme}://${urlHost(address.host)}:${address.port}`;
 }
 

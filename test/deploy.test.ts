@@ -120,7 +120,12 @@ describe("systemd socket activation (--fd 3)", () => {
     test(`${runtime} serves on the inherited socket (--workers ${workers}) and drains on SIGTERM`, async () => {
       const running = socketActivated(runtime, [`${APP}:app`, "--fd", "3", "--workers", workers]);
       const [, port] = (await running.waitFor(/activated port (\d+)/)) as string[];
-      await running.waitFor(/tsuv running on/);
+      // The address the socket is bound to, as uvicorn prints the inherited socket's getsockname().
+      await running.waitFor(
+        new RegExp(
+          `tsuv running on http://127\\.0\\.0\\.1:${port} via file descriptor 3 \\(Press CTRL\\+C to quit\\)`,
+        ),
+      );
       const base = `http://127.0.0.1:${port}`;
       const client = await fetch(`${base}/client`).then((r) => r.json());
       expect(client).toEqual({ client: "127.0.0.1", scheme: "http" });

@@ -7,7 +7,7 @@
  * checked by hand on a full tmpfs (docs/reliability.md, case 13).
  */
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "bun";
@@ -122,8 +122,12 @@ for (const runtime of ["node20", "node24"] as const) {
       const full = performance.now() + 5000;
       while (statSync(logPath).size < 16 * 1024 && performance.now() < full) await Bun.sleep(20);
       await Bun.sleep(200);
-      for (const pid of [server.pid, ...workerPids(server.pid)])
-        expect(spawnSync(["prlimit", "--pid", String(pid), "--fsize=unlimited"]).exitCode).toBe(0);
+      for (const pid of [server.pid, ...workerPids(server.pid)]) {
+        const raised = spawnSync(["prlimit", "--pid", String(pid), "--fsize=unlimited"]).exitCode === 0;
+        // A helper child listed with the workers (Node 20's esbuild service) may have exited on
+        // idle since: that one needs no limit raised (a CI run failed here once).
+        expect(raised || !existsSync(`/proc/${pid}`)).toBe(true);
+      }
       // The worker whose writes failed must write again (process workers each have their own stream).
       const said: string[] = [];
       for (let i = 0; i < 40 && said.length < 3; i++) {

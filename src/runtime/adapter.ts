@@ -77,7 +77,8 @@ export type ListenTarget =
 export type BoundAddress =
   | { kind: "tcp"; host: string; port: number }
   | { kind: "unix"; path: string }
-  | { kind: "fd"; fd: number };
+  /** An inherited socket; `tcp`: the address it is bound to, where it is a TCP one. */
+  | { kind: "fd"; fd: number; tcp?: { host: string; port: number } };
 
 export interface TlsMaterial {
   key: string;

@@ -280,7 +280,9 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   const address: BoundAddress =
     listen.kind === "tcp"
       ? { kind: "tcp", host: listen.host, port: (server.address() as AddressInfo).port }
-      : listen;
+      : listen.kind === "fd"
+        ? { ...listen, tcp: tcpAddress(server.address()) }
+        : listen;
   const scheme = secure ? "https" : "http";
 
   let closed: Promise<void> | undefined;
@@ -322,4 +324,9 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       return closed;
     },
   };
+}
+
+/** An inherited socket's TCP address, from net.Server's address() (a string for a unix socket). */
+function tcpAddress(bound: AddressInfo | string | null): { host: string; port: number } | undefined {
+  return bound !== null && typeof bound === "object" ? { host: bound.address, port: bound.port } : undefined;
 }

@@ -106,7 +106,14 @@ export async function bindSharedSocket(target: ListenTarget, backlog: number): P
       throw inheritedSocketError(target.fd, error);
     }
     if (err) throw inheritedSocketError(target.fd, uvError(err, "listen"));
-    return { fd: target.fd, address: target, close() {} };
+    // Where it listens, for the start-up line (a unix socket's handle has no getsockname).
+    const bound: { address?: string; port?: number } = {};
+    const socket = duplicableSocket(target.fd).handle;
+    const tcp =
+      typeof socket.getsockname === "function" && socket.getsockname(bound) === 0 && bound.address
+        ? { host: bound.address, port: bound.port ?? 0 }
+        : undefined;
+    return { fd: target.fd, address: { ...target, tcp }, close() {} };
   }
 
   let handle: ServerHandle | number;
