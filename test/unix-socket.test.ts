@@ -56,6 +56,33 @@ describe.each(RUNTIMES)("%s --uds", (runtime) => {
     await server.kill();
   });
 
+  // Root here (CI runs as root): a read-only bind mount of the socket's folder, in a mount namespace.
+  test.skipIf(process.getuid?.() !== 0)(
+    "a socket file that cannot be removed (read-only folder): exit 1 with one line, no stack",
+    async () => {
+      const dir = mkdtempSync(join(DIR, "ro-"));
+      const path = join(dir, "s.sock");
+      staleSocket(path);
+      const readOnly = `mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"`;
+      const running = start(
+        ["unshare", "-m", "sh", "-c", readOnly, dir, ...tsuvCommand(runtime), `${APP}:app`, "--uds", path],
+        {
+          cwd: DIR,
+          env: { ...process.env, NO_COLOR: "1" },
+        },
+      );
+      expect(await running.exited).toBe(1);
+      const errors = running
+        .output()
+        .split("\n")
+        .filter((line) => /ERROR|Error| {4}at /.test(line));
+      expect(errors).toEqual([
+        `ERROR:    error while attempting to bind on address '${path}': a socket file is there and cannot be removed (EROFS: read-only file system, unlink '${path}'); remove it, or choose another --uds path.`,
+      ]);
+    },
+    20_000,
+  );
+
   const refusals: string[][] = [[]];
   if (runtime === "node24") refusals.push(["--workers", "2"], ["--workers", "2", "--worker-class", "thread"]);
   if (runtime !== "node20") refusals.push(["--reload"]);

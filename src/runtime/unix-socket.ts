@@ -11,7 +11,7 @@
  * a listener closes, whoever's file it is by then, so a file deleted under a running server and
  * bound again by another is still lost when the first one stops.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import { nodeFs as fs, lazyBuiltin } from "./builtin.ts";
 import { webTimerAfter } from "./web-timer.ts";
 
@@ -72,7 +72,16 @@ export async function claimSocketPath(path: string): Promise<void> {
       `error while attempting to bind on address '${path}': another server is listening on this socket; stop it first, or choose another --uds path.`,
     );
   }
-  fs().rmSync(path, { force: true });
+  try {
+    fs().unlinkSync(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return;
+    // Another user's file in a sticky /tmp (that user's server may be live: a socket we may not
+    // connect to counts as free above), a directory tsuv cannot write to, a read-only mount.
+    throw new ConfigError(
+      `error while attempting to bind on address '${path}': a socket file is there and cannot be removed (${errorMessage(error)}); remove it, or choose another --uds path.`,
+    );
+  }
 }
 
 /** After bind: rw for everyone (the umask made it 0755 or so), and remembered as this server's. */
@@ -91,7 +100,7 @@ export function removeSocketFile(path: string): void {
   bound.delete(path);
   try {
     const stat = fs().lstatSync(path);
-    if (stat.isSocket() && stat.ino === inode) fs().rmSync(path, { force: true });
+    if (stat.isSocket() && stat.ino === inode) fs().unlinkSync(path);
   } catch {
     // Already gone.
   }
