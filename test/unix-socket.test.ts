@@ -45,6 +45,16 @@ async function otherServer(path: string): Promise<Server> {
   return server;
 }
 
+/** Runs a tsuv that must exit 1; its error lines (and any stack-trace line). */
+async function errorLines(command: string[]): Promise<string[]> {
+  const running = start(command, { cwd: DIR, env: { ...process.env, NO_COLOR: "1" } });
+  expect(await running.exited).toBe(1);
+  return running
+    .output()
+    .split("\n")
+    .filter((line) => /ERROR|Error| {4}at /.test(line));
+}
+
 const body = async (path: string) => (await fetch("http://localhost/", { unix: path } as RequestInit)).text();
 
 describe.each(RUNTIMES)("%s --uds", (runtime) => {
@@ -64,19 +74,19 @@ describe.each(RUNTIMES)("%s --uds", (runtime) => {
       const path = join(dir, "s.sock");
       staleSocket(path);
       const readOnly = `mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"`;
-      const running = start(
-        ["unshare", "-m", "sh", "-c", readOnly, dir, ...tsuvCommand(runtime), `${APP}:app`, "--uds", path],
-        {
-          cwd: DIR,
-          env: { ...process.env, NO_COLOR: "1" },
-        },
-      );
-      expect(await running.exited).toBe(1);
-      const errors = running
-        .output()
-        .split("\n")
-        .filter((line) => /ERROR|Error| {4}at /.test(line));
-      expect(errors).toEqual([
+      const command = [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        readOnly,
+        dir,
+        ...tsuvCommand(runtime),
+        `${APP}:app`,
+        "--uds",
+        path,
+      ];
+      expect(await errorLines(command)).toEqual([
         `ERROR:    error while attempting to bind on address '${path}': a socket file is there and cannot be removed (EROFS: read-only file system, unlink '${path}'); remove it, or choose another --uds path.`,
       ]);
     },
@@ -91,16 +101,7 @@ describe.each(RUNTIMES)("%s --uds", (runtime) => {
       const path = socketPath();
       const other = await otherServer(path);
       try {
-        const running = start([...tsuvCommand(runtime), `${APP}:app`, "--uds", path, ...extra], {
-          cwd: DIR,
-          env: { ...process.env, NO_COLOR: "1" },
-        });
-        expect(await running.exited).toBe(1);
-        const errors = running
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("ERROR"));
-        expect(errors).toEqual([
+        expect(await errorLines([...tsuvCommand(runtime), `${APP}:app`, "--uds", path, ...extra])).toEqual([
           `ERROR:    error while attempting to bind on address '${path}': another server is listening on this socket; stop it first, or choose another --uds path.`,
         ]);
         expect(await body(path)).toBe("other");
