@@ -6,7 +6,7 @@
 import { ConfigError, UsageError } from "./errors.ts";
 import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
 import { normalizeRootPath } from "./middleware/root-path.ts";
-import { unknownOptionMessage } from "./option-hints.ts";
+import { unknownEnvWarnings, unknownOptionMessage } from "./option-hints.ts";
 import {
   aliasFlags,
   camelCase,
@@ -45,6 +45,17 @@ export interface Config extends OptionValues {
 }
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/**
+ * The TSUV_* variables tsuv reads: one per option, and two that are not options: the boot message
+ * a supervisor hands a process worker (runtime/plumbing.ts) and the folder of Node's TypeScript
+ * cache (runtime/node-ts-hooks.ts).
+ */
+const KNOWN_ENV: ReadonlySet<string> = new Set([
+  ...NAMES.map(envVarName),
+  "TSUV_WORKER_BOOT",
+  "TSUV_CACHE_DIR",
+]);
 const SPEC: Record<string, OptionSpec> = OPTIONS;
 
 /** Long flags the table accepts, including `--no-X` for booleans and aliases. */
@@ -274,6 +285,7 @@ export function resolveConfig(
   deps: ResolveDeps,
 ): Config {
   const values = parseOptions(argv, env);
+  for (const warning of unknownEnvWarnings(env, KNOWN_ENV)) deps.warn?.(warning);
   const workers = values.workers ?? 1;
   const config: Config = {
     ...values,

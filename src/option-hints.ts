@@ -59,6 +59,35 @@ export function closestFlag(flag: string, known: Iterable<string>): string | und
   return best;
 }
 
+/**
+ * A TSUV_* variable that names no setting (`TSUV_WORKER=4`) is ignored, as uvicorn ignores an
+ * unknown UVICORN_* one; said once at start-up, with the closest setting, so that a typo in a
+ * deployment's environment does not go unnoticed.
+ */
+export function unknownEnvWarnings(
+  env: Record<string, string | undefined>,
+  known: ReadonlySet<string>,
+): string[] {
+  let entries: [string, string | undefined][];
+  try {
+    entries = Object.entries(env);
+  } catch {
+    return []; // Deno allowed to read some variables only (--allow-env=TSUV_*): no list to check.
+  }
+  const warnings: string[] = [];
+  for (const [name, value] of entries) {
+    if (!name.startsWith("TSUV_") || value === undefined || value === "" || known.has(name)) continue;
+    const asFlag = (env: string) => `--${env.slice(5).toLowerCase().replace(/_/g, "-")}`;
+    const flags = [...known].map(asFlag);
+    const closest = closestFlag(asFlag(name), flags);
+    const suggestion = closest
+      ? ` Did you mean TSUV_${closest.slice(2).toUpperCase().replace(/-/g, "_")}?`
+      : "";
+    warnings.push(`${name} is set, but tsuv has no such setting: ignored.${suggestion}`);
+  }
+  return warnings;
+}
+
 /** The one-line usage error for an unknown flag. */
 export function unknownOptionMessage(flag: string, known: Iterable<string>): string {
   const reason = UVICORN_ONLY[flag];

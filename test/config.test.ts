@@ -289,3 +289,34 @@ test("defaults come from the option table", () => {
   expect(values.accessLog).toBe(true);
   expect(Object.keys(OPTIONS).length).toBeGreaterThan(40);
 });
+
+test("a TSUV_* variable that names no setting is ignored with a warning, the closest one named", () => {
+  const warnings: string[] = [];
+  const env = {
+    TSUV_WORKER: "4", // a typo of TSUV_WORKERS
+    TSUV_FROBNICATE: "1", // nothing close
+    TSUV_PORT: "9000", // a setting
+    TSUV_CACHE_DIR: "/tmp/x", // read by Node's TypeScript cache, not an option
+    TSUV_WORKER_BOOT: "", // empty: unset
+    OTHER_WORKER: "1", // not ours
+  };
+  const config = resolveConfig(["a"], env, { runtime, warn: (message) => warnings.push(message) });
+  expect(config.workers).toBe(1);
+  expect(config.port).toBe(9000);
+  expect(warnings).toEqual([
+    "TSUV_WORKER is set, but tsuv has no such setting: ignored. Did you mean TSUV_WORKERS?",
+    "TSUV_FROBNICATE is set, but tsuv has no such setting: ignored.",
+  ]);
+});
+
+test("an environment that cannot be listed (Deno with --allow-env=TSUV_*) is not checked", () => {
+  const warnings: string[] = [];
+  const unlistable = new Proxy({ TSUV_PORT: "9000" } as Record<string, string | undefined>, {
+    ownKeys: () => {
+      throw new Error("NotCapable: Requires env access to all, run again with the --allow-env flag");
+    },
+  });
+  const config = resolveConfig(["a"], unlistable, { runtime, warn: (message) => warnings.push(message) });
+  expect(config.port).toBe(9000);
+  expect(warnings).toEqual([]);
+});
