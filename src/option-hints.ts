@@ -74,11 +74,11 @@ export function unknownEnvWarnings(
   } catch {
     return []; // Deno allowed to read some variables only (--allow-env=TSUV_*): no list to check.
   }
+  const asFlag = (env: string) => `--${env.slice(5).toLowerCase().replace(/_/g, "-")}`;
+  const flags = [...known].map(asFlag);
   const warnings: string[] = [];
   for (const [name, value] of entries) {
     if (!name.startsWith("TSUV_") || value === undefined || value === "" || known.has(name)) continue;
-    const asFlag = (env: string) => `--${env.slice(5).toLowerCase().replace(/_/g, "-")}`;
-    const flags = [...known].map(asFlag);
     const closest = closestFlag(asFlag(name), flags);
     const suggestion = closest
       ? ` Did you mean TSUV_${closest.slice(2).toUpperCase().replace(/-/g, "_")}?`

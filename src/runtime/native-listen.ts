@@ -1,7 +1,8 @@
 /**
- * The bind step Bun.serve and Deno.serve share: a unix socket (mode 0666 once bound; the path was
- * claimed before, by claimSocketPath) or TCP, each failure turned into uvicorn's one-line bind error, and --fd refused (neither
- * runtime can serve on an inherited socket). Only the runtime's own serve call differs.
+ * The bind step Bun.serve and Deno.serve share: a unix socket (mode 0666 once bound; its path was
+ * claimed before, by claimSocketPath) or TCP, each failure turned into uvicorn's one-line bind
+ * error, and --fd refused (neither runtime can serve on an inherited socket). Only the runtime's
+ * own serve call differs.
  */
 import { ConfigError } from "../errors.ts";
 import type { ListenTarget } from "./adapter.ts";

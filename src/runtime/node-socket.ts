@@ -99,16 +99,17 @@ export async function bindSharedSocket(target: ListenTarget, backlog: number): P
     // (listen(2) again on a listening socket only sets its backlog) so that a socket no worker could
     // listen on is refused once, by the parent, before any worker starts.
     checkInheritedSocket(target.fd);
+    let socket: ServerHandle;
     let err: number;
     try {
-      err = await duplicator().listen(duplicableSocket(target.fd).handle, backlog);
+      socket = duplicableSocket(target.fd).handle;
+      err = await duplicator().listen(socket, backlog);
     } catch (error) {
       throw inheritedSocketError(target.fd, error);
     }
     if (err) throw inheritedSocketError(target.fd, uvError(err, "listen"));
     // Where it listens, for the start-up line (a unix socket's handle has no getsockname).
     const bound: { address?: string; port?: number } = {};
-    const socket = duplicableSocket(target.fd).handle;
     const tcp =
       typeof socket.getsockname === "function" && socket.getsockname(bound) === 0 && bound.address
         ? { host: bound.address, port: bound.port ?? 0 }
