@@ -93,6 +93,17 @@ describe.each(RUNTIMES)("%s --uds", (runtime) => {
     20_000,
   );
 
+  test("a live socket whose server stops within the grace (a killed tsuv's orphaned workers) is taken", async () => {
+    const path = socketPath();
+    const other = await otherServer(path);
+    const starting = startTsuv(runtime, [`${APP}:app`, "--uds", path]);
+    await Bun.sleep(500);
+    other.close();
+    const server = await starting;
+    expect(await body(path)).toBe("Hello, world!");
+    await server.kill();
+  });
+
   const refusals: string[][] = [[]];
   if (runtime === "node24") refusals.push(["--workers", "2"], ["--workers", "2", "--worker-class", "thread"]);
   if (runtime !== "node20") refusals.push(["--reload"]);

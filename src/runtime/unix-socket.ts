@@ -57,20 +57,40 @@ async function someoneListens(path: string): Promise<boolean> {
 }
 
 /**
- * Before binding `path`: a socket file nobody listens on is removed; one a live server listens on is
- * refused (exit 1). Anything else there (a regular file someone pointed --uds at by mistake) is left,
- * and the bind reports EADDRINUSE.
+ * How long a live socket may take to go away before it is refused: a previous tsuv killed with
+ * SIGKILL leaves its process workers listening until they notice, within ORPHAN_EXIT_MS (1 s,
+ * worker.ts; measured 21-162 ms, docs/reliability.md case 6), and a supervisor that restarts it at
+ * once (RestartSec=100ms) must not be told to stop for good (exit 1 is in the units'
+ * RestartPreventExitStatus).
  */
-export async function claimSocketPath(path: string): Promise<void> {
+export const LIVE_SOCKET_GRACE_MS = 2000;
+const PROBE_INTERVAL_MS = 100;
+
+const isSocketFile = (path: string): boolean => {
   try {
-    if (!fs().lstatSync(path).isSocket()) return;
+    return fs().lstatSync(path).isSocket();
   } catch {
-    return; // Not there: nothing to remove.
+    return false; // Not there.
   }
-  if (await someoneListens(path)) {
-    throw new ConfigError(
-      `error while attempting to bind on address '${path}': another server is listening on this socket; stop it first, or choose another --uds path.`,
-    );
+};
+
+/**
+ * Before binding `path`: a socket file nobody listens on is removed; one a live server still
+ * listens on after LIVE_SOCKET_GRACE_MS is refused (exit 1). Anything else there (a regular file
+ * someone pointed --uds at by mistake) is left, and the bind reports EADDRINUSE.
+ */
+export async function claimSocketPath(path: string, graceMs = LIVE_SOCKET_GRACE_MS): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    if (!isSocketFile(path)) return;
+    if (!(await someoneListens(path))) break;
+    if (Date.now() >= deadline) {
+      throw new ConfigError(
+        `error while attempting to bind on address '${path}': another server is listening on this socket; stop it first, or choose another --uds path.`,
+      );
+    }
+    // setTimeout, not webTimerAfter: Node's AbortSignal.timeout does not hold the event loop open.
+    await new Promise<void>((done) => setTimeout(done, PROBE_INTERVAL_MS));
   }
   try {
     fs().unlinkSync(path);
