@@ -218,6 +218,34 @@ for (const runtime of RUNTIMES) {
       expect(t.stdout() + t.stderr()).toContain("Changes detected in 'linked/x.ts'. Reloading...");
     }, 30_000);
 
+    test("a --reload-dir removed and made again (rm -rf, then regenerated) is watched again", async () => {
+      const dir = project(app("v1"));
+      const t = await startTsuv(runtime, ["app.ts", "--reload", "--reload-dir", "lib", "--port", "0"], {
+        cwd: dir,
+      });
+      await untilCount(t, SERVER_STARTED, 1);
+      expect(await get(`${t.url}/`)).toBe("hello v1");
+      rmSync(join(dir, "lib"), { recursive: true });
+      await sleep(800);
+      mkdirSync(join(dir, "lib"));
+      writeFileSync(
+        join(dir, "lib", "message.ts"),
+        `export const message = (v: string) => \`back \${v}\`;\n`,
+      );
+      // Before, every runtime's watch died with the old directory: this waited forever.
+      await untilCount(t, /Changes detected in 'lib'\. Reloading\.\.\./, 1);
+      expect(await get(`${t.url}/`)).toBe("back v1");
+      // And an edit after that is seen too.
+      const changes = count(t, CHANGES);
+      writeFileSync(
+        join(dir, "lib", "message.ts"),
+        `export const message = (v: string) => \`again \${v}\`;\n`,
+      );
+      await untilCount(t, CHANGES, changes + 1);
+      await sleep(1000);
+      expect(await get(`${t.url}/`)).toBe("again v1");
+    }, 40_000);
+
     test("a missing --reload-dir exits 1 naming the path", async () => {
       const dir = project(app("v1"));
       const result = await runTsuv(runtime, ["app.ts", "--reload", "--reload-dir", "nope"], { cwd: dir });

@@ -14,6 +14,7 @@
  *   Linux it misses files in directories created by `mkdir -p`, parcel-bundler/watcher#97, which we
  *   reproduced; it is also a native addon.)
  */
+import { statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { errorMessage } from "../errors.ts";
 import type { RuntimeName } from "../runtime/detect.ts";
@@ -187,6 +188,73 @@ export function defaultWatchBackend(runtime: { name: RuntimeName; os: string }):
   return fsWatchBackend;
 }
 
+/** How often each watched directory is checked for having been removed or replaced. */
+export const ROOT_CHECK_MS = 500;
+
+/** The directory at `path` (device and inode), or null when there is none. */
+function directoryId(path: string): string | null {
+  try {
+    const stat = statSync(path);
+    return stat.isDirectory() ? `${stat.dev}:${stat.ino}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One watched directory, watched again when it is removed and made anew (`rm -rf build && tsc`,
+ * a branch switch, a tool that regenerates it): the new directory is another inode, and every
+ * backend's watch died with the old one, so the reloader heard nothing more until restarted
+ * (measured on Node, Bun and Deno: after `rm -rf src; mkdir src`, no edit in src reloaded). It is
+ * checked every ROOT_CHECK_MS; once it is back it is watched again, and that counts as a change.
+ */
+async function watchRoot(
+  backend: WatchBackend,
+  dir: string,
+  filter: ReloadFilter,
+  onChange: (path: string) => void,
+  onError: (error: unknown) => void,
+): Promise<Watching> {
+  let id = directoryId(dir);
+  const first = await backend.watch(dir, filter, onChange, onError);
+  let current: Watching | undefined = first;
+  let checking = false;
+  let closed = false;
+  const check = async (): Promise<void> => {
+    const now = directoryId(dir);
+    if (now === id) return;
+    id = now;
+    const old = current;
+    current = undefined;
+    await old?.close().catch(() => {});
+    if (now === null || closed) return; // Gone: watched again once it is back.
+    const next = await backend.watch(dir, filter, onChange, onError);
+    if (closed) {
+      await next.close().catch(() => {});
+      return;
+    }
+    current = next;
+    onChange(dir);
+  };
+  const timer = setInterval(() => {
+    if (checking || closed) return;
+    checking = true;
+    check()
+      .catch(onError)
+      .finally(() => {
+        checking = false;
+      });
+  }, ROOT_CHECK_MS);
+  return {
+    ready: first.ready,
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      await current?.close();
+    },
+  };
+}
+
 /** Watch every directory with one backend, as one Watching. */
 export async function watchDirs(
   backend: WatchBackend,
@@ -195,7 +263,7 @@ export async function watchDirs(
   onChange: (path: string) => void,
   onError: (error: unknown) => void,
 ): Promise<Watching> {
-  const all = await Promise.all(dirs.map((dir) => backend.watch(dir, filter, onChange, onError)));
+  const all = await Promise.all(dirs.map((dir) => watchRoot(backend, dir, filter, onChange, onError)));
   return {
     ready: Promise.all(all.map((one) => one.ready)).then(() => {}),
     close: async () => {
