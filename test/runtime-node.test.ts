@@ -510,7 +510,8 @@ for (const version of ["node20", "node24"] as const) {
       const early = fetch(`http://127.0.0.1:${address.port}/echo`).then((r) => r.status);
       await sleep(200);
       const { server, address: bound } = await driver.serve({ listen: { kind: "fd", fd } });
-      expect(bound).toEqual({ kind: "fd", fd });
+      // With where it listens, for the start-up line (as uvicorn prints the socket's getsockname()).
+      expect(bound).toEqual({ kind: "fd", fd, tcp: { host: "127.0.0.1", port: address.port } });
       expect(await early).toBe(200);
       await driver.ok({ op: "close", server });
     });
