@@ -12,6 +12,8 @@ export interface Address {
   port?: number;
   path?: string;
   fd?: number;
+  /** An inherited TCP socket's address (`kind: "fd"`). */
+  tcp?: { host?: string; port?: number };
 }
 
 export interface Answer {
