@@ -294,13 +294,11 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     scheme,
     /**
      * A worker on its supervisor's listener (an fd) logs the fd, but an app that holds its server
-     * (Elysia's app.server.url and port) wants the address that listener is bound to. Asked for
-     * only by such an app (server.ts), so other apps' workers make no getsockname call for it.
+     * (Elysia's app.server.url and port) wants the address that listener is bound to.
      */
     get appServer() {
-      const bound = listen.kind === "fd" ? server.address() : null;
-      return bound !== null && typeof bound === "object"
-        ? portableAppServer({ kind: "tcp", host: bound.address, port: bound.port }, scheme)
+      return address.kind === "fd" && address.tcp
+        ? portableAppServer({ kind: "tcp", ...address.tcp }, scheme)
         : undefined;
     },
     close() {

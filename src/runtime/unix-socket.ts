@@ -79,8 +79,8 @@ const isSocketFile = (path: string): boolean => {
  * listens on after LIVE_SOCKET_GRACE_MS is refused (exit 1). Anything else there (a regular file
  * someone pointed --uds at by mistake) is left, and the bind reports EADDRINUSE.
  */
-export async function claimSocketPath(path: string, graceMs = LIVE_SOCKET_GRACE_MS): Promise<void> {
-  const deadline = Date.now() + graceMs;
+export async function claimSocketPath(path: string): Promise<void> {
+  const deadline = Date.now() + LIVE_SOCKET_GRACE_MS;
   for (;;) {
     if (!isSocketFile(path)) return;
     if (!(await someoneListens(path))) break;

@@ -13,7 +13,7 @@
  * - SIGINT/SIGTERM stop the child and then the reloader; a second SIGINT kills the child at once.
  *   A child also exits by itself if the reloader dies (IPC disconnect, src/worker.ts).
  */
-import { realpathSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { rereadEnvFile } from "../env-file.ts";
@@ -29,6 +29,7 @@ import { overdueWarning } from "./stopping.ts";
 import {
   Debouncer,
   defaultWatchBackend,
+  realPathOf,
   type WatchBackend,
   WatchErrors,
   type Watching,
@@ -58,14 +59,6 @@ export interface ReloadDeps {
   /** The working directory (default: the process's). */
   cwd?: string;
   pathKind?: (path: string) => PathKind;
-}
-
-function realPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
 }
 
 function pathKind(path: string): PathKind {
@@ -116,7 +109,7 @@ export class ChangeReload {
       this.config.reloadDir,
       this.cwd,
       this.deps.pathKind ?? pathKind,
-      realPath,
+      (path) => realPathOf(path) ?? path,
     ).sort();
     const filter = createReloadFilter(this.config.reloadInclude, this.config.reloadExclude);
     this.logger.info(`Will watch for changes in these directories: ${pythonList(dirs)}`);

@@ -14,7 +14,7 @@
  *   Linux it misses files in directories created by `mkdir -p`, parcel-bundler/watcher#97, which we
  *   reproduced; it is also a native addon.)
  */
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { errorMessage } from "../errors.ts";
 import type { RuntimeName } from "../runtime/detect.ts";
@@ -43,6 +43,15 @@ export interface WatchBackend {
   ): Promise<Watching>;
 }
 
+/** Where `path` really is (symlinks resolved), or null when it cannot be read (gone, dangling). */
+export function realPathOf(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
 function toRelative(dir: string, filename: string): string {
   const rel = isAbsolute(filename) ? relative(dir, filename) : filename;
   return sep === "/" ? rel : rel.split(sep).join("/");
@@ -52,7 +61,7 @@ function toRelative(dir: string, filename: string): string {
 export const fsWatchBackend: WatchBackend = {
   name: "fs.watch",
   async watch(dir, filter, onChange, onError) {
-    const { watch, readdirSync, realpathSync, statSync } = await import("node:fs");
+    const { watch, readdirSync } = await import("node:fs");
     // The directories in the tree (excluded ones left out). Deno reports `rm -rf dir` as the
     // directories only, not the files that were in them; a removed path that was one of these is a
     // change. Filled by a walk after start-up, off the server's start path.
@@ -80,10 +89,7 @@ export const fsWatchBackend: WatchBackend = {
     // Deno names a change in a watched directory that is a symlink relative to the directory it
     // links to (`--reload-dir linked`, linked -> /srv/shared: "../app/linked/x.ts"), so such a name
     // is read against that directory too.
-    let realDir = dir;
-    try {
-      realDir = realpathSync(dir);
-    } catch {}
+    const realDir = realPathOf(dir) ?? dir;
     const relativeName = (name: string): string => {
       const rel = toRelative(dir, name);
       if (!rel.startsWith("..") || realDir === dir) return rel;
@@ -130,23 +136,13 @@ export const fsWatchBackend: WatchBackend = {
  * ancestor was walked again and again until the kernel's 40-link limit, and one save was reported
  * under hundreds of paths in a 100 KB log line (measured with one `self` and one `sub/up` link).
  */
-function firstPathPerDirectory(
-  root: string,
-  realpathSync: (path: string) => string,
-): (path: string) => boolean {
+function firstPathPerDirectory(root: string): (path: string) => boolean {
   const firstPath = new Map<string, string>();
-  const real = (path: string): string | null => {
-    try {
-      return realpathSync(path);
-    } catch {
-      return null; // Gone, or a dangling link: nothing to watch twice.
-    }
-  };
-  const rootReal = real(root);
+  const rootReal = realPathOf(root);
   if (rootReal !== null) firstPath.set(rootReal, root);
   return (path) => {
-    const target = real(path);
-    if (target === null) return false;
+    const target = realPathOf(path);
+    if (target === null) return false; // Gone, or a dangling link: nothing to watch twice.
     const first = firstPath.get(target);
     if (first === undefined) firstPath.set(target, path);
     return first !== undefined && first !== path;
@@ -158,8 +154,7 @@ export const chokidarBackend: WatchBackend = {
   name: "chokidar",
   async watch(dir, filter, onChange, onError) {
     const { watch } = await import("chokidar");
-    const { realpathSync } = await import("node:fs");
-    const seenBefore = firstPathPerDirectory(dir, realpathSync);
+    const seenBefore = firstPathPerDirectory(dir);
     const ignored = (path: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
       const rel = toRelative(dir, path);
       if (!rel || rel.startsWith("..")) return false;
