@@ -9,11 +9,11 @@ import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
+import { describeAddress, listenTargetFromConfig } from "./listen-address.ts";
 import type { Logger } from "./logging.ts";
 import { withRootPath } from "./middleware/root-path.ts";
 import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
 import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
-import { urlHost } from "./request-url.ts";
 import type {
   BoundAddress,
   FetchHandler,
@@ -81,24 +81,6 @@ export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 const TICK_MS = 100;
 /** At most this long for the connections cut at the end of a drain to report their close. */
 const FORCED_CLOSE_WAIT_MS = 1000;
-
-export function listenTargetFromConfig(config: Config): ListenTarget {
-  if (config.uds) return { kind: "unix", path: config.uds };
-  if (config.fd !== undefined) return { kind: "fd", fd: config.fd };
-  return { kind: "tcp", host: config.host, port: config.port, reusePort: false };
-}
-
-export function describeAddress(address: BoundAddress, scheme: string): string {
-  if (address.kind === "unix") return `socket ${address.path}`;
-  if (address.kind === "fd") {
-    // As uvicorn, which prints the inherited socket's getsockname(): where it really listens.
-    const tcp = address.tcp;
-    return tcp
-      ? `${scheme}://${urlHost(tcp.host)}:${tcp.port} via file descriptor ${address.fd}`
-      : `socket with file descriptor ${address.fd}`;
-  }
-  return `${scheme}://${urlHost(address.host)}:${address.port}`;
-}
 
 /** What to do about an accept that failed at the open-file limit (EMFILE, Deno's "os error 24"). */
 function openFileHint(error: unknown): string {

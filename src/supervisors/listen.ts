@@ -8,10 +8,10 @@
  */
 import type { Config } from "../config.ts";
 import { ConfigError, EXIT, errorMessage, TsuvError } from "../errors.ts";
+import { describeAddress, listenTargetFromConfig } from "../listen-address.ts";
 import type { Logger } from "../logging.ts";
 import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
 import { nodeBalancesWithReusePort } from "../runtime/support.ts";
-import { describeAddress, listenTargetFromConfig } from "../server.ts";
 
 export interface PreparedListen {
   /** What each worker's boot says to listen on. */

@@ -13,6 +13,7 @@
 import type { Config } from "../config.ts";
 import { rereadEnvFile } from "../env-file.ts";
 import { EXIT } from "../errors.ts";
+import { listenTargetFromConfig } from "../listen-address.ts";
 import type { Logger } from "../logging.ts";
 import type {
   RuntimeAdapter,
@@ -24,7 +25,6 @@ import type {
 } from "../runtime/adapter.ts";
 import { tcpMigrateReqAdvice } from "../runtime/support.ts";
 import { readTcpMigrateReq } from "../runtime/sysctl.ts";
-import { listenTargetFromConfig } from "../server.ts";
 import { BootFailures, MAX_BOOT_DEATHS } from "./boot-failures.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareListen, prepareOrExitCode } from "./listen.ts";
