@@ -77,6 +77,8 @@ export async function main(
     if (envFile) logger.debug(`Loaded ${loaded} variable(s) from ${envFile}.`);
     const { displayName, version, os, arch } = adapter.info;
     logger.info(`Runtime: ${displayName} ${version} (${os}/${arch}), tsuv ${VERSION}`);
+    const unreadConfig = adapter.unreadAppConfigWarning?.(config.appDir, config.app);
+    if (unreadConfig) logger.warning(unreadConfig);
     return await run(config, adapter, logger, supervisors);
   } catch (error) {
     if (error instanceof TsuvError) {

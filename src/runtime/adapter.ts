@@ -330,6 +330,13 @@ export interface RuntimeAdapter {
   /** Check that host:port can be bound (fails fast on EADDRINUSE) and resolve port 0. */
   probePort(host: string, port: number): Promise<number>;
 
+  /**
+   * A configuration of the app's that the runtime does not read, said at start-up (Deno: the app's
+   * deno.json, runtime/deno-config.ts), or null. `appDir` and `app` as configured (--app-dir, APP).
+   * Absent where there is nothing to say.
+   */
+  unreadAppConfigWarning?(appDir: string, app: string): string | null;
+
   /** Start a thread worker (Web Worker / worker_threads) running the worker entry. */
   startThread(boot: WorkerBoot): WorkerPort;
   /** Start a process worker: this same tsuv, re-run with a worker role, with an IPC channel. */

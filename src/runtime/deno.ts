@@ -34,6 +34,7 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { denoAppConfigWarning } from "./deno-config.ts";
 import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
 import { denoProcessBasics } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
@@ -250,6 +251,11 @@ export function createAdapter(): RuntimeAdapter {
     importModule: async (absolutePath) => import(await fileUrl(absolutePath, info)),
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
+    unreadAppConfigWarning: (appDir, app) =>
+      denoAppConfigWarning(appDir, app, () => {
+        const respawn = info.capabilities.respawn;
+        return respawn.ok ? respawn.runtimeArgs : undefined;
+      }),
     probePort: async (host, port) =>
       probeNative(host, port, info.os, (hostname, wanted) => {
         const listener = Deno.listen({ hostname, port: wanted });

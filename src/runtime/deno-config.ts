@@ -1,0 +1,132 @@
+/**
+ * The app's own deno.json, which Deno does not read under tsuv. Deno takes its configuration
+ * (import map, compilerOptions, nodeModulesDir...) from the deno.json nearest its main module, or
+ * from a workspace root above that, never from the working directory. Under `deno run
+ * /opt/tsuv/src/cli.ts app.ts` the main module is tsuv's, so an app beside a deno.json of its own
+ * loaded without it: `Import "hono" not a dependency and not in import map` for a bare import that
+ * `deno add` wrote there, a syntax error for a decorator its compilerOptions allow. `--config` is
+ * no way out: then tsuv's own imports (deno.json "imports") are not read. What works is a workspace
+ * with tsuv as a member (docs/deployment.md), which this check sees as read.
+ */
+
+import { posixResolve } from "./paths.ts";
+
+const CONFIG_NAMES = ["deno.json", "deno.jsonc"] as const;
+
+/** The part of Deno's API used here (declared locally so tsc and deno check agree on this file). */
+declare const Deno: {
+  readonly mainModule: string;
+  readonly build: { readonly os: string };
+  cwd(): string;
+  statSync(path: string): { isFile: boolean };
+  readTextFileSync(path: string): string;
+  permissions: { querySync(descriptor: { name: "read"; path: string }): { state: string } };
+};
+
+/** What the check needs of Deno (passed in, so tests can hand a fake). */
+export interface ConfigFs {
+  /** May this process read `path` without asking? (Deno would prompt for it in a terminal.) */
+  mayRead(path: string): boolean;
+  isFile(path: string): boolean;
+  /** The file's text, or "" when it cannot be read. */
+  readText(path: string): string;
+}
+
+/** `dir` and each directory above it, nearest first. */
+function selfAndAncestors(dir: string): string[] {
+  const dirs: string[] = [];
+  for (let current = dir; ; current = posixResolve(current, "..")) {
+    dirs.push(current);
+    if (current === "/") return dirs;
+  }
+}
+
+function configIn(dir: string, fs: ConfigFs): string | null {
+  for (const name of CONFIG_NAMES) {
+    const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
+    if (fs.mayRead(path) && fs.isFile(path)) return path;
+  }
+  return null;
+}
+
+/**
+ * The deno.json(c) nearest the app's directory, when Deno is not reading it for this process: it is
+ * neither the one nearest the main module nor a workspace root above that one. Null when there is
+ * none, or when it is read. POSIX paths.
+ */
+export function unreadAppConfig(appDir: string, mainModuleDir: string, fs: ConfigFs): string | null {
+  let appConfig: string | null = null;
+  for (const dir of selfAndAncestors(appDir)) {
+    appConfig = configIn(dir, fs);
+    if (appConfig !== null) break;
+  }
+  if (appConfig === null) return null;
+  let nearestMain = true;
+  for (const dir of selfAndAncestors(mainModuleDir)) {
+    const config = configIn(dir, fs);
+    if (config === null) continue;
+    // Above the nearest one, Deno reads a config only as a workspace root (which would list the
+    // nearer one's directory as a member: not checked further).
+    if (config === appConfig)
+      return nearestMain || /"workspace"\s*:/.test(fs.readText(config)) ? null : appConfig;
+    nearestMain = false;
+  }
+  return appConfig;
+}
+
+/** The directory part of APP's module ("src/main:app" -> "src"), relative to --app-dir. */
+export function appModuleDir(app: string): string {
+  const colon = app.indexOf(":");
+  const module = colon === -1 ? app : app.slice(0, colon);
+  const slash = module.lastIndexOf("/");
+  return slash === -1 ? "." : module.slice(0, slash) || "/";
+}
+
+/** Names a configuration file on Deno's command line (`--config FILE`, `-c FILE`, `--config=FILE`)? */
+export function namesConfig(runtimeArgs: readonly string[]): boolean {
+  return runtimeArgs.some((arg) => /^(?:--config|-c)(?:=|$)/.test(arg));
+}
+
+export function unreadAppConfigWarning(appConfig: string, mainModulePath: string): string {
+  const dir = appConfig.slice(0, appConfig.lastIndexOf("/")) || "";
+  return `The app's ${appConfig} is not read: Deno reads the configuration beside its main module, here ${mainModulePath}, so the app's imports and compilerOptions do not apply. To have it read, put tsuv (or a link to it) at ${dir}/tsuv, and add "workspace": ["./tsuv"] and "unstable": ["net", "no-legacy-abort"] to that file (docs/deployment.md).`;
+}
+
+/**
+ * The start-up warning for this Deno process, or null, for APP in --app-dir. `runtimeArgs` gives Deno's command line
+ * where it can be read (only under -A; read only once a config was found): a `--config` there was
+ * the user's choice, and is left alone.
+ */
+export function denoAppConfigWarning(
+  appDir: string,
+  app: string,
+  runtimeArgs: () => readonly string[] | undefined,
+): string | null {
+  const main = new URL(Deno.mainModule);
+  // A remote main module (jsr:, https:): Deno then reads the working directory's deno.json.
+  if (main.protocol !== "file:" || Deno.build.os === "windows") return null;
+  const mainModulePath = decodeURIComponent(main.pathname);
+  const fs: ConfigFs = {
+    mayRead: (path) => Deno.permissions.querySync({ name: "read", path }).state === "granted",
+    isFile: (path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    },
+    readText: (path) => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return "";
+      }
+    },
+  };
+  const appModulePath = posixResolve(Deno.cwd(), appDir, appModuleDir(app));
+  const found = unreadAppConfig(appModulePath, posixResolve(mainModulePath, ".."), fs);
+  if (found === null) return null;
+  const args = runtimeArgs();
+  if (args !== undefined && namesConfig(args)) return null;
+  return unreadAppConfigWarning(found, mainModulePath);
+}
