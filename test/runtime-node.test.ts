@@ -40,6 +40,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tsuv-node-adapter-"));
   ({ key, cert, encryptedKey } = selfSignedPem());
   writeTsApp(join(dir, "tsapp"));
+  writeMonorepoApp(join(dir, "mono"));
   writeFileSync(join(dir, "framing.mjs"), FRAMING_APP);
 });
 
@@ -47,6 +48,39 @@ afterAll(() => {
   rmSync(OUT, { recursive: true, force: true });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A package of a monorepo whose tsconfig.json only extends: legacy decorators from a relative base,
+ * the JSX factory from a base in a package, bases given as an array.
+ */
+function writeMonorepoApp(root: string): void {
+  const api = join(root, "packages", "api");
+  const shared = join(root, "node_modules", "@acme", "tsconfig");
+  mkdirSync(api, { recursive: true });
+  mkdirSync(shared, { recursive: true });
+  writeFileSync(
+    join(root, "tsconfig.base.json"),
+    `{\n  // shared\n  "compilerOptions": { "experimentalDecorators": true, "jsxFactory": "React.createElement", },\n}\n`,
+  );
+  writeFileSync(join(shared, "package.json"), `{"name":"@acme/tsconfig","version":"1.0.0"}`);
+  writeFileSync(join(shared, "jsx.json"), `{"compilerOptions": {"jsxFactory": "h"}}`);
+  writeFileSync(
+    join(api, "tsconfig.json"),
+    `{"extends": ["../../tsconfig.base", "@acme/tsconfig/jsx.json"], "compilerOptions": {}}`,
+  );
+  writeFileSync(
+    join(api, "main.tsx"),
+    [
+      `const seen: string[] = [];`,
+      `const Param = (name: string) => (_target: object, key: string, index: number) => { seen.push(\`\${key}(\${name}@\${index})\`); };`,
+      `const h = (tag: string, _props: unknown, ...children: string[]) => \`<\${tag}>\${children.join("")}</\${tag}>\`;`,
+      `class Controller { hello(@Param("id") id: string) { return id; } }`,
+      `void Controller;`,
+      `export default { fetch: () => new Response(\`\${seen.join()} \${<i>{"jsx"}</i>}\`) };`,
+      ``,
+    ].join("\n"),
+  );
+}
 
 /** A TypeScript app as users write them, outside the repository (nothing resolves via tsuv's own). */
 function writeTsApp(app: string): void {
@@ -580,6 +614,14 @@ for (const version of ["node20", "node24"] as const) {
       const [event] = await driver.events();
       expect(event).toContain("boom from ts");
       expect(event).toContain("main.ts:8:");
+      await driver.ok({ op: "forceClose", server });
+    });
+
+    test("importModule: a tsconfig.json that extends bases (relative, from a package, an array) gets their compilerOptions", async () => {
+      const app = join(dir, "mono", "packages", "api", "main.tsx");
+      const { server, address } = await driver.serve({ listen: tcp(), app });
+      const r = await fetch(`http://127.0.0.1:${address.port}/`);
+      expect(await r.text()).toBe("hello(id@0) <i>jsx</i>");
       await driver.ok({ op: "forceClose", server });
     });
   });

@@ -28,9 +28,10 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Loader, TransformOptions } from "esbuild";
+import { effectiveTsconfig, type TsconfigHost } from "./tsconfig.ts";
 
 const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
 
@@ -112,13 +113,35 @@ export async function resolve(
 /** tsconfig.json text by directory (null: none up to the root), read once per directory. */
 const tsconfigs = new Map<string, string | null>();
 
+const tsconfigHost: TsconfigHost = {
+  readFile(path) {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return null;
+    }
+  },
+  resolvePackage(specifier, fromDir) {
+    try {
+      return createRequire(join(fromDir, "tsconfig.json")).resolve(specifier);
+    } catch {
+      return null;
+    }
+  },
+  dirname,
+  resolve: resolvePath,
+};
+
+/** The nearest tsconfig.json, its `extends` followed (tsconfig.ts): what esbuild gets. */
 function nearestTsconfig(dir: string): string | null {
   const cached = tsconfigs.get(dir);
   if (cached !== undefined) return cached;
-  let found: string | null = null;
-  try {
-    found = readFileSync(join(dir, "tsconfig.json"), "utf8");
-  } catch {
+  const path = join(dir, "tsconfig.json");
+  const text = tsconfigHost.readFile(path);
+  let found: string | null;
+  if (text !== null) {
+    found = effectiveTsconfig(path, text, tsconfigHost);
+  } else {
     const parent = dirname(dir);
     found = parent === dir ? null : nearestTsconfig(parent);
   }
