@@ -60,23 +60,42 @@ function writeMonorepoApp(root: string): void {
   mkdirSync(shared, { recursive: true });
   writeFileSync(
     join(root, "tsconfig.base.json"),
-    `{\n  // shared\n  "compilerOptions": { "experimentalDecorators": true, "jsxFactory": "React.createElement", },\n}\n`,
+    `{\n  // shared\n  "compilerOptions": { "experimentalDecorators": true, "jsxFactory": "React.createElement", "baseUrl": ".", "paths": { "@shared/*": ["shared/*"] } },\n}\n`,
   );
+  mkdirSync(join(root, "shared"), { recursive: true });
+  writeFileSync(join(root, "shared", "word.ts"), `export const word: string = "shared";\n`);
+  mkdirSync(join(api, "src", "util"), { recursive: true });
+  writeFileSync(join(api, "src", "util", "index.ts"), `export const util: string = "util";\n`);
   writeFileSync(join(shared, "package.json"), `{"name":"@acme/tsconfig","version":"1.0.0"}`);
   writeFileSync(join(shared, "jsx.json"), `{"compilerOptions": {"jsxFactory": "h"}}`);
   writeFileSync(
     join(api, "tsconfig.json"),
     `{"extends": ["../../tsconfig.base", "@acme/tsconfig/jsx.json"], "compilerOptions": {}}`,
   );
+  // Paths without a baseUrl anywhere: relative to the file that says them.
+  writeFileSync(
+    join(api, "src", "tsconfig.json"),
+    `{"compilerOptions": {"paths": {"~/*": ["./*"], "@shared/*": ["../../../shared/*"]}}}`,
+  );
   writeFileSync(
     join(api, "main.tsx"),
     [
+      `import { word } from "@shared/word";`,
       `const seen: string[] = [];`,
       `const Param = (name: string) => (_target: object, key: string, index: number) => { seen.push(\`\${key}(\${name}@\${index})\`); };`,
       `const h = (tag: string, _props: unknown, ...children: string[]) => \`<\${tag}>\${children.join("")}</\${tag}>\`;`,
       `class Controller { hello(@Param("id") id: string) { return id; } }`,
       `void Controller;`,
-      `export default { fetch: () => new Response(\`\${seen.join()} \${<i>{"jsx"}</i>}\`) };`,
+      `export default { fetch: () => new Response(\`\${seen.join()} \${<i>{"jsx"}</i>} \${word}\`) };`,
+      ``,
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(api, "src", "aliased.ts"),
+    [
+      `import { word } from "@shared/word";`,
+      `import { util } from "~/util";`,
+      `export default { fetch: () => new Response(\`\${word} \${util}\`) };`,
       ``,
     ].join("\n"),
   );
@@ -617,11 +636,18 @@ for (const version of ["node20", "node24"] as const) {
       await driver.ok({ op: "forceClose", server });
     });
 
-    test("importModule: a tsconfig.json that extends bases (relative, from a package, an array) gets their compilerOptions", async () => {
+    test("importModule: a tsconfig.json that extends bases (relative, from a package, an array) gets their compilerOptions, paths with the base's baseUrl", async () => {
       const app = join(dir, "mono", "packages", "api", "main.tsx");
       const { server, address } = await driver.serve({ listen: tcp(), app });
       const r = await fetch(`http://127.0.0.1:${address.port}/`);
-      expect(await r.text()).toBe("hello(id@0) <i>jsx</i>");
+      expect(await r.text()).toBe("hello(id@0) <i>jsx</i> shared");
+      await driver.ok({ op: "forceClose", server });
+    });
+
+    test("importModule: bare imports mapped by the tsconfig's paths, relative to the tsconfig without a baseUrl", async () => {
+      const app = join(dir, "mono", "packages", "api", "src", "aliased.ts");
+      const { server, address } = await driver.serve({ listen: tcp(), app });
+      expect(await (await fetch(`http://127.0.0.1:${address.port}/`)).text()).toBe("shared util");
       await driver.ok({ op: "forceClose", server });
     });
   });

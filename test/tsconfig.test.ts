@@ -1,7 +1,13 @@
 /** src/runtime/tsconfig.ts: tsconfig.json read as tsc reads it, `extends` followed. */
 import { describe, expect, test } from "bun:test";
 import { dirname, resolve } from "node:path";
-import { effectiveTsconfig, parseJsonc, type TsconfigHost } from "../src/runtime/tsconfig.ts";
+import {
+  effectiveTsconfig,
+  mapPath,
+  parseJsonc,
+  pathMapping,
+  type TsconfigHost,
+} from "../src/runtime/tsconfig.ts";
 
 /** Files by path; packages by specifier (as resolved from anywhere). */
 function host(files: Record<string, string>, packages: Record<string, string> = {}): TsconfigHost {
@@ -82,5 +88,48 @@ describe("effectiveTsconfig", () => {
     ).toBe(looping);
     const missing = `{"extends": "./nowhere.json", "compilerOptions": {"jsx": "react"}}`;
     expect(effectiveTsconfig("/r/tsconfig.json", missing, host({}))).toBe(missing);
+  });
+});
+
+describe("paths", () => {
+  test("targets against baseUrl (the file's that says it), else against the file that says paths", () => {
+    const files = { "/repo/base.json": `{"compilerOptions": {"baseUrl": "./src"}}` };
+    const withBase = pathMapping(
+      "/repo/app/tsconfig.json",
+      `{"extends": "../base.json", "compilerOptions": {"paths": {"@/*": ["lib/*"]}}}`,
+      host(files),
+    );
+    expect(withBase && mapPath(withBase, "@/x")).toEqual(["/repo/src/lib/x"]);
+    const own = pathMapping(
+      "/repo/app/tsconfig.json",
+      `{"compilerOptions": {"paths": {"@/*": ["./lib/*"]}}}`,
+      host({}),
+    );
+    expect(own && mapPath(own, "@/x")).toEqual(["/repo/app/lib/x"]);
+  });
+
+  test("an exact pattern first, else the longest prefix; every target in order; no match: none", () => {
+    const mapping = pathMapping(
+      "/r/tsconfig.json",
+      `{"compilerOptions": {"paths": {"*": ["types/*"], "@a/*": ["a/*", "fallback/*"], "@a/b/*": ["ab/*"], "@a/exact": ["e.ts"], "x*.css": ["css/*"]}}}`,
+      host({}),
+    );
+    if (!mapping) throw new Error("no mapping");
+    expect(mapPath(mapping, "@a/exact")).toEqual(["/r/e.ts"]);
+    expect(mapPath(mapping, "@a/b/c")).toEqual(["/r/ab/c"]);
+    expect(mapPath(mapping, "@a/c")).toEqual(["/r/a/c", "/r/fallback/c"]);
+    expect(mapPath(mapping, "xyz.css")).toEqual(["/r/css/yz"]);
+    expect(mapPath(mapping, "lodash")).toEqual(["/r/types/lodash"]);
+    const narrow = pathMapping(
+      "/r/tsconfig.json",
+      `{"compilerOptions": {"paths": {"@a/*": ["a/*"]}}}`,
+      host({}),
+    );
+    expect(narrow && mapPath(narrow, "lodash")).toEqual([]);
+  });
+
+  test("no paths, or a tsconfig that cannot be read: no mapping", () => {
+    expect(pathMapping("/r/tsconfig.json", `{"compilerOptions": {}}`, host({}))).toBeNull();
+    expect(pathMapping("/r/tsconfig.json", `{"paths": `, host({}))).toBeNull();
   });
 });

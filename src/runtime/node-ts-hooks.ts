@@ -29,9 +29,9 @@ import {
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Loader, TransformOptions } from "esbuild";
-import { effectiveTsconfig, type TsconfigHost } from "./tsconfig.ts";
+import { effectiveTsconfig, mapPath, type PathMapping, pathMapping, type TsconfigHost } from "./tsconfig.ts";
 
 const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
 
@@ -87,6 +87,13 @@ function candidates(specifier: string): string[] {
   return list;
 }
 
+/** What to try after Node failed to resolve `specifier` with `error`; empty: rethrow it. */
+function retryCandidates(specifier: string, context: ResolveContext, error: unknown): string[] {
+  const code = (error as { code?: string }).code;
+  if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") return [];
+  return isPath(specifier) ? candidates(specifier) : mappedCandidates(specifier, context.parentURL);
+}
+
 export async function resolve(
   specifier: string,
   context: ResolveContext,
@@ -95,11 +102,7 @@ export async function resolve(
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (!isPath(specifier) || (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT")) {
-      throw error;
-    }
-    for (const candidate of candidates(specifier)) {
+    for (const candidate of retryCandidates(specifier, context, error)) {
       try {
         return await nextResolve(candidate, context);
       } catch {
@@ -110,8 +113,15 @@ export async function resolve(
   }
 }
 
-/** tsconfig.json text by directory (null: none up to the root), read once per directory. */
-const tsconfigs = new Map<string, string | null>();
+interface FoundTsconfig {
+  /** What esbuild gets: the text, its `extends` followed (tsconfig.ts). */
+  esbuild: string;
+  /** Its `paths` (bases' included), or null. */
+  paths: PathMapping | null;
+}
+
+/** The nearest tsconfig.json by directory (null: none up to the root), read once per directory. */
+const tsconfigs = new Map<string, FoundTsconfig | null>();
 
 const tsconfigHost: TsconfigHost = {
   readFile(path) {
@@ -132,21 +142,39 @@ const tsconfigHost: TsconfigHost = {
   resolve: resolvePath,
 };
 
-/** The nearest tsconfig.json, its `extends` followed (tsconfig.ts): what esbuild gets. */
-function nearestTsconfig(dir: string): string | null {
+function nearestTsconfig(dir: string): FoundTsconfig | null {
   const cached = tsconfigs.get(dir);
   if (cached !== undefined) return cached;
   const path = join(dir, "tsconfig.json");
   const text = tsconfigHost.readFile(path);
-  let found: string | null;
+  let found: FoundTsconfig | null;
   if (text !== null) {
-    found = effectiveTsconfig(path, text, tsconfigHost);
+    found = {
+      esbuild: effectiveTsconfig(path, text, tsconfigHost),
+      paths: pathMapping(path, text, tsconfigHost),
+    };
   } else {
     const parent = dirname(dir);
     found = parent === dir ? null : nearestTsconfig(parent);
   }
   tsconfigs.set(dir, found);
   return found;
+}
+
+/**
+ * A bare import the importing file's tsconfig.json maps with `paths` (`@/lib/x` -> src/lib/x.ts),
+ * as file URLs to try in order, each with the extension and index candidates. Asked only once Node
+ * has not found the import as a package (so a package of the same name wins, where tsc would take
+ * the path; a normal import costs nothing).
+ */
+function mappedCandidates(specifier: string, parentURL: string | undefined): string[] {
+  if (isPath(specifier) || !parentURL?.startsWith("file:")) return [];
+  const mapping = nearestTsconfig(dirname(fileURLToPath(parentURL)))?.paths;
+  if (!mapping) return [];
+  return mapPath(mapping, specifier).flatMap((file) => {
+    const url = pathToFileURL(file).href;
+    return [url, ...candidates(url)];
+  });
 }
 
 /** `.cts`, and `.ts` files that only use require/module.exports, are CommonJS; the rest ESM. */
@@ -355,7 +383,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   if (filename === null) return nextLoad(url, context);
   const source = await fsPromises.readFile(filename, "utf8");
   const { options, cjs } = transformOptions(filename, source);
-  const code = await cachedCompile(source, options, nearestTsconfig(dirname(filename)) ?? undefined);
+  const code = await cachedCompile(source, options, nearestTsconfig(dirname(filename))?.esbuild);
   return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
 }
 
@@ -374,11 +402,7 @@ export function resolveSync(
   try {
     return nextResolve(specifier, context);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (!isPath(specifier) || (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT")) {
-      throw error;
-    }
-    for (const candidate of candidates(specifier)) {
+    for (const candidate of retryCandidates(specifier, context, error)) {
       try {
         return nextResolve(candidate, context);
       } catch {
@@ -394,6 +418,6 @@ export function loadSync(url: string, context: LoadContext, nextLoad: NextLoadSy
   if (filename === null) return nextLoad(url, context);
   const source = readFileSync(filename, "utf8");
   const { options, cjs } = transformOptions(filename, source);
-  const code = cachedCompileSync(source, options, nearestTsconfig(dirname(filename)) ?? undefined);
+  const code = cachedCompileSync(source, options, nearestTsconfig(dirname(filename))?.esbuild);
   return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
 }

@@ -96,8 +96,17 @@ function compilerOptionsOf(path: string, text: string, host: TsconfigHost, chain
       options = { ...options, ...compilerOptionsOf(basePath, baseText, host, [...chain, path]) };
     }
   }
-  return isObject(config.compilerOptions) ? { ...options, ...config.compilerOptions } : options;
+  if (!isObject(config.compilerOptions)) return options;
+  const own: Json = { ...config.compilerOptions };
+  // Relative to the file that says them, wherever the chain ends (as tsc reads them).
+  const dir = host.dirname(path);
+  if (typeof own.baseUrl === "string") own.baseUrl = host.resolve(dir, own.baseUrl);
+  if (isObject(own.paths)) own[PATHS_DIR] = dir;
+  return { ...options, ...own };
 }
+
+/** Where the winning `paths` were written (a key of tsuv's own in the merged options). */
+const PATHS_DIR = "tsuv:pathsDir";
 
 /**
  * The text to hand esbuild for the tsconfig.json at `path` (its text: `text`): as it is when it
@@ -107,8 +116,69 @@ function compilerOptionsOf(path: string, text: string, host: TsconfigHost, chain
 export function effectiveTsconfig(path: string, text: string, host: TsconfigHost): string {
   if (!text.includes('"extends"')) return text;
   try {
-    return JSON.stringify({ compilerOptions: compilerOptionsOf(path, text, host, []) });
+    const { [PATHS_DIR]: _, ...options } = compilerOptionsOf(path, text, host, []);
+    return JSON.stringify({ compilerOptions: options });
   } catch {
     return text;
   }
+}
+
+/** `compilerOptions.paths`, ready to match: patterns with absolute targets. */
+export interface PathMapping {
+  /** [prefix before `*` (the whole pattern if none), suffix after it or null, target templates]. */
+  patterns: [prefix: string, suffix: string | null, targets: string[]][];
+}
+
+/**
+ * The `paths` of the tsconfig.json at `path` (its bases' included), targets made absolute against
+ * `baseUrl`, else the directory of the file that says them. Null when there are none, or when the
+ * file cannot be read as a tsconfig.
+ */
+export function pathMapping(path: string, text: string, host: TsconfigHost): PathMapping | null {
+  if (!text.includes('"paths"') && !text.includes('"extends"')) return null;
+  let options: Json;
+  try {
+    options = compilerOptionsOf(path, text, host, []);
+  } catch {
+    return null;
+  }
+  const paths = options.paths;
+  if (!isObject(paths)) return null;
+  const base = typeof options.baseUrl === "string" ? options.baseUrl : String(options[PATHS_DIR]);
+  const patterns: PathMapping["patterns"] = [];
+  for (const [pattern, targets] of Object.entries(paths)) {
+    if (!Array.isArray(targets)) continue;
+    const star = pattern.indexOf("*");
+    const absolute = targets
+      .filter((t): t is string => typeof t === "string")
+      .map((t) => host.resolve(base, t));
+    patterns.push(
+      star === -1 ? [pattern, null, absolute] : [pattern.slice(0, star), pattern.slice(star + 1), absolute],
+    );
+  }
+  return { patterns };
+}
+
+/**
+ * The files `specifier` may be, in order, by the pattern tsc would pick: an exact pattern first,
+ * else the `*` pattern with the longest prefix. Empty when no pattern matches.
+ */
+export function mapPath(mapping: PathMapping, specifier: string): string[] {
+  let best: PathMapping["patterns"][number] | undefined;
+  for (const entry of mapping.patterns) {
+    const [prefix, suffix] = entry;
+    if (suffix === null) {
+      if (prefix === specifier) return entry[2];
+      continue;
+    }
+    const matches =
+      specifier.length >= prefix.length + suffix.length &&
+      specifier.startsWith(prefix) &&
+      specifier.endsWith(suffix);
+    if (matches && (best === undefined || prefix.length > best[0].length)) best = entry;
+  }
+  if (best === undefined) return [];
+  const [prefix, suffix] = best;
+  const matched = specifier.slice(prefix.length, specifier.length - (suffix?.length ?? 0));
+  return best[2].map((target) => target.replace("*", matched));
 }
