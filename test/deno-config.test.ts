@@ -60,6 +60,19 @@ describe("unreadAppConfig", () => {
     expect(unreadAppConfig("/srv/app", main, fakeFs(plain))).toBe("/srv/app/deno.json");
   });
 
+  test("a tsconfig.json beside a package.json counts when it sets JSX or decorators", () => {
+    const files = { ...TSUV_CONFIG, "/srv/app/package.json": "{}" };
+    const jsx = {
+      ...files,
+      "/srv/app/tsconfig.json": `{"compilerOptions": {"jsxImportSource": "hono/jsx"}}`,
+    };
+    expect(unreadAppConfig("/srv/app", MAIN, fakeFs(jsx))).toBe("/srv/app/tsconfig.json");
+    const strictOnly = { ...files, "/srv/app/tsconfig.json": `{"compilerOptions": {"strict": true}}` };
+    expect(unreadAppConfig("/srv/app", MAIN, fakeFs(strictOnly))).toBeNull();
+    const alone = { ...TSUV_CONFIG, "/srv/app/tsconfig.json": `{"compilerOptions": {"jsx": "react-jsx"}}` };
+    expect(unreadAppConfig("/srv/app", MAIN, fakeFs(alone))).toBeNull();
+  });
+
   test("a deno.json this process may not read is not looked at (Deno would prompt for it)", () => {
     const files = { ...TSUV_CONFIG, "/srv/app/deno.json": "{}" };
     expect(unreadAppConfig("/srv/app", MAIN, fakeFs(files, ["/srv/app/deno.json"]))).toBeNull();
@@ -143,6 +156,26 @@ describe("on Deno", () => {
       expect(running.output()).not.toContain("is not read");
     });
   }
+
+  test("a JSX app's tsconfig.json beside its package.json: the same warning, naming the deno.json to write", async () => {
+    const dir = join(TMP, "jsx");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "package.json"), `{"name": "jsx-app", "type": "module"}`);
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      `{"compilerOptions": {"jsx": "react-jsx", "jsxImportSource": "hono/jsx"}}`,
+    );
+    writeFileSync(join(dir, "app.ts"), 'export default { fetch: () => new Response("jsx") };\n');
+    const running = start([deno(), "run", "-A", join(ROOT, "src", "cli.ts"), "app", "--port", "0"], {
+      cwd: dir,
+      env,
+    });
+    await tsuvUrl(running, 30_000);
+    expect(running.output()).toContain(
+      `WARNING:  The app's ${dir}/tsconfig.json is not read: Deno reads the configuration beside its main module, here ${ROOT}/src/cli.ts, so its compilerOptions do not apply.`,
+    );
+    expect(running.output()).toContain(`"unstable": ["net", "no-legacy-abort"] to ${dir}/deno.json`);
+  });
 
   test("an app with no deno.json of its own: nothing said", async () => {
     const dir = join(TMP, "plain");

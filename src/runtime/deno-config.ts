@@ -41,16 +41,26 @@ function selfAndAncestors(dir: string): string[] {
   }
 }
 
+const readable = (path: string, fs: ConfigFs) => fs.mayRead(path) && fs.isFile(path);
+
+/**
+ * The configuration Deno would take from `dir`: its deno.json(c), or a tsconfig.json beside a
+ * package.json (Deno reads that one too) when it changes how files compile (JSX, decorators).
+ */
 function configIn(dir: string, fs: ConfigFs): string | null {
+  const at = (name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
   for (const name of CONFIG_NAMES) {
-    const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
-    if (fs.mayRead(path) && fs.isFile(path)) return path;
+    if (readable(at(name), fs)) return at(name);
+  }
+  const tsconfig = at("tsconfig.json");
+  if (readable(at("package.json"), fs) && readable(tsconfig, fs)) {
+    if (/"(?:jsx\w*|experimentalDecorators)"\s*:/.test(fs.readText(tsconfig))) return tsconfig;
   }
   return null;
 }
 
 /**
- * The deno.json(c) nearest the app's directory, when Deno is not reading it for this process: it is
+ * The deno.json(c) (or tsconfig.json, configIn) nearest the app's directory, when Deno is not reading it for this process: it is
  * neither the one nearest the main module nor a workspace root above that one. Null when there is
  * none, or when it is read. POSIX paths.
  */
@@ -88,8 +98,13 @@ export function namesConfig(runtimeArgs: readonly string[]): boolean {
 }
 
 export function unreadAppConfigWarning(appConfig: string, mainModulePath: string): string {
-  const dir = appConfig.slice(0, appConfig.lastIndexOf("/")) || "";
-  return `The app's ${appConfig} is not read: Deno reads the configuration beside its main module, here ${mainModulePath}, so the app's imports and compilerOptions do not apply. To have it read, put tsuv (or a link to it) at ${dir}/tsuv, and add "workspace": ["./tsuv"] and "unstable": ["net", "no-legacy-abort"] to that file (docs/deployment.md).`;
+  const slash = appConfig.lastIndexOf("/");
+  const dir = appConfig.slice(0, slash);
+  const name = appConfig.slice(slash + 1);
+  const what =
+    name === "tsconfig.json" ? "its compilerOptions do" : "the app's imports and compilerOptions do";
+  const denoJson = name === "tsconfig.json" ? `${dir}/deno.json` : "that file";
+  return `The app's ${appConfig} is not read: Deno reads the configuration beside its main module, here ${mainModulePath}, so ${what} not apply. To have it read, put tsuv (or a link to it) at ${dir}/tsuv, and add "workspace": ["./tsuv"] and "unstable": ["net", "no-legacy-abort"] to ${denoJson} (docs/deployment.md).`;
 }
 
 /**
