@@ -4,9 +4,10 @@
  * from a workspace root above that, never from the working directory. Under `deno run
  * /opt/tsuv/src/cli.ts app.ts` the main module is tsuv's, so an app beside a deno.json of its own
  * loaded without it: `Import "hono" not a dependency and not in import map` for a bare import that
- * `deno add` wrote there, a syntax error for a decorator its compilerOptions allow. `--config` is
- * no way out: then tsuv's own imports (deno.json "imports") are not read. What works is a workspace
- * with tsuv as a member (docs/deployment.md), which this check sees as read.
+ * `deno add` wrote there, a syntax error for a decorator its compilerOptions allow (a tsconfig.json
+ * beside a package.json, which Deno also reads, the same). `--config` is no way out: then tsuv's
+ * own imports (deno.json "imports") are not read. What works is a workspace with tsuv as a member
+ * (docs/deployment.md), which this check sees as read.
  */
 
 import { posixResolve } from "./paths.ts";
@@ -60,9 +61,9 @@ function configIn(dir: string, fs: ConfigFs): string | null {
 }
 
 /**
- * The deno.json(c) (or tsconfig.json, configIn) nearest the app's directory, when Deno is not reading it for this process: it is
- * neither the one nearest the main module nor a workspace root above that one. Null when there is
- * none, or when it is read. POSIX paths.
+ * The configuration (configIn) nearest the app's directory, when Deno is not reading it for this
+ * process: it is neither the one nearest the main module nor a workspace root above that one. Null
+ * when there is none, or when it is read. POSIX paths.
  */
 export function unreadAppConfig(appDir: string, mainModuleDir: string, fs: ConfigFs): string | null {
   let appConfig: string | null = null;
@@ -108,9 +109,9 @@ export function unreadAppConfigWarning(appConfig: string, mainModulePath: string
 }
 
 /**
- * The start-up warning for this Deno process, or null, for APP in --app-dir. `runtimeArgs` gives Deno's command line
- * where it can be read (only under -A; read only once a config was found): a `--config` there was
- * the user's choice, and is left alone.
+ * The start-up warning for this Deno process serving APP from --app-dir, or null. `runtimeArgs`
+ * gives Deno's command line where it can be read (only under -A; read only once a config was
+ * found): a `--config` there was the user's choice, and is left alone.
  */
 export function denoAppConfigWarning(
   appDir: string,
@@ -138,8 +139,8 @@ export function denoAppConfigWarning(
       }
     },
   };
-  const appModulePath = posixResolve(Deno.cwd(), appDir, appModuleDir(app));
-  const found = unreadAppConfig(appModulePath, posixResolve(mainModulePath, ".."), fs);
+  const appDirectory = posixResolve(Deno.cwd(), appDir, appModuleDir(app));
+  const found = unreadAppConfig(appDirectory, posixResolve(mainModulePath, ".."), fs);
   if (found === null) return null;
   const args = runtimeArgs();
   if (args !== undefined && namesConfig(args)) return null;
