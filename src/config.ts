@@ -11,6 +11,7 @@ import {
   aliasFlags,
   camelCase,
   envVarName,
+  isNegatable,
   OPTIONS,
   type OptionName,
   type OptionSpec,
@@ -88,6 +89,9 @@ interface ParsedArgv {
  * `--name value` and `--name=value`; `--flag` / `--no-flag`; the last of a repeated option wins, as
  * in uvicorn (click), except list options, which collect every value; after `--` all is positional.
  */
+/** What parseValue reads as a boolean, for a `takesBooleanValue` flag's next word. */
+const BOOLEAN_WORD = /^(?:1|0|true|false|yes|no|on|off)$/i;
+
 function scanArgv(argv: string[]): ParsedArgv {
   const flags = knownFlags();
   const values = new Map<OptionName, string | boolean>();
@@ -109,8 +113,21 @@ function scanArgv(argv: string[]): ParsedArgv {
     if (name === undefined) throw new UsageError(unknownOptionMessage(flag, flags.keys()));
     const spec = SPEC[name] as OptionSpec;
     if (spec.type === "boolean") {
-      if (eq !== -1) throw new UsageError(`Option '${flag}' does not take a value.`);
-      values.set(name, flag !== `--no-${name}`);
+      const negated = flag === `--no-${name}`;
+      if (spec.takesBooleanValue && !negated) {
+        // uvicorn's `--flag BOOLEAN`: a value after `=`, or a next word that is a boolean.
+        const next = argv[i + 1];
+        const raw =
+          eq !== -1 ? token.slice(eq + 1) : next !== undefined && BOOLEAN_WORD.test(next) ? next : null;
+        if (raw !== null && eq === -1) i++;
+        values.set(name, raw === null ? true : (parseValue(name, raw, flag) as boolean));
+        continue;
+      }
+      if (eq !== -1) {
+        const pair = isNegatable(spec) ? `: use --${name} or --no-${name}` : "";
+        throw new UsageError(`Option '${flag}' does not take a value${pair}.`);
+      }
+      values.set(name, !negated);
       continue;
     }
     let value: string | undefined;

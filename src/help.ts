@@ -5,7 +5,7 @@
  * on one line padded to the longest description (276 columns, so a terminal wrapped it into a
  * jumble), ignored the sections, and coloured its output even into a pipe or a file.
  */
-import { aliasFlags, envVarName, OPTIONS, type OptionSpec, type ValueKind } from "./options.ts";
+import { aliasFlags, envVarName, isNegatable, OPTIONS, type OptionSpec, type ValueKind } from "./options.ts";
 
 const VALUE_HINTS: Record<ValueKind, string> = {
   string: "TEXT",
@@ -25,8 +25,7 @@ export function optionSynopsis(name: string, spec: OptionSpec): string {
   if (spec.type === "positional") return spec.valueHint ?? name.toUpperCase();
   const flags = [...aliasFlags(spec), `--${name}`];
   if (spec.type === "boolean") {
-    const negatable = spec.default === true || spec.description?.startsWith("Enable/disable");
-    return negatable ? `${flags.join(", ")} / --no-${name}` : flags.join(", ");
+    return isNegatable(spec) ? `${flags.join(", ")} / --no-${name}` : flags.join(", ");
   }
   const hint =
     spec.valueHint ??

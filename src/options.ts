@@ -20,7 +20,20 @@ export type OptionSpec = ArgDef & {
   envSeparator?: string;
   /** The env var the default falls back to before the built-in default (uvicorn's $WEB_CONCURRENCY). */
   envFallback?: string;
+  /**
+   * A boolean flag that also takes uvicorn's `--flag BOOLEAN` form (`--flag false`, `--flag=0`),
+   * where uvicorn's option is a valued one, not a `--flag/--no-flag` pair.
+   */
+  takesBooleanValue?: true;
 };
+
+/** A boolean written as a pair, `--access-log / --no-access-log`: on by default, or says it switches both ways. */
+export function isNegatable(spec: OptionSpec): boolean {
+  return (
+    spec.type === "boolean" &&
+    (spec.default === true || spec.description?.startsWith("Enable/disable") === true)
+  );
+}
 
 /**
  * The longest duration option, in seconds (24.8 days): a timer runs for at most 2^31-1 ms, and a
@@ -361,9 +374,12 @@ export const OPTIONS = {
   "ws-per-message-deflate": {
     type: "boolean",
     kind: "bool",
+    // uvicorn's is `--ws-per-message-deflate BOOLEAN`: a command written for it works as is.
+    takesBooleanValue: true,
     group: "WebSocket",
     default: true,
-    description: "Enable/disable WebSocket per-message-deflate compression where the runtime supports it.",
+    description:
+      "Enable/disable WebSocket per-message-deflate compression where the runtime supports it. uvicorn's form, --ws-per-message-deflate false, works too.",
   },
   version: {
     type: "boolean",

@@ -155,6 +155,18 @@ describe("the command line, read in one strict pass", () => {
   });
 });
 
+test("--ws-per-message-deflate also takes uvicorn's BOOLEAN value (its only valued boolean)", () => {
+  const deflate = (...flags: string[]) => resolve(["a", ...flags]).wsPerMessageDeflate;
+  expect(deflate()).toBe(true);
+  expect(deflate("--ws-per-message-deflate")).toBe(true);
+  expect(deflate("--no-ws-per-message-deflate")).toBe(false);
+  expect(deflate("--ws-per-message-deflate", "false")).toBe(false);
+  expect(deflate("--ws-per-message-deflate=0")).toBe(false);
+  expect(deflate("--ws-per-message-deflate", "True")).toBe(true);
+  // The next word is taken only when it is a boolean: here it is the app.
+  expect(resolve(["--ws-per-message-deflate", "main:app"]).app).toBe("main:app");
+});
+
 describe("usage errors name the flag", () => {
   const cases: [string[], string][] = [
     [["a", "--bogus"], "No such option: --bogus"],
@@ -163,6 +175,15 @@ describe("usage errors name the flag", () => {
     [["a", "--workers", "-1"], "'--workers': '-1' is not in the range x>=1"],
     [["a", "--port"], "Option '--port' requires an argument."],
     [["a", "--reload=yes"], "Option '--reload' does not take a value."],
+    [
+      ["a", "--access-log=false"],
+      "Option '--access-log' does not take a value: use --access-log or --no-access-log.",
+    ],
+    [
+      ["a", "--ws-per-message-deflate=maybe"],
+      "'--ws-per-message-deflate': 'maybe' is not a boolean (true/false)",
+    ],
+    [["a", "--ws-per-message-deflate", "maybe"], "unexpected extra argument (maybe)"],
     [["a", "b"], "unexpected extra argument (b)"],
     [["a", "--log-level", "loud"], "--log-level"],
     [["a", "--header", "nocolon"], "'--header': 'nocolon' is not NAME:VALUE"],
