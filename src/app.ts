@@ -49,8 +49,25 @@ export interface LoadedApp {
   frameworkHooks?: { started(): (() => unknown)[]; stopped(): (() => unknown)[] };
   /** How `auto` decided, for the debug log. */
   detectedBy: string;
+  /**
+   * Listening options of Bun.serve's (srvx's, Deno.serve's) that the app object carries (`port`,
+   * `hostname`, `unix`, `tls`): `bun app.ts` listens with them; tsuv, as uvicorn, listens where its
+   * own options say, so they are ignored, and said to be (serveOptionsWarning).
+   */
+  ignoredServeOptions?: string[];
 }
 
+/** The keys of Bun.serve's options that say where and how to listen. */
+const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls"] as const;
+
+/** The start-up warning for LoadedApp.ignoredServeOptions. */
+export function serveOptionsWarning(keys: readonly string[]): string {
+  const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
+  const tls = keys.includes("tls")
+    ? " So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile."
+    : "";
+  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
+}
 export interface AppSpec {
   /** The module part, as written (for messages): "main", "src/app.ts". */
   module: string;
@@ -314,11 +331,15 @@ export function toLoadedApp(
   if (typeof target === "object" && target !== null) {
     if (typeof holder.fetch === "function" && iface !== "node") {
       const fetch = holder.fetch as FetchHandler;
+      const ignored = SERVE_OPTION_KEYS.filter(
+        (key) => Object.hasOwn(holder, key) && holder[key] !== undefined,
+      );
       const loaded: LoadedApp = {
         interface: "fetch",
         fetch: fetch.bind(target),
         ...hooks,
         detectedBy: "object with fetch()",
+        ...(ignored.length > 0 ? { ignoredServeOptions: ignored } : {}),
       };
       return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }

@@ -4,7 +4,7 @@
  * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
  */
 
-import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
+import { importApp, type LoadedApp, serveOptionsWarning, toLoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
 import type { Config } from "./config.ts";
@@ -386,6 +386,7 @@ export class Server {
     );
     const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
     this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
+    if (app.ignoredServeOptions) this.logger.warning(serveOptionsWarning(app.ignoredServeOptions));
     return app;
   }
 

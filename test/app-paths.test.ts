@@ -3,7 +3,7 @@
 // Node.js and Deno; Bun 1.4.5 finds no module under such a path at all (`bun 'a?b/main.ts'` fails
 // too), and tsuv says so instead of Bun's "Cannot find module" for a file that is there.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getBody, killAll, ROOT, RUNTIMES, runTsuv, startTsuv } from "./helpers/tsuv.ts";
@@ -43,6 +43,22 @@ describe.each(RUNTIMES)("%s: app paths that a file URL must escape", (runtime) =
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(
       `Bun cannot import a module whose path has a '?' in it (${join(dir, "main.ts")});`,
+    );
+  });
+});
+
+describe.each(RUNTIMES)("%s: an app written for `bun app.ts`", (runtime) => {
+  test("its export's port and hostname are said to be ignored, and tsuv listens where it is told", async () => {
+    const dir = join(root, `${runtime} bun-style`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "app.ts"),
+      'export default { port: 3000, hostname: "0.0.0.0", fetch: () => new Response("bun-style") };\n',
+    );
+    const server = await startTsuv(runtime, ["app.ts", "--port", "0"], { cwd: dir });
+    expect(await getBody(server.url, "/")).toBe("bun-style");
+    expect(server.stderr() + server.stdout()).toContain(
+      "WARNING:  The app's export sets port and hostname (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them",
     );
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { importApp, moduleCandidates, parseAppSpec, toLoadedApp } from "../src/app.ts";
+import { importApp, moduleCandidates, parseAppSpec, serveOptionsWarning, toLoadedApp } from "../src/app.ts";
 import { AppLoadError } from "../src/errors.ts";
 
 const appDir = join(import.meta.dir, "fixtures", "apps");
@@ -135,6 +135,27 @@ describe("importApp", () => {
 });
 
 describe("toLoadedApp", () => {
+  test("Bun.serve's listening options on the app object are noted as ignored", () => {
+    const fetch = () => new Response("x");
+    const bunStyle = toLoadedApp({ port: 3000, hostname: "0.0.0.0", development: true, fetch }, "auto", "m");
+    expect(bunStyle.ignoredServeOptions).toEqual(["port", "hostname"]);
+    expect(toLoadedApp({ fetch, port: undefined }, "auto", "m").ignoredServeOptions).toBeUndefined();
+    // A framework's app (its port is not an own property) says nothing.
+    class Framework {
+      get port() {
+        return 3000;
+      }
+      fetch = fetch;
+    }
+    expect(toLoadedApp(new Framework(), "auto", "m").ignoredServeOptions).toBeUndefined();
+    expect(serveOptionsWarning(["port", "hostname"])).toBe(
+      "The app's export sets port and hostname (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.",
+    );
+    expect(serveOptionsWarning(["tls"])).toContain(
+      "So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile.",
+    );
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
