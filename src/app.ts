@@ -249,6 +249,62 @@ function upgradeOf(holder: Record<string, unknown>): NodeUpgradeListener | undef
   return typeof upgrade === "function" ? (upgrade.bind(holder) as NodeUpgradeListener) : undefined;
 }
 
+/** The part of a node:http (or https) Server read here. */
+interface NodeServerLike {
+  listen: (...args: unknown[]) => unknown;
+  listeners(event: string): ((...args: unknown[]) => unknown)[];
+  listening?: boolean;
+  address(): unknown;
+}
+
+function isNodeServer(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.listen === "function" &&
+    typeof holder.listeners === "function" &&
+    typeof holder.address === "function"
+  );
+}
+
+/**
+ * An http.Server the app made and exported (`export default http.createServer(app)`; socket.io
+ * and ws attach to one): served through its own 'request' and 'upgrade' listeners, read as each
+ * event comes, so what attaches later (engine.io replaces the request listeners) counts. One that
+ * already listens (its listen() ran at import) is refused: it would serve beside tsuv, and in a
+ * second worker fail on the port in use.
+ */
+function nodeServerApp(
+  holder: Record<string, unknown>,
+  moduleLabel: string,
+  hooks: Pick<LoadedApp, "startup" | "shutdown" | "websocket">,
+): LoadedApp {
+  const server = holder as unknown as NodeServerLike;
+  if (server.listening) {
+    const address = server.address() as { port?: number } | string | null;
+    const where = typeof address === "string" ? address : `port ${address?.port}`;
+    throw new AppLoadError(
+      `Error loading app. "${moduleLabel}" is a server that already listens (on ${where}): its listen() ran as the module loaded. tsuv listens for it: export the server without calling listen(), or call it only when run directly.`,
+    );
+  }
+  if (server.listeners("request").length === 0) {
+    throw new AppLoadError(
+      `Error loading app. "${moduleLabel}" is a server with no 'request' listener: create it with its handler (http.createServer(handler)).`,
+    );
+  }
+  const emit =
+    (event: string) =>
+    (...args: unknown[]): void => {
+      for (const listener of server.listeners(event)) listener.apply(server, args);
+    };
+  return {
+    interface: "node",
+    node: emit("request") as NodeRequestListener,
+    ...hooks,
+    nodeUpgrade:
+      server.listeners("upgrade").length > 0 ? (emit("upgrade") as NodeUpgradeListener) : undefined,
+    detectedBy: "a node:http server (its 'request' listeners)",
+  };
+}
+
 function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
   const hook = holder[name];
   return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
@@ -343,6 +399,7 @@ export function toLoadedApp(
       };
       return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }
+    if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);
       if (typeof node === "function")

@@ -135,6 +135,31 @@ describe("importApp", () => {
 });
 
 describe("toLoadedApp", () => {
+  test("an exported http.Server: its request listeners, read per request; refused when listening or without one", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer();
+    expect(() => toLoadedApp(server, "auto", "srv")).toThrow(`"srv" is a server with no 'request' listener`);
+    const seen: string[] = [];
+    server.on("request", () => seen.push("first"));
+    const app = toLoadedApp(server, "auto", "srv");
+    expect(app.interface).toBe("node");
+    expect(app.nodeUpgrade).toBeUndefined();
+    server.on("request", () => seen.push("added later"));
+    (app.node as (...args: unknown[]) => void)({}, {});
+    expect(seen).toEqual(["first", "added later"]);
+    server.on("upgrade", () => seen.push("upgrade"));
+    (toLoadedApp(server, "auto", "srv").nodeUpgrade as (...args: unknown[]) => void)({}, {}, Buffer.alloc(0));
+    expect(seen.at(-1)).toBe("upgrade");
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      expect(() => toLoadedApp(server, "auto", "srv")).toThrow(
+        /"srv" is a server that already listens \(on port \d+\): its listen\(\) ran as the module loaded/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   test("Bun.serve's listening options on the app object are noted as ignored", () => {
     const fetch = () => new Response("x");
     const bunStyle = toLoadedApp({ port: 3000, hostname: "0.0.0.0", development: true, fetch }, "auto", "m");

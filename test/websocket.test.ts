@@ -191,6 +191,18 @@ for (const runtime of RUNTIMES) {
   }, 30_000);
 }
 
+test("an exported http.Server with ws attached to it is served, requests and upgrades, on every runtime", async () => {
+  const servers = await Promise.all(
+    RUNTIMES.map((runtime) => serveWebSockets(runtime, 1, [`${NODE_APPS}:server`])),
+  );
+  for (const server of servers) {
+    expect(await (await fetch(server.url)).text()).toBe("node server");
+    const { ws } = await open(`${server.url.replace("http", "ws")}/x`);
+    expect(await echo(ws, "hi")).toBe("server:hi");
+    ws.close();
+  }
+}, 30_000);
+
 test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler), on every runtime", async () => {
   // `resolve` written out (the app's default export), and `websocket: {}` (tsuv takes them from fetch).
   const servers = await Promise.all(
