@@ -68,6 +68,7 @@ export function serveOptionsWarning(keys: readonly string[]): string {
     : "";
   return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
 }
+
 export interface AppSpec {
   /** The module part, as written (for messages): "main", "src/app.ts". */
   module: string;

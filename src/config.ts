@@ -79,6 +79,9 @@ interface ParsedArgv {
   positionals: string[];
 }
 
+/** What parseValue reads as a boolean, for a `takesBooleanValue` flag's next word. */
+const BOOLEAN_WORD = /^(?:1|0|true|false|yes|no|on|off)$/i;
+
 /**
  * The command line, strictly: unknown flags, missing values and values given to booleans are
  * errors (citty's parser is lenient by design and took them silently). Values are read here too,
@@ -89,9 +92,6 @@ interface ParsedArgv {
  * `--name value` and `--name=value`; `--flag` / `--no-flag`; the last of a repeated option wins, as
  * in uvicorn (click), except list options, which collect every value; after `--` all is positional.
  */
-/** What parseValue reads as a boolean, for a `takesBooleanValue` flag's next word. */
-const BOOLEAN_WORD = /^(?:1|0|true|false|yes|no|on|off)$/i;
-
 function scanArgv(argv: string[]): ParsedArgv {
   const flags = knownFlags();
   const values = new Map<OptionName, string | boolean>();
