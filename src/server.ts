@@ -380,13 +380,31 @@ export class Server {
 
   private async loadApp(): Promise<LoadedApp> {
     const appDir = resolvePath(this.config.appDir);
-    const { target } = await importApp(
-      { app: this.config.app ?? "", appDir, factory: this.config.factory, interface: this.config.interface },
-      { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath },
-    );
+    // A listen() of the app's own as it loads (Node; RuntimeAdapter.watchListenCalls).
+    const stopWatching = this.adapter.watchListenCalls?.();
+    let listenCalls = 0;
+    let target: unknown;
+    try {
+      ({ target } = await importApp(
+        {
+          app: this.config.app ?? "",
+          appDir,
+          factory: this.config.factory,
+          interface: this.config.interface,
+        },
+        { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath },
+      ));
+    } finally {
+      listenCalls = stopWatching?.() ?? 0;
+    }
     const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
     this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
     if (app.ignoredServeOptions) this.logger.warning(serveOptionsWarning(app.ignoredServeOptions));
+    if (listenCalls > 0) {
+      this.logger.warning(
+        "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.",
+      );
+    }
     return app;
   }
 

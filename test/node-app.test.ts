@@ -3,7 +3,7 @@
 // the access log (with the client a trusted proxy names), and a logged 500 for an async rejection.
 // Real tsuv on every runtime, real HTTP.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,5 +156,37 @@ describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
     expect(server.stderr()).toContain(
       "Cancel 1 running request(s), timeout graceful shutdown exceeded: GET /hang",
     );
+  });
+});
+
+describe.each(["node20", "node24"] as const)("%s: an app that listens by itself as it loads", (runtime) => {
+  test("is warned about: its own server would run beside tsuv's, unsupervised", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-self-listen-"));
+    try {
+      writeFileSync(
+        join(dir, "app.mjs"),
+        [
+          `import { createServer } from "node:http";`,
+          `const handler = (req, res) => res.end("served by tsuv");`,
+          // An Express app's app.listen(3000) at the bottom of the file, on a free port here.
+          `createServer(handler).listen(0, "127.0.0.1");`,
+          `export default handler;`,
+          ``,
+        ].join("\n"),
+      );
+      const server = await startTsuv(runtime, ["app.mjs", "--interface", "node", "--port", "0"], {
+        cwd: dir,
+      });
+      expect(await (await fetch(`${server.url}/`)).text()).toBe("served by tsuv");
+      expect(server.stderr() + server.stdout()).toContain(
+        "WARNING:  The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app)",
+      );
+      // An app that does not: nothing said.
+      const plain = await startTsuv(runtime, [...NODE]);
+      expect(await (await fetch(`${plain.url}/`)).text()).toBe("node says hi");
+      expect(plain.stderr() + plain.stdout()).not.toContain("called listen()");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

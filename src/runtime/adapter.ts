@@ -337,6 +337,14 @@ export interface RuntimeAdapter {
    */
   unreadAppConfigWarning?(appDir: string, app: string): string | null;
 
+  /**
+   * Count the listen() calls of node:net servers from now on (an Express app's `app.listen(3000)`
+   * at the bottom of its file), to tell when the app's import opened a server of its own; the
+   * returned function stops counting and gives the number. Node only: Bun's node:http servers are
+   * its own, and on Deno node:net would cost start-up.
+   */
+  watchListenCalls?(): () => number;
+
   /** Start a thread worker (Web Worker / worker_threads) running the worker entry. */
   startThread(boot: WorkerBoot): WorkerPort;
   /** Start a process worker: this same tsuv, re-run with a worker role, with an IPC channel. */

@@ -3,6 +3,7 @@
  * the parent-bound shared socket (node-socket.ts) and plumbing shared with Bun and Deno.
  * Node runs tsuv from the esbuild bundle (dist/*.mjs, scripts/build-node.mjs), never from source.
  */
+import { Server } from "node:net";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { detectRuntime } from "./detect.ts";
 import { serveNode } from "./node-http.ts";
@@ -12,6 +13,25 @@ import { importModule } from "./node-ts-register.ts";
 import { createPlumbing } from "./plumbing.ts";
 
 export { ensureTsHooks } from "./node-ts-register.ts";
+
+/**
+ * RuntimeAdapter.watchListenCalls: net.Server.prototype.listen wrapped while the app loads
+ * (node:http's Server inherits it). A wrapper, not a count of handles before and after: a listen()
+ * with a host binds only after a DNS lookup, when the import is long done.
+ */
+function watchListenCalls(): () => number {
+  const prototype = Server.prototype;
+  const original = prototype.listen;
+  let calls = 0;
+  prototype.listen = function (this: Server, ...args: unknown[]) {
+    calls++;
+    return (original as (...a: unknown[]) => Server).apply(this, args);
+  } as typeof original;
+  return () => {
+    prototype.listen = original;
+    return calls;
+  };
+}
 
 /** The thread-worker entry: dist/worker.mjs beside the bundle (plumbing finds it the same way). */
 export function threadEntryUrl(): URL {
@@ -30,5 +50,6 @@ export function createAdapter(): RuntimeAdapter {
     probePort,
     // Each thread on a shared socket gets its own fd (node-thread-fd.ts).
     startThread: (boot) => startThreadOwningFd(plumbing.startThread, boot),
+    watchListenCalls,
   };
 }
