@@ -202,7 +202,9 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
     const holder = target as Record<string, unknown> | null | undefined;
     if (holder === null || holder === undefined || !(attr in Object(holder))) {
       const name = spec.attrs.length ? spec.attrs.join(".") : "default";
-      throw new AppLoadError(`Error loading app. Attribute "${name}" not found in module "${moduleName}".`);
+      throw new AppLoadError(
+        `Error loading app. Attribute "${name}" not found in module "${moduleName}".${target === mod ? exportsHint(mod) : ""}`,
+      );
     }
     target = holder[attr];
   }
@@ -223,6 +225,20 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
     }
   }
   return { target };
+}
+
+/**
+ * What the module does export, after "Attribute not found": its names, or, when it exports
+ * nothing, the usual cause, a module that starts its own server (Deno.serve(), Bun.serve(), an
+ * Express app's listen()) instead of exporting the app.
+ */
+function exportsHint(mod: Record<string, unknown>): string {
+  const names = Object.keys(mod);
+  if (names.length === 0) {
+    return " It exports nothing: export the app (`export default { fetch }`, or the node handler); tsuv listens for it, so the module should not start a server itself (Deno.serve(), Bun.serve(), listen()).";
+  }
+  const shown = names.slice(0, 8).join(", ");
+  return ` It exports: ${shown}${names.length > 8 ? ", ..." : ""}.`;
 }
 
 export function describe(value: unknown): string {

@@ -110,12 +110,21 @@ describe("importApp", () => {
       'Error loading app. Module "main" failed to load: Expected identifier but found "=" (/srv/app.ts:2:14) (and 1 more)',
     );
   });
-  test("missing attribute", async () => {
-    await expect(load("main:missing")).rejects.toThrow(
-      'Error loading app. Attribute "missing" not found in module "main".',
+  test("missing attribute: what the module does export, or why it may export nothing", async () => {
+    const missing = await load("main:missing").catch((e: unknown) => (e as Error).message);
+    expect(missing).toStartWith(
+      'Error loading app. Attribute "missing" not found in module "main". It exports: ',
     );
-    await expect(load("main:api.nothing")).rejects.toThrow(
-      'Attribute "api.nothing" not found in module "main".',
+    expect(missing).toContain("app");
+    // Deeper in the chain the module's exports are not the point.
+    const deeper = await load("main:api.nothing").catch((e: unknown) => (e as Error).message);
+    expect(deeper).toEndWith('Attribute "api.nothing" not found in module "main".');
+    const nothing = await importApp(
+      { app: "main", appDir, interface: "auto" },
+      { ...deps, importModule: async () => ({}) },
+    ).catch((e: unknown) => (e as Error).message);
+    expect(nothing).toBe(
+      'Error loading app. Attribute "default" not found in module "main". It exports nothing: export the app (`export default { fetch }`, or the node handler); tsuv listens for it, so the module should not start a server itself (Deno.serve(), Bun.serve(), listen()).',
     );
   });
   test("a module that throws gives its message, and the stack only as detail", async () => {
