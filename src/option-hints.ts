@@ -4,6 +4,8 @@
  * closest flag, as click says "Did you mean --workers?".
  */
 
+import { envVarName } from "./options.ts";
+
 /** uvicorn's flags with no tsuv equivalent, and why. */
 const UVICORN_ONLY: Record<string, string> = {
   "--loop": "uvicorn's event-loop choice does not apply, tsuv runs on the runtime's own loop",
@@ -80,9 +82,7 @@ export function unknownEnvWarnings(
   for (const [name, value] of entries) {
     if (!name.startsWith("TSUV_") || value === undefined || value === "" || known.has(name)) continue;
     const closest = closestFlag(asFlag(name), flags);
-    const suggestion = closest
-      ? ` Did you mean TSUV_${closest.slice(2).toUpperCase().replace(/-/g, "_")}?`
-      : "";
+    const suggestion = closest ? ` Did you mean ${envVarName(closest.slice(2))}?` : "";
     warnings.push(`${name} is set, but tsuv has no such setting: ignored.${suggestion}`);
   }
   return warnings;
