@@ -52,22 +52,13 @@ export interface LoadedApp {
   /**
    * Listening options of Bun.serve's (srvx's, Deno.serve's) that the app object carries (`port`,
    * `hostname`, `unix`, `tls`): `bun app.ts` listens with them; tsuv, as uvicorn, listens where its
-   * own options say, so they are ignored, and said to be (serveOptionsWarning).
+   * own options say, so they are ignored, and said to be (load-app.ts).
    */
   ignoredServeOptions?: string[];
 }
 
 /** The keys of Bun.serve's options that say where and how to listen. */
 const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls"] as const;
-
-/** The start-up warning for LoadedApp.ignoredServeOptions. */
-export function serveOptionsWarning(keys: readonly string[]): string {
-  const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
-  const tls = keys.includes("tls")
-    ? " So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile."
-    : "";
-  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
-}
 
 export interface AppSpec {
   /** The module part, as written (for messages): "main", "src/app.ts". */

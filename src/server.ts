@@ -4,12 +4,13 @@
  * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
  */
 
-import { importApp, type LoadedApp, serveOptionsWarning, toLoadedApp } from "./app.ts";
+import type { LoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import { describeAddress, listenTargetFromConfig } from "./listen-address.ts";
+import { loadApp } from "./load-app.ts";
 import type { Logger } from "./logging.ts";
 import { withRootPath } from "./middleware/root-path.ts";
 import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
@@ -26,8 +27,6 @@ import type {
   TlsMaterial,
   WebSocketHooks,
 } from "./runtime/adapter.ts";
-// Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
-import { pathExists, resolvePath } from "./runtime/index.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 import { unservedHooksWarning } from "./websocket-hooks.ts";
@@ -230,7 +229,7 @@ export class Server {
         );
         let loaded: LoadedApp;
         try {
-          loaded = await this.loadApp();
+          loaded = await loadApp(this.config, this.adapter, this.logger);
         } finally {
           this.loading = false;
         }
@@ -376,36 +375,6 @@ export class Server {
       this.starting = false;
       this.onForced = null;
     }
-  }
-
-  private async loadApp(): Promise<LoadedApp> {
-    const appDir = resolvePath(this.config.appDir);
-    // A listen() of the app's own as it loads (Node; RuntimeAdapter.watchListenCalls).
-    const stopWatching = this.adapter.watchListenCalls?.();
-    let listenCalls = 0;
-    let target: unknown;
-    try {
-      ({ target } = await importApp(
-        {
-          app: this.config.app ?? "",
-          appDir,
-          factory: this.config.factory,
-          interface: this.config.interface,
-        },
-        { importModule: (path) => this.adapter.importModule(path), exists: pathExists, resolvePath },
-      ));
-    } finally {
-      listenCalls = stopWatching?.() ?? 0;
-    }
-    const app = toLoadedApp(target, this.config.interface, this.config.app ?? "");
-    this.logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
-    if (app.ignoredServeOptions) this.logger.warning(serveOptionsWarning(app.ignoredServeOptions));
-    if (listenCalls > 0) {
-      this.logger.warning(
-        "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.",
-      );
-    }
-    return app;
   }
 
   private async startup(app: LoadedApp): Promise<void> {

@@ -2,8 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { importApp, moduleCandidates, parseAppSpec, serveOptionsWarning, toLoadedApp } from "../src/app.ts";
+import { importApp, moduleCandidates, parseAppSpec, toLoadedApp } from "../src/app.ts";
 import { AppLoadError } from "../src/errors.ts";
+import { serveOptionsWarning } from "../src/load-app.ts";
 
 const appDir = join(import.meta.dir, "fixtures", "apps");
 const deps = { importModule: (path: string) => import(path), exists: existsSync, resolvePath: resolve };

@@ -1,0 +1,47 @@
+/**
+ * The app as a server loads it: imported and its interface detected (app.ts), and what in it tsuv
+ * replaces said at start-up: Bun.serve's listening options on its export, a listen() of its own as
+ * it loaded (Node: RuntimeAdapter.watchListenCalls).
+ */
+import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./logging.ts";
+import type { RuntimeAdapter } from "./runtime/adapter.ts";
+// Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
+import { pathExists, resolvePath } from "./runtime/index.ts";
+
+/** The start-up warning for LoadedApp.ignoredServeOptions. */
+export function serveOptionsWarning(keys: readonly string[]): string {
+  const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
+  const tls = keys.includes("tls")
+    ? " So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile."
+    : "";
+  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
+}
+
+const OWN_LISTEN_WARNING =
+  "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.";
+
+export async function loadApp(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<LoadedApp> {
+  const stopWatching = adapter.watchListenCalls?.();
+  let listenCalls = 0;
+  let target: unknown;
+  try {
+    ({ target } = await importApp(
+      {
+        app: config.app ?? "",
+        appDir: resolvePath(config.appDir),
+        factory: config.factory,
+        interface: config.interface,
+      },
+      { importModule: (path) => adapter.importModule(path), exists: pathExists, resolvePath },
+    ));
+  } finally {
+    listenCalls = stopWatching?.() ?? 0;
+  }
+  const app = toLoadedApp(target, config.interface, config.app ?? "");
+  logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
+  if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions));
+  if (listenCalls > 0) logger.warning(OWN_LISTEN_WARNING);
+  return app;
+}
