@@ -6,9 +6,10 @@
  * plus the option table's env vars, list options and usage errors.
  */
 import { describe, expect, test } from "bun:test";
-import { parseOptions, resolveConfig, threadShutdownTimeout, useSubprocess } from "../src/config.ts";
+import { resolveConfig, threadShutdownTimeout, useSubprocess } from "../src/config.ts";
 import { ConfigError, UsageError } from "../src/errors.ts";
 import { envVarName, OPTIONS } from "../src/options.ts";
+import { parseOptions } from "../src/parse-options.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 const runtime = fakeRuntime();
