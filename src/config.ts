@@ -43,7 +43,7 @@ const NAMES = Object.keys(OPTIONS) as OptionName[];
 /**
  * The TSUV_* variables tsuv reads: one per option, and two that are not options: the boot message
  * a supervisor hands a process worker (runtime/plumbing.ts) and the folder of Node's TypeScript
- * cache (runtime/node-ts-hooks.ts).
+ * cache (runtime/node-ts-cache.ts).
  */
 const KNOWN_ENV: ReadonlySet<string> = new Set([
   ...NAMES.map(envVarName),
