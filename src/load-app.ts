@@ -22,7 +22,13 @@ export function serveOptionsWarning(keys: readonly string[]): string {
 const OWN_LISTEN_WARNING =
   "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.";
 
-export async function loadApp(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<LoadedApp> {
+/** `sayWarnings` false: the warnings are another worker's to say (WorkerBoot.appWarnings). */
+export async function loadApp(
+  config: Config,
+  adapter: RuntimeAdapter,
+  logger: Logger,
+  sayWarnings = true,
+): Promise<LoadedApp> {
   const stopWatching = adapter.watchListenCalls?.();
   let listenCalls = 0;
   let target: unknown;
@@ -41,6 +47,7 @@ export async function loadApp(config: Config, adapter: RuntimeAdapter, logger: L
   }
   const app = toLoadedApp(target, config.interface, config.app ?? "");
   logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
+  if (!sayWarnings) return app;
   if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions));
   if (listenCalls > 0) logger.warning(OWN_LISTEN_WARNING);
   return app;

@@ -59,6 +59,8 @@ export interface ServerOptions {
   drainLimitSeconds?: number;
   /** A thread worker: signals reach the process's main thread, never the app's listeners here. */
   inThread?: boolean;
+  /** Say the start-up warnings about the app (WorkerBoot.appWarnings). Default: say them. */
+  appWarnings?: boolean;
 }
 
 /** A listening server: what it serves with, for the main loop and the drain. */
@@ -218,6 +220,10 @@ export class Server {
     return Promise.all(results);
   }
 
+  private get sayAppWarnings(): boolean {
+    return this.options.appWarnings !== false;
+  }
+
   /** Imports the app and runs its startup hook; an exit code when that fails or a stop forces. */
   private async startApp(): Promise<LoadedApp | number> {
     try {
@@ -229,14 +235,14 @@ export class Server {
         );
         let loaded: LoadedApp;
         try {
-          loaded = await loadApp(this.config, this.adapter, this.logger);
+          loaded = await loadApp(this.config, this.adapter, this.logger, this.sayAppWarnings);
         } finally {
           this.loading = false;
         }
         appStopListeners.excluding(() => this.options.hooks?.onLoaded?.());
         await this.startup(loaded);
         const warning = appStopListeners.warning();
-        if (warning) this.logger.warning(warning);
+        if (warning && this.sayAppWarnings) this.logger.warning(warning);
         return loaded;
       });
       if (started === null) {

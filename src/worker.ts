@@ -85,6 +85,7 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     announce: false,
     drainLimitSeconds: threadDrainLimitSeconds(config, thread),
     inThread: thread,
+    appWarnings: channel.boot.appWarnings !== false,
     hooks: {
       onTick: heartbeat,
       onReady: (address) => channel.send({ type: "ready", address }),

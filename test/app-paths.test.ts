@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getBody, killAll, ROOT, RUNTIMES, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+import { getBody, killAll, logCount, ROOT, RUNTIMES, runTsuv, startTsuv, waitLog } from "./helpers/tsuv.ts";
 
 afterEach(killAll);
 
@@ -47,18 +47,38 @@ describe.each(RUNTIMES)("%s: app paths that a file URL must escape", (runtime) =
   });
 });
 
+const BUN_STYLE_WARNING =
+  "WARNING:  The app's export sets port and hostname (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them";
+
 describe.each(RUNTIMES)("%s: an app written for `bun app.ts`", (runtime) => {
-  test("its export's port and hostname are said to be ignored, and tsuv listens where it is told", async () => {
+  function bunStyleApp(): string {
     const dir = join(root, `${runtime} bun-style`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, "app.ts"),
       'export default { port: 3000, hostname: "0.0.0.0", fetch: () => new Response("bun-style") };\n',
     );
-    const server = await startTsuv(runtime, ["app.ts", "--port", "0"], { cwd: dir });
+    return dir;
+  }
+
+  test("its export's port and hostname are said to be ignored, and tsuv listens where it is told", async () => {
+    const server = await startTsuv(runtime, ["app.ts", "--port", "0"], { cwd: bunStyleApp() });
     expect(await getBody(server.url, "/")).toBe("bun-style");
-    expect(server.stderr() + server.stdout()).toContain(
-      "WARNING:  The app's export sets port and hostname (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them",
-    );
+    expect(server.stderr() + server.stdout()).toContain(BUN_STYLE_WARNING);
   });
+
+  // Every worker loads the same app: the first of a start, and of a SIGHUP restart, says so.
+  test.each(["process", "thread"])(
+    "said once by 3 %s workers, and once more by a SIGHUP restart",
+    async (workerClass) => {
+      const args = ["app.ts", "--port", "0", "--workers", "3", "--worker-class", workerClass];
+      const server = await startTsuv(runtime, args, { cwd: bunStyleApp() });
+      expect(await getBody(server.url, "/")).toBe("bun-style");
+      server.signal("SIGHUP");
+      // Each old worker is retired once its replacement is ready: all six have loaded the app.
+      await waitLog(server, /(?:process \[\d+\]|thread) restarted/, 3);
+      expect(logCount(server, /Bun\.serve's options/)).toBe(2);
+    },
+    30_000,
+  );
 });

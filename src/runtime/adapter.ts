@@ -260,6 +260,13 @@ export interface WorkerBoot {
    * Bun and Deno) never all close at once. Without it the worker just stops, as uvicorn's.
    */
   recycle?: boolean;
+  /**
+   * Whether this worker says the start-up warnings about the app it loads (Bun.serve's options on
+   * its export, a listen() of its own, signal listeners of its own). Every worker loads the same
+   * app, so the supervisor has the first worker of a start, or of a SIGHUP restart, say them; the
+   * rest would only repeat them, four times over under --workers 4. Absent: say them.
+   */
+  appWarnings?: boolean;
 }
 
 /** A supervisor's handle on one worker, thread or process: the same shape for both. */

@@ -111,6 +111,8 @@ export class Supervisor {
   private readonly readTcpMigrateReq: () => string | undefined;
   /** net.ipv4.tcp_migrate_req, read once by prepare(): how the workers listen and the advice agree. */
   private tcpMigrateReq: string | undefined;
+  /** The next worker started says the app's start-up warnings (WorkerBoot.appWarnings). */
+  private appWarningsDue = true;
 
   constructor(
     protected readonly config: Config,
@@ -457,6 +459,8 @@ export class Supervisor {
     // The new workers get --env-file as it is now, as --reload's children do (their environment
     // is this process's: inherited by a child process, copied or shared by a thread).
     if (this.config.envFile) rereadEnvFile(this.config.envFile, this.adapter.env, this.logger);
+    // The new workers load the app as it is now, which may warn of other things.
+    this.appWarningsDue = true;
     this.restartAll();
   }
 
@@ -498,7 +502,13 @@ export class Supervisor {
 
   private startWorker(): WorkerHandle {
     const listen = this.prepared?.listen ?? listenTargetFromConfig(this.config);
-    const boot: WorkerBoot = { argv: this.config.argv, listen, recycle: true };
+    const boot: WorkerBoot = {
+      argv: this.config.argv,
+      listen,
+      recycle: true,
+      appWarnings: this.appWarningsDue,
+    };
+    this.appWarningsDue = false;
     const port = this.workerClass.start(this.adapter, boot, this.prepared?.shared ?? null);
     const worker = new WorkerHandle(port, this.clock);
     // A serving worker's death is handled at once; one that dies while starting waits for the next
