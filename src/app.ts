@@ -55,6 +55,12 @@ export interface LoadedApp {
    * own options say, so they are ignored, and said to be (load-app.ts).
    */
   ignoredServeOptions?: string[];
+  /**
+   * The export is an HTTPS server (https.createServer({ key, cert }, app)): tsuv serves its request
+   * listeners from its own listener, which has the server's key and certificate only when tsuv is
+   * given them too (--ssl-*): said at start-up (load-app.ts).
+   */
+  ignoredHttpsServer?: boolean;
 }
 
 /** The keys of Bun.serve's options that say where and how to listen. */
@@ -310,6 +316,9 @@ function nodeServerApp(
     nodeUpgrade:
       server.listeners("upgrade").length > 0 ? (emit("upgrade") as NodeUpgradeListener) : undefined,
     detectedBy: "a node:http server (its 'request' listeners)",
+    // An own ALPNProtocols is what an https (tls) Server has and an http one lacks on Node, Bun and
+    // Deno alike; Bun's https.Server is neither a tls.Server nor has setSecureContext.
+    ...("ALPNProtocols" in server ? { ignoredHttpsServer: true } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The app as a server loads it: imported and its interface detected (app.ts), and what in it tsuv
- * replaces said at start-up: Bun.serve's listening options on its export, a listen() of its own as
- * it loaded (Node: RuntimeAdapter.watchListenCalls).
+ * replaces said at start-up: Bun.serve's listening options on its export, an exported HTTPS
+ * server's key and certificate, a listen() of its own as it loaded (Node: RuntimeAdapter.watchListenCalls).
  */
 import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
 import type { Config } from "./config.ts";
@@ -10,14 +10,17 @@ import type { RuntimeAdapter } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
 import { pathExists, resolvePath } from "./runtime/index.ts";
 
-/** The start-up warning for LoadedApp.ignoredServeOptions. */
-export function serveOptionsWarning(keys: readonly string[]): string {
+const SERVE_HTTPS_WITH = "serve HTTPS with --ssl-keyfile and --ssl-certfile";
+
+/** The start-up warning for LoadedApp.ignoredServeOptions; `servesTls`: tsuv was given --ssl-*. */
+export function serveOptionsWarning(keys: readonly string[], servesTls = false): string {
   const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
-  const tls = keys.includes("tls")
-    ? " So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile."
-    : "";
+  const tls = keys.includes("tls") && !servesTls ? ` So it serves plain HTTP: ${SERVE_HTTPS_WITH}.` : "";
   return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
 }
+
+/** The start-up warning for LoadedApp.ignoredHttpsServer, when tsuv was not given --ssl-*. */
+export const HTTPS_SERVER_WARNING = `The app's export is an HTTPS server (https.createServer): tsuv serves its request listeners from its own listener, without the server's key and certificate, so it serves plain HTTP: ${SERVE_HTTPS_WITH}.`;
 
 const OWN_LISTEN_WARNING =
   "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.";
@@ -48,7 +51,9 @@ export async function loadApp(
   const app = toLoadedApp(target, config.interface, config.app ?? "");
   logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
   if (!sayWarnings) return app;
-  if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions));
+  const servesTls = Boolean(config.sslKeyfile);
+  if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions, servesTls));
+  if (app.ignoredHttpsServer && !servesTls) logger.warning(HTTPS_SERVER_WARNING);
   if (listenCalls > 0) logger.warning(OWN_LISTEN_WARNING);
   return app;
 }

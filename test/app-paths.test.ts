@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCert } from "./helpers/tls.ts";
 import { getBody, killAll, logCount, ROOT, RUNTIMES, runTsuv, startTsuv, waitLog } from "./helpers/tsuv.ts";
 
 afterEach(killAll);
@@ -81,4 +82,42 @@ describe.each(RUNTIMES)("%s: an app written for `bun app.ts`", (runtime) => {
     },
     30_000,
   );
+});
+
+describe.each(RUNTIMES)("%s: an exported https.Server", (runtime) => {
+  /** `export default https.createServer({ key, cert }, handler)`, with its own key pair. */
+  function httpsServerApp(): string {
+    const dir = join(root, `${runtime} https-server`);
+    mkdirSync(dir, { recursive: true });
+    selfSignedCert(dir);
+    writeFileSync(
+      join(dir, "app.mjs"),
+      [
+        'import { readFileSync } from "node:fs";',
+        'import https from "node:https";',
+        "const pem = (name) => readFileSync(new URL(name, import.meta.url));",
+        'export default https.createServer({ key: pem("key.pem"), cert: pem("cert.pem") }, (req, res) => res.end("own https"));',
+      ].join("\n"),
+    );
+    return dir;
+  }
+
+  test("is served, and said to be plain HTTP without --ssl-*", async () => {
+    const server = await startTsuv(runtime, ["app.mjs", "--port", "0"], { cwd: httpsServerApp() });
+    expect(server.url.startsWith("http://")).toBe(true);
+    expect(await getBody(server.url, "/")).toBe("own https");
+    expect(server.stderr() + server.stdout()).toContain(
+      "WARNING:  The app's export is an HTTPS server (https.createServer): tsuv serves its request listeners from its own listener, without the server's key and certificate, so it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile.",
+    );
+  });
+
+  test("with --ssl-* it is served over HTTPS, and nothing is said", async () => {
+    const dir = httpsServerApp();
+    const tls = ["--ssl-keyfile", join(dir, "key.pem"), "--ssl-certfile", join(dir, "cert.pem")];
+    const server = await startTsuv(runtime, ["app.mjs", "--port", "0", ...tls], { cwd: dir });
+    expect(server.url.startsWith("https://")).toBe(true);
+    const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
+    expect(await response.text()).toBe("own https");
+    expect(server.stderr() + server.stdout()).not.toContain("HTTPS server");
+  });
 });

@@ -189,6 +189,7 @@ describe("toLoadedApp", () => {
     expect(serveOptionsWarning(["tls"])).toContain(
       "So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile.",
     );
+    expect(serveOptionsWarning(["tls"], true)).not.toContain("plain HTTP");
   });
 
   const fetchFn = (_request: Request) => new Response("x");
