@@ -61,7 +61,7 @@ export async function main(
       const { loadEnvFile } = await import("./env-file.ts");
       const fileWarnings: string[] = [];
       loaded = loadEnvFile(envFile, adapter.env, (message) => fileWarnings.push(message));
-      // Then the options again, so that the file's TSUV_* variables, WEB_CONCURRENCY and
+      // Then the options again, so that the file's TSUV_* variables, PORT, WEB_CONCURRENCY and
       // FORWARDED_ALLOW_IPS count as the environment's do (variables already set still win).
       // Workers read their options from the environment they inherit, file included: a single
       // server ignored what its own workers took (uvicorn reads those two after the file too).

@@ -9,7 +9,7 @@ import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
 import { normalizeRootPath } from "./middleware/root-path.ts";
 import { unknownEnvWarnings } from "./option-hints.ts";
 import { envVarName, OPTIONS, type OptionName, type OptionValues } from "./options.ts";
-import { parseOptions, sourceOf } from "./parse-options.ts";
+import { originOf, parseOptions, sourceOf } from "./parse-options.ts";
 import type { RuntimeInfo } from "./runtime/detect.ts";
 import {
   cipherSupport,
@@ -132,6 +132,18 @@ export function resolveConfig(
     supported(cipherSupport(deps.runtime));
   }
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+  const listensOnTcp = !config.uds && config.fd === undefined;
+  if (
+    listensOnTcp &&
+    originOf("port", argv, env) === "envFallback" &&
+    originOf("host", argv, env) === "default"
+  ) {
+    // A platform that sets PORT (Heroku, Cloud Run, Render, Railway) connects from outside the
+    // container; gunicorn binds 0.0.0.0 then. tsuv keeps uvicorn's loopback default, and says so.
+    deps.warn?.(
+      `Listening on port ${config.port} from $PORT, on ${config.host} only (the default --host): a platform that sets PORT connects from outside the container, where ${config.host} cannot be reached. Add --host 0.0.0.0 (or TSUV_HOST=0.0.0.0) to accept those connections.`,
+    );
+  }
   const keepAliveLimit = deps.runtime.capabilities.keepAliveLimitSeconds;
   if (keepAliveLimit !== null && config.timeoutKeepAlive > keepAliveLimit) {
     // Said, not refused: serving is still right. But a load balancer tuned to close idle

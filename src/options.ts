@@ -67,7 +67,9 @@ export const OPTIONS = {
     group: "Socket",
     default: "8000",
     min: 0,
-    description: "Bind socket to this port. 0 picks a free port (the log shows it).",
+    envFallback: "PORT",
+    description:
+      "Bind socket to this port. Defaults to the $PORT environment variable if set (as Heroku, Cloud Run and Render set it), or 8000. 0 picks a free port (the log shows it).",
   },
   uds: {
     type: "string",
@@ -152,7 +154,7 @@ export const OPTIONS = {
     kind: "string",
     group: "App",
     description:
-      "A dotenv file loaded into the environment before the app is imported, read as python-dotenv (uvicorn) reads it, variable expansion included; variables already set win. Its TSUV_* variables, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS count as the environment's. Read again for the new workers of a SIGHUP restart and the next child of --reload.",
+      "A dotenv file loaded into the environment before the app is imported, read as python-dotenv (uvicorn) reads it, variable expansion included; variables already set win. Its TSUV_* variables, and PORT, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS, count as the environment's. Read again for the new workers of a SIGHUP restart and the next child of --reload.",
   },
   "log-level": {
     type: "enum",

@@ -206,16 +206,26 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   return values as OptionValues;
 }
 
-/**
- * Where an option's value came from, as its error names it: the flag, its TSUV_* variable, or the
- * plain variable it falls back to (FORWARDED_ALLOW_IPS). For checks made after parseOptions.
- */
-export function sourceOf(name: OptionName, argv: string[], env: Record<string, string | undefined>): string {
+/** Where an option's value came from: as parseOptions decides, for checks made after it. */
+export type Origin = "flag" | "env" | "envFallback" | "default";
+
+export function originOf(name: OptionName, argv: string[], env: Record<string, string | undefined>): Origin {
   const flag = `--${name}`;
   const end = argv.indexOf("--");
   const given = end === -1 ? argv : argv.slice(0, end);
-  if (given.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) return flag;
-  const envName = envVarName(name);
-  if (envValue(env, envName) !== undefined) return envName;
-  return (SPEC[name] as OptionSpec).envFallback ?? flag;
+  if (given.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) return "flag";
+  if (envValue(env, envVarName(name)) !== undefined) return "env";
+  const fallback = (SPEC[name] as OptionSpec).envFallback;
+  return fallback && envValue(env, fallback) !== undefined ? "envFallback" : "default";
+}
+
+/**
+ * Where an option's value came from, as its error names it: the flag, its TSUV_* variable, or the
+ * plain variable it falls back to (FORWARDED_ALLOW_IPS).
+ */
+export function sourceOf(name: OptionName, argv: string[], env: Record<string, string | undefined>): string {
+  const origin = originOf(name, argv, env);
+  if (origin === "env") return envVarName(name);
+  const fallback = (SPEC[name] as OptionSpec).envFallback;
+  return origin === "flag" || !fallback ? `--${name}` : fallback;
 }

@@ -113,6 +113,36 @@ describe("options from the environment", () => {
     expect(resolve(["a"], { WEB_CONCURRENCY: "3" }).workers).toBe(3);
     expect(resolve(["a"], { WEB_CONCURRENCY: "3", TSUV_WORKERS: "2" }).workers).toBe(2);
   });
+  test("port defaults to $PORT (Heroku, Cloud Run, Render), else 8000; the flag and TSUV_PORT win", () => {
+    expect(resolve(["a"]).port).toBe(8000);
+    expect(resolve(["a"], { PORT: "8080" }).port).toBe(8080);
+    expect(resolve(["a"], { PORT: "8080", TSUV_PORT: "9000" }).port).toBe(9000);
+    expect(resolve(["a", "--port", "7000"], { PORT: "8080" }).port).toBe(7000);
+    expect(resolve(["a"], { PORT: "" }).port).toBe(8000);
+    expect(() => resolve(["a"], { PORT: "http" })).toThrow(
+      "Invalid value for 'PORT': 'http' is not a valid integer.",
+    );
+  });
+  test("a port from $PORT on the default loopback host is said to be unreachable from outside", () => {
+    const warnings = (argv: string[], env: Record<string, string>) => {
+      const said: string[] = [];
+      resolveConfig(argv, env, { runtime, warn: (message) => said.push(message) });
+      return said;
+    };
+    expect(warnings(["a"], { PORT: "8080" })).toEqual([
+      "Listening on port 8080 from $PORT, on 127.0.0.1 only (the default --host): a platform that sets PORT connects from outside the container, where 127.0.0.1 cannot be reached. Add --host 0.0.0.0 (or TSUV_HOST=0.0.0.0) to accept those connections.",
+    ]);
+    for (const [argv, env] of [
+      [["a", "--host", "0.0.0.0"], { PORT: "8080" }],
+      [["a", "--host", "127.0.0.1"], { PORT: "8080" }],
+      [["a"], { PORT: "8080", TSUV_HOST: "::" }],
+      [["a", "--port", "8080"], { PORT: "8080" }],
+      [["a", "--uds", "/tmp/a.sock"], { PORT: "8080" }],
+      [["a"], {}],
+    ] as const) {
+      expect(warnings([...argv], env)).toEqual([]);
+    }
+  });
   test("forwarded-allow-ips defaults to $FORWARDED_ALLOW_IPS, else 127.0.0.1", () => {
     expect(resolve(["a"]).forwardedAllowIps).toBe("127.0.0.1");
     expect(resolve(["a"], { FORWARDED_ALLOW_IPS: "*" }).forwardedAllowIps).toBe("*");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadEnvFile, parseEnvFile } from "../src/env-file.ts";
 import {
   childPids,
+  freePort,
   getBody,
   killAll,
   RUNTIMES,
@@ -94,6 +95,23 @@ test("a missing file is one clear error", () => {
  */
 describe.each(RUNTIMES)("%s: options from the env file", (runtime) => {
   afterEach(killAll);
+
+  test("PORT from --env-file is the port, said to be on loopback only without --host", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-"));
+    try {
+      const port = await freePort();
+      const file = join(dir, "app.env");
+      writeFileSync(file, `PORT=${port}\n`);
+      const server = await startTsuv(runtime, ["test/fixtures/apps/behaviour.ts:app", "--env-file", file]);
+      expect(server.url).toBe(`http://127.0.0.1:${port}`);
+      expect(await getBody(server.url, "/")).toBe("Hello, world!");
+      expect(server.stderr() + server.stdout()).toContain(
+        `WARNING:  Listening on port ${port} from $PORT, on 127.0.0.1 only (the default --host)`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("WEB_CONCURRENCY and TSUV_ACCESS_LOG from --env-file apply", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-"));
