@@ -5,6 +5,7 @@
  */
 
 import { envVarName } from "./options.ts";
+import { isServiceLink, serviceLinkWarning } from "./service-links.ts";
 
 /** uvicorn's flags with no tsuv equivalent, and why. */
 const UVICORN_ONLY: Record<string, string> = {
@@ -64,7 +65,8 @@ export function closestFlag(flag: string, known: Iterable<string>): string | und
 /**
  * A TSUV_* variable that names no setting (`TSUV_WORKER=4`) is ignored, as uvicorn ignores an
  * unknown UVICORN_* one; said once at start-up, with the closest setting, so that a typo in a
- * deployment's environment does not go unnoticed.
+ * deployment's environment does not go unnoticed. Kubernetes' service links (service-links.ts) are
+ * not typos: left alone, and said only where one takes a setting's name (TSUV_PORT).
  */
 export function unknownEnvWarnings(
   env: Record<string, string | undefined>,
@@ -80,7 +82,13 @@ export function unknownEnvWarnings(
   const flags = [...known].map(asFlag);
   const warnings: string[] = [];
   for (const [name, value] of entries) {
-    if (!name.startsWith("TSUV_") || value === undefined || value === "" || known.has(name)) continue;
+    if (!name.startsWith("TSUV_") || value === undefined || value === "") continue;
+    if (isServiceLink(name, value)) {
+      // The kubelet's variables for a Service named tsuv-*: said only where one hides a setting.
+      if (known.has(name)) warnings.push(serviceLinkWarning(name, value));
+      continue;
+    }
+    if (known.has(name)) continue;
     const closest = closestFlag(asFlag(name), flags);
     const suggestion = closest ? ` Did you mean ${envVarName(closest.slice(2))}?` : "";
     warnings.push(`${name} is set, but tsuv has no such setting: ignored.${suggestion}`);

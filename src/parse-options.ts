@@ -15,6 +15,7 @@ import {
   type OptionSpec,
   type OptionValues,
 } from "./options.ts";
+import { isServiceLink } from "./service-links.ts";
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
 const SPEC: Record<string, OptionSpec> = OPTIONS;
@@ -159,7 +160,8 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
  */
 function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
   const value = env[name];
-  return value === "" ? undefined : value;
+  // A Service named tsuv gives every pod TSUV_PORT=tcp://IP:PORT: not a port (service-links.ts).
+  return value === "" || (value !== undefined && isServiceLink(name, value)) ? undefined : value;
 }
 
 /** Step 1 and 2: argv and TSUV_* environment -> raw typed values (CLI wins over env over default). */

@@ -361,6 +361,43 @@ test("a TSUV_* variable that names no setting is ignored with a warning, the clo
   ]);
 });
 
+test("Kubernetes' service links for Services named tsuv and tsuv-app are no settings: left alone, TSUV_PORT's said", () => {
+  const warnings: string[] = [];
+  const link = (ip: string) => ({ url: `tcp://${ip}:8000`, ip });
+  const tsuv = link("10.96.0.12");
+  const app = link("10.96.0.13");
+  const env = {
+    PORT: "8080",
+    TSUV_SERVICE_HOST: tsuv.ip,
+    TSUV_SERVICE_PORT: "8000",
+    TSUV_PORT: tsuv.url,
+    TSUV_PORT_8000_TCP: tsuv.url,
+    TSUV_PORT_8000_TCP_PROTO: "tcp",
+    TSUV_PORT_8000_TCP_PORT: "8000",
+    TSUV_PORT_8000_TCP_ADDR: tsuv.ip,
+    TSUV_APP_SERVICE_HOST: app.ip,
+    TSUV_APP_SERVICE_PORT: "8000",
+    TSUV_APP_SERVICE_PORT_HTTP: "8000",
+    TSUV_APP_PORT: app.url,
+    TSUV_APP_PORT_8000_TCP: app.url,
+    TSUV_APP_PORT_8000_TCP_PROTO: "tcp",
+    TSUV_APP_PORT_8000_TCP_PORT: "8000",
+    TSUV_APP_PORT_8000_TCP_ADDR: app.ip,
+  };
+  const config = resolveConfig(["a", "--host", "0.0.0.0"], env, {
+    runtime,
+    warn: (message) => warnings.push(message),
+  });
+  expect(config.port).toBe(8080); // TSUV_PORT unset, so $PORT
+  expect(warnings).toEqual([
+    "TSUV_PORT is tcp://10.96.0.12:8000, the variable Kubernetes sets for a Service named tsuv (a service link), not a setting: ignored. Rename the Service, or set enableServiceLinks: false in the pod spec.",
+  ]);
+  // A port that is not a link's URL is still a setting, and still checked.
+  expect(() => resolveConfig(["a"], { TSUV_PORT: "http://x" }, { runtime })).toThrow(
+    "Invalid value for 'TSUV_PORT': 'http://x' is not a valid integer.",
+  );
+});
+
 test("an environment that cannot be listed (Deno with --allow-env=TSUV_*) is not checked", () => {
   const warnings: string[] = [];
   const unlistable = new Proxy({ TSUV_PORT: "9000" } as Record<string, string | undefined>, {
