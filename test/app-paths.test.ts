@@ -121,3 +121,24 @@ describe.each(RUNTIMES)("%s: an exported https.Server", (runtime) => {
     expect(server.stderr() + server.stdout()).not.toContain("HTTPS server");
   });
 });
+
+// A package.json without "type" leaves a .js file's module system to be detected: Node and Bun read
+// one that uses require() as CommonJS; Deno reads it as an ES module (require is not defined)
+// unless told to detect it (deno.json's "detect-cjs").
+describe.each(RUNTIMES)('%s: a CommonJS app in a package without "type"', (runtime) => {
+  test("app.js with require() and module.exports, and an ES module esm.js beside it", async () => {
+    const dir = join(root, `${runtime} commonjs`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "package.json"), '{ "name": "legacy-app" }\n');
+    writeFileSync(join(dir, "lib.js"), 'exports.greet = (name) => "hello " + name;\n');
+    writeFileSync(
+      join(dir, "app.js"),
+      'const { greet } = require("./lib.js");\nmodule.exports = { fetch: () => new Response(greet("cjs")) };\n',
+    );
+    writeFileSync(join(dir, "esm.js"), 'export default { fetch: () => new Response("esm") };\n');
+    const cjs = await startTsuv(runtime, ["app.js", "--port", "0"], { cwd: dir });
+    expect(await getBody(cjs.url, "/")).toBe("hello cjs");
+    const esm = await startTsuv(runtime, ["esm.js", "--port", "0"], { cwd: dir });
+    expect(await getBody(esm.url, "/")).toBe("esm");
+  });
+});
