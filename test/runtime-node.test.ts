@@ -40,6 +40,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tsuv-node-adapter-"));
   ({ key, cert, encryptedKey } = selfSignedPem());
   writeTsApp(join(dir, "tsapp"));
+  writeJsonImportApp(join(dir, "tsapp"));
   writeMonorepoApp(join(dir, "mono"));
   writeFileSync(join(dir, "framing.mjs"), FRAMING_APP);
 });
@@ -142,6 +143,21 @@ function writeTsApp(app: string): void {
       '    return new Response(`${hello} ${greet(Color.Blue)} ${view("x")}`);',
       `  },`,
       `};`,
+      ``,
+    ].join("\n"),
+  );
+}
+
+/** A TypeScript app importing JSON without an import attribute, as tsc's resolveJsonModule allows. */
+function writeJsonImportApp(app: string): void {
+  mkdirSync(join(app, "config"), { recursive: true });
+  writeFileSync(join(app, "config", "settings.json"), `{"greeting": "from json"}`);
+  writeFileSync(
+    join(app, "json.ts"),
+    [
+      `import settings from "./config/settings.json";`,
+      `import again from "./config/settings.json" with { type: "json" };`,
+      `export default { fetch: () => new Response(\`\${settings.greeting} \${settings === again}\`) };`,
       ``,
     ].join("\n"),
   );
@@ -633,6 +649,13 @@ for (const version of ["node20", "node24"] as const) {
       const [event] = await driver.events();
       expect(event).toContain("boom from ts");
       expect(event).toContain("main.ts:8:");
+      await driver.ok({ op: "forceClose", server });
+    });
+
+    test('importModule: JSON imported from TypeScript without `with { type: "json" }` (Node refuses it as written)', async () => {
+      const app = join(dir, "tsapp", "json.ts");
+      const { server, address } = await driver.serve({ listen: tcp(), app });
+      expect(await (await fetch(`http://127.0.0.1:${address.port}/`)).text()).toBe("from json true");
       await driver.ok({ op: "forceClose", server });
     });
 

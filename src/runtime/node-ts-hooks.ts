@@ -34,6 +34,7 @@ interface ResolveContext {
 interface ResolveResult {
   url: string;
   format?: string | null;
+  importAttributes?: Record<string, string>;
   shortCircuit?: boolean;
 }
 interface LoadContext {
@@ -78,6 +79,18 @@ function candidates(specifier: string): string[] {
   return list;
 }
 
+/**
+ * `import data from "./data.json"` in TypeScript (tsc's resolveJsonModule; Bun and tsx take it):
+ * Node refuses a JSON module imported without `with { type: "json" }` ("needs an import attribute
+ * of type json"), so a TypeScript file's JSON imports get that attribute here. Others are left be.
+ */
+function withJsonAttribute(result: ResolveResult, context: ResolveContext): ResolveResult {
+  const parent = context.parentURL;
+  if (parent === undefined || !TS_FILE.test(new URL(parent).pathname)) return result;
+  if (!new URL(result.url).pathname.endsWith(".json") || context.importAttributes?.type) return result;
+  return { ...result, importAttributes: { ...context.importAttributes, type: "json" } };
+}
+
 /** What to try after Node failed to resolve `specifier` with `error`; empty: rethrow it. */
 function retryCandidates(specifier: string, context: ResolveContext, error: unknown): string[] {
   const code = (error as { code?: string }).code;
@@ -91,11 +104,11 @@ export async function resolve(
   nextResolve: NextResolve,
 ): Promise<ResolveResult> {
   try {
-    return await nextResolve(specifier, context);
+    return withJsonAttribute(await nextResolve(specifier, context), context);
   } catch (error) {
     for (const candidate of retryCandidates(specifier, context, error)) {
       try {
-        return await nextResolve(candidate, context);
+        return withJsonAttribute(await nextResolve(candidate, context), context);
       } catch {
         // next candidate
       }
@@ -298,11 +311,11 @@ export function resolveSync(
   nextResolve: NextResolveSync,
 ): ResolveResult {
   try {
-    return nextResolve(specifier, context);
+    return withJsonAttribute(nextResolve(specifier, context), context);
   } catch (error) {
     for (const candidate of retryCandidates(specifier, context, error)) {
       try {
-        return nextResolve(candidate, context);
+        return withJsonAttribute(nextResolve(candidate, context), context);
       } catch {
         // next candidate
       }
