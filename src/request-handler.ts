@@ -4,6 +4,7 @@
  * graceful shutdown. This is the hot path: no per-request work that can be shared, no promise
  * wrapping when the app answers synchronously, no string work when the access log is off.
  */
+import { BackgroundTasks, installRequestWaitUntil } from "./background-tasks.ts";
 import type { Config } from "./config.ts";
 import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
@@ -26,6 +27,8 @@ export interface HandlerState extends SharedPolicy {
    * answers synchronously is never in it (nothing else runs until it has its Response).
    */
   readonly inFlight: Set<Request>;
+  /** What the app handed to waitUntil, for the drain to wait for (background-tasks.ts). */
+  readonly background: BackgroundTasks;
 }
 
 /** "/a?x=1" from "http://host:8000/a?x=1" without parsing a URL. */
@@ -67,6 +70,13 @@ export function createRequestHandler(
   // cheap one first; a client connecting directly to a Deno or Node server costs a memoised lookup.
   const peerFirst = runtime.peerAddressCheap;
   installRequestIp();
+  const background = new BackgroundTasks((error) =>
+    logger.exception("Exception in a task the app handed to waitUntil", error),
+  );
+  installRequestWaitUntil(background);
+  // The app's fetch gets Cloudflare's (request, env, ctx): env is the request info, as on Deno.
+  const callApp = app as (request: Request, info: RequestInfo, ctx: object) => Response | Promise<Response>;
+  const { executionContext } = background;
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
@@ -146,7 +156,7 @@ export function createRequestHandler(
     attachInfo(forwarded, info);
     let result: Response | Promise<Response>;
     try {
-      result = app(forwarded, info);
+      result = callApp(forwarded, info, executionContext);
     } catch (error) {
       return fail(request, info, error);
     }
@@ -163,7 +173,7 @@ export function createRequestHandler(
   // uvicorn's 503 over the limit, access-logged as uvicorn does (with the peer as it connected).
   const refuse = (request: Request, peer: RequestInfo) => finish(request, peer, serviceUnavailable());
   const handler = concurrency === null ? handle : limitConcurrency(concurrency, handle, refuse);
-  return { handler, state: { inFlight, defaultHeaders, concurrency, trusted } };
+  return { handler, state: { inFlight, background, defaultHeaders, concurrency, trusted } };
 }
 
 /**

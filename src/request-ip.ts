@@ -20,16 +20,21 @@ function ip(this: WithInfo): string | undefined {
 }
 
 /**
- * Defines the getter on the base of `Request.prototype`'s chain (the runtime's own class: on Node,
- * undici's, which tsuv's lazy requests and its Request subclass both inherit from), unless that
- * prototype already has an `ip` of its own.
+ * The base of `Request.prototype`'s chain: the runtime's own class (on Node, undici's, which tsuv's
+ * lazy requests and its Request subclass both inherit from).
  */
-export function installRequestIp(requestClass: { prototype: object } = globalThis.Request): void {
+export function requestBasePrototype(requestClass: { prototype: object } = globalThis.Request): object {
   let base = requestClass.prototype;
   for (let parent = Object.getPrototypeOf(base); parent && parent !== Object.prototype; ) {
     base = parent;
     parent = Object.getPrototypeOf(base);
   }
+  return base;
+}
+
+/** Defines the getter on requestBasePrototype(), unless it already has an `ip` of its own. */
+export function installRequestIp(requestClass: { prototype: object } = globalThis.Request): void {
+  const base = requestBasePrototype(requestClass);
   if (Object.hasOwn(base, "ip")) return;
   Object.defineProperty(base, "ip", { get: ip, configurable: true, enumerable: false });
 }

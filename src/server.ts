@@ -7,6 +7,7 @@
 import type { LoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
+import { waitForBackgroundTasks } from "./background-tasks.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import { describeAddress, listenTargetFromConfig } from "./listen-address.ts";
@@ -466,8 +467,10 @@ export class Server {
     const closeSockets = websockets
       ? websockets.closeAll(Math.min(CLOSE_GRACE_MS, limitSeconds * 1000))
       : Promise.resolve();
+    const background = "background" in state ? state.background : undefined;
     const closed = closeSockets
       .then(() => running.close({ retire: this.retire }))
+      .then(() => waitForBackgroundTasks(background, this.logger))
       .then(() => "closed" as const);
     let poll: ReturnType<typeof setInterval> | undefined;
     // A second SIGINT while draining sets forceExit; polled so the drain can be cut short.
@@ -481,10 +484,13 @@ export class Server {
       const cut = runningRequests(state);
       const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
       // With no handler running, what held the drain is a response still being sent (a stream).
+      const abandoned = background?.size ?? 0;
       this.logger.error(
         cut.length
           ? `Cancel ${cut.length} running request(s), ${reason}: ${cut.join(", ")}`
-          : `Close the connections still sending a response, ${reason}`,
+          : abandoned > 0
+            ? `Abandon ${abandoned} background task(s) handed to waitUntil, ${reason}`
+            : `Close the connections still sending a response, ${reason}`,
       );
       websockets?.terminateAll();
       // Cutting a connection sets off the app's cleanup: a streamed body's cancel(), request.signal's

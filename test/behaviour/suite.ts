@@ -20,6 +20,7 @@ import {
   startTsuv,
   startTwoWorkers,
   WORKER_CLASSES,
+  waitLog,
 } from "../helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts";
@@ -840,6 +841,35 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(server.stderr()).toContain("Shutting down");
   });
 
+  test("work handed to waitUntil (ctx's, Hono's; request's, srvx's and h3's) finishes before a graceful exit; a failure is logged", async () => {
+    const server = await serveApp();
+    expect(await (await fetch(`${server.url}/wait-until?fail&ms=0`)).text()).toBe("handed off");
+    await waitLog(server, /Exception in a task the app handed to waitUntil/);
+    for (const path of ["/wait-until?ms=800", "/wait-until?via=request&ms=800"]) {
+      expect(await (await fetch(`${server.url}${path}`)).text()).toBe("handed off");
+    }
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    const log = server.stdout() + server.stderr();
+    expect(log).toContain("Waiting for background tasks to complete. (2 handed to waitUntil)");
+    expect(log).toContain("ctx task done");
+    expect(log).toContain("request task done");
+    // Printed at all: the process waited for them (it exits once the drain is done).
+    expect(log).toMatch(/ERROR: {4}Exception in a task the app handed to waitUntil\nError: ctx task failed/);
+  });
+
+  test("--timeout-graceful-shutdown abandons work handed to waitUntil, and says so", async () => {
+    const server = await serveApp(["--timeout-graceful-shutdown", "1"]);
+    expect(await (await fetch(`${server.url}/wait-until?ms=60000`)).text()).toBe("handed off");
+    const start = Date.now();
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - start).toBeLessThan(4000);
+    expect(server.stderr()).toContain(
+      "Abandon 1 background task(s) handed to waitUntil, timeout graceful shutdown exceeded",
+    );
+  });
+
   test("--timeout-graceful-shutdown cuts a long request off and names it", async () => {
     const server = await serveApp(["--timeout-graceful-shutdown", "1"]);
     const inFlight = fetch(`${server.url}/slow?ms=10000`).catch(() => null);
@@ -974,6 +1004,16 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       "node",
     ]);
     expect(await (await fetch(`${callback.url}/cb`)).json()).toEqual({ framework: "koa", path: "/cb" });
+  });
+
+  test("a Hono app's c.executionCtx.waitUntil (as written for Cloudflare Workers): served, and waited for at exit", async () => {
+    const server = await startTsuv(runtime, ["test/fixtures/apps/hono-wait-until.ts", "--port", "0"]);
+    const response = await fetch(`${server.url}/`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("hono handed off");
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).toContain("hono task done");
   });
 
   test("a unix socket, removed on exit", async () => {
