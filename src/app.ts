@@ -257,6 +257,33 @@ function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boo
   return typeof fn.handle === "function" && typeof fn.use === "function";
 }
 
+/**
+ * The parameter list of a two-parameter function, as its source says it: `(req, res)`,
+ * `function listener(request, response)`. Only plain names; anything else (destructuring,
+ * defaults, a class, native code) is null.
+ */
+const TWO_PLAIN_PARAMS = /^(?:async\s*)?(?:function\b\s*\*?\s*[\w$]*\s*)?\(\s*([\w$]+)\s*,\s*([\w$]+)\s*\)/;
+
+/** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
+const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;
+
+/**
+ * `(req, res) => res.end(...)`: a node:http request listener written as a plain function (React
+ * Router's createRequestListener, Nitro's node-listener, a hand-written one). By arity alone it is
+ * indistinguishable from a fetch handler `(request, info)`; its second parameter's name tells.
+ */
+function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): boolean {
+  if (fn.length !== 2) return false;
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return false;
+  }
+  const params = TWO_PLAIN_PARAMS.exec(source);
+  return params !== null && RESPONSE_NAME.test(params[2] as string);
+}
+
 /** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
 function upgradeOf(holder: Record<string, unknown>): NodeUpgradeListener | undefined {
   const upgrade = holder.upgrade;
@@ -432,25 +459,20 @@ export function toLoadedApp(
   }
   if (typeof target === "function") {
     const fn = target as ((...args: unknown[]) => unknown) & Record<string, unknown>;
-    if (iface === "node")
-      return {
-        interface: "node",
-        node: fn,
-        ...hooks,
-        nodeUpgrade: upgradeOf(fn),
-        detectedBy: "--interface node",
-      };
+    const asNode = (detectedBy: string): LoadedApp => ({
+      interface: "node",
+      node: fn,
+      ...hooks,
+      nodeUpgrade: upgradeOf(fn),
+      detectedBy,
+    });
+    if (iface === "node") return asNode("--interface node");
     if (iface === "fetch")
       return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
-    if (looksLikeExpress(fn) || fn.length >= 3) {
-      return {
-        interface: "node",
-        node: fn,
-        ...hooks,
-        nodeUpgrade: upgradeOf(fn),
-        detectedBy: "function with Express shape or (req, res, next)",
-      };
-    }
+    if (looksLikeExpress(fn) || fn.length >= 3)
+      return asNode("function with Express shape or (req, res, next)");
+    if (looksLikeNodeListener(fn))
+      return asNode("function (req, res): its second parameter names a response");
     return {
       interface: "fetch",
       fetch: fn as FetchHandler,

@@ -232,6 +232,30 @@ describe("toLoadedApp", () => {
     expect(toLoadedApp(ambiguous, "auto", "m:app").interface).toBe("fetch");
     expect(toLoadedApp(ambiguous, "node", "m:app").interface).toBe("node");
   });
+  test("a two-parameter function whose second parameter names a response is a node listener under auto", () => {
+    // Written as the app's JavaScript would be (the test file's own functions are transpiled).
+    const fromSource = (source: string) =>
+      new Function(`return ${source}`)() as (...args: unknown[]) => unknown;
+    const detected = (source: string) => toLoadedApp(fromSource(source), "auto", "m:app").interface;
+    for (const node of [
+      "(req, res) => res.end()",
+      "function listener(request, response) { response.end(); }",
+      "async (_req, _res) => {}",
+      "async function handler(req, reply) {}",
+      "function (req,\n  res\n) {}",
+    ]) {
+      expect(`${node}: ${detected(node)}`).toBe(`${node}: node`);
+    }
+    for (const fetch of [
+      "(request, info) => new Response()",
+      "(req, server) => new Response()",
+      "async function handle(req, ctx) {}",
+      "({ url }, res) => {}",
+      "(req) => new Response()",
+    ]) {
+      expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
+    }
+  });
   test("not an app: says what was found", () => {
     expect(() => toLoadedApp(42, "auto", "main:notAnApp")).toThrow(
       'Error loading app. "main:notAnApp" is a number (42); expected',

@@ -974,10 +974,12 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     }
   });
 
-  test("the node interface serves a (req, res) handler", async () => {
+  test("the node interface serves a (req, res) handler, told or detected by its parameters' names", async () => {
     const server = await startTsuv(runtime, [`${APP}:nodeApp`, "--port", "0", "--interface", "node"]);
     expect(await (await fetch(`${server.url}/hi?x=1`)).text()).toBe("node GET /hi?x=1");
-  });
+    const detected = await startTsuv(runtime, [`${APP}:nodeApp`, "--port", "0"]);
+    expect(await (await fetch(`${detected.url}/hi?x=2`)).text()).toBe("node GET /hi?x=2");
+  }, 15_000);
 
   test("a node-interface handler that throws gives a logged 500 and the server keeps serving", async () => {
     const server = await startTsuv(runtime, [`${APP}:nodeThrows`, "--port", "0", "--interface", "node"]);
