@@ -9,6 +9,10 @@
  * rejection is logged as an exception of the app's.
  */
 import { requestBasePrototype } from "./request-ip.ts";
+import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
+
+/** The app's fetch as it is called: Cloudflare's (request, env, ctx), env being the request info. */
+export type FetchWithContext = (request: Request, info: RequestInfo, ctx: object) => ReturnType<FetchHandler>;
 
 export class BackgroundTasks {
   private readonly pending = new Set<Promise<void>>();
@@ -37,6 +41,12 @@ export class BackgroundTasks {
     passThroughOnException(): void {},
     props: {},
   };
+
+  /** `fetch` called with executionContext as its third argument, as the request handler calls it. */
+  passContext(fetch: FetchHandler): FetchHandler {
+    const withContext = fetch as FetchWithContext;
+    return (request, info) => withContext(request, info, this.executionContext);
+  }
 
   get size(): number {
     return this.pending.size;

@@ -4,7 +4,7 @@
  * graceful shutdown. This is the hot path: no per-request work that can be shared, no promise
  * wrapping when the app answers synchronously, no string work when the access log is off.
  */
-import { BackgroundTasks, installRequestWaitUntil } from "./background-tasks.ts";
+import { BackgroundTasks, type FetchWithContext, installRequestWaitUntil } from "./background-tasks.ts";
 import type { Config } from "./config.ts";
 import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
@@ -74,8 +74,7 @@ export function createRequestHandler(
     logger.exception("Exception in a task the app handed to waitUntil", error),
   );
   installRequestWaitUntil(background);
-  // The app's fetch gets Cloudflare's (request, env, ctx): env is the request info, as on Deno.
-  const callApp = app as (request: Request, info: RequestInfo, ctx: object) => Response | Promise<Response>;
+  const callApp = app as FetchWithContext;
   const { executionContext } = background;
   const inFlight = new Set<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.

@@ -356,7 +356,9 @@ export class Server {
         ? "Serving the app's websocket handlers as Bun.serve's own (--ws bun)."
         : "Serving the app's WebSocket hooks.",
     );
-    return createWebSocketLayer(this.config, hooks, this.logger, state, app.fetch);
+    // Asked for an upgrade's hooks (h3's routes), fetch gets the same third argument as for requests.
+    const fetch = app.fetch && "background" in state ? state.background.passContext(app.fetch) : app.fetch;
+    return createWebSocketLayer(this.config, hooks, this.logger, state, fetch);
   }
 
   /** The app's `websocket`, or under --ws bun its framework's Bun handlers (Elysia's); none for --ws none. */

@@ -222,6 +222,9 @@ test("per-route hooks resolved from the app's fetch (h3's defineWebSocketHandler
       const attached = await open(`${ws}/attached`);
       expect(await echo(attached.ws, "there")).toBe("echo there");
       attached.ws.close(1000);
+      const withContext = await open(`${ws}/ctx`);
+      expect(await echo(withContext.ws, "ctx")).toBe("echo ctx");
+      withContext.ws.close(1000);
     }
     // A URL whose fetch answer carries no hooks: no socket, and uvicorn's refusal line.
     expect((await upgradeRequest(`${tsuv.url}/nothing`)).status).toBe(404);
