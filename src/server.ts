@@ -1,21 +1,22 @@
 /**
  * One worker's life, as uvicorn's Server: load the app, run its startup hook, serve, tick once
  * per 100 ms (default headers once a second, heartbeat for the supervisor), and shut down
- * gracefully: stop accepting, drain in-flight requests within the timeout, run the shutdown hook.
+ * gracefully: drain (drain.ts: stop accepting, let in-flight requests and handed-off work finish
+ * within the timeout), then run the shutdown hook.
  */
 
 import type { LoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
-import { waitForBackgroundTasks } from "./background-tasks.ts";
 import type { Config } from "./config.ts";
+import { drain } from "./drain.ts";
 import { ConfigError, EXIT, errorMessage, StartupFailure, TsuvError } from "./errors.ts";
 import { describeAddress, listenTargetFromConfig } from "./listen-address.ts";
 import { loadApp } from "./load-app.ts";
 import type { Logger } from "./logging.ts";
 import { withRootPath } from "./middleware/root-path.ts";
 import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
-import { createRequestHandler, type HandlerState, requestTarget } from "./request-handler.ts";
+import { createRequestHandler, type HandlerState } from "./request-handler.ts";
 import type {
   BoundAddress,
   FetchHandler,
@@ -29,7 +30,7 @@ import type {
   WebSocketHooks,
 } from "./runtime/adapter.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
-import { CLOSE_GRACE_MS, createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
+import { createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
 import { unservedHooksWarning } from "./websocket-hooks.ts";
 
 export interface ServerHooks {
@@ -81,25 +82,12 @@ interface Handling {
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 const TICK_MS = 100;
-/** At most this long for the connections cut at the end of a drain to report their close. */
-const FORCED_CLOSE_WAIT_MS = 1000;
 
 /** What to do about an accept that failed at the open-file limit (EMFILE, Deno's "os error 24"). */
 function openFileHint(error: unknown): string {
   return /EMFILE|too many open files/i.test(errorMessage(error))
     ? " The process reached its open-file limit: raise it (ulimit -n, or LimitNOFILE= under systemd)."
     : "";
-}
-
-/** "GET /path" for each request still running, fetch (a Request) or node (an IncomingMessage). */
-function runningRequests(state: HandlerState | NodeAppState): string[] {
-  const lines: string[] = [];
-  for (const request of state.inFlight) {
-    // A Request's url is absolute; node:http's is the request target already.
-    const target = request.url?.startsWith("/") ? request.url : requestTarget(request.url ?? "/");
-    lines.push(`${request.method} ${target}`);
-  }
-  return lines;
 }
 
 export class Server {
@@ -195,7 +183,16 @@ export class Server {
     this.options.hooks?.onReady?.(running.address);
 
     await this.mainLoop(state);
-    await this.drain(running, state, websockets);
+    await drain({
+      running,
+      state,
+      websockets,
+      logger: this.logger,
+      limitSeconds:
+        this.options.drainLimitSeconds ?? this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS,
+      retire: this.retire,
+      forced: () => this.forceExit,
+    });
     await this.runFrameworkHooks(app.frameworkHooks?.stopped(), "onStop");
     return this.shutdownHooks(app);
   }
@@ -449,65 +446,6 @@ export class Server {
         state.defaultHeaders.tick(Date.now());
         this.options.hooks?.onTick?.();
       }
-    }
-  }
-
-  private async drain(
-    running: RunningServer,
-    state: HandlerState | NodeAppState,
-    websockets: WebSocketLayer | null,
-  ): Promise<void> {
-    this.logger.info("Shutting down");
-    const limitSeconds =
-      this.options.drainLimitSeconds ?? this.config.timeoutGracefulShutdown ?? DEFAULT_DRAIN_CAP_SECONDS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<"timeout">((done) => {
-      timer = setTimeout(() => done("timeout"), limitSeconds * 1000);
-    });
-    // WebSockets first (1012, then cut those that do not answer): closing the server would cut
-    // them without a close frame on Deno and Node, and Bun's would wait for them.
-    const closeSockets = websockets
-      ? websockets.closeAll(Math.min(CLOSE_GRACE_MS, limitSeconds * 1000))
-      : Promise.resolve();
-    const background = "background" in state ? state.background : undefined;
-    const closed = closeSockets
-      .then(() => running.close({ retire: this.retire }))
-      .then(() => waitForBackgroundTasks(background, this.logger))
-      .then(() => "closed" as const);
-    let poll: ReturnType<typeof setInterval> | undefined;
-    // A second SIGINT while draining sets forceExit; polled so the drain can be cut short.
-    const forced = new Promise<"forced">((done) => {
-      poll = setInterval(() => this.forceExit && done("forced"), TICK_MS);
-    });
-    const outcome = await Promise.race([closed, expired, forced]);
-    clearTimeout(timer);
-    clearInterval(poll);
-    if (outcome !== "closed") {
-      const cut = runningRequests(state);
-      const reason = outcome === "timeout" ? "timeout graceful shutdown exceeded" : "forced exit";
-      // With no handler running, what held the drain is a response still being sent (a stream).
-      const abandoned = background?.size ?? 0;
-      this.logger.error(
-        cut.length
-          ? `Cancel ${cut.length} running request(s), ${reason}: ${cut.join(", ")}`
-          : abandoned > 0
-            ? `Abandon ${abandoned} background task(s) handed to waitUntil, ${reason}`
-            : `Close the connections still sending a response, ${reason}`,
-      );
-      websockets?.terminateAll();
-      // Cutting a connection sets off the app's cleanup: a streamed body's cancel(), request.signal's
-      // abort. It runs as the sockets close (Node says when: forceClose resolves), and is given one
-      // timer more, before the shutdown hooks and the exit (as uvicorn lets the tasks it cancelled
-      // run their cleanup). Bounded, should a socket never report its close.
-      let bound: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        running.forceClose(),
-        new Promise((resolve) => {
-          bound = setTimeout(resolve, FORCED_CLOSE_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(bound);
-      await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
 }
