@@ -29,7 +29,10 @@ export class BackgroundTasks {
       )
       .finally(() => {
         this.pending.delete(task);
-        if (this.pending.size === 0) this.whenIdle?.();
+        if (this.pending.size > 0) return;
+        const idle = this.whenIdle;
+        this.whenIdle = undefined;
+        idle?.();
       });
     this.pending.add(task);
   };
@@ -52,11 +55,15 @@ export class BackgroundTasks {
     return this.pending.size;
   }
 
-  /** Resolves once none is pending (at once when none is). */
+  /** Resolves once none is pending (at once when none is); every caller is answered. */
   settled(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.whenIdle = resolve;
+      const before = this.whenIdle;
+      this.whenIdle = () => {
+        before?.();
+        resolve();
+      };
     });
   }
 }

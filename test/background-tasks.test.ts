@@ -12,12 +12,13 @@ test("settled() resolves at once with nothing pending, else after the last task 
   tasks.waitUntil("not a promise");
   expect(tasks.size).toBe(3);
   const settled = tasks.settled().then(() => (idle = true));
+  const alsoSettled = tasks.settled();
   await Bun.sleep(5);
   expect(idle).toBe(false);
   expect(tasks.size).toBe(1);
   expect(errors.map(String)).toEqual(["Error: boom"]);
   finish();
-  await settled;
+  await Promise.all([settled, alsoSettled]);
   expect(tasks.size).toBe(0);
 });
 
