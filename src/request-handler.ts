@@ -6,6 +6,7 @@
  */
 import { BackgroundTasks, type FetchWithContext, installRequestWaitUntil } from "./background-tasks.ts";
 import type { Config } from "./config.ts";
+import { adoptForeignResponse } from "./foreign-response.ts";
 import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
@@ -116,6 +117,12 @@ export function createRequestHandler(
     return finish(request, info, internalServerError(), true);
   };
 
+  /** An answer that is not the runtime's Response: another fetch implementation's is adopted. */
+  const notNative = (request: Request, info: RequestInfo, value: unknown, late: boolean): Response => {
+    const adopted = adoptForeignResponse(value);
+    return adopted ? finish(request, info, adopted, late) : fail(request, info, notAResponse(value));
+  };
+
   /** The app answered with a promise: tracked in flight until it settles. */
   const settleLater = (request: Request, info: RequestInfo, result: Promise<Response>): Promise<Response> => {
     inFlight.add(request);
@@ -124,7 +131,7 @@ export function createRequestHandler(
         inFlight.delete(request);
         return response instanceof Response || (nativeUpgrades && info.upgraded)
           ? finish(request, info, response, true)
-          : fail(request, info, notAResponse(response));
+          : notNative(request, info, response, true);
       },
       (error) => {
         inFlight.delete(request);
@@ -165,7 +172,7 @@ export function createRequestHandler(
     }
     // Bun's convention after server.upgrade(): fetch returns nothing.
     if (nativeUpgrades && info.upgraded) return result;
-    return fail(request, info, notAResponse(result));
+    return notNative(request, info, result, false);
   };
 
   // Without --limit-concurrency (the default), `handle` is the handler: no per-request work for it.

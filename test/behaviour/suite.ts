@@ -841,6 +841,18 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(server.stderr()).toContain("Shutting down");
   });
 
+  test("a Response of another fetch implementation (the undici package's, node-fetch's) is served as the runtime's own", async () => {
+    const server = await serveApp();
+    for (const kind of ["stream", "iterable"]) {
+      const response = await fetch(`${server.url}/foreign?body=${kind}`);
+      expect(response.status).toBe(201);
+      expect(response.headers.get("x-made-by")).toBe("elsewhere");
+      expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+      expect(await response.text()).toBe(`foreign ${kind}`);
+    }
+    expect(server.stderr()).not.toContain("ERROR");
+  });
+
   test("work handed to waitUntil (ctx's, Hono's; request's, srvx's and h3's) finishes before a graceful exit; a failure is logged", async () => {
     const server = await serveApp();
     expect(await (await fetch(`${server.url}/wait-until?fail&ms=0`)).text()).toBe("handed off");

@@ -1,0 +1,66 @@
+/**
+ * A Response made by another fetch implementation than the runtime's: the `undici` package's on
+ * Node and Deno (a newer undici than the one Node bundles, for its fetch or its Response), or
+ * node-fetch's. Not `instanceof Response`, so it was refused (500, "The app returned object, not
+ * a Response."), where Bun, which maps both packages to its own classes, served it. Adopted here
+ * as the runtime's Response with the same status, headers and body, the body streamed, not read
+ * into memory.
+ */
+
+/** The part of a Response every implementation has. */
+interface ResponseLike {
+  status: number;
+  statusText?: string;
+  headers: Iterable<[string, string]> & { getSetCookie?: () => string[] };
+  body: unknown;
+  bodyUsed?: boolean;
+}
+
+type StreamFrom = (source: AsyncIterable<Uint8Array>) => ReadableStream<Uint8Array>;
+
+function isResponseLike(value: unknown): value is ResponseLike {
+  if (typeof value !== "object" || value === null) return false;
+  const like = value as Partial<ResponseLike>;
+  return (
+    typeof like.status === "number" &&
+    typeof like.headers === "object" &&
+    like.headers !== null &&
+    typeof (like.headers as Partial<Iterable<unknown>>)[Symbol.iterator] === "function" &&
+    "body" in like
+  );
+}
+
+/** The body as a stream the runtime's Response takes, or undefined for one it cannot take. */
+function bodyOf(body: unknown): ReadableStream<Uint8Array> | null | undefined {
+  if (body === null || body === undefined) return null;
+  if (body instanceof ReadableStream) return body;
+  // node-fetch's body is a Node Readable; another web-streams implementation's is async iterable.
+  if (typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function") {
+    return (ReadableStream as unknown as { from: StreamFrom }).from(body as AsyncIterable<Uint8Array>);
+  }
+  return undefined;
+}
+
+/** The runtime's Response for another implementation's, or undefined when `value` is none. */
+export function adoptForeignResponse(value: unknown): Response | undefined {
+  if (value instanceof Response || !isResponseLike(value) || value.bodyUsed === true) return undefined;
+  const body = bodyOf(value.body);
+  if (body === undefined) return undefined;
+  const headers = new Headers();
+  for (const [name, headerValue] of value.headers) {
+    if (name.toLowerCase() !== "set-cookie") headers.append(name, headerValue);
+  }
+  // Each cookie its own header line, however the implementation iterates them.
+  const cookies = value.headers.getSetCookie?.() ?? [];
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  if (cookies.length === 0) {
+    for (const [name, headerValue] of value.headers)
+      if (name.toLowerCase() === "set-cookie") headers.append(name, headerValue);
+  }
+  const nullBody = value.status === 204 || value.status === 205 || value.status === 304;
+  return new Response(nullBody ? null : body, {
+    status: value.status,
+    statusText: value.statusText ?? "",
+    headers,
+  });
+}
