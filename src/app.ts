@@ -259,10 +259,10 @@ function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boo
 
 /**
  * The parameter list of a two-parameter function, as its source says it: `(req, res)`,
- * `function listener(request, response)`. Only plain names; anything else (destructuring,
+ * `function listener(request, response)`, a method `handle(req, res)`. Only plain names; anything else (destructuring,
  * defaults, a class, native code) is null.
  */
-const TWO_PLAIN_PARAMS = /^(?:async\s*)?(?:function\b\s*\*?\s*[\w$]*\s*)?\(\s*([\w$]+)\s*,\s*([\w$]+)\s*\)/;
+const TWO_PLAIN_PARAMS = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(\s*([\w$]+)\s*,\s*([\w$]+)\s*\)/;
 
 /** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
 const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;

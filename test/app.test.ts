@@ -243,6 +243,7 @@ describe("toLoadedApp", () => {
       "async (_req, _res) => {}",
       "async function handler(req, reply) {}",
       "function (req,\n  res\n) {}",
+      "({ handle(req, res) { res.end(); } }).handle",
     ]) {
       expect(`${node}: ${detected(node)}`).toBe(`${node}: node`);
     }
