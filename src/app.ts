@@ -349,6 +349,50 @@ function nodeServerApp(
   };
 }
 
+/**
+ * A Fastify instance (`export default Fastify()`): a thenable (`await app` waits for its plugins),
+ * so it was refused as a Promise. Served through its own http.Server's listeners (`app.server`,
+ * made with the instance and never listening here), with `ready()` (its plugins and routes) as the
+ * app's startup and `close()` (its onClose hooks) as its shutdown.
+ */
+function isFastify(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.ready === "function" &&
+    typeof holder.routing === "function" &&
+    typeof holder.close === "function" &&
+    typeof holder.server === "object" &&
+    holder.server !== null &&
+    isNodeServer(holder.server as Record<string, unknown>)
+  );
+}
+
+function fastifyApp(holder: Record<string, unknown>, moduleLabel: string): LoadedApp {
+  let ready: Promise<unknown> | undefined;
+  const whenReady = () => {
+    ready ??= Promise.resolve((holder.ready as () => unknown).call(holder));
+    return ready;
+  };
+  const app = nodeServerApp(holder.server as Record<string, unknown>, moduleLabel, {
+    startup: whenReady,
+    shutdown: () => (holder.close as () => unknown).call(holder),
+    websocket: undefined,
+  });
+  // Fastify boots in ready(), which --lifespan off does not call: the first requests wait for it.
+  const serve = app.node as NodeRequestListener;
+  let booted = false;
+  const node: NodeRequestListener = (req, res) => {
+    if (booted) return serve(req, res);
+    whenReady().then(
+      () => {
+        booted = true;
+        serve(req, res);
+      },
+      (error) => res.destroy(error),
+    );
+  };
+  return { ...app, node, detectedBy: "a Fastify instance (its server's listeners; ready() and close())" };
+}
+
 function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
   const hook = holder[name];
   return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
@@ -444,6 +488,7 @@ export function toLoadedApp(
       return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
+    if (isFastify(holder) && iface !== "fetch") return fastifyApp(holder, moduleLabel);
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);
       if (typeof node === "function")

@@ -1020,6 +1020,27 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(await (await fetch(`${callback.url}/cb`)).json()).toEqual({ framework: "koa", path: "/cb" });
   });
 
+  test("a Fastify instance as exported: booted (ready()) before serving, even with --lifespan off, closed (close()) at exit", async () => {
+    const FRAMEWORKS = "test/fixtures/apps/frameworks.ts";
+    for (const lifespan of ["auto", "off"]) {
+      const server = await startTsuv(runtime, [
+        `${FRAMEWORKS}:fastifyApp`,
+        "--port",
+        "0",
+        "--lifespan",
+        lifespan,
+      ]);
+      expect(await (await fetch(`${server.url}/hello/ada`)).json()).toEqual({
+        framework: "fastify",
+        name: "ada",
+      });
+      expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+      if (lifespan === "auto") expect(server.stdout()).toContain("fastify closed");
+    }
+  }, 30_000);
+
   test("a Hono app's c.executionCtx.waitUntil (as written for Cloudflare Workers): served, and waited for at exit", async () => {
     const server = await startTsuv(runtime, ["test/fixtures/apps/hono-wait-until.ts", "--port", "0"]);
     const response = await fetch(`${server.url}/`);
