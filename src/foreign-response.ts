@@ -47,16 +47,15 @@ export function adoptForeignResponse(value: unknown): Response | undefined {
   const body = bodyOf(value.body);
   if (body === undefined) return undefined;
   const headers = new Headers();
+  const iteratedCookies: string[] = [];
   for (const [name, headerValue] of value.headers) {
-    if (name.toLowerCase() !== "set-cookie") headers.append(name, headerValue);
+    if (name.toLowerCase() === "set-cookie") iteratedCookies.push(headerValue);
+    else headers.append(name, headerValue);
   }
-  // Each cookie its own header line, however the implementation iterates them.
-  const cookies = value.headers.getSetCookie?.() ?? [];
-  for (const cookie of cookies) headers.append("set-cookie", cookie);
-  if (cookies.length === 0) {
-    for (const [name, headerValue] of value.headers)
-      if (name.toLowerCase() === "set-cookie") headers.append(name, headerValue);
-  }
+  // Each cookie its own header line where the implementation can list them (getSetCookie);
+  // otherwise as its iteration gives them.
+  const listed = value.headers.getSetCookie?.() ?? [];
+  for (const cookie of listed.length > 0 ? listed : iteratedCookies) headers.append("set-cookie", cookie);
   const nullBody = value.status === 204 || value.status === 205 || value.status === 304;
   return new Response(nullBody ? null : body, {
     status: value.status,
