@@ -3,7 +3,8 @@
  * replaces said at start-up: Bun.serve's listening options on its export, an exported HTTPS
  * server's key and certificate, a listen() of its own as it loaded (Node: RuntimeAdapter.watchListenCalls).
  */
-import { importApp, type LoadedApp, toLoadedApp } from "./app.ts";
+import { importApp, type LoadedApp } from "./app.ts";
+import { toLoadedApp } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logging.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";

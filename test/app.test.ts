@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { importApp, moduleCandidates, parseAppSpec, toLoadedApp } from "../src/app.ts";
+import { importApp, moduleCandidates, parseAppSpec } from "../src/app.ts";
+import { toLoadedApp } from "../src/app-shapes.ts";
 import { AppLoadError } from "../src/errors.ts";
 import { serveOptionsWarning } from "../src/load-app.ts";
 

@@ -1,0 +1,293 @@
+/**
+ * Interface detection: what an app module exports (a fetch app object, a framework's app, a
+ * node:http server, a request listener) -> the LoadedApp a server serves, with the hooks, WebSocket
+ * handlers and listening options it carries. The `auto` rules are toLoadedApp's.
+ */
+import { describe, type LoadedApp } from "./app.ts";
+import { AppLoadError } from "./errors.ts";
+import type {
+  FetchHandler,
+  NodeRequestListener,
+  NodeUpgradeListener,
+  WebSocketHooks,
+} from "./runtime/adapter.ts";
+import { HANDLERS } from "./websocket-native.ts";
+
+/** The keys of Bun.serve's options that say where and how to listen. */
+const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls"] as const;
+
+function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boolean {
+  return typeof fn.handle === "function" && typeof fn.use === "function";
+}
+
+/**
+ * The parameter list of a two-parameter function, as its source says it: `(req, res)`,
+ * `function listener(request, response)`, a method `handle(req, res)`. Only plain names; anything else (destructuring,
+ * defaults, a class, native code) is null.
+ */
+const TWO_PLAIN_PARAMS = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(\s*([\w$]+)\s*,\s*([\w$]+)\s*\)/;
+
+/** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
+const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;
+
+/**
+ * `(req, res) => res.end(...)`: a node:http request listener written as a plain function (React
+ * Router's createRequestListener, Nitro's node-listener, a hand-written one). By arity alone it is
+ * indistinguishable from a fetch handler `(request, info)`; its second parameter's name tells.
+ */
+function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): boolean {
+  if (fn.length !== 2) return false;
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return false;
+  }
+  const params = TWO_PLAIN_PARAMS.exec(source);
+  return params !== null && RESPONSE_NAME.test(params[2] as string);
+}
+
+/** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
+function upgradeOf(holder: Record<string, unknown>): NodeUpgradeListener | undefined {
+  const upgrade = holder.upgrade;
+  return typeof upgrade === "function" ? (upgrade.bind(holder) as NodeUpgradeListener) : undefined;
+}
+
+/** The part of a node:http (or https) Server read here. */
+interface NodeServerLike {
+  listen: (...args: unknown[]) => unknown;
+  listeners(event: string): ((...args: unknown[]) => unknown)[];
+  listening?: boolean;
+  address(): unknown;
+}
+
+function isNodeServer(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.listen === "function" &&
+    typeof holder.listeners === "function" &&
+    typeof holder.address === "function"
+  );
+}
+
+/**
+ * An http.Server the app made and exported (`export default http.createServer(app)`; socket.io
+ * and ws attach to one): served through its own 'request' and 'upgrade' listeners, read as each
+ * event comes, so what attaches later (engine.io replaces the request listeners) counts. One that
+ * already listens (its listen() ran at import) is refused: it would serve beside tsuv, and in a
+ * second worker fail on the port in use.
+ */
+function nodeServerApp(
+  holder: Record<string, unknown>,
+  moduleLabel: string,
+  hooks: Pick<LoadedApp, "startup" | "shutdown" | "websocket">,
+): LoadedApp {
+  const server = holder as unknown as NodeServerLike;
+  if (server.listening) {
+    const address = server.address() as { port?: number } | string | null;
+    const where = typeof address === "string" ? address : `port ${address?.port}`;
+    throw new AppLoadError(
+      `Error loading app. "${moduleLabel}" is a server that already listens (on ${where}): its listen() ran as the module loaded. tsuv listens for it: export the server without calling listen(), or call it only when run directly.`,
+    );
+  }
+  if (server.listeners("request").length === 0) {
+    throw new AppLoadError(
+      `Error loading app. "${moduleLabel}" is a server with no 'request' listener: create it with its handler (http.createServer(handler)).`,
+    );
+  }
+  const emit =
+    (event: string) =>
+    (...args: unknown[]): void => {
+      for (const listener of server.listeners(event)) listener.apply(server, args);
+    };
+  return {
+    interface: "node",
+    node: emit("request") as NodeRequestListener,
+    ...hooks,
+    nodeUpgrade:
+      server.listeners("upgrade").length > 0 ? (emit("upgrade") as NodeUpgradeListener) : undefined,
+    detectedBy: "a node:http server (its 'request' listeners)",
+    // An own ALPNProtocols is what an https (tls) Server has and an http one lacks on Node, Bun and
+    // Deno alike; Bun's https.Server is neither a tls.Server nor has setSecureContext.
+    ...("ALPNProtocols" in server ? { ignoredHttpsServer: true } : {}),
+  };
+}
+
+/**
+ * A Fastify instance (`export default Fastify()`): a thenable (`await app` waits for its plugins),
+ * so it was refused as a Promise. Served through its own http.Server's listeners (`app.server`,
+ * made with the instance and never listening here), with `ready()` (its plugins and routes) as the
+ * app's startup and `close()` (its onClose hooks) as its shutdown.
+ */
+function isFastify(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.ready === "function" &&
+    typeof holder.routing === "function" &&
+    typeof holder.close === "function" &&
+    typeof holder.server === "object" &&
+    holder.server !== null &&
+    isNodeServer(holder.server as Record<string, unknown>)
+  );
+}
+
+function fastifyApp(holder: Record<string, unknown>, moduleLabel: string): LoadedApp {
+  let ready: Promise<unknown> | undefined;
+  const whenReady = () => {
+    ready ??= Promise.resolve((holder.ready as () => unknown).call(holder));
+    return ready;
+  };
+  const app = nodeServerApp(holder.server as Record<string, unknown>, moduleLabel, {
+    startup: whenReady,
+    shutdown: () => (holder.close as () => unknown).call(holder),
+    websocket: undefined,
+  });
+  // Fastify boots in ready(), which --lifespan off does not call: the first requests wait for it.
+  const serve = app.node as NodeRequestListener;
+  let booted = false;
+  const node: NodeRequestListener = (req, res) => {
+    if (booted) return serve(req, res);
+    whenReady().then(
+      () => {
+        booted = true;
+        serve(req, res);
+      },
+      (error) => res.destroy(error),
+    );
+  };
+  return { ...app, node, detectedBy: "a Fastify instance (its server's listeners; ready() and close())" };
+}
+
+function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
+  const hook = holder[name];
+  return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
+}
+
+const NO_HOOKS = { startup: undefined, shutdown: undefined, websocket: undefined };
+
+/** An Elysia app: its runtime adapter object, and the `server` its listen() would set. */
+function isElysia(holder: Record<string, unknown>): boolean {
+  const adapter = holder["~adapter"] as { name?: unknown } | undefined;
+  return typeof adapter?.name === "string" && "server" in holder;
+}
+
+/**
+ * Elysia under tsuv: its `server` (what `context.server` and `.ws()` routes use) is the adapter's
+ * stand-in, its WebSocket handlers are those its listen() gives Bun.serve: each calls the handler
+ * of that name that the `.ws()` route put in the socket's data (Elysia 1.4's elysia/ws), and its
+ * onStart/onStop hooks run when its listen() and stop() would run them.
+ */
+function elysiaServer(
+  holder: Record<string, unknown>,
+): Pick<LoadedApp, "setServer" | "frameworkWebSocket" | "frameworkHooks"> {
+  type DataSocket = { data?: Record<string, ((...args: unknown[]) => unknown) | undefined> };
+  const call =
+    (name: string) =>
+    (ws: DataSocket, ...args: unknown[]) =>
+      ws.data?.[name]?.(ws, ...args);
+  const config = (holder.config as { websocket?: Record<string, unknown> } | undefined)?.websocket;
+  // Elysia 1.4 keeps each lifecycle's hooks in `app.event[name]` as `{ fn, scope }`, plugins' included.
+  type Hook = { fn?: unknown };
+  const hooks = (name: "start" | "stop") => () => {
+    const list = (holder.event as Record<string, Hook[] | undefined> | undefined)?.[name] ?? [];
+    return list.flatMap(({ fn }) => (typeof fn === "function" ? [() => fn(holder)] : []));
+  };
+  return {
+    frameworkHooks: { started: hooks("start"), stopped: hooks("stop") },
+    setServer: (server) => {
+      holder.server = server;
+    },
+    frameworkWebSocket: {
+      ...config,
+      ...Object.fromEntries(HANDLERS.map((name) => [name, call(name)])),
+    } as unknown as WebSocketHooks,
+  };
+}
+
+/**
+ * Decide the interface. `auto` rules, in order:
+ * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
+ * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`;
+ * 3. a node:http server (its own listeners), or a Fastify instance (its server's) -> node;
+ * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
+ * 5. a two-parameter function whose second parameter is named as a response (`(req, res)`) -> node;
+ * 6. any other function -> fetch. `--interface node` or `fetch` decides for any function.
+ */
+export function toLoadedApp(
+  target: unknown,
+  iface: "auto" | "fetch" | "node",
+  moduleLabel: string,
+): LoadedApp {
+  const holder = (target ?? {}) as Record<string, unknown>;
+  // An object that answers any property name with a function (itty-router's Router, a Proxy that
+  // adds a route for whatever is called on it) has no hooks: its "startup" would add a route and
+  // return the router, a thenable that never settles, and the server would exit 0 mid-startup.
+  const hooks =
+    typeof holder["tsuv: no such property"] === "function"
+      ? NO_HOOKS
+      : {
+          startup: optionalHook(holder, "startup"),
+          shutdown: optionalHook(holder, "shutdown"),
+          websocket:
+            typeof holder.websocket === "object" && holder.websocket
+              ? (holder.websocket as WebSocketHooks)
+              : undefined,
+        };
+  const notAnApp = () =>
+    new AppLoadError(
+      `Error loading app. "${moduleLabel}" is ${describe(target)}; expected a fetch handler, an object with fetch(), or a node (req, res) handler.`,
+    );
+
+  if (typeof target === "object" && target !== null) {
+    if (typeof holder.fetch === "function" && iface !== "node") {
+      const fetch = holder.fetch as FetchHandler;
+      const ignored = SERVE_OPTION_KEYS.filter(
+        (key) => Object.hasOwn(holder, key) && holder[key] !== undefined,
+      );
+      const loaded: LoadedApp = {
+        interface: "fetch",
+        fetch: fetch.bind(target),
+        ...hooks,
+        detectedBy: "object with fetch()",
+        ...(ignored.length > 0 ? { ignoredServeOptions: ignored } : {}),
+      };
+      return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
+    }
+    if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
+    if (isFastify(holder) && iface !== "fetch") return fastifyApp(holder, moduleLabel);
+    if (typeof holder.callback === "function" && iface !== "fetch") {
+      const node = (holder.callback as () => NodeRequestListener).call(target);
+      if (typeof node === "function")
+        return {
+          interface: "node",
+          node,
+          ...hooks,
+          nodeUpgrade: upgradeOf(holder),
+          detectedBy: "object with callback() (Koa)",
+        };
+    }
+    throw notAnApp();
+  }
+  if (typeof target === "function") {
+    const fn = target as ((...args: unknown[]) => unknown) & Record<string, unknown>;
+    const asNode = (detectedBy: string): LoadedApp => ({
+      interface: "node",
+      node: fn,
+      ...hooks,
+      nodeUpgrade: upgradeOf(fn),
+      detectedBy,
+    });
+    if (iface === "node") return asNode("--interface node");
+    if (iface === "fetch")
+      return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
+    if (looksLikeExpress(fn) || fn.length >= 3)
+      return asNode("function with Express shape or (req, res, next)");
+    if (looksLikeNodeListener(fn))
+      return asNode("function (req, res): its second parameter names a response");
+    return {
+      interface: "fetch",
+      fetch: fn as FetchHandler,
+      ...hooks,
+      detectedBy: "function (request, info)",
+    };
+  }
+  throw notAnApp();
+}
