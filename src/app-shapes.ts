@@ -274,6 +274,7 @@ export function toLoadedApp(
       ...hooks,
       nodeUpgrade: upgradeOf(fn),
       detectedBy,
+      ...(fn.length >= 3 && typeof fn.listen !== "function" ? { middleware: true } : {}),
     });
     if (iface === "node") return asNode("--interface node");
     if (iface === "fetch")

@@ -30,6 +30,13 @@ export interface LoadedApp {
    */
   nodeUpgrade?: NodeUpgradeListener;
   /**
+   * A connect-style middleware `(req, res, next)` rather than a whole app (serve-static, an Express
+   * Router, SvelteKit's handler): it calls next() for a request it does not answer, so tsuv passes a
+   * `next` that ends the chain (node-app-handler.ts). An Express or connect app (one with its own
+   * listen()) ends its chain itself and gets none, as under its own listen().
+   */
+  middleware?: boolean;
+  /**
    * An app that keeps its runtime's server in a property its own listen() sets (Elysia's
    * `app.server`, null under tsuv): where to put the adapter's stand-in for it
    * (RunningServer.appServer), so `server.requestIP()` and `server.upgrade()` work.

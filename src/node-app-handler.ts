@@ -18,6 +18,7 @@
  * Portable: it only touches the node:http objects it is given, never a runtime global.
  */
 import type { Config } from "./config.ts";
+import { statusPhrase } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { SERVICE_UNAVAILABLE } from "./middleware/limits.ts";
@@ -70,13 +71,46 @@ function refuse(res: NodeResponse): void {
 }
 
 function internalError(res: NodeResponse): void {
+  answerWith(res, 500);
+}
+
+/** A plain-text answer with `status`'s phrase, or a cut connection once the app has sent headers. */
+function answerWith(res: NodeResponse, status: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.statusCode = 500;
+  res.statusCode = status;
   res.setHeader("content-type", "text/plain; charset=utf-8");
-  res.end("Internal Server Error");
+  res.end(statusPhrase(status));
+}
+
+/** An error's own HTTP status (http-errors' `status`, serve-static's `statusCode`), if it has one. */
+function errorStatus(error: unknown): number | undefined {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === "number" ? status : statusCode;
+  return typeof code === "number" && Number.isInteger(code) && code >= 400 && code <= 599 ? code : undefined;
+}
+
+/**
+ * The `next` a connect-style middleware served as the whole app gets (serve-static, an Express
+ * Router, SvelteKit's handler): what finalhandler does after Express's last middleware, so that a
+ * request no middleware answers is not left hanging (serve-static threw `next is not a function`,
+ * the Router refused every request). next() (or Express's next('route'/'router')) -> 404; next(err)
+ * -> the error's own 4xx/5xx status, or 500; a 5xx is logged as the app's exception. A second call,
+ * or one after the app ended the response, changes nothing.
+ */
+function chainEnd(res: NodeResponse, logger: Logger): (error?: unknown) => void {
+  return (error) => {
+    if (res.writableEnded) return;
+    if (error === undefined || error === null || error === "route" || error === "router") {
+      answerWith(res, 404);
+      return;
+    }
+    const status = errorStatus(error) ?? 500;
+    if (status >= 500) logger.exception("Exception in node handler", error);
+    answerWith(res, status);
+  };
 }
 
 /**
@@ -114,6 +148,8 @@ export function createNodeAppHandler(
   app: NodeRequestListener,
   logger: Logger,
   onMaxRequests: () => void,
+  /** `app` is a middleware that calls next() for what it does not answer (LoadedApp.middleware). */
+  middleware = false,
 ): { listener: NodeRequestListener; state: NodeAppState } {
   const { defaultHeaders, concurrency, trusted, countRequest } = createRequestPolicy(
     config,
@@ -183,7 +219,7 @@ export function createNodeAppHandler(
     }
     if (countRequest !== null) countRequest();
     try {
-      const result = app(req, res) as unknown;
+      const result = (middleware ? app(req, res, chainEnd(res, logger)) : app(req, res)) as unknown;
       // An async listener's rejection would otherwise end the process (an unhandled rejection).
       if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
         (result as Promise<unknown>).then(undefined, (error: unknown) => {

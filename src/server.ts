@@ -315,8 +315,12 @@ export class Server {
     }
     // A node app's own upgrade handler wins over its hooks: it owns its sockets.
     const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
-    const built = createNodeAppHandler(this.config, app.node as NodeRequestListener, this.logger, () =>
-      this.stopBySelf(),
+    const built = createNodeAppHandler(
+      this.config,
+      app.node as NodeRequestListener,
+      this.logger,
+      () => this.stopBySelf(),
+      app.middleware,
     );
     return {
       state: built.state,

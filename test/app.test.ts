@@ -193,6 +193,16 @@ describe("toLoadedApp", () => {
     expect(serveOptionsWarning(["tls"], true)).not.toContain("plain HTTP");
   });
 
+  test("a (req, res, next) middleware is told apart from an app that ends its own chain", async () => {
+    const { default: express } = await import("express");
+    const middleware = (_req: unknown, _res: unknown, _next: unknown) => {};
+    expect(toLoadedApp(middleware, "auto", "m").middleware).toBe(true);
+    expect(toLoadedApp(express.Router(), "auto", "m").middleware).toBe(true);
+    // Express and connect apps (their own listen()) pass an absent next to finalhandler.
+    expect(toLoadedApp(express(), "auto", "m").middleware).toBeUndefined();
+    expect(toLoadedApp((_req: unknown, res: unknown) => res, "auto", "m").middleware).toBeUndefined();
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");

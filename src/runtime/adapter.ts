@@ -64,9 +64,12 @@ export interface Completion {
 
 export type FetchHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
 
-/** A node:http request listener (Express, Koa's callback()). Typed loosely: it is the app's. */
+/**
+ * A node:http request listener (Express, Koa's callback()), or a connect-style middleware that also
+ * takes `next`. Typed loosely: it is the app's.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: node-interface apps take node:http objects we do not type here
-export type NodeRequestListener = (req: any, res: any) => void;
+export type NodeRequestListener = (req: any, res: any, next?: (error?: unknown) => void) => void;
 
 export type ListenTarget =
   | { kind: "tcp"; host: string; port: number; reusePort: boolean }

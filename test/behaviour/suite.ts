@@ -1020,6 +1020,29 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(await (await fetch(`${callback.url}/cb`)).json()).toEqual({ framework: "koa", path: "/cb" });
   });
 
+  test("a (req, res, next) middleware as the app (an Express Router too): next() is a 404, next(err) its status or a logged 500", async () => {
+    const server = await startTsuv(runtime, [`${APP}:nodeMiddleware`, "--port", "0"]);
+    expect(await (await fetch(`${server.url}/mw`)).text()).toBe("middleware answered");
+    const passed = await fetch(`${server.url}/elsewhere`);
+    expect([passed.status, await passed.text()]).toEqual([404, "Not Found"]);
+    const forbidden = await fetch(`${server.url}/forbidden`);
+    expect([forbidden.status, await forbidden.text()]).toEqual([403, "Forbidden"]);
+    expect((await fetch(`${server.url}/fail`)).status).toBe(500);
+    await server.waitFor(/middleware failed/);
+    expect(server.stderr()).toMatch(/ERROR: {4}Exception in node handler/);
+    expect(server.stderr()).not.toContain("no entry");
+
+    const FRAMEWORKS = "test/fixtures/apps/frameworks.ts";
+    const router = await startTsuv(runtime, [`${FRAMEWORKS}:expressRouter`, "--port", "0"]);
+    expect(await (await fetch(`${router.url}/hello/ada`)).text()).toBe("router ada");
+    expect((await fetch(`${router.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${router.url}/boom`)).status).toBe(500);
+    await router.waitFor(/router route exploded/);
+    // An Express app ends its own chain (its 404 page), as under its own listen().
+    const app = await startTsuv(runtime, [`${FRAMEWORKS}:expressApp`, "--port", "0"]);
+    expect(await (await fetch(`${app.url}/nope`)).text()).toContain("Cannot GET /nope");
+  }, 30_000);
+
   test("a Fastify instance as exported: booted (ready()) before serving, even with --lifespan off, closed (close()) at exit", async () => {
     const FRAMEWORKS = "test/fixtures/apps/frameworks.ts";
     for (const lifespan of ["auto", "off"]) {
