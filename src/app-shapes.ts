@@ -21,14 +21,35 @@ function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boo
 }
 
 /**
- * The parameter list of a two-parameter function, as its source says it: `(req, res)`,
- * `function listener(request, response)`, a method `handle(req, res)`. Only plain names; anything else (destructuring,
- * defaults, a class, native code) is null.
+ * The head of a function's source up to its parameter list: `(req, res)`, `function listener(request,
+ * response)`, a method `handle(req, res)`. What a class, native code (a bound function) or an
+ * arrow with one bare parameter says does not match.
  */
-const TWO_PLAIN_PARAMS = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(\s*([\w$]+)\s*,\s*([\w$]+)\s*\)/;
+const PARAMETER_LIST = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(([^)]*)\)/;
+const PLAIN_NAME = /^[\w$]+$/;
+
+/**
+ * A function's parameter names as its source writes them, or null when they are not all plain names
+ * (destructuring, defaults, rest) or the source does not show them (native code, a class).
+ */
+function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return null;
+  }
+  const list = PARAMETER_LIST.exec(source)?.[1];
+  if (list === undefined) return null;
+  const names = list.split(",").map((name) => name.trim());
+  return names.every((name) => PLAIN_NAME.test(name)) ? names : null;
+}
 
 /** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
 const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;
+
+/** A connect-style middleware's continuation, its third parameter. */
+const NEXT_NAME = /^_*(?:next|done|callback|cb)$/i;
 
 /**
  * `(req, res) => res.end(...)`: a node:http request listener written as a plain function (React
@@ -37,14 +58,21 @@ const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;
  */
 function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): boolean {
   if (fn.length !== 2) return false;
-  let source: string;
-  try {
-    source = Function.prototype.toString.call(fn);
-  } catch {
-    return false;
-  }
-  const params = TWO_PLAIN_PARAMS.exec(source);
-  return params !== null && RESPONSE_NAME.test(params[2] as string);
+  const names = parameterNames(fn);
+  return names?.length === 2 && RESPONSE_NAME.test(names[1] as string);
+}
+
+/**
+ * A connect-style middleware `(req, res, next)` (serve-static, an Express Router, SvelteKit's
+ * handler) rather than a whole app: its third parameter is named as a continuation and it has no
+ * listen() of its own (Express and connect apps, which end their chain themselves when next is
+ * absent). By name, because a third parameter can be anything else: Polka 0.5's `handler(req, res,
+ * info)` reads it as the parsed URL, and Polka 1.0's bound handler runs its chain in it.
+ */
+function looksLikeMiddleware(fn: ((...args: unknown[]) => unknown) & Record<string, unknown>): boolean {
+  if (fn.length < 3 || typeof fn.listen === "function") return false;
+  const third = parameterNames(fn)?.[2];
+  return third !== undefined && NEXT_NAME.test(third);
 }
 
 /** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
@@ -274,7 +302,7 @@ export function toLoadedApp(
       ...hooks,
       nodeUpgrade: upgradeOf(fn),
       detectedBy,
-      ...(fn.length >= 3 && typeof fn.listen !== "function" ? { middleware: true } : {}),
+      ...(looksLikeMiddleware(fn) ? { middleware: true } : {}),
     });
     if (iface === "node") return asNode("--interface node");
     if (iface === "fetch")

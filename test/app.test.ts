@@ -201,6 +201,18 @@ describe("toLoadedApp", () => {
     // Express and connect apps (their own listen()) pass an absent next to finalhandler.
     expect(toLoadedApp(express(), "auto", "m").middleware).toBeUndefined();
     expect(toLoadedApp((_req: unknown, res: unknown) => res, "auto", "m").middleware).toBeUndefined();
+    // A third parameter that is no continuation is left out, as before: Polka 0.5's handler reads it
+    // as the parsed URL; a bound function (Polka 1.0's handler runs its chain in it) shows no names.
+    const polkaHandler = {
+      handler(_req: unknown, _res: unknown, info: unknown) {
+        return info;
+      },
+    }.handler;
+    expect(toLoadedApp(polkaHandler, "auto", "m").middleware).toBeUndefined();
+    expect(toLoadedApp(middleware.bind(null), "auto", "m").middleware).toBeUndefined();
+    expect(
+      toLoadedApp(function done(_req: unknown, _res: unknown, _done: unknown) {}, "auto", "m").middleware,
+    ).toBe(true);
   });
 
   const fetchFn = (_request: Request) => new Response("x");
