@@ -184,6 +184,15 @@ function fastifyApp(holder: Record<string, unknown>, moduleLabel: string): Loade
   return { ...app, node, detectedBy: "a Fastify instance (its server's listeners; ready() and close())" };
 }
 
+/** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
+function isPolka(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.handler === "function" &&
+    typeof holder.use === "function" &&
+    typeof holder.listen === "function"
+  );
+}
+
 function optionalHook(holder: Record<string, unknown>, name: string): (() => unknown) | undefined {
   const hook = holder[name];
   return typeof hook === "function" ? () => (hook as () => unknown).call(holder) : undefined;
@@ -233,7 +242,8 @@ function elysiaServer(
 /**
  * Decide the interface. `auto` rules, in order:
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
- * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`;
+ * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`; one
+ *    with `handler()`, `use()` and `listen()` (a Polka app) -> node, through its handler;
  * 3. a node:http server (its own listeners), or a Fastify instance (its server's) -> node;
  * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
  * 5. a two-parameter function whose second parameter is named as a response (`(req, res)`) -> node;
@@ -281,6 +291,16 @@ export function toLoadedApp(
     }
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
     if (isFastify(holder) && iface !== "fetch") return fastifyApp(holder, moduleLabel);
+    if (isPolka(holder) && iface !== "fetch") {
+      const handler = holder.handler as NodeRequestListener;
+      return {
+        interface: "node",
+        // Two arguments, as its own listen() calls it: a third is Polka's parsed URL (0.5) or chain (1.0).
+        node: (req, res) => handler.call(target, req, res),
+        ...hooks,
+        detectedBy: "object with handler(), use() and listen() (Polka)",
+      };
+    }
     if (typeof holder.callback === "function" && iface !== "fetch") {
       const node = (holder.callback as () => NodeRequestListener).call(target);
       if (typeof node === "function")

@@ -215,6 +215,23 @@ describe("toLoadedApp", () => {
     ).toBe(true);
   });
 
+  test("a Polka app object: its handler, called with (req, res) only", () => {
+    const calls: unknown[][] = [];
+    const polkaLike = {
+      use() {},
+      listen() {},
+      handler(...args: unknown[]) {
+        calls.push([this, ...args]);
+      },
+    };
+    const app = toLoadedApp(polkaLike, "auto", "m");
+    expect(app.interface).toBe("node");
+    expect(app.middleware).toBeUndefined();
+    (app.node as (...args: unknown[]) => void)("req", "res");
+    expect(calls).toEqual([[polkaLike, "req", "res"]]);
+    expect(() => toLoadedApp(polkaLike, "fetch", "m")).toThrow(/is an object/);
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
