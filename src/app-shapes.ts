@@ -141,39 +141,72 @@ function nodeServerApp(
 }
 
 /**
- * A Fastify instance (`export default Fastify()`): a thenable (`await app` waits for its plugins),
- * so it was refused as a Promise. Served through its own http.Server's listeners (`app.server`,
- * made with the instance and never listening here), with `ready()` (its plugins and routes) as the
- * app's startup and `close()` (its onClose hooks) as its shutdown.
+ * A framework instance that makes its own http.Server and boots before serving: tsuv serves that
+ * server's listeners (the server never listens here), runs the boot as the app's startup and the
+ * close as its shutdown, and under `--lifespan off` (which runs no startup) the first requests wait
+ * for the boot, since routes a plugin adds do not exist before it.
  */
-function isFastify(holder: Record<string, unknown>): boolean {
-  return (
-    typeof holder.ready === "function" &&
-    typeof holder.routing === "function" &&
-    typeof holder.close === "function" &&
-    typeof holder.server === "object" &&
-    holder.server !== null &&
-    isNodeServer(holder.server as Record<string, unknown>)
-  );
+interface ServerOwner {
+  /** The framework's http.Server, made with the instance. */
+  server: Record<string, unknown>;
+  boot(): unknown;
+  close(): unknown;
+  detectedBy: string;
 }
 
-function fastifyApp(holder: Record<string, unknown>, moduleLabel: string): LoadedApp {
-  let ready: Promise<unknown> | undefined;
-  const whenReady = () => {
-    ready ??= Promise.resolve((holder.ready as () => unknown).call(holder));
-    return ready;
+/**
+ * A Fastify instance (`export default Fastify()`): a thenable (`await app` waits for its plugins),
+ * so it was refused as a Promise. `app.server`; ready() boots (plugins, routes), close() runs its
+ * onClose hooks.
+ */
+function fastifyOwner(holder: Record<string, unknown>): ServerOwner | null {
+  const { ready, routing, close, server } = holder;
+  if (typeof ready !== "function" || typeof routing !== "function" || typeof close !== "function")
+    return null;
+  if (typeof server !== "object" || server === null || !isNodeServer(server as Record<string, unknown>))
+    return null;
+  return {
+    server: server as Record<string, unknown>,
+    boot: () => ready.call(holder),
+    close: () => close.call(holder),
+    detectedBy: "a Fastify instance (its server's listeners; ready() and close())",
   };
-  const app = nodeServerApp(holder.server as Record<string, unknown>, moduleLabel, {
-    startup: whenReady,
-    shutdown: () => (holder.close as () => unknown).call(holder),
+}
+
+/**
+ * A hapi server (`export default Hapi.server()`): `server.listener`; initialize() boots (caches,
+ * onPreStart extensions) without listening, stop() runs onPreStop/onPostStop and stops the caches.
+ */
+function hapiOwner(holder: Record<string, unknown>): ServerOwner | null {
+  const { initialize, stop, route, listener } = holder;
+  if (typeof initialize !== "function" || typeof stop !== "function" || typeof route !== "function")
+    return null;
+  if (typeof listener !== "object" || listener === null || !isNodeServer(listener as Record<string, unknown>))
+    return null;
+  return {
+    server: listener as Record<string, unknown>,
+    boot: () => initialize.call(holder),
+    close: () => stop.call(holder),
+    detectedBy: "a hapi server (its listener's listeners; initialize() and stop())",
+  };
+}
+
+function serverOwnerApp(owner: ServerOwner, moduleLabel: string): LoadedApp {
+  let booting: Promise<unknown> | undefined;
+  const boot = () => {
+    booting ??= Promise.resolve(owner.boot());
+    return booting;
+  };
+  const app = nodeServerApp(owner.server, moduleLabel, {
+    startup: boot,
+    shutdown: owner.close,
     websocket: undefined,
   });
-  // Fastify boots in ready(), which --lifespan off does not call: the first requests wait for it.
   const serve = app.node as NodeRequestListener;
   let booted = false;
   const node: NodeRequestListener = (req, res) => {
     if (booted) return serve(req, res);
-    whenReady().then(
+    boot().then(
       () => {
         booted = true;
         serve(req, res);
@@ -181,7 +214,7 @@ function fastifyApp(holder: Record<string, unknown>, moduleLabel: string): Loade
       (error) => res.destroy(error),
     );
   };
-  return { ...app, node, detectedBy: "a Fastify instance (its server's listeners; ready() and close())" };
+  return { ...app, node, detectedBy: owner.detectedBy };
 }
 
 /** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
@@ -244,7 +277,7 @@ function elysiaServer(
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
  * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`; one
  *    with `handler()`, `use()` and `listen()` (a Polka app) -> node, through its handler;
- * 3. a node:http server (its own listeners), or a Fastify instance (its server's) -> node;
+ * 3. a node:http server (its own listeners), or a Fastify instance or hapi server (its server's) -> node;
  * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
  * 5. a two-parameter function whose second parameter is named as a response (`(req, res)`) -> node;
  * 6. any other function -> fetch. `--interface node` or `fetch` decides for any function.
@@ -290,7 +323,8 @@ export function toLoadedApp(
       return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
-    if (isFastify(holder) && iface !== "fetch") return fastifyApp(holder, moduleLabel);
+    const owner = iface === "fetch" ? null : (fastifyOwner(holder) ?? hapiOwner(holder));
+    if (owner) return serverOwnerApp(owner, moduleLabel);
     if (isPolka(holder) && iface !== "fetch") {
       const handler = holder.handler as NodeRequestListener;
       return {

@@ -232,6 +232,39 @@ describe("toLoadedApp", () => {
     expect(() => toLoadedApp(polkaLike, "fetch", "m")).toThrow(/is an object/);
   });
 
+  test("a hapi server: its listener's request listeners, initialize() as startup (awaited by early requests), stop() as shutdown", async () => {
+    const { createServer } = await import("node:http");
+    const listener = createServer();
+    const seen: string[] = [];
+    listener.on("request", (req: { url: string }) => seen.push(`request ${req.url}`));
+    let initialized: () => void = () => {};
+    const hapiLike = {
+      listener,
+      route() {},
+      initialize: () => {
+        seen.push("initialize");
+        return new Promise<void>((resolve) => {
+          initialized = resolve;
+        });
+      },
+      stop: async () => {
+        seen.push("stop");
+      },
+    };
+    const app = toLoadedApp(hapiLike, "auto", "m");
+    expect(app.interface).toBe("node");
+    expect(app.detectedBy).toContain("hapi");
+    // --lifespan off: no startup ran, so the first request starts the boot and waits for it.
+    (app.node as (...args: unknown[]) => void)({ url: "/early" }, {});
+    expect(seen).toEqual(["initialize"]);
+    initialized();
+    await Bun.sleep(0);
+    expect(seen).toEqual(["initialize", "request /early"]);
+    await app.startup?.();
+    await app.shutdown?.();
+    expect(seen).toEqual(["initialize", "request /early", "stop"]);
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
