@@ -191,6 +191,31 @@ function hapiOwner(holder: Record<string, unknown>): ServerOwner | null {
   };
 }
 
+/**
+ * A NestJS application (`await NestFactory.create(AppModule)`, from an async --factory or a top-level
+ * await): its HTTP adapter's server (`getHttpServer()`, made with the application); init() registers
+ * the routes and runs onModuleInit/onApplicationBootstrap, close() the shutdown hooks.
+ */
+function nestOwner(holder: Record<string, unknown>): ServerOwner | null {
+  const { getHttpServer, getHttpAdapter, init, close } = holder;
+  if (
+    typeof getHttpServer !== "function" ||
+    typeof getHttpAdapter !== "function" ||
+    typeof init !== "function" ||
+    typeof close !== "function"
+  )
+    return null;
+  const server = getHttpServer.call(holder) as unknown;
+  if (typeof server !== "object" || server === null || !isNodeServer(server as Record<string, unknown>))
+    return null;
+  return {
+    server: server as Record<string, unknown>,
+    boot: () => init.call(holder),
+    close: () => close.call(holder),
+    detectedBy: "a NestJS application (its HTTP server's listeners; init() and close())",
+  };
+}
+
 function serverOwnerApp(owner: ServerOwner, moduleLabel: string): LoadedApp {
   let booting: Promise<unknown> | undefined;
   const boot = () => {
@@ -323,7 +348,7 @@ export function toLoadedApp(
       return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
     }
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
-    const owner = iface === "fetch" ? null : (fastifyOwner(holder) ?? hapiOwner(holder));
+    const owner = iface === "fetch" ? null : (fastifyOwner(holder) ?? hapiOwner(holder) ?? nestOwner(holder));
     if (owner) return serverOwnerApp(owner, moduleLabel);
     if (isPolka(holder) && iface !== "fetch") {
       const handler = holder.handler as NodeRequestListener;

@@ -265,6 +265,31 @@ describe("toLoadedApp", () => {
     expect(seen).toEqual(["initialize", "request /early", "stop"]);
   });
 
+  test("a NestJS application: its HTTP server's request listeners, init() as startup, close() as shutdown", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer();
+    const seen: string[] = [];
+    server.on("request", (req: { url: string }) => seen.push(`request ${req.url}`));
+    const nestLike = {
+      getHttpServer: () => server,
+      getHttpAdapter: () => ({}),
+      use() {},
+      listen() {},
+      init: async () => {
+        seen.push("init");
+      },
+      close: async () => {
+        seen.push("close");
+      },
+    };
+    const app = toLoadedApp(nestLike, "auto", "m");
+    expect(app.detectedBy).toContain("NestJS");
+    await app.startup?.();
+    (app.node as (...args: unknown[]) => void)({ url: "/x" }, {});
+    await app.shutdown?.();
+    expect(seen).toEqual(["init", "request /x", "close"]);
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
