@@ -9,10 +9,11 @@
 //
 // crossws and picomatch are bundled; esbuild, citty and chokidar stay external (see
 // `external` below). Fails with a non-zero exit on any error, a missing entry point included.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { replaceFile } from "./replace-file.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const SHEBANG = "#!/usr/bin/env node\n";
@@ -48,10 +49,14 @@ const shared = {
   // beside it. No minification, so stack traces of tsuv itself stay readable.
   legalComments: "none",
   logLevel: "warning",
+  // Written below by replaceFile (scripts/replace-file.mjs), never in place: a test running
+  // dist/cli.mjs while `npm pack` rebuilds it must not import a truncated file.
+  write: false,
 };
 
 const started = performance.now();
 const { cli: cliEntry, ...libraryEntries } = entryPoints;
+let outputs;
 try {
   // Two builds because of one define: src/cli.ts runs its entry() only where TSUV_NODE_ENTRY is
   // true (Bun and Deno use import.meta.main instead), which must not happen in dist/index.mjs.
@@ -60,15 +65,23 @@ try {
     build({ ...shared, entryPoints: libraryEntries, define: { TSUV_NODE_ENTRY: "false" } }),
   ]);
   if (results.some((result) => result.errors.length > 0)) process.exit(1);
+  outputs = results.flatMap((result) => result.outputFiles);
 } catch {
   // esbuild has printed the errors (logLevel).
   process.exit(1);
 }
 
 const cli = join(root, "dist", "cli.mjs");
-const code = readFileSync(cli, "utf8");
-if (!code.startsWith("#!")) writeFileSync(cli, SHEBANG + code);
-chmodSync(cli, 0o755);
+mkdirSync(join(root, "dist"), { recursive: true });
+for (const output of outputs) {
+  if (output.path !== cli) {
+    replaceFile(output.path, output.contents);
+    continue;
+  }
+  // esbuild keeps src/cli.ts's shebang; added if it ever stops, as `npx tsuv` needs it.
+  const code = output.text.startsWith("#!") ? output.text : SHEBANG + output.text;
+  replaceFile(cli, code, 0o755);
+}
 
 console.log(
   `build-node: dist/{cli,worker,index,ts-hooks}.mjs in ${Math.round(performance.now() - started)} ms`,

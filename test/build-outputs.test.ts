@@ -1,0 +1,53 @@
+/**
+ * The build scripts replace their outputs, never rewrite them in place: `npm pack`
+ * (test/ship.test.ts) runs `prepare`, which rebuilds dist/, while other test files (and a
+ * deployed `npx tsuv`) run `node dist/cli.mjs`. An in-place write let one of them import a
+ * truncated, empty bundle, which ran nothing and exited 0.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { replaceFile } from "../scripts/replace-file.mjs";
+import { node20, ROOT } from "../scripts/tools.mjs";
+
+const dir = mkdtempSync(join(tmpdir(), "tsuv-replace-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const identity = (path: string) => {
+  const { ino, mtimeMs, mode } = statSync(path);
+  return { ino, mtimeMs, mode: mode & 0o777 };
+};
+
+test("replaceFile swaps in a new file by rename, and leaves an unchanged one alone", () => {
+  const path = join(dir, "out.mjs");
+  writeFileSync(path, "old\n");
+  const before = identity(path);
+
+  expect(replaceFile(path, "new\n", 0o755)).toBe(true);
+  expect(readFileSync(path, "utf8")).toBe("new\n");
+  const replaced = identity(path);
+  // A new inode: a reader holding the old file keeps reading it whole.
+  expect(replaced.ino).not.toBe(before.ino);
+  expect(replaced.mode).toBe(0o755);
+
+  expect(replaceFile(path, new TextEncoder().encode("new\n"))).toBe(false);
+  expect(identity(path)).toEqual(replaced);
+  expect(readdirSync(dir)).toEqual(["out.mjs"]);
+});
+
+test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
+  const outputs = ["cli.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs"].map((name) =>
+    join(ROOT, "dist", name),
+  );
+  const before = outputs.map(identity);
+  const build = spawnSync(node20(), [join(ROOT, "scripts", "build-node.mjs")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  expect(build.stderr).toBe("");
+  expect(build.status).toBe(0);
+  expect(outputs.map(identity)).toEqual(before);
+  expect(before[0]?.mode).toBe(0o755);
+});
