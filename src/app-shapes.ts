@@ -210,7 +210,20 @@ function nestOwner(holder: Record<string, unknown>): ServerOwner | null {
     return null;
   return {
     server: server as Record<string, unknown>,
-    boot: () => init.call(holder),
+    boot: async () => {
+      await init.call(holder);
+      // Nest's FastifyAdapter leaves the Fastify instance to its listen() to make ready (its hook
+      // lists are built then: every request was a TypeError in fastify/lib/hooks.js before). Nest's
+      // serverless recipe calls ready() too; an Express instance has none.
+      const instance = (
+        getHttpAdapter.call(holder) as { getInstance?: () => unknown } | null
+      )?.getInstance?.();
+      const fastify =
+        typeof instance === "object" && instance !== null
+          ? fastifyOwner(instance as Record<string, unknown>)
+          : null;
+      await fastify?.boot();
+    },
     close: () => close.call(holder),
     detectedBy: "a NestJS application (its HTTP server's listeners; init() and close())",
   };
@@ -218,8 +231,13 @@ function nestOwner(holder: Record<string, unknown>): ServerOwner | null {
 
 function serverOwnerApp(owner: ServerOwner, moduleLabel: string): LoadedApp {
   let booting: Promise<unknown> | undefined;
+  let booted = false;
+  // Once booted (by the startup hook, or by the first request under --lifespan off), requests go
+  // straight to the server's listeners.
   const boot = () => {
-    booting ??= Promise.resolve(owner.boot());
+    booting ??= Promise.resolve(owner.boot()).then(() => {
+      booted = true;
+    });
     return booting;
   };
   const app = nodeServerApp(owner.server, moduleLabel, {
@@ -228,14 +246,10 @@ function serverOwnerApp(owner: ServerOwner, moduleLabel: string): LoadedApp {
     websocket: undefined,
   });
   const serve = app.node as NodeRequestListener;
-  let booted = false;
   const node: NodeRequestListener = (req, res) => {
     if (booted) return serve(req, res);
     boot().then(
-      () => {
-        booted = true;
-        serve(req, res);
-      },
+      () => serve(req, res),
       (error) => res.destroy(error),
     );
   };

@@ -290,6 +290,39 @@ describe("toLoadedApp", () => {
     expect(seen).toEqual(["init", "request /x", "close"]);
   });
 
+  test("a NestJS application on Nest's FastifyAdapter: the Fastify instance is made ready after init(), as its listen() would", async () => {
+    const { default: Fastify } = await import("fastify");
+    const instance = Fastify();
+    const seen: string[] = [];
+    instance.addHook("onReady", async () => {
+      seen.push("fastify ready");
+    });
+    instance.get("/x", async () => "from fastify");
+    const nestLike = {
+      getHttpServer: () => instance.server,
+      getHttpAdapter: () => ({ getInstance: () => instance }),
+      use() {},
+      listen() {},
+      init: async () => {
+        seen.push("init");
+      },
+      close: async () => {
+        seen.push("close");
+        await instance.close();
+      },
+    };
+    const app = toLoadedApp(nestLike, "auto", "m");
+    await app.startup?.();
+    expect(seen).toEqual(["init", "fastify ready"]);
+    // Served through the server's listeners, as tsuv serves it: a real request, a real answer.
+    await new Promise<void>((resolve) => instance.server.listen(0, "127.0.0.1", resolve));
+    const { port } = instance.server.address() as { port: number };
+    const response = await fetch(`http://127.0.0.1:${port}/x`);
+    expect(await response.text()).toBe("from fastify");
+    await app.shutdown?.();
+    expect(seen).toEqual(["init", "fastify ready", "close"]);
+  });
+
   const fetchFn = (_request: Request) => new Response("x");
   test("object with fetch -> fetch, with hooks", () => {
     const app = toLoadedApp({ fetch: fetchFn, startup() {}, shutdown() {} }, "auto", "m:app");
