@@ -97,6 +97,12 @@ function isNodeServer(holder: Record<string, unknown>): boolean {
   );
 }
 
+/** `value` when it is a node:http server (a framework's `server` or `listener` property), else null. */
+function asNodeServer(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== "object" || value === null) return null;
+  return isNodeServer(value as Record<string, unknown>) ? (value as Record<string, unknown>) : null;
+}
+
 /**
  * An http.Server the app made and exported (`export default http.createServer(app)`; socket.io
  * and ws attach to one): served through its own 'request' and 'upgrade' listeners, read as each
@@ -163,10 +169,10 @@ function fastifyOwner(holder: Record<string, unknown>): ServerOwner | null {
   const { ready, routing, close, server } = holder;
   if (typeof ready !== "function" || typeof routing !== "function" || typeof close !== "function")
     return null;
-  if (typeof server !== "object" || server === null || !isNodeServer(server as Record<string, unknown>))
-    return null;
+  const nodeServer = asNodeServer(server);
+  if (!nodeServer) return null;
   return {
-    server: server as Record<string, unknown>,
+    server: nodeServer,
     boot: () => ready.call(holder),
     close: () => close.call(holder),
     detectedBy: "a Fastify instance (its server's listeners; ready() and close())",
@@ -181,10 +187,10 @@ function hapiOwner(holder: Record<string, unknown>): ServerOwner | null {
   const { initialize, stop, route, listener } = holder;
   if (typeof initialize !== "function" || typeof stop !== "function" || typeof route !== "function")
     return null;
-  if (typeof listener !== "object" || listener === null || !isNodeServer(listener as Record<string, unknown>))
-    return null;
+  const nodeServer = asNodeServer(listener);
+  if (!nodeServer) return null;
   return {
-    server: listener as Record<string, unknown>,
+    server: nodeServer,
     boot: () => initialize.call(holder),
     close: () => stop.call(holder),
     detectedBy: "a hapi server (its listener's listeners; initialize() and stop())",
@@ -205,11 +211,10 @@ function nestOwner(holder: Record<string, unknown>): ServerOwner | null {
     typeof close !== "function"
   )
     return null;
-  const server = getHttpServer.call(holder) as unknown;
-  if (typeof server !== "object" || server === null || !isNodeServer(server as Record<string, unknown>))
-    return null;
+  const server = asNodeServer(getHttpServer.call(holder));
+  if (!server) return null;
   return {
-    server: server as Record<string, unknown>,
+    server,
     boot: async () => {
       await init.call(holder);
       // Nest's FastifyAdapter leaves the Fastify instance to its listen() to make ready (its hook

@@ -265,23 +265,27 @@ describe("toLoadedApp", () => {
     expect(seen).toEqual(["initialize", "request /early", "stop"]);
   });
 
+  /** What NestFactory.create() resolves to, as far as tsuv reads it; init() and close() noted in `seen`. */
+  const nestShaped = (server: unknown, adapter: object, seen: string[], onClose = async () => {}) => ({
+    getHttpServer: () => server,
+    getHttpAdapter: () => adapter,
+    use() {},
+    listen() {},
+    init: async () => {
+      seen.push("init");
+    },
+    close: async () => {
+      seen.push("close");
+      await onClose();
+    },
+  });
+
   test("a NestJS application: its HTTP server's request listeners, init() as startup, close() as shutdown", async () => {
     const { createServer } = await import("node:http");
     const server = createServer();
     const seen: string[] = [];
     server.on("request", (req: { url: string }) => seen.push(`request ${req.url}`));
-    const nestLike = {
-      getHttpServer: () => server,
-      getHttpAdapter: () => ({}),
-      use() {},
-      listen() {},
-      init: async () => {
-        seen.push("init");
-      },
-      close: async () => {
-        seen.push("close");
-      },
-    };
+    const nestLike = nestShaped(server, {}, seen);
     const app = toLoadedApp(nestLike, "auto", "m");
     expect(app.detectedBy).toContain("NestJS");
     await app.startup?.();
@@ -298,19 +302,9 @@ describe("toLoadedApp", () => {
       seen.push("fastify ready");
     });
     instance.get("/x", async () => "from fastify");
-    const nestLike = {
-      getHttpServer: () => instance.server,
-      getHttpAdapter: () => ({ getInstance: () => instance }),
-      use() {},
-      listen() {},
-      init: async () => {
-        seen.push("init");
-      },
-      close: async () => {
-        seen.push("close");
-        await instance.close();
-      },
-    };
+    const nestLike = nestShaped(instance.server, { getInstance: () => instance }, seen, () =>
+      instance.close(),
+    );
     const app = toLoadedApp(nestLike, "auto", "m");
     await app.startup?.();
     expect(seen).toEqual(["init", "fastify ready"]);
