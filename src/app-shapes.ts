@@ -321,7 +321,8 @@ function elysiaServer(
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
  * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`; one
  *    with `handler()`, `use()` and `listen()` (a Polka app) -> node, through its handler;
- * 3. a node:http server (its own listeners), or a Fastify instance or hapi server (its server's) -> node;
+ * 3. a node:http server (its own listeners), or a Fastify instance, hapi server or NestJS
+ *    application (its server's) -> node;
  * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
  * 5. a two-parameter function whose second parameter is named as a response (`(req, res)`) -> node;
  * 6. any other function -> fetch. `--interface node` or `fetch` decides for any function.
