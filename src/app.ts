@@ -242,6 +242,15 @@ function exportsHint(mod: Record<string, unknown>): string {
   return ` It exports: ${shown}${names.length > 8 ? ", ..." : ""}.`;
 }
 
+function isH3v1App(value: Record<string, unknown>): boolean {
+  return (
+    typeof value.handler === "function" &&
+    typeof value.use === "function" &&
+    typeof value.resolve === "function" &&
+    Array.isArray(value.stack)
+  );
+}
+
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -249,6 +258,11 @@ export function describe(value: unknown): string {
   // `export default createApp()` of an async factory: its own keys are none, so "an empty object".
   if (typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
     return "a Promise (export what it resolves to: `export default await createApp()`)";
+  }
+  // h3 v1's createApp() (Nuxt 3's, and listhen's input): its handler takes h3's event, made by h3's
+  // own toNodeListener/toWebHandler, so only the app's h3 can adapt it.
+  if (typeof value === "object" && isH3v1App(value as Record<string, unknown>)) {
+    return "an h3 v1 app (createApp()): export toWebHandler(app) (or toNodeListener(app)) from h3 instead, or move to h3 v2, whose app has fetch()";
   }
   if (typeof value === "object") {
     const keys = Object.keys(value as object).slice(0, 5);

@@ -387,6 +387,11 @@ describe("toLoadedApp", () => {
       'Error loading app. "main:notAnApp" is a number (42); expected',
     );
     expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
+    // h3 v1's createApp(), as its keys are: its handler takes an h3 event only h3 can make.
+    const h3v1 = { use() {}, resolve() {}, handler() {}, stack: [], options: {} };
+    expect(() => toLoadedApp(h3v1, "auto", "main:x")).toThrow(
+      '"main:x" is an h3 v1 app (createApp()): export toWebHandler(app) (or toNodeListener(app)) from h3 instead',
+    );
     const pending = Promise.resolve({ fetch: () => new Response("ok") });
     expect(() => toLoadedApp(pending, "auto", "main:x")).toThrow(
       '"main:x" is a Promise (export what it resolves to: `export default await createApp()`); expected',
