@@ -46,7 +46,10 @@ function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
 }
 
 /** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
-const RESPONSE_NAME = /^_*(?:res|resp|response|reply|serverResponse)$/i;
+// Prefixed as adapters name it: srvx's toNodeHandler returns (nodeReq, nodeRes), @hono/node-server's
+// getRequestListener (incoming, outgoing); both were called as fetch handlers (500 on every request).
+const RESPONSE_NAME =
+  /^_*(?:(?:node|server|http|raw)_?(?:res|resp|response)|res|resp|response|reply|outgoing)$/i;
 
 /** A connect-style middleware's continuation, its third parameter. */
 const NEXT_NAME = /^_*(?:next|done|callback|cb)$/i;

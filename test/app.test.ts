@@ -369,6 +369,10 @@ describe("toLoadedApp", () => {
       "async function handler(req, reply) {}",
       "function (req,\n  res\n) {}",
       "({ handle(req, res) { res.end(); } }).handle",
+      // srvx's toNodeHandler(fetch) and @hono/node-server's getRequestListener(fetch), as they ship.
+      "function convertedNodeHandler(nodeReq, nodeRes) {}",
+      "async (incoming, outgoing) => {}",
+      "(req, serverResponse) => {}",
     ]) {
       expect(`${node}: ${detected(node)}`).toBe(`${node}: node`);
     }
@@ -378,6 +382,7 @@ describe("toLoadedApp", () => {
       "async function handle(req, ctx) {}",
       "({ url }, res) => {}",
       "(req) => new Response()",
+      "(request, resources) => new Response()",
     ]) {
       expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
     }
