@@ -45,9 +45,11 @@ function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
   return names.every((name) => PLAIN_NAME.test(name)) ? names : null;
 }
 
-/** A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's). */
-// Prefixed as adapters name it: srvx's toNodeHandler returns (nodeReq, nodeRes), @hono/node-server's
-// getRequestListener (incoming, outgoing); both were called as fetch handlers (500 on every request).
+/**
+ * A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's), also
+ * prefixed as adapters name it: srvx's toNodeHandler returns (nodeReq, nodeRes), @hono/node-server's
+ * getRequestListener (incoming, outgoing); both were called as fetch handlers (500 on every request).
+ */
 const RESPONSE_NAME =
   /^_*(?:(?:node|server|http|raw)_?(?:res|resp|response)|res|resp|response|reply|outgoing)$/i;
 
@@ -76,6 +78,20 @@ function looksLikeMiddleware(fn: ((...args: unknown[]) => unknown) & Record<stri
   if (fn.length < 3 || typeof fn.listen === "function") return false;
   const third = parameterNames(fn)?.[2];
   return third !== undefined && NEXT_NAME.test(third);
+}
+
+/**
+ * `(request, env, ctx)`: a fetch handler written as a Cloudflare Worker's fetch is (tsuv passes
+ * the request's info and an execution context with waitUntil). Served as node by its arity alone,
+ * every request was a 500 ('Invalid URL'). Only when every name is readable and none says node:
+ * the second not a response, the third not a continuation, none minified to one letter (a bundled
+ * `(e, t, n)` middleware stays node, as before).
+ */
+function looksLikeFetchWithContext(fn: (...args: unknown[]) => unknown): boolean {
+  const names = parameterNames(fn);
+  if (names === null || names.length < 3 || names.some((name) => name.replace(/^_+/, "").length < 2))
+    return false;
+  return !RESPONSE_NAME.test(names[1] as string) && !NEXT_NAME.test(names[2] as string);
 }
 
 /** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
@@ -326,7 +342,8 @@ function elysiaServer(
  *    with `handler()`, `use()` and `listen()` (a Polka app) -> node, through its handler;
  * 3. a node:http server (its own listeners), or a Fastify instance, hapi server or NestJS
  *    application (its server's) -> node;
- * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node;
+ * 4. a function with Express's `handle` and `use`, or taking 3+ parameters (req, res, next) -> node,
+ *    unless their names say fetch (`(request, env, ctx)`: looksLikeFetchWithContext);
  * 5. a two-parameter function whose second parameter is named as a response (`(req, res)`) -> node;
  * 6. any other function -> fetch. `--interface node` or `fetch` decides for any function.
  */
@@ -409,7 +426,7 @@ export function toLoadedApp(
     if (iface === "node") return asNode("--interface node");
     if (iface === "fetch")
       return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
-    if (looksLikeExpress(fn) || fn.length >= 3)
+    if (looksLikeExpress(fn) || (fn.length >= 3 && !looksLikeFetchWithContext(fn)))
       return asNode("function with Express shape or (req, res, next)");
     if (looksLikeNodeListener(fn))
       return asNode("function (req, res): its second parameter names a response");

@@ -357,7 +357,7 @@ describe("toLoadedApp", () => {
     expect(toLoadedApp(ambiguous, "auto", "m:app").interface).toBe("fetch");
     expect(toLoadedApp(ambiguous, "node", "m:app").interface).toBe("node");
   });
-  test("a two-parameter function whose second parameter names a response is a node listener under auto", () => {
+  test("parameter names decide under auto: a response second or a continuation third is node, (request, env, ctx) is fetch", () => {
     // Written as the app's JavaScript would be (the test file's own functions are transpiled).
     const fromSource = (source: string) =>
       new Function(`return ${source}`)() as (...args: unknown[]) => unknown;
@@ -372,6 +372,10 @@ describe("toLoadedApp", () => {
       // srvx's toNodeHandler(fetch) and @hono/node-server's getRequestListener(fetch), as they ship.
       "function convertedNodeHandler(nodeReq, nodeRes) {}",
       "async (incoming, outgoing) => {}",
+      // Three parameters that say node, or a bundle's one-letter names: node, as by arity before.
+      "function (req, res, parsedUrl) {}",
+      "function (request, env, next) {}",
+      "(e, t, n) => {}",
       "(req, serverResponse) => {}",
     ]) {
       expect(`${node}: ${detected(node)}`).toBe(`${node}: node`);
@@ -383,6 +387,9 @@ describe("toLoadedApp", () => {
       "({ url }, res) => {}",
       "(req) => new Response()",
       "(request, resources) => new Response()",
+      // A Cloudflare Worker's fetch as a bare function: three parameters, none named for node.
+      "async function handler(request, env, ctx) {}",
+      "(req, context, _info) => new Response()",
     ]) {
       expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
     }

@@ -1074,6 +1074,16 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(server.stdout()).toContain("hono task done");
   });
 
+  test("a (request, env, ctx) function, as a Cloudflare Worker's fetch is written: a fetch handler, its ctx.waitUntil waited for at exit", async () => {
+    const server = await startTsuv(runtime, [`${APP}:workerStyle`, "--port", "0"]);
+    const response = await fetch(`${server.url}/cf`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("worker-style /cf");
+    server.signal("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).toContain("worker-style task done");
+  });
+
   test("a unix socket, removed on exit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-uds-"));
     const path = join(dir, "tsuv.sock");
