@@ -94,6 +94,16 @@ function looksLikeFetchWithContext(fn: (...args: unknown[]) => unknown): boolean
   return !RESPONSE_NAME.test(names[1] as string) && !NEXT_NAME.test(names[2] as string);
 }
 
+/**
+ * `export default async function (fastify, opts)`: fastify-cli's app template, a plugin that
+ * fastify-cli registers on an instance it makes. Taken for a fetch handler, every request called
+ * the plugin with a Request and failed; only the app's own Fastify can make the instance.
+ */
+function looksLikeFastifyPlugin(fn: (...args: unknown[]) => unknown): boolean {
+  const first = parameterNames(fn)?.[0];
+  return first !== undefined && /^_*fastify$/i.test(first);
+}
+
 /** `app.upgrade = (req, socket, head) => ...` on a node-interface app. */
 function upgradeOf(holder: Record<string, unknown>): NodeUpgradeListener | undefined {
   const upgrade = holder.upgrade;
@@ -430,6 +440,11 @@ export function toLoadedApp(
       return asNode("function with Express shape or (req, res, next)");
     if (looksLikeNodeListener(fn))
       return asNode("function (req, res): its second parameter names a response");
+    if (looksLikeFastifyPlugin(fn)) {
+      throw new AppLoadError(
+        `Error loading app. "${moduleLabel}" is a Fastify plugin (fastify, opts), the shape fastify-cli serves, not an app: export a Fastify instance that registers it instead (\`export default Fastify().register(plugin)\`); tsuv runs its ready() and close().`,
+      );
+    }
     return {
       interface: "fetch",
       fetch: fn as FetchHandler,

@@ -399,6 +399,12 @@ describe("toLoadedApp", () => {
       'Error loading app. "main:notAnApp" is a number (42); expected',
     );
     expect(() => toLoadedApp({ a: 1 }, "auto", "main:x")).toThrow("is an object with keys a;");
+    // fastify-cli's app template, a plugin: refused with the way out, under auto only.
+    const plugin = new Function("return async function (fastify, opts) { fastify.get('/', () => 'x'); }")();
+    expect(() => toLoadedApp(plugin, "auto", "main:x")).toThrow(
+      '"main:x" is a Fastify plugin (fastify, opts), the shape fastify-cli serves, not an app: export a Fastify instance that registers it instead',
+    );
+    expect(toLoadedApp(plugin, "fetch", "main:x").interface).toBe("fetch");
     // h3 v1's createApp(), as its keys are: its handler takes an h3 event only h3 can make.
     const h3v1 = { use() {}, resolve() {}, handler() {}, stack: [], options: {} };
     expect(() => toLoadedApp(h3v1, "auto", "main:x")).toThrow(
