@@ -313,6 +313,21 @@ function isElysia(holder: Record<string, unknown>): boolean {
 }
 
 /**
+ * `export default new Elysia().get(...).listen(3000)`, Elysia's quick-start with an export added:
+ * its own Bun.serve ran as the module loaded and served beside tsuv's port, unannounced (a second
+ * worker's import binds it again). Refused, as a node:http server that already listens is.
+ */
+function refuseListeningElysia(holder: Record<string, unknown>, moduleLabel: string): void {
+  const server = holder.server as { port?: unknown; url?: unknown } | null | undefined;
+  if (server === null || server === undefined) return;
+  const where =
+    typeof server.port === "number" ? `port ${server.port}` : String(server.url ?? "its own server");
+  throw new AppLoadError(
+    `Error loading app. "${moduleLabel}" is an Elysia app that already listens (on ${where}): its listen() ran as the module loaded. tsuv listens for it: export the app without calling listen(), or call it only when run directly (if (import.meta.main)).`,
+  );
+}
+
+/**
  * Elysia under tsuv: its `server` (what `context.server` and `.ws()` routes use) is the adapter's
  * stand-in, its WebSocket handlers are those its listen() gives Bun.serve: each calls the handler
  * of that name that the `.ws()` route put in the socket's data (Elysia 1.4's elysia/ws), and its
@@ -395,7 +410,9 @@ export function toLoadedApp(
         detectedBy: "object with fetch()",
         ...(ignored.length > 0 ? { ignoredServeOptions: ignored } : {}),
       };
-      return isElysia(holder) ? { ...loaded, ...elysiaServer(holder) } : loaded;
+      if (!isElysia(holder)) return loaded;
+      refuseListeningElysia(holder, moduleLabel);
+      return { ...loaded, ...elysiaServer(holder) };
     }
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
     const owner = iface === "fetch" ? null : (fastifyOwner(holder) ?? hapiOwner(holder) ?? nestOwner(holder));

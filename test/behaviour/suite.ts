@@ -1146,6 +1146,18 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     }
   });
 
+  test("an Elysia app whose listen() ran at import is refused with exit 3, not served beside its own server", async () => {
+    const result = await runTsuv(runtime, ["test/fixtures/apps/elysia-listening.ts", "--port", "0"]);
+    expect(result.code).toBe(3);
+    // Only Bun.serve backs Elysia's listen(); elsewhere its web-standard adapter refuses it first.
+    expect(result.stderr).toMatch(
+      runtime === "bun"
+        ? /is an Elysia app that already listens \(on port \d+\): its listen\(\) ran as the module loaded/
+        : /failed to load: WebStandard does not support listen/,
+    );
+    expect(result.stderr).not.toMatch(/tsuv running on/);
+  });
+
   test("port in use fails fast with exit 1", async () => {
     const first = await serveApp();
     const result = await runTsuv(runtime, [`${APP}:app`, "--port", String(first.port)]);
