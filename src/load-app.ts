@@ -1,7 +1,7 @@
 /**
  * The app as a server loads it: imported and its interface detected (app.ts), and what in it tsuv
  * replaces said at start-up: Bun.serve's listening options on its export, an exported HTTPS
- * server's key and certificate, a listen() of its own as it loaded (Node: RuntimeAdapter.watchListenCalls).
+ * server's key and certificate, a server of its own started as it loaded (RuntimeAdapter.watchListenCalls).
  */
 import { importApp, type LoadedApp } from "./app.ts";
 import { toLoadedApp } from "./app-shapes.ts";
@@ -24,7 +24,7 @@ export function serveOptionsWarning(keys: readonly string[], servesTls = false):
 export const HTTPS_SERVER_WARNING = `The app's export is an HTTPS server (https.createServer): tsuv serves its request listeners from its own listener, without the server's key and certificate, so it serves plain HTTP: ${SERVE_HTTPS_WITH}.`;
 
 const OWN_LISTEN_WARNING =
-  "The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app): that server of its own serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly.";
+  "The app started a server of its own as it loaded (as `app.listen(3000)` at the end of an Express app does, or a Bun.serve() or Deno.serve() beside the export): it serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly (if (import.meta.main)).";
 
 /** `sayWarnings` false: the warnings are another worker's to say (WorkerBoot.appWarnings). */
 export async function loadApp(

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rawRequest } from "./helpers/raw-http.ts";
-import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
+import { killAll, RUNTIMES, type RuntimeKey, startTsuv } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/node-app.ts";
 const NODE = [APP, "--interface", "node", "--port", "0"];
@@ -159,34 +159,58 @@ describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
   });
 });
 
-describe.each(["node20", "node24"] as const)("%s: an app that listens by itself as it loads", (runtime) => {
-  test("is warned about: its own server would run beside tsuv's, unsupervised", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tsuv-self-listen-"));
-    try {
-      writeFileSync(
-        join(dir, "app.mjs"),
-        [
-          `import { createServer } from "node:http";`,
-          `const handler = (req, res) => res.end("served by tsuv");`,
-          // An Express app's app.listen(3000) at the bottom of the file, on a free port here.
-          `createServer(handler).listen(0, "127.0.0.1");`,
-          `export default handler;`,
-          ``,
-        ].join("\n"),
-      );
-      const server = await startTsuv(runtime, ["app.mjs", "--interface", "node", "--port", "0"], {
-        cwd: dir,
-      });
-      expect(await (await fetch(`${server.url}/`)).text()).toBe("served by tsuv");
-      expect(server.stderr() + server.stdout()).toContain(
-        "WARNING:  The app called listen() as it loaded (as `app.listen(3000)` at the end of an Express app)",
-      );
-      // An app that does not: nothing said.
-      const plain = await startTsuv(runtime, [...NODE]);
-      expect(await (await fetch(`${plain.url}/`)).text()).toBe("node says hi");
-      expect(plain.stderr() + plain.stdout()).not.toContain("called listen()");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+// What opens a server of the app's own as it loads, by runtime: an Express app's app.listen(3000)
+// (node:http; on Bun it goes through Bun.serve), Bun.serve() and Deno.serve() beside the export.
+// Each on a free port here.
+const OWN_SERVERS: [RuntimeKey, string, string][] = [
+  [
+    "node20",
+    "node:http listen()",
+    `(await import("node:http")).createServer(handler).listen(0, "127.0.0.1");`,
+  ],
+  [
+    "node24",
+    "node:http listen()",
+    `(await import("node:http")).createServer(handler).listen(0, "127.0.0.1");`,
+  ],
+  ["bun", "node:http listen()", `(await import("node:http")).createServer(handler).listen(0, "127.0.0.1");`],
+  ["bun", "Bun.serve()", `Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("own") });`],
+  [
+    "deno",
+    "Deno.serve()",
+    `Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => new Response("own"));`,
+  ],
+];
+
+describe.each(OWN_SERVERS)(
+  "%s: an app that opens a server of its own as it loads (%s)",
+  (runtime, _what, line) => {
+    test("is warned about: its own server would run beside tsuv's, unsupervised", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsuv-self-listen-"));
+      try {
+        writeFileSync(
+          join(dir, "app.mjs"),
+          [
+            `const handler = (req, res) => res.end("served by tsuv");`,
+            line,
+            `export default handler;`,
+            ``,
+          ].join("\n"),
+        );
+        const server = await startTsuv(runtime, ["app.mjs", "--interface", "node", "--port", "0"], {
+          cwd: dir,
+        });
+        expect(await (await fetch(`${server.url}/`)).text()).toBe("served by tsuv");
+        expect(server.stderr() + server.stdout()).toContain(
+          "WARNING:  The app started a server of its own as it loaded (as `app.listen(3000)` at the end of an Express app does",
+        );
+        // An app that does not: nothing said.
+        const plain = await startTsuv(runtime, [...NODE]);
+        expect(await (await fetch(`${plain.url}/`)).text()).toBe("node says hi");
+        expect(plain.stderr() + plain.stdout()).not.toContain("server of its own");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

@@ -348,10 +348,11 @@ export interface RuntimeAdapter {
   unreadAppConfigWarning?(appDir: string, app: string): string | null;
 
   /**
-   * Count the listen() calls of node:net servers from now on (an Express app's `app.listen(3000)`
-   * at the bottom of its file), to tell when the app's import opened a server of its own; the
-   * returned function stops counting and gives the number. Node only: Bun's node:http servers are
-   * its own, and on Deno node:net would cost start-up.
+   * Count the calls that open a server from now on, to tell when the app's import opened one of its
+   * own (an Express app's `app.listen(3000)` at the bottom of its file, a `Bun.serve()` or
+   * `Deno.serve()` beside the export); the returned function stops counting and gives the number.
+   * Node: node:net listen(); Bun: Bun.serve (its node:http servers go through it); Deno: Deno.serve
+   * only (node:net would cost start-up).
    */
   watchListenCalls?(): () => number;
 

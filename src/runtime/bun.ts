@@ -42,6 +42,7 @@ import {
   BunRequestInfo,
   TrackedBunRequestInfo,
 } from "./bun-request-info.ts";
+import { countCalls } from "./count-calls.ts";
 import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, probeNative } from "./native-listen.ts";
@@ -366,6 +367,9 @@ export function createAdapter(): RuntimeAdapter {
     info,
     serve: (options) => serve(info, options),
     importModule: (absolutePath) => importByRealPath(absolutePath),
+    // Bun.serve() as the app loads: its own server, or a node:http listen() (Bun's node:http
+    // servers are Bun.serve's, as an Express app's app.listen(3000) is).
+    watchListenCalls: () => countCalls(Bun, "serve"),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     probePort: async (host, port) => {

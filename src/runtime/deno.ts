@@ -34,6 +34,7 @@ import type {
   ServeOptions,
   SharedSocket,
 } from "./adapter.ts";
+import { countCalls } from "./count-calls.ts";
 import { denoAppConfigWarning } from "./deno-config.ts";
 import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
 import { denoProcessBasics } from "./deno-process.ts";
@@ -249,6 +250,9 @@ export function createAdapter(): RuntimeAdapter {
     info,
     serve: (options) => serve(info, options),
     importModule: async (absolutePath) => import(await fileUrl(absolutePath, info)),
+    // Deno.serve() as the app loads. A node:http listen() is not seen here: node:net would cost
+    // every start ~30 ms (runtime/paths.ts).
+    watchListenCalls: () => countCalls(Deno, "serve"),
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     unreadAppConfigWarning: (appDir, app) =>

@@ -5,6 +5,7 @@
  */
 import { Server } from "node:net";
 import type { RuntimeAdapter } from "./adapter.ts";
+import { countCalls } from "./count-calls.ts";
 import { detectRuntime } from "./detect.ts";
 import { serveNode } from "./node-http.ts";
 import { bindSharedSocket, probePort } from "./node-socket.ts";
@@ -20,17 +21,7 @@ export { ensureTsHooks } from "./node-ts-register.ts";
  * with a host binds only after a DNS lookup, when the import is long done.
  */
 function watchListenCalls(): () => number {
-  const prototype = Server.prototype;
-  const original = prototype.listen;
-  let calls = 0;
-  prototype.listen = function (this: Server, ...args: unknown[]) {
-    calls++;
-    return (original as (...a: unknown[]) => Server).apply(this, args);
-  } as typeof original;
-  return () => {
-    prototype.listen = original;
-    return calls;
-  };
+  return countCalls(Server.prototype, "listen");
 }
 
 /** The thread-worker entry: dist/worker.mjs beside the bundle (plumbing finds it the same way). */
