@@ -1,0 +1,95 @@
+/**
+ * What a function's parameters say about the app it is, under --interface auto: a node:http listener
+ * `(req, res)`, a connect-style middleware `(req, res, next)`, a fetch handler `(request, env, ctx)`,
+ * a Fastify plugin `(fastify, opts)`. Read from the function's source (its parameter names), since
+ * by arity alone each looks like another. Used by toLoadedApp (app-shapes.ts).
+ */
+export function looksLikeExpress(fn: { length: number } & Record<string, unknown>): boolean {
+  return typeof fn.handle === "function" && typeof fn.use === "function";
+}
+
+/**
+ * The head of a function's source up to its parameter list: `(req, res)`, `function listener(request,
+ * response)`, a method `handle(req, res)`. What a class, native code (a bound function) or an
+ * arrow with one bare parameter says does not match.
+ */
+const PARAMETER_LIST = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(([^)]*)\)/;
+const PLAIN_NAME = /^[\w$]+$/;
+
+/**
+ * A function's parameter names as its source writes them, or null when they are not all plain names
+ * (destructuring, defaults, rest) or the source does not show them (native code, a class).
+ */
+function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return null;
+  }
+  const list = PARAMETER_LIST.exec(source)?.[1];
+  if (list === undefined) return null;
+  const names = list.split(",").map((name) => name.trim());
+  return names.every((name) => PLAIN_NAME.test(name)) ? names : null;
+}
+
+/**
+ * A response object's names, for node:http's second parameter (Express's, Nitro's, Polka's), also
+ * prefixed as adapters name it: srvx's toNodeHandler returns (nodeReq, nodeRes), @hono/node-server's
+ * getRequestListener (incoming, outgoing); both were called as fetch handlers (500 on every request).
+ */
+const RESPONSE_NAME =
+  /^_*(?:(?:node|server|http|raw)_?(?:res|resp|response)|res|resp|response|reply|outgoing)$/i;
+
+/** A connect-style middleware's continuation, its third parameter. */
+const NEXT_NAME = /^_*(?:next|done|callback|cb)$/i;
+
+/**
+ * `(req, res) => res.end(...)`: a node:http request listener written as a plain function (React
+ * Router's createRequestListener, Nitro's node-listener, a hand-written one). By arity alone it is
+ * indistinguishable from a fetch handler `(request, info)`; its second parameter's name tells.
+ */
+export function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): boolean {
+  if (fn.length !== 2) return false;
+  const names = parameterNames(fn);
+  return names?.length === 2 && RESPONSE_NAME.test(names[1] as string);
+}
+
+/**
+ * A connect-style middleware `(req, res, next)` (serve-static, an Express Router, SvelteKit's
+ * handler) rather than a whole app: its third parameter is named as a continuation and it has no
+ * listen() of its own (Express and connect apps, which end their chain themselves when next is
+ * absent). By name, because a third parameter can be anything else: Polka 0.5's `handler(req, res,
+ * info)` reads it as the parsed URL, and Polka 1.0's bound handler runs its chain in it.
+ */
+export function looksLikeMiddleware(
+  fn: ((...args: unknown[]) => unknown) & Record<string, unknown>,
+): boolean {
+  if (fn.length < 3 || typeof fn.listen === "function") return false;
+  const third = parameterNames(fn)?.[2];
+  return third !== undefined && NEXT_NAME.test(third);
+}
+
+/**
+ * `(request, env, ctx)`: a fetch handler written as a Cloudflare Worker's fetch is (tsuv passes
+ * the request's info and an execution context with waitUntil). Served as node by its arity alone,
+ * every request was a 500 ('Invalid URL'). Only when every name is readable and none says node:
+ * the second not a response, the third not a continuation, none minified to one letter (a bundled
+ * `(e, t, n)` middleware stays node, as before).
+ */
+export function looksLikeFetchWithContext(fn: (...args: unknown[]) => unknown): boolean {
+  const names = parameterNames(fn);
+  if (names === null || names.length < 3 || names.some((name) => name.replace(/^_+/, "").length < 2))
+    return false;
+  return !RESPONSE_NAME.test(names[1] as string) && !NEXT_NAME.test(names[2] as string);
+}
+
+/**
+ * `export default async function (fastify, opts)`: fastify-cli's app template, a plugin that
+ * fastify-cli registers on an instance it makes. Taken for a fetch handler, every request called
+ * the plugin with a Request and failed; only the app's own Fastify can make the instance.
+ */
+export function looksLikeFastifyPlugin(fn: (...args: unknown[]) => unknown): boolean {
+  const first = parameterNames(fn)?.[0];
+  return first !== undefined && /^_*fastify$/i.test(first);
+}
