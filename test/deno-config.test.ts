@@ -142,7 +142,7 @@ describe("on Deno", () => {
     test(`the workspace that warning names serves with the app's import map: ${mode.join(" ") || "one worker"}`, async () => {
       const dir = project(`workspace${mode.join("")}`, {
         workspace: ["./tsuv"],
-        unstable: ["net", "no-legacy-abort"],
+        unstable: ["net", "no-legacy-abort", "detect-cjs"],
         // tsuv's npm packages from its node_modules, as tsuv's own deno.json says (docs/deployment.md).
         nodeModulesDir: "manual",
       });
@@ -174,7 +174,9 @@ describe("on Deno", () => {
     expect(running.output()).toContain(
       `WARNING:  The app's ${dir}/tsconfig.json is not read: Deno reads the configuration beside its main module, here ${ROOT}/src/cli.ts, so its compilerOptions do not apply.`,
     );
-    expect(running.output()).toContain(`"unstable": ["net", "no-legacy-abort"] to ${dir}/deno.json`);
+    expect(running.output()).toContain(
+      `"unstable": ["net", "no-legacy-abort", "detect-cjs"] to ${dir}/deno.json`,
+    );
   });
 
   test("an app with no deno.json of its own: nothing said", async () => {

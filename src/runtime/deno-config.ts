@@ -105,7 +105,7 @@ export function unreadAppConfigWarning(appConfig: string, mainModulePath: string
   const what =
     name === "tsconfig.json" ? "its compilerOptions do" : "the app's imports and compilerOptions do";
   const denoJson = name === "tsconfig.json" ? `${dir}/deno.json` : "that file";
-  return `The app's ${appConfig} is not read: Deno reads the configuration beside its main module, here ${mainModulePath}, so ${what} not apply. To have it read, put tsuv (or a link to it) at ${dir}/tsuv, and add "workspace": ["./tsuv"] and "unstable": ["net", "no-legacy-abort"] to ${denoJson} (docs/deployment.md).`;
+  return `The app's ${appConfig} is not read: Deno reads the configuration beside its main module, here ${mainModulePath}, so ${what} not apply. To have it read, put tsuv (or a link to it) at ${dir}/tsuv, and add "workspace": ["./tsuv"] and "unstable": ["net", "no-legacy-abort", "detect-cjs"] to ${denoJson} (docs/deployment.md).`;
 }
 
 /**
