@@ -93,3 +93,13 @@ export function looksLikeFastifyPlugin(fn: (...args: unknown[]) => unknown): boo
   const first = parameterNames(fn)?.[0];
   return first !== undefined && /^_*fastify$/i.test(first);
 }
+
+/**
+ * `(e, t)`: two parameters a bundler renamed to single letters, which could be `(request, info)`
+ * or `(req, res)` alike.
+ */
+export function hasMinifiedPair(fn: (...args: unknown[]) => unknown): boolean {
+  if (fn.length !== 2) return false;
+  const names = parameterNames(fn);
+  return names?.length === 2 && names.every((name) => name.replace(/^_+/, "").length < 2);
+}

@@ -6,6 +6,7 @@
 import { describe, type LoadedApp } from "./app.ts";
 import { isNodeServer, nodeServerApp, serverOwnerApp, serverOwnerOf, upgradeOf } from "./app-node-servers.ts";
 import {
+  hasMinifiedPair,
   looksLikeExpress,
   looksLikeFastifyPlugin,
   looksLikeFetchWithContext,
@@ -196,6 +197,7 @@ export function toLoadedApp(
       fetch: fn as FetchHandler,
       ...hooks,
       detectedBy: "function (request, info)",
+      ...(hasMinifiedPair(fn) ? { interfaceGuessed: true } : {}),
     };
   }
   throw notAnApp();

@@ -68,6 +68,12 @@ export interface LoadedApp {
    * given them too (--ssl-*): said at start-up (load-app.ts).
    */
   ignoredHttpsServer?: boolean;
+  /**
+   * A two-parameter function whose names say nothing (a bundle's `(e, t)`), taken for a fetch
+   * handler by default: a node:http listener so minified fails every request, so it is said at
+   * start-up with the way out, --interface node (load-app.ts).
+   */
+  interfaceGuessed?: boolean;
 }
 
 export interface AppSpec {

@@ -394,6 +394,19 @@ describe("toLoadedApp", () => {
       expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
     }
   });
+  test("a two-parameter function with a bundle's one-letter names is fetch, marked as a guess", () => {
+    const minified = new Function("return (e, t) => t.end('x')")() as (...args: unknown[]) => unknown;
+    expect(toLoadedApp(minified, "auto", "m:app")).toMatchObject({
+      interface: "fetch",
+      interfaceGuessed: true,
+    });
+    expect(toLoadedApp(minified, "node", "m:app").interfaceGuessed).toBeUndefined();
+    expect(toLoadedApp(minified, "fetch", "m:app").interfaceGuessed).toBeUndefined();
+    const named = new Function("return (request, info) => new Response('x')")() as (
+      ...args: unknown[]
+    ) => unknown;
+    expect(toLoadedApp(named, "auto", "m:app").interfaceGuessed).toBeUndefined();
+  });
   test("not an app: says what was found", () => {
     expect(() => toLoadedApp(42, "auto", "main:notAnApp")).toThrow(
       'Error loading app. "main:notAnApp" is a number (42); expected',

@@ -159,6 +159,25 @@ describe.each(RUNTIMES)("%s: a node-interface app", (runtime) => {
   });
 });
 
+describe.each(RUNTIMES)("%s: a minified (e, t) function", (runtime) => {
+  test("is served as fetch with a start-up warning naming --interface node, which serves it as a listener", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-minified-"));
+    try {
+      // What a bundler makes of `export default (req, res) => res.end(...)`.
+      writeFileSync(join(dir, "app.mjs"), `export default (e, t) => t.end("node listener");\n`);
+      const guessed = await startTsuv(runtime, ["app.mjs", "--port", "0"], { cwd: dir });
+      expect(guessed.stderr()).toContain(
+        `WARNING:  "app.mjs" is a function of two parameters whose names do not say what it is (minified?): it is served as a fetch handler (request, info). If it is a node:http listener (req, res), serve it with --interface node`,
+      );
+      const told = await startTsuv(runtime, ["app.mjs", "--interface", "node", "--port", "0"], { cwd: dir });
+      expect(await (await fetch(`${told.url}/`)).text()).toBe("node listener");
+      expect(told.stderr()).not.toContain("minified?");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // What opens a server of the app's own as it loads, by runtime: an Express app's app.listen(3000)
 // (node:http; on Bun it goes through Bun.serve), Bun.serve() and Deno.serve() beside the export.
 // Each on a free port here.
