@@ -41,6 +41,9 @@ function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
 const RESPONSE_NAME =
   /^_*(?:(?:node|server|http|raw)_?(?:res|resp|response)|res|resp|response|reply|outgoing)$/i;
 
+/** A one-letter name (`e`, `_t`): what a bundler's minifier leaves, which says nothing. */
+const isShortened = (name: string): boolean => name.replace(/^_+/, "").length < 2;
+
 /** A connect-style middleware's continuation, its third parameter. */
 const NEXT_NAME = /^_*(?:next|done|callback|cb)$/i;
 
@@ -79,8 +82,7 @@ export function looksLikeMiddleware(
  */
 export function looksLikeFetchWithContext(fn: (...args: unknown[]) => unknown): boolean {
   const names = parameterNames(fn);
-  if (names === null || names.length < 3 || names.some((name) => name.replace(/^_+/, "").length < 2))
-    return false;
+  if (names === null || names.length < 3 || names.some(isShortened)) return false;
   return !RESPONSE_NAME.test(names[1] as string) && !NEXT_NAME.test(names[2] as string);
 }
 
@@ -101,5 +103,5 @@ export function looksLikeFastifyPlugin(fn: (...args: unknown[]) => unknown): boo
 export function hasMinifiedPair(fn: (...args: unknown[]) => unknown): boolean {
   if (fn.length !== 2) return false;
   const names = parameterNames(fn);
-  return names?.length === 2 && names.every((name) => name.replace(/^_+/, "").length < 2);
+  return names?.length === 2 && names.every(isShortened);
 }
