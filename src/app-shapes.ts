@@ -24,6 +24,21 @@ const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls"] as const;
 function isPolka(holder: Record<string, unknown>): boolean {
   return (
     typeof holder.handler === "function" &&
+    holder.handler.length > 0 &&
+    typeof holder.use === "function" &&
+    typeof holder.listen === "function"
+  );
+}
+
+/**
+ * A Fresh 2 app (`new App().use(...).get(...)`, exported as `app`): its handler() takes nothing and
+ * builds the fetch handler, as `export default { fetch: app.handler() }` and its listen() use it.
+ * Taken for a Polka app, its handler(req, res) returned that function and the request hung.
+ */
+function isFresh(holder: Record<string, unknown>): boolean {
+  return (
+    typeof holder.handler === "function" &&
+    holder.handler.length === 0 &&
     typeof holder.use === "function" &&
     typeof holder.listen === "function"
   );
@@ -92,7 +107,8 @@ function elysiaServer(
 
 /**
  * Decide the interface. `auto` rules, in order:
- * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style);
+ * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style), or with a
+ *    handler() that takes nothing and makes one (Fresh 2) -> fetch;
  * 2. an object with `callback()` and `listen()` (a Koa app) -> node, through `app.callback()`; one
  *    with `handler()`, `use()` and `listen()` (a Polka app) -> node, through its handler;
  * 3. a node:http server (its own listeners), or a Fastify instance, hapi server or NestJS
@@ -147,6 +163,16 @@ export function toLoadedApp(
     if (isNodeServer(holder) && iface !== "fetch") return nodeServerApp(holder, moduleLabel, hooks);
     const owner = iface === "fetch" ? null : serverOwnerOf(holder);
     if (owner) return serverOwnerApp(owner, moduleLabel);
+    if (isFresh(holder) && iface !== "node") {
+      const fetch = (holder.handler as () => unknown).call(target);
+      if (typeof fetch === "function")
+        return {
+          interface: "fetch",
+          fetch: fetch as FetchHandler,
+          ...hooks,
+          detectedBy: "object whose handler() makes the fetch handler (Fresh)",
+        };
+    }
     if (isPolka(holder) && iface !== "fetch") {
       const handler = holder.handler as NodeRequestListener;
       return {

@@ -217,19 +217,38 @@ describe("toLoadedApp", () => {
 
   test("a Polka app object: its handler, called with (req, res) only", () => {
     const calls: unknown[][] = [];
+    // Polka 0.5's handler(req, res, info), as it is declared (Polka 1.0's, bound, keeps its length).
     const polkaLike = {
       use() {},
       listen() {},
-      handler(...args: unknown[]) {
-        calls.push([this, ...args]);
+      handler(req: unknown, res: unknown, _info: unknown) {
+        calls.push([this, req, res, _info]);
       },
     };
     const app = toLoadedApp(polkaLike, "auto", "m");
     expect(app.interface).toBe("node");
     expect(app.middleware).toBeUndefined();
     (app.node as (...args: unknown[]) => void)("req", "res");
-    expect(calls).toEqual([[polkaLike, "req", "res"]]);
+    expect(calls).toEqual([[polkaLike, "req", "res", undefined]]);
     expect(() => toLoadedApp(polkaLike, "fetch", "m")).toThrow(/is an object/);
+  });
+
+  test("a Fresh app object: handler() takes nothing and builds the fetch handler, once", async () => {
+    let built = 0;
+    const freshLike = {
+      use() {},
+      listen() {},
+      handler() {
+        built++;
+        return async (request: Request) => new Response(`fresh ${new URL(request.url).pathname}`);
+      },
+    };
+    const app = toLoadedApp(freshLike, "auto", "m");
+    expect(app.interface).toBe("fetch");
+    expect(app.detectedBy).toContain("Fresh");
+    const answer = await (app.fetch as (r: Request) => Promise<Response>)(new Request("http://x/a"));
+    expect(await answer.text()).toBe("fresh /a");
+    expect(built).toBe(1);
   });
 
   test("a hapi server: its listener's request listeners, initialize() as startup (awaited by early requests), stop() as shutdown", async () => {

@@ -1064,6 +1064,13 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     }
   }, 30_000);
 
+  test("a Fresh app object (handler() builds its fetch handler): served, not taken for a Polka app and left hanging", async () => {
+    const server = await startTsuv(runtime, ["test/fixtures/apps/frameworks.ts:freshApp", "--port", "0"]);
+    const answer = await fetch(`${server.url}/`, { signal: AbortSignal.timeout(5000) });
+    expect(await answer.text()).toBe("fresh /");
+    expect((await fetch(`${server.url}/nope`, { signal: AbortSignal.timeout(5000) })).status).toBe(404);
+  });
+
   test("a Hono app's c.executionCtx.waitUntil (as written for Cloudflare Workers): served, and waited for at exit", async () => {
     const server = await startTsuv(runtime, ["test/fixtures/apps/hono-wait-until.ts", "--port", "0"]);
     const response = await fetch(`${server.url}/`);
