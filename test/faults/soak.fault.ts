@@ -4,6 +4,11 @@
  * both classes covered, and both Node versions). Every request must succeed; the RSS of the whole
  * process tree after warm-up grows by at most 10%, and no process of the tree holds more fds after
  * the soak than before it (/proc/PID/fd, both read with the server idle).
+ *
+ * The warm-up is long because Deno's tree grows once, by about 6 MiB (6%), somewhere after 100,000
+ * requests and then stays flat: sampled every 20,000 requests up to 500,000 (and every 100,000 up to
+ * 900,000), two runs stepped 99 -> 105/106 MiB at 130,000-150,000 and never moved again. After a
+ * 30,000-request warm-up that one-off step read as 10.3% growth and failed a CI run; it is not a leak.
  * Run by `npm run test:faults` (not `npm test`).
  */
 import { afterEach, expect, test } from "bun:test";
@@ -11,8 +16,9 @@ import { killAll, type RuntimeKey, waitIdentities } from "../helpers/tsuv.ts";
 import { CONNECTIONS, report, startWorkers, treeFds, treeRssKiB, type WorkerClassName } from "./harness.ts";
 import { LoadClient } from "./load-client.ts";
 
+/** Requests counted by the soak, after the warm-up. */
 const TOTAL = 300_000;
-const WARMUP = 30_000;
+const WARMUP = 200_000;
 /** Let the server see the clients' FINs and close those sockets before counting fds. */
 const SETTLE_MS = 500;
 const SOAKS: [RuntimeKey, WorkerClassName][] = [
@@ -42,7 +48,7 @@ for (const [runtime, workerClass] of SOAKS) {
     await Bun.sleep(SETTLE_MS);
     const rssBefore = treeRssKiB(t.pid);
     const fdsBefore = treeFds(t.pid);
-    const soak = await run(t.port, TOTAL - warm.ok - warm.failed);
+    const soak = await run(t.port, TOTAL);
     await Bun.sleep(SETTLE_MS);
     const rssAfter = treeRssKiB(t.pid);
     const fdsAfter = treeFds(t.pid);
@@ -53,7 +59,8 @@ for (const [runtime, workerClass] of SOAKS) {
     const sum = (map: Map<number, number>) => common.reduce((total, pid) => total + (map.get(pid) ?? 0), 0);
     const growth = (sum(rssAfter) - sum(rssBefore)) / sum(rssBefore);
     report(`soak ${runtime} ${workerClass}`, {
-      requests: warm.ok + warm.failed + soak.ok + soak.failed,
+      warmUpRequests: warm.ok + warm.failed,
+      requests: soak.ok + soak.failed,
       failed: warm.failed + soak.failed,
       requestsPerSecond: Math.round(soak.ok / (soak.ms / 1000)),
       rssBeforeMiB: Math.round(sum(rssBefore) / 1024),
