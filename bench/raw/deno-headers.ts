@@ -7,6 +7,7 @@
 //   MODE=write      response.headers.has("server") then .append(...)  (tsuv's server header)
 //   MODE=typed      a content-type given in the Response's init (what most apps send)
 //   MODE=typed2     the same with `server` in the init too (one header more, no Headers calls)
+//   MODE=url        request.url read (what tsuv's Deno adapter reads of every request)
 const mode = Deno.env.get("MODE") ?? "none";
 const TYPED = { "content-type": "text/plain;charset=UTF-8" };
 const TYPED_SERVER = { ...TYPED, server: "tsuv" };
@@ -18,7 +19,8 @@ Deno.serve(
     onListen() {},
   },
   (request) => {
-    if (mode === "read") request.headers.has("x-forwarded-for");
+    if (mode === "url") request.url.startsWith("http://127.0.0.1:");
+    else if (mode === "read") request.headers.has("x-forwarded-for");
     else if (mode === "read2") {
       const headers = request.headers;
       if (!headers.has("x-forwarded-for")) headers.has("x-forwarded-proto");

@@ -14,7 +14,8 @@
  *   is read before it answers if the handler wants it.
  * - Bun.serve refuses request bodies over `maxRequestBodySize` (default 128 MiB) with 413.
  * - A request without a valid Host header (HTTP/1.0 without one, `Host: a b`) gets a relative url
- *   ("/a?q=1"); some invalid ones (`Host: a:b`, `Host: [::1`) an absolute one no URL parser takes.
+ *   ("/a?q=1"); some invalid ones (`Host: a:b`, `Host: [::1`) an absolute one no URL parser takes;
+ *   an absolute-form target (`GET https://a/x`) the Host header's authority.
  * - `stop(false)` stops accepting, closes idle keep-alive connections at once, and resolves once the
  *   in-flight requests (streamed bodies included) are done; `stop(true)` afterwards cuts them.
  * - Bun cannot listen on an inherited fd (oven-sh/bun PR #36491), and Bun.serve has no backlog option.
@@ -22,6 +23,7 @@
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
 import { httpDate } from "../middleware/default-headers.ts";
+import { urlAuthorityCheck } from "../request-authority.ts";
 import { urlHost, withUrl } from "../request-url.ts";
 import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
@@ -228,16 +230,20 @@ function serveFetch(
       },
     );
   };
-  // Bun's own base for a request whose Host it found missing or invalid (set once listening).
+  // This server's own origin, for a request whose Host Bun found missing or invalid (set once
+  // listening).
   let origin = "";
+  const checkUrl = urlAuthorityCheck(() => origin);
   /**
-   * Bun gives such a request a relative url ("/a?q=1"), which `new URL(request.url)` rejects: the
-   * app gets a copy with the server's own address instead, as node:http's adapter does. Only the
-   * url's first character is tested per request (Request.url is cached; the app reads it anyway).
+   * Bun gives such a request a relative url ("/a?q=1"), and some invalid ones (`Host: x:99999`,
+   * `Host: [::1`) an absolute url no URL parser takes: `new URL(request.url)` throws on both. The app
+   * gets a copy with the server's own origin instead, as node:http's adapter does
+   * (request-authority.ts). Per request, a startsWith() of a remembered good origin (Request.url is
+   * cached; the app reads it anyway).
    */
   const absolute = (request: Request): Request => {
-    const url = request.url;
-    return url.charCodeAt(0) === 47 /* / */ ? withUrl(request, origin + url) : request;
+    const repaired = checkUrl(request.url);
+    return repaired === undefined ? request : withUrl(request, repaired);
   };
   /** The app's answer to a request that is not an upgrade, and what Bun needs done around it. */
   const answer = (

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { usableAuthority } from "../request-authority.ts";
 import { urlHost } from "../request-url.ts";
 import { TOKEN } from "./node-headers.ts";
 import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
@@ -25,20 +26,13 @@ export const kToNative: unique symbol = Symbol.for("tsuv.toNative");
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const PATH_NEEDS_PARSER = /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)|[\\^#"'<>{}`|\x00-\x20\x7f-\uffff]/i;
 
-/**
- * The shape of a Host header usable as a URL authority; anything else falls back to the local
- * address. The shape is not enough (a port over 65535, `1.2.3.256`, `a.1`, `[::1::2]`, bad
- * punycode): see usableHost().
- */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?$/;
-
-/** The last Host header found usable: almost every request repeats it, so it is parsed once. */
+/** The last Host header found usable: almost every request repeats it, so it is checked once. */
 let lastUsableHost: string | undefined;
 
-/** Can `host` be the authority of `request.url`, so that the app's `new URL(request.url)` works? */
+/** Can `host` be the authority of `request.url` (request-authority.ts)? Anything else falls back to the local address. */
 function usableHost(host: string): boolean {
   if (host === lastUsableHost) return true;
-  if (!HOST.test(host) || !URL.canParse(`http://${host}/`)) return false;
+  if (!usableAuthority(host)) return false;
   lastUsableHost = host;
   return true;
 }
