@@ -8,7 +8,15 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, type RunningTsuv, startTsuv } from "./helpers/tsuv.ts";
-import { deadPeer, echo, next, open, serveWebSockets, upgradeRequest } from "./helpers/ws-client.ts";
+import {
+  deadPeer,
+  echo,
+  next,
+  open,
+  rawUpgradeStatus,
+  serveWebSockets,
+  upgradeRequest,
+} from "./helpers/ws-client.ts";
 
 const APP = "test/fixtures/apps/websocket-bun.ts";
 const HONO_APP = "test/fixtures/apps/websocket-hono-bun.ts";
@@ -52,6 +60,14 @@ for (const workers of [1, 2]) {
     expect(handshake.status).toBe(101);
     expect(handshake.headers.get("x-app")).toBe("yes");
     expect(handshake.headers.get("server")).toBe("tsuv");
+
+    // A Host that is no authority: the app's fetch gets a url it can parse, on the request Bun's
+    // server.upgrade() takes (a copy or a Proxy of it would fail its brand check).
+    for (const host of ["x?", "[::1"])
+      expect({ host, status: await rawUpgradeStatus(tsuv.port, "/chat?user=zed", host) }).toEqual({
+        host,
+        status: "HTTP/1.1 101 Switching Protocols",
+      });
 
     // A request fetch did not upgrade is a request like any other.
     const refused = await upgradeRequest(`${tsuv.url}/reject`);

@@ -7,7 +7,15 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, RUNTIMES } from "./helpers/tsuv.ts";
-import { deadPeer, echo, next, open, serveWebSockets, upgradeRequest } from "./helpers/ws-client.ts";
+import {
+  deadPeer,
+  echo,
+  next,
+  open,
+  rawUpgradeStatus,
+  serveWebSockets,
+  upgradeRequest,
+} from "./helpers/ws-client.ts";
 
 const APP = "test/fixtures/apps/websocket.ts";
 const NODE_APPS = "test/fixtures/apps/websocket-node.ts";
@@ -84,6 +92,13 @@ for (const runtime of RUNTIMES) {
       expect(await next(who.ws)).toBe("203.0.113.7");
       await tsuv.waitFor(/203\.0\.113\.7:0 - "WebSocket \/whoami" \[accepted\]/);
       who.ws.close(1000);
+
+      // A Host that is no authority: the hooks still get a url they can parse (request-authority.ts).
+      for (const host of ["x?", "[::1", "x:99999"])
+        expect({ host, status: await rawUpgradeStatus(tsuv.port, "/chat", host) }).toEqual({
+          host,
+          status: "HTTP/1.1 101 Switching Protocols",
+        });
 
       // Plain HTTP beside WebSockets.
       expect(await (await fetch(`${tsuv.url}/plain`)).text()).toBe("http /plain upgrade=-");

@@ -25,6 +25,7 @@ import { internalServerError } from "../http-status.ts";
 import { httpDate } from "../middleware/default-headers.ts";
 import { urlAuthorityCheck } from "../request-authority.ts";
 import { urlHost, withUrl } from "../request-url.ts";
+import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
   BoundAddress,
@@ -243,7 +244,12 @@ function serveFetch(
    */
   const absolute = (request: Request): Request => {
     const repaired = checkUrl(request.url);
-    return repaired === undefined ? request : withUrl(request, repaired);
+    if (repaired === undefined) return request;
+    // An upgrade must reach server.upgrade() (crossws's, or the app's with --ws bun) as the object
+    // Bun gave: a copy or a Proxy fails its brand check. The url goes on that object instead.
+    if (!isWebSocketUpgrade(request)) return withUrl(request, repaired);
+    Object.defineProperty(request, "url", { value: repaired });
+    return request;
   };
   /** The app's answer to a request that is not an upgrade, and what Bun needs done around it. */
   const answer = (
@@ -262,7 +268,7 @@ function serveFetch(
   const fetch = websocket
     ? (request: Request, server: BunServer): Response | Promise<Response> => {
         // Resolves to undefined once server.upgrade() took the request, as Bun wants.
-        const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
+        const upgraded = websocket.maybeUpgrade(absolute(request), server) as Promise<Response> | null;
         if (upgraded) return upgraded;
         return answer(request, server, new BunRequestInfo(server, request));
       }
@@ -275,7 +281,7 @@ function serveFetch(
       ? (request, server) => {
           completions.settle(server);
           if (websocket) {
-            const upgraded = websocket.maybeUpgrade(request, server) as Promise<Response> | null;
+            const upgraded = websocket.maybeUpgrade(absolute(request), server) as Promise<Response> | null;
             if (upgraded) return upgraded;
           }
           return answer(

@@ -17,6 +17,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { _nodeAdapter } from "crossws/adapters/node";
 import { DEFLATE_FROM_BYTES, type NodeUpgradeListener, type WebSocketServeOptions } from "./adapter.ts";
+import { requestUrl } from "./node-request.ts";
 
 export interface UpgradeOptions {
   websocket?: WebSocketServeOptions;
@@ -33,10 +34,9 @@ function refuse(socket: Duplex, status: 400, text: string): void {
 
 /** The request crossws and the hooks see: a real Request, built once per upgrade. */
 function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
-  const target = req.url ?? "/";
-  const host = req.headers.host ?? "localhost";
-  const url = `${secure ? "https" : "http"}://${host}${target}`;
-  if (target.charCodeAt(0) !== 47 /* / */ || !URL.canParse(url)) return undefined;
+  if ((req.url ?? "/").charCodeAt(0) !== 47 /* / */) return undefined;
+  // Built as a plain request's is: a Host that is no authority gives way to the local address.
+  const url = requestUrl(req, secure);
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -210,3 +210,24 @@ export async function deflateEcho(
     socket.destroy();
   }
 }
+
+/** The status line the server answers a raw upgrade request to `path` with this Host header. */
+export function rawUpgradeStatus(port: number, path: string, host: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    const done = () => {
+      socket.destroy();
+      resolve(data.split("\r\n")[0] ?? "");
+    };
+    socket.setTimeout(3000, done);
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+      if (data.includes("\r\n")) done();
+    });
+    socket.on("error", done);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
