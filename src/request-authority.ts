@@ -7,6 +7,8 @@
  * Their adapters run each request's url through checkUrlAuthority(), which gives such a request the
  * server's own address instead, as Node's adapter does. Portable: no runtime globals.
  */
+import { urlHost } from "./request-url.ts";
+import type { BoundAddress } from "./runtime/adapter.ts";
 
 /**
  * The shape of a Host usable as a URL authority. The shape is not enough (a port over 65535,
@@ -17,6 +19,11 @@ const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?$/;
 /** Can `host` be the authority of `request.url`, so that the app's `new URL(request.url)` works? */
 export function usableAuthority(host: string): boolean {
   return AUTHORITY.test(host) && URL.canParse(`http://${host}/`);
+}
+
+/** A server's own origin for urlAuthorityCheck: `http://127.0.0.1:8000`; `http://localhost` off TCP. */
+export function serverOrigin(scheme: "http" | "https", address: BoundAddress): string {
+  return `${scheme}://${address.kind === "tcp" ? `${urlHost(address.host)}:${address.port}` : "localhost"}`;
 }
 
 /** How many recent good origins are remembered: a few Host names (www., an IP) cover a server. */

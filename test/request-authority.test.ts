@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { urlAuthorityCheck, usableAuthority } from "../src/request-authority.ts";
+import { serverOrigin, urlAuthorityCheck, usableAuthority } from "../src/request-authority.ts";
 
 test("usableAuthority: a host the URL parser takes as it is, with an optional port", () => {
   for (const host of [
@@ -76,4 +76,10 @@ test("urlAuthorityCheck remembers the 8 most recent good origins, the oldest goi
   expect(originReads).toBe(10);
   expect(check("http://h2.test/")).toBe("https://h2.test/");
   expect(check("https://bad host/x")).toBe("https://[::1]:8443/x");
+});
+
+test("serverOrigin: the bound address as a URL origin, an IPv6 host in brackets, localhost off TCP", () => {
+  expect(serverOrigin("http", { kind: "tcp", host: "127.0.0.1", port: 8000 })).toBe("http://127.0.0.1:8000");
+  expect(serverOrigin("https", { kind: "tcp", host: "::", port: 8443 })).toBe("https://[::]:8443");
+  expect(serverOrigin("http", { kind: "unix", path: "/tmp/tsuv.sock" })).toBe("http://localhost");
 });

@@ -23,8 +23,8 @@
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
 import { httpDate } from "../middleware/default-headers.ts";
-import { urlAuthorityCheck } from "../request-authority.ts";
-import { urlHost, withUrl } from "../request-url.ts";
+import { serverOrigin, urlAuthorityCheck } from "../request-authority.ts";
+import { withUrl } from "../request-url.ts";
 import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { NativeWebSocket } from "../websocket-native.ts";
 import type {
@@ -315,7 +315,7 @@ function serveFetch(
   const address: BoundAddress =
     listen.kind === "tcp" ? { kind: "tcp", host: listen.host, port: server.port ?? listen.port } : listen;
   const scheme: "http" | "https" = options.tls ? "https" : "http";
-  origin = `${scheme}://${address.kind === "tcp" ? `${urlHost(address.host)}:${address.port}` : "localhost"}`;
+  origin = serverOrigin(scheme, address);
   const cleanup = () => {
     bodies.stop();
     if (listen.kind === "unix") removeSocketFile(listen.path);

@@ -25,8 +25,8 @@ import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
 // uvicorn's answer when it cannot take a request; given to requests that arrive while draining.
 import { serviceUnavailable } from "../middleware/limits.ts";
-import { urlAuthorityCheck } from "../request-authority.ts";
-import { urlHost, withUrl } from "../request-url.ts";
+import { serverOrigin, urlAuthorityCheck } from "../request-authority.ts";
+import { withUrl } from "../request-url.ts";
 import type {
   BoundAddress,
   FetchHandler,
@@ -147,7 +147,7 @@ function serveFetch(
   const checkUrl = urlAuthorityCheck(() => origin);
   const handler = (received: Request, peer: RequestInfo): Response | Promise<Response> => {
     if (draining) return serviceUnavailable();
-    // Dear on Deno: each read of request.url costs ~1.4k instructions, the first ~2.5k (callgrind,
+    // Dear on Deno: each read of request.url costs ~1.4k instructions, the first ~2.4k (callgrind,
     // bench/raw/deno-headers.ts MODE=url). With bench/apps/hello.ts, which reads it too, tsuv went
     // from 13.4k to 15.2k instructions per request with --no-server-header --no-proxy-headers, and
     // from 35.0k to 36.1k with the defaults. Paid for a url every `new URL(request.url)` can take.
@@ -201,7 +201,7 @@ function serveFetch(
     listen.kind === "tcp"
       ? { kind: "tcp", host: listen.host, port: server.addr.port ?? listen.port }
       : listen;
-  origin = `${tls ? "https" : "http"}://${address.kind === "tcp" ? `${urlHost(address.host)}:${address.port}` : "localhost"}`;
+  origin = serverOrigin(tls ? "https" : "http", address);
   const cleanup = () => {
     if (listen.kind === "unix") removeSocketFile(listen.path);
   };
