@@ -22,6 +22,25 @@ export function bindErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** How many of the kernel's picks port 0 gets (retryPortZero). */
+const PORT_ZERO_ATTEMPTS = 3;
+
+/**
+ * `bind` once, or for port 0 up to PORT_ZERO_ATTEMPTS times while it fails with EADDRINUSE: the
+ * kernel's pick can be taken between bind() and listen() (another socket's connect() may take it),
+ * and any other pick serves as well. Seen once in CI, with parallel tests opening connections:
+ * `('127.0.0.1', 0): address already in use` for a parent-bound Node socket. A fixed port is tried once.
+ */
+export async function retryPortZero<T>(port: number, bind: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bind();
+    } catch (error) {
+      if (port !== 0 || attempt === PORT_ZERO_ATTEMPTS || bindErrorCode(error) !== "EADDRINUSE") throw error;
+    }
+  }
+}
+
 /** Python's repr of the socket address: a 2-tuple for IPv4, a 4-tuple for IPv6. */
 function addressRepr(host: string, port: number): string {
   return host.includes(":") ? `('${host}', ${port}, 0, 0)` : `('${host}', ${port})`;

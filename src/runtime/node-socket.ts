@@ -11,7 +11,7 @@ import { fstatSync } from "node:fs";
 import net from "node:net";
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
-import { bareHost, bindError, unixBindError } from "./bind-error.ts";
+import { bareHost, bindError, retryPortZero, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
 import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
 import { duplicator, type ServerHandle } from "./node-fd-dup.ts";
@@ -117,54 +117,73 @@ export async function bindSharedSocket(target: ListenTarget, backlog: number): P
     return { fd: target.fd, address: { ...target, tcp }, close() {} };
   }
 
-  let handle: ServerHandle | number;
-  let address: BoundAddress;
-  if (target.kind === "tcp") {
-    let resolved: { address: string; family: 4 | 6 };
-    try {
-      resolved = await resolveHost(target.host);
-    } catch (error) {
-      throw bindError(error, target.host, target.port, process.platform);
-    }
-    handle = createServerHandle(resolved.address, target.port, resolved.family);
-    if (typeof handle === "number")
-      throw bindError(uvError(handle, "bind"), target.host, target.port, process.platform);
-    // libuv reports EADDRINUSE from bind() late; getsockname() returns it.
-    const out: { port?: number } = {};
-    const err = handle.getsockname(out);
-    if (err) {
-      handle.close();
-      throw bindError(uvError(err, "bind"), target.host, target.port, process.platform);
-    }
-    address = { kind: "tcp", host: target.host, port: out.port ?? target.port };
-  } else {
+  if (target.kind === "unix") {
     await claimSocketPath(target.path);
-    handle = createServerHandle(target.path, -1, -1);
+    const handle = createServerHandle(target.path, -1, -1);
     if (typeof handle === "number") throw unixBindError(uvError(handle, "bind"), target.path);
     makeSocketWorldWritable(target.path);
-    address = { kind: "unix", path: target.path };
+    const close = () => {
+      sharedHandles.delete(handle.fd);
+      handle.close();
+      removeSocketFile(target.path);
+    };
+    const err = await listenOrClose(handle, backlog, close);
+    if (err) throw unixBindError(uvError(err, "listen"), target.path);
+    return shared(handle, { kind: "unix", path: target.path }, close);
   }
 
-  const bound = handle;
-  const close = () => {
-    sharedHandles.delete(bound.fd);
-    bound.close();
-    if (target.kind === "unix") removeSocketFile(target.path);
-  };
+  let resolved: { address: string; family: 4 | 6 };
   try {
-    const err = await duplicator().listen(bound, backlog);
-    if (err) {
-      const error = uvError(err, "listen");
-      throw target.kind === "tcp"
-        ? bindError(error, target.host, target.port, process.platform)
-        : unixBindError(error, target.path);
-    }
+    resolved = await resolveHost(target.host);
+  } catch (error) {
+    throw bindError(error, target.host, target.port, process.platform);
+  }
+  try {
+    return await retryPortZero(target.port, () => bindTcp(target, resolved, backlog));
+  } catch (error) {
+    throw bindError(error, target.host, target.port, process.platform);
+  }
+}
+
+/** A listening TCP handle for the workers; throws the uv error of the bind or listen. */
+async function bindTcp(
+  target: { host: string; port: number },
+  resolved: { address: string; family: 4 | 6 },
+  backlog: number,
+): Promise<SharedSocket> {
+  const handle = createServerHandle(resolved.address, target.port, resolved.family);
+  if (typeof handle === "number") throw uvError(handle, "bind");
+  // libuv reports EADDRINUSE from bind() late; getsockname() returns it.
+  const out: { port?: number } = {};
+  const err = handle.getsockname(out);
+  if (err) {
+    handle.close();
+    throw uvError(err, "bind");
+  }
+  const close = () => {
+    sharedHandles.delete(handle.fd);
+    handle.close();
+  };
+  const listenErr = await listenOrClose(handle, backlog, close);
+  if (listenErr) throw uvError(listenErr, "listen");
+  return shared(handle, { kind: "tcp", host: target.host, port: out.port ?? target.port }, close);
+}
+
+/** listen(2) by the duplicator; on failure the handle is closed and the error returned. */
+async function listenOrClose(handle: ServerHandle, backlog: number, close: () => void): Promise<number> {
+  try {
+    const err = await duplicator().listen(handle, backlog);
+    if (err) close();
+    return err;
   } catch (error) {
     close();
     throw error;
   }
-  sharedHandles.set(bound.fd, { handle: bound, inode: fstatSync(bound.fd).ino });
-  return { fd: bound.fd, address, close };
+}
+
+function shared(handle: ServerHandle, address: BoundAddress, close: () => void): SharedSocket {
+  sharedHandles.set(handle.fd, { handle, inode: fstatSync(handle.fd).ino });
+  return { fd: handle.fd, address, close };
 }
 
 /** Bind host:port with a throwaway server: fails fast on EADDRINUSE, turns port 0 into a real one. */
