@@ -4,7 +4,7 @@
  * build it from the Host header as sent, so a client's `Host: x:99999` or `Host: [::1` made every
  * `new URL(request.url)` throw (a logged 500 per request on both), and on Deno `Host: x?` or
  * `Host: a b` did too, or turned the path into a query (denoland/deno#29872 is the upstream issue).
- * Their adapters run each request's url through checkUrlAuthority(), which gives such a request the
+ * Their adapters run each request's url through urlAuthorityCheck(), which gives such a request the
  * server's own address instead, as Node's adapter does. Portable: no runtime globals.
  */
 import { urlHost } from "./request-url.ts";

@@ -256,8 +256,10 @@ function serveFetch(
     request: Request,
     server: BunServer,
     info: BunRequestInfo,
+    /** What the app is given: `request` with a url it can parse (absolute()). */
+    target = absolute(request),
   ): Response | Promise<Response> => {
-    let result = app(absolute(request), info);
+    let result = app(target, info);
     if (lingering) result = closeKeepAlive(result);
     if (result instanceof Promise) return later(request, server, info, result);
     // An upgraded request has no body going out to watch (--ws bun).
@@ -268,9 +270,10 @@ function serveFetch(
   const fetch = websocket
     ? (request: Request, server: BunServer): Response | Promise<Response> => {
         // Resolves to undefined once server.upgrade() took the request, as Bun wants.
-        const upgraded = websocket.maybeUpgrade(absolute(request), server) as Promise<Response> | null;
+        const target = absolute(request);
+        const upgraded = websocket.maybeUpgrade(target, server) as Promise<Response> | null;
         if (upgraded) return upgraded;
-        return answer(request, server, new BunRequestInfo(server, request));
+        return answer(request, server, new BunRequestInfo(server, request), target);
       }
     : (request: Request, server: BunServer): Response | Promise<Response> =>
         answer(request, server, new BunRequestInfo(server, request, nativeSocket));
@@ -280,14 +283,16 @@ function serveFetch(
     fetch: completions
       ? (request, server) => {
           completions.settle(server);
+          const target = absolute(request);
           if (websocket) {
-            const upgraded = websocket.maybeUpgrade(absolute(request), server) as Promise<Response> | null;
+            const upgraded = websocket.maybeUpgrade(target, server) as Promise<Response> | null;
             if (upgraded) return upgraded;
           }
           return answer(
             request,
             server,
             new TrackedBunRequestInfo(server, request, completions, nativeSocket),
+            target,
           );
         }
       : fetch,
