@@ -14,6 +14,7 @@ import { FRAMING_APP, rawRequest as rawExchange, splitResponses } from "./behavi
 import { type Address, LineDriver } from "./helpers/line-driver.ts";
 import { closedWithin, rawRequest, readStream, sleep } from "./helpers/raw-http.ts";
 import { selfSignedPem } from "./helpers/tls.ts";
+import { canListen } from "./helpers/tsuv.ts";
 
 /** Inside the repository, so the bundle's external `esbuild` import resolves from node_modules. */
 const OUT = join(ROOT, "node_modules", ".cache", `tsuv-node-test-${process.pid}`);
@@ -547,17 +548,17 @@ for (const version of ["node20", "node24"] as const) {
       await driver.ok({ op: "forceClose", server });
     });
 
-    test("probePort and bindSharedSocket: port 0 resolved, a busy port refused in uvicorn's words", async () => {
-      expect((await driver.ok({ op: "probe", host: "127.0.0.1", port: 0 })).port as number).toBeGreaterThan(
-        0,
-      );
+    test("reservePort and bindSharedSocket: port 0 resolved, a busy port refused in uvicorn's words", async () => {
+      const free = await driver.ok({ op: "reserve", host: "127.0.0.1", port: 0, hold: false });
+      expect(free.port as number).toBeGreaterThan(0);
+      expect(await canListen(free.port as number)).toBe(true); // not held without `hold`
       const blocker = createServer();
       await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
       const port = (blocker.address() as { port: number }).port;
       const expected = `[Errno 98] error while attempting to bind on address ('127.0.0.1', ${port}): address already in use`;
       try {
         for (const command of [
-          { op: "probe", host: "127.0.0.1", port },
+          { op: "reserve", host: "127.0.0.1", port, hold: true },
           { op: "share", listen: tcp(port) },
           { op: "serve", listen: tcp(port) },
         ]) {
@@ -568,6 +569,27 @@ for (const version of ["node20", "node24"] as const) {
         blocker.close();
       }
     });
+
+    test.if(version === "node24")(
+      "reservePort holds a port 0 with reusePort until released: others are refused, workers join",
+      async () => {
+        const reserved = await driver.ok({ op: "reserve", host: "127.0.0.1", port: 0, hold: true });
+        const port = reserved.port as number;
+        expect(await canListen(port)).toBe(false);
+        const listen = { kind: "tcp", host: "127.0.0.1", port, reusePort: true };
+        const { server } = await driver.serve({ listen });
+        await driver.ok({ op: "release", reservation: reserved.reservation });
+        const statuses = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(`http://127.0.0.1:${port}/echo`, { signal: AbortSignal.timeout(5000) }).then(
+              (r) => r.status,
+            ),
+          ),
+        );
+        expect(statuses).toEqual(Array(20).fill(200));
+        await driver.ok({ op: "forceClose", server });
+      },
+    );
 
     test("fd: serve on a parent-bound socket; it queues connections before anyone serves", async () => {
       const { fd, address } = (await driver.ok({ op: "share", listen: tcp() })) as unknown as {

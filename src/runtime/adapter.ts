@@ -76,6 +76,13 @@ export type ListenTarget =
   | { kind: "unix"; path: string }
   | { kind: "fd"; fd: number };
 
+/** A port the workers will bind with reusePort (RuntimeAdapter.reservePort). */
+export interface PortReservation {
+  readonly port: number;
+  /** Let go of the port once a worker listens on it (idempotent; nothing to do for a fixed port). */
+  release(): void;
+}
+
 /** What a server really listens on, once bound (port 0 resolved). */
 export type BoundAddress =
   | { kind: "tcp"; host: string; port: number }
@@ -337,8 +344,12 @@ export interface RuntimeAdapter {
 
   /** Parent-side bind for sharing, or null where workers must bind with reusePort. */
   bindSharedSocket(target: ListenTarget, backlog: number): Promise<SharedSocket | null>;
-  /** Check that host:port can be bound (fails fast on EADDRINUSE) and resolve port 0. */
-  probePort(host: string, port: number): Promise<number>;
+  /**
+   * For workers that each bind with reusePort: check that host:port can be bound (fails fast on
+   * EADDRINUSE) and resolve port 0. A port 0 stays bound (with reusePort) until release(), so
+   * nothing else takes the kernel's pick before a worker binds it; a fixed port is not held.
+   */
+  reservePort(host: string, port: number): Promise<PortReservation>;
 
   /**
    * A configuration of the app's that the runtime does not read, said at start-up (Deno: the app's

@@ -48,7 +48,7 @@ import {
 import { countCalls } from "./count-calls.ts";
 import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
-import { listenNative, probeNative } from "./native-listen.ts";
+import { listenNative, reserveNative } from "./native-listen.ts";
 import { createPlumbing } from "./plumbing.ts";
 import type { PlainTls } from "./tls-key.ts";
 import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
@@ -389,12 +389,20 @@ export function createAdapter(): RuntimeAdapter {
     watchListenCalls: () => countCalls(Bun, "serve"),
     // Bun cannot listen on an inherited fd (oven-sh/bun PR #36491): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
-    probePort: async (host, port) => {
+    reservePort: async (host, port) => {
       try {
-        return probeNative(host, port, info.os, (hostname, wanted) => {
-          const listener = Bun.listen({ hostname, port: wanted, socket: { data() {} } });
-          return { port: listener.port, close: () => listener.stop(true) };
-        });
+        return reserveNative(
+          host,
+          port,
+          info.os,
+          info.capabilities.reusePortBalances,
+          (hostname, wanted, reusePort) => {
+            // Bun.listen honours reusePort (1.4.5), though bun-types' listen options leave it out.
+            const options = { hostname, port: wanted, reusePort, socket: { data() {} } };
+            const listener = Bun.listen(options);
+            return { port: listener.port, close: () => listener.stop(true) };
+          },
+        );
       } catch (error) {
         throw (await unresolvedHost(host, port)) ?? error;
       }

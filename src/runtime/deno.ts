@@ -42,7 +42,7 @@ import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
 import { denoProcessBasics } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
-import { listenNative, probeNative } from "./native-listen.ts";
+import { listenNative, reserveNative } from "./native-listen.ts";
 import { posixFileUrl } from "./paths.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -273,10 +273,17 @@ export function createAdapter(): RuntimeAdapter {
         const respawn = info.capabilities.respawn;
         return respawn.ok ? respawn.runtimeArgs : undefined;
       }),
-    probePort: async (host, port) =>
-      probeNative(host, port, info.os, (hostname, wanted) => {
-        const listener = Deno.listen({ hostname, port: wanted });
-        return { port: listener.addr.port, close: () => listener.close() };
-      }),
+    // Deno.listen takes reusePort only with the unstable net API, as Deno.serve does.
+    reservePort: async (host, port) =>
+      reserveNative(
+        host,
+        port,
+        info.os,
+        info.capabilities.reusePortBalances && info.capabilities.unstableNet,
+        (hostname, wanted, reusePort) => {
+          const listener = Deno.listen({ hostname, port: wanted, ...(reusePort ? { reusePort } : {}) });
+          return { port: listener.addr.port, close: () => listener.close() };
+        },
+      ),
   };
 }

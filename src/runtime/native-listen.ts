@@ -5,7 +5,7 @@
  * own serve call differs.
  */
 import { ConfigError } from "../errors.ts";
-import type { ListenTarget } from "./adapter.ts";
+import type { ListenTarget, PortReservation } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
@@ -37,29 +37,46 @@ export function listenNative<S>(listen: ListenTarget, runtime: string, os: strin
   throw new ConfigError(`${runtime} cannot serve on an inherited socket (--fd ${listen.fd}).`);
 }
 
-/** A listener held just long enough to read its port. */
-export interface ProbeListener {
+/** A listener held while the port is reserved. */
+export interface HeldListener {
   readonly port: number;
   close(): void;
 }
 
 /**
- * probePort for runtimes whose workers bind with reusePort: bind without it (so a port held by
- * anyone collides), read the real port (resolving 0), let go.
+ * reservePort for runtimes whose workers bind with reusePort. A fixed port is bound without
+ * reusePort (so a port held by anyone collides) and let go at once. Port 0 is bound with reusePort
+ * and held until release(): the kernel picks for it a port no other socket uses, reusePort or not,
+ * and while it is held no other program's bind or outgoing connection can take that pick before
+ * the workers join it (they could in the moment between a probe's close and their bind).
+ * `canHoldShared` false (the runtime cannot bind with reusePort here): port 0 is probed like a
+ * fixed port.
  */
-export function probeNative(
+export function reserveNative(
   host: string,
   port: number,
   os: string,
-  bind: (hostname: string, port: number) => ProbeListener,
-): number {
-  let listener: ProbeListener;
+  canHoldShared: boolean,
+  bind: (hostname: string, port: number, reusePort: boolean) => HeldListener,
+): PortReservation {
+  const hold = port === 0 && canHoldShared;
+  let listener: HeldListener;
   try {
-    listener = bind(bareHost(host), port);
+    listener = bind(bareHost(host), port, hold);
   } catch (error) {
     throw bindError(error, host, port, os);
   }
   const bound = listener.port;
-  listener.close();
-  return bound;
+  if (!hold) {
+    listener.close();
+    return { port: bound, release: () => {} };
+  }
+  let held = true;
+  return {
+    port: bound,
+    release: () => {
+      if (held) listener.close();
+      held = false;
+    },
+  };
 }

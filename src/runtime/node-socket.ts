@@ -1,5 +1,6 @@
 /**
- * Binding on Node.js without serving: the parent's shared socket for workers, and the port probe.
+ * Binding on Node.js without serving: the parent's shared socket for workers, and the port reserved
+ * for workers that bind with reusePort.
  *
  * The parent binds as node:cluster's primary does, with `net._createServerHandle` (internal, present
  * and unchanged from Node 20 through 24): a bound handle that this thread never polls, so it never
@@ -10,7 +11,7 @@
 import { fstatSync } from "node:fs";
 import net from "node:net";
 import { ConfigError } from "../errors.ts";
-import type { BoundAddress, ListenTarget, SharedSocket } from "./adapter.ts";
+import type { BoundAddress, ListenTarget, PortReservation, SharedSocket } from "./adapter.ts";
 import { bareHost, bindError, retryPortZero, unixBindError } from "./bind-error.ts";
 import { lazyBuiltin } from "./builtin.ts";
 import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
@@ -20,7 +21,7 @@ import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./un
 /**
  * Loaded on first use: this module is part of the Node bundle's single file, where a static import
  * of a built-in is paid by every start (node:util ~2-5 ms, node:dns/promises ~1.5 ms on Node 24),
- * and these serve only workers' shared sockets and port probes.
+ * and these serve only workers' shared sockets and reserved ports.
  */
 const dns = lazyBuiltin<typeof import("node:dns/promises")>("node:dns/promises");
 const util = lazyBuiltin<typeof import("node:util")>("node:util");
@@ -186,19 +187,42 @@ function shared(handle: ServerHandle, address: BoundAddress, close: () => void):
   return { fd: handle.fd, address, close };
 }
 
-/** Bind host:port with a throwaway server: fails fast on EADDRINUSE, turns port 0 into a real one. */
-export async function probePort(host: string, port: number): Promise<number> {
+/**
+ * RuntimeAdapter.reservePort on Node, for workers that bind with reusePort (Node 22.12+ on Linux
+ * with net.ipv4.tcp_migrate_req=1, support.ts nodeBalancesWithReusePort). As native-listen.ts
+ * reserveNative: a fixed port is bound exclusively and let go at once; port 0 is bound with
+ * reusePort and held until release() where `canHoldShared` (this Node has listen({ reusePort })).
+ */
+export async function reservePort(
+  host: string,
+  port: number,
+  canHoldShared: boolean,
+): Promise<PortReservation> {
+  const hold = port === 0 && canHoldShared;
   const server = net.createServer();
+  let bound: number;
   try {
-    return await new Promise<number>((resolve, reject) => {
+    bound = await new Promise<number>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: bareHost(host), port, exclusive: true }, () => {
-        resolve((server.address() as net.AddressInfo).port);
-      });
+      server.listen(
+        { host: bareHost(host), port, ...(hold ? { reusePort: true } : { exclusive: true }) },
+        () => {
+          resolve((server.address() as net.AddressInfo).port);
+        },
+      );
     });
   } catch (error) {
     throw bindError(error, host, port, process.platform);
   } finally {
-    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!hold && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+  // Nobody connects to it: no one knows a port 0 before tsuv announces it, which it does once a
+  // worker listens and this is released. unref: it must not keep the process alive on its own.
+  if (hold) server.unref();
+  return {
+    port: bound,
+    release: () => {
+      if (server.listening) server.close();
+    },
+  };
 }

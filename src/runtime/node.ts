@@ -8,7 +8,7 @@ import type { RuntimeAdapter } from "./adapter.ts";
 import { countCalls } from "./count-calls.ts";
 import { detectRuntime } from "./detect.ts";
 import { serveNode } from "./node-http.ts";
-import { bindSharedSocket, probePort } from "./node-socket.ts";
+import { bindSharedSocket, reservePort } from "./node-socket.ts";
 import { startThreadOwningFd } from "./node-thread-fd.ts";
 import { importModule } from "./node-ts-register.ts";
 import { createPlumbing } from "./plumbing.ts";
@@ -38,7 +38,7 @@ export function createAdapter(): RuntimeAdapter {
     serve: serveNode,
     importModule,
     bindSharedSocket,
-    probePort,
+    reservePort: (host, port) => reservePort(host, port, info.capabilities.reusePortBalances),
     // Each thread on a shared socket gets its own fd (node-thread-fd.ts).
     startThread: (boot) => startThreadOwningFd(plumbing.startThread, boot),
     watchListenCalls,

@@ -2,15 +2,21 @@
  * Where a supervisor's workers listen. The parent binds first where the runtime can share the
  * socket (Node: a parent-bound fd that threads listen on and children inherit), so a busy port
  * fails before any worker starts and connections queue while a worker restarts. Elsewhere (Bun,
- * Deno) workers each bind with reusePort; the parent still probes the port first, which fails fast
- * on a busy port and turns port 0 into one real port that every worker then binds. Node on TCP
+ * Deno) workers each bind with reusePort; the parent still reserves the port first, which fails
+ * fast on a busy port and turns port 0 into one real port that every worker then binds. Node on TCP
  * takes reusePort too where the kernel migrates queued connections (nodeBalancesWithReusePort).
  */
 import type { Config } from "../config.ts";
 import { ConfigError, EXIT, errorMessage, TsuvError } from "../errors.ts";
 import { describeAddress, listenTargetFromConfig } from "../listen-address.ts";
 import type { Logger } from "../logging.ts";
-import type { BoundAddress, ListenTarget, RuntimeAdapter, SharedSocket } from "../runtime/adapter.ts";
+import type {
+  BoundAddress,
+  ListenTarget,
+  PortReservation,
+  RuntimeAdapter,
+  SharedSocket,
+} from "../runtime/adapter.ts";
 import { nodeBalancesWithReusePort } from "../runtime/support.ts";
 
 export interface PreparedListen {
@@ -18,6 +24,8 @@ export interface PreparedListen {
   listen: ListenTarget;
   /** The parent-bound socket handed to workers, if any (closed by the supervisor at the end). */
   shared: SharedSocket | null;
+  /** The port workers bind with reusePort, held by the parent until the first of them listens. */
+  reserved: PortReservation | null;
   /** What to announce ("tsuv running on ..."). */
   address: BoundAddress;
 }
@@ -48,7 +56,7 @@ export function announcedUrl(
 
 export async function prepareListen(
   config: Config,
-  adapter: Pick<RuntimeAdapter, "bindSharedSocket" | "probePort" | "info">,
+  adapter: Pick<RuntimeAdapter, "bindSharedSocket" | "reservePort" | "info">,
   /** net.ipv4.tcp_migrate_req as sysctl.ts reads it (undefined: unreadable). */
   tcpMigrateReq?: string,
 ): Promise<PreparedListen> {
@@ -56,7 +64,8 @@ export async function prepareListen(
   const balance = target.kind === "tcp" && nodeBalancesWithReusePort(adapter.info, tcpMigrateReq);
   if (config.socketSharing === "fd" && !balance) {
     const shared = await adapter.bindSharedSocket(target, config.backlog);
-    if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
+    if (shared)
+      return { listen: { kind: "fd", fd: shared.fd }, shared, reserved: null, address: shared.address };
   }
   if (target.kind !== "tcp") {
     const flag = target.kind === "unix" ? "--uds" : "--fd";
@@ -64,10 +73,12 @@ export async function prepareListen(
       `${flag} with more than one worker requires a socket the parent can share with its workers, which ${adapter.info.displayName} cannot do; use --host/--port.`,
     );
   }
-  const port = await adapter.probePort(target.host, target.port);
+  const reserved = await adapter.reservePort(target.host, target.port);
+  const port = reserved.port;
   return {
     listen: { kind: "tcp", host: target.host, port, reusePort: true },
     shared: null,
+    reserved,
     address: { kind: "tcp", host: target.host, port },
   };
 }

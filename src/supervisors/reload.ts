@@ -199,9 +199,10 @@ export class ChangeReload {
     const target = listenTargetFromConfig(this.config);
     if (this.adapter.info.capabilities.passSocketToChild) {
       const shared = await this.adapter.bindSharedSocket(target, this.config.backlog);
-      if (shared) return { listen: { kind: "fd", fd: shared.fd }, shared, address: shared.address };
+      if (shared)
+        return { listen: { kind: "fd", fd: shared.fd }, shared, reserved: null, address: shared.address };
     }
-    if (target.kind === "fd") return { listen: target, shared: null, address: target };
+    if (target.kind === "fd") return { listen: target, shared: null, reserved: null, address: target };
     const proxy = new ReloadProxy({
       os: this.adapter.info.os,
       onError: (error) => this.logger.debug(`Reload proxy: ${errorMessage(error)}`),
@@ -209,7 +210,12 @@ export class ChangeReload {
     const address = await proxy.listen(target, this.config.backlog);
     this.proxy = proxy;
     // Each child takes a free loopback port of its own and reports it in its ready message.
-    return { listen: { kind: "tcp", host: CHILD_HOST, port: 0, reusePort: false }, shared: null, address };
+    return {
+      listen: { kind: "tcp", host: CHILD_HOST, port: 0, reusePort: false },
+      shared: null,
+      reserved: null,
+      address,
+    };
   }
 
   private startChild(): void {

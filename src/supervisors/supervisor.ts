@@ -203,6 +203,7 @@ export class Supervisor {
     } finally {
       this.signals.close();
       closeShared();
+      prepared.reserved?.release(); // no worker ever listened
     }
     this.logger.info(`Stopping parent process [${this.adapter.pid}]`);
     return this.exitCode;
@@ -367,6 +368,8 @@ export class Supervisor {
       if (!worker.ready) continue;
       this.bootFailures.ready(worker);
       if (this.pendingAnnouncement) {
+        // A worker listens on the reserved port now: the parent's hold on it can go (listen.ts).
+        this.prepared?.reserved?.release();
         this.logger.info(this.pendingAnnouncement);
         this.pendingAnnouncement = undefined;
       }

@@ -1,5 +1,5 @@
 /**
- * One behaviour suite for a runtime adapter's serve / probePort / importModule, run against Bun and
+ * One behaviour suite for a runtime adapter's serve / reservePort / importModule, run against Bun and
  * Deno (test/runtime-bun.test.ts, test/runtime-deno.test.ts). The adapter runs in a child process
  * (test/fixtures/adapter-driver.ts) under the runtime being tested; this process is the client and
  * speaks real HTTP to it over TCP, TLS and unix sockets.
@@ -13,6 +13,7 @@ import { bun, deno, ROOT } from "../../scripts/tools.mjs";
 import { LineDriver } from "./line-driver.ts";
 import { closedWithin, rawRequest, readStream, sleep } from "./raw-http.ts";
 import { selfSignedPem } from "./tls.ts";
+import { canListen } from "./tsuv.ts";
 
 export type AdapterRuntime = "bun" | "deno";
 
@@ -197,14 +198,12 @@ export function adapterSuite(runtime: AdapterRuntime): { driver: () => Driver; d
     expect(answer.error?.message).toContain("cannot serve on an inherited socket (--fd 3)");
   });
 
-  test("probePort resolves port 0 and refuses a busy port in uvicorn's words", async () => {
-    const free = await driver.send({ op: "probe", host: "127.0.0.1", port: 0 });
-    expect(free.port as number).toBeGreaterThan(0);
+  test("reservePort refuses a busy port in uvicorn's words and lets a free fixed port go", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const busy = await driver.send({ op: "probe", host: "127.0.0.1", port });
+      const busy = await driver.send({ op: "reserve", host: "127.0.0.1", port });
       expect(busy.error?.name).toBe("ConfigError");
       expect(busy.error?.message).toBe(
         `[Errno 98] error while attempting to bind on address ('127.0.0.1', ${port}): address already in use`,
@@ -213,13 +212,37 @@ export function adapterSuite(runtime: AdapterRuntime): { driver: () => Driver; d
       const serve = await driver.send({ op: "serve", listen: tcp(port) });
       expect(serve.error?.message).toContain("[Errno 98] error while attempting to bind");
     } finally {
-      blocker.close();
+      await new Promise((resolve) => blocker.close(resolve));
     }
-    // A port held by reusePort listeners collides too (the probe binds without reusePort).
+    // Free now: reserved, and not held (anyone may bind it, without reusePort too).
+    const fixed = await driver.send({ op: "reserve", host: "127.0.0.1", port });
+    expect(fixed.port).toBe(port);
+    expect(await canListen(port)).toBe(true);
+    // A port held by reusePort listeners collides too (a fixed port is bound without reusePort).
     const shared = await driver.serve({ listen: tcp(0, true) });
-    const held = await driver.send({ op: "probe", host: "127.0.0.1", port: shared.address.port });
+    const held = await driver.send({ op: "reserve", host: "127.0.0.1", port: shared.address.port });
     expect(held.error?.message).toContain("address already in use");
     await driver.send({ op: "forceClose", server: shared.server });
+  });
+
+  test("reservePort holds a port 0 until released: others are refused, reusePort workers join", async () => {
+    const reserved = await driver.send({ op: "reserve", host: "127.0.0.1", port: 0 });
+    const port = reserved.port as number;
+    expect(port).toBeGreaterThan(0);
+    // Held: another program's bind of the kernel's pick fails until the workers have it.
+    expect(await canListen(port)).toBe(false);
+    const worker = await driver.serve({ listen: tcp(port, true) });
+    expect(worker.address.port).toBe(port);
+    await driver.send({ op: "release", reservation: reserved.reservation });
+    // Released: every connection reaches the worker (none waits on the parent's holding listener).
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`http://127.0.0.1:${port}/echo`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status),
+      ),
+    );
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(await canListen(port)).toBe(false); // the worker holds it still
+    await driver.send({ op: "forceClose", server: worker.server });
   });
 
   test("importModule loads TypeScript with relative imports and the app's own node_modules", async () => {

@@ -51,7 +51,7 @@ export function fakeAdapter(
     exit: refuse("exit") as () => never,
     after: timerAfter,
     bindSharedSocket: refuse("bindSharedSocket"),
-    probePort: refuse("probePort"),
+    reservePort: refuse("reservePort"),
     startThread: refuse("startThread"),
     spawnProcess: refuse("spawnProcess"),
     supervisorChannel: () => null,

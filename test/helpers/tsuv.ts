@@ -29,6 +29,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether this process can listen on 127.0.0.1:port (without reusePort), letting go at once. */
+export function canListen(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
 /**
  * The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`.
  * `runtimeFlags` go before the script; on Deno they replace -A (the permissions a test runs under).

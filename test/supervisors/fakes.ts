@@ -179,7 +179,7 @@ export interface HarnessOptions {
   runtime?: RuntimeInfo;
   /** Fakes report ready on their own right after they start (default true). */
   autoReady?: boolean;
-  /** What the fake adapter's probePort answers for port 0. */
+  /** What the fake adapter's reservePort answers for port 0. */
   probedPort?: number;
   /** The fd the fake adapter's bindSharedSocket returns (null: it declines). */
   sharedFd?: number | null;
@@ -203,6 +203,8 @@ export interface Harness {
   subscribed: Set<SignalName>;
   sharedClosed: () => boolean;
   probed: { host: string; port: number }[];
+  /** How many times release() of the reserved port was called (reservePort; the real one is idempotent). */
+  released: () => number;
 }
 
 export function harness(kind: "thread" | "process", options: HarnessOptions = {}): Harness {
@@ -221,6 +223,7 @@ export function harness(kind: "thread" | "process", options: HarnessOptions = {}
   const subscribed = new Set<SignalName>();
   let closed = false;
   const probed: { host: string; port: number }[] = [];
+  let released = 0;
   const autoReady = options.autoReady ?? true;
 
   const make = (boot: WorkerBoot, shared: SharedSocket | null) => {
@@ -260,9 +263,14 @@ export function harness(kind: "thread" | "process", options: HarnessOptions = {}
         },
       };
     },
-    async probePort(host, port) {
+    async reservePort(host, port) {
       probed.push({ host, port });
-      return port === 0 ? (options.probedPort ?? 4321) : port;
+      return {
+        port: port === 0 ? (options.probedPort ?? 4321) : port,
+        release: () => {
+          released++;
+        },
+      };
     },
     startThread: (boot) => make(boot, null),
     spawnProcess: (boot, shared) => make(boot, shared),
@@ -284,5 +292,6 @@ export function harness(kind: "thread" | "process", options: HarnessOptions = {}
     subscribed,
     sharedClosed: () => closed,
     probed,
+    released: () => released,
   };
 }

@@ -107,6 +107,39 @@ describe("seed: Thread", () => {
       expect(port.boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 4321, reusePort: true });
   });
 
+  test("with reusePort sharing, the reserved port is held until the first thread listens", async () => {
+    const { supervisor, port, clock, logger, released, raise } = multithread(threadArgv(2, "--port", "0"), {
+      runtime: bunRuntime(),
+      probedPort: 4321,
+      autoReady: false,
+    });
+    const running = supervisor.run();
+    await clock.advance(1000);
+    expect(released()).toBe(0); // no thread listens yet: the parent keeps the port
+    expect(logger.messages("info")).not.toContain(
+      "tsuv running on http://127.0.0.1:4321 (Press CTRL+C to quit)",
+    );
+    port(0).markReady();
+    await clock.advance(1000);
+    expect(released()).toBe(1); // let go with the announcement
+    expect(logger.messages("info")).toContain("tsuv running on http://127.0.0.1:4321 (Press CTRL+C to quit)");
+    port(1).markReady();
+    clock.at(3000, () => raise("SIGTERM"));
+    expect(await running).toBe(0);
+  });
+
+  test("with reusePort sharing, a start-up that fails before any thread listens lets the port go too", async () => {
+    const { supervisor, port, clock, released } = multithread(threadArgv(2, "--port", "0"), {
+      runtime: bunRuntime(),
+      autoReady: false,
+    });
+    const running = supervisor.run();
+    await clock.advance(0);
+    port(0).exit(3);
+    expect(await running).toBe(3);
+    expect(released()).toBeGreaterThan(0);
+  });
+
   test("stopping a thread asks its server to shut down (seed: terminate sets should_exit)", async () => {
     const worker = fakeWorker({ thread: true, fd: 10, finishOnShutdown: true });
     await settle();
