@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { streamUsedOrLocked } from "./node-lazy.ts";
-import { type NodeResponseParts, NULL_BODY } from "./node-response.ts";
+import { type NodeResponseParts, NULL_BODY } from "./node-response-framing.ts";
 
 /**
  * Write `parts` to `res`. A string/bytes body goes out with the head in one write; a stream is
