@@ -55,7 +55,7 @@ const HELP = `Usage: npm run bench -- [options]
   --latency-delay MS      paced latency run: pause before each request per connection (default 2)
   --memory-workers N      workers for the thread vs process memory run (default 4)
   --ws-connections N      WebSocket echo: sockets (default 50; message 32 bytes)
-  --binary PATH           a compiled tsuv binary to time (default dist/tsuv if it exists)
+  --binary PATH           a compiled tsuv binary to time (default: dist/tsuv, built first)
   --with-uvicorn          install python3-uvicorn (apt-get, root only) when missing
   --no-install            never apt-get; say what is missing instead
   --out PATH              markdown report (default docs/benchmarks.md; the SVG goes beside it)
@@ -337,6 +337,19 @@ async function main(): Promise<number> {
         run.startup.push({ runtime: RUNTIME_NAMES[rt], tsuv: tsuvResult, raw: rawResult });
     }
     const binary = values.binary ? resolve(values.binary) : join(ROOT, "dist", "tsuv");
+    // As with the Node bundle: build dist/tsuv from the current source (about 1 s), so a fresh
+    // clone measures it too and an old build is never timed in its place.
+    if (!values.binary) {
+      log("$ node scripts/build-binary.mjs");
+      const build = spawnSync(node20(), [join(ROOT, "scripts", "build-binary.mjs")], {
+        cwd: ROOT,
+        stdio: "inherit",
+      });
+      if (build.status !== 0) {
+        notes.push(`scripts/build-binary.mjs failed (exit ${build.status}): no binary start-up.`);
+        rmSync(binary, { force: true });
+      }
+    }
     if (existsSync(binary)) {
       const [result] = await measureStartup(
         [{ id: "tsuv-binary", label: "tsuv compiled binary", cmd: (port) => [binary, ...tsuvArgs(port)] }],
