@@ -9,12 +9,7 @@
  * HTTP server; graceful close then tracks those sockets itself, because Bun's http.Server.close()
  * does not wait for sockets it did not accept.
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   type AddressInfo,
   createServer as createNetServer,
@@ -24,7 +19,7 @@ import {
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, NodeRequestListener, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { nodeHttps as https, nodeTls as tlsModule } from "./builtin.ts";
+import { nodeHttps as https, nodeHttp, nodeTls as tlsModule } from "./builtin.ts";
 import { plainTls } from "./tls-key.ts";
 import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 import type { Upgrades } from "./ws-node.ts";
@@ -47,7 +42,8 @@ export async function serveNodeListener(
   const { listen } = options;
   const tls = options.tls ? plainTls(options.tls) : undefined;
   const bridged = quirks.reusePortBridge && listen.kind === "tcp" && listen.reusePort;
-  const http: Server = tls && !bridged ? https().createServer(tls, listener) : createHttpServer(listener);
+  const http: Server =
+    tls && !bridged ? https().createServer(tls, listener) : nodeHttp().createServer(listener);
   http.keepAliveTimeout = options.keepAliveTimeoutMs;
   // No limit on the time a whole request takes, as in node-http.ts (set after creation, so that
   // headersTimeout keeps its own default).

@@ -14,19 +14,14 @@
  * limits stay as they are (strict parsing, 16 KiB of headers, then 431).
  */
 
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { portableAppServer } from "../app-server.ts";
 import { ConfigError } from "../errors.ts";
 import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./adapter.ts";
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
-import { nodeHttps as https } from "./builtin.ts";
+import { nodeHttps as https, nodeHttp } from "./builtin.ts";
 import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
@@ -213,7 +208,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     throw new Error("serve() needs a fetch or a node handler");
   }
 
-  const server: Server = tls ? https().createServer(tls, listener) : createHttpServer(listener);
+  const server: Server = tls ? https().createServer(tls, listener) : nodeHttp().createServer(listener);
   if (tls?.requestCert && !tls.rejectUnauthorized) refuseUnverifiedCertificates(server);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   // No limit on the time a whole request takes (node:http's default cuts a slow upload at 300 s

@@ -12,7 +12,6 @@
 import { existsSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
-import { installFastGlobals } from "./node-globals.ts";
 import { loadSync, resolveSync } from "./node-ts-hooks.ts";
 
 /** `module.registerHooks` (Node 22.15+, 23.5+): synchronous hooks in this thread, no hooks thread. */
@@ -85,6 +84,7 @@ export async function importModule(absolutePath: string): Promise<Record<string,
   }
   if (TS_FILE.test(absolutePath)) ensureTsHooks();
   // Before the app runs: code that keeps a reference to Response/fetch keeps tsuv's (see node-globals.ts).
-  installFastGlobals();
+  // Imported here, not at the top: it loads undici, which a supervisor parent never needs (node.ts).
+  (await import("./node-globals.ts")).installFastGlobals();
   return (await import(pathToFileURL(absolutePath).href)) as Record<string, unknown>;
 }

@@ -7,7 +7,6 @@ import { Server } from "node:net";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { countCalls } from "./count-calls.ts";
 import { detectRuntime } from "./detect.ts";
-import { serveNode } from "./node-http.ts";
 import { bindSharedSocket, reservePort } from "./node-socket.ts";
 import { startThreadOwningFd } from "./node-thread-fd.ts";
 import { importModule } from "./node-ts-register.ts";
@@ -35,7 +34,9 @@ export function createAdapter(): RuntimeAdapter {
   return {
     ...plumbing,
     info,
-    serve: serveNode,
+    // Loaded on the first serve(): node-http.ts brings tsuv's fetch globals and with them undici
+    // (about 13 MiB of RSS on Node 24), which a supervisor parent, serving nothing, never needs.
+    serve: async (options) => (await import("./node-http.ts")).serveNode(options),
     importModule,
     bindSharedSocket,
     reservePort: (host, port) => reservePort(host, port, info.capabilities.reusePortBalances),
