@@ -52,6 +52,18 @@ export interface Ratio {
 }
 
 /**
+ * Where the single-worker gap to Bun.serve and Deno.serve comes from, in instructions per request:
+ * measured once with scripts/bench/callgrind.ts (steady to 1-3% where req/s on this machine moves
+ * by 20%), not by every run, since each server runs ~1 min under valgrind.
+ */
+const PER_REQUEST_COSTS =
+  "Where a single worker's cost per request goes on Bun and Deno, in instructions per plaintext request (user space, all threads), counted by valgrind (measured 2026-12-04 with `bun scripts/bench/callgrind.ts --requests 3000 --warmup 4000 CMD...`, the least of 3 windows; steady to a few per cent, where req/s here moves by 20%). " +
+  "Bun 1.4.5: Bun.serve 18.3k; tsuv with `--no-server-header --no-proxy-headers` 23.6k; tsuv without the server header 27.2k, without the proxy check 26.8k; tsuv as it starts by default 29.7k. " +
+  "Deno 2.9.6: Deno.serve 12.8k; tsuv lean 14.6k; tsuv without the server header 27.7k, without the proxy check 28.3k; tsuv by default 38.2k. " +
+  "On Deno the two defaults tsuv takes from uvicorn cost more than all of tsuv's own work, and the cost is Deno's. A raw Deno.serve handler that adds a second response header (`server`) to `new Response(\"Hello, world!\")` went from 10.8k to 22.7k-30.8k instructions, however it was added (Deno.serve sends a single header through a fast op, two or more through `op_http_set_response_headers`). One that asks `request.headers.has()`, as the X-Forwarded-* check must for a trusted peer (the bench's client is 127.0.0.1, which tsuv trusts by default, as uvicorn does), went to 19.4k: Deno copies the whole header list out (two `get()` calls, one op each, cost more: 23.2k). " +
+  "So on Deno the 0.97x target is out of reach with uvicorn's defaults; without them (the lean rows) tsuv comes near it.";
+
+/**
  * The ratio for one workload: within a group, the median of per-round ratios (round i of A over
  * round i of B, measured seconds apart); across groups, the ratio of medians.
  */
@@ -224,7 +236,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       `| ${ratioLabel(r)} | ${s.workloads.map((w) => fmtRatio(r.ratios[w])).join(" | ")} | ${s.workloads.map((w) => fmtRatio(r.cpuRatios[w])).join(" | ")} | ${r.comparison.target !== undefined ? `>= ${r.comparison.target.toFixed(2)}x` : ""} |`,
     );
   }
-  push("");
+  push("", PER_REQUEST_COSTS, "");
 
   push(
     "## Throughput",
@@ -322,7 +334,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     if (run.binary) push(`| compiled binary | ${fmt(run.binary.medianMs, 1)} ms | | |`);
     push(
       "",
-      "Where tsuv's extra start-up goes (measured 2026-12-01 with hyperfine and in-process timers; the details are in the commits that cut it): on Node 20, the TypeScript loader hooks run in their own thread (`module.register`), which start-up waits ~110 ms for (Node 22.15+ and 24 run them in-thread). On Deno 2.9.6, a single tsuv server loads no `node:*` module, timers included: the global `setTimeout` is Node's there and its first call costs 10-14 ms, so tsuv's own ticks run on web timers (src/runtime/web-timer.ts). What is left on Deno is loading tsuv's modules (~28 ms; an esbuild bundle of them saved ~10 ms in a trial). On Bun, it is loading tsuv's modules too (about 45 on the single-server path, ~18 ms; Bun's first dynamic import alone is ~4 ms). On Node 24 (measured 2026-12-03), the largest single item for tsuv and the raw server alike is loading undici, Node's fetch implementation (~45-65 ms here): the raw server loads it through its ESM `import` of node:http (the ESM facade reads the lazy `http.WebSocket`, nodejs/node#59686), tsuv because its Response extends undici's. A trial that kept undici unloaded started tsuv 32 ms sooner, ahead of the raw server, but cannot ship: Node 24's fetch globals are lazy data properties, and tsuv could not replace `Response` and still reach undici's class later.",
+      "Where tsuv's extra start-up goes (measured 2026-12-01 with hyperfine and in-process timers; the details are in the commits that cut it): on Node 20, the TypeScript loader hooks run in their own thread (`module.register`), which start-up waits ~110 ms for (Node 22.15+ and 24 run them in-thread). On Deno 2.9.6, a single tsuv server loads no `node:*` module, timers included: the global `setTimeout` is Node's there and its first call costs 10-14 ms, so tsuv's own ticks run on web timers (src/runtime/web-timer.ts). What is left on Deno is loading tsuv's modules (~28 ms; an esbuild bundle of them saved ~10 ms in a trial). On Bun, it is loading tsuv's modules too (measured 2026-12-04 with performance.now() marks, process start = 0): Bun runs a file's first line at ~12 ms (`bun -e ''` exits in 5 ms), tsuv's CLI and its static imports are in by ~28 ms, the Bun adapter by ~35 ms, options and logger by ~40 ms; then the first load of node:fs (~5 ms in Bun 1.4.5, for the app path's exists and realpath), the app's import (~1.5 ms) and Bun.serve (~3-6 ms). The compiled binary carries JavaScriptCore bytecode of all of it (`bun build --bytecode`), which took its exec to first 200 from 80.7 to 59.6 ms. On Node 24 (measured 2026-12-03), the largest single item for tsuv and the raw server alike is loading undici, Node's fetch implementation (~45-65 ms here): the raw server loads it through its ESM `import` of node:http (the ESM facade reads the lazy `http.WebSocket`, nodejs/node#59686), tsuv because its Response extends undici's. A trial that kept undici unloaded started tsuv 32 ms sooner, ahead of the raw server, but cannot ship: Node 24's fetch globals are lazy data properties, and tsuv could not replace `Response` and still reach undici's class later.",
       "",
     );
   }
