@@ -129,13 +129,19 @@ async function entry(): Promise<void> {
   adapter.exit(await main(adapter, processIO()));
 }
 
-const meta = import.meta as ImportMeta & { main?: boolean };
-// Bun and Deno set import.meta.main; the Node bundle defines TSUV_NODE_ENTRY at build time.
-declare const TSUV_NODE_ENTRY: boolean | undefined;
-if (meta.main || (typeof TSUV_NODE_ENTRY !== "undefined" && TSUV_NODE_ENTRY)) {
+/**
+ * Run the command in this process, with this process's argv: what running this file does, and what
+ * a launcher that imports it calls (bin/tsuv.mjs, the npm package's `tsuv` on Bun).
+ */
+export function runCommand(): void {
   entry().catch((error) => {
     console.error(`Error: ${errorMessage(error)}`);
     // Exit code 1 as a last resort: the error escaped every handler above.
     (globalThis as { process?: { exit(code: number): void } }).process?.exit(EXIT.config);
   });
 }
+
+const meta = import.meta as ImportMeta & { main?: boolean };
+// Bun and Deno set import.meta.main; the Node bundle defines TSUV_NODE_ENTRY at build time.
+declare const TSUV_NODE_ENTRY: boolean | undefined;
+if (meta.main || (typeof TSUV_NODE_ENTRY !== "undefined" && TSUV_NODE_ENTRY)) runCommand();

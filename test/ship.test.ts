@@ -42,6 +42,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
 const APP_TS = `export const app = {
   fetch(request: Request): Response {
+    // The call stack that reached the app: which of tsuv's files serve (the bundle or the sources).
+    if (new URL(request.url).pathname === "/stack") return new Response(new Error("where").stack ?? "");
     const runtime: string = typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
     return new Response(\`hello from \${runtime} \${new URL(request.url).pathname}\`);
   },
@@ -155,6 +157,7 @@ describe("the npm package", () => {
   test("the tarball has the bundle, the declarations and the sources, and nothing else of ours", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).trim().split("\n");
     for (const file of [
+      "bin/tsuv.mjs",
       "dist/cli.mjs",
       "dist/worker.mjs",
       "dist/index.mjs",
@@ -177,22 +180,26 @@ describe("the npm package", () => {
     const url = await tsuvUrl(running);
     expect(await get(`${url}/npx`)).toBe("hello from node /npx");
     expect(running.output()).toMatch(/Runtime: Node\.js 20\./);
+    // bin/tsuv.mjs sends Node to the bundle.
+    expect(await get(`${url}/stack`)).toContain("node_modules/tsuv/dist/cli.mjs");
     await stopGracefully(running);
   }, 30_000);
 
-  test("npx tsuv app.ts:app on Node 24", async () => {
+  test("npx tsuv app.ts:app on Node 24, with process workers", async () => {
     // npx and the `#!/usr/bin/env node` of the bin both take the first `node` on PATH.
-    const running = start(["npx", "tsuv", "app.ts:app", "--port", "0"], {
+    const running = start(["npx", "tsuv", "app.ts:app", "--port", "0", "--workers", "2"], {
       cwd: PROJECT,
       env: userEnv({ PATH: `${dirname(node24())}:${process.env.PATH}` }),
     });
     const url = await tsuvUrl(running);
+    // Each worker is the bin run again (through bin/tsuv.mjs) with its boot in the environment.
+    await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     expect(await get(`${url}/npx24`)).toBe("hello from node /npx24");
     expect(running.output()).toMatch(/Runtime: Node\.js 24\./);
     await stopGracefully(running);
   }, 30_000);
 
-  test("bunx --bun tsuv app.ts:app runs the bundle on Bun, with thread workers", async () => {
+  test("bunx --bun tsuv app.ts:app runs the TypeScript sources on Bun, with thread workers", async () => {
     const running = start(
       [
         bun(),
@@ -212,6 +219,10 @@ describe("the npm package", () => {
     const url = await tsuvUrl(running);
     expect(await get(`${url}/bunx`)).toBe("hello from bun /bunx");
     expect(running.output()).toMatch(/Runtime: Bun \d/);
+    // bin/tsuv.mjs sends Bun to src/cli.ts: tsuv's frames under the app are the sources'.
+    const stack = await get(`${url}/stack`);
+    expect(stack).toContain("node_modules/tsuv/src/");
+    expect(stack).not.toContain("dist/cli.mjs");
     await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     await stopGracefully(running);
   }, 30_000);

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `tsuv` command of the npm package (package.json bin). Node.js runs the bundle, dist/cli.mjs.
+// Bun runs the TypeScript sources, as `bun src/cli.ts` does and as the "bun" export condition
+// gives Bun the library: it loads only the modules a start needs, where the bundle holds all of
+// them (exec to first 200 4-11 ms sooner, docs/deployment.md).
+// Deno gets the bundle too: it refuses to run .ts files from node_modules.
+if (typeof Bun !== "undefined") {
+  const { runCommand } = await import("../src/cli.ts");
+  runCommand();
+} else {
+  // The bundle runs the command as it loads (TSUV_NODE_ENTRY, scripts/build-node.mjs).
+  await import("../dist/cli.mjs");
+}
