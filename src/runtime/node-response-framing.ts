@@ -16,7 +16,8 @@
  */
 import { nativeClass } from "./node-lazy.ts";
 
-const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
+/** undici's Response class, behind whatever stand-in globalThis.Response is (node-lazy.ts). */
+export const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
 
 /** Statuses whose response has no body (fetch spec "null body status"). */
 export const NULL_BODY = new Set([101, 103, 204, 205, 304]);

@@ -16,13 +16,13 @@ import {
   type Body,
   dropHeader,
   emptyLength,
+  NativeResponse,
   type NodeResponseParts,
   NULL_BODY,
   nativeParts,
   ownsEmptyFraming,
 } from "./node-response-framing.ts";
 
-const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
 
 /** What undici sets for a string body. */
