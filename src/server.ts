@@ -247,7 +247,9 @@ export class Server {
         // The import or the hook may still be running; the process (or thread) ends with this
         // return. A stop during the import said so already.
         if (!this.loading) this.logger.warning("Forced exit during application startup.");
-        return EXIT.ok;
+        // Every "Started server process" line gets its "Finished" one: log readers pair them by pid
+        // (a worker stopped while it loaded, by a scale-down or a supervisor's stop, said only the first).
+        return this.finished();
       }
       return started;
     } catch (error) {
@@ -419,6 +421,10 @@ export class Server {
         this.logger.exception("Exception in application shutdown", error);
       }
     }
+    return this.finished();
+  }
+
+  private finished(): number {
     this.logger.info(`Finished server process [${this.adapter.pid}]`);
     return EXIT.ok;
   }

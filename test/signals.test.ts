@@ -2,14 +2,23 @@
 // - a startup hook that hangs must not make CTRL+C useless: the first SIGINT says the server waits
 //   for the startup to finish, a second one exits at once (unlessForced);
 // - an import that hangs is not waited for at all: the first SIGINT or SIGTERM exits, as uvicorn's
-//   (whose signal handlers come after the import) does;
+//   (whose signal handlers come after the import) does; a worker a supervisor stops while it loads
+//   does not wait for the import either, and says "Finished server process" as every server does;
 // - a drain cut short by the timeout names what it cut, a streamed response included;
 // - SIGHUP (systemctl reload, logrotate, a terminal closing) cuts no request: a single server stops
 //   gracefully (by default it would die at once) unless SIGHUP was ignored when it started (nohup),
 //   and with a supervisor a hangup of the whole process group leaves the restart to the supervisor.
 import { afterEach, describe, expect, test } from "bun:test";
 import { hangupIgnoredIn } from "../src/runtime/process-basics.ts";
-import { childPids, killAll, RUNTIMES, type RunningTsuv, startTsuv } from "./helpers/tsuv.ts";
+import {
+  childPids,
+  killAll,
+  logCount,
+  RUNTIMES,
+  type RunningTsuv,
+  startTsuv,
+  waitLog,
+} from "./helpers/tsuv.ts";
 
 afterEach(killAll);
 
@@ -24,7 +33,30 @@ describe.each(RUNTIMES)("%s: signals during application startup", (runtime) => {
     server.signal("SIGINT");
     expect(await server.exited).toBe(0);
     expect(server.stderr()).toContain("Forced exit during application startup.");
+    expect(server.stderr()).toContain("Finished server process");
   });
+});
+
+describe.each(RUNTIMES)("%s: workers stopped while the app is still loading", (runtime) => {
+  // A supervisor's stop reaches a worker as a request, not as the signal's default action: the
+  // worker does not wait for the import, and its "Started server process" line gets its "Finished"
+  // one (a CI run once counted 2 started and 1 finished when SIGTERM came as a worker loaded).
+  for (const workerClass of ["process", "thread"]) {
+    test(`${workerClass} workers: every Started line has its Finished line, exit 0`, async () => {
+      const args = ["--port", "0", "--workers", "2", "--worker-class", workerClass];
+      const server = await startTsuv(runtime, ["test/fixtures/apps/hanging-import.ts", ...args], {
+        waitReady: false,
+      });
+      await waitLog(server, /import began/, 2);
+      server.signal("SIGTERM");
+      const exited = await Promise.race([server.exited, Bun.sleep(10_000).then(() => "still running")]);
+      expect({
+        exited,
+        stopped: logCount(server, /Shutdown requested while the app was still loading/),
+        finished: logCount(server, /Finished server process/),
+      }).toEqual({ exited: 0, stopped: 2, finished: 2 });
+    });
+  }
 });
 
 describe.each(RUNTIMES)("%s: signals while the app is still loading", (runtime) => {
