@@ -11,9 +11,10 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "bun";
-import { freePort, getBody, ROOT, RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
+import { freePort, getBody, ROOT, RUNTIMES, tsuvCommand, waitIdentities } from "./helpers/tsuv.ts";
 
-const APP = "test/fixtures/apps/main.ts";
+/** Each answer names its worker: the test waits until every worker serves. */
+const APP = "test/fixtures/apps/workers.ts:app";
 const SETUPS = [
   { label: "one worker", args: [], servers: 1 },
   { label: "two process workers", args: ["--workers", "2", "--worker-class", "process"], servers: 2 },
@@ -61,6 +62,8 @@ for (const runtime of RUNTIMES) {
         (port) => [...tsuvCommand(runtime), APP, "--port", String(port), ...setup.args],
         "/ready",
       );
+      // Every worker up before the stop: one still starting would log its lines or not by chance.
+      await waitIdentities(base, setup.servers);
       const answered: (string | null)[] = [];
       for (let i = 0; i < REQUESTS; i++) answered.push(await getBody(base, `/?line=${i}`));
       server.kill("SIGTERM");
