@@ -126,6 +126,8 @@ describe.each(RUNTIMES)("%s: options from the env file", (runtime) => {
         file,
       ]);
       expect(await getBody(server.url, "/")).toBe("Hello, world!");
+      // The second worker's line may come a moment after the first worker answers.
+      await waitLog(server, /Started server process/, 2, 10_000);
       await Bun.sleep(300);
       const log = server.stdout() + server.stderr();
       expect(log).toContain("Started parent process");
