@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `tsuv` command of the npm package (package.json bin). Node.js runs the bundle, dist/cli.mjs.
+// The `tsuv` command of the npm package (package.json bin). Node.js runs dist/cli.mjs, which turns
+// on Node's compile cache and loads the bundle, dist/cli-bundle.mjs.
 // Bun runs the TypeScript sources, as `bun src/cli.ts` does and as the "bun" export condition
 // gives Bun the library: it loads only the modules a start needs, where the bundle holds all of
 // them (exec to first 200 4-11 ms sooner, docs/deployment.md).

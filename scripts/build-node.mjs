@@ -2,7 +2,10 @@
 // as is). Run by `npm run build`, and by `prepare` on `npm install`, so a fresh clone has a working
 // `npx tsuv`. Plain ESM, no TypeScript: it runs before anything is built.
 //
-//   dist/cli.mjs       the `tsuv` command (package.json bin), executable, with a node shebang
+//   dist/cli.mjs       the `tsuv` command (package.json bin), executable, with a node shebang: a
+//                      small entry (src/node-entry.ts) that turns on Node's compile cache, then
+//                      loads the next one
+//   dist/cli-bundle.mjs  the bundle of src/cli.ts, which runs the command as it loads
 //   dist/worker.mjs    a thread worker's entry (plumbing.ts starts it beside the bundle)
 //   dist/index.mjs     the library API (package.json exports)
 //   dist/ts-hooks.mjs  the TypeScript loader hooks, loaded by URL by module.register
@@ -19,7 +22,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const SHEBANG = "#!/usr/bin/env node\n";
 
 const entryPoints = {
-  cli: "src/cli.ts",
+  cli: "src/node-entry.ts",
+  "cli-bundle": "src/cli.ts",
   worker: "src/worker.ts",
   index: "src/index.ts",
   "ts-hooks": "src/runtime/node-ts-hooks.ts",
@@ -55,13 +59,13 @@ const shared = {
 };
 
 const started = performance.now();
-const { cli: cliEntry, ...libraryEntries } = entryPoints;
+const { "cli-bundle": cliBundle, ...libraryEntries } = entryPoints;
 let outputs;
 try {
   // Two builds because of one define: src/cli.ts runs its entry() only where TSUV_NODE_ENTRY is
   // true (Bun and Deno use import.meta.main instead), which must not happen in dist/index.mjs.
   const results = await Promise.all([
-    build({ ...shared, entryPoints: { cli: cliEntry }, define: { TSUV_NODE_ENTRY: "true" } }),
+    build({ ...shared, entryPoints: { "cli-bundle": cliBundle }, define: { TSUV_NODE_ENTRY: "true" } }),
     build({ ...shared, entryPoints: libraryEntries, define: { TSUV_NODE_ENTRY: "false" } }),
   ]);
   if (results.some((result) => result.errors.length > 0)) process.exit(1);
@@ -78,11 +82,11 @@ for (const output of outputs) {
     replaceFile(output.path, output.contents);
     continue;
   }
-  // esbuild keeps src/cli.ts's shebang; added if it ever stops, as `npx tsuv` needs it.
+  // `npx tsuv` and `./dist/cli.mjs` need the shebang.
   const code = output.text.startsWith("#!") ? output.text : SHEBANG + output.text;
   replaceFile(cli, code, 0o755);
 }
 
 console.log(
-  `build-node: dist/{cli,worker,index,ts-hooks}.mjs in ${Math.round(performance.now() - started)} ms`,
+  `build-node: dist/{cli,cli-bundle,worker,index,ts-hooks}.mjs in ${Math.round(performance.now() - started)} ms`,
 );

@@ -32,7 +32,7 @@ export function renderSettings(): string {
     "interface). Booleans from the environment accept `1/true/yes/on` and `0/false/no/off`. Repeatable options",
     "from the environment are split on commas (`TSUV_HEADER`: one header per line). A `TSUV_*` variable",
     "that names no setting (`TSUV_WORKER=4`) is ignored with a warning at start-up naming the closest one",
-    "(`Did you mean TSUV_WORKERS?`); `TSUV_CACHE_DIR` (Node's TypeScript cache) is the one that is not an option.",
+    "(`Did you mean TSUV_WORKERS?`); `TSUV_CACHE_DIR` (Node's TypeScript and compile caches) is the one that is not an option.",
     "",
     "Exit codes: `0` normal shutdown, `1` bad configuration or refused prerequisite, `2` command-line",
     "usage error, `3` the app failed to load or start.",

@@ -38,7 +38,7 @@ test("replaceFile swaps in a new file by rename, and leaves an unchanged one alo
 });
 
 test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
-  const outputs = ["cli.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs"].map((name) =>
+  const outputs = ["cli.mjs", "cli-bundle.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs"].map((name) =>
     join(ROOT, "dist", name),
   );
   const before = outputs.map(identity);

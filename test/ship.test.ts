@@ -159,6 +159,7 @@ describe("the npm package", () => {
     for (const file of [
       "bin/tsuv.mjs",
       "dist/cli.mjs",
+      "dist/cli-bundle.mjs",
       "dist/worker.mjs",
       "dist/index.mjs",
       "dist/ts-hooks.mjs",
@@ -181,7 +182,7 @@ describe("the npm package", () => {
     expect(await get(`${url}/npx`)).toBe("hello from node /npx");
     expect(running.output()).toMatch(/Runtime: Node\.js 20\./);
     // bin/tsuv.mjs sends Node to the bundle.
-    expect(await get(`${url}/stack`)).toContain("node_modules/tsuv/dist/cli.mjs");
+    expect(await get(`${url}/stack`)).toContain("node_modules/tsuv/dist/cli-bundle.mjs");
     await stopGracefully(running);
   }, 30_000);
 
@@ -222,7 +223,7 @@ describe("the npm package", () => {
     // bin/tsuv.mjs sends Bun to src/cli.ts: tsuv's frames under the app are the sources'.
     const stack = await get(`${url}/stack`);
     expect(stack).toContain("node_modules/tsuv/src/");
-    expect(stack).not.toContain("dist/cli.mjs");
+    expect(stack).not.toContain("node_modules/tsuv/dist/");
     await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     await stopGracefully(running);
   }, 30_000);

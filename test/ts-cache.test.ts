@@ -48,14 +48,14 @@ for (const runtime of NODES) {
       'const from: string = "source";\nexport default { fetch: () => new Response(from) };\n',
     );
     expect(await serveOnce(runtime, appDir, cacheDir)).toMatchObject({ body: "source", code: 0 });
-    const files = readdirSync(cacheDir);
+    const files = readdirSync(cacheDir).filter((name) => name !== "node-compile-cache");
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(CACHED);
     // The same source again: the cached output is what runs (it is edited here to tell them apart).
     const cached = join(cacheDir, files[0] as string);
     writeFileSync(cached, readFileSync(cached, "utf8").replace('"source"', '"cache"'));
     expect(await serveOnce(runtime, appDir, cacheDir)).toMatchObject({ body: "cache", code: 0 });
-    expect(readdirSync(cacheDir)).toEqual(files);
+    expect(readdirSync(cacheDir).filter((name) => name !== "node-compile-cache")).toEqual(files);
   });
 
   test(`${runtime}: a cache write the disk refuses leaves nothing behind, and the app serves`, async () => {
@@ -69,6 +69,9 @@ for (const runtime of NODES) {
     );
     const run = await serveOnce(runtime, appDir, cacheDir, 16);
     expect(run).toMatchObject({ body: "served", code: 0 });
-    expect(readdirSync(cacheDir)).toEqual([]);
+    // Node's compile cache of tsuv's bundle shares the folder on Node 24 (node-compile-cache.ts):
+    // that one is Node's, which keeps what a full disk cut short; tsuv turns it off when the disk
+    // is nearly full, which a file-size limit does not show.
+    expect(readdirSync(cacheDir).filter((name) => name !== "node-compile-cache")).toEqual([]);
   });
 }

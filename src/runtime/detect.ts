@@ -101,7 +101,7 @@ function denoPermissionFacts(
   denoFacts ??= {
     respawn: denoRespawn(deno),
     // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
-    // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli.mjs.
+    // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli-bundle.mjs.
     threadsDenied: denoThreadsDenied(
       deno,
       new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),

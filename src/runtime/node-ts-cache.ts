@@ -16,9 +16,10 @@ let cacheSalt: string | undefined;
 
 /**
  * $TSUV_CACHE_DIR, else a per-user directory in the temp dir; null (no cache) if it cannot be made
- * or belongs to someone else (a shared /tmp: another user could plant code in it).
+ * or belongs to someone else (a shared /tmp: another user could plant code in it). Node's compile
+ * cache of tsuv's bundle lives in it too (node-compile-cache.ts).
  */
-function cacheDirectory(): string | null {
+export function cacheDirectory(): string | null {
   if (cacheDir !== undefined) return cacheDir;
   cacheDir = null;
   try {
