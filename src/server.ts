@@ -247,8 +247,9 @@ export class Server {
         // The import or the hook may still be running; the process (or thread) ends with this
         // return. A stop during the import said so already.
         if (!this.loading) this.logger.warning("Forced exit during application startup.");
-        // Every "Started server process" line gets its "Finished" one: log readers pair them by pid
-        // (a worker stopped while it loaded, by a scale-down or a supervisor's stop, said only the first).
+        // Every "Started server process" line gets its "Finished" one: log readers pair them by
+        // pid (a worker stopped while it loaded, by a scale-down or a supervisor's stop, said only
+        // the first).
         return this.finished();
       }
       return started;

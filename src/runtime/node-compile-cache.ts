@@ -1,8 +1,9 @@
 /**
  * Node's module compile cache (`module.enableCompileCache`: V8's code cache kept on disk; used
- * from Node 22.10 and 23.0, see below) for tsuv's own bundle. Compiling dist/cli-bundle.mjs (~550 KB) is ~15 ms of every start on
- * Node 24; from the cache it takes ~3 ms (measured in a fresh process: importing the bundle 31 ms,
- * 24 ms with the cache). Every process worker and every --reload restart starts the same bundle.
+ * from Node 22.10 and 23.0, see below) for tsuv's own bundle. Compiling dist/cli-bundle.mjs
+ * (~550 KB) is ~15 ms of every start on Node 24; from the cache it takes ~3 ms (measured in a fresh
+ * process: importing the bundle 31 ms, 24 ms with the cache). Every process worker and every
+ * --reload restart starts the same bundle.
  *
  * It must be on before the bundle is compiled, hence dist/cli.mjs, a file of its own
  * (src/node-entry.ts). The cache lives in tsuv's per-user cache directory (node-ts-cache.ts), not in
