@@ -9,6 +9,7 @@ if (typeof Bun !== "undefined") {
   const { runCommand } = await import("../src/cli.ts");
   runCommand();
 } else {
-  // The bundle runs the command as it loads (TSUV_NODE_ENTRY, scripts/build-node.mjs).
+  // dist/cli.mjs loads the bundle, which runs the command as it loads (TSUV_NODE_ENTRY,
+  // scripts/build-node.mjs).
   await import("../dist/cli.mjs");
 }

@@ -8,8 +8,9 @@
  * It must be on before the bundle is compiled, hence dist/cli.mjs, a file of its own
  * (src/node-entry.ts). The cache lives in tsuv's per-user cache directory (node-ts-cache.ts), not in
  * Node's default, `os.tmpdir()/node-compile-cache`: in a shared /tmp another user could make that
- * directory first and plant code in it. $NODE_COMPILE_CACHE, where set, picks the directory
- * instead, and $NODE_DISABLE_COMPILE_CACHE=1 turns the cache off, as for any Node program.
+ * directory first and plant code in it. $NODE_COMPILE_CACHE, where set, has Node turn the cache
+ * on itself as it starts, in that directory, and $NODE_DISABLE_COMPILE_CACHE=1 keeps it off, as for
+ * any Node program.
  *
  * Node writes the cache when it exits or is asked to flush; a server usually ends by a signal, so
  * it is flushed once the bundle is loaded. Modules compiled after that (the app's) are cached when
@@ -17,7 +18,7 @@
  */
 import { statfsSync } from "node:fs";
 import nodeModule from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { cacheDirectory } from "./node-ts-cache.ts";
 
 /**
@@ -27,16 +28,13 @@ import { cacheDirectory } from "./node-ts-cache.ts";
  */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
 
-/** The file system the directory is (or will be made) on has room to spare; unknown counts as no. */
+/** The directory's file system has room to spare; unknown counts as no. */
 function hasRoom(directory: string): boolean {
-  for (let path = resolve(directory); ; path = dirname(path)) {
-    try {
-      const { bavail, bsize } = statfsSync(path);
-      return bavail * bsize >= MIN_FREE_BYTES;
-    } catch {
-      // Not made yet (Node makes it): ask its parent.
-      if (dirname(path) === path) return false;
-    }
+  try {
+    const { bavail, bsize } = statfsSync(directory);
+    return bavail * bsize >= MIN_FREE_BYTES;
+  } catch {
+    return false;
   }
 }
 
@@ -56,13 +54,10 @@ export async function withCompileCache<T>(load: () => Promise<T>): Promise<T> {
   if (!isNode || typeof api.enableCompileCache !== "function" || typeof api.flushCompileCache !== "function")
     return load();
   try {
-    const chosen = process.env.NODE_COMPILE_CACHE;
-    if (chosen) {
-      if (hasRoom(chosen)) api.enableCompileCache();
-    } else {
-      const directory = cacheDirectory();
-      if (directory && hasRoom(directory)) api.enableCompileCache(join(directory, "node-compile-cache"));
-    }
+    // With $NODE_COMPILE_CACHE set, Node has turned the cache on already: only the flush is ours.
+    // cacheDirectory() has made tsuv's directory, so its file system can be asked.
+    const directory = process.env.NODE_COMPILE_CACHE ? null : cacheDirectory();
+    if (directory && hasRoom(directory)) api.enableCompileCache(join(directory, "node-compile-cache"));
   } catch {
     // Documented not to throw; a cache is never worth a failed start.
   }
