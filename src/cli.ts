@@ -123,7 +123,8 @@ async function entry(): Promise<void> {
   // Named now, before a deploy can swap a symlink under it (runtime/start-directory.ts).
   startDirectory();
   if (adapter.env.TSUV_WORKER_BOOT) {
-    const { runWorker } = await import("./worker.ts");
+    // A split specifier: see runtime/index.ts loadAdapter.
+    const { runWorker } = (await import("./worker" + ".ts")) as typeof import("./worker.ts");
     adapter.exit(await runWorker(adapter));
   }
   adapter.exit(await main(adapter, processIO()));

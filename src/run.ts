@@ -19,11 +19,26 @@ export interface Supervisors {
   reload: SupervisorFactory;
 }
 
-/** The real supervisors, imported on demand so a single server loads none of them. */
+/**
+ * The real supervisors, imported on demand so a single server loads none of them (nor, on Deno,
+ * reads them: split specifiers, see runtime/index.ts loadAdapter).
+ */
 export const defaultSupervisors: Supervisors = {
-  multiprocess: lazy(async () => (await import("./supervisors/multiprocess.ts")).Multiprocess),
-  multithread: lazy(async () => (await import("./supervisors/multithread.ts")).Multithread),
-  reload: lazy(async () => (await import("./supervisors/reload.ts")).ChangeReload),
+  multiprocess: lazy(
+    async () =>
+      ((await import("./supervisors/multiprocess" + ".ts")) as typeof import("./supervisors/multiprocess.ts"))
+        .Multiprocess,
+  ),
+  multithread: lazy(
+    async () =>
+      ((await import("./supervisors/multithread" + ".ts")) as typeof import("./supervisors/multithread.ts"))
+        .Multithread,
+  ),
+  reload: lazy(
+    async () =>
+      ((await import("./supervisors/reload" + ".ts")) as typeof import("./supervisors/reload.ts"))
+        .ChangeReload,
+  ),
 };
 
 function lazy(

@@ -37,9 +37,12 @@ test("deno: the env object reads and writes Deno.env, signals come and go, exit 
   });
 }, 20_000);
 
-test("deno: a single server loads no node:* module, through start-up and its first requests", async () => {
-  // Deno's debug log names every module it loads, built-in ones included. The access log is on
-  // (its flush is a timer), and the server runs a few of its 100 ms main-loop ticks.
+/**
+ * A single server on Deno with its debug log on, which names every module Deno reads and loads:
+ * started, asked for two paths (the access log is on: its flush is a timer), left to run a few of
+ * its 100 ms main-loop ticks, then killed.
+ */
+async function serveWithDebugLog(): Promise<{ log: string; access: string }> {
   const proc = spawn(
     [
       deno(),
@@ -75,10 +78,37 @@ test("deno: a single server loads no node:* module, through start-up and its fir
     await proc.exited;
     await reading;
   }
+  return { log, access: await access };
+}
+
+test("deno: a single server loads no node:* module, through start-up and its first requests", async () => {
+  const { log, access } = await serveWithDebugLog();
   // The flush ran: both access lines are out.
-  expect((await access).match(/"GET \/(missing)? HTTP\/1.1"/g)).toHaveLength(2);
+  expect(access.match(/"GET \/(missing)? HTTP\/1.1"/g)).toHaveLength(2);
   // Node's built-in modules are ext:deno_node/NAME.ts (and their internals in subfolders); their
   // timers are loaded by the first setTimeout/clearTimeout since Deno 2.8 (runtime/web-timer.ts).
   const loaded = [...log.matchAll(/ES module: ext:deno_node\/([a-z_/]+)\.(?:ts|mjs|js)\b/g)].map((m) => m[1]);
   expect(loaded).toEqual([]);
+}, 20_000);
+
+test("deno: a single server does not read the other runtimes' adapters, the supervisors or a worker's entry", async () => {
+  // Deno reads every module a static import or a literal import() reaches before it runs any;
+  // those are imported through split specifiers (src/runtime/index.ts, loadAdapter).
+  const { log } = await serveWithDebugLog();
+  const read = new Set(
+    [...log.matchAll(/FileFetcher::fetch_no_follow - specifier: file:\/\/(\S+)/g)].map((m) =>
+      (m[1] as string).slice(ROOT.length + 1),
+    ),
+  );
+  // The log names what is read: Deno's own adapter and the app are.
+  expect(read).toContain("src/runtime/deno.ts");
+  expect(read).toContain("test/fixtures/apps/main.ts");
+  const notNeeded = [...read].filter(
+    (path) =>
+      path === "src/runtime/bun.ts" ||
+      path === "src/runtime/node.ts" ||
+      path === "src/worker.ts" ||
+      path.startsWith("src/supervisors/"),
+  );
+  expect(notNeeded).toEqual([]);
 }, 20_000);
