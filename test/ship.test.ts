@@ -1,8 +1,8 @@
 /**
  * tsuv as a stranger gets it: the npm tarball installed into an empty project and run with npx
- * (Node 20, Node 24) and `bunx --bun`, the library API imported from it on all runtimes with its
- * types, `deno run` from the checkout, the JSR dry run, and the standalone binary run where there
- * is no Node.js and no node_modules, in both worker classes.
+ * (Node 20, Node 24), `bunx --bun` and `deno run` of its bin, the library API imported from it on
+ * all runtimes with its types, `deno run` from the checkout, the JSR dry run, and the standalone
+ * binary run where there is no Node.js and no node_modules, in both worker classes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -227,6 +227,36 @@ describe("the npm package", () => {
     await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     await stopGracefully(running);
   }, 30_000);
+
+  test("deno run of the installed package's bin serves from the bundle, with process and thread workers", async () => {
+    // What `deno run -A npm:tsuv` runs: Deno refuses .ts files under node_modules, so bin/tsuv.mjs
+    // gives it the Node bundle. Workers need Deno's unstable net API, which no deno.json turns on
+    // here: without it, tsuv's one-line refusal.
+    const bin = join("node_modules", "tsuv", "bin", "tsuv.mjs");
+    const refused = spawnSync(deno(), ["run", "-A", bin, "app.ts:app", "--port", "0", "--workers", "2"], {
+      cwd: PROJECT,
+      encoding: "utf8",
+      env: userEnv(),
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^Error: Worker class "process" requires Deno's unstable net API/);
+    for (const workerClass of ["process", "thread"]) {
+      const running = start(
+        [deno(), "run", "-A", "--unstable-net", bin, "app.ts:app", "--port", "0", "--workers", "2"].concat(
+          "--worker-class",
+          workerClass,
+        ),
+        { cwd: PROJECT, env: userEnv() },
+      );
+      const url = await tsuvUrl(running);
+      await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
+      expect(await get(`${url}/deno-${workerClass}`)).toBe(`hello from deno /deno-${workerClass}`);
+      expect(running.output()).toMatch(/Runtime: Deno \d/);
+      // A process worker runs the bin again (dist/cli-bundle.mjs), a thread dist/worker.mjs.
+      expect(await get(`${url}/stack`)).toContain("node_modules/tsuv/dist/");
+      await stopGracefully(running);
+    }
+  }, 60_000);
 
   test("the library API runs from the installed package on Node 20, Node 24, Bun and Deno", async () => {
     const commands: [string, string[]][] = [
