@@ -38,8 +38,11 @@ test("replaceFile swaps in a new file by rename, and leaves an unchanged one alo
 });
 
 test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
-  const outputs = ["cli.mjs", "cli-bundle.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs"].map((name) =>
-    join(ROOT, "dist", name),
+  // dist/deno/ too, whose chunks are named by their contents: none is removed or rewritten.
+  const deno = readdirSync(join(ROOT, "dist", "deno")).map((name) => join("deno", name));
+  expect(deno).toContain(join("deno", "cli.mjs"));
+  const outputs = ["cli.mjs", "cli-bundle.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs", ...deno].map(
+    (name) => join(ROOT, "dist", name),
   );
   const before = outputs.map(identity);
   const build = spawnSync(node20(), [join(ROOT, "scripts", "build-node.mjs")], {
@@ -49,5 +52,6 @@ test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
   expect(build.stderr).toBe("");
   expect(build.status).toBe(0);
   expect(outputs.map(identity)).toEqual(before);
+  expect(readdirSync(join(ROOT, "dist", "deno")).length).toBe(deno.length);
   expect(before[0]?.mode).toBe(0o755);
 });

@@ -163,6 +163,8 @@ describe("the npm package", () => {
       "dist/worker.mjs",
       "dist/index.mjs",
       "dist/ts-hooks.mjs",
+      "dist/deno/cli.mjs",
+      "dist/deno/worker.mjs",
       "dist/index.d.ts",
     ])
       expect(files).toContain(`package/${file}`);
@@ -228,9 +230,9 @@ describe("the npm package", () => {
     await stopGracefully(running);
   }, 30_000);
 
-  test("deno run of the installed package's bin serves from the bundle, with process and thread workers", async () => {
+  test("deno run of the installed package's bin serves from dist/deno/, with process and thread workers", async () => {
     // What `deno run -A npm:tsuv` runs: Deno refuses .ts files under node_modules, so bin/tsuv.mjs
-    // gives it the Node bundle. Workers need Deno's unstable net API, which no deno.json turns on
+    // gives it dist/deno/. Workers need Deno's unstable net API, which no deno.json turns on
     // here: without it, tsuv's one-line refusal.
     const bin = join("node_modules", "tsuv", "bin", "tsuv.mjs");
     const refused = spawnSync(deno(), ["run", "-A", bin, "app.ts:app", "--port", "0", "--workers", "2"], {
@@ -252,8 +254,11 @@ describe("the npm package", () => {
       await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
       expect(await get(`${url}/deno-${workerClass}`)).toBe(`hello from deno /deno-${workerClass}`);
       expect(running.output()).toMatch(/Runtime: Deno \d/);
-      // A process worker runs the bin again (dist/cli-bundle.mjs), a thread dist/worker.mjs.
-      expect(await get(`${url}/stack`)).toContain("node_modules/tsuv/dist/");
+      // A process worker runs the bin again, a thread dist/deno/worker.mjs: both serve from
+      // dist/deno/, not from the Node bundle.
+      const stack = await get(`${url}/stack`);
+      expect(stack).toContain("node_modules/tsuv/dist/deno/");
+      expect(stack).not.toContain("node_modules/tsuv/dist/cli-bundle.mjs");
       await stopGracefully(running);
     }
   }, 60_000);
