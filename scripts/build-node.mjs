@@ -1,5 +1,5 @@
-// Builds what Node.js runs: esbuild bundles of tsuv for Node 20+ in dist/ (Bun and Deno run src/
-// as is). Run by `npm run build`, and by `prepare` on `npm install`, so a fresh clone has a working
+// Builds what Node.js runs, esbuild bundles of tsuv for Node 20+ in dist/, and what Deno runs from
+// the npm package, dist/deno/ (Bun, and Deno from a checkout, run src/ as is). Run by `npm run build`, and by `prepare` on `npm install`, so a fresh clone has a working
 // `npx tsuv`. Plain ESM, no TypeScript: it runs before anything is built.
 //
 //   dist/cli.mjs       the `tsuv` command (package.json bin), executable, with a node shebang: a
@@ -66,8 +66,9 @@ const shared = {
  * to its top, so Deno loads node:fs, node:net and the rest of its Node modules they need at every
  * start. Split at each dynamic import (one chunk per lazily loaded module group), a start loads
  * what it runs: exec to first 200 ~108-114 ms against ~162 ms through the Node bundle, and ~130
- * ms for `deno run -A src/cli.ts` from a checkout (hyperfine, docs/deployment.md). Platform neutral, so no Node-only code is chosen at build time;
- * the runtime is detected as it runs, as from the sources.
+ * ms for `deno run -A src/cli.ts` from a checkout (hyperfine, docs/deployment.md). Platform
+ * neutral, so no Node-only code is chosen at build time: the runtime is detected as it runs, as
+ * from the sources.
  */
 const denoBuild = {
   ...shared,

@@ -101,7 +101,8 @@ function denoPermissionFacts(
   denoFacts ??= {
     respawn: denoRespawn(deno),
     // The thread entry's directory (plumbing.ts, defaultThreadEntry): src/ from source, where
-    // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli-bundle.mjs.
+    // this file is src/runtime/detect.ts; dist/ in the bundle, where it is dist/cli-bundle.mjs
+    // (dist/deno/ in Deno's build, where it is a chunk there).
     threadsDenied: denoThreadsDenied(
       deno,
       new URL(import.meta.url.endsWith(".ts") ? ".." : ".", import.meta.url),
