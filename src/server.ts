@@ -102,6 +102,8 @@ export class Server {
   /** Importing the app: nothing of it has started, so a stop does not wait for it (see below). */
   private loading = false;
   private onForced: (() => void) | null = null;
+  /** Set once listening. */
+  private running: RunningServer | undefined;
 
   constructor(
     private readonly config: Config,
@@ -109,6 +111,19 @@ export class Server {
     private readonly logger: Logger,
     private readonly options: ServerOptions = {},
   ) {}
+
+  /**
+   * Its kept-alive connections that stay (RunningServer.connections), where its runtime's server
+   * counts them; undefined too once stopping, as a draining worker takes no part in balancing.
+   */
+  connections(): number | undefined {
+    return this.shouldExit ? undefined : this.running?.connections?.();
+  }
+
+  /** End `count` connections after their next response (RunningServer.shed), for the supervisor's balance. */
+  shed(count: number): void {
+    if (!this.shouldExit) this.running?.shed?.(count);
+  }
 
   /** Graceful stop, like uvicorn's should_exit. A second call while draining forces. */
   requestShutdown(force = false, retire = false): void {
@@ -173,6 +188,7 @@ export class Server {
     const serving = await this.listen(app);
     if (typeof serving === "number") return serving;
     const { running, state, websockets } = serving;
+    this.running = running;
     this.started = true;
     void this.runFrameworkHooks(app.frameworkHooks?.started(), "onStart");
     if (this.options.announce !== false) {

@@ -41,6 +41,9 @@ export interface WorkerServer {
   readonly started: boolean;
   serve(): Promise<number>;
   requestShutdown(force?: boolean, retire?: boolean): void;
+  /** Server.connections/shed: the supervisor's connection balance (src/supervisors/balance.ts). */
+  connections?(): number | undefined;
+  shed?(count: number): void;
 }
 
 export interface WorkerDeps {
@@ -78,7 +81,10 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     return exitCode;
   }
   const logger = deps.createLogger ? deps.createLogger(config) : await defaultLogger(config);
-  const heartbeat = () => channel.send({ type: "heartbeat" });
+  const balance: BalanceState = { sheds: 0 };
+  // Set below: the server's tick that sends heartbeats is wired before the server exists.
+  let server: WorkerServer | undefined;
+  const heartbeat = () => sendHeartbeat(channel, server, balance);
   const thread = deps.thread ?? isWorkerThread();
   const options: ServerOptions = {
     listen: channel.boot.listen,
@@ -94,10 +100,10 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   // Serve on until the supervisor's replacement is ready and it retires this worker (WorkerBoot).
   if (channel.boot.recycle)
     options.hooks = { ...options.hooks, onMaxRequests: () => channel.send({ type: "recycle" }) };
-  const server = deps.createServer
+  server = deps.createServer
     ? deps.createServer(config, adapter, logger, options)
     : new Server(config, adapter, logger, options);
-  const cleanup = speak(channel, server, adapter, logger, config, thread);
+  const cleanup = speak(channel, server, adapter, logger, config, thread, balance);
   try {
     const code = await server.serve();
     if (code !== EXIT.ok && !server.started) {
@@ -110,6 +116,25 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   }
 }
 
+/** How many "shed" messages this worker has received (see WorkerMessage "heartbeat"). */
+interface BalanceState {
+  sheds: number;
+}
+
+/** A heartbeat, with the connection count the supervisor balances where the server has one. */
+function sendHeartbeat(
+  channel: SupervisorChannel,
+  server: WorkerServer | undefined,
+  balance: BalanceState,
+): void {
+  const connections = server?.connections?.();
+  channel.send(
+    connections === undefined
+      ? { type: "heartbeat" }
+      : { type: "heartbeat", connections, sheds: balance.sheds },
+  );
+}
+
 /** Wire the supervisor protocol and, in a process worker, signals and orphan detection. */
 function speak(
   channel: SupervisorChannel,
@@ -118,14 +143,19 @@ function speak(
   logger: Logger,
   config: Config,
   thread: boolean,
+  balance: BalanceState,
 ): () => void {
   channel.onMessage((message) => {
     if (message.type === "ping") channel.send({ type: "pong", id: message.id });
     else if (message.type === "stop") server.requestShutdown(false, message.retire === true);
+    else if (message.type === "shed") {
+      balance.sheds++;
+      server.shed?.(message.count);
+    }
   });
   // The server's own tick sends one heartbeat a second; short healthcheck timeouts need more.
   const timer = setInterval(
-    () => channel.send({ type: "heartbeat" }),
+    () => sendHeartbeat(channel, server, balance),
     heartbeatIntervalMs(config.timeoutWorkerHealthcheck),
   );
   const unsubscribe: (() => void)[] = [];

@@ -233,6 +233,16 @@ export interface RunningServer {
    * from `address` unless the adapter knows better (Node on a supervisor's fd: the bound address).
    */
   readonly appServer?: object;
+  /**
+   * Where workers share one accepting socket (Node), whichever is woken first takes every
+   * connection waiting, and a burst of keep-alive connections can all stay on one worker. These two
+   * let the supervisor even them out (src/supervisors/balance.ts): the connections open now, less
+   * those already asked to end; and shed(n), which ends n of them after their next response
+   * (`connection: close`: the client reconnects, and a less busy worker is likely to accept). A
+   * later shed() replaces the count still pending, so repeating one does not add up.
+   */
+  connections?(): number;
+  shed?(count: number): void;
 }
 
 export type SignalName =
@@ -248,7 +258,10 @@ export type SignalName =
 /** A message between a supervisor and one worker (thread or process). */
 export type WorkerMessage =
   | { type: "ready"; address: BoundAddress }
-  | { type: "heartbeat" }
+  // connections: its kept-alive connections less those it was asked to end (RunningServer.
+  // connections), where its server counts them; sheds: how many "shed" messages it had received
+  // then, so the supervisor balances on counts made after its last request (balance.ts).
+  | { type: "heartbeat"; connections?: number; sheds?: number }
   | { type: "ping"; id: number }
   | { type: "pong"; id: number }
   // retire: only this worker stops (rolling restart, scale-down), others keep serving; see
@@ -257,6 +270,9 @@ export type WorkerMessage =
   // The worker reached --limit-max-requests and serves on until its replacement is ready (only
   // where WorkerBoot.recycle says the supervisor will replace it; then it is retired with "stop").
   | { type: "recycle" }
+  // Workers sharing one accepting socket: end this many kept-alive connections after their next
+  // response (RunningServer.shed), so that their clients reconnect to a less loaded worker.
+  | { type: "shed"; count: number }
   | { type: "fatal"; exitCode: number; message: string };
 
 /** How a worker is told what to serve: the parent's config, plus where to listen. */

@@ -37,17 +37,47 @@ export function nodeHasReusePort(version: string): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-/** Connections of one server, for graceful and forced close. */
+/** Connections of one server, for graceful and forced close, and for balancing (shed). */
 class Connections {
   readonly sockets = new Set<Socket>();
   draining = false;
+  /** How many more connections end after their next response (RunningServer.shed). */
+  toShed = 0;
+  /** Connections chosen to end after their response, until they close. */
+  private readonly ending = new Set<Socket>();
 
   add(socket: Socket): void {
     // node:net caches the peer on first read; read it now so the address survives the socket
     // (an access log line written after the client hung up still has it).
     void socket.remoteAddress;
     this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      this.ending.delete(socket);
+    });
+  }
+
+  /**
+   * Does the response to a request on `socket` end its connection? Asked for each request only
+   * while draining or shedding (the listener checks those two fields first). A shed picks the
+   * connections whose requests come next: the busy ones, whose clients reconnect at once.
+   */
+  endsAfterResponse(socket: Socket): boolean {
+    if (this.draining) return true;
+    if (this.toShed === 0 || this.ending.has(socket)) return false;
+    this.ending.add(socket);
+    this.toShed--;
+    return true;
+  }
+
+  /** End `count` connections after their next response; replaces the count still pending. */
+  shed(count: number): void {
+    this.toShed = Math.max(0, Math.min(Math.floor(count), this.sockets.size - this.ending.size));
+  }
+
+  /** Open connections less those ending: what stays on this server once the shed is done. */
+  get staying(): number {
+    return Math.max(0, this.sockets.size - this.ending.size - this.toShed);
   }
 
   /** Stop keep-alive everywhere: busy connections once their response is done, idle ones after a grace. */
@@ -167,7 +197,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     listener = (req, res) => {
       // The date header is the request handler's (default-headers.ts, --no-date-header).
       res.sendDate = false;
-      if (connections.draining) res.shouldKeepAlive = false;
+      if ((connections.draining || connections.toShed !== 0) && connections.endsAfterResponse(req.socket))
+        res.shouldKeepAlive = false;
       if (!servableTarget(req)) {
         res.writeHead(400, ["content-length", "0", "connection", "close"]);
         res.end();
@@ -194,7 +225,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     // The app answers for its own errors (Express and Koa do); one that escapes it would end the
     // process (an uncaught exception or rejection), so it goes to onError and the client gets a 500.
     listener = (req, res) => {
-      if (connections.draining) res.shouldKeepAlive = false;
+      if ((connections.draining || connections.toShed !== 0) && connections.endsAfterResponse(req.socket))
+        res.shouldKeepAlive = false;
       try {
         const result = app(req, res) as unknown;
         if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
@@ -308,6 +340,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       });
       return closed;
     },
+    connections: () => connections.staying,
+    shed: (count: number) => connections.shed(count),
     forceClose() {
       connections.draining = true;
       if (server.listening) server.close();

@@ -133,7 +133,8 @@ export function clientCertSupport(info: RuntimeInfo, level: "1" | "2"): Support 
 /**
  * Node's workers share one parent-bound socket: one accept queue, so a restart resets nothing, but
  * whichever worker wakes first takes every connection waiting, and a burst of keep-alive
- * connections can all land on one worker and stay there (docs/workers.md, "Connection balance").
+ * connections can all land on one worker, until the supervisor moves some (supervisors/balance.ts,
+ * docs/workers.md, "Connection balance").
  * Where Node can listen with reusePort (22.12+, Linux, where the kernel balances) and the kernel
  * moves a closing listener's queued connections to another one (net.ipv4.tcp_migrate_req=1, read
  * by sysctl.ts), each worker gets its own reusePort listener instead: balanced, and still no

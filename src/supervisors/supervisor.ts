@@ -25,6 +25,7 @@ import type {
 } from "../runtime/adapter.ts";
 import { tcpMigrateReqAdvice } from "../runtime/support.ts";
 import { readTcpMigrateReq } from "../runtime/sysctl.ts";
+import { ConnectionBalance } from "./balance.ts";
 import { BootFailures, MAX_BOOT_DEATHS } from "./boot-failures.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { announcedUrl, type PreparedListen, prepareListen, prepareOrExitCode } from "./listen.ts";
@@ -106,6 +107,7 @@ export class Supervisor {
   readonly signals = new SignalQueue();
   protected readonly clock: Clock;
   private prepared: PreparedListen | undefined;
+  private readonly balance = new ConnectionBalance();
   private wake: (() => void) | undefined;
   private readonly readyTimeoutOverride: number | undefined;
   private readonly readTcpMigrateReq: () => string | undefined;
@@ -217,6 +219,8 @@ export class Supervisor {
     this.startRecycling();
     this.stepRollingRestart();
     this.reapStale();
+    // Workers that bind their own sockets are spread by the kernel (balance.ts).
+    if (this.prepared?.shared) this.balance.step(this.slots);
   }
 
   /**

@@ -38,6 +38,11 @@ export class WorkerHandle {
   stopRequestedAt: number | undefined;
   private stopTimeoutMs = 0;
   killedAt: number | undefined;
+  /** Its kept-alive connections, from its last heartbeat that counted them (balance.ts). */
+  private connections: number | undefined;
+  /** Reported since the balance last looked, and after the worker received every shed asked. */
+  private connectionsFresh = false;
+  private shedsSent = 0;
 
   constructor(
     readonly port: WorkerPort,
@@ -50,6 +55,13 @@ export class WorkerHandle {
         case "ready":
           this.ready = true;
           this.address = message.address;
+          break;
+        case "heartbeat":
+          // A count made before the worker got the last shed still includes what it sheds.
+          if (message.connections !== undefined && message.sheds === this.shedsSent) {
+            this.connections = message.connections;
+            this.connectionsFresh = true;
+          }
           break;
         case "recycle":
           this.recycleRequested = true;
@@ -64,6 +76,22 @@ export class WorkerHandle {
     port.onExit((code) => {
       this.exitCode = code;
     });
+  }
+
+  /** Its connection count, if reported since connectionsSeen() (balance.ts); else undefined. */
+  get freshConnections(): number | undefined {
+    return this.connectionsFresh ? this.connections : undefined;
+  }
+
+  /** The balance has used the last count: wait for a newer one. */
+  connectionsSeen(): void {
+    this.connectionsFresh = false;
+  }
+
+  /** Ask it to end `count` connections after their next response (replacing any still pending). */
+  askShed(count: number): void {
+    this.shedsSent++;
+    this.port.send({ type: "shed", count });
   }
 
   get pid(): number | undefined {

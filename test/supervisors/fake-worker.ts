@@ -15,9 +15,11 @@ export interface FakeWorkerOptions {
   fd: number;
   /** The server finishes with exit code 0 as soon as it is asked to shut down. */
   finishOnShutdown?: boolean;
+  /** What the server says of its connections (Server.connections); none by default, as on Bun. */
+  connections?: () => number | undefined;
 }
 
-export function fakeWorker({ thread, fd, finishOnShutdown = false }: FakeWorkerOptions) {
+export function fakeWorker({ thread, fd, finishOnShutdown = false, connections }: FakeWorkerOptions) {
   const sent: WorkerMessage[] = [];
   let deliver: (message: WorkerMessage) => void = () => {};
   const channel: SupervisorChannel = {
@@ -31,8 +33,12 @@ export function fakeWorker({ thread, fd, finishOnShutdown = false }: FakeWorkerO
   /** One entry per shutdown request: whether it was forced. */
   const shutdowns: boolean[] = [];
   let finish: (code: number) => void = () => {};
+  /** The counts the server was asked to shed, in order. */
+  const sheds: number[] = [];
   const server: WorkerServer = {
     started: true,
+    connections,
+    shed: (count) => sheds.push(count),
     serve: () => new Promise<number>((done) => (finish = done)),
     requestShutdown: (force = false) => {
       shutdowns.push(force);
@@ -61,6 +67,7 @@ export function fakeWorker({ thread, fd, finishOnShutdown = false }: FakeWorkerO
     sent,
     deliver: (message: WorkerMessage) => deliver(message),
     shutdowns,
+    sheds,
     finish: (code: number) => finish(code),
     signals,
     running,
