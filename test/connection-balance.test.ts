@@ -118,7 +118,7 @@ describe.each(NODES)("%s", (runtime) => {
   test.each(WORKER_CLASSES)(
     "%s workers even out kept-alive connections that all landed on one of them",
     async (workerClass) => {
-      const t = await startTwoWorkers(runtime, APP, workerClass);
+      const t = await startTwoWorkers(runtime, APP, workerClass, ["--log-level", "debug"]);
       await waitIdentities(t.url, 2, 30_000, { path: "/busy?ms=30", burst: 16 });
       const clients = await crowdOneWorker(t.url, t.port);
       try {
@@ -137,6 +137,10 @@ describe.each(NODES)("%s", (runtime) => {
         const reconnects = clients.reduce((sum, client) => sum + client.reconnects, 0);
         expect(reconnects).toBeGreaterThan(0);
         expect(reconnects).toBeLessThan(CLIENTS * 2);
+        // What an operator sees of it, at debug level.
+        expect(t.stderr()).toMatch(
+          /holds \d+ kept-alive connections, more than its share; asking it to close \d+/,
+        );
       } finally {
         for (const client of clients) client.close();
       }

@@ -34,28 +34,41 @@ export function excessConnections(counts: readonly number[]): number[] {
   return counts.map((count) => (count > allowed ? count - share : 0));
 }
 
+/** A worker asked to end `shed` of the `connections` it reported. */
+export interface BalanceAsk {
+  worker: WorkerHandle;
+  connections: number;
+  shed: number;
+}
+
 /** The balance step of a supervisor's tick, for the workers of one shared socket. */
 export class ConnectionBalance {
   /** What each worker was last asked to shed: a 0 is sent only to clear a request still pending. */
   private readonly asked = new WeakMap<WorkerHandle, number>();
 
-  /** One pass: once every serving worker has reported since the last, ask the crowded ones to shed. */
-  step(workers: readonly WorkerHandle[]): void {
+  /**
+   * One pass: once every serving worker has reported since the last, ask the crowded ones to shed.
+   * Returns who was asked to end connections (for the supervisor's debug log), with the counts.
+   */
+  step(workers: readonly WorkerHandle[]): BalanceAsk[] {
     const serving = workers.filter((worker) => worker.ready && worker.alive && !worker.stopping);
-    if (serving.length < 2) return;
+    if (serving.length < 2) return [];
     const counts: number[] = [];
     for (const worker of serving) {
       const count = worker.freshConnections;
-      if (count === undefined) return;
+      if (count === undefined) return [];
       counts.push(count);
     }
     const excess = excessConnections(counts);
+    const asks: BalanceAsk[] = [];
     serving.forEach((worker, i) => {
-      const count = excess[i] ?? 0;
+      const shed = excess[i] ?? 0;
       worker.connectionsSeen();
-      if (count === 0 && !this.asked.get(worker)) return;
-      this.asked.set(worker, count);
-      worker.askShed(count);
+      if (shed === 0 && !this.asked.get(worker)) return;
+      this.asked.set(worker, shed);
+      worker.askShed(shed);
+      if (shed > 0) asks.push({ worker, connections: counts[i] ?? 0, shed });
     });
+    return asks;
   }
 }

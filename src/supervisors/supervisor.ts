@@ -220,7 +220,16 @@ export class Supervisor {
     this.stepRollingRestart();
     this.reapStale();
     // Workers that bind their own sockets are spread by the kernel (balance.ts).
-    if (this.prepared?.shared) this.balance.step(this.slots);
+    if (this.prepared?.shared) this.balanceConnections();
+  }
+
+  /** Ask workers crowded with kept-alive connections to end some (balance.ts); say so at debug level. */
+  private balanceConnections(): void {
+    for (const { worker, connections, shed } of this.balance.step(this.slots)) {
+      this.logger.debug(
+        `${this.workerClass.name(worker)} holds ${connections} kept-alive connections, more than its share; asking it to close ${shed} after their next response.`,
+      );
+    }
   }
 
   /**
