@@ -1,6 +1,7 @@
 // Builds what Node.js runs, esbuild bundles of tsuv for Node 20+ in dist/, and what Deno runs from
-// the npm package, dist/deno/ (Bun, and Deno from a checkout, run src/ as is). Run by `npm run build`, and by `prepare` on `npm install`, so a fresh clone has a working
-// `npx tsuv`. Plain ESM, no TypeScript: it runs before anything is built.
+// the npm package, dist/deno/ (Bun, and Deno from a checkout, run src/ as is). Run by `npm run
+// build`, and by `prepare` on `npm install`, so a fresh clone has a working `npx tsuv`. Plain ESM,
+// no TypeScript: it runs before anything is built.
 //
 //   dist/cli.mjs       the `tsuv` command (package.json bin), executable, with a node shebang: a
 //                      small entry (src/node-entry.ts) that turns on Node's compile cache, then

@@ -42,7 +42,7 @@ class Connections {
   readonly sockets = new Set<Socket>();
   draining = false;
   /** How many more connections end after their next response (RunningServer.shed). */
-  toShed = 0;
+  private toShed = 0;
   /** Connections chosen to end after their response, until they close. */
   private readonly ending = new Set<Socket>();
 
@@ -58,13 +58,16 @@ class Connections {
   }
 
   /**
-   * Does the response to a request on `socket` end its connection? Asked for each request only
-   * while draining or shedding (the listener checks those two fields first). A shed picks the
-   * connections whose requests come next: the busy ones, whose clients reconnect at once.
+   * For each request: its response ends the connection while draining, or when a shed is pending
+   * and picks it. A shed picks the connections whose requests come next: the busy ones, whose
+   * clients reconnect at once.
    */
-  endsAfterResponse(socket: Socket): boolean {
-    if (this.draining) return true;
-    if (this.toShed === 0 || this.ending.has(socket)) return false;
+  keepAliveFor(req: IncomingMessage, res: ServerResponse): void {
+    if (this.draining || (this.toShed !== 0 && this.pick(req.socket))) res.shouldKeepAlive = false;
+  }
+
+  private pick(socket: Socket): boolean {
+    if (this.ending.has(socket)) return false;
     this.ending.add(socket);
     this.toShed--;
     return true;
@@ -197,8 +200,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     listener = (req, res) => {
       // The date header is the request handler's (default-headers.ts, --no-date-header).
       res.sendDate = false;
-      if ((connections.draining || connections.toShed !== 0) && connections.endsAfterResponse(req.socket))
-        res.shouldKeepAlive = false;
+      connections.keepAliveFor(req, res);
       if (!servableTarget(req)) {
         res.writeHead(400, ["content-length", "0", "connection", "close"]);
         res.end();
@@ -225,8 +227,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     // The app answers for its own errors (Express and Koa do); one that escapes it would end the
     // process (an uncaught exception or rejection), so it goes to onError and the client gets a 500.
     listener = (req, res) => {
-      if ((connections.draining || connections.toShed !== 0) && connections.endsAfterResponse(req.socket))
-        res.shouldKeepAlive = false;
+      connections.keepAliveFor(req, res);
       try {
         const result = app(req, res) as unknown;
         if (typeof (result as Promise<unknown> | undefined)?.then === "function") {

@@ -38,10 +38,11 @@ export class WorkerHandle {
   stopRequestedAt: number | undefined;
   private stopTimeoutMs = 0;
   killedAt: number | undefined;
-  /** Its kept-alive connections, from its last heartbeat that counted them (balance.ts). */
-  private connections: number | undefined;
-  /** Reported since the balance last looked, and after the worker received every shed asked. */
-  private connectionsFresh = false;
+  /**
+   * Its kept-alive connections from its last heartbeat that counted them after it had received
+   * every shed asked, until the balance uses them (balance.ts); undefined while there is none newer.
+   */
+  private reportedConnections: number | undefined;
   private shedsSent = 0;
 
   constructor(
@@ -58,10 +59,8 @@ export class WorkerHandle {
           break;
         case "heartbeat":
           // A count made before the worker got the last shed still includes what it sheds.
-          if (message.connections !== undefined && message.sheds === this.shedsSent) {
-            this.connections = message.connections;
-            this.connectionsFresh = true;
-          }
+          if (message.connections !== undefined && message.sheds === this.shedsSent)
+            this.reportedConnections = message.connections;
           break;
         case "recycle":
           this.recycleRequested = true;
@@ -80,12 +79,12 @@ export class WorkerHandle {
 
   /** Its connection count, if reported since connectionsSeen() (balance.ts); else undefined. */
   get freshConnections(): number | undefined {
-    return this.connectionsFresh ? this.connections : undefined;
+    return this.reportedConnections;
   }
 
   /** The balance has used the last count: wait for a newer one. */
   connectionsSeen(): void {
-    this.connectionsFresh = false;
+    this.reportedConnections = undefined;
   }
 
   /** Ask it to end `count` connections after their next response (replacing any still pending). */
