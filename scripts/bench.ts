@@ -42,7 +42,7 @@ const HELP = `Usage: npm run bench -- [options]
   --client wrk|fetch      load generator (default wrk; fetch: a built-in fetch loop, smoke only)
   --duration S            seconds per measurement (default 2; --quick: 1)
   --warmup S              warm-up seconds per contender and workload (default 1; --quick: 0)
-  --rounds N              alternated rounds, the median is reported (default 3; --quick: 1)
+  --rounds N              alternated rounds, the median is reported (default 5; --quick: 1)
   --connections N         wrk connections (default 50)
   --threads N             wrk threads (default 1)
   --only LIST             groups to run, comma-separated: bun, deno, node20, node24 (every group
@@ -163,7 +163,7 @@ async function main(): Promise<number> {
     threads: number(values.threads, 1, "threads"),
     durationS: number(values.duration, quick ? 1 : 2, "duration"),
   };
-  const rounds = quick ? 1 : number(values.rounds, 3, "rounds");
+  const rounds = quick ? 1 : number(values.rounds, 5, "rounds");
   const warmupS = values.warmup !== undefined ? Number(values.warmup) : quick ? 0 : 1;
   const latencyConnections = number(values["latency-connections"], 10, "latency-connections");
   const latencyDelay = number(values["latency-delay"], 2, "latency-delay");
@@ -206,7 +206,7 @@ async function main(): Promise<number> {
   }
 
   const only = list(values.only);
-  const groups = allGroups(uvicorn?.python).filter(
+  const groups = allGroups(uvicorn?.python, !quick).filter(
     (g: Group) => !only.length || only.some((o) => g.id === o || g.id.startsWith(`${o}-`)),
   );
   if (only.length && !groups.length) {

@@ -98,6 +98,8 @@ describe("bench harness units", () => {
       results: [
         result("tsuv-bun", "bun-1", [60_000, 30_000, 59_000]),
         result("bun-serve", "bun-1", [61_000, 31_000, 60_000]),
+        // The control, the baseline's second copy: 0.934x, 0.935x and 1.00x of it, median 0.935x.
+        result("bun-serve-copy", "bun-1", [57_000, 29_000, 60_000]),
       ],
       comparisons: COMPARISONS,
       memory: [],
@@ -110,7 +112,29 @@ describe("bench harness units", () => {
     expect(ratio?.ratios.plaintext).toBeCloseTo(59_000 / 60_000);
     const markdown = renderMarkdown(run, "benchmarks.svg");
     expect(markdown).toContain("![ratios](benchmarks.svg)");
-    expect(markdown).toContain("| tsuv-bun / bun-serve >= 0.97x | plaintext 0.98x, json 0.98x | **met** |");
+    expect(markdown).toContain(
+      "| tsuv-bun / bun-serve >= 0.97x | plaintext 0.98x, json 0.98x | plaintext 0.94x, json 0.94x | **met** |",
+    );
+    expect(markdown).toContain("| bun-serve-copy / bun-serve | 0.94x | 0.94x |");
+    // A miss by less than the control strayed from 1.00x (0.92x: 0.05 short, the control 0.064 off)
+    // is qualified; one by more (0.82x) is not.
+    const withSubject = (rps: number[]) =>
+      renderMarkdown(
+        { ...run, results: [result("tsuv-bun", "bun-1", rps), ...run.results.slice(1)] },
+        "benchmarks.svg",
+      );
+    expect(withSubject([56_000, 28_000, 55_000])).toContain(
+      "| plaintext 0.92x, json 0.92x | plaintext 0.94x, json 0.94x | **missed** (within the control's spread) |",
+    );
+    expect(withSubject([50_000, 25_000, 49_000])).toContain(
+      "| plaintext 0.82x, json 0.82x | plaintext 0.94x, json 0.94x | **missed** |",
+    );
+    // Without a control in the results (the quick smoke), no control row and an empty cell.
+    const noControl = renderMarkdown({ ...run, results: run.results.slice(0, 2) }, "benchmarks.svg");
+    expect(noControl).toContain(
+      "| tsuv-bun / bun-serve >= 0.97x | plaintext 0.98x, json 0.98x |  | **met** |",
+    );
+    expect(noControl).not.toContain("bun-serve-copy");
     const svg = renderSvg(run);
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("0.98x");
@@ -133,7 +157,7 @@ describe("bench harness units", () => {
       "benchmarks.svg",
     );
     expect(withMemory).toContain(
-      "| Node 20: RSS of 4 thread workers <= 0.5x 4 process workers | 0.60x | **missed** |",
+      "| Node 20: RSS of 4 thread workers <= 0.5x 4 process workers | 0.60x | | **missed** |",
     );
     expect(withMemory.match(/RSS of 4 thread workers/g)).toHaveLength(1);
     expect(withMemory).toContain(

@@ -48,6 +48,12 @@ export interface Comparison {
   target?: number;
   /** For ratios across groups (not alternated in the same group): shown as such. */
   crossGroup?: boolean;
+  /**
+   * A control: the group's raw baseline over a second copy of itself, measured in the same rounds.
+   * Both run the same code, so how far it strays from 1.00x is how far this run's noise moves a
+   * ratio in that group.
+   */
+  control?: boolean;
 }
 
 const rel = (path: string) => join(ROOT, path);
@@ -251,8 +257,40 @@ export const raw = {
   }),
 };
 
-/** Every group, in run order. `python` is the interpreter that imports uvicorn, if any. */
-export function allGroups(python: string | undefined): Group[] {
+/**
+ * The raw baseline each targeted group runs twice (see Comparison.control): the one its targets
+ * are measured against (tsuv's single worker, the other baseline of the 2-worker Node groups, is
+ * tsuv's own).
+ */
+const CONTROLLED: Record<string, string> = {
+  "bun-1": "bun-serve",
+  "deno-1": "deno-serve",
+  "node20-1": "node-http-node20",
+  "node24-1": "node-http-node24",
+  "node20-2": "node-cluster-node20-2",
+  "node24-2": "node-cluster-node24-2",
+  "bun-2": "bun-reuseport-2",
+  "deno-2": "deno-serve-parallel-2",
+};
+const COPY = "-copy";
+
+/** The same server as `contender`, started a second time: the control's subject. */
+function secondCopy(contender: Contender): Contender {
+  return {
+    ...contender,
+    id: `${contender.id}${COPY}`,
+    label: `${contender.label}, a second copy`,
+    short: `${contender.short} (2nd copy)`,
+    noLatency: true,
+  };
+}
+
+/**
+ * Every group, in run order. `python` is the interpreter that imports uvicorn, if any. `controls`
+ * adds each targeted group's second copy of its baseline (the quick smoke leaves them out: the same
+ * command as the baseline, they prove nothing more there).
+ */
+export function allGroups(python: string | undefined, controls = true): Group[] {
   const groups: Group[] = [
     {
       id: "bun-1",
@@ -309,6 +347,12 @@ export function allGroups(python: string | undefined): Group[] {
       contenders: [tsuv("deno", 2, "process"), tsuv("deno", 2, "thread"), raw.denoParallel()],
     },
   );
+  if (controls) {
+    for (const group of groups) {
+      const baseline = group.contenders.find((c) => c.id === CONTROLLED[group.id]);
+      if (baseline) group.contenders.push(secondCopy(baseline));
+    }
+  }
   if (python) {
     groups.push({
       id: "uvicorn",
@@ -347,6 +391,9 @@ export const COMPARISONS: Comparison[] = [
   { group: "deno-2", subject: "tsuv-deno-w2-thread", baseline: "deno-serve-parallel-2", target: 1.0 },
   { group: "uvicorn", subject: "tsuv-node20", baseline: "uvicorn", crossGroup: true },
   { group: "uvicorn", subject: "tsuv-bun", baseline: "uvicorn", crossGroup: true },
+  ...Object.entries(CONTROLLED).map(
+    ([group, baseline]): Comparison => ({ group, subject: `${baseline}${COPY}`, baseline, control: true }),
+  ),
 ];
 
 /** The raw single-process server each runtime is compared with for start-up time. */
