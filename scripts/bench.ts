@@ -23,7 +23,7 @@ import {
 import { ALL_WORKLOADS, type Client, type LoadOptions, WORKLOADS, type Workload } from "./bench/load.ts";
 import { currentLoad, machine, versions } from "./bench/machine.ts";
 import { measureMemory } from "./bench/memory.ts";
-import { ensureCommand, findUvicorn } from "./bench/prereq.ts";
+import { ensureCommand, findUvicorn, which } from "./bench/prereq.ts";
 import { stopAll } from "./bench/proc.ts";
 import { measureReplace } from "./bench/replace.ts";
 import { type BenchRun, renderMarkdown, renderSummary, renderSvg } from "./bench/report.ts";
@@ -34,15 +34,21 @@ import { node20, ROOT } from "./tools.mjs";
 
 const SECTIONS = ["throughput", "latency", "memory", "startup", "replace", "websocket"] as const;
 type Section = (typeof SECTIONS)[number];
+/** The paced latency run and the WebSocket echo: fewer, longer rounds (a p99 needs samples). */
+const LATENCY_ROUNDS = 3;
+const LATENCY_SECONDS = 2;
+const WS_ROUNDS = 3;
+const WS_SECONDS = 2;
 
 const HELP = `Usage: npm run bench -- [options]
 
   --quick                 1-second smoke of every contender: starts, answers both workloads, one
                           short load run; no rounds, no hyperfine; writes nothing unless --out
   --client wrk|fetch      load generator (default wrk; fetch: a built-in fetch loop, smoke only)
-  --duration S            seconds per measurement (default 2; --quick: 1)
+  --duration S            seconds per throughput measurement (default 1)
   --warmup S              warm-up seconds per contender and workload (default 1; --quick: 0)
-  --rounds N              alternated rounds, the median is reported (default 5; --quick: 1)
+  --rounds N              alternated throughput rounds, the median is reported (default 9;
+                          --quick: 1)
   --connections N         wrk connections (default 50)
   --threads N             wrk threads (default 1)
   --only LIST             groups to run, comma-separated: bun, deno, node20, node24 (every group
@@ -58,6 +64,8 @@ const HELP = `Usage: npm run bench -- [options]
   --binary PATH           a compiled tsuv binary to time (default: dist/tsuv, built first)
   --with-uvicorn          install python3-uvicorn (apt-get, root only) when missing
   --no-install            never apt-get; say what is missing instead
+  --no-pin                leave single-worker servers and wrk to the scheduler (default: server
+                          on CPU 0, wrk on CPU 1, with taskset, where there are 2+ CPUs)
   --out PATH              markdown report (default docs/benchmarks.md; the SVG goes beside it)
   --json PATH             raw results (default .bench/results.json)
   --report-from PATH      only rebuild the report from a saved results JSON
@@ -112,6 +120,7 @@ async function main(): Promise<number> {
       binary: { type: "string" },
       "with-uvicorn": { type: "boolean" },
       "no-install": { type: "boolean" },
+      "no-pin": { type: "boolean" },
       out: { type: "string" },
       json: { type: "string" },
       "report-from": { type: "string" },
@@ -161,18 +170,23 @@ async function main(): Promise<number> {
   const load: LoadOptions = {
     connections: number(values.connections, 50, "connections"),
     threads: number(values.threads, 1, "threads"),
-    durationS: number(values.duration, quick ? 1 : 2, "duration"),
+    durationS: number(values.duration, 1, "duration"),
   };
-  const rounds = quick ? 1 : number(values.rounds, 5, "rounds");
+  // Many short rounds rather than a few long ones: this machine's noise comes in bursts of a few
+  // seconds, and a burst spoils fewer of nine 1-second rounds than of three 2-second ones, so the
+  // median of the per-round ratios keeps clear of it (an A/A run of node:http against itself, 9
+  // rounds of 1 s: one burst spoilt 5 rounds, and the median was still 1.02x).
+  const rounds = quick ? 1 : number(values.rounds, 9, "rounds");
   const warmupS = values.warmup !== undefined ? Number(values.warmup) : quick ? 0 : 1;
   const latencyConnections = number(values["latency-connections"], 10, "latency-connections");
   const latencyDelay = number(values["latency-delay"], 2, "latency-delay");
-  const latency: LoadOptions | undefined = sections.has("latency")
+  const latency: (LoadOptions & { rounds: number }) | undefined = sections.has("latency")
     ? {
         connections: latencyConnections,
         threads: 1,
-        durationS: Math.min(load.durationS, 3),
+        durationS: LATENCY_SECONDS,
         delayMs: latencyDelay,
+        rounds: LATENCY_ROUNDS,
       }
     : undefined;
 
@@ -227,6 +241,21 @@ async function main(): Promise<number> {
   }
 
   const m = machine();
+  // ThroughputOptions.pin: a single-worker server on CPU 0, wrk on CPU 1 (not in the quick smoke,
+  // which loads three groups at once).
+  const pin =
+    !quick &&
+    !values["no-pin"] &&
+    m.nproc >= 2 &&
+    client === "wrk" &&
+    which("taskset") &&
+    // Both CPUs may be outside this process's cpuset (a container): then taskset fails.
+    spawnSync("taskset", ["-c", "0", "true"]).status === 0 &&
+    spawnSync("taskset", ["-c", "1", "true"]).status === 0
+      ? { server: "0", client: "1" }
+      : undefined;
+  if (!quick && !values["no-pin"] && !pin)
+    notes.push("Single-worker servers and wrk were not pinned to CPUs (taskset missing, or one CPU).");
   log(`Machine: ${m.cpuModel}, ${m.nproc} cores, ${m.memoryGiB} GiB, load ${m.loadAvg}`);
   log(
     `Client: ${client}${client === "fetch" ? " (built-in fetch loop: proves servers answer; its numbers measure the client, not the server)" : ` -t${load.threads} -c${load.connections} -d${load.durationS}s`}, ${rounds} round(s), warm-up ${warmupS} s`,
@@ -250,8 +279,14 @@ async function main(): Promise<number> {
       connections: load.connections,
       threads: load.threads,
       workloads,
+      pin,
       latency: latency
-        ? { connections: latencyConnections, delayMs: latencyDelay, durationS: latency.durationS }
+        ? {
+            connections: latencyConnections,
+            delayMs: latencyDelay,
+            durationS: latency.durationS,
+            rounds: LATENCY_ROUNDS,
+          }
         : undefined,
     },
     results: [],
@@ -284,7 +319,7 @@ async function main(): Promise<number> {
       for (const group of groups) {
         log(`\n== ${group.title} (${group.id}) at ${at()}`);
         run.results.push(
-          ...(await runGroup(group, { client, workloads, rounds, load, warmupS, latency, log })),
+          ...(await runGroup(group, { client, workloads, rounds, load, warmupS, latency, pin, log })),
         );
       }
     }
@@ -369,9 +404,9 @@ async function main(): Promise<number> {
   if (sections.has("websocket")) {
     const ws = {
       connections: number(values["ws-connections"], 50, "ws-connections"),
-      durationS: load.durationS,
+      durationS: WS_SECONDS,
       warmupS,
-      rounds,
+      rounds: WS_ROUNDS,
       messageBytes: 32,
     };
     run.websocketSettings = ws;

@@ -9,6 +9,7 @@ import { type Subprocess, spawn } from "bun";
 import { COMPARISONS } from "../scripts/bench/contenders.ts";
 import { JSON_BODY, parseDuration, parseWrk, wrkArgs } from "../scripts/bench/load.ts";
 import { which } from "../scripts/bench/prereq.ts";
+import { launch } from "../scripts/bench/proc.ts";
 import { type BenchRun, computeRatios, renderMarkdown, renderSvg } from "../scripts/bench/report.ts";
 import type { ContenderResult } from "../scripts/bench/throughput.ts";
 import { bun, ROOT } from "../scripts/tools.mjs";
@@ -55,6 +56,18 @@ describe("bench harness units", () => {
     expect(lua).toContain(JSON_BODY);
     expect(lua).toContain("function delay() return 2 end");
     expect(wrkArgs(40000, "plaintext", { connections: 50, threads: 1, durationS: 3 })).not.toContain("-s");
+  });
+
+  test("a pinned server runs on the CPUs it was given (taskset), and reports its own pid", async () => {
+    const server = launch({ cmd: ["sleep", "30"], cpus: "0" }, 0);
+    try {
+      await Bun.sleep(100);
+      const status = await Bun.file(`/proc/${server.pid}/status`).text();
+      expect(status.match(/^Cpus_allowed_list:\s*(\S+)/m)?.[1]).toBe("0");
+      expect(status.match(/^Name:\s*(\S+)/m)?.[1]).toBe("sleep");
+    } finally {
+      await server.stop();
+    }
   });
 
   test("the close workload asks for GET / on a new connection per request", async () => {

@@ -349,8 +349,12 @@ export function allGroups(python: string | undefined, controls = true): Group[] 
   );
   if (controls) {
     for (const group of groups) {
-      const baseline = group.contenders.find((c) => c.id === CONTROLLED[group.id]);
-      if (baseline) group.contenders.push(secondCopy(baseline));
+      // Right after its baseline, as tsuv is right before it: the rounds alternate the order (A B C,
+      // then C B A), so both pairs are measured next to each other, and the control sees noise
+      // across the same few seconds as the target's ratio.
+      const at = group.contenders.findIndex((c) => c.id === CONTROLLED[group.id]);
+      const baseline = group.contenders[at];
+      if (baseline) group.contenders.splice(at + 1, 0, secondCopy(baseline));
     }
   }
   if (python) {

@@ -33,6 +33,8 @@ export interface LoadOptions {
   durationS: number;
   /** Per-connection pause before each request (wrk's delay() hook), for a paced, sub-saturation rate. */
   delayMs?: number;
+  /** Run wrk on these CPUs only (taskset's list, e.g. "1"): see ThroughputOptions.pin. */
+  cpus?: string;
 }
 
 /** The 1 KiB JSON document the echo workload POSTs (exactly 1024 bytes). */
@@ -120,7 +122,8 @@ export function parseWrk(output: string): Measurement {
 export function runWrk(port: number, workload: Workload, options: LoadOptions): Promise<Measurement> {
   const args = wrkArgs(port, workload, options);
   return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [file, ...rest] = options.cpus ? ["taskset", "-c", options.cpus, "wrk", ...args] : ["wrk", ...args];
+    const child = spawn(file as string, rest, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8");

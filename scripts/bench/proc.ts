@@ -17,6 +17,8 @@ export interface Launch {
    * logs every request, so the load run measures the server and not how fast this process reads.
    */
   stdoutToFile?: boolean;
+  /** Run the server (and whatever it starts) on these CPUs only (taskset's list, e.g. "0"). */
+  cpus?: string;
 }
 
 export interface Running {
@@ -68,7 +70,8 @@ function anyFreePort(): Promise<number> {
 
 /** Start a server as the leader of a new process group, so stop() reaches its workers too. */
 export function launch(spec: Launch, port: number): Running {
-  const [file, ...args] = spec.cmd;
+  // taskset execs the command: the pid is the server's, as without it.
+  const [file, ...args] = spec.cpus ? ["taskset", "-c", spec.cpus, ...spec.cmd] : spec.cmd;
   if (!file) throw new Error("empty command");
   const logDir = spec.stdoutToFile ? mkdtempSync(join(tmpdir(), "tsuv-bench-stdout-")) : undefined;
   const logFd = logDir ? openSync(join(logDir, "stdout.log"), "w") : undefined;

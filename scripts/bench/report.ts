@@ -28,7 +28,10 @@ export interface BenchRun {
     connections: number;
     threads: number;
     workloads: Workload[];
-    latency?: { connections: number; delayMs: number; durationS: number };
+    /** Single-worker groups' server and wrk CPUs (ThroughputOptions.pin); absent: left free. */
+    pin?: { server: string; client: string };
+    /** `rounds`: absent in runs saved before the latency run had rounds of its own (it had the throughput's). */
+    latency?: { connections: number; delayMs: number; durationS: number; rounds?: number };
   };
   results: ContenderResult[];
   comparisons: Comparison[];
@@ -273,7 +276,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
   push(
     "## Throughput",
     "",
-    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.${s.workloads.includes("close") ? " `close`: GET / on a new connection per request (`Connection: close`)." : ""}`,
+    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.${s.workloads.includes("close") ? " `close`: GET / on a new connection per request (`Connection: close`)." : ""}${s.pin ? ` In the groups of single-process servers (the \`-1\` groups and uvicorn) the server runs on CPU ${s.pin.server} and wrk on CPU ${s.pin.client} (\`taskset -c\`): left to the scheduler, a one-worker server and wrk sometimes share a core, which halves what the server gets for that run (node:http on Node 24, nine 1-second wrk runs each: 24.6-39.4k req/s left free, 37.2-39.9k pinned apart, 28.1-29.0k pinned together). The 2-worker groups run free: two workers and wrk cannot each have a core of 2.` : ""}`,
     "",
     `| group | contender | ${s.workloads.map((w) => `${w} req/s`).join(" | ")} | ${s.workloads.map((w) => `${w} CPU-us/req`).join(" | ")} | errors |`,
     `|---|---|${s.workloads.map(() => "---:|---:|").join("")}---:|`,
@@ -298,7 +301,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push(
       "## Latency below saturation",
       "",
-      `wrk2 (a constant-rate load generator) is not packaged in Debian, so this is plain wrk with ${l.connections} connections, each pausing ${l.delayMs} ms before every request (wrk's \`delay()\` hook), for ${l.durationS} s: a paced load of at most ${fmt((l.connections * 1000) / l.delayMs)} req/s, well below every single-worker server's saturation. It is closed-loop (a slow response delays the next request), so tail latency is understated compared with a true constant-rate (open-loop) measurement. Medians over ${s.rounds} rounds.`,
+      `wrk2 (a constant-rate load generator) is not packaged in Debian, so this is plain wrk with ${l.connections} connections, each pausing ${l.delayMs} ms before every request (wrk's \`delay()\` hook), for ${l.durationS} s: a paced load of at most ${fmt((l.connections * 1000) / l.delayMs)} req/s, well below every single-worker server's saturation. It is closed-loop (a slow response delays the next request), so tail latency is understated compared with a true constant-rate (open-loop) measurement. Medians over ${l.rounds ?? s.rounds} rounds.`,
       "",
       "| contender | achieved req/s | p50 | p99 |",
       "|---|---:|---:|---:|",

@@ -27,6 +27,8 @@ export interface ContenderResult {
   reason?: string;
   command?: string;
   readyMs?: number;
+  /** The CPUs the server and wrk were kept on (ThroughputOptions.pin), if they were. */
+  pinned?: { server: string; client: string };
   runs: Record<Workload, Measurement[]>;
   latency: Measurement[];
 }
@@ -38,10 +40,18 @@ export interface ThroughputOptions {
   load: LoadOptions;
   /** 0 skips warm-up (quick mode). */
   warmupS: number;
-  /** Paced latency run, or undefined to skip it. */
-  latency?: LoadOptions;
+  /** Paced latency run, or undefined to skip it; `rounds` of its own. */
+  latency?: LoadOptions & { rounds: number };
   /** Load every contender of the group at once: quick mode, which proves answers and measures nothing. */
   concurrent?: boolean;
+  /**
+   * For a group of single-process servers: the server on one CPU, wrk on another (taskset). Left
+   * free to the scheduler, a one-worker server and wrk sometimes share a core, and that halves what
+   * either gets: on this 2-core machine node:http measured 24.6-39.4k req/s in nine 1-second runs
+   * left free, 37.2-39.9k pinned apart, 28.1-29.0k pinned together. Groups with more than one
+   * worker are left free: their workers and wrk cannot each have a core.
+   */
+  pin?: { server: string; client: string };
   log(line: string): void;
 }
 
@@ -71,6 +81,7 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
   const slots: { contender: Contender; result: ContenderResult; server?: Running }[] = [];
   try {
     // Start the whole group at once (start-up is mostly waiting), then check each one's answers.
+    const pin = options.pin && group.contenders.every((c) => c.workers === 1) ? options.pin : undefined;
     for (const contender of group.contenders) {
       slots.push({
         contender,
@@ -92,12 +103,13 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
         const { contender, result } = slot;
         try {
           const port = await freePort();
-          const spec = contender.launch(port);
+          const spec = { ...contender.launch(port), cpus: pin?.server };
           result.command = [...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`), ...spec.cmd].join(
             " ",
           );
           slot.server = launch(spec, port);
           result.readyMs = await waitReady(slot.server);
+          if (pin) result.pinned = pin;
           await verify(port);
           log(`  ${contender.label}: serving on :${port} (ready after ${Math.round(result.readyMs)} ms)`);
         } catch (error) {
@@ -112,7 +124,7 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
       const server = slot.server as Running;
       try {
         const cpuBefore = treeCpuSeconds(server.pid);
-        const m = await runLoad(options.client, server.port, workload, load);
+        const m = await runLoad(options.client, server.port, workload, { ...load, cpus: pin?.client });
         if (server.exited()) throw new Error(`died under load:\n${server.output()}`);
         if (m.requests > 0) m.cpuUsPerRequest = ((treeCpuSeconds(server.pid) - cpuBefore) * 1e6) / m.requests;
         return m;
@@ -152,7 +164,7 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
     }
 
     if (options.latency && group.latency) {
-      for (let round = 1; round <= options.rounds; round++) {
+      for (let round = 1; round <= options.latency.rounds; round++) {
         for (const slot of alive()) {
           if (slot.contender.noLatency) continue;
           const m = await measure(slot, "plaintext", options.latency);
