@@ -49,6 +49,8 @@ const HELP = `Usage: npm run bench -- [options]
   --warmup S              warm-up seconds per contender and workload (default 1; --quick: 0)
   --rounds N              alternated throughput rounds, the median is reported (default 9;
                           --quick: 1)
+  --multi-duration S      seconds per measurement in the groups of 2+ workers (default 2)
+  --multi-rounds N        rounds in the groups of 2+ workers (default 5)
   --connections N         wrk connections (default 50)
   --threads N             wrk threads (default 1)
   --only LIST             groups to run, comma-separated: bun, deno, node20, node24 (every group
@@ -121,6 +123,8 @@ async function main(): Promise<number> {
       "with-uvicorn": { type: "boolean" },
       "no-install": { type: "boolean" },
       "no-pin": { type: "boolean" },
+      "multi-duration": { type: "string" },
+      "multi-rounds": { type: "string" },
       out: { type: "string" },
       json: { type: "string" },
       "report-from": { type: "string" },
@@ -177,6 +181,13 @@ async function main(): Promise<number> {
   // median of the per-round ratios keeps clear of it (an A/A run of node:http against itself, 9
   // rounds of 1 s: one burst spoilt 5 rounds, and the median was still 1.02x).
   const rounds = quick ? 1 : number(values.rounds, 9, "rounds");
+  // ThroughputOptions.multiWorker: the groups of 2+ workers get longer rounds.
+  const multiWorker = quick
+    ? undefined
+    : {
+        durationS: number(values["multi-duration"], 2, "multi-duration"),
+        rounds: number(values["multi-rounds"], 5, "multi-rounds"),
+      };
   const warmupS = values.warmup !== undefined ? Number(values.warmup) : quick ? 0 : 1;
   const latencyConnections = number(values["latency-connections"], 10, "latency-connections");
   const latencyDelay = number(values["latency-delay"], 2, "latency-delay");
@@ -280,6 +291,7 @@ async function main(): Promise<number> {
       threads: load.threads,
       workloads,
       pin,
+      multiWorker,
       latency: latency
         ? {
             connections: latencyConnections,
@@ -319,7 +331,17 @@ async function main(): Promise<number> {
       for (const group of groups) {
         log(`\n== ${group.title} (${group.id}) at ${at()}`);
         run.results.push(
-          ...(await runGroup(group, { client, workloads, rounds, load, warmupS, latency, pin, log })),
+          ...(await runGroup(group, {
+            client,
+            workloads,
+            rounds,
+            load,
+            warmupS,
+            latency,
+            pin,
+            multiWorker,
+            log,
+          })),
         );
       }
     }

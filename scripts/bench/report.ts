@@ -30,6 +30,8 @@ export interface BenchRun {
     workloads: Workload[];
     /** Single-worker groups' server and wrk CPUs (ThroughputOptions.pin); absent: left free. */
     pin?: { server: string; client: string };
+    /** The groups of 2+ workers' own rounds and seconds (ThroughputOptions.multiWorker), if set. */
+    multiWorker?: { rounds: number; durationS: number };
     /** `rounds`: absent in runs saved before the latency run had rounds of its own (it had the throughput's). */
     latency?: { connections: number; delayMs: number; durationS: number; rounds?: number };
   };
@@ -185,7 +187,7 @@ export function renderSvg(run: BenchRun): string {
     "tsuv throughput relative to each baseline (higher is better)",
     rows,
     s.workloads,
-    `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s, median of ${s.rounds} alternated rounds, ${run.machine.nproc} cores, ${run.startedAt.slice(0, 10)}. * measured in another group: ratio of medians, not alternated.`,
+    `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s, median of ${s.rounds} alternated rounds${s.multiWorker ? ` (2+ workers: ${s.multiWorker.rounds} of ${s.multiWorker.durationS} s)` : ""}${s.pin ? ", one-worker servers and wrk on separate CPUs" : ""}, ${run.machine.nproc} cores, ${run.startedAt.slice(0, 10)}. * measured in another group: ratio of medians, not alternated.`,
   );
 }
 
@@ -276,7 +278,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
   push(
     "## Throughput",
     "",
-    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.${s.workloads.includes("close") ? " `close`: GET / on a new connection per request (`Connection: close`)." : ""}${s.pin ? ` In the groups of single-process servers (the \`-1\` groups and uvicorn) the server runs on CPU ${s.pin.server} and wrk on CPU ${s.pin.client} (\`taskset -c\`): left to the scheduler, a one-worker server and wrk sometimes share a core, which halves what the server gets for that run (node:http on Node 24, nine 1-second wrk runs each: 24.6-39.4k req/s left free, 37.2-39.9k pinned apart, 28.1-29.0k pinned together). The 2-worker groups run free: two workers and wrk cannot each have a core of 2.` : ""}`,
+    `wrk keep-alive, \`-t${s.threads} -c${s.connections} -d${s.durationS}s\`, ${s.rounds} rounds after a ${s.warmupS} s warm-up per workload; req/s is the median (all rounds in brackets). \`plaintext\`: GET / answering \`Hello, world!\`; \`json\`: POST /json with a 1 KiB JSON body that the server parses and sends back.${s.workloads.includes("close") ? " `close`: GET / on a new connection per request (`Connection: close`)." : ""}${s.pin ? ` In the groups of single-process servers (the \`-1\` groups and uvicorn) the server runs on CPU ${s.pin.server} and wrk on CPU ${s.pin.client} (\`taskset -c\`): left to the scheduler, a one-worker server and wrk sometimes share a core, which halves what the server gets for that run (node:http on Node 24, nine 1-second wrk runs each: 24.6-39.4k req/s left free, 37.2-39.9k pinned apart, 28.1-29.0k pinned together). The 2-worker groups run free: two workers and wrk cannot each have a core of 2.` : ""}${s.multiWorker ? ` The 2-worker groups run ${s.multiWorker.rounds} rounds of ${s.multiWorker.durationS} s: each wrk run opens its 50 connections at once, and tsuv's Node workers, which accept from one shared socket, even out such a burst within 1-3 s (see the notes), which a 1-second round would mostly miss.` : ""}`,
     "",
     `| group | contender | ${s.workloads.map((w) => `${w} req/s`).join(" | ")} | ${s.workloads.map((w) => `${w} CPU-us/req`).join(" | ")} | errors |`,
     `|---|---|${s.workloads.map(() => "---:|---:|").join("")}---:|`,

@@ -52,6 +52,12 @@ export interface ThroughputOptions {
    * worker are left free: their workers and wrk cannot each have a core.
    */
   pin?: { server: string; client: string };
+  /**
+   * Rounds and seconds for groups with more than one worker, in place of `rounds` and
+   * `load.durationS`: longer, since each wrk run opens its connections at once and tsuv's Node
+   * workers, which accept from one socket, even out such a burst within 1-3 s (docs/workers.md).
+   */
+  multiWorker?: { rounds: number; durationS: number };
   log(line: string): void;
 }
 
@@ -81,7 +87,13 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
   const slots: { contender: Contender; result: ContenderResult; server?: Running }[] = [];
   try {
     // Start the whole group at once (start-up is mostly waiting), then check each one's answers.
-    const pin = options.pin && group.contenders.every((c) => c.workers === 1) ? options.pin : undefined;
+    const singleProcess = group.contenders.every((c) => c.workers === 1);
+    const pin = options.pin && singleProcess ? options.pin : undefined;
+    const rounds = (!singleProcess && options.multiWorker?.rounds) || options.rounds;
+    const groupLoad = {
+      ...options.load,
+      durationS: (!singleProcess && options.multiWorker?.durationS) || options.load.durationS,
+    };
     for (const contender of group.contenders) {
       slots.push({
         contender,
@@ -138,15 +150,15 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
     if (options.warmupS > 0) {
       for (const slot of alive()) {
         for (const workload of options.workloads) {
-          await measure(slot, workload, { ...options.load, durationS: options.warmupS });
+          await measure(slot, workload, { ...groupLoad, durationS: options.warmupS });
         }
       }
     }
 
-    for (let round = 1; round <= options.rounds; round++) {
+    for (let round = 1; round <= rounds; round++) {
       for (const workload of options.workloads) {
         const one = async (slot: (typeof slots)[number]) => {
-          const m = await measure(slot, workload, options.load);
+          const m = await measure(slot, workload, groupLoad);
           if (!m) return;
           slot.result.runs[workload].push(m);
           const errors = m.errors ? ` (${m.errors} errors)` : "";
