@@ -133,14 +133,23 @@ describe.each(NODES)("%s", (runtime) => {
         }
         expect(counts.size).toBe(2);
         expect(Math.min(...counts.values())).toBeGreaterThanOrEqual(FAIR_PART);
-        // Only the connections that had to move were ended, not every one over and over.
+        // Only the connections the supervisor asked to end were ended (its debug line names each
+        // ask; the line is written before the ask is sent). How many asks it takes depends on where
+        // the reconnecting clients land: the kernel may hand them to the crowded worker again, the
+        // likelier the busier the machine (one CI run under the parallel suite: 51 reconnects of
+        // 16 clients, all asked for). The last bound catches asking for everything over and over.
+        await Bun.sleep(200);
+        const asks = [
+          ...t
+            .stderr()
+            .matchAll(/holds \d+ kept-alive connections, more than its share; asking it to close (\d+)/g),
+        ];
+        expect(asks.length).toBeGreaterThan(0);
+        const asked = asks.reduce((sum, ask) => sum + Number(ask[1]), 0);
         const reconnects = clients.reduce((sum, client) => sum + client.reconnects, 0);
         expect(reconnects).toBeGreaterThan(0);
-        expect(reconnects).toBeLessThan(CLIENTS * 2);
-        // What an operator sees of it, at debug level.
-        expect(t.stderr()).toMatch(
-          /holds \d+ kept-alive connections, more than its share; asking it to close \d+/,
-        );
+        expect(reconnects).toBeLessThanOrEqual(asked);
+        expect(reconnects).toBeLessThan(CLIENTS * 6);
       } finally {
         for (const client of clients) client.close();
       }
