@@ -137,7 +137,8 @@ describe.each(NODES)("%s", (runtime) => {
         // ask; the line is written before the ask is sent). How many asks it takes depends on where
         // the reconnecting clients land: the kernel may hand them to the crowded worker again, the
         // likelier the busier the machine (one CI run under the parallel suite: 51 reconnects of
-        // 16 clients, all asked for). The last bound catches asking for everything over and over.
+        // 16 clients, where a bound of 2 per client failed). The last bound catches asking for
+        // everything over and over.
         await Bun.sleep(200);
         const asks = [
           ...t
