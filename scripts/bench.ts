@@ -297,7 +297,7 @@ async function main(): Promise<number> {
             connections: latencyConnections,
             delayMs: latencyDelay,
             durationS: latency.durationS,
-            rounds: LATENCY_ROUNDS,
+            rounds: latency.rounds,
           }
         : undefined,
     },

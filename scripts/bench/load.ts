@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onCpus } from "./proc.ts";
 
 /**
  * plaintext and json: keep-alive, the issue's two workloads (the default). close: plaintext with a
@@ -122,7 +123,7 @@ export function parseWrk(output: string): Measurement {
 export function runWrk(port: number, workload: Workload, options: LoadOptions): Promise<Measurement> {
   const args = wrkArgs(port, workload, options);
   return new Promise((resolve, reject) => {
-    const [file, ...rest] = options.cpus ? ["taskset", "-c", options.cpus, "wrk", ...args] : ["wrk", ...args];
+    const [file, ...rest] = onCpus(["wrk", ...args], options.cpus);
     const child = spawn(file as string, rest, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {

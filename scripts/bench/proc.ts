@@ -68,10 +68,15 @@ function anyFreePort(): Promise<number> {
   });
 }
 
+/** `cmd` run on the CPUs `cpus` only (taskset's list, e.g. "0"), or as it is without them. */
+export function onCpus(cmd: string[], cpus: string | undefined): string[] {
+  return cpus ? ["taskset", "-c", cpus, ...cmd] : cmd;
+}
+
 /** Start a server as the leader of a new process group, so stop() reaches its workers too. */
 export function launch(spec: Launch, port: number): Running {
   // taskset execs the command: the pid is the server's, as without it.
-  const [file, ...args] = spec.cpus ? ["taskset", "-c", spec.cpus, ...spec.cmd] : spec.cmd;
+  const [file, ...args] = onCpus(spec.cmd, spec.cpus);
   if (!file) throw new Error("empty command");
   const logDir = spec.stdoutToFile ? mkdtempSync(join(tmpdir(), "tsuv-bench-stdout-")) : undefined;
   const logFd = logDir ? openSync(join(logDir, "stdout.log"), "w") : undefined;

@@ -27,8 +27,6 @@ export interface ContenderResult {
   reason?: string;
   command?: string;
   readyMs?: number;
-  /** The CPUs the server and wrk were kept on (ThroughputOptions.pin), if they were. */
-  pinned?: { server: string; client: string };
   runs: Record<Workload, Measurement[]>;
   latency: Measurement[];
 }
@@ -121,7 +119,6 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
           );
           slot.server = launch(spec, port);
           result.readyMs = await waitReady(slot.server);
-          if (pin) result.pinned = pin;
           await verify(port);
           log(`  ${contender.label}: serving on :${port} (ready after ${Math.round(result.readyMs)} ms)`);
         } catch (error) {
