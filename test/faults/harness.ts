@@ -69,6 +69,30 @@ export function treeRssKiB(root: number): Map<number, number> {
   return rss;
 }
 
+/**
+ * The tree's RSS with the server idle, per process the least of `samples` reads `intervalMs` apart.
+ * A garbage-collected runtime's RSS moves with where its collector happens to be: Bun's process
+ * tree read 132-140 MiB at rest between solo soaks, and one CI run read 124 MiB before a soak and
+ * 147 MiB after it (18%) where four solo runs of the same case read -3% to +2%. The least of a
+ * few reads is where each process settles; a leak raises it as surely as a single read, and both
+ * ends of a soak are read the same way.
+ */
+export async function settledTreeRssKiB(
+  root: number,
+  samples = 8,
+  intervalMs = 250,
+): Promise<Map<number, number>> {
+  const least = treeRssKiB(root);
+  for (let i = 1; i < samples; i++) {
+    await Bun.sleep(intervalMs);
+    const now = treeRssKiB(root);
+    for (const [pid, kib] of now) least.set(pid, Math.min(kib, least.get(pid) ?? kib));
+    // A process gone meanwhile is left out: only those alive at every read are compared.
+    for (const pid of least.keys()) if (!now.has(pid)) least.delete(pid);
+  }
+  return least;
+}
+
 /** Open fds per process of the tree. */
 export function treeFds(root: number): Map<number, number> {
   const fds = new Map<number, number>();

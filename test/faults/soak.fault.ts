@@ -3,7 +3,8 @@
  * 2 workers, one worker class per runtime (node20 process, node24 thread, bun process, deno thread:
  * both classes covered, and both Node versions). Every request must succeed; the RSS of the whole
  * process tree after warm-up grows by at most 10%, and no process of the tree holds more fds after
- * the soak than before it (/proc/PID/fd, both read with the server idle).
+ * the soak than before it (/proc/PID/fd, both read with the server idle; the RSS as the least of
+ * eight reads over two seconds, see settledTreeRssKiB).
  *
  * The warm-up is long because Deno's tree grows once, by about 6 MiB (6%), somewhere after 100,000
  * requests and then stays flat: sampled every 20,000 requests up to 500,000 (and every 100,000 up to
@@ -13,7 +14,14 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, type RuntimeKey, waitIdentities } from "../helpers/tsuv.ts";
-import { CONNECTIONS, report, startWorkers, treeFds, treeRssKiB, type WorkerClassName } from "./harness.ts";
+import {
+  CONNECTIONS,
+  report,
+  settledTreeRssKiB,
+  startWorkers,
+  treeFds,
+  type WorkerClassName,
+} from "./harness.ts";
 import { LoadClient } from "./load-client.ts";
 
 /** Requests counted by the soak, after the warm-up. */
@@ -46,11 +54,11 @@ for (const [runtime, workerClass] of SOAKS) {
     await waitIdentities(t.url, 2);
     const warm = await run(t.port, WARMUP);
     await Bun.sleep(SETTLE_MS);
-    const rssBefore = treeRssKiB(t.pid);
+    const rssBefore = await settledTreeRssKiB(t.pid);
     const fdsBefore = treeFds(t.pid);
     const soak = await run(t.port, TOTAL);
     await Bun.sleep(SETTLE_MS);
-    const rssAfter = treeRssKiB(t.pid);
+    const rssAfter = await settledTreeRssKiB(t.pid);
     const fdsAfter = treeFds(t.pid);
     // Compared over the processes alive at both reads: helpers come and go by themselves (Node's
     // fd-sharing helper exits once every worker has its socket; esbuild services, one per
