@@ -30,6 +30,7 @@ import {
   type WorkerClassName,
   waitIdentities,
   waitLog,
+  waitNewIdentity,
 } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/workers.ts";
@@ -68,33 +69,6 @@ async function fetchOutcome(base: string): Promise<Outcome> {
 /** Poll until every worker answers (a worker is ready only once it listens). */
 function waitServing(base: string, workers: number): Promise<Set<string>> {
   return waitIdentities(base, workers, 30_000, BUSY);
-}
-
-/**
- * Poll until an identity not in `old` answers; the time it took (ms). Eight pollers, each asking on
- * its own and the first new identity ending the wait: where a hung worker's listener outlives it
- * (Deno's thread workers, see "stuck in while(true)"), a request landing there waits out its 10 s
- * limit, and a poll of bursts that each waited for their slowest request took 10 s per burst.
- */
-function waitForNewIdentity(base: string, old: Set<string>, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  const { path = "/", requestTimeoutMs } = BUSY;
-  let found: number | undefined;
-  return new Promise((resolve, reject) => {
-    let pollers = 8;
-    for (let i = 0; i < 8; i++) {
-      void (async () => {
-        while (found === undefined && performance.now() - start < timeoutMs) {
-          const body = await getBody(base, path, requestTimeoutMs);
-          if (body !== null && !old.has(body)) {
-            found ??= performance.now() - start;
-            resolve(found);
-          } else await Bun.sleep(20);
-        }
-        if (--pollers === 0 && found === undefined) reject(new Error("no replacement worker answered"));
-      })();
-    }
-  });
 }
 
 /**
@@ -146,7 +120,7 @@ for (const runtime of RUNTIMES) {
             expect(await getBody(t.url, "/crash")).toStartWith("crashing");
             await t.waitFor(/Child thread died/, 5000);
           }
-          await waitForNewIdentity(t.url, old);
+          await waitNewIdentity(t.url, old, { ...BUSY, burst: 8 });
         },
         SLOW,
       );
@@ -171,7 +145,7 @@ for (const runtime of RUNTIMES) {
           // to the hung one: with 10 requests all went there once in a CI run (1 in 1,024), so 20.
           const during = await Promise.all(Array.from({ length: 20 }, () => getBody(t.url, "/", 5000)));
           expect(during.filter((body) => body !== null).length).toBeGreaterThan(0);
-          await waitForNewIdentity(t.url, old);
+          await waitNewIdentity(t.url, old, { ...BUSY, burst: 8 });
           if (workerClass === "thread")
             await t.waitFor(/Worker thread did not exit within 1\.00 seconds\./, 5000);
           else await Bun.sleep(200); // the SIGKILLed child's listener closes with it

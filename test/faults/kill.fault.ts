@@ -13,9 +13,9 @@ import {
   getBody,
   killAll,
   RUNTIMES,
-  type RunningTsuv,
   waitIdentities,
   waitLog,
+  waitNewIdentity,
 } from "../helpers/tsuv.ts";
 import { CLASSES, CONNECTIONS, connectionsPerWorker, report, startWorkers, summarize } from "./harness.ts";
 import { LoadClient, medianThroughput, recoveryMs } from "./load-client.ts";
@@ -30,21 +30,12 @@ const SLOW = 60_000;
 const FULL = 0.5;
 /** Node's bound for the same (see the kill -9 case). */
 const NODE_RECOVERY_MS = 2500;
+/** How the replacement is looked for: fresh connections to "/", four askers, 3 s per request. */
+const FRESH = { burst: 4, requestTimeoutMs: 3000 };
 
 afterEach(async () => {
   await killAll();
 });
-
-/** Poll fresh connections until an identity not in `old` answers; ms it took. */
-async function waitNewIdentity(t: RunningTsuv, old: Set<string>, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    const bodies = await Promise.all(Array.from({ length: 4 }, () => getBody(t.url, "/", 3000)));
-    if (bodies.some((body) => body !== null && !old.has(body))) return performance.now() - start;
-    await Bun.sleep(20);
-  }
-  throw new Error("no replacement worker answered");
-}
 
 for (const runtime of RUNTIMES) {
   describe(runtime, () => {
@@ -68,7 +59,7 @@ for (const runtime of RUNTIMES) {
         const killAt = client.now();
         process.kill(victim, "SIGKILL");
         await waitLog(t, new RegExp(`Child process \\[${victim}\\] died`), 1, 5000);
-        const replacedMs = await waitNewIdentity(t, old);
+        const replacedMs = await waitNewIdentity(t.url, old, FRESH);
         const window = runtime.startsWith("node") ? NODE_RECOVERY_MS + 500 : 2000;
         await Bun.sleep(Math.max(0, killAt + window - client.now()));
         await client.stop();
@@ -127,7 +118,7 @@ for (const runtime of RUNTIMES) {
           // (Deno threads: a share of new connections hangs on the unkillable thread's listener, so
           // polling for the replacement costs seconds of timeouts; the known limit is checked below.)
           const denoThread = runtime === "deno" && workerClass === "thread";
-          const replacedMs = denoThread ? Number.NaN : await waitNewIdentity(t, old);
+          const replacedMs = denoThread ? Number.NaN : await waitNewIdentity(t.url, old, FRESH);
           await Bun.sleep(1000);
           const okBeforeStop = client.counts().ok;
           await client.stop();
