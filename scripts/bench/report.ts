@@ -303,14 +303,14 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push(
       "## Latency below saturation",
       "",
-      `wrk2 (a constant-rate load generator) is not packaged in Debian, so this is plain wrk with ${l.connections} connections, each pausing ${l.delayMs} ms before every request (wrk's \`delay()\` hook), for ${l.durationS} s: a paced load of at most ${fmt((l.connections * 1000) / l.delayMs)} req/s, well below every single-worker server's saturation. It is closed-loop (a slow response delays the next request), so tail latency is understated compared with a true constant-rate (open-loop) measurement. Medians over ${l.rounds ?? s.rounds} rounds.`,
+      `wrk2 (a constant-rate load generator) is not packaged in Debian, so this is plain wrk with ${l.connections} connections, each pausing ${l.delayMs} ms before every request (wrk's \`delay()\` hook), for ${l.durationS} s: a paced load of at most ${fmt((l.connections * 1000) / l.delayMs)} req/s, well below every single-worker server's saturation. It is closed-loop (a slow response delays the next request), so tail latency is understated compared with a true constant-rate (open-loop) measurement. Medians over ${l.rounds ?? s.rounds} rounds; each round's p99 in brackets, in round order. A p99 here is the slowest 1% of at most ${fmt((l.connections * 1000 * l.durationS) / l.delayMs)} requests per round, and on this shared machine it moves between rounds by more than servers differ (Deno.serve alone: 1.21-3.70 ms in three rounds of one run, 2026-12-05): compare p50s, and p99s only where the brackets do not overlap.`,
       "",
       "| contender | achieved req/s | p50 | p99 |",
       "|---|---:|---:|---:|",
     );
     for (const r of run.results.filter((r) => r.latency.length)) {
       push(
-        `| ${r.label} | ${fmt(median(r.latency.map((m) => m.rps)))} | ${fmt(median(r.latency.map((m) => m.p50Ms ?? Number.NaN)), 3)} ms | ${fmt(median(r.latency.map((m) => m.p99Ms ?? Number.NaN)), 3)} ms |`,
+        `| ${r.label} | ${fmt(median(r.latency.map((m) => m.rps)))} | ${fmt(median(r.latency.map((m) => m.p50Ms ?? Number.NaN)), 3)} ms | ${fmt(median(r.latency.map((m) => m.p99Ms ?? Number.NaN)), 3)} ms (${r.latency.map((m) => fmt(m.p99Ms, 2)).join(", ")}) |`,
       );
     }
     push("");
