@@ -544,10 +544,15 @@ function upstream(body: string): Promise<{ port: number; close(): void }> {
   });
 }
 
-/** GET / on a fresh connection: the body. */
-function get(port: number, path = "/"): Promise<string> {
+/** GET `path`: the body. On a fresh connection, or on the keep-alive `agent`'s when given. */
+function get(
+  port: number,
+  path = "/",
+  via: { agent?: Agent; headers?: Record<string, string> } = {},
+): Promise<string> {
+  const { agent = false, headers = {} } = via;
   return new Promise((resolve, reject) => {
-    request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+    request({ host: "127.0.0.1", port, path, agent, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
@@ -668,17 +673,7 @@ describe("ReloadProxy (real sockets)", () => {
     await new Promise<void>((done) => old.listen(0, "127.0.0.1", done));
     proxy.route({ host: "127.0.0.1", port: (old.address() as AddressInfo).port });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const viaAgent = () =>
-      new Promise<string>((resolve, reject) => {
-        request({ host: "127.0.0.1", port, agent }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => (body += chunk));
-          res.on("end", () => resolve(body));
-        })
-          .on("error", reject)
-          .end();
-      });
+    const viaAgent = () => get(port, "/", { agent });
     const next = await upstream("new");
     try {
       expect(await viaAgent()).toBe("old");
@@ -699,17 +694,7 @@ describe("ReloadProxy (real sockets)", () => {
     const old = await upstream("old");
     proxy.route({ host: "127.0.0.1", port: old.port });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const viaAgent = (headers: Record<string, string> = {}) =>
-      new Promise<string>((resolve, reject) => {
-        request({ host: "127.0.0.1", port, agent, headers }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => (body += chunk));
-          res.on("end", () => resolve(body));
-        })
-          .on("error", reject)
-          .end();
-      });
+    const viaAgent = (headers: Record<string, string> = {}) => get(port, "/", { agent, headers });
     const next = await upstream("new");
     try {
       expect(await viaAgent()).toBe("old");
