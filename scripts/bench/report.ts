@@ -57,16 +57,17 @@ export interface Ratio {
 }
 
 /**
- * Where the single-worker gap to Bun.serve and Deno.serve comes from, in instructions per request:
- * measured once with scripts/bench/callgrind.ts (steady to 1-3% where req/s on this machine moves
+ * Where the single-worker gap to Bun.serve and Deno.serve comes from (and that on Node there is none
+ * in the instructions), in instructions per request: measured once with scripts/bench/callgrind.ts (steady to 1-3% where req/s on this machine moves
  * by 20%), not by every run, since each server runs ~1 min under valgrind.
  */
 const PER_REQUEST_COSTS =
-  "Where a single worker's cost per request goes on Bun and Deno, in instructions per plaintext request (user space, all threads), counted by valgrind (measured 2026-12-04 with `bun scripts/bench/callgrind.ts --requests 3000 --warmup 4000 CMD...`, the least of 3 windows; steady to a few per cent, where req/s here moves by 20%). " +
+  "Where a single worker's cost per request goes, in instructions per request (user space, all threads), counted by valgrind (Bun and Deno: plaintext, measured 2026-12-04 with `bun scripts/bench/callgrind.ts --requests 3000 --warmup 4000 CMD...`, the least of 3 windows; steady to a few per cent, where req/s here moves by 20%). " +
   "Bun 1.4.5: Bun.serve 18.3k; tsuv with `--no-server-header --no-proxy-headers` 23.6k; tsuv without the server header 27.2k, without the proxy check 26.8k; tsuv as it starts by default 29.7k. " +
   "Deno 2.9.6: Deno.serve 12.8k; tsuv lean 14.6k; tsuv without the server header 27.7k, without the proxy check 28.3k; tsuv by default 38.2k. " +
   "On Deno the two defaults tsuv takes from uvicorn cost more than all of tsuv's own work, and the cost is Deno's. A raw Deno.serve handler that adds a second response header (`server`) to `new Response(\"Hello, world!\")` went from 10.8k to 22.7k-30.8k instructions, however it was added (Deno.serve sends a single header through a fast op, two or more through `op_http_set_response_headers`). One that asks `request.headers.has()`, as the X-Forwarded-* check must for a trusted peer (the bench's client is 127.0.0.1, which tsuv trusts by default, as uvicorn does), went to 19.4k: Deno copies the whole header list out (two `get()` calls, one op each, cost more: 23.2k). " +
-  "So on Deno the 0.97x target is out of reach with uvicorn's defaults; without them (the lean rows) tsuv comes near it.";
+  "So on Deno the 0.97x target is out of reach with uvicorn's defaults; without them (the lean rows) tsuv comes near it. " +
+  "Node 20 (measured 2026-12-05, `--requests 3000 --warmup 16000`: Node's JIT needs the longer warm-up before two windows agree), tsuv as it starts by default against node:http with `res.end()`: plaintext 57.8k against 58.1k (0.996x), json 177.3k against 170.2k (1.04x). So on Node tsuv's own work per request is at node:http's, and where its req/s ratio to node:http falls short of 1.00x it is not in the instructions run (the same syscalls too: one read and one writev per request for both, `strace -c` over 2 s of json load).";
 
 /**
  * The ratio for one workload: within a group, the median of per-round ratios (round i of A over
