@@ -420,6 +420,26 @@ async function main(): Promise<number> {
         `No compiled binary at ${relative(ROOT, binary)}, so its start-up was not measured (--binary PATH).`,
       );
     }
+    // `npx tsuv`, the npm package's command as README and issue 7 give it: npm loads its own CLI
+    // before it finds the bin. In a checkout npx runs this package's bin; `--no` keeps it from ever
+    // asking the registry. The system Node's directory first on PATH, so npx (`env node`) and the
+    // bin run on Node 20 even where a runner put a `node` shim ahead of it.
+    if (runtimes.includes("node20")) {
+      const path = `${dirname(node20())}:${process.env.PATH ?? ""}`;
+      const [npx] = await measureStartup(
+        [
+          {
+            id: "tsuv-npx",
+            label: "npx tsuv (Node 20)",
+            cmd: (port) => ["env", `PATH=${path}`, "npx", "--no", "--", "tsuv", ...tsuvArgs(port)],
+          },
+        ],
+        hyperfine,
+        10,
+        log,
+      );
+      run.npx = npx;
+    }
   }
 
   // --- WebSocket echo round trips, tsuv vs the runtime's own WebSocket server

@@ -177,6 +177,34 @@ describe("bench harness units", () => {
       "| Node 20 (JavaScript app) | 4 thread | 40.0 MiB | 40.0 MiB | 1 | 1 | 0.40x | 0.40x |",
     );
     expect(withMemory).toContain("nodejs/node#50752");
+
+    // Start-up: `npx tsuv` is compared with the Node 20 raw server of the same run, and explained.
+    const startup = (id: string, medianMs: number) => ({ id, label: id, command: id, ok: true, medianMs });
+    const withStartup = renderMarkdown(
+      {
+        ...run,
+        startup: [{ runtime: "Node 20", tsuv: startup("tsuv", 300), raw: startup("node:http", 150) }],
+        npx: startup("npx", 1200),
+      },
+      "benchmarks.svg",
+    );
+    expect(withStartup).toContain("| Node 20 | 300.0 ms | 150.0 ms (node:http) | 2.00x |");
+    expect(withStartup).toContain("| `npx tsuv` (Node 20) | 1,200.0 ms | 150.0 ms (node:http) | 8.00x |");
+    expect(withStartup).toContain("run the bin itself: `node_modules/.bin/tsuv`");
+    // A run saved before the row existed has none.
+    expect(renderMarkdown(run, "benchmarks.svg")).not.toContain("npx tsuv");
+
+    // Latency: the median p99, and each round's beside it.
+    const paced = (p99Ms: number) => ({ rps: 4000, requests: 8000, errors: 0, p50Ms: 0.1, p99Ms });
+    const withLatency = renderMarkdown(
+      {
+        ...run,
+        settings: { ...run.settings, latency: { connections: 10, delayMs: 2, durationS: 2, rounds: 3 } },
+        results: [{ ...(run.results[0] as ContenderResult), latency: [paced(0.9), paced(3.2), paced(1.1)] }],
+      },
+      "benchmarks.svg",
+    );
+    expect(withLatency).toContain("| tsuv-bun | 4,000 | 0.100 ms | 1.100 ms (0.90, 3.20, 1.10) |");
   });
 });
 

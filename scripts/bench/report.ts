@@ -40,6 +40,8 @@ export interface BenchRun {
   memory: MemoryResult[];
   startup: { runtime: string; tsuv: StartupResult; raw: StartupResult }[];
   binary?: StartupResult;
+  /** `npx tsuv` on Node 20: the npm command, npm's own start included (absent in older runs). */
+  npx?: StartupResult;
   replace: ReplaceResult[];
   /** WebSocket echo round trips (scripts/bench/websocket.ts), when that section ran. */
   websocket?: WebSocketResult[];
@@ -370,8 +372,23 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       );
     }
     if (run.binary) push(`| compiled binary | ${fmt(run.binary.medianMs, 1)} ms | | |`);
+    const npx = run.npx;
+    if (npx) {
+      const raw = run.startup.find((st) => st.runtime === "Node 20")?.raw;
+      const ratio =
+        npx.medianMs !== undefined && raw?.medianMs !== undefined ? npx.medianMs / raw.medianMs : undefined;
+      push(
+        `| \`npx tsuv\` (Node 20) | ${npx.ok ? `${fmt(npx.medianMs, 1)} ms` : "failed"} | ${raw?.ok ? `${fmt(raw.medianMs, 1)} ms (${raw.label})` : ""} | ${fmtRatio(ratio)} |`,
+      );
+    }
     push(
       "",
+      ...(npx
+        ? [
+            "`npx tsuv` is the Node 20 row plus npm's own start: npx loads npm's command-line code before it finds the package's bin (`bin/tsuv.mjs`, which runs `dist/cli.mjs`). Fine at a terminal; where start-up counts (a container's command, a process manager, a `--reload` loop), run the bin itself: `node_modules/.bin/tsuv` in a project, `tsuv` after a global install, as docs/deployment.md says.",
+            "",
+          ]
+        : []),
       "Where tsuv's extra start-up goes (measured 2026-12-01 with hyperfine and in-process timers; the details are in the commits that cut it): on Node 20, the TypeScript loader hooks run in their own thread (`module.register`), which start-up waits ~110 ms for (Node 22.15+ and 24 run them in-thread). On Deno 2.9.6, a single tsuv server loads no `node:*` module, timers included: the global `setTimeout` is Node's there and its first call costs 10-14 ms, so tsuv's own ticks run on web timers (src/runtime/web-timer.ts). What is left on Deno (measured 2026-12-04 with Date.now() marks from exec, five starts) is mostly loading tsuv's modules: the raw server's one file runs at 77-105 ms, tsuv's CLI at 114-153 ms. Before it runs anything, Deno reads every module that a static import or a literal `import()` reaches: a single server read 112 of tsuv's files and ran 64; since 2026-12-04 the other runtimes' adapters, the supervisors and a worker's entry are imported through split specifiers (src/runtime/index.ts), and it reads 75 (hyperfine: ~5 ms sooner, ~10 ms less CPU). Then cold code: the first parse of the options takes 4-6 ms (a second ~1 ms), the check for an app's own deno.json ~4 ms (a second ~0.7 ms); and a first young-generation GC of 6-12 ms falls in start-up (`--v8-flags=--trace-gc`). An esbuild bundle for Deno, split at each dynamic import (one file hoists every `node:*` import to its top, which starts Deno's Node layer: 171.8 ms), started ~17 ms sooner than src/cli.ts in a trial before that change (121.9 vs 139.4 ms, raw 87.4 ms); the npm package now gives Deno such a build (dist/deno/, docs/deployment.md), while this row times the checkout's `deno run -A src/cli.ts`. On Bun, it is loading tsuv's modules too (measured 2026-12-04 with performance.now() marks, process start = 0): Bun runs a file's first line at ~12 ms (`bun -e ''` exits in 5 ms), tsuv's CLI and its static imports are in by ~28 ms, the Bun adapter by ~35 ms, options and logger by ~40 ms; then the first load of node:fs (~5 ms in Bun 1.4.5, for the app path's exists and realpath), the app's import (~1.5 ms) and Bun.serve (~3-6 ms). The compiled binary carries JavaScriptCore bytecode of all of it (`bun build --bytecode`), which took its exec to first 200 from 80.7 to 59.6 ms. On Node 24 (measured 2026-12-03), the largest single item for tsuv and the raw server alike is loading undici, Node's fetch implementation (~45-65 ms here): the raw server loads it through its ESM `import` of node:http (the ESM facade reads the lazy `http.WebSocket`, nodejs/node#59686), tsuv because its Response extends undici's. A trial that kept undici unloaded started tsuv 32 ms sooner, ahead of the raw server, but cannot ship: Node 24's fetch globals are lazy data properties, and tsuv could not replace `Response` and still reach undici's class later. Compiling tsuv's bundle (~550 KB) took ~15 ms more; since 2026-12-04 dist/cli.mjs turns on Node's compile cache first (src/runtime/node-compile-cache.ts), and importing the bundle in a fresh Node 24 process takes 24 ms instead of 31.",
       "",
     );
