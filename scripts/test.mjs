@@ -1,8 +1,8 @@
 // `npm test`: Bun's test runner over test/, its files spread over one more worker process than this
 // machine has cores. Most of a test's time is spent waiting for servers to start, answer and stop,
 // so one process per core leaves the cores idle much of the time: on 2 cores the suite kept them
-// 112% busy (of 200%) with 2 processes and took 486 s; 3 processes 145-149% busy, 379-384 s
-// (2026-12-05, `/usr/bin/time -v`, 0 failures in each run). With 4 processes (350 s) one
+// 112% busy (of 200%) with 2 processes and took 486 s; 3 processes 145-150% busy, 379-396 s
+// (2026-12-05, `/usr/bin/time -v`, three runs, 0 failures in each). With 4 processes (350 s) one
 // timing-bound test failed, so the count stays one above the cores.
 // Arguments after `npm test --` reach `bun test` (file filters, -t, --update-timings).
 import { spawnSync } from "node:child_process";

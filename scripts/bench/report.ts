@@ -60,8 +60,9 @@ export interface Ratio {
 
 /**
  * Where the single-worker gap to Bun.serve and Deno.serve comes from (and that on Node there is none
- * in the instructions), in instructions per request: measured once with scripts/bench/callgrind.ts (steady to 1-3% where req/s on this machine moves
- * by 20%), not by every run, since each server runs ~1 min under valgrind.
+ * in the instructions), in instructions per request: measured once with scripts/bench/callgrind.ts
+ * (steady to 1-3% where req/s on this machine moves by 20%), not by every run, since each server
+ * runs ~1 min under valgrind.
  */
 const PER_REQUEST_COSTS =
   "Where a single worker's cost per request goes, in instructions per request (user space, all threads), counted by valgrind (Bun and Deno: plaintext, measured 2026-12-04 with `bun scripts/bench/callgrind.ts --requests 3000 --warmup 4000 CMD...`, the least of 3 windows; steady to a few per cent, where req/s here moves by 20%). " +
@@ -124,6 +125,19 @@ const fmt = (n: number | undefined, digits = 0) =>
     ? "n/a"
     : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const fmtRatio = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "n/a" : `${n.toFixed(2)}x`);
+
+/** Exec to first 200 of `subject` over `raw`'s, where both were measured. */
+function startupRatio(subject: StartupResult, raw: StartupResult | undefined): number | undefined {
+  return subject.medianMs !== undefined && raw?.medianMs !== undefined
+    ? subject.medianMs / raw.medianMs
+    : undefined;
+}
+
+/** A row of the start-up table: the subject's time, the raw server's (named) and their ratio. */
+function startupRow(label: string, subject: StartupResult, raw: StartupResult | undefined): string {
+  const time = (r: StartupResult) => (r.ok ? `${fmt(r.medianMs, 1)} ms` : "failed");
+  return `| ${label} | ${time(subject)} | ${raw ? `${time(raw)} (${raw.label})` : ""} | ${fmtRatio(startupRatio(subject, raw))} |`;
+}
 const mib = (kib: number | undefined) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(1)} MiB`);
 
 type Verdict = "met" | "missed" | "not measured";
@@ -244,10 +258,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     );
   }
   for (const st of run.startup) {
-    const ratio =
-      st.tsuv.medianMs !== undefined && st.raw.medianMs !== undefined
-        ? st.tsuv.medianMs / st.raw.medianMs
-        : undefined;
+    const ratio = startupRatio(st.tsuv, st.raw);
     push(
       `| ${st.runtime}: exec to first 200 within 1.2x of the raw server | ${fmt(st.tsuv.medianMs, 1)} ms vs ${fmt(st.raw.medianMs, 1)} ms = ${fmtRatio(ratio)} | | ${mark(verdict([ratio], (v) => v <= 1.2))} |`,
     );
@@ -362,24 +373,12 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       "| runtime | tsuv | raw server | ratio |",
       "|---|---:|---:|---:|",
     );
-    for (const st of run.startup) {
-      const ratio =
-        st.tsuv.medianMs !== undefined && st.raw.medianMs !== undefined
-          ? st.tsuv.medianMs / st.raw.medianMs
-          : undefined;
-      push(
-        `| ${st.runtime} | ${st.tsuv.ok ? `${fmt(st.tsuv.medianMs, 1)} ms` : "failed"} | ${st.raw.ok ? `${fmt(st.raw.medianMs, 1)} ms` : "failed"} (${st.raw.label}) | ${fmtRatio(ratio)} |`,
-      );
-    }
+    for (const st of run.startup) push(startupRow(st.runtime, st.tsuv, st.raw));
     if (run.binary) push(`| compiled binary | ${fmt(run.binary.medianMs, 1)} ms | | |`);
     const npx = run.npx;
     if (npx) {
-      const raw = run.startup.find((st) => st.runtime === "Node 20")?.raw;
-      const ratio =
-        npx.medianMs !== undefined && raw?.medianMs !== undefined ? npx.medianMs / raw.medianMs : undefined;
-      push(
-        `| \`npx tsuv\` (Node 20) | ${npx.ok ? `${fmt(npx.medianMs, 1)} ms` : "failed"} | ${raw?.ok ? `${fmt(raw.medianMs, 1)} ms (${raw.label})` : ""} | ${fmtRatio(ratio)} |`,
-      );
+      const raw = run.startup.find((st) => st.runtime === RUNTIME_NAMES.node20)?.raw;
+      push(startupRow("`npx tsuv` (Node 20)", npx, raw));
     }
     push(
       "",
