@@ -16,13 +16,14 @@ import {
   type Group,
   RUNTIME_KEYS,
   RUNTIME_NAMES,
+  type RuntimeKey,
   rawServerFor,
   tsuvArgs,
   tsuvCommand,
 } from "./bench/contenders.ts";
 import { ALL_WORKLOADS, type Client, type LoadOptions, WORKLOADS, type Workload } from "./bench/load.ts";
 import { currentLoad, machine, versions } from "./bench/machine.ts";
-import { measureMemory } from "./bench/memory.ts";
+import { type MemoryResult, measureMemory, mergeRounds } from "./bench/memory.ts";
 import { ensureCommand, findUvicorn, which } from "./bench/prereq.ts";
 import { stopAll } from "./bench/proc.ts";
 import { measureReplace } from "./bench/replace.ts";
@@ -62,6 +63,7 @@ const HELP = `Usage: npm run bench -- [options]
   --latency-connections N paced latency run: connections (default 10)
   --latency-delay MS      paced latency run: pause before each request per connection (default 2)
   --memory-workers N      workers for the thread vs process memory run (default 4)
+  --memory-rounds N       alternated memory rounds, the median is reported (default 3)
   --ws-connections N      WebSocket echo: sockets (default 50; message 32 bytes)
   --binary PATH           a compiled tsuv binary to time (default: dist/tsuv, built first)
   --with-uvicorn          install python3-uvicorn (apt-get, root only) when missing
@@ -118,6 +120,7 @@ async function main(): Promise<number> {
       "latency-connections": { type: "string" },
       "latency-delay": { type: "string" },
       "memory-workers": { type: "string" },
+      "memory-rounds": { type: "string" },
       "ws-connections": { type: "string" },
       binary: { type: "string" },
       "with-uvicorn": { type: "boolean" },
@@ -347,29 +350,42 @@ async function main(): Promise<number> {
     }
   }
 
-  // --- memory: N thread workers vs N process workers
+  // --- memory: N thread workers vs N process workers, in alternated rounds (the median is reported)
   if (sections.has("memory")) {
     const workers = number(values["memory-workers"], 4, "memory-workers");
-    log(`\n== Memory: ${workers} thread workers vs ${workers} process workers`);
-    for (const rt of runtimes) {
-      for (const cls of ["thread", "process"] as const)
-        run.memory.push(await measureMemory(rt, cls, workers, client, log));
-    }
+    const memoryRounds = number(values["memory-rounds"], 3, "memory-rounds");
+    log(`\n== Memory: ${workers} thread workers vs ${workers} process workers, ${memoryRounds} round(s)`);
+    // Node 20 runs TypeScript loader hooks in a thread per worker thread (nodejs/node#50752):
+    // the same app as JavaScript shows what the thread class costs without them.
+    let jsDir: string | undefined;
+    let jsApp: string | undefined;
     if (runtimes.includes("node20")) {
-      // Node 20 runs TypeScript loader hooks in a thread per worker thread (nodejs/node#50752):
-      // the same app as JavaScript shows what the thread class costs without them.
-      const dir = mkdtempSync(join(tmpdir(), "tsuv-bench-js-"));
-      const app = join(dir, "hello.mjs");
+      jsDir = mkdtempSync(join(tmpdir(), "tsuv-bench-js-"));
+      jsApp = join(jsDir, "hello.mjs");
       await esbuild.build({
         entryPoints: [join(ROOT, BENCH_APP)],
-        outfile: app,
+        outfile: jsApp,
         format: "esm",
         logLevel: "warning",
       });
-      for (const cls of ["thread", "process"] as const)
-        run.memory.push(await measureMemory("node20", cls, workers, client, log, app));
-      rmSync(dir, { recursive: true, force: true });
     }
+    const setups: { runtime: RuntimeKey; app?: string }[] = runtimes.map((runtime) => ({ runtime }));
+    if (jsApp) setups.push({ runtime: "node20", app: jsApp });
+    const rounds = new Map<string, MemoryResult[]>();
+    for (let round = 0; round < memoryRounds; round++) {
+      // Thread first in even rounds, process first in odd ones: a drift in the machine's memory
+      // (page cache, another job) falls on both classes alike.
+      const classes = round % 2 === 0 ? (["thread", "process"] as const) : (["process", "thread"] as const);
+      for (const { runtime, app } of setups) {
+        for (const cls of classes) {
+          const key = `${runtime} ${cls} ${app ?? ""}`;
+          const result = await measureMemory(runtime, cls, workers, client, log, app);
+          rounds.set(key, [...(rounds.get(key) ?? []), result]);
+        }
+      }
+    }
+    for (const results of rounds.values()) run.memory.push(mergeRounds(results));
+    if (jsDir) rmSync(jsDir, { recursive: true, force: true });
   }
 
   // --- start-up: exec to first 200, tsuv vs the raw server, one hyperfine per runtime

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { type Subprocess, spawn } from "bun";
 import { COMPARISONS } from "../scripts/bench/contenders.ts";
 import { JSON_BODY, parseDuration, parseWrk, wrkArgs } from "../scripts/bench/load.ts";
+import { mergeRounds, threadProcessRatio } from "../scripts/bench/memory.ts";
 import { which } from "../scripts/bench/prereq.ts";
 import { launch } from "../scripts/bench/proc.ts";
 import { type BenchRun, computeRatios, renderMarkdown, renderSvg } from "../scripts/bench/report.ts";
@@ -177,6 +178,26 @@ describe("bench harness units", () => {
       "| Node 20 (JavaScript app) | 4 thread | 40.0 MiB | 40.0 MiB | 1 | 1 | 0.40x | 0.40x |",
     );
     expect(withMemory).toContain("nodejs/node#50752");
+    expect(withMemory).not.toContain("the median round's");
+
+    // Memory in rounds: the median round's tree, each round's RSS, the median per-round ratio
+    // (0.40, 0.55, 0.45 -> 0.45x; the ratio of the median trees would be 50/100 = 0.50x).
+    const tree = (mib: number) => ({ processes: 1, threads: 1, rssKiB: mib * 1024, pssKiB: mib * 1024 });
+    const thread = mergeRounds([40, 55, 50].map((mib) => ({ ...mem("thread", 0), memory: tree(mib) })));
+    const proc = mergeRounds([100, 100, 111.2].map((mib) => ({ ...mem("process", 0), memory: tree(mib) })));
+    expect(thread.memory?.rssKiB).toBe(50 * 1024);
+    expect(threadProcessRatio(thread, proc)).toBeCloseTo(0.45, 2);
+    const withRounds = renderMarkdown({ ...run, memory: [thread, proc] }, "benchmarks.svg");
+    expect(withRounds).toContain(
+      "| Node 20: RSS of 4 thread workers <= 0.5x 4 process workers | 0.45x | | **met** |",
+    );
+    expect(withRounds).toContain(
+      "| Node 20 | 4 thread | 50.0 MiB (40.0, 55.0, 50.0) | 50.0 MiB | 1 | 1 | 0.45x | 0.45x |",
+    );
+    expect(withRounds).toContain("Each setup ran 3 times");
+    // A round that failed makes the setup's row that failure, not a median of the rest.
+    const failed = mergeRounds([mem("thread", 40), { ...mem("thread", 0), ok: false, reason: "exited" }]);
+    expect(failed.ok).toBe(false);
 
     // Start-up: `npx tsuv` is compared with the Node 20 raw server of the same run, and explained.
     const startup = (id: string, medianMs: number) => ({ id, label: id, command: id, ok: true, medianMs });

@@ -5,6 +5,7 @@
 import { RUNTIME_NAMES, type RuntimeKey, tsuvArgs, tsuvCommand } from "./contenders.ts";
 import { type Client, runLoad } from "./load.ts";
 import { children, freePort, launch, sleep, type TreeMemory, treeMemory, waitReady } from "./proc.ts";
+import { median } from "./throughput.ts";
 
 export interface MemoryResult {
   runtime: RuntimeKey;
@@ -13,7 +14,13 @@ export interface MemoryResult {
   command: string;
   ok: boolean;
   reason?: string;
+  /** The median round's tree (by RSS), so its PSS and counts are one sample's. */
   memory?: TreeMemory;
+  /**
+   * Every round's tree, in round order (absent in runs saved before memory had rounds). Rounds
+   * alternate the worker classes, as the throughput rounds alternate contenders.
+   */
+  rounds?: TreeMemory[];
   /**
    * Served the bench app compiled to JavaScript (Node 20 only): there each thread worker of a
    * TypeScript app keeps a module-hooks thread of its own, which this row leaves out.
@@ -73,4 +80,35 @@ export async function measureMemory(
     await server.stop();
   }
   return result;
+}
+
+/**
+ * One row from the rounds of one setup (same runtime, class and app): the median round's tree, and
+ * every round's. A setup that failed in any round is reported as that failure.
+ */
+export function mergeRounds(rounds: MemoryResult[]): MemoryResult {
+  const failed = rounds.find((r) => !r.ok || !r.memory);
+  const first = rounds[0];
+  if (!first) throw new Error("mergeRounds: no rounds");
+  if (failed) return failed;
+  const trees = rounds.map((r) => r.memory as TreeMemory);
+  const byRss = [...trees].sort((a, b) => a.rssKiB - b.rssKiB);
+  return { ...first, memory: byRss[Math.floor((byRss.length - 1) / 2)], rounds: trees };
+}
+
+/**
+ * RSS of thread workers over process workers: the median of the per-round ratios where both have
+ * rounds (as every throughput ratio is), else the one sample's ratio.
+ */
+export function threadProcessRatio(
+  thread: MemoryResult | undefined,
+  process: MemoryResult | undefined,
+  field: "rssKiB" | "pssKiB" = "rssKiB",
+): number | undefined {
+  if (!thread?.memory || !process?.memory) return undefined;
+  const t = thread.rounds;
+  const p = process.rounds;
+  if (t && p && t.length === p.length && t.length > 1)
+    return median(t.map((tree, i) => tree[field] / (p[i] as TreeMemory)[field]));
+  return thread.memory[field] / process.memory[field];
 }

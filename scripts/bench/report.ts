@@ -6,12 +6,19 @@ import { ROOT } from "../tools.mjs";
 import { allGroups, type Comparison, RUNTIME_NAMES } from "./contenders.ts";
 import type { Measurement, Workload } from "./load.ts";
 import type { Machine } from "./machine.ts";
-import type { MemoryResult } from "./memory.ts";
+import { type MemoryResult, threadProcessRatio } from "./memory.ts";
 import type { ReplaceResult } from "./replace.ts";
 import type { StartupResult } from "./startup.ts";
 import { type ChartRow, ratioChart } from "./svg.ts";
 import { type ContenderResult, median } from "./throughput.ts";
 import { renderWebSocketMarkdown, type WebSocketOptions, type WebSocketResult } from "./websocket.ts";
+
+/** How the memory rows were sampled: said only for runs with rounds (older saved runs had one). */
+function memoryRoundsNote(memory: MemoryResult[]): string {
+  const rounds = Math.max(0, ...memory.map((m) => m.rounds?.length ?? 0));
+  if (rounds < 2) return "";
+  return ` Each setup ran ${rounds} times, the two classes alternating (thread first, then process first); RSS, PSS and the counts are the median round's (by RSS), every round's RSS in brackets, and a ratio is the median of the per-round ratios.`;
+}
 
 export interface BenchRun {
   command: string;
@@ -252,7 +259,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
   for (const rt of new Set(memoryRows.map((m) => m.runtime))) {
     const thread = memoryRows.find((m) => m.runtime === rt && m.workerClass === "thread");
     const proc = memoryRows.find((m) => m.runtime === rt && m.workerClass === "process");
-    const ratio = thread?.memory && proc?.memory ? thread.memory.rssKiB / proc.memory.rssKiB : undefined;
+    const ratio = threadProcessRatio(thread, proc);
     push(
       `| ${RUNTIME_NAMES[rt]}: RSS of ${thread?.workers ?? 4} thread workers <= 0.5x ${proc?.workers ?? 4} process workers | ${fmtRatio(ratio)} | | ${mark(verdict([ratio], (v) => v <= 0.5))} |`,
     );
@@ -334,7 +341,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push(
       "## Memory: thread workers vs process workers",
       "",
-      "The whole process tree (parent and every descendant) after each worker has served traffic and the sums have settled. RSS counts pages shared between processes (the runtime binary, for one) once per process; PSS splits them between the sharers, so it is the fairer total.",
+      `The whole process tree (parent and every descendant) after each worker has served traffic and the sums have settled. RSS counts pages shared between processes (the runtime binary, for one) once per process; PSS splits them between the sharers, so it is the fairer total.${memoryRoundsNote(run.memory)}`,
       "",
       "| runtime | workers | RSS | PSS | processes | threads | RSS thread/process | PSS thread/process |",
       "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -343,16 +350,14 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
       const other = run.memory.find(
         (o) => o.runtime === m.runtime && o.workerClass === "process" && o.javascriptApp === m.javascriptApp,
       );
-      const ratio =
-        m.workerClass === "thread" && m.memory && other?.memory
-          ? m.memory.rssKiB / other.memory.rssKiB
-          : undefined;
-      const pssRatio =
-        m.workerClass === "thread" && m.memory && other?.memory
-          ? m.memory.pssKiB / other.memory.pssKiB
-          : undefined;
+      const ratio = m.workerClass === "thread" ? threadProcessRatio(m, other) : undefined;
+      const pssRatio = m.workerClass === "thread" ? threadProcessRatio(m, other, "pssKiB") : undefined;
+      const rssRounds =
+        m.rounds && m.rounds.length > 1
+          ? ` (${m.rounds.map((r) => (r.rssKiB / 1024).toFixed(1)).join(", ")})`
+          : "";
       push(
-        `| ${RUNTIME_NAMES[m.runtime]}${m.javascriptApp ? " (JavaScript app)" : ""} | ${m.workers} ${m.workerClass}${m.ok ? "" : ` (FAILED: ${m.reason?.split("\n")[0]})`} | ${mib(m.memory?.rssKiB)} | ${mib(m.memory?.pssKiB)} | ${m.memory?.processes ?? "n/a"} | ${m.memory?.threads ?? "n/a"} | ${ratio === undefined ? "" : fmtRatio(ratio)} | ${pssRatio === undefined ? "" : fmtRatio(pssRatio)} |`,
+        `| ${RUNTIME_NAMES[m.runtime]}${m.javascriptApp ? " (JavaScript app)" : ""} | ${m.workers} ${m.workerClass}${m.ok ? "" : ` (FAILED: ${m.reason?.split("\n")[0]})`} | ${mib(m.memory?.rssKiB)}${rssRounds} | ${mib(m.memory?.pssKiB)} | ${m.memory?.processes ?? "n/a"} | ${m.memory?.threads ?? "n/a"} | ${ratio === undefined ? "" : fmtRatio(ratio)} | ${pssRatio === undefined ? "" : fmtRatio(pssRatio)} |`,
       );
     }
     if (run.memory.some((m) => m.javascriptApp)) {
