@@ -5,7 +5,7 @@
 import { RUNTIME_NAMES, type RuntimeKey, tsuvArgs, tsuvCommand } from "./contenders.ts";
 import { type Client, runLoad } from "./load.ts";
 import { children, freePort, launch, sleep, type TreeMemory, treeMemory, waitReady } from "./proc.ts";
-import { median } from "./throughput.ts";
+import { medianRatio } from "./throughput.ts";
 
 export interface MemoryResult {
   runtime: RuntimeKey;
@@ -87,9 +87,9 @@ export async function measureMemory(
  * every round's. A setup that failed in any round is reported as that failure.
  */
 export function mergeRounds(rounds: MemoryResult[]): MemoryResult {
-  const failed = rounds.find((r) => !r.ok || !r.memory);
   const first = rounds[0];
   if (!first) throw new Error("mergeRounds: no rounds");
+  const failed = rounds.find((r) => !r.ok || !r.memory);
   if (failed) return failed;
   const trees = rounds.map((r) => r.memory as TreeMemory);
   const byRss = [...trees].sort((a, b) => a.rssKiB - b.rssKiB);
@@ -106,9 +106,10 @@ export function threadProcessRatio(
   field: "rssKiB" | "pssKiB" = "rssKiB",
 ): number | undefined {
   if (!thread?.memory || !process?.memory) return undefined;
-  const t = thread.rounds;
-  const p = process.rounds;
-  if (t && p && t.length === p.length && t.length > 1)
-    return median(t.map((tree, i) => tree[field] / (p[i] as TreeMemory)[field]));
+  if (thread.rounds && process.rounds)
+    return medianRatio(
+      thread.rounds.map((tree) => tree[field]),
+      process.rounds.map((tree) => tree[field]),
+    );
   return thread.memory[field] / process.memory[field];
 }

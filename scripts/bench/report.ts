@@ -10,7 +10,7 @@ import { type MemoryResult, threadProcessRatio } from "./memory.ts";
 import type { ReplaceResult } from "./replace.ts";
 import type { StartupResult } from "./startup.ts";
 import { type ChartRow, ratioChart } from "./svg.ts";
-import { type ContenderResult, median } from "./throughput.ts";
+import { type ContenderResult, median, medianRatio } from "./throughput.ts";
 import { renderWebSocketMarkdown, type WebSocketOptions, type WebSocketResult } from "./websocket.ts";
 
 /** How the memory rows were sampled: said only for runs with rounds (older saved runs had one). */
@@ -95,9 +95,7 @@ export function ratioOf(
   const x = a.runs[workload].map(value).filter((v) => !Number.isNaN(v));
   const y = b.runs[workload].map(value).filter((v) => !Number.isNaN(v));
   if (!x.length || !y.length) return Number.NaN;
-  if (!paired) return median(x) / median(y);
-  const n = Math.min(x.length, y.length);
-  return median(Array.from({ length: n }, (_, i) => (x[i] as number) / (y[i] as number)));
+  return paired ? medianRatio(x, y) : median(x) / median(y);
 }
 
 export function computeRatios(run: BenchRun): Ratio[] {

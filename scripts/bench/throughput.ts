@@ -191,6 +191,12 @@ export async function runGroup(group: Group, options: ThroughputOptions): Promis
   return slots.map((s) => s.result);
 }
 
+/** The median of the pairwise ratios x[i] / y[i] (as many pairs as the shorter list has). */
+export function medianRatio(x: number[], y: number[]): number {
+  const n = Math.min(x.length, y.length);
+  return median(Array.from({ length: n }, (_, i) => (x[i] as number) / (y[i] as number)));
+}
+
 export function median(values: number[]): number {
   if (!values.length) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
