@@ -19,6 +19,7 @@
  */
 import type { Config } from "./config.ts";
 import { statusPhrase } from "./http-status.ts";
+import { InFlight } from "./in-flight.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { SERVICE_UNAVAILABLE } from "./middleware/limits.ts";
@@ -59,7 +60,7 @@ interface NodeResponse {
 
 export interface NodeAppState extends SharedPolicy {
   /** Requests whose response is not finished yet, for the drain's "Cancel N running request(s)" line. */
-  readonly inFlight: Set<NodeRequest>;
+  readonly inFlight: InFlight<NodeRequest>;
 }
 
 /** uvicorn's over-limit answer (limits.ts), as node:http writes it. */
@@ -160,7 +161,7 @@ export function createNodeAppHandler(
   const sendDate = config.dateHeader && !config.headers.some(([name]) => name === "date");
   const preset = headerList(defaultHeaders, sendDate);
   const accessEnabled = logger.accessEnabled;
-  const inFlight = new Set<NodeRequest>();
+  const inFlight = new InFlight<NodeRequest>();
 
   const rootPath = config.rootPath;
   // The responses holding a --limit-concurrency slot, each with what gives it back.
@@ -195,11 +196,11 @@ export function createNodeAppHandler(
     if (!sendDate) res.sendDate = false;
     for (const [name, value] of preset) res.setHeader(name, value);
     const admitted = admit(res);
-    inFlight.add(req);
+    const entry = inFlight.add(req);
     // Read now: once the connection is gone (the 503 closes it) some runtimes no longer say (Bun).
     const peer = accessEnabled ? peerOf(req) : NO_PEER;
     onResponseDone(res, req.socket, () => {
-      inFlight.delete(req);
+      inFlight.delete(entry);
       if (admitted) holding.get(res)?.();
       // Nothing was sent when the client left before the app answered: there is no line to write.
       if (accessEnabled && res.headersSent) {

@@ -8,6 +8,7 @@ import { BackgroundTasks, type FetchWithContext, installRequestWaitUntil } from 
 import type { Config } from "./config.ts";
 import { adoptForeignResponse } from "./foreign-response.ts";
 import { internalServerError } from "./http-status.ts";
+import { InFlight } from "./in-flight.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
@@ -17,17 +18,12 @@ import { withUrl } from "./request-url.ts";
 import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
 import type { RuntimeCapabilities } from "./runtime/detect.ts";
 
-export interface InFlight {
-  method: string;
-  target: string;
-}
-
 export interface HandlerState extends SharedPolicy {
   /**
    * Requests being handled now: the app returned a promise that has not settled. A request the app
    * answers synchronously is never in it (nothing else runs until it has its Response).
    */
-  readonly inFlight: Set<Request>;
+  readonly inFlight: InFlight<Request>;
   /** What the app handed to waitUntil, for the drain to wait for (background-tasks.ts). */
   readonly background: BackgroundTasks;
 }
@@ -77,7 +73,7 @@ export function createRequestHandler(
   installRequestWaitUntil(background);
   const callApp = app as FetchWithContext;
   const { executionContext } = background;
-  const inFlight = new Set<Request>();
+  const inFlight = new InFlight<Request>();
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
   // --ws bun: the app's fetch may upgrade with Bun's server.upgrade() (RequestInfo.upgraded).
@@ -125,16 +121,16 @@ export function createRequestHandler(
 
   /** The app answered with a promise: tracked in flight until it settles. */
   const settleLater = (request: Request, info: RequestInfo, result: Promise<Response>): Promise<Response> => {
-    inFlight.add(request);
+    const entry = inFlight.add(request);
     return result.then(
       (response) => {
-        inFlight.delete(request);
+        inFlight.delete(entry);
         return response instanceof Response || (nativeUpgrades && info.upgraded)
           ? finish(request, info, response, true)
           : notNative(request, info, response, true);
       },
       (error) => {
-        inFlight.delete(request);
+        inFlight.delete(entry);
         return fail(request, info, error);
       },
     );

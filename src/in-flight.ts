@@ -1,0 +1,51 @@
+/**
+ * The requests being answered, in arrival order, for the drain's list of what is still running.
+ *
+ * A linked list rather than a Set: a Set that fills and empties with each burst of requests is
+ * reallocated by V8 as it grows and shrinks (perf on Node 20 under wrk -c50, json: the table
+ * rebuilt from Set#delete was ~0.5% of a request's CPU); an entry here is one small object, dropped
+ * with the request.
+ */
+export interface InFlightEntry<T> {
+  readonly value: T;
+  prev: InFlightEntry<T> | null;
+  next: InFlightEntry<T> | null;
+  /** Still in the list (delete() of an entry already removed does nothing). */
+  linked: boolean;
+}
+
+export class InFlight<T> implements Iterable<T> {
+  #head: InFlightEntry<T> | null = null;
+  #tail: InFlightEntry<T> | null = null;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds `value` at the end; the entry returned is what delete() takes. */
+  add(value: T): InFlightEntry<T> {
+    const entry: InFlightEntry<T> = { value, prev: this.#tail, next: null, linked: true };
+    if (this.#tail) this.#tail.next = entry;
+    else this.#head = entry;
+    this.#tail = entry;
+    this.#size++;
+    return entry;
+  }
+
+  delete(entry: InFlightEntry<T>): void {
+    if (!entry.linked) return;
+    entry.linked = false;
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.#head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.#tail = entry.prev;
+    entry.prev = null;
+    entry.next = null;
+    this.#size--;
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let entry = this.#head; entry; entry = entry.next) yield entry.value;
+  }
+}
