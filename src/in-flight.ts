@@ -10,39 +10,30 @@ export interface InFlightEntry<T> {
   readonly value: T;
   prev: InFlightEntry<T> | null;
   next: InFlightEntry<T> | null;
-  /** Still in the list (delete() of an entry already removed does nothing). */
-  linked: boolean;
 }
 
 export class InFlight<T> implements Iterable<T> {
   #head: InFlightEntry<T> | null = null;
   #tail: InFlightEntry<T> | null = null;
-  #size = 0;
-
-  get size(): number {
-    return this.#size;
-  }
 
   /** Adds `value` at the end; the entry returned is what delete() takes. */
   add(value: T): InFlightEntry<T> {
-    const entry: InFlightEntry<T> = { value, prev: this.#tail, next: null, linked: true };
+    const entry: InFlightEntry<T> = { value, prev: this.#tail, next: null };
     if (this.#tail) this.#tail.next = entry;
     else this.#head = entry;
     this.#tail = entry;
-    this.#size++;
     return entry;
   }
 
+  /** Removes `entry`; one already removed is left alone (unlinked, it has no neighbours and is not the head). */
   delete(entry: InFlightEntry<T>): void {
-    if (!entry.linked) return;
-    entry.linked = false;
+    if (entry.prev === null && this.#head !== entry) return;
     if (entry.prev) entry.prev.next = entry.next;
     else this.#head = entry.next;
     if (entry.next) entry.next.prev = entry.prev;
     else this.#tail = entry.prev;
     entry.prev = null;
     entry.next = null;
-    this.#size--;
   }
 
   *[Symbol.iterator](): Iterator<T> {
