@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { runWrk, type Workload } from "./load.ts";
-import { freePort, launch, type Running, stopAll, treeCpuSeconds, waitReady } from "./proc.ts";
+import { type Running, startCommand, stopAll, treeCpuSeconds } from "./proc.ts";
 import { median } from "./throughput.ts";
 
 async function main(): Promise<number> {
@@ -37,9 +37,7 @@ async function main(): Promise<number> {
   const servers: { cmd: string; server: Running; us: number[]; rps: number[] }[] = [];
   try {
     for (const cmd of positionals) {
-      const port = await freePort();
-      const server = launch({ cmd: cmd.replaceAll("$PORT", String(port)).split(/\s+/) }, port);
-      await waitReady(server);
+      const server = await startCommand(cmd);
       servers.push({ cmd, server, us: [], rps: [] });
     }
     const load = { connections: Number(values.connections), threads: 1, durationS };

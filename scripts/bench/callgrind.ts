@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { JSON_BODY, pathOf, type Workload } from "./load.ts";
-import { freePort, sleep } from "./proc.ts";
+import { commandArgv, freePort, sleep } from "./proc.ts";
 
 /** Send `count` requests one after another on one keep-alive connection. */
 function sequence(port: number, workload: Workload, count: number): Promise<void> {
@@ -122,7 +122,7 @@ async function measure(
 ): Promise<number[]> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "tsuv-callgrind-"));
-  const argv = cmd.replaceAll("$PORT", String(port)).split(/\s+/);
+  const argv = commandArgv(cmd, port);
   // Leading NAME=value words go to the environment (valgrind would trace `env`, not the server).
   const env: Record<string, string> = {};
   while (argv[0] && /^\w+=/.test(argv[0])) {

@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../tools.mjs";
 import { runWrk, type Workload } from "./load.ts";
 import { ensureCommand } from "./prereq.ts";
-import { freePort, launch, type Running, sleep, stopAll, waitReady } from "./proc.ts";
+import { type Running, sleep, startCommand, stopAll } from "./proc.ts";
 
 /** Samples per second per CPU (a prime, so the sampling does not beat with a timer). */
 const FREQUENCY = 1999;
@@ -167,12 +167,7 @@ async function main(): Promise<number> {
   const servers: { cmd: string; server: Running; requests: number }[] = [];
   try {
     for (const cmd of positionals) {
-      const port = await freePort();
-      const server = launch(
-        { cmd: cmd.replaceAll("$PORT", String(port)).split(/\s+/), cpus: SERVER_CPU },
-        port,
-      );
-      await waitReady(server);
+      const server = await startCommand(cmd, SERVER_CPU);
       servers.push({ cmd, server, requests: 0 });
     }
     // Warm up past the JIT's tiers before sampling.

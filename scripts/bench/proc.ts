@@ -231,6 +231,19 @@ export async function waitReady(server: Running, timeoutMs = 20_000): Promise<nu
   }
 }
 
+/** A command line as the A/B tools take it (ab.ts, perf-pair.ts, callgrind.ts): `$PORT` replaced, split on spaces. */
+export function commandArgv(cmd: string, port: number): string[] {
+  return cmd.replaceAll("$PORT", String(port)).split(/\s+/);
+}
+
+/** Start such a command on a free port (on the CPUs `cpus` only, if given) and wait until it serves. */
+export async function startCommand(cmd: string, cpus?: string): Promise<Running> {
+  const port = await freePort();
+  const server = launch({ cmd: commandArgv(cmd, port), cpus }, port);
+  await waitReady(server);
+  return server;
+}
+
 let clockTicks = 0;
 function ticksPerSecond(): number {
   if (!clockTicks) {
