@@ -38,7 +38,14 @@ type Section = (typeof SECTIONS)[number];
 /** The paced latency run and the WebSocket echo: fewer, longer rounds (a p99 needs samples). */
 const LATENCY_ROUNDS = 3;
 const LATENCY_SECONDS = 2;
-const WS_ROUNDS = 3;
+/**
+ * Five, not three: with three, one slow phase of this shared machine over two rounds decided the
+ * median (2026-12-05: Node 20's tsuv/raw per-round ratios 0.56, 0.62, 1.12 gave 0.62, where fresh
+ * pairs of starts gave 0.85-0.94). Not pinned to CPUs as the throughput groups are: the client
+ * (one Bun process) alone on one core becomes the bottleneck (node:http + ws pinned apart 65-66k
+ * round trips/s, left free 68-122k), which would pull every ratio toward 1.
+ */
+const WS_ROUNDS = 5;
 const WS_SECONDS = 2;
 
 const HELP = `Usage: npm run bench -- [options]
