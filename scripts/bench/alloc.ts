@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../tools.mjs";
 import { runWrk, type Workload } from "./load.ts";
 import { ensureCommand } from "./prereq.ts";
-import { commandArgv, freePort, launch, type Running, sleep, stopAll, waitReady } from "./proc.ts";
+import { sleep, startCommand, stopAll } from "./proc.ts";
 
 /** The part of a V8 sampling heap profile read here (HeapProfiler.SamplingHeapProfile). */
 export interface HeapProfileNode {
@@ -91,20 +91,13 @@ async function measure(
   index: number,
 ): Promise<{ bytes: Map<string, number>; requests: number }> {
   const out = join(dir, `profile-${index}.json`);
-  const port = await freePort();
   const sampler = join(ROOT, "scripts", "bench", "alloc-sampler.mjs");
-  const server: Running = launch(
-    {
-      cmd: commandArgv(cmd, port),
-      env: {
-        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${sampler}`.trim(),
-        TSUV_ALLOC_OUT: out,
-        TSUV_ALLOC_INTERVAL: String(interval),
-      },
-    },
-    port,
-  );
-  await waitReady(server);
+  const server = await startCommand(cmd, undefined, {
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${sampler}`.trim(),
+    TSUV_ALLOC_OUT: out,
+    TSUV_ALLOC_INTERVAL: String(interval),
+  });
+  const port = server.port;
   const load = { connections: 50, threads: 1, durationS: 3 };
   // Past the JIT's tiers first: what the interpreter allocates is not what a warm server does.
   await runWrk(port, workload, load);

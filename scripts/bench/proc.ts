@@ -236,10 +236,17 @@ export function commandArgv(cmd: string, port: number): string[] {
   return cmd.replaceAll("$PORT", String(port)).split(/\s+/);
 }
 
-/** Start such a command on a free port (on the CPUs `cpus` only, if given) and wait until it serves. */
-export async function startCommand(cmd: string, cpus?: string): Promise<Running> {
+/**
+ * Start such a command on a free port (on the CPUs `cpus` only, if given; `env` added to its
+ * environment) and wait until it serves.
+ */
+export async function startCommand(
+  cmd: string,
+  cpus?: string,
+  env?: Record<string, string>,
+): Promise<Running> {
   const port = await freePort();
-  const server = launch({ cmd: commandArgv(cmd, port), cpus }, port);
+  const server = launch({ cmd: commandArgv(cmd, port), cpus, env }, port);
   await waitReady(server);
   return server;
 }

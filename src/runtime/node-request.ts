@@ -133,17 +133,16 @@ function readAll<T>(req: IncomingMessage, finish: (body: Buffer) => T): Promise<
         reject(error);
       }
     });
-    req.on("error", (error: unknown) => {
+    const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
       reject(error);
-    });
+    };
+    req.on("error", fail);
     // 'close' before 'end': the client went away mid-body. (After 'end' it is the exchange's own
     // close: the error is not built then, as building one captures a stack.)
     req.on("close", () => {
-      if (settled) return;
-      settled = true;
-      reject(req.errored ?? abortError());
+      if (!settled) fail(req.errored ?? abortError());
     });
   });
 }
