@@ -9,7 +9,7 @@ import type { Logger } from "./logging.ts";
 import type { NodeAppState } from "./node-app-handler.ts";
 import { type HandlerState, requestTarget } from "./request-handler.ts";
 import type { RunningServer } from "./runtime/adapter.ts";
-import { CLOSE_GRACE_MS, type WebSocketLayer } from "./websocket.ts";
+import type { WebSocketLayer } from "./websocket.ts";
 
 /** How often a drain looks for a forced exit. */
 const POLL_MS = 100;
@@ -49,9 +49,7 @@ export async function drain(options: DrainOptions): Promise<void> {
   });
   // WebSockets first (1012, then cut those that do not answer): closing the server would cut
   // them without a close frame on Deno and Node, and Bun's would wait for them.
-  const closeSockets = websockets
-    ? websockets.closeAll(Math.min(CLOSE_GRACE_MS, limitSeconds * 1000))
-    : Promise.resolve();
+  const closeSockets = websockets ? websockets.closeAll(limitSeconds * 1000) : Promise.resolve();
   const background = "background" in state ? state.background : undefined;
   const closed = closeSockets
     .then(() => running.close({ retire }))

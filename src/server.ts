@@ -15,7 +15,7 @@ import { describeAddress, listenTargetFromConfig } from "./listen-address.ts";
 import { loadApp } from "./load-app.ts";
 import type { Logger } from "./logging.ts";
 import { withRootPath } from "./middleware/root-path.ts";
-import { createNodeAppHandler, type NodeAppState } from "./node-app-handler.ts";
+import type { NodeAppState } from "./node-app-handler.ts";
 import { createRequestHandler, type HandlerState } from "./request-handler.ts";
 import type {
   BoundAddress,
@@ -30,8 +30,16 @@ import type {
   WebSocketHooks,
 } from "./runtime/adapter.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
-import { createWebSocketLayer, type WebSocketLayer, warnOnUpgrade } from "./websocket.ts";
+import type { WebSocketLayer } from "./websocket.ts";
 import { unservedHooksWarning } from "./websocket-hooks.ts";
+
+/**
+ * The WebSocket layer (crossws and the native adapters, 5 modules) and the node-interface handler
+ * are imported only for an app that needs them: a plain fetch app starts ~2 ms sooner on Bun 1.4.5,
+ * ~5 ms on Deno 2.9.6 and Node 24 (bench/startup.sh, 30-40 alternated starts). A literal import(),
+ * which Deno reads ahead: a single server with --allow-read for the app alone still serves them.
+ */
+const loadWebSocket = () => import("./websocket.ts");
 
 export interface ServerHooks {
   /** Once a second, from the event loop: the heartbeat a supervisor watches. */
@@ -282,7 +290,9 @@ export class Server {
     try {
       const tls = await loadTlsMaterial(this.config);
       const { state, websockets, handler } =
-        app.interface === "fetch" && app.fetch ? this.fetchHandling(app, app.fetch) : this.nodeHandling(app);
+        app.interface === "fetch" && app.fetch
+          ? await this.fetchHandling(app, app.fetch)
+          : await this.nodeHandling(app);
       const running = await this.adapter.serve({
         ...this.serveBase(tls),
         ...handler,
@@ -298,7 +308,7 @@ export class Server {
   }
 
   /** A fetch app behind tsuv's request handling, and its WebSocket hooks. */
-  private fetchHandling(app: LoadedApp, appFetch: FetchHandler): Handling {
+  private async fetchHandling(app: LoadedApp, appFetch: FetchHandler): Promise<Handling> {
     const { logger } = this;
     if (this.config.ws === "bun" && !this.websocketHooks(app)) {
       throw new ConfigError(
@@ -316,9 +326,9 @@ export class Server {
     const rooted = this.config.rootPath ? withRootPath(built.handler, this.config.rootPath) : built.handler;
     return {
       state: built.state,
-      websockets: this.websocketLayer(app, built.state),
+      websockets: await this.websocketLayer(app, built.state),
       handler: {
-        fetch: this.config.ws === "none" ? warnOnUpgrade(rooted, logger) : rooted,
+        fetch: this.config.ws === "none" ? (await loadWebSocket()).warnOnUpgrade(rooted, logger) : rooted,
         // --limit-concurrency holds a slot until the response is done (request-handler.ts).
         trackCompletion: built.state.concurrency !== null,
       },
@@ -326,7 +336,7 @@ export class Server {
   }
 
   /** A node-interface app behind tsuv's request handling, and its WebSocket hooks. */
-  private nodeHandling(app: LoadedApp): Handling {
+  private async nodeHandling(app: LoadedApp): Promise<Handling> {
     if (this.config.ws === "bun") {
       throw new ConfigError(
         "--ws bun serves a fetch app's Bun.serve handlers; this app has the node interface (its upgrades go to node:http). Use --ws auto.",
@@ -334,6 +344,7 @@ export class Server {
     }
     // A node app's own upgrade handler wins over its hooks: it owns its sockets.
     const nodeUpgrade = this.config.ws === "none" ? undefined : app.nodeUpgrade;
+    const { createNodeAppHandler } = await import("./node-app-handler.ts");
     const built = createNodeAppHandler(
       this.config,
       app.node as NodeRequestListener,
@@ -343,7 +354,7 @@ export class Server {
     );
     return {
       state: built.state,
-      websockets: nodeUpgrade ? null : this.websocketLayer(app, built.state),
+      websockets: nodeUpgrade ? null : await this.websocketLayer(app, built.state),
       handler: { node: built.listener, nodeUpgrade },
     };
   }
@@ -368,7 +379,10 @@ export class Server {
   }
 
   /** The app's WebSocket hooks, served unless --ws none; open sockets count against the limits. */
-  private websocketLayer(app: LoadedApp, state: HandlerState | NodeAppState): WebSocketLayer | null {
+  private async websocketLayer(
+    app: LoadedApp,
+    state: HandlerState | NodeAppState,
+  ): Promise<WebSocketLayer | null> {
     const hooks = this.websocketHooks(app);
     if (!hooks) return null;
     this.logger.debug(
@@ -378,7 +392,7 @@ export class Server {
     );
     // Asked for an upgrade's hooks (h3's routes), fetch gets the same third argument as for requests.
     const fetch = app.fetch && "background" in state ? state.background.passContext(app.fetch) : app.fetch;
-    return createWebSocketLayer(this.config, hooks, this.logger, state, fetch);
+    return (await loadWebSocket()).createWebSocketLayer(this.config, hooks, this.logger, state, fetch);
   }
 
   /** The app's `websocket`, or under --ws bun its framework's Bun handlers (Elysia's); none for --ws none. */

@@ -30,7 +30,7 @@ import { isWebSocketUpgrade } from "./websocket-handshake.ts";
 import { type NativeHandlers, nativeOptions, nativeWebSocket } from "./websocket-native.ts";
 
 /** How long shutdown waits for peers to answer the 1012 close frame before cutting them. */
-export const CLOSE_GRACE_MS = 5000;
+const CLOSE_GRACE_MS = 5000;
 /** uvicorn's code for sockets closed by a server shutdown or restart. */
 export const SERVICE_RESTART = 1012;
 const INTERNAL_ERROR = 1011;
@@ -235,9 +235,11 @@ export class WebSocketLayer {
 
   /**
    * Shutdown: no new upgrades; every open socket gets a 1012 close frame; resolves once all have
-   * closed, or after `graceMs`, cutting those left (a peer that never answers cannot hold it up).
+   * closed, or after CLOSE_GRACE_MS or `limitMs` (the drain's own limit), whichever is sooner,
+   * cutting those left (a peer that never answers cannot hold it up).
    */
-  async closeAll(graceMs = CLOSE_GRACE_MS): Promise<void> {
+  async closeAll(limitMs = CLOSE_GRACE_MS): Promise<void> {
+    const graceMs = Math.min(CLOSE_GRACE_MS, limitMs);
     this.#closing = true;
     this.#stopKeepalive();
     for (const state of this.open) closeQuietly(state.peer, SERVICE_RESTART);

@@ -26,6 +26,7 @@ import { hangupIgnoredFrom } from "../src/runtime/process-basics.ts";
 import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/support.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 import { getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
+import { echo, open } from "./helpers/ws-client.ts";
 
 afterEach(killAll);
 
@@ -121,6 +122,26 @@ describe("deno: a single server under narrow permissions", () => {
     server.signal("SIGHUP");
     expect(await server.exited).toBe(0);
     expect(server.stderr()).toContain("Received SIGHUP");
+  });
+
+  test("serves a WebSocket app and a node-interface app: the modules it imports only for them were read ahead", async () => {
+    // src/server.ts imports the WebSocket layer and the node-interface handler only for apps that
+    // use them; Deno lets a narrow process import a module it did not read at start-up only if it
+    // may read its file, and src/ is not in --allow-read here.
+    const ws = await startTsuv("deno", ["test/fixtures/apps/websocket.ts", "--port", "0"], {
+      runtimeFlags: narrow(),
+    });
+    const { ws: socket } = await open(`ws://127.0.0.1:${ws.port}/echo`);
+    expect(await echo(socket, "hello")).toBe("hello");
+    socket.close();
+    const node = await startTsuv(
+      "deno",
+      ["test/fixtures/apps/node-app.ts", "--interface", "node", "--port", "0"],
+      {
+        runtimeFlags: narrow(),
+      },
+    );
+    expect(await getBody(node.url, "/own-server")).toBe("own");
   });
 
   test("an app it may not read is reported so, not as missing", async () => {
