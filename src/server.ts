@@ -35,9 +35,9 @@ import { unservedHooksWarning } from "./websocket-hooks.ts";
 
 /**
  * The WebSocket layer (crossws and the native adapters, 5 modules) and the node-interface handler
- * are imported only for an app that needs them: a plain fetch app starts ~2 ms sooner on Bun 1.4.5,
- * ~5 ms on Deno 2.9.6 and Node 24 (bench/startup.sh, 30-40 alternated starts). A literal import(),
- * which Deno reads ahead: a single server with --allow-read for the app alone still serves them.
+ * are imported only for an app that needs them: a plain fetch app starts ~2 ms sooner on Bun 1.4.5
+ * and ~4 ms on Deno 2.9.6 (scripts/bench/startup-ab.ts). A literal import(), which Deno reads
+ * ahead: a single server with --allow-read for the app alone still serves them.
  */
 const loadWebSocket = () => import("./websocket.ts");
 

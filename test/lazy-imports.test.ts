@@ -1,8 +1,8 @@
 /**
  * What a server loads depends on what its app needs: the WebSocket layer (crossws and the native
  * adapters) and the node-interface handler are imported only for apps that use them (src/server.ts),
- * which takes ~2 ms off a plain fetch app's start on Bun, ~5 ms on Deno and Node 24. Bun names the
- * modules it loads to a runtime plugin (test/fixtures/module-trace.ts, preloaded).
+ * which takes ~2 ms off a plain fetch app's start on Bun and ~4 ms on Deno. Bun names the modules
+ * it loads to a runtime plugin (test/fixtures/module-trace.ts, preloaded).
  */
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
