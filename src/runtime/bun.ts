@@ -47,9 +47,11 @@ import {
 } from "./bun-request-info.ts";
 import { countCalls } from "./count-calls.ts";
 import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.ts";
+import { bunResolvedPath } from "./index.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, reserveNative } from "./native-listen.ts";
 import { createPlumbing } from "./plumbing.ts";
+import { hangupIgnoredFrom, hangupIgnoredIn, PROC_STATUS } from "./process-basics.ts";
 import type { PlainTls } from "./tls-key.ts";
 import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
 import type { BunWebSocket } from "./ws-bun.ts";
@@ -88,15 +90,45 @@ declare const Bun: {
   };
   /** Rejects for a name that does not resolve. */
   dns: { lookup(hostname: string): Promise<unknown> };
+  file(path: string): { text(): Promise<string> };
+  /** A settled promise's value or reason, synchronously; the promise itself while pending. */
+  peek(promise: Promise<unknown>): unknown;
 };
+
+/**
+ * RuntimeAdapter.hangupIgnored without node:fs, whose first load is ~5 ms of Bun 1.4.5's start-up
+ * and which a plain single server loaded for this alone (with pathExists and the app's real path,
+ * index.ts bunResolvedPath). /proc/self/status is read asynchronously as the adapter is made, and
+ * taken synchronously (Bun.peek) when asked. `ready` settles once it is read: the app's import
+ * waits for it too (createAdapter), since a single server asks right after that import and Bun may
+ * load a module without giving its event loop the turn the read needs. Not read yet, or not
+ * readable (no /proc): node:fs, as before. What the process ignores does not change in between.
+ */
+function hangupIgnoredReader(): { hangupIgnored: () => boolean | undefined; ready: Promise<void> } {
+  const early = Bun.file(PROC_STATUS).text();
+  const ready = early.then(
+    () => undefined,
+    () => undefined,
+  );
+  return {
+    ready,
+    hangupIgnored: () => {
+      const status = Bun.peek(early);
+      if (typeof status === "string") return hangupIgnoredIn(status);
+      return hangupIgnoredFrom(() => nodeFs().readFileSync(PROC_STATUS, "utf8"));
+    },
+  };
+}
 
 /**
  * The app's real path, which Bun imports. Bun keeps what a directory symlink resolved to for the
  * whole process while a thread that used it lives (Bun 1.4.5): after a deploy swapped
  * `/srv/app/current` to a new release, the threads a SIGHUP started imported `current/app.ts` from
- * the old one. node:fs is loaded already (index.ts pathExists); the path as given if it has none.
+ * the old one. The path as given if it has none. Where Bun's resolver says the path is its own real
+ * path (no symlink in it: index.ts bunResolvedPath), node:fs is not loaded for it.
  */
 function realPath(path: string): string {
+  if (bunResolvedPath(path) === path) return path;
   try {
     return nodeFs().realpathSync(path);
   } catch {
@@ -379,11 +411,18 @@ function withDate(response: Response): Response {
 
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
+  const hangup = hangupIgnoredReader();
   return {
     ...createPlumbing(info),
+    hangupIgnored: hangup.hangupIgnored,
     info,
     serve: (options) => serve(info, options),
-    importModule: (absolutePath) => importByRealPath(absolutePath),
+    importModule: async (absolutePath) => {
+      const imported = await importByRealPath(absolutePath);
+      // hangupIgnored's answer is in before a single server asks for it (see hangupIgnoredReader).
+      await hangup.ready;
+      return imported;
+    },
     // Bun.serve() as the app loads: its own server, or a node:http listen() (Bun's node:http
     // servers are Bun.serve's, as an Express app's app.listen(3000) is).
     watchListenCalls: () => countCalls(Bun, "serve"),
