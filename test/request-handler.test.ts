@@ -9,10 +9,17 @@ import type { Completion, FetchHandler, RequestInfo } from "../src/runtime/adapt
 import { BunCompletions } from "../src/runtime/bun-request-info.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
-const quietLogger = () =>
+/** A logger that writes nothing; with `accessLines`, an access log that collects its lines there. */
+const quietLogger = (accessLines?: string[]) =>
   loggerFromConfig(
-    { logLevel: "critical", logFormat: "text", accessLog: false, useColors: false },
-    { stdout: () => {}, stderr: () => {}, isTTY: false, noColor: true },
+    {
+      // The access log writes at info.
+      logLevel: accessLines ? "info" : "critical",
+      logFormat: "text",
+      accessLog: accessLines !== undefined,
+      useColors: false,
+    },
+    { stdout: (line) => accessLines?.push(line), stderr: () => {}, isTTY: false, noColor: true },
   );
 
 /** A request that counts reads of its headers, and a peer that counts reads of its address. */
@@ -36,6 +43,10 @@ function probe(peerHost: string, headers: Record<string, string> = {}) {
 }
 
 function handlerFor(peerAddressCheap: boolean, ...args: string[]) {
+  return handlerLogging(quietLogger(), peerAddressCheap, ...args);
+}
+
+function handlerLogging(logger: ReturnType<typeof quietLogger>, peerAddressCheap: boolean, ...args: string[]) {
   const config = resolveConfig(["main:app", ...args], {}, { runtime: fakeRuntime() });
   const calls: [Request, RequestInfo][] = [];
   // What the app saw, read only when asked: reading it here would count as the server's reads.
@@ -47,7 +58,7 @@ function handlerFor(peerAddressCheap: boolean, ...args: string[]) {
       calls.push([request, info]);
       return new Response("ok");
     },
-    quietLogger(),
+    logger,
     () => {},
     { writesDateHeader: false, peerAddressCheap },
   );
@@ -97,6 +108,23 @@ test("where the peer is dear (Bun), a request without X-Forwarded-* never has it
   handler(request, peer);
   expect(counts.headers).toBeGreaterThan(0);
   expect(counts.peer).toBe(0);
+});
+
+test("where the peer is dear but the access log reads it anyway, an untrusted peer's headers are never read", async () => {
+  const lines: string[] = [];
+  const logger = quietLogger(lines);
+  const { handler, seen } = handlerLogging(logger, false, "--forwarded-allow-ips", "10.0.0.1");
+  const { request, peer, counts } = probe("198.51.100.4", { "x-forwarded-for": "203.0.113.7" });
+  handler(request, peer);
+  expect(counts.headers).toBe(0);
+  expect(seen()).toEqual(["198.51.100.4 http:"]);
+  // A trusted proxy's headers are still read and applied, and the line names its client.
+  const proxied = probe("10.0.0.1", { "x-forwarded-for": "203.0.113.7" });
+  handler(proxied.request, proxied.peer);
+  expect(proxied.counts.headers).toBeGreaterThan(0);
+  logger.flush();
+  expect(lines.join("\n")).toContain("198.51.100.4:4000 - \"GET /who HTTP/1.1\" 200");
+  expect(lines.join("\n")).toContain("203.0.113.7:0 - \"GET /who HTTP/1.1\" 200");
 });
 
 describe("--limit-concurrency", () => {
