@@ -28,7 +28,8 @@ export interface RuntimeCapabilities {
   /**
    * A request's peer address costs less to read than its headers: a property on Deno and Node (Node
    * caches it per connection), a native requestIP() call per request on Bun. Decides which the
-   * proxy-header check looks at first (src/request-handler.ts).
+   * proxy-header check looks at first while the access log is off (with it on, the peer is read for
+   * every line anyway and comes first: src/request-handler.ts).
    */
   peerAddressCheap: boolean;
   /**
