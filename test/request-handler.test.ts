@@ -110,7 +110,7 @@ test("where the peer is dear (Bun), a request without X-Forwarded-* never has it
   expect(counts.peer).toBe(0);
 });
 
-test("where the peer is dear but the access log reads it anyway, an untrusted peer's headers are never read", async () => {
+test("where the peer is dear but the access log reads it anyway, an untrusted peer's headers are never read", () => {
   const lines: string[] = [];
   const logger = quietLogger(lines);
   const { handler, seen } = handlerLogging(logger, false, "--forwarded-allow-ips", "10.0.0.1");
