@@ -46,7 +46,11 @@ function handlerFor(peerAddressCheap: boolean, ...args: string[]) {
   return handlerLogging(quietLogger(), peerAddressCheap, ...args);
 }
 
-function handlerLogging(logger: ReturnType<typeof quietLogger>, peerAddressCheap: boolean, ...args: string[]) {
+function handlerLogging(
+  logger: ReturnType<typeof quietLogger>,
+  peerAddressCheap: boolean,
+  ...args: string[]
+) {
   const config = resolveConfig(["main:app", ...args], {}, { runtime: fakeRuntime() });
   const calls: [Request, RequestInfo][] = [];
   // What the app saw, read only when asked: reading it here would count as the server's reads.
@@ -123,8 +127,8 @@ test("where the peer is dear but the access log reads it anyway, an untrusted pe
   handler(proxied.request, proxied.peer);
   expect(proxied.counts.headers).toBeGreaterThan(0);
   logger.flush();
-  expect(lines.join("\n")).toContain("198.51.100.4:4000 - \"GET /who HTTP/1.1\" 200");
-  expect(lines.join("\n")).toContain("203.0.113.7:0 - \"GET /who HTTP/1.1\" 200");
+  expect(lines.join("\n")).toContain('198.51.100.4:4000 - "GET /who HTTP/1.1" 200');
+  expect(lines.join("\n")).toContain('203.0.113.7:0 - "GET /who HTTP/1.1" 200');
 });
 
 describe("--limit-concurrency", () => {
