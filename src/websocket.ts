@@ -238,7 +238,7 @@ export class WebSocketLayer {
    * closed, or after CLOSE_GRACE_MS or `limitMs` (the drain's own limit), whichever is sooner,
    * cutting those left (a peer that never answers cannot hold it up).
    */
-  async closeAll(limitMs = CLOSE_GRACE_MS): Promise<void> {
+  async closeAll(limitMs: number): Promise<void> {
     const graceMs = Math.min(CLOSE_GRACE_MS, limitMs);
     this.#closing = true;
     this.#stopKeepalive();
