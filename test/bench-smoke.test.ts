@@ -11,7 +11,13 @@ import { JSON_BODY, parseDuration, parseWrk, wrkArgs } from "../scripts/bench/lo
 import { mergeRounds, threadProcessRatio } from "../scripts/bench/memory.ts";
 import { which } from "../scripts/bench/prereq.ts";
 import { launch } from "../scripts/bench/proc.ts";
-import { type BenchRun, computeRatios, renderMarkdown, renderSvg } from "../scripts/bench/report.ts";
+import {
+  type BenchRun,
+  computeRatios,
+  fmtAgainst,
+  renderMarkdown,
+  renderSvg,
+} from "../scripts/bench/report.ts";
 import type { ContenderResult } from "../scripts/bench/throughput.ts";
 import { bun, ROOT } from "../scripts/tools.mjs";
 
@@ -195,6 +201,18 @@ describe("bench harness units", () => {
       "| Node 20 | 4 thread | 50.0 MiB (40.0, 55.0, 50.0) | 50.0 MiB | 1 | 1 | 0.45x | 0.45x |",
     );
     expect(withRounds).toContain("Each setup ran 3 times");
+    // A ratio that two decimals would print as the target itself gets the decimals that tell it
+    // apart: 0.5007 missed "<= 0.5x" and must not read "0.50x".
+    const nearLine = mergeRounds([50.07].map((mib) => ({ ...mem("thread", 0), memory: tree(mib) })));
+    const nearProc = mergeRounds([100].map((mib) => ({ ...mem("process", 0), memory: tree(mib) })));
+    expect(renderMarkdown({ ...run, memory: [nearLine, nearProc] }, "benchmarks.svg")).toContain(
+      "| Node 20: RSS of 4 thread workers <= 0.5x 4 process workers | 0.501x | | **missed** |",
+    );
+    expect(
+      [0.5, 0.49, 0.5004, 0.96649, 1.2049].map((n, i) =>
+        fmtAgainst(n, [0.5, 0.5, 0.5, 0.97, 1.2][i] as number),
+      ),
+    ).toEqual(["0.50x", "0.49x", "0.5004x", "0.966x", "1.205x"]);
     // A round that failed makes the setup's row that failure, not a median of the rest.
     const failed = mergeRounds([mem("thread", 40), { ...mem("thread", 0), ok: false, reason: "exited" }]);
     expect(failed.ok).toBe(false);
