@@ -146,6 +146,10 @@ describe("bench harness units", () => {
     expect(withSubject([56_000, 28_000, 55_000])).toContain(
       "| plaintext 0.92x, json 0.92x | plaintext 0.94x, json 0.94x | **missed** (within the control's spread) |",
     );
+    // Just under the target (0.969x): both tables print the digit that shows the miss.
+    const justUnder = withSubject([59_109, 30_039, 58_140]);
+    expect(justUnder).toContain("| tsuv-bun / bun-serve >= 0.97x | plaintext 0.969x, json 0.969x |");
+    expect(justUnder).toContain("| tsuv-bun / bun-serve | 0.969x | 0.969x |");
     expect(withSubject([50_000, 25_000, 49_000])).toContain(
       "| plaintext 0.82x, json 0.82x | plaintext 0.94x, json 0.94x | **missed** |",
     );
