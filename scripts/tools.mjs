@@ -4,15 +4,31 @@ import { accessSync, constants, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The Node 24 we test against, pinned so a registry release never changes a test run. */
-export const NODE24_VERSION = "24.21.0";
+/**
+ * The Node LTS lines we test beside the system Node 20, pinned so a registry release never changes a
+ * test run: 24 (the whole suite) and 26, the Active LTS since 2026-10 (its behaviour suite, and what
+ * differs there, e.g. the permission model's --allow-net).
+ */
+export const NODE_PINS = { 24: "24.21.0", 26: "26.10.0" };
+export const NODE24_VERSION = NODE_PINS[24];
+export const NODE26_VERSION = NODE_PINS[26];
 
 /** Repository root (this file lives in scripts/). */
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
-/** Where scripts/install-tools.mjs installs Node 24: outside node_modules/.bin on purpose, so a bare
- * `node` in npm scripts (PATH starts with node_modules/.bin) stays the system Node. */
-export const NODE24_PREFIX = join(ROOT, ".tools", "node24");
+/** Where scripts/install-tools.mjs installs the pinned Nodes: outside node_modules/.bin on purpose,
+ * so a bare `node` in npm scripts (PATH starts with node_modules/.bin) stays the system Node. */
+export const TOOLS_DIR = join(ROOT, ".tools");
+
+/** The install prefix of a pinned Node line (.tools/node24, .tools/node26). */
+export function nodePrefix(major) {
+  return join(TOOLS_DIR, `node${major}`);
+}
+
+/** A pinned Node, from the npm `node` package (whose bin/node is a hard link to node-<os>-<arch>'s binary). */
+export function pinnedNode(major) {
+  return join(nodePrefix(major), "node_modules", "node", "bin", "node");
+}
 
 /** The system Node (20 here): the engine floor in package.json, and the Node a bare `node` gives. */
 export function node20() {
@@ -24,18 +40,21 @@ export function node20() {
     const candidate = join(dir, "node");
     try {
       accessSync(candidate, constants.X_OK);
-      // `bun run` may put a `node` shim that is really Bun on PATH; skip it (and our own Node 24).
+      // `bun run` may put a `node` shim that is really Bun on PATH; skip it (and our pinned Nodes).
       const real = realpathSync(candidate);
-      if (/bun(\.exe)?$/.test(real) || real.startsWith(NODE24_PREFIX)) continue;
+      if (/bun(\.exe)?$/.test(real) || real.startsWith(TOOLS_DIR)) continue;
       return candidate;
     } catch {}
   }
   throw new Error("no system `node` on PATH");
 }
 
-/** Node 24, from the npm `node` package (whose bin/node is a hard link to node-<os>-<arch>'s binary). */
 export function node24() {
-  return join(NODE24_PREFIX, "node_modules", "node", "bin", "node");
+  return pinnedNode(24);
+}
+
+export function node26() {
+  return pinnedNode(26);
 }
 
 /** Bun and Deno come from devDependencies, so their versions follow package-lock.json. */

@@ -2,7 +2,7 @@
 // if one of them is missing (pretest, scripts/install-tools.mjs, should have installed Node 24).
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { bun, deno, NODE24_VERSION, node20, node24 } from "../scripts/tools.mjs";
+import { bun, deno, NODE24_VERSION, NODE26_VERSION, node20, node24, node26 } from "../scripts/tools.mjs";
 
 function versionOf(bin: string): string {
   const r = spawnSync(bin, ["--version"], { encoding: "utf8" });
@@ -11,12 +11,16 @@ function versionOf(bin: string): string {
   return r.stdout.trim();
 }
 
-test("system node is the Node 20 floor, not Bun and not .tools Node 24", () => {
+test("system node is the Node 20 floor, not Bun and not a .tools Node", () => {
   expect(versionOf(node20())).toMatch(/^v20\./);
 });
 
 test(".tools/node24 runs the pinned Node 24", () => {
   expect(versionOf(node24())).toBe(`v${NODE24_VERSION}`);
+});
+
+test(".tools/node26 runs the pinned Node 26", () => {
+  expect(versionOf(node26())).toBe(`v${NODE26_VERSION}`);
 });
 
 test("node_modules/.bin/bun runs", () => {
