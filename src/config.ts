@@ -15,6 +15,7 @@ import {
   cipherSupport,
   clientCertSupport,
   fdSupport,
+  listenSupport,
   nativeWebSocketSupport,
   processModeSupport,
   type Refusal,
@@ -175,6 +176,7 @@ export function resolveConfig(
     }
   }
 
+  supported(listenSupport(deps.runtime));
   if (config.uds) checkSocketPathLength(config.uds, deps.runtime.os);
   if (config.fd !== undefined) supported(fdSupport(deps.runtime));
   if (config.ws === "bun") supported(nativeWebSocketSupport(deps.runtime));

@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, deno, node24, ROOT } from "../scripts/tools.mjs";
+import { bun, deno, node24, node26, ROOT } from "../scripts/tools.mjs";
 import {
   type RuntimeCapabilities,
   type RuntimeInfo,
@@ -41,6 +41,7 @@ function capabilitiesFor(
       keepAliveLimitSeconds: null,
       respawn: { ok: true, runtimeArgs },
       threadsDenied: null,
+      listenDenied: null,
     };
   }
   if (name === "bun") {
@@ -57,6 +58,7 @@ function capabilitiesFor(
       keepAliveLimitSeconds: 255,
       respawn: { ok: true, runtimeArgs },
       threadsDenied: null,
+      listenDenied: null,
     };
   }
   const unixLike = os !== "win32";
@@ -73,6 +75,7 @@ function capabilitiesFor(
     keepAliveLimitSeconds: null,
     respawn: { ok: true, runtimeArgs },
     threadsDenied: null,
+    listenDenied: null,
   };
 }
 
@@ -197,8 +200,9 @@ describe("the fake capabilities match detectRuntime() on every installed runtime
     ["bun", [bun(), "-e", script], ["-e", script]],
     ["deno", [deno(), "eval", script], []],
     ["deno --unstable-net", [deno(), "eval", "--unstable-net", script], ["--unstable-net"]],
-    // Node 24 strips the types of detect.ts itself; Node 20 cannot import .ts and is covered by the rows.
+    // Node 24 and 26 strip the types of detect.ts itself; Node 20 cannot import .ts and is covered by the rows.
     ["node24", [node24(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
+    ["node26", [node26(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
   ];
   for (const [label, [command, ...args], runtimeArgs] of runtimes) {
     test(label, () => {

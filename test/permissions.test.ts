@@ -22,8 +22,14 @@ import {
   denoThreadsDenied,
   splitCmdline,
 } from "../src/runtime/deno-permissions.ts";
+import { nodePermissionFacts } from "../src/runtime/detect.ts";
 import { hangupIgnoredFrom } from "../src/runtime/process-basics.ts";
-import { processModeSupport, reloadSupport, threadModeSupport } from "../src/runtime/support.ts";
+import {
+  listenSupport,
+  processModeSupport,
+  reloadSupport,
+  threadModeSupport,
+} from "../src/runtime/support.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 import { getBody, killAll, ROOT, runTsuv, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
 import { echo, open } from "./helpers/ws-client.ts";
@@ -153,97 +159,165 @@ describe("deno: a single server under narrow permissions", () => {
   });
 });
 
-const NODE_PERMISSION = { node20: "--experimental-permission", node24: "--permission" } as const;
+const NODE_PERMISSION = {
+  node20: "--experimental-permission",
+  node24: "--permission",
+  node26: "--permission",
+} as const;
+/** Node 25+ keeps the network behind --allow-net too (the describe below it says what without). */
+const NODE_NET = { node20: [], node24: [], node26: ["--allow-net"] } as const;
 
-describe.each(["node20", "node24"] as const)("%s: workers under the permission model", (runtime) => {
-  const model = (...flags: string[]) => [NODE_PERMISSION[runtime], "--allow-fs-read=*", ...flags];
-  const cases: [string, string[], string[], string][] = [
-    [
-      "thread workers without --allow-worker",
-      ["--worker-class", "thread"],
-      ["--allow-child-process"],
-      `Error: Worker class "thread" starts threads, which Node.js's permission model (--permission) allows only with --allow-worker;`,
-    ],
-    [
-      "thread workers without --allow-child-process",
-      ["--worker-class", "thread"],
-      ["--allow-worker"],
-      `Error: Worker class "thread" gives each thread its own copy of the listening socket through a helper process, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
-    ],
-    [
-      "process workers without --allow-child-process",
-      [],
-      ["--allow-worker"],
-      `Error: Worker class "process" starts Node.js again, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
-    ],
+describe.each(["node20", "node24", "node26"] as const)(
+  "%s: workers under the permission model",
+  (runtime) => {
+    const model = (...flags: string[]) => [
+      NODE_PERMISSION[runtime],
+      "--allow-fs-read=*",
+      ...NODE_NET[runtime],
+      ...flags,
+    ];
+    const cases: [string, string[], string[], string][] = [
+      [
+        "thread workers without --allow-worker",
+        ["--worker-class", "thread"],
+        ["--allow-child-process"],
+        `Error: Worker class "thread" starts threads, which Node.js's permission model (--permission) allows only with --allow-worker;`,
+      ],
+      [
+        "thread workers without --allow-child-process",
+        ["--worker-class", "thread"],
+        ["--allow-worker"],
+        `Error: Worker class "thread" gives each thread its own copy of the listening socket through a helper process, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
+      ],
+      [
+        "process workers without --allow-child-process",
+        [],
+        ["--allow-worker"],
+        `Error: Worker class "process" starts Node.js again, which Node.js's permission model (--permission) allows only with --allow-child-process;`,
+      ],
+    ];
+    for (const [label, extra, flags, refusal] of cases) {
+      test(`${label}: refused in one line`, async () => {
+        const result = await runTsuv(runtime, [APP, "--port", "0", "--workers", "2", ...extra], {
+          runtimeFlags: model(...flags),
+        });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(refusal);
+        expect(result.stderr).not.toContain("node:internal");
+        expect(result.stderr).not.toContain("running on");
+      });
+    }
+
+    test("a TypeScript app says which flags esbuild needs (Node 20 said only 'Access to this API has been restricted')", async () => {
+      const result = await runTsuv(runtime, [APP, "--port", "0"], { runtimeFlags: model() });
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(
+        `failed to load: a TypeScript app needs --allow-worker${runtime === "node20" ? " and --allow-child-process" : ""} under Node.js's permission model (--permission)`,
+      );
+    });
+
+    test("a file it may not read is named with its option and its path, not taken for missing", async () => {
+      const app = join(secretDir, "app.mjs");
+      writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
+      const flags = [NODE_PERMISSION[runtime], `--allow-fs-read=${ROOT}/*`, ...NODE_NET[runtime]];
+      const envFile = await runTsuv(runtime, [APP, "--port", "0", "--env-file", secret], {
+        runtimeFlags: flags,
+      });
+      expect(envFile.code).toBe(1);
+      expect(envFile.stderr).toContain(
+        `--env-file: cannot read ${secret}: Access to this API has been restricted`,
+      );
+      const appRun = await runTsuv(runtime, [app, "--port", "0"], { runtimeFlags: flags });
+      expect(appRun.code).toBe(3);
+      expect(appRun.stderr).toContain(
+        `Node.js's permission model (--permission) does not let it read ${app}: add it to --allow-fs-read.`,
+      );
+    });
+
+    test("a single server that may not read /proc/self/status stops gracefully on SIGHUP", async () => {
+      const server = await startTsuv(runtime, [APP, "--port", "0"], {
+        runtimeFlags: [
+          NODE_PERMISSION[runtime],
+          `--allow-fs-read=${ROOT}/*`,
+          ...NODE_NET[runtime],
+          "--allow-worker",
+          "--allow-child-process",
+        ],
+      });
+      server.signal("SIGHUP");
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).toContain("Received SIGHUP");
+    });
+
+    test("process workers run with the parent's permissions", async () => {
+      const server = await startTsuv(runtime, [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
+        runtimeFlags: [
+          NODE_PERMISSION[runtime],
+          `--allow-fs-read=${ROOT}/*`,
+          ...NODE_NET[runtime],
+          "--allow-worker",
+          "--allow-child-process",
+        ],
+      });
+      await waitIdentities(server.url, 2);
+      for (let i = 0; i < 4; i++) {
+        expect(await getBody(server.url, `/read?path=${encodeURIComponent(secret)}`)).toBe(
+          "denied ERR_ACCESS_DENIED",
+        );
+      }
+    });
+  },
+);
+
+describe("node26: listening needs --allow-net under the permission model", () => {
+  // Node 26 threw from inside listen() (for a host, from a DNS callback): "ERROR: Uncaught exception"
+  // with Node's stack, then exit 3 as if the app had hung. Node 20 and 24 have no network permission,
+  // and serve under the same flags (the SIGHUP test above runs them without --allow-net).
+  const refusal =
+    "Error: tsuv listens on a socket, which Node.js's permission model (--permission) allows only with --allow-net; found Node.js 26.";
+  const cases: [string, string[]][] = [
+    ["a single server", []],
+    ["process workers", ["--workers", "2"]],
+    ["thread workers", ["--workers", "2", "--worker-class", "thread"]],
+    ["a unix socket", ["--uds", join(tmpdir(), `tsuv-perm-${process.pid}.sock`)]],
   ];
-  for (const [label, extra, flags, refusal] of cases) {
-    test(`${label}: refused in one line`, async () => {
-      const result = await runTsuv(runtime, [APP, "--port", "0", "--workers", "2", ...extra], {
-        runtimeFlags: model(...flags),
+  for (const [label, extra] of cases) {
+    test(`${label}: refused in one line before the app loads, exit 1`, async () => {
+      const result = await runTsuv("node26", [APP, "--port", "0", ...extra], {
+        runtimeFlags: [
+          "--permission",
+          `--allow-fs-read=${ROOT}/*`,
+          "--allow-worker",
+          "--allow-child-process",
+        ],
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(refusal);
-      expect(result.stderr).not.toContain("node:internal");
-      expect(result.stderr).not.toContain("running on");
+      expect(result.stderr).not.toContain("Uncaught");
+      expect(result.stderr).not.toContain("    at ");
+      expect(result.stderr).not.toContain("Waiting for application startup");
     });
   }
 
-  test("a TypeScript app says which flags esbuild needs (Node 20 said only 'Access to this API has been restricted')", async () => {
-    const result = await runTsuv(runtime, [APP, "--port", "0"], { runtimeFlags: model() });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toContain(
-      `failed to load: a TypeScript app needs --allow-worker${runtime === "node20" ? " and --allow-child-process" : ""} under Node.js's permission model (--permission)`,
+  test("nodePermissionFacts: refused only under the model, where it has a network permission not granted", () => {
+    const granted = (...scopes: string[]) => ({ has: (scope: string) => scopes.includes(scope) });
+    const listenDenied = (
+      permission: { has(scope: string): boolean } | undefined,
+      hasNetPermission: boolean,
+    ) => nodePermissionFacts(permission, [], () => hasNetPermission).listenDenied;
+    // No model (process.permission is absent): nothing asked, nothing refused.
+    expect(listenDenied(undefined, true)).toBeNull();
+    // Node 20-24 under the model: has("net") is false there, yet the network is never checked.
+    expect(listenDenied(granted("child", "worker"), false)).toBeNull();
+    expect(listenDenied(granted("child", "worker"), true)).toBe(
+      "which Node.js's permission model (--permission) allows only with --allow-net",
     );
-  });
-
-  test("a file it may not read is named with its option and its path, not taken for missing", async () => {
-    const app = join(secretDir, "app.mjs");
-    writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
-    const flags = [NODE_PERMISSION[runtime], `--allow-fs-read=${ROOT}/*`];
-    const envFile = await runTsuv(runtime, [APP, "--port", "0", "--env-file", secret], {
-      runtimeFlags: flags,
+    expect(listenDenied(granted("net"), true)).toBeNull();
+    expect(listenSupport(fakeRuntime({ version: "26.10.0", caps: { listenDenied: "which X" } }))).toEqual({
+      ok: false,
+      reason: "tsuv listens on a socket, which X; found Node.js 26.10.0 on linux.",
     });
-    expect(envFile.code).toBe(1);
-    expect(envFile.stderr).toContain(
-      `--env-file: cannot read ${secret}: Access to this API has been restricted`,
-    );
-    const appRun = await runTsuv(runtime, [app, "--port", "0"], { runtimeFlags: flags });
-    expect(appRun.code).toBe(3);
-    expect(appRun.stderr).toContain(
-      `Node.js's permission model (--permission) does not let it read ${app}: add it to --allow-fs-read.`,
-    );
-  });
-
-  test("a single server that may not read /proc/self/status stops gracefully on SIGHUP", async () => {
-    const server = await startTsuv(runtime, [APP, "--port", "0"], {
-      runtimeFlags: [
-        NODE_PERMISSION[runtime],
-        `--allow-fs-read=${ROOT}/*`,
-        "--allow-worker",
-        "--allow-child-process",
-      ],
-    });
-    server.signal("SIGHUP");
-    expect(await server.exited).toBe(0);
-    expect(server.stderr()).toContain("Received SIGHUP");
-  });
-
-  test("process workers run with the parent's permissions", async () => {
-    const server = await startTsuv(runtime, [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
-      runtimeFlags: [
-        NODE_PERMISSION[runtime],
-        `--allow-fs-read=${ROOT}/*`,
-        "--allow-worker",
-        "--allow-child-process",
-      ],
-    });
-    await waitIdentities(server.url, 2);
-    for (let i = 0; i < 4; i++) {
-      expect(await getBody(server.url, `/read?path=${encodeURIComponent(secret)}`)).toBe(
-        "denied ERR_ACCESS_DENIED",
-      );
-    }
+    expect(listenSupport(fakeRuntime()).ok).toBe(true);
   });
 });
 

@@ -58,6 +58,13 @@ export interface RuntimeCapabilities {
    * (deno-permissions.ts); Node.js under --permission: --allow-worker and --allow-child-process.
    */
   threadsDenied: string | null;
+  /**
+   * Why the runtime's permission model keeps this process from listening at all, worded to follow
+   * `tsuv listens on a socket,`; null when nothing does. Node.js 25+ under --permission: --allow-net
+   * (Node.js 20-24 have no network permission). Deno names the missing --allow-net itself, for the
+   * exact address, when the bind fails.
+   */
+  listenDenied: string | null;
 }
 
 /** Bun.serve's idleTimeout: whole seconds, 0 (off) to 255. */
@@ -132,6 +139,7 @@ export function detectRuntime(): RuntimeInfo {
               arch: string;
               execArgv: string[];
               permission?: { has(scope: string): boolean };
+              allowedNodeEnvironmentFlags: ReadonlySet<string>;
             };
           }
         ).process;
@@ -166,6 +174,7 @@ export function detectRuntime(): RuntimeInfo {
         get threadsDenied() {
           return denoPermissionFacts(deno).threadsDenied;
         },
+        listenDenied: null,
       },
     };
   }
@@ -189,6 +198,7 @@ export function detectRuntime(): RuntimeInfo {
         keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
         respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
         threadsDenied: null,
+        listenDenied: null,
       },
     };
   }
@@ -211,25 +221,33 @@ export function detectRuntime(): RuntimeInfo {
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
-      ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? []),
+      ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? [], () =>
+        Boolean(proc?.allowedNodeEnvironmentFlags.has("--allow-net")),
+      ),
     },
   };
 }
 
 /**
  * What Node.js's permission model (`--permission`; process.permission exists only under it) keeps
- * tsuv's workers from doing: starting Node again needs --allow-child-process, and thread workers
- * need --allow-worker, and --allow-child-process too for the helper process that duplicates the
- * listening socket for each thread (node-fd-dup.ts).
+ * tsuv from doing: listening needs --allow-net where the model has a network permission (Node.js
+ * 25+, `hasNetPermission`; Node 20-24 answer has("net") false yet never check it), starting Node
+ * again needs --allow-child-process, and thread workers need --allow-worker, and
+ * --allow-child-process too for the helper process that duplicates the listening socket for each
+ * thread (node-fd-dup.ts).
  */
-function nodePermissionFacts(
+export function nodePermissionFacts(
   permission: { has(scope: string): boolean } | undefined,
   execArgv: string[],
-): Pick<RuntimeCapabilities, "respawn" | "threadsDenied"> {
+  hasNetPermission: () => boolean,
+): Pick<RuntimeCapabilities, "respawn" | "threadsDenied" | "listenDenied"> {
   const model = "which Node.js's permission model (--permission) allows only with";
   const child = permission?.has("child") ?? true;
   const worker = permission?.has("worker") ?? true;
+  // Asked only under the model: allowedNodeEnvironmentFlags is a set Node builds on first read.
+  const net = !permission || !hasNetPermission() || permission.has("net");
   return {
+    listenDenied: net ? null : `${model} --allow-net`,
     respawn: child
       ? { ok: true, runtimeArgs: execArgv }
       : { ok: false, reason: `starts Node.js again, ${model} --allow-child-process` },

@@ -85,6 +85,17 @@ export function processModeSupport(info: RuntimeInfo): ModeSupport {
   };
 }
 
+/**
+ * Listening at all: refused before the app is loaded where the permission model forbids it. Node.js
+ * 26 under --permission without --allow-net threw from inside listen(), for a host name from a DNS
+ * callback: an uncaught exception with its stack, then exit 3, where a bind error is one line, exit 1.
+ */
+export function listenSupport(info: RuntimeInfo): Support {
+  const denied = info.capabilities.listenDenied;
+  if (denied === null) return { ok: true };
+  return { ok: false, reason: `tsuv listens on a socket, ${denied}; ${found(info)}.` };
+}
+
 /** --reload: can the runtime start itself again to serve the app? */
 export function reloadSupport(info: RuntimeInfo): Support {
   const respawn = info.capabilities.respawn;

@@ -28,6 +28,7 @@ export function fakeRuntime(
       keepAliveLimitSeconds: null,
       respawn: { ok: true, runtimeArgs: [] },
       threadsDenied: null,
+      listenDenied: null,
       ...caps,
     },
   };
