@@ -61,9 +61,9 @@ const HELP = `Usage: npm run bench -- [options]
   --multi-rounds N        rounds in the groups of 2+ workers (default 5)
   --connections N         wrk connections (default 50)
   --threads N             wrk threads (default 1)
-  --only LIST             groups to run, comma-separated: bun, deno, node20, node24 (every group
-                          of that runtime) or a group id: bun-1 bun-2 deno-1 deno-2 node20-1
-                          node20-2 node24-1 node24-2 uvicorn
+  --only LIST             groups to run, comma-separated: bun, deno, node20, node24, node26
+                          (every group of that runtime) or a group id: bun-1 bun-2 deno-1
+                          deno-2 node20-1 node20-2 node24-1 node24-2 node26-1 node26-2 uvicorn
   --workload LIST         plaintext,json,close (default plaintext,json; close: plaintext with a
                           new connection per request)
   --skip LIST             sections to skip: ${SECTIONS.join(", ")}

@@ -3,14 +3,18 @@
  * $PORT; groups are measured together (alternating, same run); comparisons are the ratios reported.
  */
 import { join } from "node:path";
-import { bun, deno, node20, node24, ROOT } from "../tools.mjs";
+import { bun, deno, node20, node24, node26, ROOT } from "../tools.mjs";
 import type { Launch } from "./proc.ts";
 
-export type RuntimeKey = "node20" | "node24" | "bun" | "deno";
-export const RUNTIME_KEYS: RuntimeKey[] = ["bun", "deno", "node20", "node24"];
+/** The Node lines measured: the engine floor (20, the system Node), and the LTS lines 24 and 26. */
+export const NODE_KEYS = ["node20", "node24", "node26"] as const;
+export type NodeKey = (typeof NODE_KEYS)[number];
+export type RuntimeKey = NodeKey | "bun" | "deno";
+export const RUNTIME_KEYS: RuntimeKey[] = ["bun", "deno", ...NODE_KEYS];
 export const RUNTIME_NAMES: Record<RuntimeKey, string> = {
   node20: "Node 20",
   node24: "Node 24",
+  node26: "Node 26",
   bun: "Bun",
   deno: "Deno",
 };
@@ -64,6 +68,8 @@ function runtimeBin(runtime: RuntimeKey): string {
       return node20();
     case "node24":
       return node24();
+    case "node26":
+      return node26();
     case "bun":
       return bun();
     case "deno":
@@ -76,6 +82,7 @@ export function tsuvCommand(runtime: RuntimeKey): string[] {
   switch (runtime) {
     case "node20":
     case "node24":
+    case "node26":
       return [runtimeBin(runtime), rel("dist/cli.mjs")];
     case "bun":
       return [bun(), rel("src/cli.ts")];
@@ -198,7 +205,7 @@ export const raw = {
       env: { DENO_JOBS: String(workers) },
     }),
   }),
-  nodeHttp: (runtime: "node20" | "node24"): Contender => ({
+  nodeHttp: (runtime: NodeKey): Contender => ({
     id: `node-http-${runtime}`,
     label: `node:http res.end() (${RUNTIME_NAMES[runtime]})`,
     short: "node:http",
@@ -207,7 +214,7 @@ export const raw = {
     workers: 1,
     launch: () => ({ cmd: [runtimeBin(runtime), rel("bench/raw/node-http.mjs")] }),
   }),
-  nodeCluster: (runtime: "node20" | "node24", workers = 2): Contender => ({
+  nodeCluster: (runtime: NodeKey, workers = 2): Contender => ({
     id: `node-cluster-${runtime}-${workers}`,
     label: `node:cluster, ${workers} workers (${RUNTIME_NAMES[runtime]})`,
     short: `node:cluster ${workers}w`,
@@ -219,7 +226,7 @@ export const raw = {
       env: { WORKERS: String(workers) },
     }),
   }),
-  srvx: (runtime: "node20" | "node24"): Contender => ({
+  srvx: (runtime: NodeKey): Contender => ({
     id: `srvx-${runtime}`,
     label: `srvx 1.0 (${RUNTIME_NAMES[runtime]})`,
     short: "srvx",
@@ -267,8 +274,10 @@ const CONTROLLED: Record<string, string> = {
   "deno-1": "deno-serve",
   "node20-1": "node-http-node20",
   "node24-1": "node-http-node24",
+  "node26-1": "node-http-node26",
   "node20-2": "node-cluster-node20-2",
   "node24-2": "node-cluster-node24-2",
+  "node26-2": "node-cluster-node26-2",
   "bun-2": "bun-reuseport-2",
   "deno-2": "deno-serve-parallel-2",
 };
@@ -305,7 +314,7 @@ export function allGroups(python: string | undefined, controls = true): Group[] 
       contenders: [tsuv("deno"), raw.denoServe(), tsuvLean("deno"), tsuvAccessLog("deno")],
     },
   ];
-  for (const runtime of ["node20", "node24"] as const) {
+  for (const runtime of NODE_KEYS) {
     groups.push({
       id: `${runtime}-1`,
       title: `${RUNTIME_NAMES[runtime]}, one worker`,
@@ -319,7 +328,7 @@ export function allGroups(python: string | undefined, controls = true): Group[] 
       ],
     });
   }
-  for (const runtime of ["node20", "node24"] as const) {
+  for (const runtime of NODE_KEYS) {
     groups.push({
       id: `${runtime}-2`,
       title: `${RUNTIME_NAMES[runtime]}, two workers`,
@@ -376,7 +385,7 @@ export const COMPARISONS: Comparison[] = [
   { group: "deno-1", subject: "tsuv-deno", baseline: "deno-serve", target: 0.97 },
   { group: "deno-1", subject: "tsuv-lean-deno", baseline: "deno-serve" },
   { group: "deno-1", subject: "tsuv-log-deno", baseline: "deno-serve" },
-  ...(["node20", "node24"] as const).flatMap((r): Comparison[] => [
+  ...NODE_KEYS.flatMap((r): Comparison[] => [
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `node-http-${r}`, target: 0.9 },
     { group: `${r}-1`, subject: `tsuv-${r}`, baseline: `srvx-${r}`, target: 1.1 },
     { group: `${r}-1`, subject: `srvx-${r}`, baseline: `node-http-${r}` },
@@ -405,6 +414,7 @@ export function rawServerFor(runtime: RuntimeKey): Contender {
   switch (runtime) {
     case "node20":
     case "node24":
+    case "node26":
       return raw.nodeHttp(runtime);
     case "bun":
       return raw.bunServe();

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { bun, deno, node20, node24, ROOT } from "../tools.mjs";
+import { bun, deno, node20, node24, node26, ROOT } from "../tools.mjs";
 
 export interface Machine {
   cpuModel: string;
@@ -61,6 +61,7 @@ export function versions(extra: Record<string, string | undefined>): Record<stri
     tsuv: tsuv ?? "unknown",
     "Node 20": firstLine([node20(), "--version"]) ?? "missing",
     "Node 24": firstLine([node24(), "--version"]) ?? "missing (run node scripts/install-tools.mjs)",
+    "Node 26": firstLine([node26(), "--version"]) ?? "missing (run node scripts/install-tools.mjs)",
     Bun: firstLine([bun(), "--version"]) ?? "missing",
     Deno: firstLine([deno(), "--version"]) ?? "missing",
     srvx: packageVersion("srvx"),

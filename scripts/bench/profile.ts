@@ -6,7 +6,7 @@
  *   bun scripts/bench/profile.ts RUNTIME [plaintext|json] [--raw] [--duration S] [--top N]
  *   bun scripts/bench/profile.ts RUNTIME --startup     (exec to first 200 only: module loading, config)
  *
- * RUNTIME is bun, deno, node20 or node24; --raw profiles the runtime's raw server instead of tsuv.
+ * RUNTIME is bun, deno, node20, node24 or node26; --raw profiles the runtime's raw server instead of tsuv.
  * Also usable on any saved profile: bun scripts/bench/profile.ts --summary FILE.cpuprofile
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";

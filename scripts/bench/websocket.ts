@@ -14,7 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { bun, deno, node20, node24, ROOT } from "../tools.mjs";
+import { bun, deno, node20, node24, node26, ROOT } from "../tools.mjs";
 import { RUNTIME_NAMES, type RuntimeKey, tsuvCommand } from "./contenders.ts";
 import { freePort, launch, type Running, treeCpuSeconds, waitReady } from "./proc.ts";
 
@@ -69,6 +69,8 @@ function rawCommand(runtime: RuntimeKey): string[] {
       return [node20(), file("node-ws.mjs")];
     case "node24":
       return [node24(), file("node-ws.mjs")];
+    case "node26":
+      return [node26(), file("node-ws.mjs")];
   }
 }
 
