@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { compileBinary, hostTarget } from "../scripts/build-binary.mjs";
-import { bun, deno, node20, node24, ROOT } from "../scripts/tools.mjs";
+import { bun, deno, node20, node24, node26, ROOT } from "../scripts/tools.mjs";
 import {
   childrenOf,
   descendantsOf,
@@ -199,6 +199,19 @@ describe("the npm package", () => {
     await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     expect(await get(`${url}/npx24`)).toBe("hello from node /npx24");
     expect(running.output()).toMatch(/Runtime: Node\.js 24\./);
+    await stopGracefully(running);
+  }, 30_000);
+
+  test("npx tsuv app.ts:app on Node 26, with thread workers", async () => {
+    const running = start(
+      ["npx", "tsuv", "app.ts:app", "--port", "0", "--workers", "2", "--worker-class", "thread"],
+      { cwd: PROJECT, env: userEnv({ PATH: `${dirname(node26())}:${process.env.PATH}` }) },
+    );
+    const url = await tsuvUrl(running);
+    // Each thread loads the installed bundle's worker entry and the app.
+    await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
+    expect(await get(`${url}/npx26`)).toBe("hello from node /npx26");
+    expect(running.output()).toMatch(/Runtime: Node\.js 26\./);
     await stopGracefully(running);
   }, 30_000);
 

@@ -245,9 +245,9 @@ export function nodePermissionFacts(
   const child = permission?.has("child") ?? true;
   const worker = permission?.has("worker") ?? true;
   // Asked only under the model: allowedNodeEnvironmentFlags is a set Node builds on first read.
-  const net = !permission || !hasNetPermission() || permission.has("net");
+  const netAllowed = !permission || !hasNetPermission() || permission.has("net");
   return {
-    listenDenied: net ? null : `${model} --allow-net`,
+    listenDenied: netAllowed ? null : `${model} --allow-net`,
     respawn: child
       ? { ok: true, runtimeArgs: execArgv }
       : { ok: false, reason: `starts Node.js again, ${model} --allow-child-process` },

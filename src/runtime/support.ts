@@ -87,8 +87,9 @@ export function processModeSupport(info: RuntimeInfo): ModeSupport {
 
 /**
  * Listening at all: refused before the app is loaded where the permission model forbids it. Node.js
- * 26 under --permission without --allow-net threw from inside listen(), for a host name from a DNS
- * callback: an uncaught exception with its stack, then exit 3, where a bind error is one line, exit 1.
+ * 26 under --permission without --allow-net threw from inside listen() (given a host, even an IP, from
+ * its DNS lookup callback): an uncaught exception with its stack, then exit 3, where a bind error is
+ * one line, exit 1.
  */
 export function listenSupport(info: RuntimeInfo): Support {
   const denied = info.capabilities.listenDenied;
