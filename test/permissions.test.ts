@@ -176,6 +176,13 @@ describe.each(["node20", "node24", "node26"] as const)(
       ...NODE_NET[runtime],
       ...flags,
     ];
+    /** The model with reads of the checkout only (so not of secretDir). */
+    const readRoot = (...flags: string[]) => [
+      NODE_PERMISSION[runtime],
+      `--allow-fs-read=${ROOT}/*`,
+      ...NODE_NET[runtime],
+      ...flags,
+    ];
     const cases: [string, string[], string[], string][] = [
       [
         "thread workers without --allow-worker",
@@ -219,7 +226,7 @@ describe.each(["node20", "node24", "node26"] as const)(
     test("a file it may not read is named with its option and its path, not taken for missing", async () => {
       const app = join(secretDir, "app.mjs");
       writeFileSync(app, "export default { fetch: () => new Response('hi') };\n");
-      const flags = [NODE_PERMISSION[runtime], `--allow-fs-read=${ROOT}/*`, ...NODE_NET[runtime]];
+      const flags = readRoot();
       const envFile = await runTsuv(runtime, [APP, "--port", "0", "--env-file", secret], {
         runtimeFlags: flags,
       });
@@ -236,13 +243,7 @@ describe.each(["node20", "node24", "node26"] as const)(
 
     test("a single server that may not read /proc/self/status stops gracefully on SIGHUP", async () => {
       const server = await startTsuv(runtime, [APP, "--port", "0"], {
-        runtimeFlags: [
-          NODE_PERMISSION[runtime],
-          `--allow-fs-read=${ROOT}/*`,
-          ...NODE_NET[runtime],
-          "--allow-worker",
-          "--allow-child-process",
-        ],
+        runtimeFlags: readRoot("--allow-worker", "--allow-child-process"),
       });
       server.signal("SIGHUP");
       expect(await server.exited).toBe(0);
@@ -251,13 +252,7 @@ describe.each(["node20", "node24", "node26"] as const)(
 
     test("process workers run with the parent's permissions", async () => {
       const server = await startTsuv(runtime, [APP, "--port", "0", "--workers", "2", "--no-access-log"], {
-        runtimeFlags: [
-          NODE_PERMISSION[runtime],
-          `--allow-fs-read=${ROOT}/*`,
-          ...NODE_NET[runtime],
-          "--allow-worker",
-          "--allow-child-process",
-        ],
+        runtimeFlags: readRoot("--allow-worker", "--allow-child-process"),
       });
       await waitIdentities(server.url, 2);
       for (let i = 0; i < 4; i++) {
