@@ -319,6 +319,10 @@ function processChannel(): SupervisorChannel | null {
   // Not inherited by whatever the app itself spawns.
   delete process.env[WORKER_BOOT_ENV];
   const boot = JSON.parse(raw) as WorkerBoot;
+  // The parent as early as this process can read it: onDisconnect is wired only after the config
+  // and the logger, and a parent that died before then had already made init (or a subreaper) the
+  // parent, so comparing with the ppid read there never saw a change.
+  const parent = process.ppid;
   return {
     boot,
     send(message) {
@@ -340,11 +344,15 @@ function processChannel(): SupervisorChannel | null {
       process.once("disconnect", fire);
       // Deno 2.9 does not always emit 'disconnect' when the parent is SIGKILLed (measured: about
       // one child in three stayed up), so also watch for being re-parented (to init or a subreaper).
-      const parent = process.ppid;
+      const orphaned = () => process.connected === false || process.ppid !== parent;
       const poll = nodeTimers().setInterval(() => {
-        if (process.ppid !== parent) fire();
+        if (orphaned()) fire();
       }, ORPHAN_POLL_MS);
       poll.unref();
+      // Gone already (a supervisor killed while this worker started): 'disconnect' was emitted
+      // before the listener above, and the poll alone would see no change. Such a worker stayed up
+      // for good, serving on the inherited socket (found after a test run on Node 22).
+      if (orphaned()) queueMicrotask(fire);
     },
   };
 }
