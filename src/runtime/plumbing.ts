@@ -351,7 +351,7 @@ function processChannel(): SupervisorChannel | null {
       poll.unref();
       // Gone already (a supervisor killed while this worker started): 'disconnect' was emitted
       // before the listener above, and the poll alone would see no change. Such a worker stayed up
-      // for good, serving on the inherited socket (found after a test run on Node 22).
+      // for good, serving on the inherited socket (a Node 20 worker, found after a full test run).
       if (orphaned()) queueMicrotask(fire);
     },
   };
