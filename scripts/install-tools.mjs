@@ -1,8 +1,8 @@
 // Makes sure the runtimes the test suite drives exist; run by `npm test` (the "pretest" script).
-// Node 24 and 26 come from the npm `node` package into .tools/node24 and .tools/node26
-// (git-ignored). They must not land in node_modules/.bin: npm scripts put that first on PATH, and a
-// bare `node` has to stay the system Node 20, the engine floor we also test. Nothing else (no wrk,
-// no apt) is needed to run the tests.
+// Node 22, 24 and 26 come from the npm `node` package into .tools/node<major> (git-ignored,
+// scripts/tools.mjs pins them). They must not land in node_modules/.bin: npm scripts put that first
+// on PATH, and a bare `node` has to stay the system Node 20, the engine floor we also test. Nothing
+// else (no wrk, no apt) is needed to run the tests.
 // Fast path: when every binary already answers `--version` correctly this only spawns them once.
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";

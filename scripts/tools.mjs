@@ -6,12 +6,10 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The Node LTS lines we test beside the system Node 20, pinned so a registry release never changes a
- * test run: 24 (the whole suite) and 26, the Active LTS since 2026-10 (its behaviour suite, and what
- * differs there, e.g. the permission model's --allow-net).
+ * test run: 24 (the whole suite); 22, in maintenance until 2027-04, and 26, the Active LTS since
+ * 2026-10 (their behaviour suites, and what differs there, e.g. the permission model's flags).
  */
-export const NODE_PINS = { 24: "24.21.0", 26: "26.10.0" };
-export const NODE24_VERSION = NODE_PINS[24];
-export const NODE26_VERSION = NODE_PINS[26];
+export const NODE_PINS = { 22: "22.23.3", 24: "24.21.0", 26: "26.10.0" };
 
 /** Repository root (this file lives in scripts/). */
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -20,7 +18,7 @@ export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
  * so a bare `node` in npm scripts (PATH starts with node_modules/.bin) stays the system Node. */
 export const TOOLS_DIR = join(ROOT, ".tools");
 
-/** The install prefix of a pinned Node line (.tools/node24, .tools/node26). */
+/** The install prefix of a pinned Node line (.tools/node22, .tools/node24, .tools/node26). */
 export function nodePrefix(major) {
   return join(TOOLS_DIR, `node${major}`);
 }
@@ -47,6 +45,10 @@ export function node20() {
     } catch {}
   }
   throw new Error("no system `node` on PATH");
+}
+
+export function node22() {
+  return pinnedNode(22);
 }
 
 export function node24() {

@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, deno, node24, node26, ROOT } from "../scripts/tools.mjs";
+import { bun, deno, node22, node24, node26, ROOT } from "../scripts/tools.mjs";
 import {
   type RuntimeCapabilities,
   type RuntimeInfo,
@@ -200,7 +200,9 @@ describe("the fake capabilities match detectRuntime() on every installed runtime
     ["bun", [bun(), "-e", script], ["-e", script]],
     ["deno", [deno(), "eval", script], []],
     ["deno --unstable-net", [deno(), "eval", "--unstable-net", script], ["--unstable-net"]],
-    // Node 24 and 26 strip the types of detect.ts itself; Node 20 cannot import .ts and is covered by the rows.
+    // Node 22.18+, 24 and 26 strip the types of detect.ts itself; Node 20 cannot import .ts and is
+    // covered by the rows.
+    ["node22", [node22(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
     ["node24", [node24(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
     ["node26", [node26(), "--input-type=module", "-e", script], ["--input-type=module", "-e", script]],
   ];

@@ -161,13 +161,14 @@ describe("deno: a single server under narrow permissions", () => {
 
 const NODE_PERMISSION = {
   node20: "--experimental-permission",
+  node22: "--permission",
   node24: "--permission",
   node26: "--permission",
 } as const;
 /** Node 25+ keeps the network behind --allow-net too (the describe below it says what without). */
-const NODE_NET = { node20: [], node24: [], node26: ["--allow-net"] } as const;
+const NODE_NET = { node20: [], node22: [], node24: [], node26: ["--allow-net"] } as const;
 
-describe.each(["node20", "node24", "node26"] as const)(
+describe.each(["node20", "node22", "node24", "node26"] as const)(
   "%s: workers under the permission model",
   (runtime) => {
     const model = (...flags: string[]) => [

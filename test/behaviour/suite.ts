@@ -1,6 +1,6 @@
 /**
  * The shared behaviour suite: one set of expectations, run against a real tsuv on each runtime by
- * the thin files beside this one (node20, node24, node26, bun, deno).
+ * the thin files beside this one (node20, node22, node24, node26, bun, deno).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -425,6 +425,7 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       );
       const expected = {
         node20: "HTTP/1.1 200",
+        node22: "HTTP/1.1 200",
         node24: "HTTP/1.1 200",
         node26: "HTTP/1.1 200",
         bun: "HTTP/1.1 431",

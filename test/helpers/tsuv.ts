@@ -7,13 +7,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
-import { bun, deno, node20, node24, node26, ROOT } from "../../scripts/tools.mjs";
+import { bun, deno, node20, pinnedNode, ROOT } from "../../scripts/tools.mjs";
 
-export type RuntimeKey = "node20" | "node24" | "node26" | "bun" | "deno";
+export type RuntimeKey = "node20" | "node22" | "node24" | "node26" | "bun" | "deno";
 /**
- * The runtimes most tests run on. Node 26 (the Active LTS since 2026-10) runs the behaviour suite
- * and what differs there (test/behaviour/node26.test.ts, test/permissions.test.ts), not all of them:
- * the whole suite passed on it as on Node 24, less the permission model's --allow-net.
+ * The runtimes most tests run on. Node 22 (maintenance LTS until 2027-04) and 26 (the Active LTS
+ * since 2026-10) run the behaviour suite and what differs there (test/behaviour/node22.test.ts and
+ * node26.test.ts, test/permissions.test.ts), not all of them: the whole suite passed on each, in
+ * Node 24's place, but for version-pinned asserts and Node 26's --allow-net.
  */
 export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
 
@@ -51,10 +52,10 @@ export function tsuvCommand(runtime: RuntimeKey, runtimeFlags: string[] = []): s
   switch (runtime) {
     case "node20":
       return [node20(), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
+    case "node22":
     case "node24":
-      return [node24(), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
     case "node26":
-      return [node26(), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
+      return [pinnedNode(runtime.slice(4)), ...runtimeFlags, join(ROOT, "dist", "cli.mjs")];
     case "bun":
       return [bun(), ...runtimeFlags, join(ROOT, "src", "cli.ts")];
     case "deno": {
