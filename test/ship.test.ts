@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { compileBinary, hostTarget } from "../scripts/build-binary.mjs";
-import { bun, deno, node20, node24, node26, ROOT } from "../scripts/tools.mjs";
+import { bun, deno, node20, pinnedNode, ROOT } from "../scripts/tools.mjs";
 import {
   childrenOf,
   descendantsOf,
@@ -188,32 +188,26 @@ describe("the npm package", () => {
     await stopGracefully(running);
   }, 30_000);
 
-  test("npx tsuv app.ts:app on Node 24, with process workers", async () => {
-    // npx and the `#!/usr/bin/env node` of the bin both take the first `node` on PATH.
-    const running = start(["npx", "tsuv", "app.ts:app", "--port", "0", "--workers", "2"], {
-      cwd: PROJECT,
-      env: userEnv({ PATH: `${dirname(node24())}:${process.env.PATH}` }),
-    });
-    const url = await tsuvUrl(running);
-    // Each worker is the bin run again (through bin/tsuv.mjs) with its boot in the environment.
-    await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
-    expect(await get(`${url}/npx24`)).toBe("hello from node /npx24");
-    expect(running.output()).toMatch(/Runtime: Node\.js 24\./);
-    await stopGracefully(running);
-  }, 30_000);
-
-  test("npx tsuv app.ts:app on Node 26, with thread workers", async () => {
-    const running = start(
-      ["npx", "tsuv", "app.ts:app", "--port", "0", "--workers", "2", "--worker-class", "thread"],
-      { cwd: PROJECT, env: userEnv({ PATH: `${dirname(node26())}:${process.env.PATH}` }) },
-    );
-    const url = await tsuvUrl(running);
-    // Each thread loads the installed bundle's worker entry and the app.
-    await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
-    expect(await get(`${url}/npx26`)).toBe("hello from node /npx26");
-    expect(running.output()).toMatch(/Runtime: Node\.js 26\./);
-    await stopGracefully(running);
-  }, 30_000);
+  // npx and the `#!/usr/bin/env node` of the bin both take the first `node` on PATH. Process
+  // workers run the bin again (through bin/tsuv.mjs) with their boot in the environment; threads
+  // load the installed bundle's worker entry and the app.
+  for (const [major, workerClass] of [
+    [22, "thread"],
+    [24, "process"],
+    [26, "thread"],
+  ] as const) {
+    test(`npx tsuv app.ts:app on Node ${major}, with ${workerClass} workers`, async () => {
+      const running = start(
+        ["npx", "tsuv", "app.ts:app", "--port", "0", "--workers", "2", "--worker-class", workerClass],
+        { cwd: PROJECT, env: userEnv({ PATH: `${dirname(pinnedNode(major))}:${process.env.PATH}` }) },
+      );
+      const url = await tsuvUrl(running);
+      await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
+      expect(await get(`${url}/npx${major}`)).toBe(`hello from node /npx${major}`);
+      expect(running.output()).toMatch(new RegExp(`Runtime: Node\\.js ${major}\\.`));
+      await stopGracefully(running);
+    }, 30_000);
+  }
 
   test("bunx --bun tsuv app.ts:app runs the TypeScript sources on Bun, with thread workers", async () => {
     const running = start(
@@ -279,7 +273,7 @@ describe("the npm package", () => {
   test("the library API runs from the installed package on Node 20, Node 24, Bun and Deno", async () => {
     const commands: [string, string[]][] = [
       ["node20", [node20(), "main.mjs"]],
-      ["node24", [node24(), "main.ts"]],
+      ["node24", [pinnedNode(24), "main.ts"]],
       ["bun", [bun(), "main.ts"]],
       ["deno", [deno(), "run", "-A", "main.ts"]],
     ];
