@@ -1,5 +1,5 @@
-// Absolute paths of the runtimes the test suite drives. Plain ESM so that Node 20, Node 24, Bun and
-// Deno (and the scripts run before anything is built) can all import it.
+// Absolute paths of the runtimes the test suite drives. Plain ESM so that every Node, Bun and Deno
+// (and the scripts run before anything is built) can import it.
 import { accessSync, constants, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

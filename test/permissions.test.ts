@@ -267,8 +267,8 @@ describe.each(["node20", "node22", "node24", "node26"] as const)(
 
 describe("node26: listening needs --allow-net under the permission model", () => {
   // Node 26 threw from inside listen() (for a host, from a DNS callback): "ERROR: Uncaught exception"
-  // with Node's stack, then exit 3 as if the app had hung. Node 20 and 24 have no network permission,
-  // and serve under the same flags (the SIGHUP test above runs them without --allow-net).
+  // with Node's stack, then exit 3 as if the app had hung. Node 20, 22 and 24 have no network
+  // permission, and serve under the same flags (the SIGHUP test above runs them without --allow-net).
   const refusal =
     "Error: tsuv listens on a socket, which Node.js's permission model (--permission) allows only with --allow-net; found Node.js 26.";
   const cases: [string, string[]][] = [

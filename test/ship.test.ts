@@ -1,6 +1,6 @@
 /**
  * tsuv as a stranger gets it: the npm tarball installed into an empty project and run with npx
- * (Node 20, Node 24), `bunx --bun` and `deno run` of its bin, the library API imported from it on
+ * (Node 20, 22, 24, 26), `bunx --bun` and `deno run` of its bin, the library API imported from it on
  * all runtimes with its types, `deno run` from the checkout, the JSR dry run, and the standalone
  * binary run where there is no Node.js and no node_modules, in both worker classes.
  */
