@@ -30,7 +30,7 @@ import { measureReplace } from "./bench/replace.ts";
 import { type BenchRun, renderMarkdown, renderSummary, renderSvg } from "./bench/report.ts";
 import { measureStartup } from "./bench/startup.ts";
 import { runGroup } from "./bench/throughput.ts";
-import { measureWebSocket } from "./bench/websocket.ts";
+import { measureWebSocket, webSocketSides } from "./bench/websocket.ts";
 import { node20, ROOT } from "./tools.mjs";
 
 const SECTIONS = ["throughput", "latency", "memory", "startup", "replace", "websocket"] as const;
@@ -505,7 +505,7 @@ async function main(): Promise<number> {
       .map((r) => `start-up ${r.label}: ${r.reason?.split("\n")[0]}`),
     ...run.replace.filter((r) => !r.ok).map((r) => `replacement ${r.runtime}: ${r.reason?.split("\n")[0]}`),
     ...(run.websocket ?? [])
-      .flatMap((w) => [w.tsuv, w.raw])
+      .flatMap(webSocketSides)
       .filter((side) => !side.ok)
       .map((side) => `websocket ${side.label}: ${side.reason?.split("\n")[0]}`),
   ];

@@ -11,7 +11,12 @@ import type { ReplaceResult } from "./replace.ts";
 import type { StartupResult } from "./startup.ts";
 import { type ChartRow, ratioChart } from "./svg.ts";
 import { type ContenderResult, median, medianRatio } from "./throughput.ts";
-import { renderWebSocketMarkdown, type WebSocketOptions, type WebSocketResult } from "./websocket.ts";
+import {
+  renderWebSocketMarkdown,
+  type WebSocketOptions,
+  type WebSocketResult,
+  webSocketSides,
+} from "./websocket.ts";
 
 /** How the memory rows were sampled: said only for runs with rounds (older saved runs had one). */
 function memoryRoundsNote(memory: MemoryResult[]): string {
@@ -481,7 +486,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
           ...run.results.map((r) => r.command),
           ...run.memory.map((m) => m.command),
           ...run.replace.map((r) => r.command),
-          ...(run.websocket ?? []).flatMap((w) => [w.tsuv.command, w.raw.command]),
+          ...(run.websocket ?? []).flatMap((w) => webSocketSides(w).map((side) => side.command)),
           ...run.startup.flatMap((st) => [st.tsuv.command, st.raw.command]),
           run.binary?.command,
         ]

@@ -11,6 +11,11 @@
  * bottleneck, and then only the CPU view shows what tsuv adds to each message.
  * Compression is off on both sides (tsuv runs with --no-ws-per-message-deflate; the raw servers'
  * default), so the same bytes cross the wire.
+ *
+ * On Node a third server is measured in the same rounds: crossws alone (bench/raw/node-crossws.mjs,
+ * its Node adapter serving the same hooks over node:http, no tsuv). tsuv serves crossws hooks, and
+ * crossws hands each text message to them as a string, which the raw `ws` echo never makes: its
+ * ratio to the raw server is the part of tsuv's that is crossws's.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -53,9 +58,18 @@ export interface WebSocketResult {
   native?: boolean;
   tsuv: WebSocketSide;
   raw: WebSocketSide;
+  /** Node: crossws's own adapter serving the same hooks, no tsuv. */
+  crossws?: WebSocketSide;
   /** Medians of the per-round ratios tsuv / raw. */
   ratio?: number;
   cpuRatio?: number;
+  /** Median of the per-round ratios crossws alone / raw. */
+  crosswsRatio?: number;
+}
+
+/** Every server a result measured. */
+export function webSocketSides(result: WebSocketResult): WebSocketSide[] {
+  return [result.tsuv, result.raw, ...(result.crossws ? [result.crossws] : [])];
 }
 
 function rawCommand(runtime: RuntimeKey): string[] {
@@ -147,11 +161,12 @@ export async function measureWebSocket(
 ): Promise<WebSocketResult> {
   const { log } = options;
   const name = RUNTIME_NAMES[runtime];
-  const [tsuvPort, rawPort] = [await freePort(), await freePort()];
+  const withCrossws = runtime.startsWith("node") && !native;
+  const ports = [await freePort(), await freePort(), ...(withCrossws ? [await freePort()] : [])];
   const sides: { side: WebSocketSide; server?: Running; launchCmd: string[] }[] = [
     {
       side: { label: `tsuv${native ? " --ws bun" : ""} on ${name}`, command: "", ok: true, runs: [] },
-      launchCmd: tsuvWsCommand(runtime, tsuvPort, native),
+      launchCmd: tsuvWsCommand(runtime, ports[0] as number, native),
     },
     {
       side: {
@@ -163,7 +178,12 @@ export async function measureWebSocket(
       launchCmd: rawCommand(runtime),
     },
   ];
-  const ports = [tsuvPort, rawPort];
+  if (withCrossws) {
+    sides.push({
+      side: { label: `node:http + crossws (${name})`, command: "", ok: true, runs: [] },
+      launchCmd: [rawCommand(runtime)[0] as string, join(ROOT, "bench", "raw", "node-crossws.mjs")],
+    });
+  }
   try {
     for (const [i, slot] of sides.entries()) {
       slot.side.command = slot.launchCmd.join(" ");
@@ -197,12 +217,26 @@ export async function measureWebSocket(
   } finally {
     await Promise.all(sides.map((slot) => slot.server?.stop()));
   }
-  const [tsuv, raw] = sides.map((slot) => slot.side) as [WebSocketSide, WebSocketSide];
-  const result: WebSocketResult = { runtime, tsuv, raw, ...(native ? { native } : {}) };
-  if (tsuv.ok && raw.ok && tsuv.runs.length && tsuv.runs.length === raw.runs.length) {
-    result.ratio = median(tsuv.runs.map((run, i) => run.rate / (raw.runs[i] as WebSocketRun).rate));
-    result.cpuRatio = median(tsuv.runs.map((run, i) => run.cpuRate / (raw.runs[i] as WebSocketRun).cpuRate));
-  }
+  const [tsuv, raw, crossws] = sides.map((slot) => slot.side) as [
+    WebSocketSide,
+    WebSocketSide,
+    WebSocketSide?,
+  ];
+  const result: WebSocketResult = {
+    runtime,
+    tsuv,
+    raw,
+    ...(native ? { native } : {}),
+    ...(crossws ? { crossws } : {}),
+  };
+  /** Median of the per-round ratios side / raw, over rounds both completed. */
+  const against = (side: WebSocketSide, rate: (run: WebSocketRun) => number) =>
+    side.ok && raw.ok && side.runs.length && side.runs.length === raw.runs.length
+      ? median(side.runs.map((run, i) => rate(run) / rate(raw.runs[i] as WebSocketRun)))
+      : undefined;
+  result.ratio = against(tsuv, (run) => run.rate);
+  result.cpuRatio = against(tsuv, (run) => run.cpuRate);
+  if (crossws) result.crosswsRatio = against(crossws, (run) => run.rate);
   return result;
 }
 
@@ -218,17 +252,31 @@ export function renderWebSocketMarkdown(
     "",
     `${options.connections} sockets, each sending a ${options.messageBytes}-byte text message as soon as the echo of the last is back (scripts/bench/ws-client.ts, Bun's WebSocket client), ${options.durationS} s after ${options.warmupS} s of warm-up, ${options.rounds} alternated round(s). Compression off on both sides. Target (issue 5): tsuv >= ${WS_TARGET}x the raw server.`,
     "",
-    "| runtime | tsuv round trips/s | raw server | raw round trips/s | ratio | per CPU-s ratio | verdict |",
-    "|---|---:|---|---:|---:|---:|---|",
   ];
+  // Results saved before the crossws control existed render as they did.
+  const withCrossws = results.some((r) => r.crossws);
+  lines.push(
+    `| runtime | tsuv round trips/s | raw server | raw round trips/s | ratio | per CPU-s ratio | verdict |${withCrossws ? " crossws alone / raw |" : ""}`,
+    `|---|---:|---|---:|---:|---:|---|${withCrossws ? "---:|" : ""}`,
+  );
   for (const r of results) {
     const rate = (side: WebSocketSide) =>
       side.ok ? String(Math.round(median(side.runs.map((run) => run.rate)) ?? 0)) : `failed: ${side.reason}`;
     const verdict = r.ratio === undefined ? "-" : r.ratio >= WS_TARGET ? "meets" : "misses";
+    const crossws = !r.crossws
+      ? ""
+      : r.crossws.ok
+        ? `${fmt(r.crosswsRatio)} (${rate(r.crossws)}/s)`
+        : rate(r.crossws);
     lines.push(
-      `| ${RUNTIME_NAMES[r.runtime]}${r.native ? " (--ws bun)" : ""} | ${rate(r.tsuv)} | ${r.raw.label} | ${rate(r.raw)} | ${fmt(r.ratio)} | ${fmt(r.cpuRatio)} | ${verdict} |`,
+      `| ${RUNTIME_NAMES[r.runtime]}${r.native ? " (--ws bun)" : ""} | ${rate(r.tsuv)} | ${r.raw.label} | ${rate(r.raw)} | ${fmt(r.ratio)} | ${fmt(r.cpuRatio)} | ${verdict} |${withCrossws ? ` ${crossws} |` : ""}`,
     );
   }
   lines.push("");
+  if (!withCrossws) return lines;
+  lines.push(
+    "`crossws alone / raw` (Node): crossws's own Node adapter serving the same hooks over node:http, without tsuv (bench/raw/node-crossws.mjs), in the same rounds. crossws gives the hooks each text message as a string and sends a string back, work the raw `ws` echo (bytes in, the same bytes out) never does; Bun's and Deno's raw servers read and send strings as tsuv's hooks do. So on Node the gap between that column and 1.00 is crossws's, and what is left between it and the ratio is tsuv's.",
+    "",
+  );
   return lines;
 }
