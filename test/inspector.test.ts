@@ -51,7 +51,10 @@ describe.each(RUNTIMES)("%s --inspect", (runtime) => {
     expect(await getBody(server.url, "/")).toContain("app");
     for (const own of [port, port + 1, port + 2]) await waitLog(server, LISTENING(runtime, own), 1, 10_000);
     expect(server.stderr()).not.toMatch(/failed|Failed|died/);
-  });
+    // Above the start and the three 10 s waits, so a slow start fails with waitLog's message and
+    // the server's output: under the 20 s default, one CI run (Node 20, 2026-12-06) was cut off with
+    // neither.
+  }, 60_000);
 
   test("--reload's server has its own inspector", async () => {
     const port = await freeRun();
@@ -61,7 +64,7 @@ describe.each(RUNTIMES)("%s --inspect", (runtime) => {
     expect(await getBody(server.url, "/")).toContain("app");
     await waitLog(server, LISTENING(runtime, port + 1), 1, 10_000);
     expect(server.stderr()).not.toMatch(/failed|Failed|died/);
-  });
+  }, 45_000);
 });
 
 describe("withChildInspectorPort", () => {
