@@ -10,16 +10,7 @@ import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { node20, ROOT } from "../scripts/tools.mjs";
-import { RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processAlive, RUNTIMES, tsuvCommand } from "./helpers/tsuv.ts";
 
 // The parent is Node 20 whatever the worker's runtime: the IPC channel's protocol is the same.
 for (const runtime of RUNTIMES) {
@@ -37,10 +28,10 @@ for (const runtime of RUNTIMES) {
     expect(pid).toBeGreaterThan(0);
     try {
       const deadline = Date.now() + 8000;
-      while (alive(pid) && Date.now() < deadline) await Bun.sleep(50);
-      expect(alive(pid)).toBe(false);
+      while (processAlive(pid) && Date.now() < deadline) await Bun.sleep(50);
+      expect(processAlive(pid)).toBe(false);
     } finally {
-      if (alive(pid)) process.kill(pid, "SIGKILL");
+      if (processAlive(pid)) process.kill(pid, "SIGKILL");
     }
     // Above the 8 s wait, so a worker that stays up fails the assertion and is killed here.
   }, 15_000);
