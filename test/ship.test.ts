@@ -354,6 +354,9 @@ describe("exports agree: package.json, deno.json, the bundle, the sources and th
     // Every runtime dependency pinned the same way for Deno.
     for (const [dep, version] of Object.entries(pkg.dependencies as Record<string, string>))
       expect(denoJson.imports[dep]).toBe(`npm:${dep}@${version}`);
+    // And in the deno.json that test/cli-errors.test.ts gives an app without the unstable net API.
+    const fixture = JSON.parse(readFileSync(join(ROOT, "test/fixtures/deno-no-unstable-net.json"), "utf8"));
+    expect(fixture.imports).toEqual(denoJson.imports);
   }, 30_000);
 
   test("the same runtime names from the Node bundle, Bun and Deno, and in the declarations", () => {
