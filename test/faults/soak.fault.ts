@@ -10,7 +10,9 @@
  * requests and then stays flat: sampled every 20,000 requests up to 500,000 (and every 100,000 up to
  * 900,000), two runs stepped 99 -> 105/106 MiB at 130,000-150,000 and never moved again. After a
  * 30,000-request warm-up that one-off step read as 10.3% growth and failed a CI run; it is not a leak.
- * Run by `npm run test:faults` (not `npm test`).
+ * Run by `npm run test:faults` (not `npm test`), which runs this file alone: it keeps both cores
+ * busy for about 80 s, and a file beside it measured its neighbour's load (a Deno worker killed
+ * beside it took 999 ms to recover against kill.fault.ts's 1 s bound, 300 ms alone).
  */
 import { afterEach, expect, test } from "bun:test";
 import { killAll, type RuntimeKey, waitIdentities } from "../helpers/tsuv.ts";
