@@ -15,7 +15,7 @@
  */
 
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
+import { type AddressInfo, isIPv4, Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { portableAppServer } from "../app-server.ts";
 import { ConfigError } from "../errors.ts";
@@ -23,11 +23,13 @@ import type { BoundAddress, RequestInfo, RunningServer, ServeOptions } from "./a
 import { bareHost, bindError, unixBindError } from "./bind-error.ts";
 import { nodeHttps as https, nodeHttp } from "./builtin.ts";
 import { checkInheritedSocket, inheritedSocketError } from "./inherited-socket.ts";
+import type { ServerHandle } from "./node-fd-dup.ts";
 import { installFastGlobals } from "./node-globals.ts";
 import { NodeRequest, servableTarget } from "./node-request.ts";
 import { requestInfo, trackedRequestInfo } from "./node-request-info.ts";
 import { responseParts } from "./node-response.ts";
 import { writeResponse } from "./node-response-writer.ts";
+import { boundIPv4Handle } from "./node-socket.ts";
 import { plainTls } from "./tls-key.ts";
 import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
@@ -290,6 +292,20 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
         return;
       }
       const host = bareHost(listen.host);
+      if (!listen.reusePort && isIPv4(host)) {
+        let handle: ServerHandle | undefined;
+        try {
+          handle = boundIPv4Handle(host, listen.port);
+        } catch (error) {
+          refused(error as Error);
+          return;
+        }
+        // A literal IPv4 address, bound here: listen() skips Node's lookup (boundIPv4Handle says why).
+        if (handle) {
+          server.listen(handle, options.backlog, ready);
+          return;
+        }
+      }
       server.listen(
         listen.reusePort
           ? { host, port: listen.port, backlog: options.backlog, reusePort: true }
