@@ -4,9 +4,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort as anyFreePort } from "../free-port.ts";
 import { ROOT } from "../tools.mjs";
 
 export interface Launch {
@@ -44,8 +45,8 @@ export async function stopAll(): Promise<void> {
 const handedOut = new Set<number>();
 
 /**
- * A port that was free a moment ago: bind port 0 on loopback, read it, close. Never the same port
- * twice in one run, so servers started together cannot be given one port.
+ * A port that was free a moment ago, below the kernel's ephemeral range (scripts/free-port.ts says
+ * why). Never the same port twice in one run, so servers started together cannot be given one port.
  */
 export async function freePort(): Promise<number> {
   for (;;) {
@@ -54,18 +55,6 @@ export async function freePort(): Promise<number> {
     handedOut.add(port);
     return port;
   }
-}
-
-function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `cmd` run on the CPUs `cpus` only (taskset's list, e.g. "0"), or as it is without them. */

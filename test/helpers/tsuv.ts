@@ -19,22 +19,13 @@ export type RuntimeKey = "node20" | "node22" | "node24" | "node26" | "bun" | "de
  */
 export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
 
-export { ROOT };
-
 /**
- * A loopback port that was free a moment ago (bound on port 0, read, released), for a server that
- * must be told its port up front: nginx's, or a tsuv whose output cannot be read for "running on".
+ * A loopback port that was free a moment ago, below the kernel's ephemeral range (scripts/free-port.ts
+ * says why), for a server that must be told its port up front: nginx's, or a tsuv whose output
+ * cannot be read for "running on".
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../scripts/free-port.ts";
+export { ROOT };
 
 /** Whether this process can listen on 127.0.0.1:port (without reusePort), letting go at once. */
 export function canListen(port: number): Promise<boolean> {
