@@ -23,7 +23,7 @@ function ephemeralLow(): number {
 }
 
 /** Listens on `port` (0: the kernel's pick) and lets go; the port, or undefined if it was taken. */
-function tryPort(port: number, host: string): Promise<number | undefined> {
+function listenOnce(port: number, host: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(undefined));
@@ -35,16 +35,27 @@ function tryPort(port: number, host: string): Promise<number | undefined> {
   });
 }
 
+/** Whether this process can listen on host:port (without reusePort), letting go at once. */
+export async function canListen(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return (await listenOnce(port, host)) !== undefined;
+}
+
 const FLOOR = 10_000;
 
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const ceiling = ephemeralLow();
+/**
+ * The first of `count` consecutive ports that were all free a moment ago (one for a server; more
+ * for one that takes the ports after its own too, as --inspect gives each child the next).
+ */
+export async function freePort(host = "127.0.0.1", count = 1): Promise<number> {
+  const ceiling = ephemeralLow() - count + 1;
   // A range set low (below FLOOR + 1000) leaves no room: the kernel's pick then, as before.
   for (let attempt = 0; ceiling - FLOOR >= 1000 && attempt < 50; attempt++) {
-    const port = await tryPort(FLOOR + Math.floor(Math.random() * (ceiling - FLOOR)), host);
-    if (port !== undefined) return port;
+    const base = FLOOR + Math.floor(Math.random() * (ceiling - FLOOR));
+    let free = true;
+    for (let port = base; port < base + count && free; port++) free = await canListen(port, host);
+    if (free) return base;
   }
-  const port = await tryPort(0, host);
-  if (port === undefined) throw new Error(`freePort: cannot listen on ${host}`);
+  const port = count === 1 ? await listenOnce(0, host) : undefined;
+  if (port === undefined) throw new Error(`freePort: no ${count} free port(s) on ${host}`);
   return port;
 }

@@ -4,30 +4,17 @@
 // died at start (so nothing was served), Node's printed "Starting inspector ... failed: address
 // already in use" and had none, and Deno's had none (the flag was dropped).
 import { afterEach, describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
 import { withChildInspectorPort } from "../src/runtime/inspector-port.ts";
-import { getBody, killAll, RUNTIMES, type RuntimeKey, startTsuv, waitLog } from "./helpers/tsuv.ts";
+import { freePort, getBody, killAll, RUNTIMES, type RuntimeKey, startTsuv, waitLog } from "./helpers/tsuv.ts";
 
 afterEach(killAll);
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port with the next four free too (the parent's inspector and its children's). */
-async function freeRun(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let free = true;
-    for (let port = base; port < base + 5 && free; port++) free = await portFree(port);
-    if (free) return base;
-  }
-  throw new Error("no run of five free ports");
-}
+/**
+ * A port with the next four free too (the parent's inspector and its children's), below the
+ * kernel's ephemeral range: picked from 20000-50000 before, a run could reach into that range,
+ * where another test's port-0 server could take one of its ports before an inspector bound it.
+ */
+const freeRun = () => freePort("127.0.0.1", 5);
 
 /** What each runtime prints when an inspector listens on `port`. */
 const LISTENING = (runtime: RuntimeKey, port: number): RegExp =>

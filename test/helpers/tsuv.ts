@@ -4,7 +4,6 @@
  */
 
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { bun, deno, node20, pinnedNode, ROOT } from "../../scripts/tools.mjs";
@@ -24,17 +23,8 @@ export const RUNTIMES: RuntimeKey[] = ["node20", "node24", "bun", "deno"];
  * says why), for a server that must be told its port up front: nginx's, or a tsuv whose output
  * cannot be read for "running on".
  */
-export { freePort } from "../../scripts/free-port.ts";
+export { canListen, freePort } from "../../scripts/free-port.ts";
 export { ROOT };
-
-/** Whether this process can listen on 127.0.0.1:port (without reusePort), letting go at once. */
-export function canListen(port: number): Promise<boolean> {
-  const probe = createServer();
-  return new Promise((resolve) => {
-    probe.once("error", () => resolve(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-}
 
 /**
  * The contract forms from the README: the Node bundle, `bun src/cli.ts`, `deno run -A src/cli.ts`.
