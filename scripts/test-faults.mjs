@@ -14,10 +14,9 @@
 //      what a neighbour did to them).
 // With arguments after `npm run test:faults --` (a -t filter, ...), one `bun test` run takes every
 // file, one at a time: a filter that matches nothing in one part would fail that part.
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, ROOT } from "./tools.mjs";
+import { ROOT, runBun } from "./tools.mjs";
 
 const DIR = "test/faults";
 const files = readdirSync(join(ROOT, DIR))
@@ -45,12 +44,6 @@ for (const part of parts) {
   // Bun runs the slowest file first when told the durations (test/faults/timings.json).
   if (part.parallel > 1) args.push(`--parallel=${part.parallel}`, `--timings=${DIR}/timings.json`);
   console.log(`test:faults: bun ${args.join(" ")}`);
-  const run = spawnSync(bun(), args, { cwd: ROOT, stdio: "inherit" });
-  if (run.error) {
-    console.error(`test:faults: could not run ${bun()}: ${run.error.message}`);
-    process.exit(1);
-  }
-  if (run.signal) process.kill(process.pid, run.signal);
-  if (run.status !== 0) failed = true;
+  if (runBun(args, "test:faults") !== 0) failed = true;
 }
 process.exit(failed ? 1 : 0);

@@ -5,9 +5,8 @@
 // (2026-12-05, `/usr/bin/time -v`, three runs, 0 failures in each). With 4 processes (350 s) one
 // timing-bound test failed, so the count stays one above the cores.
 // Arguments after `npm test --` reach `bun test` (file filters, -t, --update-timings).
-import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { bun, ROOT } from "./tools.mjs";
+import { runBun } from "./tools.mjs";
 
 const args = [
   "test",
@@ -19,11 +18,4 @@ const args = [
   "--timings=test/timings.json",
   ...process.argv.slice(2),
 ];
-const run = spawnSync(bun(), args, { cwd: ROOT, stdio: "inherit" });
-if (run.error) {
-  console.error(`npm test: could not run ${bun()}: ${run.error.message}`);
-  process.exit(1);
-}
-// Stopped by a signal (Ctrl-C reaches the whole process group): end the same way.
-if (run.signal) process.kill(process.pid, run.signal);
-process.exit(run.status ?? 1);
+process.exit(runBun(args, "npm test"));

@@ -1,5 +1,6 @@
 // Absolute paths of the runtimes the test suite drives. Plain ESM so that every Node, Bun and Deno
 // (and the scripts run before anything is built) can import it.
+import { spawnSync } from "node:child_process";
 import { accessSync, constants, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,4 +67,19 @@ export function bun() {
 
 export function deno() {
   return join(ROOT, "node_modules", ".bin", "deno");
+}
+
+/**
+ * Runs `bun ARGS` in the checkout on this terminal (npm test, npm run test:faults) and returns its
+ * exit status. Exits 1 if bun could not start; if bun was stopped by a signal (Ctrl-C reaches the
+ * whole process group), ends this process the same way.
+ */
+export function runBun(args, who) {
+  const run = spawnSync(bun(), args, { cwd: ROOT, stdio: "inherit" });
+  if (run.error) {
+    console.error(`${who}: could not run ${bun()}: ${run.error.message}`);
+    process.exit(1);
+  }
+  if (run.signal) process.kill(process.pid, run.signal);
+  return run.status ?? 1;
 }
