@@ -36,19 +36,21 @@ interface NetInternals {
   ): ServerHandle | number;
 }
 
+const internals = net as unknown as Partial<NetInternals>;
+const hasCreateServerHandle = (): boolean => typeof internals._createServerHandle === "function";
+
 function createServerHandle(
   address: string | null,
   port: number,
   addressType: number,
   fd?: number,
 ): ServerHandle | number {
-  const internals = net as unknown as Partial<NetInternals>;
-  if (typeof internals._createServerHandle !== "function") {
+  if (!hasCreateServerHandle()) {
     throw new ConfigError(
       `This Node.js (${process.versions.node}) lacks net._createServerHandle, which sharing a socket with workers needs.`,
     );
   }
-  return internals._createServerHandle(address, port, addressType, fd, 0);
+  return (internals as NetInternals)._createServerHandle(address, port, addressType, fd, 0);
 }
 
 function uvError(code: number, syscall: string): NodeJS.ErrnoException {
@@ -74,7 +76,7 @@ function uvError(code: number, syscall: string): NodeJS.ErrnoException {
  * report it; EADDRINUSE comes from listen() itself.
  */
 export function boundIPv4Handle(address: string, port: number): ServerHandle | undefined {
-  if (typeof (net as unknown as Partial<NetInternals>)._createServerHandle !== "function") return undefined;
+  if (!hasCreateServerHandle()) return undefined;
   const handle = createServerHandle(address, port, 4);
   if (typeof handle === "number") throw uvError(handle, "listen");
   return handle;
