@@ -416,7 +416,14 @@ for (const version of ["node20", "node22", "node24", "node26"] as const) {
       const port = address.port as number;
       const r = await fetch(`http://127.0.0.1:${port}/echo`, { method: "POST", body: "nb" });
       expect(r.headers.get("x-served-by")).toBe("a");
-      expect(await r.json()).toEqual({ tag: "a", method: "POST", path: "/echo", body: "nb" });
+      expect(await r.json()).toEqual({
+        tag: "a",
+        method: "POST",
+        path: "/echo",
+        header: null,
+        body: "nb",
+        remoteAddr: { hostname: "127.0.0.1", port: expect.any(Number) },
+      });
       await driver.events();
       expect((await fetch(`http://127.0.0.1:${port}/throw`)).status).toBe(500);
       expect((await fetch(`http://127.0.0.1:${port}/reject`)).status).toBe(500);
