@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // The `tsuv` command of the npm package (package.json bin). Node.js runs dist/cli.mjs, which turns
 // on Node's compile cache and loads the bundle, dist/cli-bundle.mjs.
-// Bun runs the TypeScript sources, as `bun src/cli.ts` does and as the "bun" export condition
-// gives Bun the library: it loads only the modules a start needs, where the bundle holds all of
-// them (exec to first 200 4-11 ms sooner, docs/deployment.md).
+// Bun runs dist/bun/, built for it by its own bundler (scripts/build-node.mjs): split at each
+// dynamic import, a start loads about ten files where the sources are ~60 modules (exec to first
+// 200 ~7 ms sooner), and its source maps keep tsuv's stack frames on src/*.ts lines. Where it was
+// not built (no Bun binary where the package was built) Bun runs the sources, as `bun src/cli.ts`.
 // Deno refuses to run .ts files from node_modules: it gets dist/deno/, built for it
 // (scripts/build-node.mjs): split at each dynamic import, it loads what a start runs, where the
 // Node bundle would load every node:* module it imports.
 if (typeof Bun !== "undefined") {
-  const { runCommand } = await import("../src/cli.ts");
+  const BUILT = "../dist/bun/cli.mjs";
+  const { runCommand } = await import(BUILT).catch((error) => {
+    if (error?.code === "ERR_MODULE_NOT_FOUND" && error.specifier === BUILT) return import("../src/cli.ts");
+    throw error;
+  });
   runCommand();
 } else if (typeof Deno !== "undefined") {
   const { runCommand } = await import("../dist/deno/cli.mjs");

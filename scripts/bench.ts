@@ -14,6 +14,7 @@ import {
   BENCH_APP,
   COMPARISONS,
   type Group,
+  packageBinCommand,
   RUNTIME_KEYS,
   RUNTIME_NAMES,
   type RuntimeKey,
@@ -28,7 +29,7 @@ import { ensureCommand, findUvicorn, which } from "./bench/prereq.ts";
 import { stopAll } from "./bench/proc.ts";
 import { measureReplace } from "./bench/replace.ts";
 import { type BenchRun, renderMarkdown, renderSummary, renderSvg } from "./bench/report.ts";
-import { measureStartup } from "./bench/startup.ts";
+import { measureStartup, type StartupEntry } from "./bench/startup.ts";
 import { runGroup } from "./bench/throughput.ts";
 import { measureWebSocket, webSocketSides } from "./bench/websocket.ts";
 import { node20, ROOT } from "./tools.mjs";
@@ -400,21 +401,29 @@ async function main(): Promise<number> {
     log("\n== Start-up: exec to first 200 (hyperfine)");
     for (const rt of runtimes) {
       const rawServer = rawServerFor(rt);
-      const [tsuvResult, rawResult] = await measureStartup(
-        [
-          {
-            id: `tsuv-${rt}`,
-            label: `tsuv on ${RUNTIME_NAMES[rt]}`,
-            cmd: (port) => [...tsuvCommand(rt), ...tsuvArgs(port)],
-          },
-          { id: rawServer.id, label: rawServer.label, cmd: (port) => rawServer.launch(port).cmd },
-        ],
-        hyperfine,
-        10,
-        log,
-      );
+      const entries: StartupEntry[] = [
+        {
+          id: `tsuv-${rt}`,
+          label: `tsuv on ${RUNTIME_NAMES[rt]}`,
+          cmd: (port) => [...tsuvCommand(rt), ...tsuvArgs(port)],
+        },
+        { id: rawServer.id, label: rawServer.label, cmd: (port) => rawServer.launch(port).cmd },
+      ];
+      // Bun and Deno run something else from the npm package than from a checkout: timed beside.
+      if (rt === "bun" || rt === "deno")
+        entries.push({
+          id: `tsuv-package-${rt}`,
+          label: `the package's bin on ${RUNTIME_NAMES[rt]}`,
+          cmd: (port) => [...packageBinCommand(rt), ...tsuvArgs(port)],
+        });
+      const [tsuvResult, rawResult, packageResult] = await measureStartup(entries, hyperfine, 10, log);
       if (tsuvResult && rawResult)
-        run.startup.push({ runtime: RUNTIME_NAMES[rt], tsuv: tsuvResult, raw: rawResult });
+        run.startup.push({
+          runtime: RUNTIME_NAMES[rt],
+          tsuv: tsuvResult,
+          raw: rawResult,
+          packageBin: packageResult,
+        });
     }
     const binary = values.binary ? resolve(values.binary) : join(ROOT, "dist", "tsuv");
     // As with the Node bundle: build dist/tsuv from the current source (about 1 s), so a fresh

@@ -38,12 +38,19 @@ test("replaceFile swaps in a new file by rename, and leaves an unchanged one alo
 });
 
 test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
-  // dist/deno/ too, whose chunks are named by their contents: none is removed or rewritten.
-  const deno = readdirSync(join(ROOT, "dist", "deno")).map((name) => join("deno", name));
+  // dist/deno/ and dist/bun/ too, whose chunks are named by their contents: none is removed or
+  // rewritten (dist/bun/ is built by Bun's bundler into a directory beside it, then moved in).
+  const split = (dir: string) => readdirSync(join(ROOT, "dist", dir)).map((name) => join(dir, name));
+  const deno = split("deno");
+  const bunBuild = split("bun");
   expect(deno).toContain(join("deno", "cli.mjs"));
-  const outputs = ["cli.mjs", "cli-bundle.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs", ...deno].map(
-    (name) => join(ROOT, "dist", name),
-  );
+  expect(bunBuild).toContain(join("bun", "cli.mjs"));
+  expect(bunBuild).toContain(join("bun", "cli.mjs.map"));
+  const outputs = [
+    ...["cli.mjs", "cli-bundle.mjs", "worker.mjs", "index.mjs", "ts-hooks.mjs"],
+    ...deno,
+    ...bunBuild,
+  ].map((name) => join(ROOT, "dist", name));
   const before = outputs.map(identity);
   const build = spawnSync(node20(), [join(ROOT, "scripts", "build-node.mjs")], {
     cwd: ROOT,
@@ -53,5 +60,8 @@ test("scripts/build-node.mjs leaves an up-to-date bundle untouched", () => {
   expect(build.status).toBe(0);
   expect(outputs.map(identity)).toEqual(before);
   expect(readdirSync(join(ROOT, "dist", "deno")).length).toBe(deno.length);
+  expect(readdirSync(join(ROOT, "dist", "bun")).length).toBe(bunBuild.length);
+  // The staging directory is gone.
+  expect(readdirSync(join(ROOT, "dist")).filter((name) => name.startsWith(".bun-"))).toEqual([]);
   expect(before[0]?.mode).toBe(0o755);
 });

@@ -12,6 +12,7 @@ import {
   mkdtempSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -165,6 +166,9 @@ describe("the npm package", () => {
       "dist/ts-hooks.mjs",
       "dist/deno/cli.mjs",
       "dist/deno/worker.mjs",
+      "dist/bun/cli.mjs",
+      "dist/bun/cli.mjs.map",
+      "dist/bun/worker.mjs",
       "dist/index.d.ts",
     ])
       expect(files).toContain(`package/${file}`);
@@ -209,7 +213,7 @@ describe("the npm package", () => {
     }, 30_000);
   }
 
-  test("bunx --bun tsuv app.ts:app runs the TypeScript sources on Bun, with thread workers", async () => {
+  test("bunx --bun tsuv app.ts:app runs dist/bun/ on Bun, with thread workers, its stack frames on src/", async () => {
     const running = start(
       [
         bun(),
@@ -229,12 +233,32 @@ describe("the npm package", () => {
     const url = await tsuvUrl(running);
     expect(await get(`${url}/bunx`)).toBe("hello from bun /bunx");
     expect(running.output()).toMatch(/Runtime: Bun \d/);
-    // bin/tsuv.mjs sends Bun to src/cli.ts: tsuv's frames under the app are the sources'.
+    // bin/tsuv.mjs sends Bun to dist/bun/, whose source maps Bun applies: tsuv's frames under the
+    // app name the sources' lines.
     const stack = await get(`${url}/stack`);
-    expect(stack).toContain("node_modules/tsuv/src/");
+    expect(stack).toMatch(/node_modules\/tsuv\/src\/request-handler\.ts:\d+/);
     expect(stack).not.toContain("node_modules/tsuv/dist/");
     await running.waitFor(/Started server process[^\n]*\n[\s\S]*Started server process/);
     await stopGracefully(running);
+  }, 30_000);
+
+  test("bunx --bun tsuv serves from dist/bun/ alone, and from the sources where dist/bun/ was not built", async () => {
+    const installed = join(PROJECT, "node_modules", "tsuv");
+    // Each start with one of the two moved away (and put back, for the tests after this one).
+    for (const away of ["src", join("dist", "bun")]) {
+      renameSync(join(installed, away), join(installed, `${away}.away`));
+      try {
+        const running = start([bun(), "x", "--bun", "tsuv", "app.ts:app", "--port", "0"], {
+          cwd: PROJECT,
+          env: userEnv(),
+        });
+        const url = await tsuvUrl(running);
+        expect(await get(`${url}/without-${away}`)).toBe(`hello from bun /without-${away}`);
+        await stopGracefully(running);
+      } finally {
+        renameSync(join(installed, `${away}.away`), join(installed, away));
+      }
+    }
   }, 30_000);
 
   test("deno run of the installed package's bin serves from dist/deno/, with process and thread workers", async () => {

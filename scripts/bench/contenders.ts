@@ -91,6 +91,15 @@ export function tsuvCommand(runtime: RuntimeKey): string[] {
   }
 }
 
+/**
+ * What the npm package runs on Bun and Deno (`bunx --bun tsuv`, `deno run -A npm:tsuv`): its bin,
+ * bin/tsuv.mjs, which gives Bun dist/bun/ and Deno dist/deno/ (scripts/build-node.mjs) where a
+ * checkout runs src/ (tsuvCommand). Node runs dist/ either way.
+ */
+export function packageBinCommand(runtime: "bun" | "deno"): string[] {
+  return runtime === "bun" ? [bun(), rel("bin/tsuv.mjs")] : [deno(), "run", "-A", rel("bin/tsuv.mjs")];
+}
+
 export function tsuvArgs(port: number, workers = 1, workerClass?: "process" | "thread"): string[] {
   const args = [BENCH_APP, "--host", "127.0.0.1", "--port", String(port), "--no-access-log"];
   if (workers > 1 || workerClass) args.push("--workers", String(workers));

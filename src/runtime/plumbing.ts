@@ -100,7 +100,7 @@ function defaultThreadEntry(): URL {
   // From source (Bun, Deno) this file is src/runtime/plumbing.ts and the entry is src/worker.ts.
   // In the Node bundle this code lives in dist/cli-bundle.mjs (or dist/index.mjs) and the entry is
   // the sibling dist/worker.mjs, which scripts/build-node.mjs builds from src/worker.ts; in Deno's
-  // build, a chunk of dist/deno/ beside dist/deno/worker.mjs.
+  // and Bun's builds, a chunk of dist/deno/ or dist/bun/ beside its worker.mjs.
   const here = import.meta.url;
   // In a `bun build --compile src/cli.ts src/worker.ts` binary every module's URL is the binary's
   // own (file:///$bunfs/root/tsuv), and Bun documents the embedded worker as addressed by its
