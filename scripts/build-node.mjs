@@ -121,13 +121,18 @@ function removeStale(dir, written) {
 /**
  * dist/bun/: Bun runs the sources well (it compiles TypeScript as it loads), but a start loads each
  * of the ~60 modules a single server needs one by one (Bun 1.4.5: ~0.13 ms a module, 60 empty ones
- * 9.5 ms). Built split at each dynamic import as for Deno, a start loads about ten files: exec to
- * first 200 6.8 ms sooner (`bun scripts/bench/startup-ab.ts`, 40 pairs, 36 sooner). Bun's bundler,
- * not esbuild: Bun applies the source maps its own bundler writes, so stack frames of tsuv's code
- * still name src/*.ts lines (it ignores esbuild's). Written to a directory beside dist/bun/ first,
- * so the maps' relative paths to src/ hold, then moved in file by file with replaceFile. The maps
- * drop their copies of the sources (`sourcesContent`): the package ships src/. Without a Bun
- * binary (a platform Bun's package has none for) there is no dist/bun/, and bin/tsuv.mjs gives
+ * 9.5 ms). Built split at each dynamic import as for Deno, a start loads about ten files; against
+ * the sources, exec to first 200 of `bun bin/tsuv.mjs` came 6.1 ms sooner for one server, 20.5 ms
+ * with two thread workers and 20.2 ms with two process workers (`bun scripts/bench/startup-ab.ts`,
+ * 2026-12-06, docs/deployment.md). Bun's bundler, not esbuild: Bun applies the source maps its own
+ * bundler writes, so stack frames of tsuv's code still name src/*.ts lines (it ignores esbuild's).
+ * Not with bytecode (`--bytecode`, CommonJS only outside a compiled binary): that started a single
+ * server 7.2 ms sooner than this, but only on the very Bun that built it; any other Bun ignores the
+ * .jsc, and the one CommonJS file then started 7.1 ms later than this (20.8 ms with two thread
+ * workers). Written to a directory beside dist/bun/ first, so the maps' relative paths to src/
+ * hold, then moved in file by file with replaceFile. The maps leave out their copies of the sources
+ * (null `sourcesContent`: Bun refuses a map without the field): the package ships src/. Without a
+ * Bun binary (a platform Bun's package has none for) there is no dist/bun/, and bin/tsuv.mjs gives
  * Bun the sources.
  */
 function buildForBun() {
