@@ -144,12 +144,13 @@ function buildForBun() {
   }
   const args = ["build", "src/cli.ts", "src/worker.ts", "--target=bun", "--splitting", "--sourcemap=linked"];
   args.push("--packages=external", "--entry-naming=[name].mjs", "--chunk-naming=chunk-[hash].mjs");
+  const run = spawnSync(bun(), [...args, "--outdir", staging], { cwd: root, encoding: "utf8" });
+  if (run.status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    console.error(`build-node: bun build failed:\n${run.stderr || run.stdout || run.error}`);
+    process.exit(1);
+  }
   try {
-    const run = spawnSync(bun(), [...args, "--outdir", staging], { cwd: root, encoding: "utf8" });
-    if (run.status !== 0) {
-      console.error(`build-node: bun build failed:\n${run.stderr || run.stdout || run.error}`);
-      process.exit(1);
-    }
     mkdirSync(out, { recursive: true });
     const written = new Set();
     for (const name of readdirSync(staging)) {
