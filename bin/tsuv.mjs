@@ -10,9 +10,10 @@
 // (scripts/build-node.mjs): split at each dynamic import, it loads what a start runs, where the
 // Node bundle would load every node:* module it imports.
 // Only Deno's import is a literal. Deno reads every module a literal import() reaches before it
-// runs anything, whichever branch runs: with the other two literal too, it read src/ and the Node
-// bundle as well, and `deno run -A bin/tsuv.mjs` started 8.2 and 9.9 ms later (startup-ab, two
-// runs of 30 pairs, 24 and 25 sooner without them, 2026-12-06).
+// runs anything, whichever branch runs: with the other two literal too, it read tsuv's sources
+// (src/cli.ts and its imports) and dist/cli.mjs as well, and `deno run -A bin/tsuv.mjs` started
+// 8.2 and 9.9 ms later (startup-ab, two runs of 30 pairs, 24 and 25 sooner without them,
+// 2026-12-06).
 // The others are built from parts (as runtime/index.ts imports the other runtimes' adapters).
 if (typeof Bun !== "undefined") {
   const BUILT = "../dist/bun/cli" + ".mjs";
