@@ -199,14 +199,57 @@ let transforming = 0;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
 let esbuild: Promise<typeof import("esbuild")> | undefined;
 
+/**
+ * Did esbuild's service process die under us? A signal to the whole process group kills it with
+ * the rest (Ctrl+C in a terminal; systemd's default KillMode=control-group, GNU timeout), and so
+ * does a crash. esbuild then fails the transforms in flight ("The service was stopped") and every
+ * later one ("The service is no longer running") until it is stopped, after which the next
+ * transform starts a fresh service (measured with esbuild 0.28: the child killed with SIGTERM).
+ */
+export function esbuildServiceGone(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    message.startsWith("The service was stopped") || message.startsWith("The service is no longer running")
+  );
+}
+
+/** Bumped when a transform found the service gone and stopped it, so the others failing with it do not stop the new one. */
+let serviceGeneration = 0;
+
 async function compile(source: string, options: TransformOptions): Promise<{ code: string }> {
   transforming++;
   clearTimeout(idleTimer);
   try {
     esbuild ??= import("esbuild");
-    return await (await esbuild).transform(source, options);
+    const loaded = await esbuild;
+    const generation = serviceGeneration;
+    try {
+      return await loaded.transform(source, options);
+    } catch (error) {
+      if (!esbuildServiceGone(error)) throw error;
+      if (generation === serviceGeneration) {
+        serviceGeneration++;
+        await loaded.stop();
+      }
+      return await loaded.transform(source, options);
+    }
   } finally {
     if (--transforming === 0) stopWhenIdle();
+  }
+}
+
+/** transformSync, once more on a fresh service if the one it used has died (see esbuildServiceGone). */
+function compileSync(
+  esbuildSync: typeof import("esbuild"),
+  source: string,
+  options: TransformOptions,
+): string {
+  try {
+    return esbuildSync.transformSync(source, options).code;
+  } catch (error) {
+    if (!esbuildServiceGone(error)) throw error;
+    void esbuildSync.stop();
+    return esbuildSync.transformSync(source, options).code;
   }
 }
 
@@ -258,10 +301,10 @@ function cachedCompileSync(
   esbuild ??= Promise.resolve(esbuildSync);
   let code: string;
   try {
-    code = esbuildSync.transformSync(source, tsconfigRaw ? { ...options, tsconfigRaw } : options).code;
+    code = compileSync(esbuildSync, source, tsconfigRaw ? { ...options, tsconfigRaw } : options);
   } catch (error) {
     retryWithoutTsconfig(error, tsconfigRaw);
-    code = esbuildSync.transformSync(source, options).code;
+    code = compileSync(esbuildSync, source, options);
   } finally {
     stopWhenIdle();
   }
