@@ -101,8 +101,9 @@ export function createRequestHandler(
           request.method,
           requestTarget(request.url),
           info.httpVersion ?? "1.1",
-          // Response.error() (status 0) goes out as every adapter's 500.
-          out.status || 500,
+          // Response.error() (status 0), and a Response whose body the app already read, go out as
+          // every adapter's 500. Asked only here: the line must say what the client got.
+          out.bodyUsed ? 500 : out.status || 500,
         );
       } catch {
         // Deno closes a request the app upgraded itself (Deno.upgradeWebSocket): its method and
