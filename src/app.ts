@@ -216,22 +216,29 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
     target = holder[attr];
   }
 
-  if (options.factory) {
-    if (typeof target !== "function") {
-      throw new AppLoadError(`Error loading app factory. The export is ${describe(target)}, not a function.`);
-    }
-    try {
-      // Only a promise is awaited: a thenable app (see above) would never settle.
-      const made = (target as () => unknown)();
-      target = made instanceof Promise ? await made : made;
-    } catch (error) {
-      throw new AppLoadError(
-        `Error loading app factory. ${errorMessage(error)}`,
-        error instanceof Error ? error.stack : undefined,
-      );
-    }
+  return options.factory ? callFactory(target, "The export") : { target };
+}
+
+/** The app as a value, given to the library's run() in place of an import string (uvicorn.run(app)). */
+export interface GivenApp {
+  app: unknown;
+}
+
+/** --factory: the app is what `factory()` returns (or its promise settles to), boxed as importApp's. */
+export async function callFactory(factory: unknown, what: string): Promise<{ target: unknown }> {
+  if (typeof factory !== "function") {
+    throw new AppLoadError(`Error loading app factory. ${what} is ${describe(factory)}, not a function.`);
   }
-  return { target };
+  try {
+    // Only a promise is awaited: a thenable app (see importApp) would never settle.
+    const made = (factory as () => unknown)();
+    return { target: made instanceof Promise ? await made : made };
+  } catch (error) {
+    throw new AppLoadError(
+      `Error loading app factory. ${errorMessage(error)}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
 }
 
 /**

@@ -3,12 +3,11 @@
  * The tsuv command: argv -> Config -> run(). Owns the exit codes: every failure becomes one line
  * on stderr and a documented code (0 ok, 1 config, 2 usage, 3 app), never a stack trace.
  */
-import { resolveConfig } from "./config.ts";
-import { EXIT, errorMessage, TsuvError, UsageError } from "./errors.ts";
-import { loggerFromConfig } from "./logging.ts";
-import { defaultSupervisors, run, type Supervisors } from "./run.ts";
+import { EXIT, errorMessage, TsuvError } from "./errors.ts";
+import { defaultSupervisors, type Supervisors } from "./run.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
 import type { ProcessIO } from "./runtime/index.ts";
+import { startServing } from "./start.ts";
 import { VERSION } from "./version.ts";
 
 /** The help text, derived from the option table; imported only for --help. */
@@ -47,39 +46,7 @@ export async function main(
       io.stdout(versionLine(adapter));
       return EXIT.ok;
     }
-    const warnings: string[] = [];
-    const deps = {
-      runtime: adapter.info,
-      exists: io.exists,
-      warn: (message: string) => warnings.push(message),
-    };
-    let config = resolveConfig(argv, adapter.env, deps);
-    const { envFile } = config;
-    let loaded = 0;
-    if (envFile) {
-      // Imported only when asked for: it loads node:fs (~20 ms of Deno 2.9.6 start-up).
-      const { loadEnvFile } = await import("./env-file.ts");
-      const fileWarnings: string[] = [];
-      loaded = loadEnvFile(envFile, adapter.env, (message) => fileWarnings.push(message));
-      // Then the options again, so that the file's TSUV_* variables, PORT, WEB_CONCURRENCY and
-      // FORWARDED_ALLOW_IPS count as the environment's do (variables already set still win).
-      // Workers read their options from the environment they inherit, file included: a single
-      // server ignored what its own workers took (uvicorn reads those two after the file too).
-      if (loaded > 0) {
-        warnings.length = 0;
-        config = resolveConfig(argv, adapter.env, deps);
-      }
-      warnings.unshift(...fileWarnings);
-    }
-    if (!config.app) throw new UsageError("Missing argument 'APP'. Try 'tsuv --help' for help.");
-    const logger = loggerFromConfig(config, io);
-    for (const warning of warnings) logger.warning(warning);
-    if (envFile) logger.debug(`Loaded ${loaded} variable(s) from ${envFile}.`);
-    const { displayName, version, os, arch } = adapter.info;
-    logger.info(`Runtime: ${displayName} ${version} (${os}/${arch}), tsuv ${VERSION}`);
-    const unreadConfig = adapter.unreadAppConfigWarning?.(config.appDir, config.app);
-    if (unreadConfig) logger.warning(unreadConfig);
-    return await run(config, adapter, logger, supervisors);
+    return await startServing(argv, adapter, io, supervisors);
   } catch (error) {
     if (error instanceof TsuvError) {
       io.stderr(`Error: ${error.message}`);

@@ -85,7 +85,13 @@ export interface ResolveDeps {
   exists?: (path: string) => boolean;
   /** Warnings found while resolving (e.g. workers ignored with reload). */
   warn?: (message: string) => void;
+  /** The app is a value given to the library's run(), not an import string (uvicorn.run(app)). */
+  appGiven?: boolean;
 }
+
+/** uvicorn's words, for `uvicorn.run(app, workers=2)` with an app object. */
+export const IMPORT_STRING_NEEDED =
+  "You must pass the application as an import string to enable 'reload' or 'workers': each worker, and each reload, imports it afresh (run(\"main.ts:app\", ...)).";
 
 /** Step 3 and 4: validate combinations and the runtime's prerequisites. */
 export function resolveConfig(
@@ -132,6 +138,8 @@ export function resolveConfig(
     needsTls("'--ssl-ciphers'");
     supported(cipherSupport(deps.runtime));
   }
+  // Before the runtime's prerequisites for them: this is what the user must change first.
+  if (deps.appGiven && (config.reload || workers > 1)) throw new ConfigError(IMPORT_STRING_NEEDED);
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
   const listensOnTcp = !config.uds && config.fd === undefined;
   if (

@@ -3,7 +3,7 @@
  * replaces said at start-up: Bun.serve's listening options on its export, an exported HTTPS
  * server's key and certificate, a server of its own started as it loaded (RuntimeAdapter.watchListenCalls).
  */
-import { importApp, type LoadedApp } from "./app.ts";
+import { callFactory, type GivenApp, importApp, type LoadedApp } from "./app.ts";
 import { toLoadedApp } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logging.ts";
@@ -31,36 +31,48 @@ export function guessedInterfaceWarning(app: string): string {
   return `"${app}" is a function of two parameters whose names do not say what it is (minified?): it is served as a fetch handler (request, info). If it is a node:http listener (req, res), serve it with --interface node; --interface fetch says it is not.`;
 }
 
-/** `sayWarnings` false: the warnings are another worker's to say (WorkerBoot.appWarnings). */
+/** What messages call an app given as a value (the library's run(app)), which has no import string. */
+const GIVEN_APP_LABEL = "the app given to run()";
+
+/**
+ * `sayWarnings` false: the warnings are another worker's to say (WorkerBoot.appWarnings). `given`:
+ * the app itself, from the library's run(), served as it is (its factory called with --factory).
+ */
 export async function loadApp(
   config: Config,
   adapter: RuntimeAdapter,
   logger: Logger,
   sayWarnings = true,
+  given?: GivenApp,
 ): Promise<LoadedApp> {
-  const stopWatching = adapter.watchListenCalls?.();
+  const label = given ? GIVEN_APP_LABEL : (config.app ?? "");
   let listenCalls = 0;
   let target: unknown;
-  try {
-    ({ target } = await importApp(
-      {
-        app: config.app ?? "",
-        appDir: resolvePath(config.appDir),
-        factory: config.factory,
-        interface: config.interface,
-      },
-      { importModule: (path) => adapter.importModule(path), exists: pathExists, resolvePath },
-    ));
-  } finally {
-    listenCalls = stopWatching?.() ?? 0;
+  if (given) {
+    ({ target } = config.factory ? await callFactory(given.app, "It") : { target: given.app });
+  } else {
+    const stopWatching = adapter.watchListenCalls?.();
+    try {
+      ({ target } = await importApp(
+        {
+          app: config.app ?? "",
+          appDir: resolvePath(config.appDir),
+          factory: config.factory,
+          interface: config.interface,
+        },
+        { importModule: (path) => adapter.importModule(path), exists: pathExists, resolvePath },
+      ));
+    } finally {
+      listenCalls = stopWatching?.() ?? 0;
+    }
   }
-  const app = toLoadedApp(target, config.interface, config.app ?? "");
+  const app = toLoadedApp(target, config.interface, label);
   logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
   if (!sayWarnings) return app;
   const servesTls = Boolean(config.sslKeyfile);
   if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions, servesTls));
   if (app.ignoredHttpsServer && !servesTls) logger.warning(HTTPS_SERVER_WARNING);
   if (listenCalls > 0) logger.warning(OWN_LISTEN_WARNING);
-  if (app.interfaceGuessed) logger.warning(guessedInterfaceWarning(config.app ?? ""));
+  if (app.interfaceGuessed) logger.warning(guessedInterfaceWarning(label));
   return app;
 }

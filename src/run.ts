@@ -2,6 +2,7 @@
  * Picks how to serve, as uvicorn.main.run: one Server in this process, or a supervisor of
  * process or thread workers (or the reloader). Returns the exit code; never exits itself.
  */
+import type { GivenApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logging.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
@@ -60,10 +61,12 @@ export async function run(
   adapter: RuntimeAdapter,
   logger: Logger,
   supervisors: Supervisors = defaultSupervisors,
+  /** Only for one server in this process: a worker imports the app itself (start.ts). */
+  given?: GivenApp,
 ): Promise<number> {
   const mode = pickMode(config);
   if (mode !== "single") return supervisors[mode](config, adapter, logger).run();
-  return serveSingle(config, adapter, logger);
+  return serveSingle(config, adapter, logger, given);
 }
 
 /**
@@ -74,7 +77,12 @@ export async function run(
  * restart the server, so it stops, and says how to get a rolling restart instead. Under `nohup`
  * SIGHUP stays ignored: a listener would undo that.
  */
-export async function serveSingle(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<number> {
+export async function serveSingle(
+  config: Config,
+  adapter: RuntimeAdapter,
+  logger: Logger,
+  given?: GivenApp,
+): Promise<number> {
   const unsubscribe: (() => void)[] = [];
   // Not before the app's import is done (ServerHooks.onLoaded): until then a signal's default
   // action ends the process (as in older uvicorn, whose Server.serve imported the app before
@@ -102,7 +110,7 @@ export async function serveSingle(config: Config, adapter: RuntimeAdapter, logge
       }),
     );
   };
-  const server = new Server(config, adapter, logger, { hooks: { onLoaded: listenForSignals } });
+  const server = new Server(config, adapter, logger, { hooks: { onLoaded: listenForSignals }, given });
   try {
     return await server.serve();
   } finally {

@@ -5,7 +5,7 @@
  * within the timeout), then run the shutdown hook.
  */
 
-import type { LoadedApp } from "./app.ts";
+import type { GivenApp, LoadedApp } from "./app.ts";
 import { portableAppServer } from "./app-server.ts";
 import { checkAppStopListeners } from "./app-stop-listeners.ts";
 import type { Config } from "./config.ts";
@@ -71,6 +71,8 @@ export interface ServerOptions {
   inThread?: boolean;
   /** Say the start-up warnings about the app (WorkerBoot.appWarnings). Default: say them. */
   appWarnings?: boolean;
+  /** The app itself, from the library's run(): served as it is, not imported (load-app.ts). */
+  given?: GivenApp;
 }
 
 /** A listening server: what it serves with, for the main loop and the drain. */
@@ -257,7 +259,13 @@ export class Server {
         );
         let loaded: LoadedApp;
         try {
-          loaded = await loadApp(this.config, this.adapter, this.logger, this.sayAppWarnings);
+          loaded = await loadApp(
+            this.config,
+            this.adapter,
+            this.logger,
+            this.sayAppWarnings,
+            this.options.given,
+          );
         } finally {
           this.loading = false;
         }

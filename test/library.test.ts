@@ -1,0 +1,123 @@
+// The library API (src/index.ts) as uvicorn.run: the app given as a value (or its factory) is
+// served by one server in this process; asking workers or --reload of it is refused in uvicorn's
+// words (exit code 1) before anything starts; and run()'s --env-file counts for the options as the
+// command line's does. On Node 20 and 24 (dist/index.mjs), Bun and Deno (src/index.ts), from the
+// checkout: test/ship.test.ts runs the import-string form from the installed package.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bun, deno, node20, pinnedNode } from "../scripts/tools.mjs";
+import { killAllStarted, type Running, start, tsuvUrl } from "./helpers/spawn.ts";
+import { ROOT } from "./helpers/tsuv.ts";
+
+const DIR = mkdtempSync(join(tmpdir(), "tsuv-library-"));
+afterEach(killAllStarted);
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+const ENTRIES = {
+  node: new URL(`file://${join(ROOT, "dist", "index.mjs")}`).href,
+  source: new URL(`file://${join(ROOT, "src", "index.ts")}`).href,
+};
+
+const RUNTIMES = [
+  { name: "node20", cmd: [node20()], entry: ENTRIES.node },
+  { name: "node24", cmd: [pinnedNode(24)], entry: ENTRIES.node },
+  { name: "bun", cmd: [bun()], entry: ENTRIES.source },
+  { name: "deno", cmd: [deno(), "run", "-A"], entry: ENTRIES.source },
+] as const;
+
+/** A script that serves `app` (JavaScript source) with `call` (the run(...) call), and says how it ended. */
+function script(entry: string, call: string): string {
+  const path = join(DIR, `main-${Bun.hash(entry + call).toString(16)}.mjs`);
+  writeFileSync(
+    path,
+    `import { run, TsuvError } from ${JSON.stringify(entry)};
+const app = { fetch: (request) => new Response("given " + new URL(request.url).pathname) };
+try {
+  console.log("exit " + (await ${call}));
+} catch (error) {
+  console.log("refused " + (error instanceof TsuvError) + " " + error.exitCode + " " + error.message);
+}
+`,
+  );
+  return path;
+}
+
+/** The user's environment, without the test runner's colours. */
+const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined };
+
+async function served(running: Running, path: string): Promise<Response> {
+  return fetch(`${await tsuvUrl(running)}${path}`);
+}
+
+async function stopped(running: Running): Promise<string> {
+  running.proc.kill("SIGTERM");
+  expect(await running.exited).toBe(0);
+  return running.output();
+}
+
+describe.each(RUNTIMES)("$name", ({ cmd, entry }) => {
+  test("run(app): the object is served as it is, in this process, with tsuv's headers", async () => {
+    const running = start([...cmd, script(entry, `run(app, { host: "127.0.0.1", port: 0 })`)], {
+      cwd: DIR,
+      env,
+    });
+    const response = await served(running, "/x");
+    expect(await response.text()).toBe("given /x");
+    expect(response.headers.get("server")).toBe("tsuv");
+    const output = await stopped(running);
+    expect(output).toMatch(/"GET \/x HTTP\/1\.1" 200 OK/);
+    expect(output).toContain("exit 0");
+  }, 30_000);
+
+  test("run(factory, { factory: true }) serves what the factory makes", async () => {
+    const running = start(
+      [...cmd, script(entry, `run(async () => app, { factory: true, host: "127.0.0.1", port: 0 })`)],
+      { cwd: DIR, env },
+    );
+    expect(await (await served(running, "/made")).text()).toBe("given /made");
+    expect(await stopped(running)).toContain("exit 0");
+  }, 30_000);
+
+  test("run(app) with workers or reload is refused, as uvicorn refuses it: exit code 1, nothing started", async () => {
+    for (const options of [`{ workers: 2 }`, `{ reload: true }`, `{ workers: 2, workerClass: "thread" }`]) {
+      const running = start([...cmd, script(entry, `run(app, ${options})`)], { cwd: DIR, env });
+      expect(await running.exited).toBe(0);
+      const output = running.output();
+      expect({ options, output }).toEqual({
+        options,
+        output: expect.stringContaining(
+          "refused true 1 You must pass the application as an import string to enable 'reload' or 'workers'",
+        ),
+      });
+      expect(output).not.toContain("Started");
+    }
+  }, 30_000);
+
+  test("run(value) that is no app: its exit code is 3, and the error names it", async () => {
+    const running = start([...cmd, script(entry, `run(42, { port: 0 })`)], { cwd: DIR, env });
+    expect(await running.exited).toBe(0);
+    expect(running.output()).toContain(
+      'Error loading app. "the app given to run()" is a number (42); expected a fetch handler',
+    );
+    expect(running.output()).toContain("exit 3");
+  }, 30_000);
+
+  test("run()'s --env-file counts for the options, as on the command line", async () => {
+    writeFileSync(join(DIR, "library.env"), "TSUV_HEADER=x-from-env-file:yes\n");
+    writeFileSync(
+      join(DIR, "library-app.mjs"),
+      "export default { fetch: () => new Response('from a path') };\n",
+    );
+    for (const app of ["app", `"library-app.mjs"`]) {
+      const running = start(
+        [...cmd, script(entry, `run(${app}, { envFile: "library.env", host: "127.0.0.1", port: 0 })`)],
+        { cwd: DIR, env },
+      );
+      const response = await served(running, "/env");
+      expect({ app, header: response.headers.get("x-from-env-file") }).toEqual({ app, header: "yes" });
+      expect(await stopped(running)).toContain("exit 0");
+    }
+  }, 30_000);
+});
