@@ -26,9 +26,10 @@ export const HTTPS_SERVER_WARNING = `The app's export is an HTTPS server (https.
 const OWN_LISTEN_WARNING =
   "The app started a server of its own as it loaded (as `app.listen(3000)` at the end of an Express app does, or a Bun.serve() or Deno.serve() beside the export): it serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly (if (import.meta.main)).";
 
-/** The start-up warning for LoadedApp.interfaceGuessed. */
-export function guessedInterfaceWarning(app: string): string {
-  return `"${app}" is a function of two parameters whose names do not say what it is (minified?): it is served as a fetch handler (request, info). If it is a node:http listener (req, res), serve it with --interface node; --interface fetch says it is not.`;
+/** The start-up warning for LoadedApp.interfaceGuessed; `inCode`: the library's run(), whose options are written as code. */
+export function guessedInterfaceWarning(app: string, inCode = false): string {
+  const option = (value: string) => (inCode ? `interface: "${value}"` : `--interface ${value}`);
+  return `"${app}" is a function of two parameters whose names do not say what it is (minified?): it is served as a fetch handler (request, info). If it is a node:http listener (req, res), serve it with ${option("node")}; ${option("fetch")} says it is not.`;
 }
 
 /** What messages call an app given as a value (the library's run(app)), which has no import string. */
@@ -73,6 +74,6 @@ export async function loadApp(
   if (app.ignoredServeOptions) logger.warning(serveOptionsWarning(app.ignoredServeOptions, servesTls));
   if (app.ignoredHttpsServer && !servesTls) logger.warning(HTTPS_SERVER_WARNING);
   if (listenCalls > 0) logger.warning(OWN_LISTEN_WARNING);
-  if (app.interfaceGuessed) logger.warning(guessedInterfaceWarning(label));
+  if (app.interfaceGuessed) logger.warning(guessedInterfaceWarning(label, given !== undefined));
   return app;
 }

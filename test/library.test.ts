@@ -104,6 +104,24 @@ describe.each(RUNTIMES)("$name", ({ cmd, entry }) => {
     expect(running.output()).toContain("exit 3");
   }, 30_000);
 
+  test('run(listener): a minified (e, t) function is said to need interface: "node", written as code, which serves it', async () => {
+    const listener = `(e, t) => t.end("node listener")`;
+    const guessed = start([...cmd, script(entry, `run(${listener}, { host: "127.0.0.1", port: 0 })`)], {
+      cwd: DIR,
+      env,
+    });
+    await tsuvUrl(guessed);
+    expect(guessed.output()).toContain(
+      'WARNING:  "the app given to run()" is a function of two parameters whose names do not say what it is (minified?): it is served as a fetch handler (request, info). If it is a node:http listener (req, res), serve it with interface: "node"; interface: "fetch" says it is not.',
+    );
+    const told = start(
+      [...cmd, script(entry, `run(${listener}, { interface: "node", host: "127.0.0.1", port: 0 })`)],
+      { cwd: DIR, env },
+    );
+    expect(await (await served(told, "/")).text()).toBe("node listener");
+    expect(await stopped(told)).not.toContain("minified?");
+  }, 30_000);
+
   test("run()'s --env-file counts for the options, as on the command line", async () => {
     writeFileSync(join(DIR, "library.env"), "TSUV_HEADER=x-from-env-file:yes\n");
     writeFileSync(
