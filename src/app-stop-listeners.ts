@@ -12,32 +12,21 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const satisfies readonly SignalNam
 
 /** The app's own SIGTERM and SIGINT listeners, counted from before its import to after its startup hook. */
 export interface AppStopListeners {
-  /**
-   * Runs `install`, which adds tsuv's own listeners (a single server's, once the app is imported:
-   * run.ts), so that they are not taken for the app's.
-   */
-  excluding(install: () => void): void;
   /** The warning for what the app added since the first count, if anything. */
   warning(): string | undefined;
 }
 
 /**
  * Counts the process's SIGTERM and SIGINT listeners now (before the app is imported); warning()
- * counts again (after the startup hook). `count` is RuntimeAdapter.signalListenerCount: absent where
- * listeners cannot be counted (Deno), and not given in a thread worker, where signals never reach
- * the app.
+ * counts again (after the startup hook). `count` is RuntimeAdapter.signalListenerCount, which leaves
+ * tsuv's own listeners out (a single server's, added once the app is imported, and those of another
+ * server that the library's run() started in the same process): absent where listeners cannot be
+ * counted (Deno), and not given in a thread worker, where signals never reach the app.
  */
 export function checkAppStopListeners(count: ((signal: SignalName) => number) | undefined): AppStopListeners {
-  if (!count) return { excluding: (install) => install(), warning: () => undefined };
+  if (!count) return { warning: () => undefined };
   const before = STOP_SIGNALS.map((signal) => count(signal));
   return {
-    excluding(install) {
-      const outside = STOP_SIGNALS.map((signal) => count(signal));
-      install();
-      STOP_SIGNALS.forEach((signal, i) => {
-        before[i] = (before[i] ?? 0) + count(signal) - (outside[i] ?? 0);
-      });
-    },
     warning() {
       const added = STOP_SIGNALS.filter((signal, i) => count(signal) > (before[i] ?? 0));
       if (added.length === 0) return undefined;

@@ -102,7 +102,7 @@ export async function serveSingle(
       adapter.onSignal("SIGHUP", () => {
         // An app that listens for SIGHUP itself (reopening its log files for logrotate) kept
         // serving before tsuv listened too: it still does. Counted where the runtime can (not Deno).
-        if ((adapter.signalListenerCount?.("SIGHUP") ?? 1) > 1) return;
+        if ((adapter.signalListenerCount?.("SIGHUP") ?? 0) > 0) return;
         logger.info(
           "Received SIGHUP: a single server cannot restart itself, so it stops gracefully. With --workers 2 or more, SIGHUP restarts the workers one at a time.",
         );

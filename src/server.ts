@@ -269,7 +269,7 @@ export class Server {
         } finally {
           this.loading = false;
         }
-        appStopListeners.excluding(() => this.options.hooks?.onLoaded?.());
+        this.options.hooks?.onLoaded?.();
         await this.startup(loaded);
         const warning = appStopListeners.warning();
         if (warning && this.sayAppWarnings) this.logger.warning(warning);

@@ -7,6 +7,8 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { checkAppStopListeners } from "../src/app-stop-listeners.ts";
+import { detectRuntime } from "../src/runtime/detect.ts";
+import { nodeProcessBasics } from "../src/runtime/process-basics.ts";
 import { killAll, type RuntimeKey, startTsuv, waitIdentities } from "./helpers/tsuv.ts";
 
 const OWN = "test/fixtures/apps/own-sigterm.ts";
@@ -33,29 +35,27 @@ test("checkAppStopListeners: what was added between the two counts, and nothing 
   expect(checkAppStopListeners(undefined).warning()).toBeUndefined();
 });
 
-test("checkAppStopListeners: tsuv's own listeners added through excluding() are not the app's", () => {
-  const listeners: Record<string, number> = { SIGTERM: 0, SIGINT: 0 };
-  const count = (signal: string) => listeners[signal] ?? 0;
-  const ours = checkAppStopListeners(count);
-  ours.excluding(() => {
-    listeners.SIGTERM = 1;
-    listeners.SIGINT = 1;
-  });
-  expect(ours.warning()).toBeUndefined();
-  // The app's import adds one (before tsuv's come), its startup hook another (after).
-  const app = checkAppStopListeners(count);
-  listeners.SIGTERM = 2;
-  app.excluding(() => {
-    listeners.SIGTERM = 3;
-    listeners.SIGINT = 2;
-  });
-  listeners.SIGINT = 3;
-  expect(app.warning()).toStartWith("The app listens for SIGTERM and SIGINT itself:");
-  let ran = false;
-  checkAppStopListeners(undefined).excluding(() => {
-    ran = true;
-  });
-  expect(ran).toBe(true);
+test("signalListenerCount leaves out tsuv's own listeners, from every adapter in the thread, and only while subscribed", () => {
+  // Two adapters, as two servers the library's run() started in one process have.
+  const [one, two] = [nodeProcessBasics(detectRuntime()), nodeProcessBasics(detectRuntime())];
+  const base = one.signalListenerCount?.("SIGTERM") ?? -1;
+  const offs = [one.onSignal("SIGTERM", () => {}), two.onSignal("SIGTERM", () => {})];
+  expect([one.signalListenerCount?.("SIGTERM"), two.signalListenerCount?.("SIGTERM")]).toEqual([base, base]);
+  // The app's listener counts, on either.
+  const apps = () => {};
+  process.on("SIGTERM", apps);
+  try {
+    expect([one.signalListenerCount?.("SIGTERM"), two.signalListenerCount?.("SIGTERM")]).toEqual([
+      base + 1,
+      base + 1,
+    ]);
+  } finally {
+    process.off("SIGTERM", apps);
+  }
+  // Unsubscribing twice takes one off.
+  for (const off of offs) off();
+  offs[0]?.();
+  expect(one.signalListenerCount?.("SIGTERM")).toBe(base);
 });
 
 const CASES: { runtime: RuntimeKey; app: string; args: string[]; warnings: number }[] = [

@@ -122,6 +122,19 @@ describe.each(RUNTIMES)("$name", ({ cmd, entry }) => {
     expect(await stopped(told)).not.toContain("minified?");
   }, 30_000);
 
+  test("two run() in one process: neither takes the other's signal listeners for the app's, and SIGHUP stops both", async () => {
+    const both = `Promise.all([run(app, { host: "127.0.0.1", port: 0 }), run(app, { host: "127.0.0.1", port: 0 })]).then((codes) => codes.join())`;
+    const running = start([...cmd, script(entry, both)], { cwd: DIR, env });
+    await running.waitFor(/tsuv running on[\s\S]*tsuv running on/);
+    const urls = [...running.output().matchAll(/tsuv running on (http:\/\/\S+:\d+)/g)].map((m) => m[1]);
+    expect(urls.length).toBe(2);
+    for (const url of urls) expect(await (await fetch(`${url}/both`)).text()).toBe("given /both");
+    running.proc.kill("SIGHUP");
+    expect(await running.exited).toBe(0);
+    expect(running.output()).toContain("exit 0,0");
+    expect(running.output()).not.toContain("listens for SIGTERM");
+  }, 30_000);
+
   test("run()'s --env-file counts for the options, as on the command line", async () => {
     writeFileSync(join(DIR, "library.env"), "TSUV_HEADER=x-from-env-file:yes\n");
     writeFileSync(

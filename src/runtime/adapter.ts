@@ -333,9 +333,9 @@ export interface RuntimeAdapter {
   /** Subscribe to a signal; returns an unsubscribe function. Unsupported signals are ignored. */
   onSignal(signal: SignalName, listener: () => void): () => void;
   /**
-   * How many listeners the process has for `signal`, tsuv's own included (Node, Bun:
-   * process.listenerCount). Absent on Deno: Deno.addSignalListener's cannot be counted, and
-   * node:process would cost start-up.
+   * How many listeners the process has for `signal` besides tsuv's own (those added by onSignal, in
+   * this thread): the app's (Node, Bun: process.listenerCount). Absent on Deno:
+   * Deno.addSignalListener's cannot be counted, and node:process would cost start-up.
    */
   signalListenerCount?(signal: SignalName): number;
   /**

@@ -25,7 +25,7 @@ export function nodeProcessBasics(info: RuntimeInfo): ProcessBasics {
       (signal, handler) => process.on(signal, handler),
       (signal, handler) => process.off(signal, handler),
     ),
-    signalListenerCount: (signal) => process.listenerCount(signal),
+    signalListenerCount: (signal) => process.listenerCount(signal) - ownSignalListeners(signal),
     hangupIgnored: () => hangupIgnoredFrom(() => nodeFs().readFileSync(PROC_STATUS, "utf8")),
     // A listener for either event is what keeps node:process (Node, Bun, in threads too) alive.
     onStrayError(listener) {
@@ -94,6 +94,23 @@ export function signalSubscriber(
     } catch {
       return () => {};
     }
-    return () => remove(signal, handler);
+    ownListeners.set(signal, ownSignalListeners(signal) + 1);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      remove(signal, handler);
+      ownListeners.set(signal, ownSignalListeners(signal) - 1);
+    };
   };
+}
+
+/**
+ * tsuv's own signal listeners in this thread, whichever adapter added them: two servers that the
+ * library's run() started in one process each count the other's as tsuv's, not as the app's.
+ */
+const ownListeners = new Map<SignalName, number>();
+
+function ownSignalListeners(signal: SignalName): number {
+  return ownListeners.get(signal) ?? 0;
 }
