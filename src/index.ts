@@ -9,6 +9,7 @@ import { TsuvError } from "./errors.ts";
 import { OPTIONS, type OptionValues } from "./options.ts";
 import { defaultSupervisors } from "./run.ts";
 import { loadAdapter, processIO } from "./runtime/index.ts";
+import { respawnOwnEntry } from "./runtime/plumbing.ts";
 import { startServing } from "./start.ts";
 
 export type { Config } from "./config.ts";
@@ -40,5 +41,7 @@ export async function run(app: string | object, options: Partial<OptionValues> =
   const given = typeof app === "string" ? undefined : { app };
   const argv = optionsToArgv(typeof app === "string" ? app : undefined, options);
   const adapter = await loadAdapter();
+  // This process runs the caller's script: workers and --reload children run tsuv's command.
+  respawnOwnEntry();
   return startServing(argv, adapter, processIO(), defaultSupervisors, given);
 }

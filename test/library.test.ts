@@ -1,8 +1,10 @@
 // The library API (src/index.ts) as uvicorn.run: the app given as a value (or its factory) is
 // served by one server in this process; asking workers or --reload of it is refused in uvicorn's
 // words (exit code 1) before anything starts; and run()'s --env-file counts for the options as the
-// command line's does. On Node 20 and 24 (dist/index.mjs), Bun and Deno (src/index.ts), from the
-// checkout: test/ship.test.ts runs the import-string form from the installed package.
+// command line's does; its process workers and --reload children run tsuv, not the caller's script
+// again (which made supervisors without end). On Node 20 and 24 and Deno (dist/index.mjs, what npm gives them) and Bun
+// (src/index.ts, its export condition), from the checkout: test/ship.test.ts runs the import-string
+// form from the installed package.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +26,9 @@ const RUNTIMES = [
   { name: "node20", cmd: [node20()], entry: ENTRIES.node },
   { name: "node24", cmd: [pinnedNode(24)], entry: ENTRIES.node },
   { name: "bun", cmd: [bun()], entry: ENTRIES.source },
-  { name: "deno", cmd: [deno(), "run", "-A"], entry: ENTRIES.source },
+  // What `import { run } from "npm:tsuv"` gives Deno. --unstable-net: process workers (reusePort),
+  // as docs/deployment.md's library section says.
+  { name: "deno", cmd: [deno(), "run", "-A", "--unstable-net"], entry: ENTRIES.node },
 ] as const;
 
 /** A script that serves `app` (JavaScript source) with `call` (the run(...) call), and says how it ended. */
@@ -134,6 +138,40 @@ describe.each(RUNTIMES)("$name", ({ cmd, entry }) => {
     expect(running.output()).toContain("exit 0,0");
     expect(running.output()).not.toContain("listens for SIGTERM");
   }, 30_000);
+
+  test("run(path) with process workers and with reload: the children run tsuv, not the caller's script again", async () => {
+    writeFileSync(
+      join(DIR, "pid-app.mjs"),
+      "export default { fetch: () => new Response(String(globalThis.process?.pid ?? Deno.pid)) };\n",
+    );
+    for (const [options, pids] of [
+      [`{ workers: 2 }`, 2],
+      [`{ reload: true }`, 1],
+    ] as const) {
+      const running = start(
+        [
+          ...cmd,
+          script(
+            entry,
+            `(console.log("caller's script ran"), run("pid-app.mjs", { host: "127.0.0.1", port: 0, ...${options} }))`,
+          ),
+        ],
+        { cwd: DIR, env },
+      );
+      const url = await tsuvUrl(running);
+      // The second worker may still be starting: ask until both answered (or 10 s).
+      const seen = new Set<string>();
+      for (const deadline = Date.now() + 10_000; seen.size < pids && Date.now() < deadline; ) {
+        seen.add(await (await fetch(url, { headers: { connection: "close" } })).text());
+      }
+      expect({ options, pids: seen.size }).toEqual({ options, pids });
+      // Each worker served from a process of its own, none of them this one.
+      expect(seen.has(String(running.pid))).toBe(false);
+      const output = await stopped(running);
+      expect({ options, runs: output.split("caller's script ran").length - 1 }).toEqual({ options, runs: 1 });
+      expect(output).toContain("exit 0");
+    }
+  }, 60_000);
 
   test("run()'s --env-file counts for the options, as on the command line", async () => {
     writeFileSync(join(DIR, "library.env"), "TSUV_HEADER=x-from-env-file:yes\n");

@@ -11,7 +11,14 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { WorkerMessage } from "../src/runtime/adapter.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
-import { CHILD_SOCKET_FD, createPlumbing, isWorkerThread, processCommand } from "../src/runtime/plumbing.ts";
+import {
+  CHILD_SOCKET_FD,
+  createPlumbing,
+  isWorkerThread,
+  ownCliEntry,
+  processCommand,
+  respawnOwnEntry,
+} from "../src/runtime/plumbing.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/workers/${name}`, import.meta.url));
@@ -69,6 +76,48 @@ describe("processCommand: re-run this same tsuv, never a runtime found on PATH",
     expect(processCommand(bun)).toEqual({ file: process.execPath, args: [] });
     process.argv[1] = "B:/~BUN/root/tsuv.exe";
     expect(processCommand(bun)).toEqual({ file: process.execPath, args: [] });
+  });
+});
+
+describe("ownCliEntry: what the library's workers run (never the caller's script, which calls run() again)", () => {
+  const node = fakeRuntime({ name: "node" });
+  const bun = fakeRuntime({ name: "bun", displayName: "Bun" });
+  const deno = fakeRuntime({ name: "deno", displayName: "Deno" });
+
+  test("tsuv's command beside the module that asks: sources, the Node bundle, Bun's and Deno's builds", () => {
+    expect(ownCliEntry(bun, "file:///opt/tsuv/src/runtime/plumbing.ts")).toBe("/opt/tsuv/src/cli.ts");
+    expect(ownCliEntry(node, "file:///opt/tsuv/dist/index.mjs")).toBe("/opt/tsuv/dist/cli.mjs");
+    expect(ownCliEntry(bun, "file:///opt/tsuv/dist/index.mjs")).toBe("/opt/tsuv/dist/cli.mjs");
+    // Deno running the Node bundle from npm gets its own build, beside it.
+    expect(ownCliEntry(deno, "file:///opt/tsuv/dist/index.mjs")).toBe("/opt/tsuv/dist/deno/cli.mjs");
+    expect(ownCliEntry(bun, "file:///opt/tsuv/dist/bun/chunk-0a1b.mjs")).toBe("/opt/tsuv/dist/bun/cli.mjs");
+    expect(ownCliEntry(deno, "file:///opt/tsuv/dist/deno/chunk-0a1b.mjs")).toBe(
+      "/opt/tsuv/dist/deno/cli.mjs",
+    );
+    expect(ownCliEntry(deno, "file:///opt/my%20app/node_modules/tsuv/dist/index.mjs")).toBe(
+      "/opt/my app/node_modules/tsuv/dist/deno/cli.mjs",
+    );
+    // From JSR: a remote module, run as its URL.
+    expect(ownCliEntry(deno, "https://jsr.io/@tsuv/tsuv/0.1.0/src/runtime/plumbing.ts")).toBe(
+      "https://jsr.io/@tsuv/tsuv/0.1.0/src/cli.ts",
+    );
+  });
+
+  test("from this checkout's sources it is src/cli.ts, and the library's respawn runs it", () => {
+    expect(ownCliEntry(detectRuntime())).toBe(fileURLToPath(new URL("../src/cli.ts", import.meta.url)));
+    process.argv[1] = "/home/me/project/main.ts";
+    const respawn = { ok: true, runtimeArgs: [] } as const;
+    expect(processCommand(fakeRuntime({ name: "bun", caps: { respawn } })).args).toEqual([
+      "/home/me/project/main.ts",
+    ]);
+    respawnOwnEntry();
+    try {
+      expect(processCommand(fakeRuntime({ name: "bun", caps: { respawn } })).args).toEqual([
+        fileURLToPath(new URL("../src/cli.ts", import.meta.url)),
+      ]);
+    } finally {
+      respawnOwnEntry(false);
+    }
   });
 });
 

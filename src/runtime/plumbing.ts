@@ -212,13 +212,41 @@ function isCompiledBun(script: string | undefined): boolean {
 }
 
 /**
+ * Set by the library's run() (index.ts): the process was started by a script of the user's, not by
+ * tsuv's command, and that script calls run() again. Re-run as a process worker or a --reload child,
+ * it made a supervisor of its own, which did the same: with `workers: 2`, 72 processes within 3.5 s
+ * on Bun and nothing served; on Node and with `reload: true`, a child that failed to bind and
+ * nothing served. Its children run tsuv's own command-line entry instead (ownCliEntry).
+ */
+let startedByLibrary = false;
+
+export function respawnOwnEntry(on = true): void {
+  startedByLibrary = on;
+}
+
+/**
+ * tsuv's own command-line entry, found beside this module: src/cli.ts from the sources (a checkout,
+ * Bun's `bun` export condition, JSR); dist/cli.mjs beside the Node bundle (dist/index.mjs, on Node
+ * and Bun); dist/deno/cli.mjs where Deno runs that bundle from npm; and in dist/bun/ or dist/deno/,
+ * their own cli.mjs. A path for a file URL, the URL itself otherwise (a remote module on Deno).
+ */
+export function ownCliEntry(info: RuntimeInfo, here: string = import.meta.url): string {
+  const inOwnBuild = /\/dist\/(bun|deno)\/[^/]+$/.test(here);
+  const entry = here.endsWith(".ts")
+    ? new URL("../cli.ts", here)
+    : new URL(info.name === "deno" && !inOwnBuild ? "./deno/cli.mjs" : "./cli.mjs", here);
+  if (entry.protocol !== "file:") return entry.href;
+  return lazyBuiltin<typeof import("node:url")>("node:url")().fileURLToPath(entry);
+}
+
+/**
  * How to re-run this same tsuv: the same runtime executable with the same runtime flags
  * (RuntimeCapabilities.respawn; an inspector moved to a port of the child's own) and the same entry
  * script, never a `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
  */
 export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
   const process = nodeProcess();
-  const script = process.argv[1];
+  const script = startedByLibrary ? ownCliEntry(info) : process.argv[1];
   if (info.name === "bun" && isCompiledBun(script)) return { file: process.execPath, args: [] };
   if (script === undefined) throw new Error("cannot re-run tsuv: no entry script in process.argv");
   const respawn = info.capabilities.respawn;
