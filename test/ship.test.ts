@@ -314,6 +314,30 @@ describe("the npm package", () => {
     }
   }, 60_000);
 
+  test("the library API with process workers from the installed package: the workers run tsuv, the caller's script runs once", async () => {
+    const main = MAIN_MJS.replace("port: 0 }", "port: 0, workers: 2 }");
+    expect(main).toContain("workers: 2");
+    writeFileSync(join(PROJECT, "main-workers.mjs"), main);
+    const commands: [string, string[]][] = [
+      ["node24", [pinnedNode(24), "main-workers.mjs"]],
+      ["bun", [bun(), "main-workers.mjs"]],
+      ["deno", [deno(), "run", "-A", "--unstable-net", "main-workers.mjs"]],
+    ];
+    for (const [name, cmd] of commands) {
+      const running = start(cmd, { cwd: PROJECT, env: userEnv() });
+      const url = await tsuvUrl(running).catch((error) => {
+        throw new Error(`${name}: ${error.message}`);
+      });
+      expect(await get(`${url}/lib`)).toMatch(/^hello from (node|bun|deno) \/lib$/);
+      await running.waitFor(/Started server process[\s\S]*Started server process/);
+      running.proc.kill("SIGTERM");
+      expect(await running.exited).toBe(0);
+      const output = running.output();
+      expect({ name, scriptRuns: output.split("library tsuv").length - 1 }).toEqual({ name, scriptRuns: 1 });
+      expect(output).toContain("library exit ok");
+    }
+  }, 60_000);
+
   // Three compiler runs (tsc twice, deno check): ~6 s alone, but past 30 s once in a fresh-clone
   // CI run, beside the parallel test files that start servers on the same 2 cores.
   test("its types: tsc and deno check accept the API and reject a wrong option", () => {
