@@ -242,7 +242,10 @@ export function ownCliEntry(info: RuntimeInfo, here: string = import.meta.url): 
 /**
  * How to re-run this same tsuv: the same runtime executable with the same runtime flags
  * (RuntimeCapabilities.respawn; an inspector moved to a port of the child's own) and the same entry
- * script, never a `node`/`bun` found on PATH. A compiled Bun binary is its own entry.
+ * script, never a `node`/`bun` found on PATH. The script is the one the command was started with,
+ * as typed (a deploy that swaps a `current` symlink gets its new release's tsuv on SIGHUP), or, in a
+ * process the library's run() serves from, tsuv's own (ownCliEntry). A compiled Bun binary is its
+ * own entry.
  */
 export function processCommand(info: RuntimeInfo): { file: string; args: string[] } {
   const process = nodeProcess();
