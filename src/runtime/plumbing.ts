@@ -44,6 +44,8 @@ const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
  * (deno-process.ts), so that a single server on Deno loads no node:* module; node:timers for unref().
  */
 const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
+/** node:url for ownCliEntry's path, only when the library's run() re-runs tsuv. */
+const nodeUrl = lazyBuiltin<typeof import("node:url")>("node:url");
 
 /** The process basics (whichever the runtime brings) and the workers over them. */
 export type Plumbing = ProcessBasics &
@@ -236,7 +238,7 @@ export function ownCliEntry(info: RuntimeInfo, here: string = import.meta.url): 
     ? new URL("../cli.ts", here)
     : new URL(info.name === "deno" && !inOwnBuild ? "./deno/cli.mjs" : "./cli.mjs", here);
   if (entry.protocol !== "file:") return entry.href;
-  return lazyBuiltin<typeof import("node:url")>("node:url")().fileURLToPath(entry);
+  return nodeUrl().fileURLToPath(entry);
 }
 
 /**
