@@ -39,8 +39,8 @@ test("deno: the env object reads and writes Deno.env, signals come and go, exit 
 
 /**
  * A single server on Deno with its debug log on, which names every module Deno reads and loads:
- * started, asked for two paths (the access log is on: its flush is a timer), left to run a few of
- * its 100 ms main-loop ticks, then killed.
+ * started, asked for two paths (the access log is on: its flush is a timer), left to run its first
+ * main-loop tick (one a second: the date header, a worker's heartbeat), then killed.
  */
 async function serveWithDebugLog(): Promise<{ log: string; access: string }> {
   const proc = spawn(
@@ -72,7 +72,7 @@ async function serveWithDebugLog(): Promise<{ log: string; access: string }> {
     }
     expect(url).toBeDefined();
     for (const path of ["/", "/missing"]) await (await fetch(`${url}${path}`)).arrayBuffer();
-    await Bun.sleep(400);
+    await Bun.sleep(1_200);
   } finally {
     proc.kill("SIGKILL");
     await proc.exited;
