@@ -98,7 +98,7 @@ export const DEFAULT_DRAIN_CAP_SECONDS = 30;
  * of an idle server's CPU: one server, idle for 20 s, 6-7 clock ticks on Bun and 9-14 on Deno with
  * them, 2-3 and 1-3 without (/proc/PID/stat, 10 ms ticks).
  */
-const TICK_MS = 1000;
+export const SERVER_TICK_MS = 1000;
 
 /** What to do about an accept that failed at the open-file limit (EMFILE, Deno's "os error 24"). */
 function openFileHint(error: unknown): string {
@@ -489,7 +489,7 @@ export class Server {
     while (!this.shouldExit) {
       await new Promise<void>((done) => {
         // The adapter's timer, not setTimeout: on Deno that would cost 10-14 ms of start-up.
-        const cancel = this.adapter.after(TICK_MS, done);
+        const cancel = this.adapter.after(SERVER_TICK_MS, done);
         this.wake = () => {
           cancel();
           done();

@@ -13,7 +13,7 @@ import { type Logger, loggerFromConfig } from "./logging.ts";
 import type { RuntimeAdapter, SupervisorChannel } from "./runtime/adapter.ts";
 import { prepareBuiltins } from "./runtime/builtin.ts";
 import { isWorkerThread } from "./runtime/plumbing.ts";
-import { Server, type ServerOptions } from "./server.ts";
+import { SERVER_TICK_MS, Server, type ServerOptions } from "./server.ts";
 
 /**
  * A process worker whose supervisor is gone exits within this long after noticing (at most 250 ms
@@ -81,10 +81,13 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     return exitCode;
   }
   const logger = deps.createLogger ? deps.createLogger(config) : await defaultLogger(config);
-  const balance: BalanceState = { sheds: 0 };
+  const beats: BeatState = { sheds: 0 };
   // Set below: the server's tick that sends heartbeats is wired before the server exists.
   let server: WorkerServer | undefined;
-  const heartbeat = () => sendHeartbeat(channel, server, balance);
+  const heartbeat = () => {
+    beats.tickBeatAt = performance.now();
+    sendHeartbeat(channel, server, beats);
+  };
   const thread = deps.thread ?? isWorkerThread();
   const options: ServerOptions = {
     listen: channel.boot.listen,
@@ -103,7 +106,7 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   server = deps.createServer
     ? deps.createServer(config, adapter, logger, options)
     : new Server(config, adapter, logger, options);
-  const cleanup = speak(channel, server, adapter, logger, config, thread, balance);
+  const cleanup = speak(channel, server, adapter, logger, config, thread, beats);
   try {
     const code = await server.serve();
     if (code !== EXIT.ok && !server.started) {
@@ -116,22 +119,21 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
   }
 }
 
-/** How many "shed" messages this worker has received (see WorkerMessage "heartbeat"). */
-interface BalanceState {
+/** What the heartbeats carry and when they went: shared by the server's tick and speak()'s timer. */
+interface BeatState {
+  /** How many "shed" messages this worker has received (see WorkerMessage "heartbeat"). */
   sheds: number;
+  /** When the server's tick last sent one (performance.now()); undefined before its first. */
+  tickBeatAt?: number;
 }
 
 /** A heartbeat, with the connection count the supervisor balances where the server has one. */
-function sendHeartbeat(
-  channel: SupervisorChannel,
-  server: WorkerServer | undefined,
-  balance: BalanceState,
-): void {
+function sendHeartbeat(channel: SupervisorChannel, server: WorkerServer | undefined, beats: BeatState): void {
   const connections = server?.connections?.();
   channel.send(
     connections === undefined
       ? { type: "heartbeat" }
-      : { type: "heartbeat", connections, sheds: balance.sheds },
+      : { type: "heartbeat", connections, sheds: beats.sheds },
   );
 }
 
@@ -143,21 +145,27 @@ function speak(
   logger: Logger,
   config: Config,
   thread: boolean,
-  balance: BalanceState,
+  beats: BeatState,
 ): () => void {
   channel.onMessage((message) => {
     if (message.type === "ping") channel.send({ type: "pong", id: message.id });
     else if (message.type === "stop") server.requestShutdown(false, message.retire === true);
     else if (message.type === "shed") {
-      balance.sheds++;
+      beats.sheds++;
       server.shed?.(message.count);
     }
   });
-  // The server's own tick sends one heartbeat a second; short healthcheck timeouts need more.
-  const timer = setInterval(
-    () => sendHeartbeat(channel, server, balance),
-    heartbeatIntervalMs(config.timeoutWorkerHealthcheck),
-  );
+  // The server's own tick sends one heartbeat a second while it serves. This timer sends them
+  // while it does not (the app's import and startup hook, a drain) and, for healthcheck timeouts
+  // short enough to want more than one a second, all the time. Beside a beating tick it stays
+  // quiet: two heartbeats a second were a fifth of an idle process worker's wakes.
+  const intervalMs = heartbeatIntervalMs(config.timeoutWorkerHealthcheck);
+  const tickCovers = intervalMs >= SERVER_TICK_MS;
+  const timer = setInterval(() => {
+    const last = beats.tickBeatAt;
+    if (tickCovers && last !== undefined && performance.now() - last < SERVER_TICK_MS * 1.5) return;
+    sendHeartbeat(channel, server, beats);
+  }, intervalMs);
   const unsubscribe: (() => void)[] = [];
   if (!thread) {
     // Ctrl+C reaches the whole process group: stop as the supervisor will ask; a second Ctrl+C forces.

@@ -17,13 +17,21 @@ export interface FakeWorkerOptions {
   finishOnShutdown?: boolean;
   /** What the server says of its connections (Server.connections); none by default, as on Bun. */
   connections?: () => number | undefined;
+  /** The options after the app in the boot's argv. */
+  args?: string[];
 }
 
-export function fakeWorker({ thread, fd, finishOnShutdown = false, connections }: FakeWorkerOptions) {
+export function fakeWorker({
+  thread,
+  fd,
+  finishOnShutdown = false,
+  connections,
+  args = [],
+}: FakeWorkerOptions) {
   const sent: WorkerMessage[] = [];
   let deliver: (message: WorkerMessage) => void = () => {};
   const channel: SupervisorChannel = {
-    boot: { argv: ["main:app"], listen: { kind: "fd", fd } },
+    boot: { argv: ["main:app", ...args], listen: { kind: "fd", fd } },
     send: (message) => sent.push(message),
     onMessage: (listener) => {
       deliver = listener;
