@@ -168,6 +168,20 @@ export function resolveConfig(
     );
   }
 
+  const backlogs = deps.runtime.capabilities.fixedBacklog;
+  const fixedBacklog = backlogs[config.uds ? "unix" : "tcp"];
+  if (
+    fixedBacklog !== null &&
+    config.backlog !== fixedBacklog &&
+    originOf("backlog", argv, env) !== "default"
+  ) {
+    // Said, not refused: it serves as well, with the runtime's queue length instead.
+    const where = config.uds && backlogs.tcp === null ? [" with --uds", " for a unix socket"] : ["", ""];
+    deps.warn?.(
+      `--backlog ${config.backlog} has no effect on ${deps.runtime.displayName}${where[0]}: its server takes no backlog${where[1]} and listens with ${fixedBacklog}.`,
+    );
+  }
+
   const exists = deps.exists;
   if (exists) {
     for (const [flag, path] of [

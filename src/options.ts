@@ -90,7 +90,8 @@ export const OPTIONS = {
     group: "Socket",
     default: "2048",
     min: 1,
-    description: "Maximum number of connections to hold in backlog.",
+    description:
+      "Maximum number of connections to hold in backlog. Not on Bun (Bun.serve has no such option: 512), nor on Deno with --uds (1024).",
   },
   workers: {
     type: "string",

@@ -313,6 +313,39 @@ test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) 
   expect(said(["a", "--timeout-keep-alive", "620"], runtime)).toEqual([]);
 });
 
+test("--backlog where the runtime's server keeps its own (Bun: 512; Deno on a unix socket: 1024) is said, not refused", () => {
+  const bun = fakeRuntime({
+    name: "bun",
+    displayName: "Bun",
+    caps: { fixedBacklog: { tcp: 512, unix: 512 } },
+  });
+  const deno = fakeRuntime({
+    name: "deno",
+    displayName: "Deno",
+    caps: { fixedBacklog: { tcp: null, unix: 1024 } },
+  });
+  const said = (argv: string[], on: typeof bun, env: Record<string, string> = {}) => {
+    const warnings: string[] = [];
+    resolveConfig(argv, env, { runtime: on, warn: (message) => warnings.push(message) });
+    return warnings;
+  };
+  const onBun = "--backlog 4096 has no effect on Bun: its server takes no backlog and listens with 512.";
+  expect(said(["a", "--backlog", "4096"], bun)).toEqual([onBun]);
+  expect(said(["a"], bun, { TSUV_BACKLOG: "4096" })).toEqual([onBun]);
+  expect(said(["a", "--backlog", "100", "--uds", "/tmp/t.sock"], bun)).toEqual([
+    "--backlog 100 has no effect on Bun: its server takes no backlog and listens with 512.",
+  ]);
+  // The default, or the very value the server keeps, says nothing.
+  expect(said(["a"], bun)).toEqual([]);
+  expect(said(["a", "--backlog", "512"], bun)).toEqual([]);
+  // Deno takes a TCP backlog; on a unix socket it cannot.
+  expect(said(["a", "--backlog", "100"], deno)).toEqual([]);
+  expect(said(["a", "--backlog", "100", "--uds", "/tmp/t.sock"], deno)).toEqual([
+    "--backlog 100 has no effect on Deno with --uds: its server takes no backlog for a unix socket and listens with 1024.",
+  ]);
+  expect(said(["a", "--backlog", "100", "--uds", "/tmp/t.sock"], runtime)).toEqual([]);
+});
+
 test("files named by options must exist (exit 1 with the path)", () => {
   const exists = (path: string) => !path.includes("missing");
   const check = (argv: string[]) => () => resolveConfig(argv, {}, { runtime, exists });

@@ -47,6 +47,12 @@ export interface RuntimeCapabilities {
    */
   keepAliveLimitSeconds: number | null;
   /**
+   * The listen backlog the server keeps whatever --backlog says, by kind of socket; null where
+   * --backlog is honoured. Bun.serve (and Bun's node:http, built on it) has no backlog option and
+   * listens with 512; Deno.serve takes one for TCP (tcpBacklog) but not for a unix socket, 1024.
+   */
+  fixedBacklog: { tcp: number | null; unix: number | null };
+  /**
    * How tsuv starts its runtime again for a process worker or --reload's server: the runtime's own
    * flags to pass (Node and Bun: process.execArgv; Deno: its command line, which it shows only
    * under -A, deno-permissions.ts), or why it cannot.
@@ -168,6 +174,7 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "none",
         tlsCiphers: false,
         keepAliveLimitSeconds: null,
+        fixedBacklog: { tcp: null, unix: 1024 },
         get respawn() {
           return denoPermissionFacts(deno).respawn;
         },
@@ -196,6 +203,7 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "required",
         tlsCiphers: true,
         keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
+        fixedBacklog: { tcp: 512, unix: 512 },
         respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
         threadsDenied: null,
         listenDenied: null,
@@ -221,6 +229,7 @@ export function detectRuntime(): RuntimeInfo {
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
+      fixedBacklog: { tcp: null, unix: null },
       ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? [], () =>
         Boolean(proc?.allowedNodeEnvironmentFlags.has("--allow-net")),
       ),
