@@ -161,6 +161,14 @@ export function resolveConfig(
       `--timeout-keep-alive ${config.timeoutKeepAlive}: ${deps.runtime.displayName}'s server closes an idle connection after ${keepAliveLimit} s at most, so idle connections close after ${keepAliveLimit} s. A load balancer in front must close its idle connections first (its idle timeout under ${keepAliveLimit} s), or it may send a request on one as it closes and answer 502.`,
     );
   }
+  if (
+    !deps.runtime.capabilities.closesIdleConnections &&
+    originOf("timeout-keep-alive", argv, env) !== "default"
+  ) {
+    deps.warn?.(
+      `--timeout-keep-alive has no effect on ${deps.runtime.displayName}: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).`,
+    );
+  }
   if (!config.dateHeader && deps.runtime.capabilities.writesDateHeader) {
     // Bun.serve and Deno.serve date every response themselves, and neither can be told not to.
     deps.warn?.(

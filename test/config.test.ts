@@ -313,6 +313,22 @@ test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) 
   expect(said(["a", "--timeout-keep-alive", "620"], runtime)).toEqual([]);
 });
 
+test("--timeout-keep-alive where the server has no idle timeout (Deno) is said, not refused", () => {
+  const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { closesIdleConnections: false } });
+  const said = (argv: string[], env: Record<string, string> = {}, on = deno) => {
+    const warnings: string[] = [];
+    resolveConfig(argv, env, { runtime: on, warn: (message) => warnings.push(message) });
+    return warnings;
+  };
+  const noEffect =
+    "--timeout-keep-alive has no effect on Deno: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).";
+  expect(said(["a", "--timeout-keep-alive", "10"])).toEqual([noEffect]);
+  expect(said(["a"], { TSUV_TIMEOUT_KEEP_ALIVE: "0" })).toEqual([noEffect]);
+  // Not given: nothing to say (the default is not the user's request).
+  expect(said(["a"])).toEqual([]);
+  expect(said(["a", "--timeout-keep-alive", "10"], {}, runtime)).toEqual([]);
+});
+
 test("--backlog where the runtime's server keeps its own (Bun: 512; Deno on a unix socket: 1024) is said, not refused", () => {
   const bun = fakeRuntime({
     name: "bun",

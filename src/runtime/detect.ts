@@ -47,6 +47,11 @@ export interface RuntimeCapabilities {
    */
   keepAliveLimitSeconds: number | null;
   /**
+   * The server closes kept-alive connections that stay idle (--timeout-keep-alive). Deno.serve has
+   * no idle timeout: they stay open until the client closes them (denoland/deno#32497).
+   */
+  closesIdleConnections: boolean;
+  /**
    * The listen backlog the server keeps whatever --backlog says, by kind of socket; null where
    * --backlog is honoured. Bun.serve (and Bun's node:http, built on it) has no backlog option and
    * listens with 512; Deno.serve takes one for TCP (tcpBacklog) but not for a unix socket, 1024.
@@ -174,6 +179,7 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "none",
         tlsCiphers: false,
         keepAliveLimitSeconds: null,
+        closesIdleConnections: false,
         fixedBacklog: { tcp: null, unix: 1024 },
         get respawn() {
           return denoPermissionFacts(deno).respawn;
@@ -203,6 +209,7 @@ export function detectRuntime(): RuntimeInfo {
         clientCertificates: "required",
         tlsCiphers: true,
         keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
+        closesIdleConnections: true,
         fixedBacklog: { tcp: 512, unix: 512 },
         respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
         threadsDenied: null,
@@ -229,6 +236,7 @@ export function detectRuntime(): RuntimeInfo {
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
+      closesIdleConnections: true,
       fixedBacklog: { tcp: null, unix: null },
       ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? [], () =>
         Boolean(proc?.allowedNodeEnvironmentFlags.has("--allow-net")),

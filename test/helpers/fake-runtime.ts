@@ -26,6 +26,7 @@ export function fakeRuntime(
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       keepAliveLimitSeconds: null,
+      closesIdleConnections: true,
       fixedBacklog: { tcp: null, unix: null },
       respawn: { ok: true, runtimeArgs: [] },
       threadsDenied: null,
