@@ -141,6 +141,14 @@ export function resolveConfig(
   // Before the runtime's prerequisites for them: this is what the user must change first.
   if (deps.appGiven && (config.reload || workers > 1)) throw new ConfigError(IMPORT_STRING_NEEDED);
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+  if (!config.reload) {
+    // uvicorn warns too ("Current configuration will not reload as not all conditions are met").
+    const reloadOnly = RELOAD_OPTIONS.filter((name) => originOf(name, argv, env) !== "default");
+    if (reloadOnly.length > 0)
+      deps.warn?.(
+        `${reloadOnly.map((name) => `--${name}`).join(", ")} ${reloadOnly.length > 1 ? "have" : "has"} no effect without --reload: this server will not reload.`,
+      );
+  }
   const listensOnTcp = !config.uds && config.fd === undefined;
   if (
     listensOnTcp &&
@@ -224,6 +232,9 @@ function supported<T extends { ok: true }>(support: T | Refusal): T {
   if (!support.ok) throw new ConfigError(support.reason);
   return support;
 }
+
+/** The options that only --reload reads. */
+const RELOAD_OPTIONS = ["reload-dir", "reload-include", "reload-exclude", "reload-delay"] as const;
 
 /** True when the server runs in a child process: reload, or several process-class workers (as the seed). */
 export function useSubprocess(config: Pick<Config, "reload" | "workers" | "workerClass">): boolean {

@@ -313,6 +313,24 @@ test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) 
   expect(said(["a", "--timeout-keep-alive", "620"], runtime)).toEqual([]);
 });
 
+test("--reload-dir, --reload-include, --reload-exclude and --reload-delay without --reload are said to do nothing, as uvicorn says", () => {
+  const said = (argv: string[], env: Record<string, string> = {}) => {
+    const warnings: string[] = [];
+    resolveConfig(argv, env, { runtime, warn: (message) => warnings.push(message) });
+    return warnings;
+  };
+  expect(said(["a", "--reload-dir", "src"])).toEqual([
+    "--reload-dir has no effect without --reload: this server will not reload.",
+  ]);
+  expect(
+    said(["a", "--reload-include", "*.sql", "--reload-exclude", "tmp/*"], { TSUV_RELOAD_DELAY: "1" }),
+  ).toEqual([
+    "--reload-include, --reload-exclude, --reload-delay have no effect without --reload: this server will not reload.",
+  ]);
+  expect(said(["a", "--reload", "--reload-dir", "src", "--reload-delay", "1"])).toEqual([]);
+  expect(said(["a"])).toEqual([]);
+});
+
 test("--timeout-keep-alive where the server has no idle timeout (Deno) is said, not refused", () => {
   const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { closesIdleConnections: false } });
   const said = (argv: string[], env: Record<string, string> = {}, on = deno) => {
