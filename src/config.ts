@@ -161,6 +161,18 @@ export function resolveConfig(
       `Listening on port ${config.port} from $PORT, on ${config.host} only (the default --host): a platform that sets PORT connects from outside the container, where ${config.host} cannot be reached. Add --host 0.0.0.0 (or TSUV_HOST=0.0.0.0) to accept those connections.`,
     );
   }
+  if (!listensOnTcp) {
+    // Asked for by name (a flag or TSUV_*; not $PORT, which a platform sets for everyone), and
+    // dropped: --uds and --fd listen on that one socket only (uvicorn says nothing).
+    const unused = (["host", "port"] as const).filter((name) => {
+      const origin = originOf(name, argv, env);
+      return origin === "flag" || origin === "env";
+    });
+    if (unused.length > 0)
+      deps.warn?.(
+        `${unused.map((name) => `--${name}`).join(" and ")} ${unused.length > 1 ? "are" : "is"} not used: ${config.uds ? `tsuv listens on the unix socket --uds ${config.uds}` : `tsuv serves on the inherited socket --fd ${config.fd}`} and nothing else.`,
+      );
+  }
   const keepAliveLimit = deps.runtime.capabilities.keepAliveLimitSeconds;
   if (keepAliveLimit !== null && config.timeoutKeepAlive > keepAliveLimit) {
     // Said, not refused: serving is still right. But a load balancer tuned to close idle

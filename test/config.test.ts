@@ -331,6 +331,23 @@ test("--reload-dir, --reload-include, --reload-exclude and --reload-delay withou
   expect(said(["a"])).toEqual([]);
 });
 
+test("--host or --port given with --uds or --fd is said to be unused; $PORT is not", () => {
+  const said = (argv: string[], env: Record<string, string> = {}) => {
+    const warnings: string[] = [];
+    resolveConfig(argv, env, { runtime, warn: (message) => warnings.push(message) });
+    return warnings;
+  };
+  expect(said(["a", "--uds", "/tmp/t.sock", "--port", "9000"])).toEqual([
+    "--port is not used: tsuv listens on the unix socket --uds /tmp/t.sock and nothing else.",
+  ]);
+  expect(said(["a", "--fd", "3"], { TSUV_HOST: "0.0.0.0", TSUV_PORT: "80" })).toEqual([
+    "--host and --port are not used: tsuv serves on the inherited socket --fd 3 and nothing else.",
+  ]);
+  // A platform's PORT, and the defaults, say nothing.
+  expect(said(["a", "--uds", "/tmp/t.sock"], { PORT: "8080" })).toEqual([]);
+  expect(said(["a", "--host", "0.0.0.0", "--port", "9000"])).toEqual([]);
+});
+
 test("--timeout-keep-alive where the server has no idle timeout (Deno) is said, not refused", () => {
   const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { closesIdleConnections: false } });
   const said = (argv: string[], env: Record<string, string> = {}, on = deno) => {
