@@ -15,6 +15,12 @@ import { fakeRuntime } from "./helpers/fake-runtime.ts";
 const runtime = fakeRuntime();
 const resolve = (argv: string[], env: Record<string, string> = {}, rt = runtime) =>
   resolveConfig(argv, env, { runtime: rt });
+/** What resolving `argv` in `env` on `rt` warns about, in order. */
+const warningsOf = (argv: string[], env: Record<string, string> = {}, rt = runtime) => {
+  const warnings: string[] = [];
+  resolveConfig(argv, env, { runtime: rt, warn: (message) => warnings.push(message) });
+  return warnings;
+};
 
 describe("useSubprocess", () => {
   for (const [reload, workers, expected] of [
@@ -301,11 +307,7 @@ test("every duration option goes up to a timer's longest (24.8 days), from argv 
 
 test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) is said, not refused", () => {
   const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { keepAliveLimitSeconds: 255 } });
-  const said = (argv: string[], on = bun) => {
-    const warnings: string[] = [];
-    resolveConfig(argv, {}, { runtime: on, warn: (message) => warnings.push(message) });
-    return warnings;
-  };
+  const said = (argv: string[], on = bun) => warningsOf(argv, {}, on);
   expect(said(["a", "--timeout-keep-alive", "255"])).toEqual([]);
   expect(said(["a", "--timeout-keep-alive", "620"])).toEqual([
     "--timeout-keep-alive 620: Bun's server closes an idle connection after 255 s at most, so idle connections close after 255 s. A load balancer in front must close its idle connections first (its idle timeout under 255 s), or it may send a request on one as it closes and answer 502.",
@@ -314,47 +316,33 @@ test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) 
 });
 
 test("--reload-dir, --reload-include, --reload-exclude and --reload-delay without --reload are said to do nothing, as uvicorn says", () => {
-  const said = (argv: string[], env: Record<string, string> = {}) => {
-    const warnings: string[] = [];
-    resolveConfig(argv, env, { runtime, warn: (message) => warnings.push(message) });
-    return warnings;
-  };
-  expect(said(["a", "--reload-dir", "src"])).toEqual([
+  expect(warningsOf(["a", "--reload-dir", "src"])).toEqual([
     "--reload-dir has no effect without --reload: this server will not reload.",
   ]);
   expect(
-    said(["a", "--reload-include", "*.sql", "--reload-exclude", "tmp/*"], { TSUV_RELOAD_DELAY: "1" }),
+    warningsOf(["a", "--reload-include", "*.sql", "--reload-exclude", "tmp/*"], { TSUV_RELOAD_DELAY: "1" }),
   ).toEqual([
     "--reload-include, --reload-exclude, --reload-delay have no effect without --reload: this server will not reload.",
   ]);
-  expect(said(["a", "--reload", "--reload-dir", "src", "--reload-delay", "1"])).toEqual([]);
-  expect(said(["a"])).toEqual([]);
+  expect(warningsOf(["a", "--reload", "--reload-dir", "src", "--reload-delay", "1"])).toEqual([]);
+  expect(warningsOf(["a"])).toEqual([]);
 });
 
 test("--host or --port given with --uds or --fd is said to be unused; $PORT is not", () => {
-  const said = (argv: string[], env: Record<string, string> = {}) => {
-    const warnings: string[] = [];
-    resolveConfig(argv, env, { runtime, warn: (message) => warnings.push(message) });
-    return warnings;
-  };
-  expect(said(["a", "--uds", "/tmp/t.sock", "--port", "9000"])).toEqual([
+  expect(warningsOf(["a", "--uds", "/tmp/t.sock", "--port", "9000"])).toEqual([
     "--port is not used: tsuv listens on the unix socket --uds /tmp/t.sock and nothing else.",
   ]);
-  expect(said(["a", "--fd", "3"], { TSUV_HOST: "0.0.0.0", TSUV_PORT: "80" })).toEqual([
+  expect(warningsOf(["a", "--fd", "3"], { TSUV_HOST: "0.0.0.0", TSUV_PORT: "80" })).toEqual([
     "--host and --port are not used: tsuv serves on the inherited socket --fd 3 and nothing else.",
   ]);
   // A platform's PORT, and the defaults, say nothing.
-  expect(said(["a", "--uds", "/tmp/t.sock"], { PORT: "8080" })).toEqual([]);
-  expect(said(["a", "--host", "0.0.0.0", "--port", "9000"])).toEqual([]);
+  expect(warningsOf(["a", "--uds", "/tmp/t.sock"], { PORT: "8080" })).toEqual([]);
+  expect(warningsOf(["a", "--host", "0.0.0.0", "--port", "9000"])).toEqual([]);
 });
 
 test("--timeout-keep-alive where the server has no idle timeout (Deno) is said, not refused", () => {
   const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { closesIdleConnections: false } });
-  const said = (argv: string[], env: Record<string, string> = {}, on = deno) => {
-    const warnings: string[] = [];
-    resolveConfig(argv, env, { runtime: on, warn: (message) => warnings.push(message) });
-    return warnings;
-  };
+  const said = (argv: string[], env: Record<string, string> = {}, on = deno) => warningsOf(argv, env, on);
   const noEffect =
     "--timeout-keep-alive has no effect on Deno: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).";
   expect(said(["a", "--timeout-keep-alive", "10"])).toEqual([noEffect]);
@@ -375,11 +363,8 @@ test("--backlog where the runtime's server keeps its own (Bun: 512; Deno on a un
     displayName: "Deno",
     caps: { fixedBacklog: { tcp: null, unix: 1024 } },
   });
-  const said = (argv: string[], on: typeof bun, env: Record<string, string> = {}) => {
-    const warnings: string[] = [];
-    resolveConfig(argv, env, { runtime: on, warn: (message) => warnings.push(message) });
-    return warnings;
-  };
+  const said = (argv: string[], on: typeof bun, env: Record<string, string> = {}) =>
+    warningsOf(argv, env, on);
   const onBun = "--backlog 4096 has no effect on Bun: its server takes no backlog and listens with 512.";
   expect(said(["a", "--backlog", "4096"], bun)).toEqual([onBun]);
   expect(said(["a"], bun, { TSUV_BACKLOG: "4096" })).toEqual([onBun]);
