@@ -141,9 +141,14 @@ export function resolveConfig(
   // Before the runtime's prerequisites for them: this is what the user must change first.
   if (deps.appGiven && (config.reload || workers > 1)) throw new ConfigError(IMPORT_STRING_NEEDED);
   if (config.reload && workers > 1) deps.warn?.('"workers" flag is ignored when reloading is enabled.');
+  /** Set by its flag or TSUV_* variable: what the user asked for (not a default, nor $PORT and its like). */
+  const askedFor = (name: OptionName) => {
+    const origin = originOf(name, argv, env);
+    return origin === "flag" || origin === "env";
+  };
   if (!config.reload) {
     // uvicorn warns too ("Current configuration will not reload as not all conditions are met").
-    const reloadOnly = RELOAD_OPTIONS.filter((name) => originOf(name, argv, env) !== "default");
+    const reloadOnly = RELOAD_OPTIONS.filter(askedFor);
     if (reloadOnly.length > 0)
       deps.warn?.(
         `${reloadOnly.map((name) => `--${name}`).join(", ")} ${reloadOnly.length > 1 ? "have" : "has"} no effect without --reload: this server will not reload.`,
@@ -162,12 +167,9 @@ export function resolveConfig(
     );
   }
   if (!listensOnTcp) {
-    // Asked for by name (a flag or TSUV_*; not $PORT, which a platform sets for everyone), and
-    // dropped: --uds and --fd listen on that one socket only (uvicorn says nothing).
-    const unused = (["host", "port"] as const).filter((name) => {
-      const origin = originOf(name, argv, env);
-      return origin === "flag" || origin === "env";
-    });
+    // Asked for (not $PORT, which a platform sets for everyone) and dropped: --uds and --fd listen
+    // on that one socket only (uvicorn says nothing).
+    const unused = (["host", "port"] as const).filter(askedFor);
     if (unused.length > 0)
       deps.warn?.(
         `${unused.map((name) => `--${name}`).join(" and ")} ${unused.length > 1 ? "are" : "is"} not used: ${config.uds ? `tsuv listens on the unix socket --uds ${config.uds}` : `tsuv serves on the inherited socket --fd ${config.fd}`} and nothing else.`,
@@ -181,10 +183,7 @@ export function resolveConfig(
       `--timeout-keep-alive ${config.timeoutKeepAlive}: ${deps.runtime.displayName}'s server closes an idle connection after ${keepAliveLimit} s at most, so idle connections close after ${keepAliveLimit} s. A load balancer in front must close its idle connections first (its idle timeout under ${keepAliveLimit} s), or it may send a request on one as it closes and answer 502.`,
     );
   }
-  if (
-    !deps.runtime.capabilities.closesIdleConnections &&
-    originOf("timeout-keep-alive", argv, env) !== "default"
-  ) {
+  if (!deps.runtime.capabilities.closesIdleConnections && askedFor("timeout-keep-alive")) {
     deps.warn?.(
       `--timeout-keep-alive has no effect on ${deps.runtime.displayName}: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).`,
     );
@@ -198,11 +197,7 @@ export function resolveConfig(
 
   const backlogs = deps.runtime.capabilities.fixedBacklog;
   const fixedBacklog = backlogs[config.uds ? "unix" : "tcp"];
-  if (
-    fixedBacklog !== null &&
-    config.backlog !== fixedBacklog &&
-    originOf("backlog", argv, env) !== "default"
-  ) {
+  if (fixedBacklog !== null && config.backlog !== fixedBacklog && askedFor("backlog")) {
     // Said, not refused: it serves as well, with the runtime's queue length instead.
     const where = config.uds && backlogs.tcp === null ? [" with --uds", " for a unix socket"] : ["", ""];
     deps.warn?.(
