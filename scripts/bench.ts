@@ -22,6 +22,7 @@ import {
   tsuvArgs,
   tsuvCommand,
 } from "./bench/contenders.ts";
+import { measureIdle } from "./bench/idle.ts";
 import { ALL_WORKLOADS, type Client, type LoadOptions, WORKLOADS, type Workload } from "./bench/load.ts";
 import { currentLoad, machine, versions } from "./bench/machine.ts";
 import { type MemoryResult, measureMemory, mergeRounds } from "./bench/memory.ts";
@@ -34,7 +35,7 @@ import { runGroup } from "./bench/throughput.ts";
 import { measureWebSocket, webSocketSides } from "./bench/websocket.ts";
 import { node20, ROOT } from "./tools.mjs";
 
-const SECTIONS = ["throughput", "latency", "memory", "startup", "replace", "websocket"] as const;
+const SECTIONS = ["throughput", "latency", "memory", "startup", "replace", "websocket", "idle"] as const;
 type Section = (typeof SECTIONS)[number];
 /** The paced latency run and the WebSocket echo: fewer, longer rounds (a p99 needs samples). */
 const LATENCY_ROUNDS = 3;
@@ -73,6 +74,7 @@ const HELP = `Usage: npm run bench -- [options]
   --memory-workers N      workers for the thread vs process memory run (default 4)
   --memory-rounds N       alternated memory rounds, the median is reported (default 3)
   --ws-connections N      WebSocket echo: sockets (default 50; message 32 bytes)
+  --idle-seconds S        idle run: the window measured (default 30)
   --binary PATH           a compiled tsuv binary to time (default: dist/tsuv, built first)
   --with-uvicorn          install python3-uvicorn (apt-get, root only) when missing
   --no-install            never apt-get; say what is missing instead
@@ -130,6 +132,7 @@ async function main(): Promise<number> {
       "memory-workers": { type: "string" },
       "memory-rounds": { type: "string" },
       "ws-connections": { type: "string" },
+      "idle-seconds": { type: "string" },
       binary: { type: "string" },
       "with-uvicorn": { type: "boolean" },
       "no-install": { type: "boolean" },
@@ -492,6 +495,13 @@ async function main(): Promise<number> {
     }
   }
 
+  // --- idle: CPU and wake-ups of every setup while it serves nothing, all in one window
+  if (sections.has("idle")) {
+    const windowS = number(values["idle-seconds"], 30, "idle-seconds");
+    log(`\n== Idle: CPU and wake-ups over ${windowS} s`);
+    run.idle = await measureIdle(runtimes, { windowS, settleS: 20, log });
+  }
+
   // --- worker replacement after kill -9
   if (sections.has("replace")) {
     log("\n== Worker replacement after kill -9");
@@ -513,6 +523,7 @@ async function main(): Promise<number> {
       .filter((r) => !r.ok)
       .map((r) => `start-up ${r.label}: ${r.reason?.split("\n")[0]}`),
     ...run.replace.filter((r) => !r.ok).map((r) => `replacement ${r.runtime}: ${r.reason?.split("\n")[0]}`),
+    ...(run.idle?.results ?? []).filter((r) => !r.ok).map((r) => `idle ${r.label}: ${r.reason}`),
     ...(run.websocket ?? [])
       .flatMap(webSocketSides)
       .filter((side) => !side.ok)

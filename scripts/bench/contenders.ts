@@ -431,3 +431,17 @@ export function rawServerFor(runtime: RuntimeKey): Contender {
       return raw.denoServe();
   }
 }
+
+/** The raw 2-worker setup each runtime's tsuv --workers 2 is compared with. */
+export function rawWorkersFor(runtime: RuntimeKey, workers = 2): Contender {
+  switch (runtime) {
+    case "node20":
+    case "node24":
+    case "node26":
+      return raw.nodeCluster(runtime, workers);
+    case "bun":
+      return raw.bunReusePort(workers);
+    case "deno":
+      return raw.denoParallel(workers);
+  }
+}

@@ -4,6 +4,7 @@
  */
 import { ROOT } from "../tools.mjs";
 import { allGroups, type Comparison, RUNTIME_NAMES } from "./contenders.ts";
+import { type IdleRun, renderIdleMarkdown } from "./idle.ts";
 import type { Measurement, Workload } from "./load.ts";
 import type { Machine } from "./machine.ts";
 import { type MemoryResult, threadProcessRatio } from "./memory.ts";
@@ -59,6 +60,8 @@ export interface BenchRun {
   /** `npx tsuv` on Node 20: the npm command, npm's own start included (absent in older runs). */
   npx?: StartupResult;
   replace: ReplaceResult[];
+  /** CPU and wake-ups while idle (scripts/bench/idle.ts), when that section ran. */
+  idle?: IdleRun;
   /** WebSocket echo round trips (scripts/bench/websocket.ts), when that section ran. */
   websocket?: WebSocketResult[];
   websocketSettings?: Omit<WebSocketOptions, "log">;
@@ -447,6 +450,8 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
     push(...renderWebSocketMarkdown(run.websocket, run.websocketSettings));
   }
 
+  if (run.idle?.results.length) push(...renderIdleMarkdown(run.idle));
+
   const notes = [...run.notes];
   const busiest = Math.max(
     ...`${run.machine.loadAvg} ${run.loadAfter}`
@@ -493,6 +498,7 @@ export function renderMarkdown(run: BenchRun, svgName: string): string {
           ...run.results.map((r) => r.command),
           ...run.memory.map((m) => m.command),
           ...run.replace.map((r) => r.command),
+          ...(run.idle?.results ?? []).map((r) => r.command),
           ...(run.websocket ?? []).flatMap((w) => webSocketSides(w).map((side) => side.command)),
           ...run.startup.flatMap((st) => [st.tsuv.command, st.raw.command]),
           run.binary?.command,
