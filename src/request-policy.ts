@@ -32,15 +32,12 @@ export function createRequestPolicy(
   /** The runtime's server writes a current date itself (default-headers.ts). */
   runtimeDate = false,
 ): RequestPolicy {
-  const defaultHeaders = createDefaultHeaders(
-    {
-      serverHeader: config.serverHeader,
-      dateHeader: config.dateHeader,
-      headers: config.headers,
-      runtimeDate,
-    },
-    Date.now(),
-  );
+  const defaultHeaders = createDefaultHeaders({
+    serverHeader: config.serverHeader,
+    dateHeader: config.dateHeader,
+    headers: config.headers,
+    runtimeDate,
+  });
   const maxRequests = config.limitMaxRequests
     ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)
     : null;

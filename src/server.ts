@@ -42,7 +42,10 @@ import { unservedHooksWarning } from "./websocket-hooks.ts";
 const loadWebSocket = () => import("./websocket.ts");
 
 export interface ServerHooks {
-  /** Once a second, from the event loop: the heartbeat a supervisor watches. */
+  /**
+   * Once a second, from the event loop: the heartbeat a supervisor watches. Without it the main
+   * loop sets no timer at all.
+   */
   onTick?: () => void;
   /**
    * Once the app's import is done, before its startup hook. A single server listens for stop
@@ -92,11 +95,12 @@ interface Handling {
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 /**
- * The main loop's period: the date header and a worker's heartbeat, both once a second. uvicorn
- * wakes every 0.1 s to look at should_exit and does this work on every tenth wake; here a stop
- * wakes the loop itself (requestShutdown), so the nine other wakes were for nothing. They were most
- * of an idle server's CPU: one server, idle for 20 s, 6-7 clock ticks on Bun and 9-14 on Deno with
- * them, 2-3 and 1-3 without (/proc/PID/stat, 10 ms ticks).
+ * The main loop's period in a worker: its heartbeat, once a second. uvicorn wakes every 0.1 s to
+ * look at should_exit and refreshes its date header on every tenth wake; here a stop wakes the loop
+ * itself (requestShutdown), and the date keeps itself (default-headers.ts), so a single server
+ * sets no timer. The nine other wakes were most of an idle server's CPU: one server, idle for 20 s,
+ * 6-7 clock ticks on Bun and 9-14 on Deno with them, 2-3 and 1-3 without (/proc/PID/stat, 10 ms
+ * ticks).
  */
 export const SERVER_TICK_MS = 1000;
 
@@ -215,7 +219,7 @@ export class Server {
     }
     this.options.hooks?.onReady?.(running.address);
 
-    await this.mainLoop(state);
+    await this.mainLoop();
     await drain({
       running,
       state,
@@ -485,20 +489,26 @@ export class Server {
     return EXIT.app;
   }
 
-  private async mainLoop(state: HandlerState | NodeAppState): Promise<void> {
+  /**
+   * Wait for a stop; with an onTick hook (a worker's heartbeat), tick once a second meanwhile. A
+   * single server has nothing to do on a timer (the date header keeps itself: default-headers.ts),
+   * so it sleeps until asked to stop: an idle uvicorn wakes ten times a second, and tsuv's servers
+   * woke once (Deno 2.9.6 spends ~0.6 ms of CPU on each timer's wake).
+   */
+  private async mainLoop(): Promise<void> {
+    const onTick = this.options.hooks?.onTick;
     while (!this.shouldExit) {
       await new Promise<void>((done) => {
         // The adapter's timer, not setTimeout: on Deno that would cost 10-14 ms of start-up.
-        const cancel = this.adapter.after(SERVER_TICK_MS, done);
+        const cancel = onTick ? this.adapter.after(SERVER_TICK_MS, done) : undefined;
         this.wake = () => {
-          cancel();
+          cancel?.();
           done();
         };
       });
       this.wake = null;
       if (this.shouldExit) break;
-      state.defaultHeaders.tick(Date.now());
-      this.options.hooks?.onTick?.();
+      onTick?.();
     }
   }
 }

@@ -175,10 +175,11 @@ test("proxy headers: the hooks see the forwarded client and scheme", async () =>
 });
 
 test("default headers go with the 101, after the app's own", async () => {
-  const defaultHeaders = createDefaultHeaders(
-    { serverHeader: true, dateHeader: false, headers: [["x-extra", "1"]] },
-    Date.now(),
-  );
+  const defaultHeaders = createDefaultHeaders({
+    serverHeader: true,
+    dateHeader: false,
+    headers: [["x-extra", "1"]],
+  });
   const l = layer({ upgrade: () => ({ headers: { "x-extra": "app" } }) }, { defaultHeaders });
   const context = l.serve.context({ hostname: "127.0.0.1", port: 1 });
   const result = (await hooksOf(l).upgrade(upgradeRequest("/", {}, context))) as { headers: Headers };

@@ -1,6 +1,8 @@
 /**
- * Default response headers (uvicorn's `server`, `date` and `--header` ones), built once and
- * refreshed by the server's once-a-second tick: nothing is formatted per request.
+ * Default response headers (uvicorn's `server`, `date` and `--header` ones), built once; the date
+ * is formatted at most once a second, when a response first needs it in a new second: a request
+ * costs a clock read, and an idle server no timer (uvicorn refreshes it on its main loop's tick,
+ * which woke tsuv's idle servers every second for a header nobody was sent).
  *
  * Headers the app set win (uvicorn would send both). A `--header server:X` or `--header date:X`
  * replaces the built-in one, as in uvicorn.
@@ -27,11 +29,9 @@ export interface DefaultHeadersOptions {
 }
 
 export interface DefaultHeaders {
-  /** Call about once a second; the date string changes only when the second does. */
-  tick(nowMs: number): void;
   /** Adds the defaults the response lacks; returns it, or a copy when its headers are immutable. */
   apply(response: Response): Response;
-  /** The current defaults in order, for adapters that write raw headers themselves. */
+  /** The current defaults in order (the date of this second), for adapters that write raw headers themselves. */
   entries(): readonly (readonly [string, string])[];
 }
 
@@ -40,7 +40,11 @@ export function httpDate(nowMs: number): string {
   return new Date(nowMs).toUTCString();
 }
 
-export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: number): DefaultHeaders {
+export function createDefaultHeaders(
+  options: DefaultHeadersOptions,
+  /** Epoch ms: Date.now, or a test's clock. */
+  clock: () => number = Date.now,
+): DefaultHeaders {
   const custom = options.headers.map(([name, value]) => [name.toLowerCase(), value] as const);
   // Validate once (a newline in a value would make every request throw), with the flag's name.
   try {
@@ -51,8 +55,9 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
   const customNames = new Set(custom.map(([name]) => name));
   const useDate = options.dateHeader && !customNames.has("date");
 
+  const startMs = clock();
   const list: [string, string][] = [];
-  if (useDate) list.push(["date", httpDate(nowMs)]);
+  if (useDate) list.push(["date", httpDate(startMs)]);
   if (options.serverHeader && !customNames.has("server")) list.push(["server", "tsuv"]);
   for (const [name, value] of custom) list.push([name, value]);
 
@@ -70,7 +75,21 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
   const count = groupNames.length;
   // The date is always first, alone in its group: skipping it is starting at 1.
   const first = useDate && options.runtimeDate ? 1 : 0;
-  let second = Math.floor(nowMs / 1000);
+  // apply() writes the date: check the clock there. Otherwise only entries() gives it out.
+  const appliesDate = useDate && first === 0;
+  // The second the date string names: [secondStart, secondStart + 1000).
+  let secondStart = startMs - (startMs % 1000);
+
+  /** The date of the current second, formatted if the second changed (or the clock went back). */
+  function refreshDate(): void {
+    const now = clock();
+    if (now - secondStart < 1000 && now >= secondStart) return;
+    secondStart = now - (now % 1000);
+    const date = httpDate(secondStart);
+    // The date is always first, alone in its group.
+    (groupValues[0] as string[])[0] = date;
+    (list[0] as [string, string])[1] = date;
+  }
 
   function addMissing(headers: Headers): void {
     for (let i = first; i < count; i++) {
@@ -100,19 +119,9 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
   }
 
   return {
-    tick(now: number): void {
-      const s = Math.floor(now / 1000);
-      if (s === second) return;
-      second = s;
-      if (useDate) {
-        // The date is always first, alone in its group.
-        const date = httpDate(s * 1000);
-        (groupValues[0] as string[])[0] = date;
-        (list[0] as [string, string])[1] = date;
-      }
-    },
     apply(response: Response): Response {
       if (count === first) return response;
+      if (appliesDate) refreshDate();
       // A response that takes the defaults itself and writes them with its own headers (Node's
       // FastResponse, src/runtime/node-response.ts): no Headers object is built for it.
       const take = (response as unknown as Record<symbol, unknown>)[ADD_DEFAULT_HEADERS];
@@ -129,6 +138,9 @@ export function createDefaultHeaders(options: DefaultHeadersOptions, nowMs: numb
         return rebuild(response);
       }
     },
-    entries: () => list,
+    entries() {
+      if (useDate) refreshDate();
+      return list;
+    },
   };
 }

@@ -223,6 +223,21 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       );
     });
 
+    test("after a quiet second the date header is the new second's (a server sets no timer for it)", async () => {
+      const dateOf = async () => {
+        const response = await fetch(`${server.url}/`);
+        await response.text();
+        return Date.parse(response.headers.get("date") ?? "");
+      };
+      const before = await dateOf();
+      await Bun.sleep(1200);
+      const asked = Date.now();
+      const after = await dateOf();
+      expect(after - before).toBeGreaterThanOrEqual(1000);
+      // The second it was asked in (the header has whole seconds), not an older one.
+      expect(after).toBeGreaterThanOrEqual(asked - (asked % 1000) - 1000);
+    });
+
     test("the access line names an HTTP/1.0 request's version where the runtime tells it (Node)", async () => {
       await rawRequest(server.port, "GET /?v=10 HTTP/1.0\r\nHost: x\r\n\r\n");
       const logged = await server.waitFor(/"GET \/\?v=10 HTTP\/1\.\d" 200 OK/);

@@ -4,6 +4,8 @@ import { createDefaultHeaders, httpDate } from "../../src/middleware/default-hea
 
 const T0 = Date.UTC(1994, 10, 6, 8, 49, 37); // Sun, 06 Nov 1994 08:49:37 GMT
 const all = { serverHeader: true, dateHeader: true, headers: [] };
+/** A clock that stands still at `ms`. */
+const at = (ms: number) => () => ms;
 
 describe("default headers", () => {
   test("IMF-fixdate", () => {
@@ -12,18 +14,18 @@ describe("default headers", () => {
   });
 
   test("server and date are added", () => {
-    const defaults = createDefaultHeaders(all, T0);
+    const defaults = createDefaultHeaders(all, at(T0));
     const response = defaults.apply(new Response("hi"));
     expect(response.headers.get("server")).toBe("tsuv");
     expect(response.headers.get("date")).toBe("Sun, 06 Nov 1994 08:49:37 GMT");
   });
 
   test("each can be turned off", () => {
-    const none = createDefaultHeaders({ serverHeader: false, dateHeader: false, headers: [] }, T0);
+    const none = createDefaultHeaders({ serverHeader: false, dateHeader: false, headers: [] }, at(T0));
     const plain = new Response("hi");
     expect(none.apply(plain)).toBe(plain);
     expect(plain.headers.has("server") || plain.headers.has("date")).toBe(false);
-    const dateOnly = createDefaultHeaders({ serverHeader: false, dateHeader: true, headers: [] }, T0);
+    const dateOnly = createDefaultHeaders({ serverHeader: false, dateHeader: true, headers: [] }, at(T0));
     expect(dateOnly.apply(new Response("x")).headers.has("server")).toBe(false);
   });
 
@@ -37,7 +39,7 @@ describe("default headers", () => {
           ["x-a", "3"],
         ],
       },
-      T0,
+      at(T0),
     );
     const response = defaults.apply(new Response("hi"));
     expect(response.headers.get("x-a")).toBe("1, 3");
@@ -54,7 +56,7 @@ describe("default headers", () => {
           ["x-a", "3"],
         ],
       },
-      T0,
+      at(T0),
     );
     const response = defaults.apply(
       new Response("hi", { headers: { server: "mine", date: "yesterday", "x-a": "app" } }),
@@ -66,6 +68,7 @@ describe("default headers", () => {
   });
 
   test("a custom server or date header replaces the built-in one", () => {
+    let now = T0;
     const defaults = createDefaultHeaders(
       {
         ...all,
@@ -74,33 +77,54 @@ describe("default headers", () => {
           ["date", "fixed"],
         ],
       },
-      T0,
+      () => now,
     );
     const response = defaults.apply(new Response("hi"));
     expect(response.headers.get("server")).toBe("edge");
     expect(response.headers.get("date")).toBe("fixed");
-    defaults.tick(T0 + 5000);
+    now = T0 + 5000;
     expect(defaults.apply(new Response("hi")).headers.get("date")).toBe("fixed");
   });
 
-  test("the date changes only on tick, and only when the second does", () => {
-    const defaults = createDefaultHeaders(all, T0);
+  test("the date is the current second's, formatted when a response first needs it", () => {
+    let now = T0 + 250;
+    const defaults = createDefaultHeaders(all, () => now);
     const date = () => defaults.apply(new Response("x")).headers.get("date");
     expect(date()).toBe("Sun, 06 Nov 1994 08:49:37 GMT");
-    defaults.tick(T0 + 999);
+    now = T0 + 999;
     expect(date()).toBe("Sun, 06 Nov 1994 08:49:37 GMT");
-    defaults.tick(T0 + 1000);
+    now = T0 + 1000;
     expect(date()).toBe("Sun, 06 Nov 1994 08:49:38 GMT");
-    defaults.tick(T0 + 61_000);
+    now = T0 + 61_000;
     expect(date()).toBe("Sun, 06 Nov 1994 08:50:38 GMT");
+    // A clock set back (NTP stepping it) is followed, not ignored until it catches up.
+    now = T0 - 5000;
+    expect(date()).toBe("Sun, 06 Nov 1994 08:49:32 GMT");
+    now = T0 + 61_500;
     expect(defaults.entries()).toEqual([
       ["date", "Sun, 06 Nov 1994 08:50:38 GMT"],
       ["server", "tsuv"],
     ]);
   });
 
-  test("the date is not computed per request", () => {
-    const defaults = createDefaultHeaders(all, T0);
+  test("where the runtime dates responses, apply() reads no clock; entries() still dates them", () => {
+    let now = T0;
+    let reads = 0;
+    const defaults = createDefaultHeaders({ ...all, runtimeDate: true }, () => {
+      reads++;
+      return now;
+    });
+    reads = 0;
+    now = T0 + 3000;
+    const response = defaults.apply(new Response("x"));
+    expect(response.headers.get("server")).toBe("tsuv");
+    expect(response.headers.has("date")).toBe(false);
+    expect(reads).toBe(0);
+    expect(defaults.entries()[0]).toEqual(["date", "Sun, 06 Nov 1994 08:49:40 GMT"]);
+  });
+
+  test("the date is not formatted per request", () => {
+    const defaults = createDefaultHeaders(all, at(T0));
     const RealDate = globalThis.Date;
     let constructed = 0;
     globalThis.Date = class extends RealDate {
@@ -118,13 +142,13 @@ describe("default headers", () => {
   });
 
   test("the mutable path returns the same response", () => {
-    const defaults = createDefaultHeaders(all, T0);
+    const defaults = createDefaultHeaders(all, at(T0));
     const response = new Response("hi");
     expect(defaults.apply(response)).toBe(response);
   });
 
   test("a response with immutable headers is copied, body and status kept", async () => {
-    const defaults = createDefaultHeaders({ ...all, headers: [["x-a", "1"]] }, T0);
+    const defaults = createDefaultHeaders({ ...all, headers: [["x-a", "1"]] }, at(T0));
     const redirect = Response.redirect("http://example.com/next", 307);
     const out = defaults.apply(redirect);
     expect(out.status).toBe(307);
@@ -141,7 +165,7 @@ describe("default headers", () => {
   });
 
   test("an immutable response built here is copied too (headers frozen by hand)", async () => {
-    const defaults = createDefaultHeaders(all, T0);
+    const defaults = createDefaultHeaders(all, at(T0));
     const frozen = new Response("body", {
       status: 201,
       statusText: "Made",
@@ -169,12 +193,12 @@ describe("default headers", () => {
   });
 
   test("Response.error() is returned as is", () => {
-    const defaults = createDefaultHeaders(all, T0);
+    const defaults = createDefaultHeaders(all, at(T0));
     const error = Response.error();
     expect(defaults.apply(error)).toBe(error);
   });
 
   test("invalid custom header values are a usage error", () => {
-    expect(() => createDefaultHeaders({ ...all, headers: [["x-a", "a\nb"]] }, T0)).toThrow(UsageError);
+    expect(() => createDefaultHeaders({ ...all, headers: [["x-a", "a\nb"]] }, at(T0))).toThrow(UsageError);
   });
 });
