@@ -175,7 +175,8 @@ export function resolveConfig(
         `${unused.map((name) => `--${name}`).join(" and ")} ${unused.length > 1 ? "are" : "is"} not used: ${config.uds ? `tsuv listens on the unix socket --uds ${config.uds}` : `tsuv serves on the inherited socket --fd ${config.fd}`} and nothing else.`,
       );
   }
-  const keepAliveLimit = deps.runtime.capabilities.keepAliveLimitSeconds;
+  const idleTimeout = deps.runtime.capabilities.idleConnectionTimeout;
+  const keepAliveLimit = typeof idleTimeout === "object" ? idleTimeout.maxSeconds : null;
   if (keepAliveLimit !== null && config.timeoutKeepAlive > keepAliveLimit) {
     // Said, not refused: serving is still right. But a load balancer tuned to close idle
     // connections first (its idle timeout under this one, as AWS advises) now may not.
@@ -183,7 +184,7 @@ export function resolveConfig(
       `--timeout-keep-alive ${config.timeoutKeepAlive}: ${deps.runtime.displayName}'s server closes an idle connection after ${keepAliveLimit} s at most, so idle connections close after ${keepAliveLimit} s. A load balancer in front must close its idle connections first (its idle timeout under ${keepAliveLimit} s), or it may send a request on one as it closes and answer 502.`,
     );
   }
-  if (!deps.runtime.capabilities.closesIdleConnections && askedFor("timeout-keep-alive")) {
+  if (idleTimeout === "never" && askedFor("timeout-keep-alive")) {
     deps.warn?.(
       `--timeout-keep-alive has no effect on ${deps.runtime.displayName}: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).`,
     );

@@ -306,7 +306,11 @@ test("every duration option goes up to a timer's longest (24.8 days), from argv 
 });
 
 test("--timeout-keep-alive past what the runtime's server can keep (Bun: 255 s) is said, not refused", () => {
-  const bun = fakeRuntime({ name: "bun", displayName: "Bun", caps: { keepAliveLimitSeconds: 255 } });
+  const bun = fakeRuntime({
+    name: "bun",
+    displayName: "Bun",
+    caps: { idleConnectionTimeout: { maxSeconds: 255 } },
+  });
   const said = (argv: string[], on = bun) => warningsOf(argv, {}, on);
   expect(said(["a", "--timeout-keep-alive", "255"])).toEqual([]);
   expect(said(["a", "--timeout-keep-alive", "620"])).toEqual([
@@ -341,7 +345,7 @@ test("--host or --port given with --uds or --fd is said to be unused; $PORT is n
 });
 
 test("--timeout-keep-alive where the server has no idle timeout (Deno) is said, not refused", () => {
-  const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { closesIdleConnections: false } });
+  const deno = fakeRuntime({ name: "deno", displayName: "Deno", caps: { idleConnectionTimeout: "never" } });
   const said = (argv: string[], env: Record<string, string> = {}, on = deno) => warningsOf(argv, env, on);
   const noEffect =
     "--timeout-keep-alive has no effect on Deno: its server has no idle timeout, so a kept-alive connection stays open until the client closes it (denoland/deno#32497).";

@@ -41,16 +41,12 @@ export interface RuntimeCapabilities {
   /** The TLS server takes an OpenSSL cipher list (--ssl-ciphers); Deno.serve has no such option. */
   tlsCiphers: boolean;
   /**
-   * The longest --timeout-keep-alive the server can keep, in seconds; null for no bound. Bun.serve's
-   * idleTimeout is whole seconds up to 255. Node's keepAliveTimeout has none, and Deno.serve has no
-   * idle timeout at all (denoland/deno#32497).
+   * When the server closes a kept-alive connection left idle (--timeout-keep-alive): after any time
+   * it is given ("unbounded": Node's keepAliveTimeout), after at most `maxSeconds` (Bun.serve's
+   * idleTimeout is whole seconds up to 255), or never: Deno.serve has no idle timeout, so such a
+   * connection stays open until the client closes it (denoland/deno#32497).
    */
-  keepAliveLimitSeconds: number | null;
-  /**
-   * The server closes kept-alive connections that stay idle (--timeout-keep-alive). Deno.serve has
-   * no idle timeout: they stay open until the client closes them (denoland/deno#32497).
-   */
-  closesIdleConnections: boolean;
+  idleConnectionTimeout: "unbounded" | { maxSeconds: number } | "never";
   /**
    * The listen backlog the server keeps whatever --backlog says, by kind of socket; null where
    * --backlog is honoured. Bun.serve (and Bun's node:http, built on it) has no backlog option and
@@ -178,8 +174,7 @@ export function detectRuntime(): RuntimeInfo {
         peerAddressCheap: true,
         clientCertificates: "none",
         tlsCiphers: false,
-        keepAliveLimitSeconds: null,
-        closesIdleConnections: false,
+        idleConnectionTimeout: "never",
         fixedBacklog: { tcp: null, unix: 1024 },
         get respawn() {
           return denoPermissionFacts(deno).respawn;
@@ -208,8 +203,7 @@ export function detectRuntime(): RuntimeInfo {
         peerAddressCheap: false,
         clientCertificates: "required",
         tlsCiphers: true,
-        keepAliveLimitSeconds: BUN_MAX_IDLE_SECONDS,
-        closesIdleConnections: true,
+        idleConnectionTimeout: { maxSeconds: BUN_MAX_IDLE_SECONDS },
         fixedBacklog: { tcp: 512, unix: 512 },
         respawn: { ok: true, runtimeArgs: proc?.execArgv ?? [] },
         threadsDenied: null,
@@ -235,8 +229,7 @@ export function detectRuntime(): RuntimeInfo {
       peerAddressCheap: true,
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
-      keepAliveLimitSeconds: null,
-      closesIdleConnections: true,
+      idleConnectionTimeout: "unbounded",
       fixedBacklog: { tcp: null, unix: null },
       ...nodePermissionFacts(proc?.permission, proc?.execArgv ?? [], () =>
         Boolean(proc?.allowedNodeEnvironmentFlags.has("--allow-net")),
