@@ -16,8 +16,9 @@ import { isWorkerThread } from "./runtime/plumbing.ts";
 import { SERVER_TICK_MS, Server, type ServerOptions } from "./server.ts";
 
 /**
- * A process worker whose supervisor is gone exits within this long after noticing (at most 250 ms
- * later): it must not keep serving, unsupervised and with old code, so its drain is cut short.
+ * A process worker whose supervisor is gone exits within this long after noticing (as its IPC
+ * channel closes; on Deno at most ORPHAN_POLL_MS later, plumbing.ts): it must not keep serving,
+ * unsupervised and with old code, so its drain is cut short.
  */
 export const ORPHAN_EXIT_MS = 1000;
 

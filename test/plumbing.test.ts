@@ -15,9 +15,13 @@ import {
   CHILD_SOCKET_FD,
   createPlumbing,
   isWorkerThread,
+  ORPHAN_POLL_MS,
   ownCliEntry,
+  type ParentView,
   processCommand,
   respawnOwnEntry,
+  type StartPoll,
+  watchParent,
 } from "../src/runtime/plumbing.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
@@ -192,5 +196,88 @@ describe("threads", () => {
     await new Promise((done) => port.onExit(done));
     port.send({ type: "ping", id: 1 });
     port.kill();
+  });
+});
+
+describe("watchParent: a process worker notices that its supervisor is gone", () => {
+  /** node:process as watchParent sees it: a parent pid, the channel, its 'disconnect'. */
+  function fakeProcess(ppid = 100) {
+    const view = { connected: true, ppid, disconnect: undefined as (() => void) | undefined };
+    const process: ParentView = {
+      get connected() {
+        return view.connected;
+      },
+      get ppid() {
+        return view.ppid;
+      },
+      once(_event, listener) {
+        view.disconnect = listener;
+      },
+    };
+    return { view, process };
+  }
+  /** A poll the test runs by hand: `check()` is one tick of it. */
+  function fakePoll() {
+    const poll = { started: 0, stopped: 0, ms: 0, check: () => {} };
+    const start: StartPoll = (check, ms) => {
+      poll.started++;
+      poll.ms = ms;
+      poll.check = check;
+      return () => poll.stopped++;
+    };
+    return { poll, start };
+  }
+
+  test("without a poll (Node, Bun): the channel's 'disconnect' alone, and no timer at all", async () => {
+    const { view, process } = fakeProcess();
+    let fired = 0;
+    watchParent(process, 100, () => fired++, null);
+    view.ppid = 1; // re-parented: nothing looks at it
+    await Promise.resolve();
+    expect(fired).toBe(0);
+    view.disconnect?.();
+    view.disconnect?.();
+    expect(fired).toBe(1);
+  });
+
+  test("with a poll (Deno): re-parenting is seen at the next check, and the poll stops", () => {
+    const { view, process } = fakeProcess();
+    const { poll, start } = fakePoll();
+    let fired = 0;
+    watchParent(process, 100, () => fired++, start);
+    expect(poll).toMatchObject({ started: 1, ms: ORPHAN_POLL_MS });
+    poll.check();
+    expect(fired).toBe(0);
+    view.ppid = 1;
+    poll.check();
+    expect(fired).toBe(1);
+    expect(poll.stopped).toBe(1);
+    view.disconnect?.(); // a late 'disconnect' too: still once
+    expect(fired).toBe(1);
+  });
+
+  test("with a poll: a channel that closed without 'disconnect' is seen too", () => {
+    const { view, process } = fakeProcess();
+    const { poll, start } = fakePoll();
+    let fired = 0;
+    watchParent(process, 100, () => fired++, start);
+    view.connected = false;
+    poll.check();
+    expect(fired).toBe(1);
+  });
+
+  test("a parent gone before the watch began fires at once, with or without a poll", async () => {
+    for (const startPoll of [null, fakePoll().start]) {
+      const closed = fakeProcess();
+      closed.view.connected = false; // 'disconnect' came before the listener
+      let fired = 0;
+      watchParent(closed.process, 100, () => fired++, startPoll);
+      await Promise.resolve();
+      expect(fired).toBe(1);
+      const reparented = fakeProcess(1); // re-parented between the read of its parent and the watch
+      watchParent(reparented.process, 100, () => fired++, startPoll);
+      await Promise.resolve();
+      expect(fired).toBe(2);
+    }
   });
 });

@@ -258,8 +258,11 @@ async function fileUrl(absolutePath: string, info: RuntimeInfo): Promise<string>
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
   return {
-    // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
-    ...createPlumbing(info, { processBasics: denoProcessBasics(info) }),
+    ...createPlumbing(info, {
+      // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
+      processBasics: denoProcessBasics(info),
+      ipcMissesParentDeath: true,
+    }),
     info,
     serve: (options) => serve(info, options),
     importModule: async (absolutePath) => import(await fileUrl(absolutePath, info)),

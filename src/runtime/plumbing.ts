@@ -57,8 +57,11 @@ export const WORKER_BOOT_ENV = "TSUV_WORKER_BOOT";
 /** The fd a process worker finds its parent's listening socket on (stdio: 0-2, 3 = ipc, 4). */
 export const CHILD_SOCKET_FD = 4;
 
-/** How often a process worker checks that its parent is still its parent. */
-const ORPHAN_POLL_MS = 250;
+/**
+ * How often a process worker checks that its parent is still its parent, where the runtime's IPC
+ * channel may not say so (PlumbingOptions.ipcMissesParentDeath).
+ */
+export const ORPHAN_POLL_MS = 250;
 
 /** workerData key that marks a thread as a tsuv worker (and carries its boot). */
 const THREAD_BOOT_KEY = "tsuvWorkerBoot";
@@ -70,6 +73,16 @@ export interface PlumbingOptions {
   processCommand?: { file: string; args: string[] };
   /** pid, env, signals and exit. Default: node:process's (Node, Bun); Deno passes its own. */
   processBasics?: ProcessBasics;
+  /**
+   * The runtime's node:child_process may end a process worker's IPC channel without 'disconnect'
+   * when the parent dies, so the worker also polls its parent pid (ORPHAN_POLL_MS). Deno 2.9.6:
+   * the channel's read loop emits nothing when it ends on a read error rather than at EOF
+   * (denoland/deno#35961, open). Measured with 4 process workers and the parent SIGKILLed, no
+   * poll: Deno's workers stayed up for good in 2 of 6 idle starts and 2 of 5 under load, where
+   * Node 20, Node 24 and Bun 1.4.5 got 'disconnect' every time (15 starts each). The poll was a
+   * tenth of an idle process worker's CPU there (4 wakes a second).
+   */
+  ipcMissesParentDeath?: boolean;
 }
 
 export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
@@ -81,7 +94,8 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
       spawnProcess(options.processCommand ?? processCommand(info), boot, shared),
     supervisorChannel: () => {
       // Cached: the listeners it installs must be installed once.
-      if (channel === undefined) channel = threadChannel() ?? processChannel();
+      if (channel === undefined)
+        channel = threadChannel() ?? processChannel(options.ipcMissesParentDeath === true);
       return channel;
     },
   };
@@ -345,7 +359,7 @@ function threadChannel(): SupervisorChannel | null {
   };
 }
 
-function processChannel(): SupervisorChannel | null {
+function processChannel(pollParent: boolean): SupervisorChannel | null {
   const process = nodeProcess();
   const raw = process.env[WORKER_BOOT_ENV];
   if (raw === undefined || typeof process.send !== "function") return null;
@@ -367,25 +381,51 @@ function processChannel(): SupervisorChannel | null {
       });
     },
     onDisconnect(listener) {
-      let fired = false;
-      const fire = () => {
-        if (fired) return;
-        fired = true;
-        nodeTimers().clearInterval(poll);
-        listener();
-      };
-      process.once("disconnect", fire);
-      // Deno 2.9 does not always emit 'disconnect' when the parent is SIGKILLed (measured: about
-      // one child in three stayed up), so also watch for being re-parented (to init or a subreaper).
-      const orphaned = () => process.connected === false || process.ppid !== parent;
-      const poll = nodeTimers().setInterval(() => {
-        if (orphaned()) fire();
-      }, ORPHAN_POLL_MS);
-      poll.unref();
-      // Gone already (a supervisor killed while this worker started): 'disconnect' was emitted
-      // before the listener above, and the poll alone would see no change. Such a worker stayed up
-      // for good, serving on the inherited socket (a Node 20 worker, found after a full test run).
-      if (orphaned()) queueMicrotask(fire);
+      watchParent(process, parent, listener, pollParent ? unrefInterval : null);
     },
   };
+}
+
+/** What watchParent reads of node:process (a fake in tests). */
+export interface ParentView {
+  readonly connected: boolean;
+  readonly ppid: number;
+  once(event: "disconnect", listener: () => void): unknown;
+}
+
+/** Run `check` every `ms` without keeping the process alive; returns what stops it. */
+export type StartPoll = (check: () => void, ms: number) => () => void;
+
+function unrefInterval(check: () => void, ms: number): () => void {
+  const timers = nodeTimers();
+  const timer = timers.setInterval(check, ms);
+  timer.unref();
+  return () => timers.clearInterval(timer);
+}
+
+/**
+ * Call `listener` once when this process worker loses its parent: the IPC channel's 'disconnect'
+ * and, with `startPoll`, a check every ORPHAN_POLL_MS for being re-parented (to init or a subreaper).
+ */
+export function watchParent(
+  process: ParentView,
+  parent: number,
+  listener: () => void,
+  startPoll: StartPoll | null,
+): void {
+  let fired = false;
+  let stopPoll: (() => void) | undefined;
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    stopPoll?.();
+    listener();
+  };
+  process.once("disconnect", fire);
+  const orphaned = () => process.connected === false || process.ppid !== parent;
+  if (startPoll) stopPoll = startPoll(() => orphaned() && fire(), ORPHAN_POLL_MS);
+  // Gone already (a supervisor killed while this worker started): 'disconnect' was emitted
+  // before the listener above, and neither it nor a poll would see a change. Such a worker stayed
+  // up for good, serving on the inherited socket (a Node 20 worker, found after a full test run).
+  if (orphaned()) queueMicrotask(fire);
 }
