@@ -17,7 +17,7 @@ import { SERVER_TICK_MS, Server, type ServerOptions } from "./server.ts";
 
 /**
  * A process worker whose supervisor is gone exits within this long after noticing (as its IPC
- * channel closes; on Deno at most ORPHAN_POLL_MS later, plumbing.ts): it must not keep serving,
+ * channel closes, or on Deno its parent pipe: plumbing.ts, watchParent): it must not keep serving,
  * unsupervised and with old code, so its drain is cut short.
  */
 export const ORPHAN_EXIT_MS = 1000;

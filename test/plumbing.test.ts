@@ -4,26 +4,27 @@
  * exit) are tested beside the supervisors, as the seed tests its Thread class.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { deno, ROOT } from "../scripts/tools.mjs";
 import type { WorkerMessage } from "../src/runtime/adapter.ts";
 import { detectRuntime } from "../src/runtime/detect.ts";
 import {
   CHILD_SOCKET_FD,
   createPlumbing,
   isWorkerThread,
-  ORPHAN_POLL_MS,
   ownCliEntry,
   type ParentView,
   processCommand,
   respawnOwnEntry,
-  type StartPoll,
   watchParent,
 } from "../src/runtime/plumbing.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
+import { processAlive } from "./helpers/tsuv.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/workers/${name}`, import.meta.url));
 
@@ -126,9 +127,10 @@ describe("ownCliEntry: what the library's workers run (never the caller's script
 });
 
 describe("spawnProcess", () => {
-  async function report(shared: { fd: number } | null, argv: string[]) {
+  async function report(shared: { fd: number } | null, argv: string[], parentPipe = false) {
     const plumbing = createPlumbing(detectRuntime(), {
       processCommand: { file: process.execPath, args: [fixture("boot-echo.ts")] },
+      ...(parentPipe ? { parentPipeEnd: async () => {} } : {}),
     });
     const listen = { kind: "tcp", host: "127.0.0.1", port: 5, reusePort: true } as const;
     const port = plumbing.spawnProcess(
@@ -140,8 +142,9 @@ describe("spawnProcess", () => {
     expect(code).toBe(0);
     if (message.type !== "fatal") throw new Error("unexpected message");
     return JSON.parse(message.message) as {
-      boot: { argv: string[]; listen: unknown };
+      boot: { argv: string[]; listen: unknown; parentPipe?: boolean };
       inode: number | null;
+      stdinIsPipe: boolean;
       envLeft: string | null;
       argv: string[];
     };
@@ -170,6 +173,49 @@ describe("spawnProcess", () => {
     const got = await report(null, ["main:app"]);
     expect(got.boot.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 5, reusePort: true });
   });
+
+  test("where the runtime reads a parent pipe (Deno), stdin is one and the boot says so; elsewhere neither", async () => {
+    const piped = await report(null, ["main:app"], true);
+    expect(piped.stdinIsPipe).toBe(true);
+    expect(piped.boot.parentPipe).toBe(true);
+    const plain = await report(null, ["main:app"]);
+    expect(plain.stdinIsPipe).toBe(false);
+    expect(plain.boot.parentPipe).toBeUndefined();
+  });
+
+  test("Deno: a child reading its parent pipe with stdinEnd() sees it end when the parent is SIGKILLed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-pipe-"));
+    const marker = join(dir, "gone");
+    // Deno on both sides, as a Deno supervisor and its workers are.
+    const run = [deno(), "run", "-A", `--config=${join(ROOT, "deno.json")}`];
+    const parent = spawn(
+      run[0] as string,
+      [...run.slice(1), fixture("pipe-parent.ts"), ...run, fixture("pipe-child.ts"), marker],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let childPid: number | undefined;
+    try {
+      childPid = await new Promise<number>((done, fail) => {
+        let out = "";
+        parent.stdout?.on("data", (chunk) => {
+          out += String(chunk);
+          const match = out.match(/child (\d+)/);
+          if (match) done(Number(match[1]));
+        });
+        setTimeout(() => fail(new Error(`no child pid: ${out}`)), 10_000);
+      });
+      await Bun.sleep(500); // the child's read is waiting
+      expect(existsSync(marker)).toBe(false);
+      process.kill(parent.pid as number, "SIGKILL");
+      const deadline = Date.now() + 3000;
+      while (!existsSync(marker) && Date.now() < deadline) await Bun.sleep(20);
+      expect(existsSync(marker)).toBe(true);
+    } finally {
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
+      if (childPid !== undefined && processAlive(childPid)) process.kill(childPid, "SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 
   test("a command that cannot start reports an exit instead of throwing", async () => {
     const plumbing = createPlumbing(detectRuntime(), {
@@ -216,23 +262,21 @@ describe("watchParent: a process worker notices that its supervisor is gone", ()
     };
     return { view, process };
   }
-  /** A poll the test runs by hand: `check()` is one tick of it. */
-  function fakePoll() {
-    const poll = { started: 0, stopped: 0, ms: 0, check: () => {} };
-    const start: StartPoll = (check, ms) => {
-      poll.started++;
-      poll.ms = ms;
-      poll.check = check;
-      return () => poll.stopped++;
-    };
-    return { poll, start };
+  /** A parent pipe the test ends by hand. */
+  function fakePipe() {
+    let end: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    const ended = new Promise<void>((done, failed) => {
+      end = done;
+      fail = failed;
+    });
+    return { ended, end: () => end(), fail: (error: Error) => fail(error) };
   }
 
-  test("without a poll (Node, Bun): the channel's 'disconnect' alone, and no timer at all", async () => {
+  test("Node, Bun: the channel's 'disconnect' alone, once", async () => {
     const { view, process } = fakeProcess();
     let fired = 0;
     watchParent(process, 100, () => fired++, null);
-    view.ppid = 1; // re-parented: nothing looks at it
     await Promise.resolve();
     expect(fired).toBe(0);
     view.disconnect?.();
@@ -240,44 +284,40 @@ describe("watchParent: a process worker notices that its supervisor is gone", ()
     expect(fired).toBe(1);
   });
 
-  test("with a poll (Deno): re-parenting is seen at the next check, and the poll stops", () => {
+  test("Deno: the parent pipe's end is enough (no 'disconnect' came), and a late 'disconnect' adds nothing", async () => {
     const { view, process } = fakeProcess();
-    const { poll, start } = fakePoll();
+    const pipe = fakePipe();
     let fired = 0;
-    watchParent(process, 100, () => fired++, start);
-    expect(poll).toMatchObject({ started: 1, ms: ORPHAN_POLL_MS });
-    poll.check();
+    watchParent(process, 100, () => fired++, pipe.ended);
+    await Bun.sleep(0);
     expect(fired).toBe(0);
-    view.ppid = 1;
-    poll.check();
+    pipe.end();
+    await Bun.sleep(0);
     expect(fired).toBe(1);
-    expect(poll.stopped).toBe(1);
-    view.disconnect?.(); // a late 'disconnect' too: still once
+    view.disconnect?.();
     expect(fired).toBe(1);
   });
 
-  test("with a poll: a channel that closed without 'disconnect' is seen too", () => {
-    const { view, process } = fakeProcess();
-    const { poll, start } = fakePoll();
+  test("Deno: a pipe that fails is its end too", async () => {
+    const { process } = fakeProcess();
+    const pipe = fakePipe();
     let fired = 0;
-    watchParent(process, 100, () => fired++, start);
-    view.connected = false;
-    poll.check();
+    watchParent(process, 100, () => fired++, pipe.ended);
+    pipe.fail(new Error("EBADF"));
+    await Bun.sleep(0);
     expect(fired).toBe(1);
   });
 
-  test("a parent gone before the watch began fires at once, with or without a poll", async () => {
-    for (const startPoll of [null, fakePoll().start]) {
-      const closed = fakeProcess();
-      closed.view.connected = false; // 'disconnect' came before the listener
-      let fired = 0;
-      watchParent(closed.process, 100, () => fired++, startPoll);
-      await Promise.resolve();
-      expect(fired).toBe(1);
-      const reparented = fakeProcess(1); // re-parented between the read of its parent and the watch
-      watchParent(reparented.process, 100, () => fired++, startPoll);
-      await Promise.resolve();
-      expect(fired).toBe(2);
-    }
+  test("a parent gone before the watch began fires at once", async () => {
+    const closed = fakeProcess();
+    closed.view.connected = false; // 'disconnect' came before the listener
+    let fired = 0;
+    watchParent(closed.process, 100, () => fired++, null);
+    await Promise.resolve();
+    expect(fired).toBe(1);
+    const reparented = fakeProcess(1); // re-parented between the read of its parent and the watch
+    watchParent(reparented.process, 100, () => fired++, fakePipe().ended);
+    await Promise.resolve();
+    expect(fired).toBe(2);
   });
 });

@@ -293,6 +293,12 @@ export interface WorkerBoot {
    * rest would only repeat them, four times over under --workers 4. Absent: say them.
    */
   appWarnings?: boolean;
+  /**
+   * A process worker's stdin is a pipe from its supervisor that nothing is written to: its end
+   * (the supervisor's copy closed as it died) tells the worker its parent is gone, where the IPC
+   * channel may not (PlumbingOptions.parentPipeEnd).
+   */
+  parentPipe?: boolean;
 }
 
 /** A supervisor's handle on one worker, thread or process: the same shape for both. */

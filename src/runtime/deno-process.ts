@@ -23,6 +23,7 @@ interface DenoProcessApi {
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
   readTextFileSync(path: string): string;
+  stdin: { read(buffer: Uint8Array): Promise<number | null> };
 }
 declare const Deno: DenoProcessApi;
 
@@ -67,6 +68,20 @@ export function denoProcessBasics(info: RuntimeInfo): ProcessBasics {
     exit: (code: number) => nodeProcess().exit(code),
     after: webTimerAfter,
   };
+}
+
+/**
+ * Resolves once stdin reads its end: a process worker's stdin is a pipe its supervisor never writes
+ * to (WorkerBoot.parentPipe), so its end means the supervisor is gone (plumbing.ts, parentPipeEnd).
+ * A read that fails (the pipe broken) says the same. Waiting costs no wake-ups.
+ */
+export async function stdinEnd(): Promise<void> {
+  const buffer = new Uint8Array(64);
+  try {
+    while ((await Deno.stdin.read(buffer)) !== null) {}
+  } catch {
+    // An error on the pipe is its end too.
+  }
 }
 
 /**

@@ -39,7 +39,7 @@ import type {
 import { countCalls } from "./count-calls.ts";
 import { denoAppConfigWarning } from "./deno-config.ts";
 import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
-import { denoProcessBasics } from "./deno-process.ts";
+import { denoProcessBasics, stdinEnd } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, reserveNative } from "./native-listen.ts";
@@ -261,7 +261,7 @@ export function createAdapter(): RuntimeAdapter {
     ...createPlumbing(info, {
       // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
       processBasics: denoProcessBasics(info),
-      ipcMissesParentDeath: true,
+      parentPipeEnd: stdinEnd,
     }),
     info,
     serve: (options) => serve(info, options),

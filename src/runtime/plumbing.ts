@@ -41,9 +41,8 @@ type WorkerThreadsModule = typeof import("node:worker_threads");
 const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
 /**
  * node:process (builtin.ts) too: Deno's adapter brings its own pid, env, signals and exit
- * (deno-process.ts), so that a single server on Deno loads no node:* module; node:timers for unref().
+ * (deno-process.ts), so that a single server on Deno loads no node:* module.
  */
-const nodeTimers = lazyBuiltin<typeof import("node:timers")>("node:timers");
 /** node:url for ownCliEntry's path, only when the library's run() re-runs tsuv. */
 const nodeUrl = lazyBuiltin<typeof import("node:url")>("node:url");
 
@@ -57,12 +56,6 @@ export const WORKER_BOOT_ENV = "TSUV_WORKER_BOOT";
 /** The fd a process worker finds its parent's listening socket on (stdio: 0-2, 3 = ipc, 4). */
 export const CHILD_SOCKET_FD = 4;
 
-/**
- * How often a process worker checks that its parent is still its parent, where the runtime's IPC
- * channel may not say so (PlumbingOptions.ipcMissesParentDeath).
- */
-export const ORPHAN_POLL_MS = 250;
-
 /** workerData key that marks a thread as a tsuv worker (and carries its boot). */
 const THREAD_BOOT_KEY = "tsuvWorkerBoot";
 
@@ -74,15 +67,18 @@ export interface PlumbingOptions {
   /** pid, env, signals and exit. Default: node:process's (Node, Bun); Deno passes its own. */
   processBasics?: ProcessBasics;
   /**
-   * The runtime's node:child_process may end a process worker's IPC channel without 'disconnect'
-   * when the parent dies, so the worker also polls its parent pid (ORPHAN_POLL_MS). Deno 2.9.6:
-   * the channel's read loop emits nothing when it ends on a read error rather than at EOF
-   * (denoland/deno#35961, open). Measured with 4 process workers and the parent SIGKILLed, no
-   * poll: Deno's workers stayed up for good in 2 of 6 idle starts and 2 of 5 under load, where
-   * Node 20, Node 24 and Bun 1.4.5 got 'disconnect' every time (15 starts each). The poll was a
-   * tenth of an idle process worker's CPU there (4 wakes a second).
+   * Given where the runtime's node:child_process may end a process worker's IPC channel without
+   * 'disconnect' when the parent dies: the supervisor then gives each process worker a pipe as its
+   * stdin (WorkerBoot.parentPipe), and this resolves once the worker reads that pipe's end. Deno
+   * 2.9.6: the channel's read loop says nothing when it ends on a read error (ECONNRESET: the
+   * parent died with the worker's heartbeats unread) rather than at EOF (denoland/deno#35961,
+   * open). Measured with 4 process workers and the parent SIGKILLed, without a check of its own:
+   * Deno's workers stayed up for good in 2 of 6 idle starts and 2 of 5 under load, where Node 20,
+   * Node 24 and Bun 1.4.5 got 'disconnect' every time (15 starts each). A pipe's end costs nothing
+   * while it waits, where polling the parent pid four times a second was a tenth of an idle process
+   * worker's CPU.
    */
-  ipcMissesParentDeath?: boolean;
+  parentPipeEnd?: () => Promise<void>;
 }
 
 export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
@@ -91,11 +87,10 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
     ...(options.processBasics ?? nodeProcessBasics(info)),
     startThread: (boot) => startThread(options.threadEntry ?? defaultThreadEntry(), boot, info),
     spawnProcess: (boot, shared) =>
-      spawnProcess(options.processCommand ?? processCommand(info), boot, shared),
+      spawnProcess(options.processCommand ?? processCommand(info), boot, shared, !!options.parentPipeEnd),
     supervisorChannel: () => {
       // Cached: the listeners it installs must be installed once.
-      if (channel === undefined)
-        channel = threadChannel() ?? processChannel(options.ipcMissesParentDeath === true);
+      if (channel === undefined) channel = threadChannel() ?? processChannel(options.parentPipeEnd);
       return channel;
     },
   };
@@ -297,11 +292,14 @@ function spawnProcess(
   command: { file: string; args: string[] },
   boot: WorkerBoot,
   shared: SharedSocket | null,
+  /** Give the child a pipe as stdin whose end tells it this process died (WorkerBoot.parentPipe). */
+  parentPipe: boolean,
 ): WorkerPort {
   const events = new PortEvents();
   // The parent-bound socket travels as an inherited fd; the child sees it as CHILD_SOCKET_FD.
   const childBoot: WorkerBoot = shared ? { ...boot, listen: { kind: "fd", fd: CHILD_SOCKET_FD } } : boot;
-  const stdio: StdioOptions = ["ignore", "inherit", "inherit", "ipc"];
+  if (parentPipe) childBoot.parentPipe = true;
+  const stdio: StdioOptions = [parentPipe ? "pipe" : "ignore", "inherit", "inherit", "ipc"];
   if (shared) stdio.push(shared.fd);
   let child: ChildProcess;
   try {
@@ -315,6 +313,8 @@ function spawnProcess(
     queueMicrotask(() => events.exit(null));
     return { pid: undefined, send() {}, onMessage() {}, onExit: (l) => events.onExit(l), kill() {} };
   }
+  // Never written to: it is held open until this process dies. An error (the child gone) is its exit's news.
+  child.stdin?.on("error", () => {});
   child.on("message", (message) => events.message(message));
   child.on("exit", (code) => events.exit(code));
   // A failed spawn (ENOENT, EAGAIN) reports 'error' and may never report 'exit'.
@@ -359,7 +359,7 @@ function threadChannel(): SupervisorChannel | null {
   };
 }
 
-function processChannel(pollParent: boolean): SupervisorChannel | null {
+function processChannel(parentPipeEnd: (() => Promise<void>) | undefined): SupervisorChannel | null {
   const process = nodeProcess();
   const raw = process.env[WORKER_BOOT_ENV];
   if (raw === undefined || typeof process.send !== "function") return null;
@@ -381,7 +381,8 @@ function processChannel(pollParent: boolean): SupervisorChannel | null {
       });
     },
     onDisconnect(listener) {
-      watchParent(process, parent, listener, pollParent ? unrefInterval : null);
+      const pipeEnd = boot.parentPipe && parentPipeEnd ? parentPipeEnd() : null;
+      watchParent(process, parent, listener, pipeEnd);
     },
   };
 }
@@ -393,39 +394,27 @@ export interface ParentView {
   once(event: "disconnect", listener: () => void): unknown;
 }
 
-/** Run `check` every `ms` without keeping the process alive; returns what stops it. */
-export type StartPoll = (check: () => void, ms: number) => () => void;
-
-function unrefInterval(check: () => void, ms: number): () => void {
-  const timers = nodeTimers();
-  const timer = timers.setInterval(check, ms);
-  timer.unref();
-  return () => timers.clearInterval(timer);
-}
-
 /**
  * Call `listener` once when this process worker loses its parent: the IPC channel's 'disconnect'
- * and, with `startPoll`, a check every ORPHAN_POLL_MS for being re-parented (to init or a subreaper).
+ * and, where given, the end of the parent's pipe (PlumbingOptions.parentPipeEnd).
  */
 export function watchParent(
   process: ParentView,
   parent: number,
   listener: () => void,
-  startPoll: StartPoll | null,
+  pipeEnd: Promise<void> | null,
 ): void {
   let fired = false;
-  let stopPoll: (() => void) | undefined;
   const fire = () => {
     if (fired) return;
     fired = true;
-    stopPoll?.();
     listener();
   };
   process.once("disconnect", fire);
+  pipeEnd?.then(fire, fire);
   const orphaned = () => process.connected === false || process.ppid !== parent;
-  if (startPoll) stopPoll = startPoll(() => orphaned() && fire(), ORPHAN_POLL_MS);
   // Gone already (a supervisor killed while this worker started): 'disconnect' was emitted
-  // before the listener above, and neither it nor a poll would see a change. Such a worker stayed
-  // up for good, serving on the inherited socket (a Node 20 worker, found after a full test run).
+  // before the listener above, and would never come again. Such a worker stayed up for good,
+  // serving on the inherited socket (a Node 20 worker, found after a full test run).
   if (orphaned()) queueMicrotask(fire);
 }
