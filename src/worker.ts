@@ -97,7 +97,8 @@ export async function runWorker(adapter: RuntimeAdapter, deps: WorkerDeps = {}):
     inThread: thread,
     appWarnings: channel.boot.appWarnings !== false,
     hooks: {
-      onTick: heartbeat,
+      // A thread's heartbeats come from the server's tick; a process worker's with its pongs (speak()).
+      onTick: thread ? heartbeat : undefined,
       onReady: (address) => channel.send({ type: "ready", address }),
     },
   };
@@ -148,25 +149,20 @@ function speak(
   thread: boolean,
   beats: BeatState,
 ): () => void {
+  const intervalMs = heartbeatIntervalMs(config.timeoutWorkerHealthcheck);
+  const beat = thread
+    ? threadBeats(channel, server, beats, intervalMs)
+    : processBeats(channel, server, beats, intervalMs);
   channel.onMessage((message) => {
-    if (message.type === "ping") channel.send({ type: "pong", id: message.id });
-    else if (message.type === "stop") server.requestShutdown(false, message.retire === true);
+    if (message.type === "ping") {
+      channel.send({ type: "pong", id: message.id });
+      beat.pinged();
+    } else if (message.type === "stop") server.requestShutdown(false, message.retire === true);
     else if (message.type === "shed") {
       beats.sheds++;
       server.shed?.(message.count);
     }
   });
-  // The server's own tick sends one heartbeat a second while it serves. This timer sends them
-  // while it does not (the app's import and startup hook, a drain) and, for healthcheck timeouts
-  // short enough to want more than one a second, all the time. Beside a beating tick it stays
-  // quiet: two heartbeats a second were a fifth of an idle process worker's wakes.
-  const intervalMs = heartbeatIntervalMs(config.timeoutWorkerHealthcheck);
-  const tickCovers = intervalMs >= SERVER_TICK_MS;
-  const timer = setInterval(() => {
-    const last = beats.tickBeatAt;
-    if (tickCovers && last !== undefined && performance.now() - last < SERVER_TICK_MS * 1.5) return;
-    sendHeartbeat(channel, server, beats);
-  }, intervalMs);
   const unsubscribe: (() => void)[] = [];
   if (!thread) {
     // Ctrl+C reaches the whole process group: stop as the supervisor will ask; a second Ctrl+C forces.
@@ -191,8 +187,68 @@ function speak(
     }, ORPHAN_EXIT_MS);
   });
   return () => {
-    clearInterval(timer);
+    beat.stop();
     for (const off of unsubscribe) off();
+  };
+}
+
+/** Who sends a worker's heartbeats besides the server's tick (a thread's) or its pongs (a process's). */
+interface BeatTimer {
+  /** A ping came (and its pong went). */
+  pinged(): void;
+  stop(): void;
+}
+
+/**
+ * A thread worker: the server's own tick sends one heartbeat a second while it serves. This timer
+ * sends them while it does not (the app's import and startup hook, a drain) and, for healthcheck
+ * timeouts short enough to want more than one a second, all the time. Beside a beating tick it
+ * stays quiet.
+ */
+function threadBeats(
+  channel: SupervisorChannel,
+  server: WorkerServer,
+  beats: BeatState,
+  intervalMs: number,
+): BeatTimer {
+  const tickCovers = intervalMs >= SERVER_TICK_MS;
+  const timer = setInterval(() => {
+    const last = beats.tickBeatAt;
+    if (tickCovers && last !== undefined && performance.now() - last < SERVER_TICK_MS * 1.5) return;
+    sendHeartbeat(channel, server, beats);
+  }, intervalMs);
+  return { pinged() {}, stop: () => clearInterval(timer) };
+}
+
+/**
+ * A process worker: its supervisor pings it every 0.5 s while it serves, and each ping wakes its
+ * event loop anyway, so a heartbeat that is due goes out with the pong, and the timer, pushed back
+ * by every ping, fires only while no pings come (the app's import and startup hook, a drain, an
+ * orphan). An idle process worker used to wake for a tick and a timer of its own besides: three
+ * wakes a second where two do.
+ */
+function processBeats(
+  channel: SupervisorChannel,
+  server: WorkerServer,
+  beats: BeatState,
+  intervalMs: number,
+): BeatTimer {
+  let lastBeat = Number.NEGATIVE_INFINITY;
+  const beat = () => {
+    lastBeat = performance.now();
+    sendHeartbeat(channel, server, beats);
+  };
+  const timer = setTimeout(function quiet() {
+    beat();
+    timer.refresh();
+  }, intervalMs);
+  return {
+    pinged() {
+      // Three quarters: with pings 0.5 s apart, every other one carries a heartbeat (one a second).
+      if (performance.now() - lastBeat >= intervalMs * 0.75) beat();
+      timer.refresh();
+    },
+    stop: () => clearTimeout(timer),
   };
 }
 

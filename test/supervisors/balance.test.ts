@@ -122,12 +122,20 @@ test.each([true, false])(
   async (thread) => {
     let open = 40;
     const worker = fakeWorker({ thread, fd: 3, connections: () => open });
-    worker.serverOptions()?.hooks?.onTick?.();
+    // A thread's heartbeat comes from the server's tick; a process worker's with a pong, at most
+    // one per 0.75 s (src/worker.ts processBeats).
+    let pings = 0;
+    const beat = async () => {
+      if (thread) return worker.serverOptions()?.hooks?.onTick?.();
+      if (pings > 0) await Bun.sleep(800);
+      worker.deliver({ type: "ping", id: ++pings });
+    };
+    await beat();
     expect(worker.sent.at(-1)).toEqual({ type: "heartbeat", connections: 40, sheds: 0 });
     worker.deliver({ type: "shed", count: 15 });
     expect(worker.sheds).toEqual([15]);
     open = 25;
-    worker.serverOptions()?.hooks?.onTick?.();
+    await beat();
     expect(worker.sent.at(-1)).toEqual({ type: "heartbeat", connections: 25, sheds: 1 });
     worker.deliver({ type: "stop" });
     worker.finish(0);
