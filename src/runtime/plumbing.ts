@@ -36,13 +36,11 @@ type WorkerThreadsModule = typeof import("node:worker_threads");
 /**
  * node:child_process and node:worker_threads are loaded on first use (builtin.ts): a single server
  * never starts a worker and its main thread never needs them (Bun 1.4.5: ~2-3 ms for child_process
- * and ~3-10 ms for worker_threads at start-up; Deno 2.9: ~3.5 ms together).
+ * and ~3-10 ms for worker_threads at start-up; Deno 2.9: ~3.5 ms together). node:process too:
+ * Deno's adapter brings its own pid, env, signals and exit (deno-process.ts), so that a single
+ * server on Deno loads no node:* module.
  */
 const workerThreads = lazyBuiltin<WorkerThreadsModule>("node:worker_threads");
-/**
- * node:process (builtin.ts) too: Deno's adapter brings its own pid, env, signals and exit
- * (deno-process.ts), so that a single server on Deno loads no node:* module.
- */
 /** node:url for ownCliEntry's path, only when the library's run() re-runs tsuv. */
 const nodeUrl = lazyBuiltin<typeof import("node:url")>("node:url");
 
@@ -297,8 +295,11 @@ function spawnProcess(
 ): WorkerPort {
   const events = new PortEvents();
   // The parent-bound socket travels as an inherited fd; the child sees it as CHILD_SOCKET_FD.
-  const childBoot: WorkerBoot = shared ? { ...boot, listen: { kind: "fd", fd: CHILD_SOCKET_FD } } : boot;
-  if (parentPipe) childBoot.parentPipe = true;
+  const childBoot: WorkerBoot = {
+    ...boot,
+    ...(shared ? { listen: { kind: "fd", fd: CHILD_SOCKET_FD } } : {}),
+    ...(parentPipe ? { parentPipe: true } : {}),
+  };
   const stdio: StdioOptions = [parentPipe ? "pipe" : "ignore", "inherit", "inherit", "ipc"];
   if (shared) stdio.push(shared.fd);
   let child: ChildProcess;
