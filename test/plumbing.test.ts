@@ -24,7 +24,7 @@ import {
   watchParent,
 } from "../src/runtime/plumbing.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
-import { processAlive } from "./helpers/tsuv.ts";
+import { printedChildPid, processAlive } from "./helpers/tsuv.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/workers/${name}`, import.meta.url));
 
@@ -195,15 +195,7 @@ describe("spawnProcess", () => {
     );
     let childPid: number | undefined;
     try {
-      childPid = await new Promise<number>((done, fail) => {
-        let out = "";
-        parent.stdout?.on("data", (chunk) => {
-          out += String(chunk);
-          const match = out.match(/child (\d+)/);
-          if (match) done(Number(match[1]));
-        });
-        setTimeout(() => fail(new Error(`no child pid: ${out}`)), 10_000);
-      });
+      childPid = await printedChildPid(parent);
       await Bun.sleep(500); // the child's read is waiting
       expect(existsSync(marker)).toBe(false);
       process.kill(parent.pid as number, "SIGKILL");

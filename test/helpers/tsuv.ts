@@ -84,6 +84,25 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The pid a fixture parent prints on its stdout as `child PID` once its child started
+ * (test/fixtures/workers: orphan-parent.ts, pipe-parent.ts). The parent must have stdout piped.
+ */
+export function printedChildPid(
+  parent: { stdout: NodeJS.ReadableStream | null },
+  timeoutMs = 10_000,
+): Promise<number> {
+  return new Promise<number>((done, fail) => {
+    let out = "";
+    parent.stdout?.on("data", (chunk) => {
+      out += String(chunk);
+      const match = out.match(/child (\d+)/);
+      if (match) done(Number(match[1]));
+    });
+    setTimeout(() => fail(new Error(`no child pid: ${out}`)), timeoutMs);
+  });
+}
+
 /** One request on a fresh connection (`connection: close`): the body of a 2xx, else null (error or timeout). */
 export async function getBody(base: string, path: string, timeoutMs = 10_000): Promise<string | null> {
   try {

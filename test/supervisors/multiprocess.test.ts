@@ -16,7 +16,7 @@ import { createPlumbing } from "../../src/runtime/plumbing.ts";
 import { Multiprocess, processShutdownTimeout } from "../../src/supervisors/multiprocess.ts";
 import type { WorkerHandle } from "../../src/supervisors/worker-handle.ts";
 import { fakeRuntime } from "../helpers/fake-runtime.ts";
-import { processAlive } from "../helpers/tsuv.ts";
+import { printedChildPid, processAlive } from "../helpers/tsuv.ts";
 import { fakeWorker } from "./fake-worker.ts";
 import { settle } from "./fakes.ts";
 import * as shared from "./worker-class-suite.ts";
@@ -174,15 +174,7 @@ describe("process twins of the seed's Thread tests", () => {
       stdio: ["ignore", "pipe", "inherit"],
     });
     pids.push(parent.pid as number);
-    const childPid = await new Promise<number>((done, fail) => {
-      let out = "";
-      parent.stdout?.on("data", (chunk) => {
-        out += String(chunk);
-        const match = out.match(/child (\d+)/);
-        if (match) done(Number(match[1]));
-      });
-      setTimeout(() => fail(new Error(`no child pid: ${out}`)), 10_000);
-    });
+    const childPid = await printedChildPid(parent);
     pids.push(childPid);
     process.kill(parent.pid as number, "SIGKILL");
     const killedAt = performance.now();
