@@ -95,7 +95,7 @@ interface Handling {
 /** With no --timeout-graceful-shutdown, a drain still ends: uvicorn users hit endless hangs here. */
 export const DEFAULT_DRAIN_CAP_SECONDS = 30;
 /**
- * The main loop's period in a worker: its heartbeat, once a second. uvicorn wakes every 0.1 s to
+ * The main loop's period in a thread worker: its heartbeat, once a second. uvicorn wakes every 0.1 s to
  * look at should_exit and refreshes its date header on every tenth wake; here a stop wakes the loop
  * itself (requestShutdown), and the date keeps itself (default-headers.ts), so a single server
  * sets no timer. The nine other wakes were most of an idle server's CPU: one server, idle for 20 s,
@@ -490,7 +490,7 @@ export class Server {
   }
 
   /**
-   * Wait for a stop; with an onTick hook (a worker's heartbeat), tick once a second meanwhile. A
+   * Wait for a stop; with an onTick hook (a thread worker's heartbeat), tick once a second meanwhile. A
    * single server has nothing to do on a timer (the date header keeps itself: default-headers.ts),
    * so it sleeps until asked to stop: an idle uvicorn wakes ten times a second, and tsuv's servers
    * woke once (Deno 2.9.6 spends ~0.6 ms of CPU on each timer's wake).

@@ -10,7 +10,7 @@
  *
  * It cannot be cleared: cancelling only keeps the callback from running, and until its time comes
  * the timer holds the event loop open (Deno 2.9.6 refs it). So it serves short timers only: the
- * server's once-a-second tick in a worker and the access log's flush; never a long deadline.
+ * server's once-a-second tick in a thread worker and the access log's flush; never a long deadline.
  */
 export function webTimerAfter(ms: number, callback: () => void): () => void {
   let live = true;
