@@ -124,19 +124,32 @@ export function createRequestHandler(
     return adopted ? finish(request, info, adopted, late) : fail(request, info, notAResponse(value));
   };
 
-  /** The app answered with a promise: tracked in flight until it settles. */
+  /**
+   * The app answered with a promise: tracked in flight until it settles. The adapter's own work
+   * around the wait runs in this one (RequestInfo.awaiting/answered), not in a promise it would
+   * chain on ours: on Bun that second promise cost ~1,300 instructions per async request.
+   */
   const settleLater = (request: Request, info: RequestInfo, result: Promise<Response>): Promise<Response> => {
     const entry = inFlight.add(request);
+    if (info.awaiting !== undefined) info.awaiting();
     return result.then(
       (response) => {
         inFlight.delete(entry);
-        return response instanceof Response || (nativeUpgrades && info.upgraded)
-          ? finish(request, info, response, true)
-          : notNative(request, info, response, true);
+        try {
+          return response instanceof Response || (nativeUpgrades && info.upgraded)
+            ? finish(request, info, response, true)
+            : notNative(request, info, response, true);
+        } finally {
+          if (info.answered !== undefined) info.answered();
+        }
       },
       (error) => {
         inFlight.delete(entry);
-        return fail(request, info, error);
+        try {
+          return fail(request, info, error);
+        } finally {
+          if (info.answered !== undefined) info.answered();
+        }
       },
     );
   };

@@ -126,6 +126,25 @@ test("the connection of a streamed body still closes once idle after it", async 
   expect(closed).toBeGreaterThan(0);
 }, 20_000);
 
+test("a handler slower than the keep-alive timeout is not cut; its connection still closes once idle", async () => {
+  // Bun's timer moves in ~4 s steps: without tsuv turning it off for the request while the app
+  // works (RequestInfo.awaiting, in the request handler's wait), --timeout-keep-alive 1 cuts this.
+  const socket = connect(tsuv.port, "127.0.0.1");
+  let got = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => {
+    got += chunk;
+  });
+  const started = Date.now();
+  socket.write("GET /slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const closed = await closedWithin(socket, 15_000);
+  expect(got).toStartWith("HTTP/1.1 200");
+  expect(got).toEndWith("slow");
+  // Answered after 5 s, then closed by the keep-alive timer (not by this test's limit).
+  expect(closed).toBeGreaterThan(5000);
+  expect(Date.now() - started).toBeLessThan(14_000);
+}, 20_000);
+
 test("a missing or invalid Host header still gives the app an absolute URL", async () => {
   const base = `http://127.0.0.1:${tsuv.port}`;
   const cases: [string, string][] = [

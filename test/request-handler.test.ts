@@ -6,7 +6,7 @@ import { resolveConfig } from "../src/config.ts";
 import { loggerFromConfig } from "../src/logging.ts";
 import { createRequestHandler } from "../src/request-handler.ts";
 import type { Completion, FetchHandler, RequestInfo } from "../src/runtime/adapter.ts";
-import { BunCompletions } from "../src/runtime/bun-request-info.ts";
+import { BunCompletions, type BunPeerSource, BunRequestInfo } from "../src/runtime/bun-request-info.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
 
 /** A logger that writes nothing; with `accessLines`, an access log that collects its lines there. */
@@ -374,5 +374,96 @@ describe("access log: a client that has gone (RequestInfo.clientGone)", () => {
     const { handler, lines } = logged(async () => new Response("late"));
     await handler(request("/deno"), { remoteAddr: { hostname: "127.0.0.1", port: 5000 } });
     expect((await lines()).out).toContain('"GET /deno HTTP/1.1" 200 OK');
+  });
+});
+
+describe("an async answer: the adapter's part runs in the handler's own wait (RequestInfo.awaiting)", () => {
+  /** A peer that records the order of awaiting(), answered() and what the app did. */
+  function recording() {
+    const events: string[] = [];
+    const info: RequestInfo = {
+      remoteAddr: { hostname: "127.0.0.1", port: 5000 },
+      awaiting: () => events.push("awaiting"),
+      answered: () => events.push("answered"),
+    };
+    return { events, info };
+  }
+  function handlerWith(app: FetchHandler) {
+    const config = resolveConfig(["main:app"], {}, { runtime: fakeRuntime() });
+    return createRequestHandler(config, app, quietLogger(), () => {}).handler;
+  }
+  const request = () => new Request("http://127.0.0.1:8000/a");
+
+  test("awaiting() as the wait starts, answered() once the response has tsuv's headers", async () => {
+    const { events, info } = recording();
+    let resolve!: (response: Response) => void;
+    const handler = handlerWith(() => new Promise<Response>((done) => (resolve = done)));
+    const result = handler(request(), info) as Promise<Response>;
+    expect(events).toEqual(["awaiting"]);
+    resolve(new Response("late"));
+    const response = await result;
+    expect(events).toEqual(["awaiting", "answered"]);
+    expect(response.headers.get("server")).toBe("tsuv");
+  });
+
+  test("an app whose promise rejects: answered() with its 500", async () => {
+    const { events, info } = recording();
+    const handler = handlerWith(async () => {
+      throw new Error("no");
+    });
+    expect((await handler(request(), info)).status).toBe(500);
+    expect(events).toEqual(["awaiting", "answered"]);
+  });
+
+  test("a synchronous answer calls neither", () => {
+    const { events, info } = recording();
+    const handler = handlerWith(() => new Response("now"));
+    expect((handler(request(), info) as Response).status).toBe(200);
+    expect(events).toEqual([]);
+  });
+
+  test("the info a trusted proxy's client made (Bun's withClient) is the one called", async () => {
+    const called: string[] = [];
+    const info: RequestInfo = {
+      remoteAddr: { hostname: "127.0.0.1", port: 5000 },
+      awaiting: () => called.push("peer"),
+      withClient: (client) => ({
+        remoteAddr: client,
+        awaiting: () => called.push(`client ${client.hostname}`),
+        answered: () => called.push(`answered ${client.hostname}`),
+      }),
+    };
+    const handler = handlerWith(async () => new Response("late"));
+    await handler(
+      new Request("http://127.0.0.1:8000/a", { headers: { "x-forwarded-for": "10.1.2.3" } }),
+      info,
+    );
+    expect(called).toEqual(["client 10.1.2.3", "answered 10.1.2.3"]);
+  });
+});
+
+describe("BunRequestInfo.awaiting: what the Bun adapter is told", () => {
+  const server = { timeout: () => {} } as unknown as BunPeerSource;
+  const request = new Request("http://127.0.0.1:8000/a");
+
+  test("without the adapter's part, awaiting() does nothing and the adapter waits itself", () => {
+    const info = new BunRequestInfo(server, request);
+    info.awaiting();
+    expect(info.awaited).toBe(false);
+  });
+
+  test("the info made for a proxy's client marks the adapter's own as awaited, and passes on its part", () => {
+    const calls: string[] = [];
+    const answers = {
+      start: (r: Request) => calls.push(`start ${r === request}`),
+      end: (r: Request, _s: BunPeerSource, upgraded: boolean) =>
+        calls.push(`end ${r === request} ${upgraded}`),
+    };
+    const info = new BunRequestInfo(server, request, undefined, answers);
+    const client = info.withClient({ hostname: "10.1.2.3", port: 0 });
+    client.awaiting?.();
+    client.answered?.();
+    expect(info.awaited).toBe(true);
+    expect(calls).toEqual(["start true", "end true false"]);
   });
 });

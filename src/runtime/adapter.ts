@@ -49,6 +49,16 @@ export interface RequestInfo {
    * what Deno does unless it negotiated HTTP/2 over TLS).
    */
   readonly httpVersion?: string;
+  /**
+   * What the adapter must do around an answer the app gives as a promise, called by the request
+   * handler in its own wait for that promise (request-handler.ts settleLater) so that the adapter
+   * need not chain a second one on it: `awaiting()` as the wait starts, `answered()` once the
+   * response the handler returns is made (or making it threw). Bun's: its idle timer is off while
+   * the app works (bun.ts). An adapter that gives these still handles a promise nobody called
+   * `awaiting()` for (another layer's, or an adapter test's handler).
+   */
+  awaiting?(): void;
+  answered?(): void;
 }
 
 /**

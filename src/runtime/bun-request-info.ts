@@ -22,6 +22,15 @@ export interface BunPeerSource {
 }
 
 /**
+ * What Bun's server needs done around an answer the app gives as a promise (bun.ts): its idle timer
+ * kept off the request while the app works, and back on, with the body watched, once it answered.
+ */
+export interface AsyncAnswers {
+  start(request: Request, server: BunPeerSource): void;
+  end(request: Request, server: BunPeerSource, upgraded: boolean): void;
+}
+
+/**
  * The peer, read only if the app asks (Bun's requestIP is a native call plus an object: 3,300-3,800
  * instructions per request on the json workload, scripts/bench/callgrind.ts --warmup 10000; building
  * this object costs next to nothing).
@@ -33,15 +42,35 @@ export class BunRequestInfo implements RequestInfo {
   readonly #request: Request;
   /** --ws bun: the app's own handlers, which server.upgrade() hands the socket to. */
   readonly #native: NativeWebSocket | undefined;
+  /** The adapter's work around an async answer, done by the request handler (RequestInfo.awaiting). */
+  readonly #answers: AsyncAnswers | undefined;
+  #awaited = false;
   /** The info this one was made from by withClient (its completion is the request's). */
   #origin: BunRequestInfo | undefined = undefined;
   private addr: ClientAddress | undefined = undefined;
   /** Set by upgrade() alone (RequestInfo.upgraded): no field for every other request to carry. */
   declare readonly upgraded?: boolean;
-  constructor(server: BunPeerSource, request: Request, native?: NativeWebSocket) {
+  constructor(server: BunPeerSource, request: Request, native?: NativeWebSocket, answers?: AsyncAnswers) {
     this.#server = server;
     this.#request = request;
     this.#native = native;
+    this.#answers = answers;
+  }
+  /** RequestInfo.awaiting: the request handler waits for the app's promise, and does Bun's part. */
+  awaiting(): void {
+    const answers = this.#answers;
+    if (answers === undefined) return;
+    // Here and on the info this one was made from (the adapter holds that one: awaited).
+    for (let info: BunRequestInfo | undefined = this; info !== undefined; info = info.#origin)
+      info.#awaited = true;
+    answers.start(this.#request, this.#server);
+  }
+  answered(): void {
+    this.#answers?.end(this.#request, this.#server, this.upgraded === true);
+  }
+  /** True once the request handler took the app's promise into its own wait (awaiting()). */
+  get awaited(): boolean {
+    return this.#awaited;
   }
   /**
    * Read on first use. Once the client has gone Bun's requestIP answers null, and this no peer (the
@@ -65,7 +94,7 @@ export class BunRequestInfo implements RequestInfo {
   }
   /** The same request with the client a trusted proxy named (request-handler.ts). */
   withClient(client: ClientAddress): RequestInfo {
-    const info = new BunRequestInfo(this.#server, this.#request, this.#native);
+    const info = new BunRequestInfo(this.#server, this.#request, this.#native, this.#answers);
     info.addr = client;
     info.#origin = this;
     return info;
@@ -198,8 +227,9 @@ export class TrackedBunRequestInfo extends BunRequestInfo {
     request: Request,
     completions: BunCompletions,
     native?: NativeWebSocket,
+    answers?: AsyncAnswers,
   ) {
-    super(server, request, native);
+    super(server, request, native, answers);
     this.#completions = completions;
   }
   get completed(): Completion {

@@ -40,6 +40,7 @@ import { nodeFs } from "./builtin.ts";
 import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
+  type AsyncAnswers,
   BunCompletions,
   type BunPeerSource,
   BunRequestInfo,
@@ -239,21 +240,34 @@ function serveFetch(
   // Set while a retiring worker lingers before stop(false): every answer ends keep-alive (linger.ts).
   let lingering = false;
 
-  /** An async answer: no idle cut while the app works; once it has answered, keep-alive again. */
+  /**
+   * An async answer: no idle cut while the app works; once it has answered, keep-alive again and its
+   * body watched. Done in the request handler's own wait for the app's promise (RequestInfo.awaiting),
+   * or by later() around a promise the handler did not wait for.
+   */
+  const answers: AsyncAnswers = {
+    start(request, server) {
+      server.timeout(request, 0);
+      bodies.running++;
+    },
+    end(request, server, upgraded) {
+      bodies.running--;
+      // An upgraded request has no body going out to watch (--ws bun).
+      if (nativeSocket !== undefined && upgraded) return;
+      server.timeout(request, idle);
+      bodies.add(request);
+    },
+  };
   const later = (
     request: Request,
     server: BunServer,
     info: BunRequestInfo,
     result: Promise<Response>,
   ): Promise<Response> => {
-    server.timeout(request, 0);
-    bodies.running++;
+    answers.start(request, server);
     return result.then(
       (response) => {
-        bodies.running--;
-        if (nativeSocket !== undefined && info.upgraded) return response;
-        server.timeout(request, idle);
-        bodies.add(request);
+        answers.end(request, server, info.upgraded === true);
         return response;
       },
       (error: unknown) => {
@@ -293,7 +307,7 @@ function serveFetch(
   ): Response | Promise<Response> => {
     let result = app(target, info);
     if (lingering) result = closeKeepAlive(result);
-    if (result instanceof Promise) return later(request, server, info, result);
+    if (result instanceof Promise) return info.awaited ? result : later(request, server, info, result);
     // An upgraded request has no body going out to watch (--ws bun).
     if (nativeSocket === undefined || !info.upgraded) bodies.add(request);
     return result;
@@ -305,10 +319,10 @@ function serveFetch(
         const target = absolute(request);
         const upgraded = websocket.maybeUpgrade(target, server) as Promise<Response> | null;
         if (upgraded) return upgraded;
-        return answer(request, server, new BunRequestInfo(server, request), target);
+        return answer(request, server, new BunRequestInfo(server, request, undefined, answers), target);
       }
     : (request: Request, server: BunServer): Response | Promise<Response> =>
-        answer(request, server, new BunRequestInfo(server, request, nativeSocket));
+        answer(request, server, new BunRequestInfo(server, request, nativeSocket, answers));
   const completions = options.trackCompletion ? new BunCompletions() : null;
   const base: BunServeOptions = {
     // A third version only with --limit-concurrency (see BunCompletions).
@@ -323,7 +337,7 @@ function serveFetch(
           return answer(
             request,
             server,
-            new TrackedBunRequestInfo(server, request, completions, nativeSocket),
+            new TrackedBunRequestInfo(server, request, completions, nativeSocket, answers),
             target,
           );
         }
