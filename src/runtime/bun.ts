@@ -258,6 +258,7 @@ function serveFetch(
       bodies.add(request);
     },
   };
+  /** The same around a promise the request handler did not wait for (no awaiting() was called). */
   const later = (
     request: Request,
     server: BunServer,
