@@ -1,8 +1,8 @@
 /**
- * One worker's life, as uvicorn's Server: load the app, run its startup hook, serve, tick once
- * per 100 ms (default headers once a second, heartbeat for the supervisor), and shut down
- * gracefully: drain (drain.ts: stop accepting, let in-flight requests and handed-off work finish
- * within the timeout), then run the shutdown hook.
+ * One worker's life, as uvicorn's Server: load the app, run its startup hook, serve (in a thread
+ * worker, ticking once a second for its heartbeat; a single server and a process worker set no
+ * timer: mainLoop), and shut down gracefully: drain (drain.ts: stop accepting, let in-flight
+ * requests and handed-off work finish within the timeout), then run the shutdown hook.
  */
 
 import type { GivenApp, LoadedApp } from "./app.ts";
