@@ -188,7 +188,7 @@ export function renderIdleMarkdown({ results, windowS, settleS }: IdleRun): stri
   const lines = [
     "## Idle: what a server costs while it serves nothing",
     "",
-    `Every server below started at once, served 8 requests, rested ${settleS} s (V8 and JavaScriptCore shrink a heap with a few GCs some seconds after it goes quiet), and then idled together for ${windowS} s, measured. CPU is the time the whole process tree's threads spent on a CPU (\`/proc/PID/task/TID/schedstat\`), per minute of idling; wake-ups are their voluntary context switches per second (a thread that blocked and was woken). tsuv's main loop ticks once a second (the \`date\` header, a worker's heartbeat), and a supervisor pings each worker and checks its own parent; a raw server wakes only for its runtime's own timers. No target: this is what a quiet deployment pays.`,
+    `Every server below started at once, served 8 requests, rested ${settleS} s (V8 and JavaScriptCore shrink a heap with a few GCs some seconds after it goes quiet), and then idled together for ${windowS} s, measured. CPU is the time the whole process tree's threads spent on a CPU (\`/proc/PID/task/TID/schedstat\`), per minute of idling; wake-ups are their voluntary context switches per second (a thread that blocked and was woken). A single tsuv server sets no timer of its own; a thread worker's main loop ticks once a second (its heartbeat), and a supervisor checks its workers every 0.5 s, pinging each process worker (every other pong carries its heartbeat); a raw server wakes only for its runtime's own timers. No target: this is what a quiet deployment pays.`,
     "",
     "| runtime | server | workers | CPU-ms per minute | wake-ups per second | threads |",
     "|---|---|---:|---:|---:|---:|",
