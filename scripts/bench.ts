@@ -29,7 +29,14 @@ import { type MemoryResult, measureMemory, mergeRounds } from "./bench/memory.ts
 import { ensureCommand, findUvicorn, which } from "./bench/prereq.ts";
 import { stopAll } from "./bench/proc.ts";
 import { measureReplace } from "./bench/replace.ts";
-import { type BenchRun, renderMarkdown, renderSummary, renderSvg } from "./bench/report.ts";
+import {
+  type BenchRun,
+  DEFAULT_REPORT,
+  renderMarkdown,
+  renderSummary,
+  renderSvg,
+  resultsPathFor,
+} from "./bench/report.ts";
 import { measureStartup, type StartupEntry } from "./bench/startup.ts";
 import { runGroup } from "./bench/throughput.ts";
 import { measureWebSocket, webSocketSides } from "./bench/websocket.ts";
@@ -81,7 +88,8 @@ const HELP = `Usage: npm run bench -- [options]
   --no-pin                leave single-worker servers and wrk to the scheduler (default: server
                           on CPU 0, wrk on CPU 1, with taskset, where there are 2+ CPUs)
   --out PATH              markdown report (default docs/benchmarks.md; the SVG goes beside it)
-  --json PATH             raw results (default .bench/results.json)
+  --json PATH             raw results (default: beside --out's report, as .json; without
+                          --out, .bench/results.json)
   --report-from PATH      only rebuild the report from a saved results JSON
   -h, --help
 `;
@@ -150,10 +158,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = Boolean(values.quick);
-  const out = values.out ? resolve(values.out) : quick ? undefined : join(ROOT, "docs", "benchmarks.md");
+  const out = values.out ? resolve(values.out) : quick ? undefined : DEFAULT_REPORT;
   if (values["report-from"]) {
     const run = JSON.parse(readFileSync(resolve(values["report-from"]), "utf8")) as BenchRun;
-    writeReport(run, out ?? join(ROOT, "docs", "benchmarks.md"));
+    writeReport(run, out ?? DEFAULT_REPORT);
     return 0;
   }
 
@@ -531,7 +539,7 @@ async function main(): Promise<number> {
   ];
 
   if (!quick) {
-    const jsonPath = values.json ? resolve(values.json) : join(ROOT, ".bench", "results.json");
+    const jsonPath = resultsPathFor(values.out, values.json);
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, `${JSON.stringify(run, null, 2)}\n`);
     log(`Raw results: ${relative(ROOT, jsonPath)}`);

@@ -4,7 +4,9 @@
  * takes a 1-second load run). The full benchmark is never part of the tests, and tests never apt-get:
  * without wrk the smoke uses the harness's built-in fetch loop, and says so.
  */
+
 import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { COMPARISONS } from "../scripts/bench/contenders.ts";
 import { JSON_BODY, parseDuration, parseWrk, wrkArgs } from "../scripts/bench/load.ts";
@@ -14,9 +16,11 @@ import { launch } from "../scripts/bench/proc.ts";
 import {
   type BenchRun,
   computeRatios,
+  DEFAULT_REPORT,
   fmtAgainst,
   renderMarkdown,
   renderSvg,
+  resultsPathFor,
 } from "../scripts/bench/report.ts";
 import type { ContenderResult } from "../scripts/bench/throughput.ts";
 import { bun, ROOT } from "../scripts/tools.mjs";
@@ -82,6 +86,15 @@ describe("bench harness units", () => {
     expect(args.at(-1)).toBe("http://127.0.0.1:40000/");
     const lua = await Bun.file(args[args.indexOf("-s") + 1] as string).text();
     expect(lua).toBe('wrk.headers["Connection"] = "close"\n');
+  });
+
+  test("a partial run's raw results go beside its own report, not over the full run's", () => {
+    const fullRun = join(ROOT, ".bench", "results.json");
+    expect(resultsPathFor(undefined, undefined)).toBe(fullRun);
+    expect(resultsPathFor(DEFAULT_REPORT, undefined)).toBe(fullRun);
+    expect(resultsPathFor("/tmp/idle-only.md", undefined)).toBe("/tmp/idle-only.json");
+    expect(resultsPathFor("/tmp/report", undefined)).toBe("/tmp/report.json");
+    expect(resultsPathFor("/tmp/idle-only.md", "/tmp/raw.json")).toBe("/tmp/raw.json");
   });
 
   test("ratios pair rounds within a group; the report and SVG show them with targets", () => {

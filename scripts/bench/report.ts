@@ -2,6 +2,7 @@
  * Results -> ratios -> docs/benchmarks.md (+ the SVG chart). Pure functions over the run's data,
  * so the report can be rebuilt from a saved results JSON (`--report-from`).
  */
+import { join, resolve } from "node:path";
 import { ROOT } from "../tools.mjs";
 import { allGroups, type Comparison, RUNTIME_NAMES } from "./contenders.ts";
 import { type IdleRun, renderIdleMarkdown } from "./idle.ts";
@@ -225,6 +226,21 @@ export function chartRows(run: BenchRun, ratios: Ratio[]): ChartRow[] {
       target: r.comparison.target,
       values: run.settings.workloads.map((w) => ({ workload: w, ratio: r.ratios[w] })),
     }));
+}
+
+/** The report a run writes unless told otherwise (`--out`). */
+export const DEFAULT_REPORT = join(ROOT, "docs", "benchmarks.md");
+
+/**
+ * Where a run's raw results go: `--json` if given; else beside a report written elsewhere than the
+ * default (`--out /tmp/idle.md` -> /tmp/idle.json), so a partial run (`--only`, `--skip`) never
+ * overwrites the results of the full run that docs/benchmarks.md was made from, which
+ * `--report-from` rebuilds it from; else .bench/results.json.
+ */
+export function resultsPathFor(out: string | undefined, json: string | undefined): string {
+  if (json) return resolve(json);
+  if (out && resolve(out) !== DEFAULT_REPORT) return resolve(out).replace(/(\.md)?$/, ".json");
+  return join(ROOT, ".bench", "results.json");
 }
 
 export function renderSvg(run: BenchRun): string {
