@@ -4,7 +4,6 @@
  * takes a 1-second load run). The full benchmark is never part of the tests, and tests never apt-get:
  * without wrk the smoke uses the harness's built-in fetch loop, and says so.
  */
-
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";

@@ -239,7 +239,8 @@ export const DEFAULT_REPORT = join(ROOT, "docs", "benchmarks.md");
  */
 export function resultsPathFor(out: string | undefined, json: string | undefined): string {
   if (json) return resolve(json);
-  if (out && resolve(out) !== DEFAULT_REPORT) return resolve(out).replace(/(\.md)?$/, ".json");
+  const report = out ? resolve(out) : DEFAULT_REPORT;
+  if (report !== DEFAULT_REPORT) return report.replace(/(\.md)?$/, ".json");
   return join(ROOT, ".bench", "results.json");
 }
 
