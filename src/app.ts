@@ -101,15 +101,39 @@ export function parseAppSpec(spec: string): AppSpec {
   return { module, attrs };
 }
 
-/** Candidate files for a module spec: as is when it has an extension, else .ts, .js, .mjs in order. */
+/** A dotted module name as uvicorn takes it ("app.main", Python's app/main.py): names, no slash. */
+const DOTTED_MODULE = /^[\w$-]+(?:\.[\w$-]+)+$/;
+
+/**
+ * uvicorn's dotted module path as a path ("app.main" -> "app/main"), or null where `module` is not
+ * one: a path, a single name, or a name with an extension ("main.ts" is a file, not main/ts).
+ */
+export function dottedModulePath(module: string): string | null {
+  if (KNOWN_EXTENSION.test(module) || !DOTTED_MODULE.test(module)) return null;
+  return module.replaceAll(".", "/");
+}
+
+/**
+ * Candidate files for a module spec, the first that exists wins: as is when it has an extension;
+ * else the module as a file (.ts, .js, .mjs), then as a directory's index (a package, as uvicorn's
+ * `app` finds app/__init__.py), and, for a dotted name that is neither, the same for its path form
+ * (`app.main` -> app/main.ts, as a uvicorn user writes it). A file named with the dots wins.
+ */
 export function moduleCandidates(
   module: string,
   appDir: string,
   resolvePath: (...parts: string[]) => string,
 ): string[] {
-  const base = resolvePath(appDir, module);
-  if (KNOWN_EXTENSION.test(module)) return [base];
-  return EXTENSIONS.map((ext) => base + ext);
+  if (KNOWN_EXTENSION.test(module)) return [resolvePath(appDir, module)];
+  const dotted = dottedModulePath(module);
+  const forms = dotted === null ? [module] : [module, dotted];
+  return forms.flatMap((form) => {
+    const base = resolvePath(appDir, form);
+    return [
+      ...EXTENSIONS.map((ext) => base + ext),
+      ...EXTENSIONS.map((ext) => resolvePath(base, `index${ext}`)),
+    ];
+  });
 }
 
 /**

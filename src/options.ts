@@ -51,7 +51,8 @@ export const OPTIONS = {
     kind: "string",
     group: "App",
     required: false,
-    description: "The app to serve, as path[:attribute], e.g. main:app or src/server.ts.",
+    description:
+      "The app to serve, as path[:attribute], e.g. main:app, src/server.ts, or uvicorn's dotted app.main:app (app/main.ts).",
     valueHint: "APP",
   },
   host: {

@@ -48,6 +48,17 @@ describe.each(RUNTIMES)("%s: app paths that a file URL must escape", (runtime) =
   });
 });
 
+// uvicorn users name a module with dots (`app.main:app` for app/main.py): app/main.ts here, when no
+// file is named app.main.ts (src/app.ts, moduleCandidates).
+describe.each(RUNTIMES)("%s: uvicorn's dotted module path", (runtime) => {
+  test("app.main:api.app serves app/main.ts's api.app", async () => {
+    const dir = join(root, `${runtime} dotted`);
+    placeApp(`${runtime} dotted/app`, "main.ts");
+    const server = await startTsuv(runtime, ["app.main:api.app", "--port", "0"], { cwd: dir });
+    expect(await getBody(server.url, "/")).toContain("api.app");
+  });
+});
+
 const BUN_STYLE_WARNING =
   "WARNING:  The app's export sets port and hostname (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them";
 

@@ -1,8 +1,9 @@
 /** App loading: spec parsing, resolution order, attributes, factories, interfaces, messages. */
-import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { importApp, moduleCandidates, parseAppSpec } from "../src/app.ts";
+import { dottedModulePath, importApp, moduleCandidates, parseAppSpec } from "../src/app.ts";
 import { toLoadedApp } from "../src/app-shapes.ts";
 import { AppLoadError } from "../src/errors.ts";
 import { serveOptionsWarning } from "../src/load-app.ts";
@@ -28,13 +29,76 @@ describe("parseAppSpec", () => {
   }
 });
 
-test("main resolves main.ts, main.js, main.mjs in that order; an extension is taken as is", () => {
+test("main resolves main.ts, main.js, main.mjs, then main/index.*; an extension is taken as is", () => {
   expect(moduleCandidates("main", "/srv", resolve)).toEqual([
     "/srv/main.ts",
     "/srv/main.js",
     "/srv/main.mjs",
+    "/srv/main/index.ts",
+    "/srv/main/index.js",
+    "/srv/main/index.mjs",
   ]);
   expect(moduleCandidates("app.js", "/srv", resolve)).toEqual(["/srv/app.js"]);
+  expect(moduleCandidates("src/main", "/srv", resolve)).toHaveLength(6);
+});
+
+test("uvicorn's dotted module: the name with its dots first, then as a path", () => {
+  expect(moduleCandidates("app.main", "/srv", resolve)).toEqual([
+    "/srv/app.main.ts",
+    "/srv/app.main.js",
+    "/srv/app.main.mjs",
+    "/srv/app.main/index.ts",
+    "/srv/app.main/index.js",
+    "/srv/app.main/index.mjs",
+    "/srv/app/main.ts",
+    "/srv/app/main.js",
+    "/srv/app/main.mjs",
+    "/srv/app/main/index.ts",
+    "/srv/app/main/index.js",
+    "/srv/app/main/index.mjs",
+  ]);
+  expect(dottedModulePath("app.api.v1")).toBe("app/api/v1");
+  expect(dottedModulePath("my-app.main")).toBe("my-app/main");
+  // Not dotted names: an extension, a path, a single name, empty parts.
+  for (const module of ["main.ts", "app.main.mjs", "src/app.main", "main", "app..main", ".main", "main."]) {
+    expect(dottedModulePath(module)).toBeNull();
+  }
+});
+
+describe("importApp: a package directory and uvicorn's dotted module, on disk", () => {
+  let dir: string;
+  const serve = (text: string) =>
+    `export const app = { fetch: () => new Response(${JSON.stringify(text)}) };\n`;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "tsuv-app-forms-"));
+    mkdirSync(join(dir, "app", "api"), { recursive: true });
+    writeFileSync(join(dir, "app", "main.ts"), serve("app/main.ts"));
+    writeFileSync(join(dir, "app", "api", "index.js"), serve("app/api/index.js"));
+    writeFileSync(join(dir, "app", "index.mjs"), serve("app/index.mjs"));
+    mkdirSync(join(dir, "named"), { recursive: true });
+    writeFileSync(join(dir, "named.dots.ts"), serve("named.dots.ts"));
+    writeFileSync(join(dir, "named", "dots.ts"), serve("named/dots.ts"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const served = async (app: string) => {
+    const { target } = await importApp({ app, appDir: dir, interface: "auto" }, deps);
+    return await (target as { fetch(): Response }).fetch().text();
+  };
+
+  test("app.main:app is app/main.ts; app.api:app is app/api/index.js; app:app is app/index.mjs", async () => {
+    expect(await served("app.main:app")).toBe("app/main.ts");
+    expect(await served("app.api:app")).toBe("app/api/index.js");
+    expect(await served("app:app")).toBe("app/index.mjs");
+    expect(await served("app/api:app")).toBe("app/api/index.js");
+  });
+  test("a file named with the dots wins over the path form", async () => {
+    expect(await served("named.dots:app")).toBe("named.dots.ts");
+  });
+  test("neither: the module is missing, named as written", async () => {
+    await expect(served("app.nope:app")).rejects.toThrow(
+      'Error loading app. Could not import module "app.nope".',
+    );
+  });
 });
 
 describe("importApp", () => {

@@ -83,6 +83,8 @@ describe("unreadAppConfig", () => {
     expect(appModuleDir("src/server.ts")).toBe("src");
     expect(appModuleDir("/srv/app/main:api.app")).toBe("/srv/app");
     expect(appModuleDir("/main")).toBe("/");
+    expect(appModuleDir("app.api.v1:app")).toBe("app/api");
+    expect(appModuleDir("main.ts:app")).toBe(".");
     expect(namesConfig(["-A", "--config", "deno.json"])).toBe(true);
     expect(namesConfig(["-A", "--config=deno.json"])).toBe(true);
     expect(namesConfig(["-c", "deno.json"])).toBe(true);

@@ -10,6 +10,7 @@
  * (docs/deployment.md), which this check sees as read.
  */
 
+import { dottedModulePath } from "../app.ts";
 import { posixResolve } from "./paths.ts";
 
 const CONFIG_NAMES = ["deno.json", "deno.jsonc"] as const;
@@ -85,10 +86,16 @@ export function unreadAppConfig(appDir: string, mainModuleDir: string, fs: Confi
   return appConfig;
 }
 
-/** The directory part of APP's module ("src/main:app" -> "src"), relative to --app-dir. */
+/**
+ * The directory part of APP's module ("src/main:app" -> "src"; uvicorn's dotted "app.main:app" ->
+ * "app"), relative to --app-dir. Where a file named with the dots is what is served (app.main.ts
+ * comes before app/main.ts, app.ts's moduleCandidates), walking up from app/ finds what walking up
+ * from its own directory does, unless app/ holds a configuration of its own.
+ */
 export function appModuleDir(app: string): string {
   const colon = app.indexOf(":");
-  const module = colon === -1 ? app : app.slice(0, colon);
+  const written = colon === -1 ? app : app.slice(0, colon);
+  const module = dottedModulePath(written) ?? written;
   const slash = module.lastIndexOf("/");
   return slash === -1 ? "." : module.slice(0, slash) || "/";
 }
