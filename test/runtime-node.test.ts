@@ -129,6 +129,12 @@ function writeTsApp(app: string): void {
     join(app, "view.tsx"),
     `const h = (tag: string, _props: unknown, ...children: string[]) => \`<\${tag}>\${children.join("")}</\${tag}>\`;\nexport const view = (text: string) => <b>{text}</b>;\n`,
   );
+  // JavaScript with JSX, which Node cannot load as it is: compiled as the .tsx files are, with the
+  // tsconfig's jsxFactory.
+  writeFileSync(
+    join(app, "badge.jsx"),
+    `const h = (tag, _props, ...children) => \`<\${tag}>\${children.join("")}</\${tag}>\`;\nexport const badge = (text) => <i>{text}</i>;\nexport default { fetch: () => new Response(badge("jsx entry")) };\n`,
+  );
   writeFileSync(
     join(app, "main.ts"),
     [
@@ -136,12 +142,13 @@ function writeTsApp(app: string): void {
       `import { greet } from "./lib";`,
       `import { Color } from "./color.js";`,
       `import { view } from "./view";`,
+      `import { badge } from "./badge";`,
       `interface Info { remoteAddr: { hostname: string } }`,
       `export default {`,
       `  fetch(request: Request, _info: Info): Response {`,
       `    if (new URL(request.url).pathname === "/boom") throw new Error("boom from ts");`,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: this is the app's source text
-      '    return new Response(`${hello} ${greet(Color.Blue)} ${view("x")}`);',
+      '    return new Response(`${hello} ${greet(Color.Blue)} ${view("x")} ${badge("y")}`);',
       `  },`,
       `};`,
       ``,
@@ -669,17 +676,24 @@ for (const version of ["node20", "node22", "node24", "node26"] as const) {
       expect(existsSync(path)).toBe(false);
     });
 
-    test("importModule: a TypeScript app with extension-less, .js-for-.ts, index, enum, JSX and its own node_modules", async () => {
+    test("importModule: a TypeScript app with extension-less, .js-for-.ts, index, enum, JSX (.tsx and .jsx) and its own node_modules", async () => {
       const app = join(dir, "tsapp", "main.ts");
       const { server, address } = await driver.serve({ listen: tcp(), app });
       const r = await fetch(`http://127.0.0.1:${address.port}/`);
-      expect(await r.text()).toBe("hi blue! <b>x</b>");
+      expect(await r.text()).toBe("hi blue! <b>x</b> <i>y</i>");
       await driver.events();
       expect((await fetch(`http://127.0.0.1:${address.port}/boom`)).status).toBe(500);
       // Source maps: the stack points at the line of main.ts that threw.
       const [event] = await driver.events();
       expect(event).toContain("boom from ts");
-      expect(event).toContain("main.ts:8:");
+      expect(event).toContain("main.ts:9:");
+      await driver.ok({ op: "forceClose", server });
+    });
+
+    test("importModule: a .jsx app", async () => {
+      const app = join(dir, "tsapp", "badge.jsx");
+      const { server, address } = await driver.serve({ listen: tcp(), app });
+      expect(await (await fetch(`http://127.0.0.1:${address.port}/`)).text()).toBe("<i>jsx entry</i>");
       await driver.ok({ op: "forceClose", server });
     });
 

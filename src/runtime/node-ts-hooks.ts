@@ -1,6 +1,6 @@
 /**
  * Module loader hooks that let Node.js import an app written in TypeScript (`.ts`, `.tsx`, `.mts`,
- * `.cts`), registered with `module.register` by node-ts-register.ts. Built as its own file,
+ * `.cts`) or in JavaScript with JSX (`.jsx`, which Bun and Deno import as they are), registered with `module.register` by node-ts-register.ts. Built as its own file,
  * dist/ts-hooks.mjs, because Node runs hooks in a separate thread that loads them by URL (on Node
  * 20; where `module.registerHooks` exists, resolveSync/loadSync run in-thread, bundled with the rest).
  *
@@ -24,7 +24,8 @@ import type { Loader, TransformOptions } from "esbuild";
 import { cacheFile, readCache, writeCache } from "./node-ts-cache.ts";
 import { effectiveTsconfig, mapPath, type PathMapping, pathMapping, type TsconfigHost } from "./tsconfig.ts";
 
-const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
+/** The files load() compiles: TypeScript's, and JavaScript with JSX. The rest are Node's to load. */
+export const COMPILED_FILE = /\.(?:ts|tsx|mts|cts|jsx)$/;
 
 interface ResolveContext {
   parentURL?: string;
@@ -73,9 +74,10 @@ function candidates(specifier: string): string[] {
   const base = specifier.endsWith("/") ? specifier.slice(0, -1) : specifier;
   const list: string[] = [];
   if (!specifier.endsWith("/")) {
-    for (const ext of [".ts", ".tsx", ".mts", ".js", ".mjs", ".cts", ".cjs", ".json"]) list.push(base + ext);
+    for (const ext of [".ts", ".tsx", ".mts", ".js", ".jsx", ".mjs", ".cts", ".cjs", ".json"])
+      list.push(base + ext);
   }
-  for (const ext of [".ts", ".tsx", ".mts", ".js", ".mjs"]) list.push(`${base}/index${ext}`);
+  for (const ext of [".ts", ".tsx", ".mts", ".js", ".jsx", ".mjs"]) list.push(`${base}/index${ext}`);
   return list;
 }
 
@@ -86,7 +88,7 @@ function candidates(specifier: string): string[] {
  */
 function withJsonAttribute(result: ResolveResult, context: ResolveContext): ResolveResult {
   const parent = context.parentURL;
-  if (parent === undefined || !TS_FILE.test(new URL(parent).pathname)) return result;
+  if (parent === undefined || !COMPILED_FILE.test(new URL(parent).pathname)) return result;
   if (!new URL(result.url).pathname.endsWith(".json") || context.importAttributes?.type) return result;
   return { ...result, importAttributes: { ...context.importAttributes, type: "json" } };
 }
@@ -316,7 +318,7 @@ function cachedCompileSync(
 function transformOptions(filename: string, source: string): { options: TransformOptions; cjs: boolean } {
   const cjs = isCommonJs(filename, source);
   const options: TransformOptions = {
-    loader: (filename.endsWith("x") ? "tsx" : "ts") as Loader,
+    loader: (filename.endsWith(".jsx") ? "jsx" : filename.endsWith("x") ? "tsx" : "ts") as Loader,
     format: cjs ? "cjs" : "esm",
     target: `node${process.versions.node}`,
     sourcemap: "inline",
@@ -329,7 +331,7 @@ function transformOptions(filename: string, source: string): { options: Transfor
 function tsFile(url: string): string | null {
   if (!url.startsWith("file:")) return null;
   const path = url.split(/[?#]/, 1)[0] as string;
-  return TS_FILE.test(path) ? fileURLToPath(path) : null;
+  return COMPILED_FILE.test(path) ? fileURLToPath(path) : null;
 }
 
 export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {

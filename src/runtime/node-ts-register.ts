@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
-import { loadSync, resolveSync } from "./node-ts-hooks.ts";
+import { COMPILED_FILE, loadSync, resolveSync } from "./node-ts-hooks.ts";
 
 /** `module.registerHooks` (Node 22.15+, 23.5+): synchronous hooks in this thread, no hooks thread. */
 type RegisterHooks = (hooks: { resolve: typeof resolveSync; load: typeof loadSync }) => unknown;
@@ -73,8 +73,6 @@ function checkPermissions(inThreadHooks: boolean): void {
   );
 }
 
-const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
-
 export async function importModule(absolutePath: string): Promise<Record<string, unknown>> {
   // Node's loader says "Cannot find module" of an app --permission keeps it from reading.
   if (nodePermission()?.has("fs.read", absolutePath) === false) {
@@ -82,7 +80,7 @@ export async function importModule(absolutePath: string): Promise<Record<string,
       `Node.js's permission model (--permission) does not let it read ${absolutePath}: add it to --allow-fs-read.`,
     );
   }
-  if (TS_FILE.test(absolutePath)) ensureTsHooks();
+  if (COMPILED_FILE.test(absolutePath)) ensureTsHooks();
   // Before the app runs: code that keeps a reference to Response/fetch keeps tsuv's (see node-globals.ts).
   // Imported here, not at the top: it loads undici, which a supervisor parent never needs (node.ts).
   (await import("./node-globals.ts")).installFastGlobals();

@@ -18,7 +18,10 @@ import { ConfigError } from "../errors.ts";
 export const DEFAULT_RELOAD_INCLUDES: readonly string[] = [
   "*.ts",
   "*.tsx",
+  "*.mts",
+  "*.cts",
   "*.js",
+  "*.jsx",
   "*.mjs",
   "*.cjs",
   "*.json",

@@ -36,7 +36,17 @@ describe("reload filter", () => {
   const filter = createReloadFilter();
 
   test("default includes: TypeScript, JavaScript and JSON files at any depth", () => {
-    for (const path of ["main.ts", "src/app.tsx", "a/b/c.js", "x.mjs", "x.cjs", "config/settings.json"]) {
+    for (const path of [
+      "main.ts",
+      "src/app.tsx",
+      "a/b/c.js",
+      "x.mjs",
+      "x.cjs",
+      "v.jsx",
+      "m.mts",
+      "c.cts",
+      "config/settings.json",
+    ]) {
       expect(filter.file(path)).toBe(true);
     }
     for (const path of ["README.md", "src/style.css", "Makefile", "src/ts"])
