@@ -83,7 +83,8 @@ export interface AppSpec {
   attrs: string[];
 }
 
-const EXTENSIONS = [".ts", ".js", ".mjs"];
+/** An APP without an extension, in this order: the first three as ever, then the rest the runtimes load. */
+const EXTENSIONS = [".ts", ".js", ".mjs", ".tsx", ".jsx", ".mts", ".cts", ".cjs"];
 const KNOWN_EXTENSION = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 export function parseAppSpec(spec: string): AppSpec {
@@ -115,7 +116,7 @@ export function dottedModulePath(module: string): string | null {
 
 /**
  * Candidate files for a module spec, the first that exists wins: as is when it has an extension;
- * else the module as a file (.ts, .js, .mjs), then as a directory's index (a package, as uvicorn's
+ * else the module as a file (.ts, .js, .mjs, ...), then as a directory's index (a package, as uvicorn's
  * `app` finds app/__init__.py), and, for a dotted name that is neither, the same for its path form
  * (`app.main` -> app/main.ts, as a uvicorn user writes it). A file named with the dots wins.
  */
@@ -239,8 +240,22 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
     }
     target = holder[attr];
   }
+  if (spec.attrs.length === 0) target = compiledDefault(target);
 
   return options.factory ? callFactory(target, "The export") : { target };
+}
+
+/**
+ * The default export of a CommonJS module compiled from an ES module (tsc's `"module": "commonjs"`,
+ * esbuild's and Babel's cjs output: `exports.default = app`, marked `__esModule`): Node and Deno give
+ * the whole `module.exports` as the import's default, Bun and bundlers its `default`, the export the
+ * source wrote. Taken on every runtime, so `tsuv dist/index.js` serves such a build everywhere.
+ */
+function compiledDefault(value: unknown): unknown {
+  if ((typeof value !== "object" || value === null) && typeof value !== "function") return value;
+  // The marker first: an app that answers every property (itty-router's Proxy) has no `true` one.
+  const record = value as { __esModule?: unknown; default?: unknown };
+  return record.__esModule === true && "default" in record ? record.default : value;
 }
 
 /** The app as a value, given to the library's run() in place of an import string (uvicorn.run(app)). */

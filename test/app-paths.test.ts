@@ -152,4 +152,29 @@ describe.each(RUNTIMES)('%s: a CommonJS app in a package without "type"', (runti
     const esm = await startTsuv(runtime, ["esm.js", "--port", "0"], { cwd: dir });
     expect(await getBody(esm.url, "/")).toBe("esm");
   });
+
+  // `tsc` with "module": "commonjs" (esbuild's and Babel's cjs output alike): `export default app`
+  // becomes exports.default, marked __esModule. Node and Deno import the whole module.exports as the
+  // default, Bun its `default`; tsuv serves the export the source wrote on all three.
+  test("a build compiled to CommonJS from an ES module: its default export, and a named one", async () => {
+    const dir = join(root, `${runtime} compiled-commonjs`);
+    mkdirSync(join(dir, "dist"), { recursive: true });
+    writeFileSync(join(dir, "package.json"), '{ "name": "compiled-app" }\n');
+    writeFileSync(
+      join(dir, "dist", "index.js"),
+      [
+        '"use strict";',
+        'Object.defineProperty(exports, "__esModule", { value: true });',
+        "exports.api = void 0;",
+        'const app = { fetch: () => new Response("compiled default") };',
+        'exports.api = { fetch: () => new Response("compiled api") };',
+        "exports.default = app;",
+        "",
+      ].join("\n"),
+    );
+    const server = await startTsuv(runtime, ["dist/index.js", "--port", "0"], { cwd: dir });
+    expect(await getBody(server.url, "/")).toBe("compiled default");
+    const named = await startTsuv(runtime, ["dist:api", "--port", "0"], { cwd: dir });
+    expect(await getBody(named.url, "/")).toBe("compiled api");
+  });
 });

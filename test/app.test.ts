@@ -29,37 +29,29 @@ describe("parseAppSpec", () => {
   }
 });
 
-test("main resolves main.ts, main.js, main.mjs, then main/index.*; an extension is taken as is", () => {
+test("main resolves main.ts, main.js, main.mjs, the other extensions, then main/index.*; an extension is taken as is", () => {
+  const files = (base: string) =>
+    [".ts", ".js", ".mjs", ".tsx", ".jsx", ".mts", ".cts", ".cjs"].map((ext) => base + ext);
   expect(moduleCandidates("main", "/srv", resolve)).toEqual([
-    "/srv/main.ts",
-    "/srv/main.js",
-    "/srv/main.mjs",
-    "/srv/main/index.ts",
-    "/srv/main/index.js",
-    "/srv/main/index.mjs",
+    ...files("/srv/main"),
+    ...files("/srv/main/index"),
   ]);
   expect(moduleCandidates("app.js", "/srv", resolve)).toEqual(["/srv/app.js"]);
-  expect(moduleCandidates("src/main", "/srv", resolve)).toHaveLength(6);
+  expect(moduleCandidates("app.tsx", "/srv", resolve)).toEqual(["/srv/app.tsx"]);
+  expect(moduleCandidates("src/main", "/srv", resolve)[0]).toBe("/srv/src/main.ts");
+  // uvicorn's dotted module: the name with its dots first, then as a path.
+  expect(moduleCandidates("app.main", "/srv", resolve)).toEqual([
+    ...files("/srv/app.main"),
+    ...files("/srv/app.main/index"),
+    ...files("/srv/app/main"),
+    ...files("/srv/app/main/index"),
+  ]);
 });
 
-test("uvicorn's dotted module: the name with its dots first, then as a path", () => {
-  expect(moduleCandidates("app.main", "/srv", resolve)).toEqual([
-    "/srv/app.main.ts",
-    "/srv/app.main.js",
-    "/srv/app.main.mjs",
-    "/srv/app.main/index.ts",
-    "/srv/app.main/index.js",
-    "/srv/app.main/index.mjs",
-    "/srv/app/main.ts",
-    "/srv/app/main.js",
-    "/srv/app/main.mjs",
-    "/srv/app/main/index.ts",
-    "/srv/app/main/index.js",
-    "/srv/app/main/index.mjs",
-  ]);
+test("dottedModulePath: uvicorn's module names as paths; anything else is not one", () => {
+  expect(dottedModulePath("app.main")).toBe("app/main");
   expect(dottedModulePath("app.api.v1")).toBe("app/api/v1");
   expect(dottedModulePath("my-app.main")).toBe("my-app/main");
-  // Not dotted names: an extension, a path, a single name, empty parts.
   for (const module of ["main.ts", "app.main.mjs", "src/app.main", "main", "app..main", ".main", "main."]) {
     expect(dottedModulePath(module)).toBeNull();
   }
