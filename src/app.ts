@@ -213,7 +213,12 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
   if (!path) {
     // uvicorn says no more, but a mistyped --app-dir is the likelier cause when it is not there.
     const appDir = deps.resolvePath(options.appDir);
-    const hint = deps.exists(appDir) ? "" : ` (--app-dir ${appDir} does not exist)`;
+    // With a trailing slash, only a directory exists (a file there is ENOTDIR).
+    const hint = !deps.exists(appDir)
+      ? ` (--app-dir ${appDir} does not exist)`
+      : deps.exists(`${appDir}/`)
+        ? ""
+        : ` (--app-dir ${appDir} is not a directory)`;
     throw new AppLoadError(`Error loading app. Could not import module "${moduleName}"${hint}.`);
   }
 

@@ -122,6 +122,12 @@ describe("importApp", () => {
       'Error loading app. Could not import module "main" (--app-dir /nonexistent/dir does not exist).',
     );
   });
+  test("an --app-dir that is a file is named", async () => {
+    const file = join(appDir, "main.ts");
+    await expect(importApp({ app: "main:app", appDir: file, interface: "auto" }, deps)).rejects.toThrow(
+      `Error loading app. Could not import module "main" (--app-dir ${file} is not a directory).`,
+    );
+  });
   test("a missing import of an existing app is named, not reported as the app missing", async () => {
     await expect(load("imports-missing")).rejects.toThrow(
       /^Error loading app\. Module "imports-missing" failed to load: .*no-such-helper\.ts/,
