@@ -36,6 +36,7 @@ const REMEMBERED = 8;
  * - an authority that is not a host (`x?`, `a b`, `x@y`, `x:99999`, `[::1`, empty), or none (Bun's
  *   relative url for a missing or invalid Host): the origin's, with the path as it was, so
  *   `Host: x?` cannot turn `/admin` into a query string;
+ * - Bun's bare authority for a CONNECT (`example.com:443`): `http://example.com:443/`;
  * - an absolute-form target's scheme that is not the connection's (`GET https://a/ HTTP/1.1` on a
  *   plain connection): the connection's, as on Node; only a trusted X-Forwarded-Proto may say https.
  * What no url can show is left: a Host with a `/` in it (`Host: a/b`) reads as a longer path on
@@ -50,8 +51,13 @@ export function urlAuthorityCheck(origin: () => string): (url: string) => string
     for (let i = 0; i < good.length; i++) if (url.startsWith(good[i] as string)) return undefined;
     const own = origin();
     const separator = url.indexOf("://");
-    // Bun's url for a request whose Host it found missing or invalid: the path alone.
-    if (separator === -1) return own + (url.charCodeAt(0) === 47 /* / */ ? url : "/");
+    if (separator === -1) {
+      // Bun's url for a request whose Host it found missing or invalid: the path alone.
+      if (url.charCodeAt(0) === 47 /* / */) return own + url;
+      // Bun's url for CONNECT's authority-form target (`CONNECT example.com:443`, the only bare
+      // authority Bun.serve lets through): as a URL with that authority, the form Deno's has.
+      return usableAuthority(url) ? `${own.slice(0, own.indexOf("://"))}://${url}/` : `${own}/`;
+    }
     const slash = url.indexOf("/", separator + 3);
     const authority = url.slice(separator + 3, slash === -1 ? url.length : slash);
     const path = slash === -1 ? "/" : url.slice(slash);

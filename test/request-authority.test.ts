@@ -53,6 +53,10 @@ test("urlAuthorityCheck leaves a good url alone and gives a bad authority the se
   // Bun's relative url for a missing Host, and a target that is no path at all.
   expect(check("/a?q=1")).toBe("http://127.0.0.1:8000/a?q=1");
   expect(check("*")).toBe("http://127.0.0.1:8000/");
+  // Bun's url for CONNECT's authority-form target: that authority, as Deno gives it.
+  expect(check("example.com:443")).toBe("http://example.com:443/");
+  expect(check("[::1]:8443")).toBe("http://[::1]:8443/");
+  expect(check("x?:1")).toBe("http://127.0.0.1:8000/");
   // The connection's scheme, whatever an absolute-form target said; its authority is kept.
   expect(check("https://abs.test/x")).toBe("http://abs.test/x");
   expect(check("ftp://abs.test/x")).toBe("http://abs.test/x");
