@@ -48,8 +48,13 @@ describe.each(RUNTIMES)("%s --inspect", (runtime) => {
     const server = await startTsuv(runtime, ["test/fixtures/apps/main.ts:app", "--port", "0", "--reload"], {
       runtimeFlags: inspect(port),
     });
-    expect(await getBody(server.url, "/")).toContain("app");
-    await waitLog(server, LISTENING(runtime, port + 1), 1, 10_000);
+    // The child's inspector first: a child that never starts fails here, with the server's output
+    // (one CI run, Deno under the parallel suite, had GET / unanswered for 10 s and said no more).
+    await waitLog(server, LISTENING(runtime, port + 1), 1, 15_000);
+    const body = await getBody(server.url, "/", 15_000);
+    if (body === null)
+      throw new Error(`GET / had no answer\n--- stderr\n${server.stderr()}\n--- stdout\n${server.stdout()}`);
+    expect(body).toContain("app");
     expect(server.stderr()).not.toMatch(/failed|Failed|died/);
   }, 45_000);
 });
