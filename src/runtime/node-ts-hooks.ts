@@ -1,11 +1,12 @@
 /**
  * Module loader hooks that let Node.js import an app written in TypeScript (`.ts`, `.tsx`, `.mts`,
- * `.cts`) or in JavaScript with JSX (`.jsx`, which Bun and Deno import as they are), registered with `module.register` by node-ts-register.ts. Built as its own file,
- * dist/ts-hooks.mjs, because Node runs hooks in a separate thread that loads them by URL (on Node
- * 20; where `module.registerHooks` exists, resolveSync/loadSync run in-thread, bundled with the rest).
+ * `.cts`) or in JavaScript with JSX (`.jsx`, which Bun and Deno import as they are), registered
+ * with `module.register` by node-ts-register.ts. Built as its own file, dist/ts-hooks.mjs, because
+ * Node runs hooks in a separate thread that loads them by URL (on Node 20; where
+ * `module.registerHooks` exists, resolveSync/loadSync run in-thread, bundled with the rest).
  *
- * - load: TypeScript files are compiled with esbuild's transform (one file at a time, no type
- *   check), with the nearest tsconfig.json for JSX and decorator settings, and an inline source map
+ * - load: TypeScript and .jsx files are compiled with esbuild's transform (one file at a time, no
+ *   type check), with the nearest tsconfig.json for JSX and decorator settings, and an inline source map
  *   so stack traces point at the .ts lines. The same on every Node version (Node 22.6+ could strip
  *   types itself, but not enums, JSX or `./x` imports), so an app behaves the same everywhere.
  * - resolve: what TypeScript projects write and Node's ESM resolver refuses: `./routes` (no
