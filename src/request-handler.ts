@@ -35,6 +35,12 @@ export function requestTarget(url: string): string {
 }
 
 function notAResponse(value: unknown): TypeError {
+  // An app where its Response was due: the export is a factory served without --factory (uvicorn
+  // calls an app that takes no arguments; in JavaScript nothing tells a factory from a handler).
+  if (typeof (value as { fetch?: unknown } | null)?.fetch === "function")
+    return new TypeError(
+      "The app returned an app (an object with fetch()), not a Response: is the export a factory? Serve it with --factory.",
+    );
   return new TypeError(`The app returned ${typeof value}, not a Response.`);
 }
 

@@ -301,26 +301,57 @@ describe("BunCompletions (RequestInfo.completed on Bun)", () => {
   });
 });
 
+/** A handler whose access lines and exceptions are collected, around `app`. */
+function logged(app: FetchHandler) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const config = resolveConfig(["main:app"], {}, { runtime: fakeRuntime() });
+  const logger = loggerFromConfig(config, {
+    stdout: (line) => out.push(line),
+    stderr: (line) => err.push(line),
+    isTTY: false,
+    noColor: true,
+  });
+  const { handler } = createRequestHandler(config, app, logger, () => {});
+  // Access lines are written in a batch a moment later (line-batch.ts).
+  const lines = async () => {
+    await Bun.sleep(20);
+    return { out: out.join("\n"), err: err.join("\n") };
+  };
+  return { handler, lines };
+}
+
+describe("an answer that is not a Response: a logged 500 that says what it was", () => {
+  const info: RequestInfo = { remoteAddr: { hostname: "127.0.0.1", port: 5000 } };
+  const request = () => new Request("http://127.0.0.1:8000/");
+
+  test("nothing, or a string", async () => {
+    for (const [value, said] of [
+      [undefined, "The app returned undefined, not a Response."],
+      ["hi", "The app returned string, not a Response."],
+    ] as const) {
+      const { handler, lines } = logged((() => value) as unknown as FetchHandler);
+      expect((await handler(request(), info)).status).toBe(500);
+      expect((await lines()).err).toContain(said);
+    }
+  });
+
+  // uvicorn calls an app that takes no arguments and warns ("ASGI app factory detected"); a JavaScript
+  // function says nothing of that when called, so tsuv serves it as a handler, and its first answer,
+  // an app, is where it can tell.
+  test("an app (a factory exported without --factory): the way out is named, sync or async", async () => {
+    const made = { fetch: () => new Response("made") };
+    for (const factory of [() => made, async () => made]) {
+      const { handler, lines } = logged(factory as unknown as FetchHandler);
+      expect((await handler(request(), info)).status).toBe(500);
+      expect((await lines()).err).toContain(
+        "The app returned an app (an object with fetch()), not a Response: is the export a factory? Serve it with --factory.",
+      );
+    }
+  });
+});
+
 describe("access log: a client that has gone (RequestInfo.clientGone)", () => {
-  /** A handler whose access lines and exceptions are collected, around `app`. */
-  function logged(app: FetchHandler) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const config = resolveConfig(["main:app"], {}, { runtime: fakeRuntime() });
-    const logger = loggerFromConfig(config, {
-      stdout: (line) => out.push(line),
-      stderr: (line) => err.push(line),
-      isTTY: false,
-      noColor: true,
-    });
-    const { handler } = createRequestHandler(config, app, logger, () => {});
-    // Access lines are written in a batch a moment later (line-batch.ts).
-    const lines = async () => {
-      await Bun.sleep(20);
-      return { out: out.join("\n"), err: err.join("\n") };
-    };
-    return { handler, lines };
-  }
   function peer(gone: boolean) {
     const asked = { count: 0 };
     const info: RequestInfo = {
