@@ -102,6 +102,9 @@ export function parseAppSpec(spec: string): AppSpec {
   return { module, attrs };
 }
 
+/** A module written as a directory: `.`, `..`, or ending in a path separator. */
+const DIRECTORY = /(?:^|[\\/])\.{1,2}$|[\\/]$/;
+
 /** A dotted module name as uvicorn takes it ("app.main", Python's app/main.py): names, no slash. */
 const DOTTED_MODULE = /^[\w$-]+(?:\.[\w$-]+)+$/;
 
@@ -126,14 +129,15 @@ export function moduleCandidates(
   resolvePath: (...parts: string[]) => string,
 ): string[] {
   if (KNOWN_EXTENSION.test(module)) return [resolvePath(appDir, module)];
+  const indexes = (base: string) => EXTENSIONS.map((ext) => resolvePath(base, `index${ext}`));
+  // A directory as written (`.`, `..`, `src/`): its index only, never a file beside it (`tsuv .` in
+  // app/ is app/index.ts, not ../app.ts).
+  if (DIRECTORY.test(module)) return indexes(resolvePath(appDir, module));
   const dotted = dottedModulePath(module);
   const forms = dotted === null ? [module] : [module, dotted];
   return forms.flatMap((form) => {
     const base = resolvePath(appDir, form);
-    return [
-      ...EXTENSIONS.map((ext) => base + ext),
-      ...EXTENSIONS.map((ext) => resolvePath(base, `index${ext}`)),
-    ];
+    return [...EXTENSIONS.map((ext) => base + ext), ...indexes(base)];
   });
 }
 

@@ -38,6 +38,11 @@ test("main resolves main.ts, main.js, main.mjs, the other extensions, then main/
   ]);
   expect(moduleCandidates("app.js", "/srv", resolve)).toEqual(["/srv/app.js"]);
   expect(moduleCandidates("app.tsx", "/srv", resolve)).toEqual(["/srv/app.tsx"]);
+  // A directory as written: its index only, not a file beside it (/srv.ts, /srv/src.ts).
+  expect(moduleCandidates(".", "/srv", resolve)).toEqual(files("/srv/index"));
+  expect(moduleCandidates("src/", "/srv", resolve)).toEqual(files("/srv/src/index"));
+  expect(moduleCandidates("src/..", "/srv", resolve)).toEqual(files("/srv/index"));
+  expect(moduleCandidates("..", "/srv/app", resolve)).toEqual(files("/srv/index"));
   expect(moduleCandidates("src/main", "/srv", resolve)[0]).toBe("/srv/src/main.ts");
   // uvicorn's dotted module: the name with its dots first, then as a path.
   expect(moduleCandidates("app.main", "/srv", resolve)).toEqual([
