@@ -166,6 +166,29 @@ function refuseUnverifiedCertificates(server: Server): void {
   });
 }
 
+/**
+ * CONNECT (`CONNECT example.com:443`, what a forward proxy is asked): node:http gives it to a
+ * 'connect' listener, and without one closes the connection unanswered. Bun.serve and Deno.serve
+ * give it to the app as a request, so it is served so here too: a response on the socket node:http
+ * let go of, and no tunnel after it (the connection closes once the answer is out).
+ */
+function serveConnect(
+  req: IncomingMessage,
+  socket: Socket,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
+  // node:http took its own error listener off the socket with the rest: a reset must not throw.
+  socket.on("error", () => socket.destroy());
+  const res = new (nodeHttp().ServerResponse)(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once("finish", () => {
+    res.detachSocket(socket);
+    socket.end();
+  });
+  listener(req, res);
+}
+
 export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   const { listen } = options;
   const onError = options.onError ?? (() => {});
@@ -267,6 +290,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     connections.add(socket);
   });
   if (secure) server.on("tlsClientError", (error: Error) => onError(error));
+  server.on("connect", (req: IncomingMessage, socket: Socket) => serveConnect(req, socket, listener));
   // WebSocket hooks, or a node app's own upgrade handler (ws-node.ts, imported only then: crossws
   // and its bundled ws are ~10-15 ms of Node 24 start-up that a server without them never uses).
   if (options.websocket || options.nodeUpgrade) {

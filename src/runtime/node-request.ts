@@ -44,10 +44,20 @@ function absoluteForm(target: string): URL | undefined {
   return (url.protocol === "http:" || url.protocol === "https:") && url.host !== "" ? url : undefined;
 }
 
+/** CONNECT's authority-form target (`CONNECT example.com:443`), usable as a URL's authority. */
+function connectAuthority(req: IncomingMessage, target: string): boolean {
+  return req.method === "CONNECT" && usableAuthority(target);
+}
+
 /** Can a request with this target be given to the app? (Checked per request, so cheap first.) */
 export function servableTarget(req: IncomingMessage): boolean {
   const target = req.url ?? "/";
-  return target.charCodeAt(0) === 47 /* / */ || target === "*" || absoluteForm(target) !== undefined;
+  return (
+    target.charCodeAt(0) === 47 /* / */ ||
+    target === "*" ||
+    absoluteForm(target) !== undefined ||
+    connectAuthority(req, target)
+  );
 }
 
 /** The absolute URL of a request whose target passed servableTarget(). */
@@ -59,6 +69,8 @@ export function requestUrl(req: IncomingMessage, secure: boolean): string {
     return PATH_NEEDS_PARSER.test(target) ? new URL(base + target).href : base + target;
   }
   if (target === "*") return `${scheme}${authority(req)}/*`;
+  // CONNECT: the URL of the authority it names, as Bun's adapter and Deno give it.
+  if (connectAuthority(req, target)) return `${scheme}${target}/`;
   // absolute-form: its own authority wins over Host (RFC 9112 3.2.2), but not its scheme: any
   // client could make a plain connection look like https (an app deciding on Secure cookies or an
   // https redirect by request.url), which only a trusted X-Forwarded-Proto may (request-handler.ts).

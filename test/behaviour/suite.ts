@@ -425,6 +425,22 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect((await fetch(`${server.url}/`)).status).toBe(200);
     });
 
+    test("CONNECT (authority-form) reaches the app with the authority it names, and the connection closes", async () => {
+      // node:http drops a CONNECT unanswered unless told otherwise; Bun and Deno serve it. Its url:
+      // Deno's own, without the slash; Node's and Bun's made by tsuv.
+      const started = Date.now();
+      const answer = await rawRequest(
+        server.port,
+        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
+      );
+      // Closed by the server: rawRequest gives up waiting only at 3 s.
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(answer.slice(0, 12)).toBe("HTTP/1.1 200");
+      const url = runtime === "deno" ? "http://example.com:443" : "http://example.com:443/";
+      expect(answer.slice(answer.indexOf("\r\n\r\n") + 4)).toBe(`connect ${url}`);
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
     test("oversized headers get 431 (or a closed connection) and the server keeps serving", async () => {
       const answer = await rawRequest(
         server.port,
