@@ -21,6 +21,15 @@ export function usableAuthority(host: string): boolean {
   return AUTHORITY.test(host) && URL.canParse(`http://${host}/`);
 }
 
+/**
+ * request.url for CONNECT's authority-form target (`CONNECT example.com:443`): the URL of the
+ * authority it names, with the connection's scheme (`http://example.com:443/`, the form Deno's url
+ * has), or undefined for a target that is no authority. Bun's adapter and Node's both give this.
+ */
+export function connectTargetUrl(scheme: string, target: string): string | undefined {
+  return usableAuthority(target) ? `${scheme}://${target}/` : undefined;
+}
+
 /** A server's own origin for urlAuthorityCheck: `http://127.0.0.1:8000`; `http://localhost` off TCP. */
 export function serverOrigin(scheme: "http" | "https", address: BoundAddress): string {
   return `${scheme}://${address.kind === "tcp" ? `${urlHost(address.host)}:${address.port}` : "localhost"}`;
@@ -50,19 +59,18 @@ export function urlAuthorityCheck(origin: () => string): (url: string) => string
   return (url) => {
     for (let i = 0; i < good.length; i++) if (url.startsWith(good[i] as string)) return undefined;
     const own = origin();
+    const scheme = own.slice(0, own.indexOf("://"));
     const separator = url.indexOf("://");
     if (separator === -1) {
       // Bun's url for a request whose Host it found missing or invalid: the path alone.
       if (url.charCodeAt(0) === 47 /* / */) return own + url;
-      // Bun's url for CONNECT's authority-form target (`CONNECT example.com:443`, the only bare
-      // authority Bun.serve lets through): as a URL with that authority, the form Deno's has.
-      return usableAuthority(url) ? `${own.slice(0, own.indexOf("://"))}://${url}/` : `${own}/`;
+      // Bun's url for CONNECT's authority-form target (the only bare authority Bun.serve lets through).
+      return connectTargetUrl(scheme, url) ?? `${own}/`;
     }
     const slash = url.indexOf("/", separator + 3);
     const authority = url.slice(separator + 3, slash === -1 ? url.length : slash);
     const path = slash === -1 ? "/" : url.slice(slash);
     if (!usableAuthority(authority)) return own + path;
-    const scheme = own.slice(0, own.indexOf("://"));
     if (url.slice(0, separator) !== scheme) return `${scheme}://${authority}${path}`;
     if (slash !== -1) {
       if (good.length === REMEMBERED) good.shift();

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { usableAuthority } from "../request-authority.ts";
+import { connectTargetUrl, usableAuthority } from "../request-authority.ts";
 import { urlHost } from "../request-url.ts";
 import { TOKEN } from "./node-headers.ts";
 import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
@@ -44,9 +44,9 @@ function absoluteForm(target: string): URL | undefined {
   return (url.protocol === "http:" || url.protocol === "https:") && url.host !== "" ? url : undefined;
 }
 
-/** CONNECT's authority-form target (`CONNECT example.com:443`), usable as a URL's authority. */
-function connectAuthority(req: IncomingMessage, target: string): boolean {
-  return req.method === "CONNECT" && usableAuthority(target);
+/** CONNECT's authority-form target (`CONNECT example.com:443`) as request.url, or undefined. */
+function connectUrl(req: IncomingMessage, target: string, secure: boolean): string | undefined {
+  return req.method === "CONNECT" ? connectTargetUrl(secure ? "https" : "http", target) : undefined;
 }
 
 /** Can a request with this target be given to the app? (Checked per request, so cheap first.) */
@@ -56,7 +56,7 @@ export function servableTarget(req: IncomingMessage): boolean {
     target.charCodeAt(0) === 47 /* / */ ||
     target === "*" ||
     absoluteForm(target) !== undefined ||
-    connectAuthority(req, target)
+    connectUrl(req, target, false) !== undefined
   );
 }
 
@@ -69,8 +69,8 @@ export function requestUrl(req: IncomingMessage, secure: boolean): string {
     return PATH_NEEDS_PARSER.test(target) ? new URL(base + target).href : base + target;
   }
   if (target === "*") return `${scheme}${authority(req)}/*`;
-  // CONNECT: the URL of the authority it names, as Bun's adapter and Deno give it.
-  if (connectAuthority(req, target)) return `${scheme}${target}/`;
+  const connect = connectUrl(req, target, secure);
+  if (connect !== undefined) return connect;
   // absolute-form: its own authority wins over Host (RFC 9112 3.2.2), but not its scheme: any
   // client could make a plain connection look like https (an app deciding on Secure cookies or an
   // https redirect by request.url), which only a trusted X-Forwarded-Proto may (request-handler.ts).
