@@ -1,6 +1,6 @@
 /**
  * A request URL's authority, as the app's `new URL(request.url)` needs it. Node's adapter builds
- * request.url itself and checks the Host header (runtime/node-request.ts); Bun.serve and Deno.serve
+ * request.url itself and checks the Host header (runtime/node-request-url.ts); Bun.serve and Deno.serve
  * build it from the Host header as sent, so a client's `Host: x:99999` or `Host: [::1` made every
  * `new URL(request.url)` throw (a logged 500 per request on both), and on Deno `Host: x?` or
  * `Host: a b` did too, or turned the path into a query (denoland/deno#29872 is the upstream issue).

@@ -17,7 +17,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { _nodeAdapter } from "crossws/adapters/node";
 import { DEFLATE_FROM_BYTES, type NodeUpgradeListener, type WebSocketServeOptions } from "./adapter.ts";
-import { requestUrl } from "./node-request.ts";
+import { requestUrl } from "./node-request-url.ts";
 
 export interface UpgradeOptions {
   websocket?: WebSocketServeOptions;
