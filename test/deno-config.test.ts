@@ -9,7 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deno } from "../scripts/tools.mjs";
-import { appModuleDir, type ConfigFs, namesConfig, unreadAppConfig } from "../src/runtime/deno-config.ts";
+import {
+  appCompiles,
+  appModuleDir,
+  type ConfigFs,
+  namesConfig,
+  unreadAppConfig,
+} from "../src/runtime/deno-config.ts";
 import { killAllStarted, start, tsuvUrl } from "./helpers/spawn.ts";
 import { ROOT } from "./helpers/tsuv.ts";
 
@@ -71,6 +77,38 @@ describe("unreadAppConfig", () => {
     expect(unreadAppConfig("/srv/app", MAIN, fakeFs(strictOnly))).toBeNull();
     const alone = { ...TSUV_CONFIG, "/srv/app/tsconfig.json": `{"compilerOptions": {"jsx": "react-jsx"}}` };
     expect(unreadAppConfig("/srv/app", MAIN, fakeFs(alone))).toBeNull();
+  });
+
+  test("a JavaScript app (tsc's build beside the tsconfig.json that made it) is not warned about that tsconfig.json", () => {
+    const nest = {
+      ...TSUV_CONFIG,
+      "/srv/app/package.json": "{}",
+      "/srv/app/tsconfig.json": `{"compilerOptions": {"experimentalDecorators": true, "outDir": "dist"}}`,
+    };
+    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(nest), false)).toBeNull();
+    expect(unreadAppConfig("/srv/app/src", MAIN, fakeFs(nest), true)).toBe("/srv/app/tsconfig.json");
+    // Its deno.json still counts: the import map applies to JavaScript too.
+    const withDenoJson = { ...nest, "/srv/app/deno.json": "{}" };
+    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(withDenoJson), false)).toBe("/srv/app/deno.json");
+  });
+
+  test("appCompiles: the APP's module as importApp finds it, TypeScript or JSX", () => {
+    const files = new Set([
+      "/srv/app/dist/main.js",
+      "/srv/app/src/main.ts",
+      "/srv/app/web/index.jsx",
+      "/srv/app/api/index.mjs",
+    ]);
+    const isFile = (path: string) => files.has(path);
+    expect(appCompiles("dist/main.js", "/srv/app", isFile)).toBe(false);
+    expect(appCompiles("dist/main:app", "/srv/app", isFile)).toBe(false);
+    expect(appCompiles("dist.main:app", "/srv/app", isFile)).toBe(false);
+    expect(appCompiles("api", "/srv/app", isFile)).toBe(false);
+    expect(appCompiles("src/main", "/srv/app", isFile)).toBe(true);
+    expect(appCompiles("web/", "/srv/app", isFile)).toBe(true);
+    // Not found, or not an import string: the load says so; the warning is not held back.
+    expect(appCompiles("missing:app", "/srv/app", isFile)).toBe(true);
+    expect(appCompiles("main:", "/srv/app", isFile)).toBe(true);
   });
 
   test("a deno.json this process may not read is not looked at (Deno would prompt for it)", () => {

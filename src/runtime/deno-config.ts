@@ -10,7 +10,7 @@
  * (docs/deployment.md), which this check sees as read.
  */
 
-import { dottedModulePath } from "../app.ts";
+import { dottedModulePath, moduleCandidates, parseAppSpec } from "../app.ts";
 import { posixResolve } from "./paths.ts";
 
 const CONFIG_NAMES = ["deno.json", "deno.jsonc"] as const;
@@ -47,15 +47,16 @@ const readable = (path: string, fs: ConfigFs) => fs.mayRead(path) && fs.isFile(p
 
 /**
  * The configuration Deno would take from `dir`: its deno.json(c), or a tsconfig.json beside a
- * package.json (Deno reads that one too) when it changes how files compile (JSX, decorators).
+ * package.json (Deno reads that one too) when it changes how files compile (JSX, decorators) and
+ * `compiled` says the app is a file that compiles.
  */
-function configIn(dir: string, fs: ConfigFs): string | null {
+function configIn(dir: string, fs: ConfigFs, compiled: boolean): string | null {
   const at = (name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
   for (const name of CONFIG_NAMES) {
     if (readable(at(name), fs)) return at(name);
   }
   const tsconfig = at("tsconfig.json");
-  if (readable(at("package.json"), fs) && readable(tsconfig, fs)) {
+  if (compiled && readable(at("package.json"), fs) && readable(tsconfig, fs)) {
     if (/"(?:jsx\w*|experimentalDecorators)"\s*:/.test(fs.readText(tsconfig))) return tsconfig;
   }
   return null;
@@ -64,18 +65,26 @@ function configIn(dir: string, fs: ConfigFs): string | null {
 /**
  * The configuration (configIn) nearest the app's directory, when Deno is not reading it for this
  * process: it is neither the one nearest the main module nor a workspace root above that one. Null
- * when there is none, or when it is read. POSIX paths.
+ * when there is none, or when it is read. POSIX paths. `compiledApp`: the app module is TypeScript
+ * or JSX, to which a tsconfig.json's JSX and decorator settings apply; an app that is JavaScript
+ * (tsc's own output, `tsuv dist/main.js` beside the tsconfig.json that built it) gets no warning
+ * about a tsconfig.json, where it would be noise on every start.
  */
-export function unreadAppConfig(appDir: string, mainModuleDir: string, fs: ConfigFs): string | null {
+export function unreadAppConfig(
+  appDir: string,
+  mainModuleDir: string,
+  fs: ConfigFs,
+  compiledApp = true,
+): string | null {
   let appConfig: string | null = null;
   for (const dir of selfAndAncestors(appDir)) {
-    appConfig = configIn(dir, fs);
+    appConfig = configIn(dir, fs, compiledApp);
     if (appConfig !== null) break;
   }
   if (appConfig === null) return null;
   let nearestMain = true;
   for (const dir of selfAndAncestors(mainModuleDir)) {
-    const config = configIn(dir, fs);
+    const config = configIn(dir, fs, compiledApp);
     if (config === null) continue;
     // Above the nearest one, Deno reads a config only as a workspace root (which would list the
     // nearer one's directory as a member: not checked further).
@@ -98,6 +107,25 @@ export function appModuleDir(app: string): string {
   const module = dottedModulePath(written) ?? written;
   const slash = module.lastIndexOf("/");
   return slash === -1 ? "." : module.slice(0, slash) || "/";
+}
+
+/** Files whose compiling a tsconfig.json's JSX and decorator settings change. */
+const COMPILED = /\.(?:[cm]?ts|[jt]sx)$/;
+
+/**
+ * Is APP's module (the first candidate that is a file, as importApp takes it) TypeScript or JSX?
+ * True where it cannot be told (not found, a malformed APP): the load reports those itself, and a
+ * warning too many is the lesser harm there.
+ */
+export function appCompiles(app: string, appDir: string, isFile: (path: string) => boolean): boolean {
+  let module: string;
+  try {
+    module = parseAppSpec(app).module;
+  } catch {
+    return true;
+  }
+  const file = moduleCandidates(module, appDir, posixResolve).find(isFile);
+  return file === undefined || COMPILED.test(file);
 }
 
 /** Names a configuration file on Deno's command line (`--config FILE`, `-c FILE`, `--config=FILE`)? */
@@ -147,7 +175,8 @@ export function denoAppConfigWarning(
     },
   };
   const appDirectory = posixResolve(Deno.cwd(), appDir, appModuleDir(app));
-  const found = unreadAppConfig(appDirectory, posixResolve(mainModulePath, ".."), fs);
+  const compiled = appCompiles(app, posixResolve(Deno.cwd(), appDir), fs.isFile);
+  const found = unreadAppConfig(appDirectory, posixResolve(mainModulePath, ".."), fs, compiled);
   if (found === null) return null;
   const args = runtimeArgs();
   if (args !== undefined && namesConfig(args)) return null;
