@@ -12,9 +12,20 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const satisfies readonly SignalNam
 
 /** The app's own SIGTERM and SIGINT listeners, counted from before its import to after its startup hook. */
 export interface AppStopListeners {
-  /** The warning for what the app added since the first count, if anything. */
-  warning(): string | undefined;
+  /**
+   * The warning for what the app added since the first count, if anything. `detectedBy` is the
+   * loaded app's (LoadedApp), for a framework whose own switch adds the listeners.
+   */
+  warning(detectedBy?: string): string | undefined;
 }
+
+/**
+ * NestJS's enableShutdownHooks() listens for the signals, runs the app's shutdown lifecycle at once
+ * and raises the signal again; tsuv calls the app's close() after the requests in flight, which runs
+ * the same hooks (seen twice with @nestjs/core 11 when both ran).
+ */
+const NEST_HINT =
+  " A NestJS app: leave out app.enableShutdownHooks(); tsuv calls the app's close(), which runs its onModuleDestroy and onApplicationShutdown hooks, after the requests in flight.";
 
 /**
  * Counts the process's SIGTERM and SIGINT listeners now (before the app is imported); warning()
@@ -27,10 +38,11 @@ export function checkAppStopListeners(count: ((signal: SignalName) => number) | 
   if (!count) return { warning: () => undefined };
   const before = STOP_SIGNALS.map((signal) => count(signal));
   return {
-    warning() {
+    warning(detectedBy) {
       const added = STOP_SIGNALS.filter((signal, i) => count(signal) > (before[i] ?? 0));
       if (added.length === 0) return undefined;
-      return `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.`;
+      const hint = detectedBy?.includes("NestJS") ? NEST_HINT : "";
+      return `The app listens for ${added.join(" and ")} itself: its listener runs as soon as the signal arrives, beside tsuv's graceful shutdown, and a process.exit() there cuts the requests in flight. Put that work in the app's shutdown() hook, which runs after they finish.${hint}`;
     },
   };
 }

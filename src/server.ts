@@ -282,7 +282,7 @@ export class Server {
         }
         this.options.hooks?.onLoaded?.();
         await this.startup(loaded);
-        const warning = appStopListeners.warning();
+        const warning = appStopListeners.warning(loaded.detectedBy);
         if (warning && this.sayAppWarnings) this.logger.warning(warning);
         return loaded;
       });

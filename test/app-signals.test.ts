@@ -33,6 +33,13 @@ test("checkAppStopListeners: what was added between the two counts, and nothing 
   listeners.SIGINT = 4;
   expect(sigint.warning()).toStartWith("The app listens for SIGINT itself:");
   expect(checkAppStopListeners(undefined).warning()).toBeUndefined();
+  // NestJS's enableShutdownHooks() is what adds them there: the warning names it.
+  const nest = checkAppStopListeners(count);
+  listeners.SIGTERM = 3;
+  expect(nest.warning("a NestJS application (its HTTP server's listeners; init() and close())")).toEndWith(
+    "A NestJS app: leave out app.enableShutdownHooks(); tsuv calls the app's close(), which runs its onModuleDestroy and onApplicationShutdown hooks, after the requests in flight.",
+  );
+  expect(nest.warning("object with fetch()")).toEndWith("which runs after they finish.");
 });
 
 test("signalListenerCount leaves out tsuv's own listeners, from every adapter in the thread, and only while subscribed", () => {
