@@ -6,6 +6,7 @@
  */
 import { AppLoadError, errorMessage } from "./errors.ts";
 import type {
+  BoundAddress,
   FetchHandler,
   NodeRequestListener,
   NodeUpgradeListener,
@@ -54,6 +55,11 @@ export interface LoadedApp {
    * it listens and after its drain. Read when run, so hooks added after the import count too.
    */
   frameworkHooks?: { started(): (() => unknown)[]; stopped(): (() => unknown)[] };
+  /**
+   * Deno.serve's onListen on an app object written for `deno serve`: called with the address (as
+   * Deno gives it) once the server listens, in each worker, as `deno serve --parallel` calls it.
+   */
+  onListen?(address: BoundAddress): unknown;
   /** How `auto` decided, for the debug log. */
   detectedBy: string;
   /**

@@ -18,7 +18,8 @@ interface ResponseLike {
 
 type StreamFrom = (source: AsyncIterable<Uint8Array>) => ReadableStream<Uint8Array>;
 
-function isResponseLike(value: unknown): value is ResponseLike {
+/** A Response of any implementation: the runtime's, the undici package's, node-fetch's. */
+export function isResponseLike(value: unknown): value is ResponseLike {
   if (typeof value !== "object" || value === null) return false;
   const like = value as Partial<ResponseLike>;
   return (

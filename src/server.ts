@@ -212,6 +212,7 @@ export class Server {
     this.running = running;
     this.started = true;
     void this.runFrameworkHooks(app.frameworkHooks?.started(), "onStart");
+    if (app.onListen) void this.runFrameworkHooks([() => app.onListen?.(running.address)], "onListen");
     if (this.options.announce !== false) {
       this.logger.info(
         `tsuv running on ${describeAddress(running.address, running.scheme)} (Press CTRL+C to quit)`,

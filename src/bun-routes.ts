@@ -1,0 +1,265 @@
+/**
+ * Bun.serve's `routes` (Bun 1.2.3+), served on every runtime: an app object written for `bun app.ts`
+ * (`export default { routes: { "/users/:id": (req) => ... }, fetch }`) answers the same under tsuv on
+ * Node, Bun and Deno. tsuv matches the routes itself, in front of the app's fetch, instead of handing
+ * them to Bun.serve: every request then takes tsuv's one path (access log, default headers,
+ * --limit-concurrency, drain), on Bun as on the others.
+ *
+ * Bun's rules, as Bun 1.4.5 answers (test/bun-routes.test.ts asks Bun.serve and tsuv the same):
+ * - a route matches the request's path as sent (percent-encoded, no query), segment by segment: a
+ *   literal segment before a `:param` before a trailing `*`, trying the next where a deeper one fails;
+ * - `:name` takes one non-empty segment, percent-decoded (a bad escape becomes U+FFFD), as
+ *   `request.params.name` (`{}` on a route without any); `*` takes the rest, one segment at least
+ *   (`/api/*` serves `/api/` and `/api/a/b`, not `/api`);
+ * - a route's value is a handler `(request, server)`, a Response (the same answer to every method), an
+ *   object of methods (HEAD falls back to GET; a method it lacks passes on to the next route that
+ *   matches), or false (straight to fetch);
+ * - no route: the app's fetch, or an empty 404 without one.
+ * Not done, and said in the README: Bun's `request.cookies` (a CookieMap), the ETag and 304 Bun gives
+ * a static Response, `{ dir }` routes and HTML imports (refused at start-up, naming the route).
+ */
+import { AppLoadError } from "./errors.ts";
+import { isResponseLike } from "./foreign-response.ts";
+import type { FetchHandler } from "./runtime/adapter.ts";
+
+type RouteHandler = (request: Request, server: unknown) => Response | Promise<Response>;
+
+/** What a route answers with: its handler for any method, or by method. */
+interface RouteEntry {
+  /** The route's `:param` names, in the order of their segments. */
+  names: string[];
+  /** Straight to fetch (the route's value is false). */
+  off: boolean;
+  any?: RouteHandler;
+  methods?: Map<string, RouteHandler>;
+}
+
+/** One path segment's worth of the route tree. */
+interface RouteNode {
+  literal: Map<string, RouteNode>;
+  param?: RouteNode;
+  /** The route that ends here. */
+  end?: RouteEntry;
+  /** The route whose `*` starts here. */
+  rest?: RouteEntry;
+}
+
+const newNode = (): RouteNode => ({ literal: new Map() });
+
+/** An own property `routes` that is a plain object (Hono's and Elysia's `routes` are arrays). */
+export function bunRoutesOf(holder: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!Object.hasOwn(holder, "routes")) return undefined;
+  const routes = holder.routes;
+  if (typeof routes !== "object" || routes === null) return undefined;
+  const proto = Object.getPrototypeOf(routes);
+  return proto === Object.prototype || proto === null ? (routes as Record<string, unknown>) : undefined;
+}
+
+/** A static route: a Response of any implementation (foreign-response.ts). */
+const isResponse = (value: unknown): value is Response => isResponseLike(value);
+
+/**
+ * A static route's answer: the Response's body read once (at its first request), a new Response
+ * with its status and headers for each request (a Response's body can be read only once; clone()
+ * would keep a copy of every answer in the original's unread branch).
+ */
+function staticAnswer(response: Response): RouteHandler {
+  const { status, statusText } = response;
+  const headers = [...response.headers];
+  const hasBody = response.body !== null;
+  let bytes: ArrayBuffer | undefined;
+  let reading: Promise<ArrayBuffer> | undefined;
+  const answer = (body: ArrayBuffer | null) => new Response(body, { status, statusText, headers });
+  return () => {
+    if (!hasBody) return answer(null);
+    if (bytes !== undefined) return answer(bytes);
+    reading ??= response.arrayBuffer().then((read) => {
+      bytes = read;
+      return read;
+    });
+    return reading.then(answer);
+  };
+}
+
+function routeHandler(value: unknown, where: string): RouteHandler {
+  if (typeof value === "function") return value as RouteHandler;
+  if (isResponse(value)) return staticAnswer(value);
+  throw new AppLoadError(`${where} is ${kindOf(value)}; a method's handler is a function or a Response.`);
+}
+
+/** What a value tsuv does not serve as a route is, for the error. */
+function kindOf(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "string" ? `the string "${value}"` : String(value);
+  }
+  const record = value as Record<string, unknown>;
+  if (typeof record.dir === "string") return "a directory route ({ dir }), which only Bun.serve serves";
+  if (typeof record.index === "string" && Array.isArray(record.files)) {
+    return "an HTML import, which Bun's bundler serves through Bun.serve";
+  }
+  return "an object";
+}
+
+function routeEntry(value: unknown, names: string[], where: string): RouteEntry {
+  if (value === false) return { names, off: true };
+  if (typeof value === "function" || isResponse(value)) {
+    return { names, off: false, any: routeHandler(value, where) };
+  }
+  if (kindOf(value) !== "an object") {
+    throw new AppLoadError(
+      `${where} is ${kindOf(value)}; tsuv serves a route that is a function, a Response, an object of methods or false.`,
+    );
+  }
+  const methods = new Map<string, RouteHandler>();
+  for (const [method, handler] of Object.entries(value as object)) {
+    if (!/^[A-Z]+$/.test(method)) {
+      throw new AppLoadError(
+        `${where} has the key "${method}"; the keys of a route's object are methods (GET, POST, ...).`,
+      );
+    }
+    methods.set(method, routeHandler(handler, `${where}.${method}`));
+  }
+  return { names, off: false, methods };
+}
+
+/** The route tree; throws AppLoadError naming the first route tsuv cannot serve. */
+function compile(routes: Record<string, unknown>, label: string): RouteNode {
+  const root = newNode();
+  for (const [path, value] of Object.entries(routes)) {
+    const where = `Error loading app. "${label}" routes["${path}"]`;
+    if (!path.startsWith("/")) throw new AppLoadError(`${where}: a route is a path starting with "/".`);
+    // Bun.serve refuses these too (its router matches the path as sent, percent-encoded).
+    if (/[^\x21-\x7e]/.test(path)) {
+      throw new AppLoadError(
+        `${where}: encode the characters outside printable ASCII (%C3%A9 for é), as Bun requires.`,
+      );
+    }
+    const segments = path.slice(1).split("/");
+    const names: string[] = [];
+    let node = root;
+    let wildcard = false;
+    for (const [i, segment] of segments.entries()) {
+      if (segment === "*" && i === segments.length - 1) {
+        wildcard = true;
+      } else if (segment.startsWith(":") && segment.length > 1) {
+        names.push(segment.slice(1));
+        node.param ??= newNode();
+        node = node.param;
+      } else {
+        const next = node.literal.get(segment) ?? newNode();
+        node.literal.set(segment, next);
+        node = next;
+      }
+    }
+    const entry = routeEntry(value, names, where);
+    if (wildcard) node.rest = entry;
+    else node.end = entry;
+  }
+  return root;
+}
+
+/** The handler of `entry` for `method`, or undefined where the route passes it on. */
+function handlerFor(entry: RouteEntry, method: string): RouteHandler | "fetch" | undefined {
+  if (entry.off) return "fetch";
+  if (entry.any) return entry.any;
+  const methods = entry.methods as Map<string, RouteHandler>;
+  return methods.get(method) ?? (method === "HEAD" ? methods.get("GET") : undefined);
+}
+
+/** The path of an absolute URL as sent: no scheme and authority, no query or fragment. */
+function pathOf(url: string): string {
+  const authority = url.indexOf("//");
+  const start = url.indexOf("/", authority === -1 ? 0 : authority + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const fragment = url.indexOf("#", start);
+  if (fragment !== -1 && fragment < end) end = fragment;
+  return url.slice(start, end);
+}
+
+const LENIENT_UTF8 = new TextDecoder();
+
+/** A `:param` value decoded as Bun decodes it: a bad escape or bad UTF-8 becomes U+FFFD. */
+export function decodeParam(segment: string): string {
+  if (!segment.includes("%")) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    const bytes: number[] = [];
+    for (let i = 0; i < segment.length; i++) {
+      const hex = segment.slice(i + 1, i + 3);
+      if (segment[i] === "%") {
+        // 0xFF is never UTF-8: the decoder gives U+FFFD for it, as Bun does for "%zz".
+        bytes.push(/^[0-9a-fA-F]{2}$/.test(hex) ? Number.parseInt(hex, 16) : 0xff);
+        i += 2;
+      } else {
+        bytes.push(...new TextEncoder().encode(segment[i]));
+      }
+    }
+    return LENIENT_UTF8.decode(new Uint8Array(bytes));
+  }
+}
+
+interface Match {
+  handler: RouteHandler | "fetch";
+  entry: RouteEntry;
+}
+
+function find(
+  node: RouteNode,
+  segments: string[],
+  i: number,
+  values: string[],
+  method: string,
+): Match | undefined {
+  if (i === segments.length) {
+    const handler = node.end && handlerFor(node.end, method);
+    return handler === undefined ? undefined : { handler, entry: node.end as RouteEntry };
+  }
+  const segment = segments[i] as string;
+  const literal = node.literal.get(segment);
+  const found = literal && find(literal, segments, i + 1, values, method);
+  if (found) return found;
+  if (node.param && segment !== "") {
+    values.push(segment);
+    const inParam = find(node.param, segments, i + 1, values, method);
+    if (inParam) return inParam;
+    values.pop();
+  }
+  const handler = node.rest && handlerFor(node.rest, method);
+  return handler === undefined ? undefined : { handler, entry: node.rest as RouteEntry };
+}
+
+/** An empty 404, as Bun.serve answers a request no route takes when the app has no fetch. */
+const notFound: FetchHandler = () => new Response(null, { status: 404 });
+
+/**
+ * The app's fetch with its routes in front. `fetch` is the app's own (bound), or undefined; `label`
+ * names the app in errors. Throws AppLoadError for a route tsuv cannot serve.
+ */
+export function withBunRoutes(
+  routes: Record<string, unknown>,
+  fetch: FetchHandler | undefined,
+  label: string,
+): FetchHandler {
+  const root = compile(routes, label);
+  const fallback = fetch ?? notFound;
+  return (request, info) => {
+    const values: string[] = [];
+    const match = find(root, pathOf(request.url).slice(1).split("/"), 0, values, request.method);
+    if (match === undefined || match.handler === "fetch") return fallback(request, info);
+    const params: Record<string, string> = {};
+    match.entry.names.forEach((name, i) => {
+      params[name] = decodeParam(values[i] as string);
+    });
+    Object.defineProperty(request, "params", {
+      value: params,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    return match.handler(request, info);
+  };
+}

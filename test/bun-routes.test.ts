@@ -1,0 +1,327 @@
+/**
+ * Bun.serve's `routes` and `error`, and Deno.serve's `onListen`, on an app object (src/bun-routes.ts,
+ * src/app-error-hook.ts, src/app-shapes.ts). The same requests go to Bun.serve itself serving the
+ * fixture and to tsuv serving it on each runtime: every answer must be Bun's (and a few are also
+ * checked against what Bun 1.4.5 answers, so that a change in Bun shows here rather than passes).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toLoadedApp } from "../src/app-shapes.ts";
+import { decodeParam, withBunRoutes } from "../src/bun-routes.ts";
+import { AppLoadError } from "../src/errors.ts";
+import type { RequestInfo } from "../src/runtime/adapter.ts";
+import { killAllStarted, type Running, start } from "./helpers/spawn.ts";
+import { killAll, ROOT, RUNTIMES, type RunningTsuv, runTsuv, startTsuv } from "./helpers/tsuv.ts";
+
+const FIXTURE = "test/fixtures/apps/bun-routes.ts";
+
+/** Paths as sent (not normalised: `..`, `//`, bad escapes), each asked with GET unless it says. */
+const REQUESTS: [method: string, path: string][] = [
+  ["GET", "/"],
+  ["GET", "/static"],
+  ["POST", "/static"],
+  ["GET", "/redirect"],
+  ["GET", "/users/all"],
+  ["GET", "/users/42"],
+  ["GET", "/users/42/"],
+  ["GET", "/users/"],
+  ["GET", "/users/a%20b"],
+  ["GET", "/users/a%2Fb"],
+  ["GET", "/users/%E2%82%AC"],
+  ["GET", "/users/%zz"],
+  ["GET", "/users/%E2%82"],
+  ["GET", "/users/42?q=/x"],
+  ["GET", "/users/42/posts/7"],
+  ["GET", "/users/7/edit"],
+  ["GET", "/users/list"],
+  ["GET", "/shop/cart"],
+  ["GET", "/shop/cart/checkout"],
+  ["GET", "/USERS/all"],
+  ["GET", "//users/42"],
+  ["GET", "/users//x"],
+  ["GET", "/files/readme.txt"],
+  ["GET", "/files/3/x/y"],
+  ["GET", "/files/3/"],
+  ["GET", "/files/3"],
+  ["GET", "/api"],
+  ["GET", "/api/"],
+  ["GET", "/api/x/y"],
+  ["GET", "/trail"],
+  ["GET", "/trail/"],
+  ["GET", "/caf%C3%A9"],
+  ["GET", "/methods"],
+  ["POST", "/methods"],
+  ["DELETE", "/methods"],
+  ["PUT", "/methods"],
+  ["OPTIONS", "/methods"],
+  ["HEAD", "/methods"],
+  ["HEAD", "/static"],
+  ["GET", "/only-post"],
+  ["HEAD", "/only-post"],
+  ["POST", "/only-post"],
+  ["GET", "/off"],
+  ["GET", "/boom"],
+  ["GET", "/async-boom"],
+  ["GET", "/unhandled"],
+  ["GET", "/nothing"],
+];
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One request on its own connection, read to the close; the body de-chunked where it is chunked. */
+function ask(port: number, method: string, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const split = text.indexOf("\r\n\r\n");
+      const head = text.slice(0, split);
+      let body = text.slice(split + 4);
+      if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+        let decoded = "";
+        for (let at = 0; ; ) {
+          const eol = body.indexOf("\r\n", at);
+          const size = Number.parseInt(body.slice(at, eol), 16);
+          if (!size) break;
+          decoded += body.slice(eol + 2, eol + 2 + size);
+          at = eol + 2 + size + 2;
+        }
+        body = decoded;
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body });
+    });
+    const body = method === "POST" ? "hi" : "";
+    socket.write(
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  });
+}
+
+async function askAll(port: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (const [method, path] of REQUESTS) answers.push(await ask(port, method, path));
+  return answers;
+}
+
+/** Bun.serve serving the fixture's export as its options: the reference. */
+let reference: Answer[];
+let bunServe: Running;
+beforeAll(async () => {
+  const code = `const { default: app } = await import(${JSON.stringify(`${ROOT}/${FIXTURE}`)});
+const server = Bun.serve({ ...app, port: 0, hostname: "127.0.0.1", development: false });
+console.log("port " + server.port);`;
+  bunServe = start([process.execPath, "-e", code], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+  const port = Number((await bunServe.waitFor(/port (\d+)/, 15_000))[1]);
+  reference = await askAll(port);
+});
+afterAll(async () => {
+  await killAllStarted();
+  await killAll();
+});
+
+test("what Bun.serve answers (the reference itself, as Bun 1.4.5 gives it)", () => {
+  const at = (method: string, path: string) =>
+    reference[REQUESTS.findIndex(([m, p]) => m === method && p === path)] as Answer;
+  expect(at("GET", "/users/a%2Fb")).toEqual({
+    status: 200,
+    body: '{"route":"/users/:id","params":{"id":"a/b"}}',
+  });
+  // A literal segment first, then back to a :param where the literal's branch has no route.
+  expect(at("GET", "/shop/cart")).toEqual({
+    status: 200,
+    body: '{"route":"/:section/cart","params":{"section":"shop"}}',
+  });
+  expect(at("GET", "/api").status).toBe(404);
+  expect(at("GET", "/api/").body).toBe('{"route":"/api/*","params":{}}');
+  expect(at("PUT", "/methods")).toEqual({ status: 404, body: "fetch /methods params=undefined" });
+  expect(at("GET", "/off")).toEqual({ status: 404, body: "fetch /off params=undefined" });
+  expect(at("GET", "/async-boom")).toEqual({ status: 418, body: "error hook: async boom" });
+  expect(at("POST", "/static")).toEqual({ status: 200, body: "static body" });
+  expect(at("HEAD", "/only-post")).toEqual({ status: 404, body: "" });
+});
+
+describe.each(RUNTIMES)("%s", (runtime) => {
+  let server: RunningTsuv;
+  beforeAll(async () => {
+    server = await startTsuv(runtime, [FIXTURE, "--port", "0", "--no-access-log"], { persistent: true });
+  });
+  afterAll(() => server?.kill());
+
+  test("every request answered as Bun.serve answers it", async () => {
+    const answers = await askAll(server.port);
+    const differing = REQUESTS.flatMap(([method, path], i) =>
+      // Bun.serve's 500 for an error nothing handled is its own page; tsuv's is uvicorn's text.
+      path === "/unhandled" || JSON.stringify(answers[i]) === JSON.stringify(reference[i])
+        ? []
+        : [
+            `${method} ${path}: tsuv ${JSON.stringify(answers[i])}, Bun.serve ${JSON.stringify(reference[i])}`,
+          ],
+    );
+    expect(differing).toEqual([]);
+    expect(answers[REQUESTS.findIndex(([, p]) => p === "/unhandled")]?.status).toBe(500);
+  });
+
+  test("a path with a dot segment is matched as the app's request.url has it (resolved on Node and Bun)", async () => {
+    // Bun.serve's router takes the path as sent; request.url, which tsuv routes by, is resolved by
+    // the URL parser on Node and Bun and left as sent by Deno.
+    const answer = await ask(server.port, "GET", "/api/../users/all");
+    const route = runtime === "deno" ? "/api/*" : "/users/all";
+    expect(answer).toEqual({ status: 200, body: `{"route":"${route}","params":{}}` });
+  });
+
+  test("onListen is called with the address, as Deno.serve gives it; an error the hook did not answer is logged", async () => {
+    expect(server.stdout() + server.stderr()).toContain(`onListen tcp 127.0.0.1 ${server.port}`);
+    expect(server.stderr()).toContain("Error: not for the hook");
+    expect(server.stderr()).not.toContain("Error: boom");
+  });
+});
+
+test("routes and no fetch: an empty 404 where no route answers, false included (the library, any runtime)", async () => {
+  const { routesOnly } = await import(`${ROOT}/${FIXTURE}`);
+  const app = toLoadedApp(routesOnly, "auto", "m");
+  const info = {} as RequestInfo;
+  const x = await (app.fetch as NonNullable<typeof app.fetch>)(new Request("http://h/x"), info);
+  expect(await x.text()).toBe("x");
+  const none = await (app.fetch as NonNullable<typeof app.fetch>)(new Request("http://h/y"), info);
+  expect([none.status, await none.text()]).toEqual([404, ""]);
+});
+
+test("a static route's body is read once and answered whole each time; a null-body status stays bodiless", async () => {
+  let reads = 0;
+  const original = new Response("once");
+  const read = original.arrayBuffer.bind(original);
+  Object.defineProperty(original, "arrayBuffer", {
+    value: () => {
+      reads++;
+      return read();
+    },
+  });
+  const fetch = withBunRoutes({ "/s": original, "/n": new Response(null, { status: 204 }) }, undefined, "m");
+  const info = {} as RequestInfo;
+  for (let i = 0; i < 3; i++)
+    expect(await (await fetch(new Request("http://h/s"), info)).text()).toBe("once");
+  expect(reads).toBe(1);
+  expect((await fetch(new Request("http://h/n"), info)).status).toBe(204);
+});
+
+test("routes tsuv cannot serve are refused at load, one line naming the route", () => {
+  const refused = (routes: Record<string, unknown>) => {
+    try {
+      withBunRoutes(routes, undefined, "app");
+    } catch (error) {
+      expect(error).toBeInstanceOf(AppLoadError);
+      return (error as Error).message;
+    }
+    throw new Error("not refused");
+  };
+  expect(refused({ "/café": () => new Response() })).toBe(
+    'Error loading app. "app" routes["/café"]: encode the characters outside printable ASCII (%C3%A9 for é), as Bun requires.',
+  );
+  expect(refused({ users: () => new Response() })).toContain(
+    'routes["users"]: a route is a path starting with "/".',
+  );
+  expect(refused({ "/static/*": { dir: "./public" } })).toContain(
+    'routes["/static/*"] is a directory route ({ dir }), which only Bun.serve serves;',
+  );
+  expect(refused({ "/": { index: "./index.html", files: [] } })).toContain("is an HTML import");
+  expect(refused({ "/m": { get: () => new Response() } })).toContain(
+    'has the key "get"; the keys of a route',
+  );
+  expect(refused({ "/m": { GET: "text" } })).toContain('routes["/m"].GET is the string "text"');
+  expect(refused({ "/n": 42 })).toContain('routes["/n"] is 42; tsuv serves a route that is a function');
+  for (const message of [refused({ "/n": null }), refused({ "/static/*": { dir: "x" } })]) {
+    expect(message).not.toContain("\n");
+  }
+});
+
+test("decodeParam: percent-decoded, a bad escape or bad UTF-8 as U+FFFD", () => {
+  expect(decodeParam("plain")).toBe("plain");
+  expect(decodeParam("a%20b%2Fc")).toBe("a b/c");
+  expect(decodeParam("%E2%82%AC")).toBe("€");
+  expect(decodeParam("%zz")).toBe("\uFFFD");
+  expect(decodeParam("x%E2%82")).toBe("x\uFFFD");
+  expect(decodeParam("a+b")).toBe("a+b");
+});
+
+test("routes, error and onListen are read from an object literal only: a framework's (a class instance) are its own", () => {
+  class Framework {
+    routes = { "/x": () => new Response("route") };
+    fetch() {
+      return new Response("framework");
+    }
+    error() {
+      return new Response("not a hook");
+    }
+    onListen() {}
+  }
+  const app = toLoadedApp(new Framework(), "auto", "m");
+  expect(app.detectedBy).toBe("object with fetch()");
+  expect(app.onListen).toBeUndefined();
+  // Hono's and Elysia's `routes` are arrays.
+  expect(toLoadedApp({ routes: [], fetch: () => new Response() }, "auto", "m").detectedBy).toBe(
+    "object with fetch()",
+  );
+});
+
+test("an error hook that answers nothing, or throws, leaves the app's own error to tsuv", async () => {
+  const boom = new Error("boom");
+  const throwing = () => {
+    throw boom;
+  };
+  const info = {} as RequestInfo;
+  for (const error of [() => undefined, () => Promise.resolve("not a response"), throwing]) {
+    const app = toLoadedApp({ fetch: throwing, error }, "auto", "m");
+    await expect(Promise.resolve().then(() => app.fetch?.(new Request("http://h/"), info))).rejects.toBe(
+      boom,
+    );
+  }
+  const answered = toLoadedApp(
+    { fetch: async () => throwing(), error: async () => new Response("ok") },
+    "auto",
+    "m",
+  );
+  expect(
+    await (
+      await (answered.fetch as NonNullable<typeof answered.fetch>)(new Request("http://h/"), info)
+    ).text(),
+  ).toBe("ok");
+});
+
+test("a routes app on a unix socket: onListen gets Deno's UnixAddr", async () => {
+  const seen: unknown[] = [];
+  const app = toLoadedApp(
+    { fetch: () => new Response(), onListen: (addr: unknown) => seen.push(addr) },
+    "auto",
+    "m",
+  );
+  app.onListen?.({ kind: "unix", path: "/run/app.sock" });
+  app.onListen?.({ kind: "tcp", host: "::", port: 8000 });
+  expect(seen).toEqual([
+    { transport: "unix", path: "/run/app.sock" },
+    { transport: "tcp", hostname: "::", port: 8000 },
+  ]);
+});
+
+test("a route that tsuv cannot serve stops the start-up with exit 3 and one line", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsuv-bun-routes-"));
+  try {
+    writeFileSync(join(dir, "app.ts"), 'export default { routes: { "/static/*": { dir: "./public" } } };\n');
+    const { code, stderr } = await runTsuv("node20", ["app", "--port", "0"], { cwd: dir });
+    expect(code).toBe(3);
+    expect(stderr).toContain(
+      'ERROR:    Error loading app. "app" routes["/static/*"] is a directory route ({ dir }), which only Bun.serve serves; tsuv serves a route that is a function, a Response, an object of methods or false.\n',
+    );
+    expect(stderr).not.toContain("    at ");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
