@@ -37,8 +37,11 @@ function denoAddr(address: BoundAddress): object {
     : { transport: "unix", path: "" };
 }
 
-/** The keys of Bun.serve's options that say where and how to listen. */
-const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls"] as const;
+/**
+ * The keys of Bun.serve's options that tsuv's own options replace: where and how to listen, and
+ * two connection limits (said at start-up: load-app.ts's serveOptionsWarning).
+ */
+const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls", "idleTimeout", "maxRequestBodySize"] as const;
 
 /** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
 function isPolka(holder: Record<string, unknown>): boolean {

@@ -16,8 +16,19 @@ const SERVE_HTTPS_WITH = "serve HTTPS with --ssl-keyfile and --ssl-certfile";
 /** The start-up warning for LoadedApp.ignoredServeOptions; `servesTls`: tsuv was given --ssl-*. */
 export function serveOptionsWarning(keys: readonly string[], servesTls = false): string {
   const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
+  const listening = keys.some(
+    (key) => key === "port" || key === "hostname" || key === "unix" || key === "tls",
+  );
+  const where = listening ? " and listens where --host and --port (or --uds, --fd) say" : "";
   const tls = keys.includes("tls") && !servesTls ? ` So it serves plain HTTP: ${SERVE_HTTPS_WITH}.` : "";
-  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them and listens where --host and --port (or --uds, --fd) say.${tls}`;
+  const idle = keys.includes("idleTimeout")
+    ? " Idle keep-alive connections close as --timeout-keep-alive says (5 s by default)."
+    : "";
+  // An app that set a limit to refuse large uploads must not lose it silently.
+  const body = keys.includes("maxRequestBodySize")
+    ? " Request bodies have no size limit, as under uvicorn: set one in the proxy in front (nginx's client_max_body_size)."
+    : "";
+  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them${where}.${tls}${idle}${body}`;
 }
 
 /** The start-up warning for LoadedApp.ignoredHttpsServer, when tsuv was not given --ssl-*. */

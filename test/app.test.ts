@@ -258,6 +258,12 @@ describe("toLoadedApp", () => {
       "So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile.",
     );
     expect(serveOptionsWarning(["tls"], true)).not.toContain("plain HTTP");
+    // Bun.serve's connection limits: tsuv's own options (or none) decide, and the warning says which.
+    const limits = toLoadedApp({ fetch, idleTimeout: 30, maxRequestBodySize: 1024 }, "auto", "m");
+    expect(limits.ignoredServeOptions).toEqual(["idleTimeout", "maxRequestBodySize"]);
+    expect(serveOptionsWarning(["idleTimeout", "maxRequestBodySize"])).toBe(
+      "The app's export sets idleTimeout and maxRequestBodySize (Bun.serve's options, which `bun app.ts` listens with): tsuv ignores them. Idle keep-alive connections close as --timeout-keep-alive says (5 s by default). Request bodies have no size limit, as under uvicorn: set one in the proxy in front (nginx's client_max_body_size).",
+    );
   });
 
   test("a (req, res, next) middleware is told apart from an app that ends its own chain", async () => {
