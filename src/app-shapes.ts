@@ -4,7 +4,6 @@
  * handlers and listening options it carries. The `auto` rules are toLoadedApp's.
  */
 import { describe, type LoadedApp } from "./app.ts";
-import { withErrorHook } from "./app-error-hook.ts";
 import { isNodeServer, nodeServerApp, serverOwnerApp, serverOwnerOf, upgradeOf } from "./app-node-servers.ts";
 import {
   hasMinifiedPair,
@@ -14,27 +13,16 @@ import {
   looksLikeMiddleware,
   looksLikeNodeListener,
 } from "./app-parameters.ts";
+import { denoAddr, middlewareOf, withErrorHook, withMiddleware } from "./app-serve-options.ts";
 import { bunRoutesOf, withBunRoutes } from "./bun-routes.ts";
 import { AppLoadError } from "./errors.ts";
-import type { BoundAddress, FetchHandler, NodeRequestListener, WebSocketHooks } from "./runtime/adapter.ts";
+import type { FetchHandler, NodeRequestListener, WebSocketHooks } from "./runtime/adapter.ts";
 import { HANDLERS } from "./websocket-native.ts";
 
 /** An object literal's (or Object.create(null)'s): not a class instance. */
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/**
- * The address as Deno.serve's onListen gets it (a Deno.NetAddr or Deno.UnixAddr), for an app object
- * written for `deno serve` (`export default { fetch, onListen(addr) {...} }`).
- */
-function denoAddr(address: BoundAddress): object {
-  if (address.kind === "tcp") return { transport: "tcp", hostname: address.host, port: address.port };
-  if (address.kind === "unix") return { transport: "unix", path: address.path };
-  return address.tcp
-    ? { transport: "tcp", hostname: address.tcp.host, port: address.tcp.port }
-    : { transport: "unix", path: "" };
 }
 
 /**
@@ -167,20 +155,24 @@ export function toLoadedApp(
     );
 
   if (typeof target === "object" && target !== null) {
-    // Bun.serve's and Deno.serve's options beside fetch (routes, error, onListen) are read from an
-    // object literal only: a framework's app (Elysia's error(), Hono's routes) has its own meanings.
+    // Bun.serve's, Deno.serve's and srvx's options beside fetch (routes, error, middleware, onListen)
+    // are read from an object literal only: a framework's app (Elysia's error(), Hono's routes) has
+    // its own meanings.
     const serveOptions = iface !== "node" && isPlainObject(target);
     const routes = serveOptions ? bunRoutesOf(holder) : undefined;
     if ((typeof holder.fetch === "function" || routes) && iface !== "node") {
       const own =
         typeof holder.fetch === "function" ? (holder.fetch as FetchHandler).bind(target) : undefined;
       let fetch = routes ? withBunRoutes(routes, own, moduleLabel) : (own as FetchHandler);
+      const middleware = serveOptions ? middlewareOf(holder) : undefined;
+      if (middleware) fetch = withMiddleware(fetch, middleware);
       if (serveOptions && typeof holder.error === "function") {
         fetch = withErrorHook(fetch, holder.error as (error: unknown) => unknown, target);
       }
-      const ignored = SERVE_OPTION_KEYS.filter(
+      const ignored: string[] = SERVE_OPTION_KEYS.filter(
         (key) => Object.hasOwn(holder, key) && holder[key] !== undefined,
       );
+      if (serveOptions && Array.isArray(holder.plugins) && holder.plugins.length > 0) ignored.push("plugins");
       const onListen = serveOptions && typeof holder.onListen === "function" ? holder.onListen : undefined;
       const loaded: LoadedApp = {
         interface: "fetch",

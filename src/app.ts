@@ -64,8 +64,9 @@ export interface LoadedApp {
   detectedBy: string;
   /**
    * Listening options of Bun.serve's (srvx's, Deno.serve's) that the app object carries (`port`,
-   * `hostname`, `unix`, `tls`): `bun app.ts` listens with them; tsuv, as uvicorn, listens where its
-   * own options say, so they are ignored, and said to be (load-app.ts).
+   * `hostname`, `unix`, `tls`, `idleTimeout`, `maxRequestBodySize`; srvx's `plugins`): `bun app.ts`
+   * listens with them; tsuv, as uvicorn, listens where its own options say, so they are ignored, and
+   * said to be (load-app.ts).
    */
   ignoredServeOptions?: string[];
   /**

@@ -14,7 +14,13 @@ import { pathExists, resolvePath } from "./runtime/index.ts";
 const SERVE_HTTPS_WITH = "serve HTTPS with --ssl-keyfile and --ssl-certfile";
 
 /** The start-up warning for LoadedApp.ignoredServeOptions; `servesTls`: tsuv was given --ssl-*. */
-export function serveOptionsWarning(keys: readonly string[], servesTls = false): string {
+export function serveOptionsWarning(allKeys: readonly string[], servesTls = false): string {
+  // srvx's plugins: its CLI runs them with its Server, which tsuv has not.
+  const plugins = allKeys.includes("plugins")
+    ? "The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs."
+    : "";
+  const keys = allKeys.filter((key) => key !== "plugins");
+  if (keys.length === 0) return plugins;
   const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
   const listening = keys.some(
     (key) => key === "port" || key === "hostname" || key === "unix" || key === "tls",
@@ -28,7 +34,8 @@ export function serveOptionsWarning(keys: readonly string[], servesTls = false):
   const body = keys.includes("maxRequestBodySize")
     ? " Request bodies have no size limit, as under uvicorn: set one in the proxy in front (nginx's client_max_body_size)."
     : "";
-  return `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them${where}.${tls}${idle}${body}`;
+  const bun = `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them${where}.${tls}${idle}${body}`;
+  return plugins ? `${bun} ${plugins}` : bun;
 }
 
 /** The start-up warning for LoadedApp.ignoredHttpsServer, when tsuv was not given --ssl-*. */

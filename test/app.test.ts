@@ -258,6 +258,10 @@ describe("toLoadedApp", () => {
       "So it serves plain HTTP: serve HTTPS with --ssl-keyfile and --ssl-certfile.",
     );
     expect(serveOptionsWarning(["tls"], true)).not.toContain("plain HTTP");
+    expect(toLoadedApp({ fetch, plugins: [() => {}] }, "auto", "m").ignoredServeOptions).toEqual(["plugins"]);
+    expect(serveOptionsWarning(["port", "plugins"])).toEndWith(
+      "(or --uds, --fd) say. The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs.",
+    );
     // Bun.serve's connection limits: tsuv's own options (or none) decide, and the warning says which.
     const limits = toLoadedApp({ fetch, idleTimeout: 30, maxRequestBodySize: 1024 }, "auto", "m");
     expect(limits.ignoredServeOptions).toEqual(["idleTimeout", "maxRequestBodySize"]);

@@ -1,6 +1,6 @@
 /**
- * Bun.serve's `routes` and `error`, and Deno.serve's `onListen`, on an app object (src/bun-routes.ts,
- * src/app-error-hook.ts, src/app-shapes.ts). The same requests go to Bun.serve itself serving the
+ * Bun.serve's `routes` and `error`, Deno.serve's `onListen` and srvx's `middleware` on an app object
+ * (src/bun-routes.ts, src/app-serve-options.ts, src/app-shapes.ts). The same requests go to Bun.serve itself serving the
  * fixture and to tsuv serving it on each runtime: every answer must be Bun's (and a few are also
  * checked against what Bun 1.4.5 answers, so that a change in Bun shows here rather than passes).
  */
@@ -182,6 +182,30 @@ describe.each(RUNTIMES)("%s", (runtime) => {
     expect(server.stdout() + server.stderr()).toContain(`onListen tcp 127.0.0.1 ${server.port}`);
     expect(server.stderr()).toContain("Error: not for the hook");
     expect(server.stderr()).not.toContain("Error: boom");
+  });
+});
+
+describe.each(RUNTIMES)("%s, an export for the srvx CLI", (runtime) => {
+  test("its middleware runs in order around fetch, inside its error handler; its plugins are said to be ignored", async () => {
+    const server = await startTsuv(runtime, [`${FIXTURE}:srvxStyle`, "--port", "0", "--no-access-log"]);
+    const plain = await fetch(`${server.url}/a`);
+    expect([plain.status, await plain.text(), plain.headers.get("x-middleware")]).toEqual([
+      200,
+      "srvx fetch /a",
+      "second",
+    ]);
+    const blocked = await fetch(`${server.url}/blocked`);
+    expect([blocked.status, await blocked.text(), blocked.headers.get("x-middleware")]).toEqual([
+      403,
+      "blocked by middleware",
+      null,
+    ]);
+    const threw = await fetch(`${server.url}/middleware-throws`);
+    expect([threw.status, await threw.text()]).toEqual([500, "srvx error: middleware threw"]);
+    expect(server.stderr()).toContain(
+      "WARNING:  The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them;",
+    );
+    await server.kill();
   });
 });
 
