@@ -15,12 +15,14 @@
  *   object of methods (HEAD falls back to GET; a method it lacks passes on to the next route that
  *   matches), or false (straight to fetch);
  * - no route: the app's fetch, or an empty 404 without one.
- * Not done, and said in the README: Bun's `request.cookies` (a CookieMap), the ETag and 304 Bun gives
- * a static Response, `{ dir }` routes and HTML imports (refused at start-up, naming the route).
+ * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts).
+ * Not done, and said in the README: Bun's `request.cookies` (a CookieMap), `{ dir }` routes and HTML
+ * imports (refused at start-up, naming the route).
  */
 import { AppLoadError } from "./errors.ts";
 import { isResponseLike } from "./foreign-response.ts";
 import type { FetchHandler } from "./runtime/adapter.ts";
+import { staticAnswer } from "./static-response.ts";
 
 type RouteHandler = (request: Request, server: unknown) => Response | Promise<Response>;
 
@@ -57,29 +59,6 @@ export function bunRoutesOf(holder: Record<string, unknown>): Record<string, unk
 
 /** A static route: a Response of any implementation (foreign-response.ts). */
 const isResponse = (value: unknown): value is Response => isResponseLike(value);
-
-/**
- * A static route's answer: the Response's body read once (at its first request), a new Response
- * with its status and headers for each request (a Response's body can be read only once; clone()
- * would keep a copy of every answer in the original's unread branch).
- */
-function staticAnswer(response: Response): RouteHandler {
-  const { status, statusText } = response;
-  const headers = [...response.headers];
-  const hasBody = response.body !== null;
-  let bytes: ArrayBuffer | undefined;
-  let reading: Promise<ArrayBuffer> | undefined;
-  const answer = (body: ArrayBuffer | null) => new Response(body, { status, statusText, headers });
-  return () => {
-    if (!hasBody) return answer(null);
-    if (bytes !== undefined) return answer(bytes);
-    reading ??= response.arrayBuffer().then((read) => {
-      bytes = read;
-      return read;
-    });
-    return reading.then(answer);
-  };
-}
 
 function routeHandler(value: unknown, where: string): RouteHandler {
   if (typeof value === "function") return value as RouteHandler;

@@ -74,8 +74,12 @@ interface Answer {
   body: string;
 }
 
+interface AnswerWithHeaders extends Answer {
+  headers: Record<string, string>;
+}
+
 /** One request on its own connection, read to the close; the body de-chunked where it is chunked. */
-function ask(port: number, method: string, path: string): Promise<Answer> {
+function ask(port: number, method: string, path: string, extraHeaders = ""): Promise<AnswerWithHeaders> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -97,23 +101,66 @@ function ask(port: number, method: string, path: string): Promise<Answer> {
         }
         body = decoded;
       }
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body });
+      const headers: Record<string, string> = {};
+      for (const line of head.split("\r\n").slice(1)) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body, headers });
     });
     const body = method === "POST" ? "hi" : "";
     socket.write(
-      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n${extraHeaders}\r\n${body}`,
     );
   });
 }
 
 async function askAll(port: number): Promise<Answer[]> {
   const answers: Answer[] = [];
-  for (const [method, path] of REQUESTS) answers.push(await ask(port, method, path));
+  for (const [method, path] of REQUESTS) {
+    const { status, body } = await ask(port, method, path);
+    answers.push({ status, body });
+  }
   return answers;
+}
+
+/**
+ * A static route's ETag and 304, asked with the server's own tag (Bun's is the body's xxHash64,
+ * tsuv's its SHA-1's first 16 hex digits): each answer's status, whether it has a body, and its tag.
+ */
+async function askConditional(port: number): Promise<string[]> {
+  const first = await ask(port, "GET", "/static");
+  const tag = first.headers.etag ?? "";
+  const seen = [
+    `GET /static: ${first.status} ${first.body} ${/^"[0-9a-f]{16}"$/.test(tag) ? "tagged" : tag}`,
+  ];
+  const cases: [method: string, path: string, ifNoneMatch: string][] = [
+    ["GET", "/static", tag],
+    ["GET", "/static", `W/${tag}`],
+    ["GET", "/static", `"other", ${tag}`],
+    ["GET", "/static", "*"],
+    ["GET", "/static", '"other"'],
+    ["HEAD", "/static", tag],
+    ["POST", "/static", tag],
+    ["GET", "/own-etag", '"mine"'],
+    ["GET", "/own-etag", '"other"'],
+    ["GET", "/methods-static", '"other"'],
+  ];
+  for (const [method, path, condition] of cases) {
+    const answer = await ask(port, method, path, `If-None-Match: ${condition}\r\n`);
+    const etag = answer.headers.etag ?? "no tag";
+    const named = (text: string) => (tag === "" ? text : text.replaceAll(tag, "TAG"));
+    const made = /^"[0-9a-f]{16}"$/.test(etag) && etag !== tag ? "a tag of its own" : named(etag);
+    seen.push(`${method} ${path} (${named(condition)}): ${answer.status} "${answer.body}" ${made}`);
+  }
+  const redirect = await ask(port, "GET", "/redirect");
+  seen.push(`GET /redirect: ${redirect.status} ${redirect.headers.etag ?? "no tag"}`);
+  return seen;
 }
 
 /** Bun.serve serving the fixture's export as its options: the reference. */
 let reference: Answer[];
+let referenceConditional: string[];
 let bunServe: Running;
 beforeAll(async () => {
   const code = `const { default: app } = await import(${JSON.stringify(`${ROOT}/${FIXTURE}`)});
@@ -122,6 +169,7 @@ console.log("port " + server.port);`;
   bunServe = start([process.execPath, "-e", code], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
   const port = Number((await bunServe.waitFor(/port (\d+)/, 15_000))[1]);
   reference = await askAll(port);
+  referenceConditional = await askConditional(port);
 });
 afterAll(async () => {
   await killAllStarted();
@@ -147,6 +195,20 @@ test("what Bun.serve answers (the reference itself, as Bun 1.4.5 gives it)", () 
   expect(at("GET", "/async-boom")).toEqual({ status: 418, body: "error hook: async boom" });
   expect(at("POST", "/static")).toEqual({ status: 200, body: "static body" });
   expect(at("HEAD", "/only-post")).toEqual({ status: 404, body: "" });
+  expect(referenceConditional).toEqual([
+    "GET /static: 200 static body tagged",
+    'GET /static (TAG): 304 "" TAG',
+    'GET /static (W/TAG): 304 "" TAG',
+    'GET /static ("other", TAG): 304 "" TAG',
+    'GET /static (*): 304 "" TAG',
+    'GET /static ("other"): 200 "static body" TAG',
+    'HEAD /static (TAG): 304 "" TAG',
+    'POST /static (TAG): 200 "static body" TAG',
+    'GET /own-etag ("mine"): 304 "" "mine"',
+    'GET /own-etag ("other"): 200 "own" "mine"',
+    'GET /methods-static ("other"): 200 "method static" a tag of its own',
+    "GET /redirect: 302 no tag",
+  ]);
 });
 
 describe.each(RUNTIMES)("%s", (runtime) => {
@@ -170,10 +232,15 @@ describe.each(RUNTIMES)("%s", (runtime) => {
     expect(answers[REQUESTS.findIndex(([, p]) => p === "/unhandled")]?.status).toBe(500);
   });
 
+  test("a static route's ETag and 304 as Bun.serve gives them", async () => {
+    expect(await askConditional(server.port)).toEqual(referenceConditional);
+  });
+
   test("a path with a dot segment is matched as the app's request.url has it (resolved on Node and Bun)", async () => {
     // Bun.serve's router takes the path as sent; request.url, which tsuv routes by, is resolved by
     // the URL parser on Node and Bun and left as sent by Deno.
-    const answer = await ask(server.port, "GET", "/api/../users/all");
+    const { status, body } = await ask(server.port, "GET", "/api/../users/all");
+    const answer = { status, body };
     const route = runtime === "deno" ? "/api/*" : "/users/all";
     expect(answer).toEqual({ status: 200, body: `{"route":"${route}","params":{}}` });
   });
