@@ -15,12 +15,14 @@
  *   object of methods (HEAD falls back to GET; a method it lacks passes on to the next route that
  *   matches), or false (straight to fetch);
  * - no route: the app's fetch, or an empty 404 without one.
- * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts).
- * Not done, and said in the README: Bun's `request.cookies` (a CookieMap), `{ dir }` routes and HTML
- * imports (refused at start-up, naming the route).
+ * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts);
+ * `request.cookies` is a CookieMap's common part (request-cookies.ts). Not done, and said in the
+ * README: `{ dir }` routes and HTML imports (refused at start-up, naming the route).
  */
 import { AppLoadError } from "./errors.ts";
 import { isResponseLike } from "./foreign-response.ts";
+import { percentDecode } from "./percent-decode.ts";
+import { RequestCookies, withSetCookies } from "./request-cookies.ts";
 import type { FetchHandler } from "./runtime/adapter.ts";
 import { staticAnswer } from "./static-response.ts";
 
@@ -158,29 +160,6 @@ function pathOf(url: string): string {
   return url.slice(start, end);
 }
 
-const LENIENT_UTF8 = new TextDecoder();
-
-/** A `:param` value decoded as Bun decodes it: a bad escape or bad UTF-8 becomes U+FFFD. */
-export function decodeParam(segment: string): string {
-  if (!segment.includes("%")) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    const bytes: number[] = [];
-    for (let i = 0; i < segment.length; i++) {
-      const hex = segment.slice(i + 1, i + 3);
-      if (segment[i] === "%") {
-        // 0xFF is never UTF-8: the decoder gives U+FFFD for it, as Bun does for "%zz".
-        bytes.push(/^[0-9a-fA-F]{2}$/.test(hex) ? Number.parseInt(hex, 16) : 0xff);
-        i += 2;
-      } else {
-        bytes.push(...new TextEncoder().encode(segment[i]));
-      }
-    }
-    return LENIENT_UTF8.decode(new Uint8Array(bytes));
-  }
-}
-
 interface Match {
   handler: RouteHandler | "fetch";
   entry: RouteEntry;
@@ -231,14 +210,23 @@ export function withBunRoutes(
     if (match === undefined || match.handler === "fetch") return fallback(request, info);
     const params: Record<string, string> = {};
     match.entry.names.forEach((name, i) => {
-      params[name] = decodeParam(values[i] as string);
+      params[name] = percentDecode(values[i] as string);
     });
-    Object.defineProperty(request, "params", {
-      value: params,
-      enumerable: true,
-      configurable: true,
-      writable: true,
+    // request.cookies is made when first read: a route that never reads it pays one getter.
+    let cookies: RequestCookies | undefined;
+    Object.defineProperties(request, {
+      params: { value: params, enumerable: true, configurable: true, writable: true },
+      cookies: {
+        get: () => {
+          cookies ??= new RequestCookies(request.headers.get("cookie"));
+          return cookies;
+        },
+        enumerable: true,
+        configurable: true,
+      },
     });
-    return match.handler(request, info);
+    const result = match.handler(request, info);
+    if (result instanceof Promise) return result.then((response) => withSetCookies(response, cookies));
+    return cookies === undefined ? result : withSetCookies(result, cookies);
   };
 }

@@ -10,8 +10,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toLoadedApp } from "../src/app-shapes.ts";
-import { decodeParam, withBunRoutes } from "../src/bun-routes.ts";
+import { withBunRoutes } from "../src/bun-routes.ts";
 import { AppLoadError } from "../src/errors.ts";
+import { percentDecode } from "../src/percent-decode.ts";
 import type { RequestInfo } from "../src/runtime/adapter.ts";
 import { killAllStarted, type Running, start } from "./helpers/spawn.ts";
 import { killAll, ROOT, RUNTIMES, type RunningTsuv, runTsuv, startTsuv } from "./helpers/tsuv.ts";
@@ -104,7 +105,10 @@ function ask(port: number, method: string, path: string, extraHeaders = ""): Pro
       const headers: Record<string, string> = {};
       for (const line of head.split("\r\n").slice(1)) {
         const colon = line.indexOf(":");
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+        const name = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        // Set-Cookie lines one per line, in order.
+        headers[name] = name === "set-cookie" && headers[name] ? `${headers[name]}\n${value}` : value;
       }
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body, headers });
     });
@@ -158,9 +162,18 @@ async function askConditional(port: number): Promise<string[]> {
   return seen;
 }
 
+/** request.cookies read and changed in a route, synchronously and after an await: bodies and Set-Cookie lines. */
+async function askCookies(port: number): Promise<string[]> {
+  const sent = 'Cookie: a=1; b=%20two; a=3; c=%zz; e; d="q"\r\n';
+  const now = await ask(port, "GET", "/cookies", sent);
+  const later = await ask(port, "GET", "/cookies-later", sent);
+  return [now.body, now.headers["set-cookie"] ?? "", `${later.status}`, later.headers["set-cookie"] ?? ""];
+}
+
 /** Bun.serve serving the fixture's export as its options: the reference. */
 let reference: Answer[];
 let referenceConditional: string[];
+let referenceCookies: string[];
 let bunServe: Running;
 beforeAll(async () => {
   const code = `const { default: app } = await import(${JSON.stringify(`${ROOT}/${FIXTURE}`)});
@@ -170,6 +183,7 @@ console.log("port " + server.port);`;
   const port = Number((await bunServe.waitFor(/port (\d+)/, 15_000))[1]);
   reference = await askAll(port);
   referenceConditional = await askConditional(port);
+  referenceCookies = await askCookies(port);
 });
 afterAll(async () => {
   await killAllStarted();
@@ -209,6 +223,19 @@ test("what Bun.serve answers (the reference itself, as Bun 1.4.5 gives it)", () 
     'GET /methods-static ("other"): 200 "method static" a tag of its own',
     "GET /redirect: 302 no tag",
   ]);
+  expect(referenceCookies.slice(1)).toEqual([
+    [
+      "own=1",
+      "n=v%201%3Bx; Path=/; SameSite=Lax",
+      "opt=x; Path=/p; Max-Age=60; Secure; HttpOnly; SameSite=Strict",
+      "k=v; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Partitioned; SameSite=None",
+      "b=changed; Path=/; SameSite=Lax",
+      "a=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax",
+      "c=; Domain=example.com; Path=/x; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax",
+    ].join("\n"),
+    "302",
+    "later=1; Path=/; SameSite=Lax",
+  ]);
 });
 
 describe.each(RUNTIMES)("%s", (runtime) => {
@@ -234,6 +261,10 @@ describe.each(RUNTIMES)("%s", (runtime) => {
 
   test("a static route's ETag and 304 as Bun.serve gives them", async () => {
     expect(await askConditional(server.port)).toEqual(referenceConditional);
+  });
+
+  test("request.cookies in a route, read and changed, as Bun.serve's CookieMap", async () => {
+    expect(await askCookies(server.port)).toEqual(referenceCookies);
   });
 
   test("a path with a dot segment is matched as the app's request.url has it (resolved on Node and Bun)", async () => {
@@ -334,13 +365,13 @@ test("routes tsuv cannot serve are refused at load, one line naming the route", 
   }
 });
 
-test("decodeParam: percent-decoded, a bad escape or bad UTF-8 as U+FFFD", () => {
-  expect(decodeParam("plain")).toBe("plain");
-  expect(decodeParam("a%20b%2Fc")).toBe("a b/c");
-  expect(decodeParam("%E2%82%AC")).toBe("€");
-  expect(decodeParam("%zz")).toBe("\uFFFD");
-  expect(decodeParam("x%E2%82")).toBe("x\uFFFD");
-  expect(decodeParam("a+b")).toBe("a+b");
+test("percentDecode: percent-decoded, a bad escape or bad UTF-8 as U+FFFD", () => {
+  expect(percentDecode("plain")).toBe("plain");
+  expect(percentDecode("a%20b%2Fc")).toBe("a b/c");
+  expect(percentDecode("%E2%82%AC")).toBe("€");
+  expect(percentDecode("%zz")).toBe("\uFFFD");
+  expect(percentDecode("x%E2%82")).toBe("x\uFFFD");
+  expect(percentDecode("a+b")).toBe("a+b");
 });
 
 test("routes, error and onListen are read from an object literal only: a framework's (a class instance) are its own", () => {
