@@ -10,8 +10,9 @@
  *   Partitioned and SameSite (`Lax` by default), in that order;
  * - delete(name) or delete({ name, domain, path }): the cookie expired (`name=; ...; Expires=Thu, 01
  *   Jan 1970 00:00:00 GMT`).
- * Bun's CookieMap has more (the Cookie class, its own ordering of toJSON()); an app that needs it
- * reads the Cookie header itself.
+ * Listed (iteration, toJSON) as Bun lists them: what set() gave, in the order first set, then what
+ * was sent. Bun's CookieMap has more (its Cookie class); an app that needs it reads the Cookie header
+ * itself.
  */
 import { percentDecode } from "./percent-decode.ts";
 
@@ -34,6 +35,8 @@ interface CookieInit extends CookieOptions {
 /** A cookie-name is an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT";
+
+/** One Set-Cookie line, its attributes in the order Bun writes them. */
 function serialize(name: string, value: string, options: CookieOptions): string {
   const parts = [`${name}=${encodeURIComponent(value)}`];
   if (options.domain) parts.push(`Domain=${options.domain}`);
