@@ -190,6 +190,19 @@ function find(
   return handler === undefined ? undefined : { handler, entry: node.rest as RouteEntry };
 }
 
+/**
+ * `request[key] = value`, or a property defined over one the request's class has (a request that
+ * reached tsuv through a Bun.serve route of its own is a BunRequest, whose params and cookies are
+ * getters without setters).
+ */
+function setOwn(request: Request, key: "params" | "cookies", value: unknown): void {
+  if (key in request) {
+    Object.defineProperty(request, key, { value, enumerable: true, configurable: true, writable: true });
+  } else {
+    (request as unknown as Record<string, unknown>)[key] = value;
+  }
+}
+
 /** An empty 404, as Bun.serve answers a request no route takes when the app has no fetch. */
 const notFound: FetchHandler = () => new Response(null, { status: 404 });
 
@@ -209,24 +222,15 @@ export function withBunRoutes(
     const match = find(root, pathOf(request.url).slice(1).split("/"), 0, values, request.method);
     if (match === undefined || match.handler === "fetch") return fallback(request, info);
     const params: Record<string, string> = {};
-    match.entry.names.forEach((name, i) => {
-      params[name] = percentDecode(values[i] as string);
-    });
-    // request.cookies is made when first read: a route that never reads it pays one getter.
-    let cookies: RequestCookies | undefined;
-    Object.defineProperties(request, {
-      params: { value: params, enumerable: true, configurable: true, writable: true },
-      cookies: {
-        get: () => {
-          cookies ??= new RequestCookies(request.headers.get("cookie"));
-          return cookies;
-        },
-        enumerable: true,
-        configurable: true,
-      },
-    });
+    const names = match.entry.names;
+    for (let i = 0; i < names.length; i++) params[names[i] as string] = percentDecode(values[i] as string);
+    // Plain assignments where they can be (cheaper per request than defining a getter); the
+    // cookies read their header at first use.
+    const cookies = new RequestCookies(request);
+    setOwn(request, "params", params);
+    setOwn(request, "cookies", cookies);
     const result = match.handler(request, info);
     if (result instanceof Promise) return result.then((response) => withSetCookies(response, cookies));
-    return cookies === undefined ? result : withSetCookies(result, cookies);
+    return withSetCookies(result, cookies);
   };
 }

@@ -52,37 +52,58 @@ function serialize(name: string, value: string, options: CookieOptions): string 
 }
 
 export class RequestCookies {
+  /** Where the Cookie header is read from, at the first use: a route that never asks pays nothing. */
+  #request: { readonly headers: Headers } | undefined;
   /** The request's cookies as sent, a name given twice listed twice, less what set() and delete() changed. */
-  #sent: [string, string][] = [];
+  #sentList: [string, string][] | undefined;
   /** What set() gave, in the order first set: listed before what was sent, as Bun lists them. */
-  #set = new Map<string, string>();
+  #set: Map<string, string> | undefined;
   /** The Set-Cookie headers of the changes, by name (a later change of a name replaces its header). */
-  #changes = new Map<string, string>();
+  #changes: Map<string, string> | undefined;
 
-  constructor(header: string | null) {
-    if (header === null) return;
-    for (const part of header.split(";")) {
-      const equals = part.indexOf("=");
-      if (equals === -1) continue;
-      const name = part.slice(0, equals).trim();
-      if (name !== "") this.#sent.push([name, percentDecode(part.slice(equals + 1).trim())]);
+  constructor(request: { readonly headers: Headers }) {
+    this.#request = request;
+  }
+
+  get #sent(): [string, string][] {
+    if (this.#request !== undefined) {
+      const header = this.#request.headers.get("cookie");
+      this.#request = undefined;
+      const list: [string, string][] = [];
+      this.#sentList = list;
+      for (const part of header?.split(";") ?? []) {
+        const equals = part.indexOf("=");
+        if (equals === -1) continue;
+        const name = part.slice(0, equals).trim();
+        if (name !== "") list.push([name, percentDecode(part.slice(equals + 1).trim())]);
+      }
     }
+    return this.#sentList ?? [];
+  }
+
+  set #sent(list: [string, string][]) {
+    this.#sentList = list;
+  }
+
+  /** Did set() or delete() change anything (so the answer needs Set-Cookie lines)? */
+  static changed(cookies: RequestCookies): boolean {
+    return cookies.#changes !== undefined;
   }
 
   #pairs(): [string, string][] {
-    return [...this.#set, ...this.#sent];
+    return [...(this.#set ?? []), ...this.#sent];
   }
 
   get size(): number {
-    return this.#set.size + this.#sent.length;
+    return (this.#set?.size ?? 0) + this.#sent.length;
   }
 
   get(name: string): string | null {
-    return this.#set.get(name) ?? this.#sent.find(([key]) => key === name)?.[1] ?? null;
+    return this.#set?.get(name) ?? this.#sent.find(([key]) => key === name)?.[1] ?? null;
   }
 
   has(name: string): boolean {
-    return this.#set.has(name) || this.#sent.some(([key]) => key === name);
+    return this.#set?.has(name) === true || this.#sent.some(([key]) => key === name);
   }
 
   set(nameOrInit: string | CookieInit, value?: string, options: CookieOptions = {}): void {
@@ -90,19 +111,26 @@ export class RequestCookies {
       typeof nameOrInit === "string" ? { ...options, name: nameOrInit, value: value ?? "" } : nameOrInit;
     if (!TOKEN.test(init.name)) throw new TypeError("Invalid cookie name: contains invalid characters");
     this.#sent = this.#sent.filter(([key]) => key !== init.name);
+    this.#set ??= new Map();
     this.#set.set(init.name, String(init.value));
-    this.#changes.set(init.name, serialize(init.name, String(init.value), init));
+    this.#change(init.name, serialize(init.name, String(init.value), init));
   }
 
   delete(nameOrOptions: string | { name: string; domain?: string; path?: string }): void {
     const target = typeof nameOrOptions === "string" ? { name: nameOrOptions } : nameOrOptions;
     this.#sent = this.#sent.filter(([key]) => key !== target.name);
-    this.#set.delete(target.name);
-    this.#changes.set(target.name, serialize(target.name, "", { ...target, expires: EPOCH }));
+    this.#set?.delete(target.name);
+    this.#change(target.name, serialize(target.name, "", { ...target, expires: EPOCH }));
+  }
+
+  /** Made at the first change: most requests change nothing, and pay no Map for it. */
+  #change(name: string, setCookie: string): void {
+    this.#changes ??= new Map();
+    this.#changes.set(name, setCookie);
   }
 
   toSetCookieHeaders(): string[] {
-    return [...this.#changes.values()];
+    return [...(this.#changes?.values() ?? [])];
   }
 
   toJSON(): Record<string, string> {
@@ -140,9 +168,9 @@ export class RequestCookies {
  * `response` with the cookie changes as Set-Cookie headers after its own; a copy where its headers
  * cannot change (Response.redirect()).
  */
-export function withSetCookies(response: Response, cookies: RequestCookies | undefined): Response {
-  const headers = cookies?.toSetCookieHeaders() ?? [];
-  if (headers.length === 0 || typeof response?.headers?.append !== "function") return response;
+export function withSetCookies(response: Response, cookies: RequestCookies): Response {
+  if (!RequestCookies.changed(cookies) || typeof response?.headers?.append !== "function") return response;
+  const headers = cookies.toSetCookieHeaders();
   try {
     for (const header of headers) response.headers.append("set-cookie", header);
     return response;
