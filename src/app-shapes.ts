@@ -138,17 +138,17 @@ export function toLoadedApp(
   // An object that answers any property name with a function (itty-router's Router, a Proxy that
   // adds a route for whatever is called on it) has no hooks: its "startup" would add a route and
   // return the router, a thenable that never settles, and the server would exit 0 mid-startup.
-  const hooks =
-    typeof holder["tsuv: no such property"] === "function"
-      ? NO_HOOKS
-      : {
-          startup: optionalHook(holder, "startup"),
-          shutdown: optionalHook(holder, "shutdown"),
-          websocket:
-            typeof holder.websocket === "object" && holder.websocket
-              ? (holder.websocket as WebSocketHooks)
-              : undefined,
-        };
+  const answersAnything = typeof holder["tsuv: no such property"] === "function";
+  const hooks = answersAnything
+    ? NO_HOOKS
+    : {
+        startup: optionalHook(holder, "startup"),
+        shutdown: optionalHook(holder, "shutdown"),
+        websocket:
+          typeof holder.websocket === "object" && holder.websocket
+            ? (holder.websocket as WebSocketHooks)
+            : undefined,
+      };
   const notAnApp = () =>
     new AppLoadError(
       `Error loading app. "${moduleLabel}" is ${describe(target)}; expected a fetch handler, an object with fetch(), or a node (req, res) handler.`,
@@ -158,7 +158,9 @@ export function toLoadedApp(
     // Bun.serve's, Deno.serve's and srvx's options beside fetch (routes, error, middleware, onListen)
     // are read from an object literal only: a framework's app (Elysia's error(), Hono's routes) has
     // its own meanings.
-    const serveOptions = iface !== "node" && isPlainObject(target);
+    // Nor from one that answers any property (itty-router's): its `error` would add a route, and
+    // return the router, a thenable that never settles, for the failed request to wait on.
+    const serveOptions = iface !== "node" && isPlainObject(target) && !answersAnything;
     const routes = serveOptions ? bunRoutesOf(holder) : undefined;
     if ((typeof holder.fetch === "function" || routes) && iface !== "node") {
       const own =

@@ -394,6 +394,34 @@ test("routes, error and onListen are read from an object literal only: a framewo
   );
 });
 
+test("an object that answers any property (itty-router's Router) has no serve options: a throw is tsuv's 500, not a wait on its thenable", async () => {
+  const added: string[] = [];
+  const boom = new Error("boom");
+  const router: Record<string, unknown> = new Proxy(
+    {
+      fetch: () => {
+        throw boom;
+      },
+    } as Record<string | symbol, unknown>,
+    {
+      get(target, property, receiver) {
+        if (property in target) return target[property];
+        // As itty-router: any other name is a method that adds a route and returns the router.
+        return () => {
+          added.push(String(property));
+          return receiver;
+        };
+      },
+    },
+  );
+  const app = toLoadedApp(router, "auto", "m");
+  expect(app.onListen).toBeUndefined();
+  await expect(
+    Promise.resolve().then(() => app.fetch?.(new Request("http://h/"), {} as RequestInfo)),
+  ).rejects.toBe(boom);
+  expect(added.filter((name) => name === "error" || name === "onListen")).toEqual([]);
+});
+
 test("an error hook that answers nothing, or throws, leaves the app's own error to tsuv", async () => {
   const boom = new Error("boom");
   const throwing = () => {
