@@ -22,7 +22,7 @@ export interface AppStopListeners {
 /**
  * NestJS's enableShutdownHooks() listens for the signals, runs the app's shutdown lifecycle at once
  * and raises the signal again; tsuv calls the app's close() after the requests in flight, which runs
- * the same hooks (seen twice with @nestjs/core 11 when both ran).
+ * the same hooks (seen twice with @nestjs/core 12.6.3 when both ran).
  */
 const NEST_HINT =
   " A NestJS app: leave out app.enableShutdownHooks(); tsuv calls the app's close(), which runs its onModuleDestroy and onApplicationShutdown hooks, after the requests in flight.";
