@@ -13,6 +13,15 @@
 import { isResponseLike } from "./foreign-response.ts";
 import type { BoundAddress, FetchHandler, RequestInfo } from "./runtime/adapter.ts";
 
+/**
+ * An object literal's (or Object.create(null)'s): not a class instance, whose options of these
+ * names are its framework's own (Elysia's error(), Hono's routes).
+ */
+export function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 type ErrorHook = (error: unknown) => unknown;
 
 /** `fetch`, with `hook` (called with `holder` as this) answering what it throws. */

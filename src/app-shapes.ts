@@ -13,17 +13,11 @@ import {
   looksLikeMiddleware,
   looksLikeNodeListener,
 } from "./app-parameters.ts";
-import { denoAddr, middlewareOf, withErrorHook, withMiddleware } from "./app-serve-options.ts";
+import { denoAddr, isPlainObject, middlewareOf, withErrorHook, withMiddleware } from "./app-serve-options.ts";
 import { bunRoutesOf, withBunRoutes } from "./bun-routes.ts";
 import { AppLoadError } from "./errors.ts";
 import type { FetchHandler, NodeRequestListener, WebSocketHooks } from "./runtime/adapter.ts";
 import { HANDLERS } from "./websocket-native.ts";
-
-/** An object literal's (or Object.create(null)'s): not a class instance. */
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 /**
  * The keys of Bun.serve's options that tsuv's own options replace: where and how to listen, and

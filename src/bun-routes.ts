@@ -19,10 +19,12 @@
  * `request.cookies` is a CookieMap's common part (request-cookies.ts). Not done, and said in the
  * README: `{ dir }` routes and HTML imports (refused at start-up, naming the route).
  */
+import { isPlainObject } from "./app-serve-options.ts";
 import { AppLoadError } from "./errors.ts";
 import { isResponseLike } from "./foreign-response.ts";
 import { percentDecode } from "./percent-decode.ts";
 import { RequestCookies, withSetCookies } from "./request-cookies.ts";
+import { requestTarget } from "./request-handler.ts";
 import type { FetchHandler } from "./runtime/adapter.ts";
 import { staticAnswer } from "./static-response.ts";
 
@@ -55,8 +57,7 @@ export function bunRoutesOf(holder: Record<string, unknown>): Record<string, unk
   if (!Object.hasOwn(holder, "routes")) return undefined;
   const routes = holder.routes;
   if (typeof routes !== "object" || routes === null) return undefined;
-  const proto = Object.getPrototypeOf(routes);
-  return proto === Object.prototype || proto === null ? (routes as Record<string, unknown>) : undefined;
+  return isPlainObject(routes) ? (routes as Record<string, unknown>) : undefined;
 }
 
 /** A static route: a Response of any implementation (foreign-response.ts). */
@@ -147,17 +148,11 @@ function handlerFor(entry: RouteEntry, method: string): RouteHandler | "fetch" |
   return methods.get(method) ?? (method === "HEAD" ? methods.get("GET") : undefined);
 }
 
-/** The path of an absolute URL as sent: no scheme and authority, no query or fragment. */
+/** The path of request.url as sent: requestTarget's, without its query or fragment. */
 function pathOf(url: string): string {
-  const authority = url.indexOf("//");
-  const start = url.indexOf("/", authority === -1 ? 0 : authority + 2);
-  if (start === -1) return "/";
-  let end = url.length;
-  const query = url.indexOf("?", start);
-  if (query !== -1) end = query;
-  const fragment = url.indexOf("#", start);
-  if (fragment !== -1 && fragment < end) end = fragment;
-  return url.slice(start, end);
+  const target = requestTarget(url);
+  const end = target.search(/[?#]/);
+  return end === -1 ? target : target.slice(0, end);
 }
 
 interface Match {
