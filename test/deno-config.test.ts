@@ -85,11 +85,23 @@ describe("unreadAppConfig", () => {
       "/srv/app/package.json": "{}",
       "/srv/app/tsconfig.json": `{"compilerOptions": {"experimentalDecorators": true, "outDir": "dist"}}`,
     };
-    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(nest), false)).toBeNull();
-    expect(unreadAppConfig("/srv/app/src", MAIN, fakeFs(nest), true)).toBe("/srv/app/tsconfig.json");
+    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(nest), () => false)).toBeNull();
+    expect(unreadAppConfig("/srv/app/src", MAIN, fakeFs(nest), () => true)).toBe("/srv/app/tsconfig.json");
     // Its deno.json still counts: the import map applies to JavaScript too.
     const withDenoJson = { ...nest, "/srv/app/deno.json": "{}" };
-    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(withDenoJson), false)).toBe("/srv/app/deno.json");
+    expect(unreadAppConfig("/srv/app/dist", MAIN, fakeFs(withDenoJson), () => false)).toBe(
+      "/srv/app/deno.json",
+    );
+    // Whether the app compiles (a look for its file) is asked only where a tsconfig.json is in question.
+    let asked = 0;
+    const compiles = () => {
+      asked++;
+      return true;
+    };
+    unreadAppConfig("/srv/app/dist", MAIN, fakeFs(withDenoJson), compiles);
+    expect(asked).toBe(0);
+    unreadAppConfig("/srv/app/dist", MAIN, fakeFs(nest), compiles);
+    expect(asked).toBeGreaterThan(0);
   });
 
   test("appCompiles: the APP's module as importApp finds it, TypeScript or JSX", () => {

@@ -50,13 +50,13 @@ const readable = (path: string, fs: ConfigFs) => fs.mayRead(path) && fs.isFile(p
  * package.json (Deno reads that one too) when it changes how files compile (JSX, decorators) and
  * `compiled` says the app is a file that compiles.
  */
-function configIn(dir: string, fs: ConfigFs, compiled: boolean): string | null {
+function configIn(dir: string, fs: ConfigFs, compiled: () => boolean): string | null {
   const at = (name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
   for (const name of CONFIG_NAMES) {
     if (readable(at(name), fs)) return at(name);
   }
   const tsconfig = at("tsconfig.json");
-  if (compiled && readable(at("package.json"), fs) && readable(tsconfig, fs)) {
+  if (readable(at("package.json"), fs) && readable(tsconfig, fs) && compiled()) {
     if (/"(?:jsx\w*|experimentalDecorators)"\s*:/.test(fs.readText(tsconfig))) return tsconfig;
   }
   return null;
@@ -65,16 +65,17 @@ function configIn(dir: string, fs: ConfigFs, compiled: boolean): string | null {
 /**
  * The configuration (configIn) nearest the app's directory, when Deno is not reading it for this
  * process: it is neither the one nearest the main module nor a workspace root above that one. Null
- * when there is none, or when it is read. POSIX paths. `compiledApp`: the app module is TypeScript
- * or JSX, to which a tsconfig.json's JSX and decorator settings apply; an app that is JavaScript
- * (tsc's own output, `tsuv dist/main.js` beside the tsconfig.json that built it) gets no warning
- * about a tsconfig.json, where it would be noise on every start.
+ * when there is none, or when it is read. POSIX paths. `compiledApp`: is the app module TypeScript
+ * or JSX, to which a tsconfig.json's JSX and decorator settings apply? Asked only where such a
+ * tsconfig.json is found (it looks for the app's file): an app that is JavaScript (tsc's own
+ * output, `tsuv dist/main.js` beside the tsconfig.json that built it) gets no warning about a
+ * tsconfig.json, where it would be noise on every start.
  */
 export function unreadAppConfig(
   appDir: string,
   mainModuleDir: string,
   fs: ConfigFs,
-  compiledApp = true,
+  compiledApp: () => boolean = () => true,
 ): string | null {
   let appConfig: string | null = null;
   for (const dir of selfAndAncestors(appDir)) {
@@ -175,8 +176,12 @@ export function denoAppConfigWarning(
     },
   };
   const appDirectory = posixResolve(Deno.cwd(), appDir, appModuleDir(app));
-  const compiled = appCompiles(app, posixResolve(Deno.cwd(), appDir), fs.isFile);
-  const found = unreadAppConfig(appDirectory, posixResolve(mainModulePath, ".."), fs, compiled);
+  let compiled: boolean | undefined;
+  const compiledApp = () => {
+    compiled ??= appCompiles(app, posixResolve(Deno.cwd(), appDir), fs.isFile);
+    return compiled;
+  };
+  const found = unreadAppConfig(appDirectory, posixResolve(mainModulePath, ".."), fs, compiledApp);
   if (found === null) return null;
   const args = runtimeArgs();
   if (args !== undefined && namesConfig(args)) return null;
