@@ -13,7 +13,8 @@ const UVICORN_ONLY: Record<string, string> = {
   "--http": "uvicorn's HTTP-implementation choice does not apply, tsuv uses the runtime's own server",
   "--log-config":
     "a Python logging config does not apply; see --log-level, --log-format json and --no-access-log",
-  "--h11-max-incomplete-event-size": "the runtime's HTTP server applies its own header size limit",
+  "--h11-max-incomplete-event-size":
+    "the runtime's HTTP server sets the request head's size limit (16 KiB on Node.js and Bun, 64 KiB fixed on Deno); raise it with NODE_OPTIONS=--max-http-header-size=BYTES or BUN_OPTIONS=--max-http-header-size=BYTES",
   "--ws-max-queue": "tsuv keeps no message queue to bound; --ws-max-size limits one message",
   "--ssl-version": "the runtime's TLS defaults apply (TLS 1.2 and 1.3)",
 };
