@@ -87,6 +87,26 @@ export function looksLikeFetchWithContext(fn: (...args: unknown[]) => unknown): 
 }
 
 /**
+ * A second parameter that is not where a request's info goes: the Fetch API's RequestInit (`init`,
+ * `requestInit`: Nitro 3's standard output, `{ fetch: nitroApp.fetch }` with `(input, init, context)`,
+ * copies a request that comes with one) or React Router's context (`initialContext`, `loadContext`:
+ * `createRequestHandler(build)` gives `(request, initialContext)`, and React Router 8 refuses any
+ * context that is not its own RouterContextProvider, a 500 for every request).
+ */
+const NOT_INFO_NAME = /^_*(?:(?:request_?)?init|(?:initial|load)_?context)$/i;
+
+/**
+ * A fetch handler to call with the request alone, as srvx calls one, rather than with tsuv's
+ * `(request, info, ctx)` as Deno.serve and Cloudflare call one: its second parameter is named for
+ * something else (NOT_INFO_NAME). Its client is still `request.ip`, its waitUntil `request.waitUntil`.
+ */
+export function takesRequestAlone(fn: (...args: unknown[]) => unknown): boolean {
+  if (fn.length < 2) return false;
+  const second = parameterNames(fn)?.[1];
+  return second !== undefined && NOT_INFO_NAME.test(second);
+}
+
+/**
  * `export default async function (fastify, opts)`: fastify-cli's app template, a plugin that
  * fastify-cli registers on an instance it makes. Taken for a fetch handler, every request called
  * the plugin with a Request and failed; only the app's own Fastify can make the instance.

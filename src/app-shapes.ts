@@ -12,6 +12,7 @@ import {
   looksLikeFetchWithContext,
   looksLikeMiddleware,
   looksLikeNodeListener,
+  takesRequestAlone,
 } from "./app-parameters.ts";
 import { denoAddr, isPlainObject, middlewareOf, withErrorHook, withMiddleware } from "./app-serve-options.ts";
 import { bunRoutesOf, withBunRoutes } from "./bun-routes.ts";
@@ -111,6 +112,21 @@ function elysiaServer(
 }
 
 /**
+ * The app's fetch as tsuv calls it, `this` bound where it has an owner: with `(request, info, ctx)`,
+ * or with the request alone where its second parameter says it is not for the info
+ * (takesRequestAlone: Nitro's `(input, init)`, React Router's `(request, initialContext)`).
+ */
+function asFetch(fn: FetchHandler, owner?: object): { fetch: FetchHandler; calledWith: string } {
+  const generic = fn as (...args: unknown[]) => ReturnType<FetchHandler>;
+  if (takesRequestAlone(generic))
+    return {
+      fetch: (request) => generic.call(owner, request),
+      calledWith: ", called with the request alone",
+    };
+  return { fetch: owner === undefined ? fn : fn.bind(owner), calledWith: "" };
+}
+
+/**
  * Decide the interface. `auto` rules, in order:
  * 1. an object with a `fetch` method -> fetch (Hono, h3, Elysia, Bun/Deno style), or with a
  *    handler() that takes nothing and makes one (Fresh 2) -> fetch;
@@ -158,8 +174,8 @@ export function toLoadedApp(
     const routes = serveOptions ? bunRoutesOf(holder) : undefined;
     if ((typeof holder.fetch === "function" || routes) && iface !== "node") {
       const own =
-        typeof holder.fetch === "function" ? (holder.fetch as FetchHandler).bind(target) : undefined;
-      let fetch = routes ? withBunRoutes(routes, own, moduleLabel) : (own as FetchHandler);
+        typeof holder.fetch === "function" ? asFetch(holder.fetch as FetchHandler, target) : undefined;
+      let fetch = routes ? withBunRoutes(routes, own?.fetch, moduleLabel) : (own?.fetch as FetchHandler);
       const middleware = serveOptions ? middlewareOf(holder) : undefined;
       if (middleware) fetch = withMiddleware(fetch, middleware);
       if (serveOptions && typeof holder.error === "function") {
@@ -174,7 +190,7 @@ export function toLoadedApp(
         interface: "fetch",
         fetch,
         ...hooks,
-        detectedBy: routes ? "object with routes (Bun.serve's)" : "object with fetch()",
+        detectedBy: `${routes ? "object with routes (Bun.serve's)" : "object with fetch()"}${own?.calledWith ?? ""}`,
         ...(ignored.length > 0 ? { ignoredServeOptions: ignored } : {}),
         ...(onListen ? { onListen: (address) => onListen.call(target, denoAddr(address)) } : {}),
       };
@@ -229,8 +245,9 @@ export function toLoadedApp(
       ...(looksLikeMiddleware(fn) ? { middleware: true } : {}),
     });
     if (iface === "node") return asNode("--interface node");
+    const { fetch, calledWith } = asFetch(fn as FetchHandler);
     if (iface === "fetch")
-      return { interface: "fetch", fetch: fn as FetchHandler, ...hooks, detectedBy: "--interface fetch" };
+      return { interface: "fetch", fetch, ...hooks, detectedBy: `--interface fetch${calledWith}` };
     if (looksLikeExpress(fn) || (fn.length >= 3 && !looksLikeFetchWithContext(fn)))
       return asNode("function with Express shape or (req, res, next)");
     if (looksLikeNodeListener(fn))
@@ -242,9 +259,9 @@ export function toLoadedApp(
     }
     return {
       interface: "fetch",
-      fetch: fn as FetchHandler,
+      fetch,
       ...hooks,
-      detectedBy: "function (request, info)",
+      detectedBy: `function (request, info)${calledWith}`,
       ...(hasMinifiedPair(fn) ? { interfaceGuessed: true } : {}),
     };
   }

@@ -490,6 +490,48 @@ describe("toLoadedApp", () => {
       expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
     }
   });
+  test("a fetch whose second parameter is a RequestInit or React Router's context gets the request alone", async () => {
+    const fromSource = (source: string) =>
+      new Function(`return ${source}`)() as (...args: unknown[]) => Response;
+    const info = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
+    /** What the loaded app's fetch passed on: the count of arguments the handler got. */
+    const argumentsSeen = async (app: unknown, iface: "auto" | "fetch" = "auto") =>
+      (await toLoadedApp(app, iface, "m:app").fetch?.(new Request("http://x/"), info))?.text();
+    const counting = (parameters: string) => `function requestHandler(${parameters}) {
+        return new Response(String(arguments.length) + (this && this.own ? " own" : ""));
+      }`;
+    // Nitro 3's standard output (`(input, init, context)`, which copies a request given an init),
+    // React Router's createRequestHandler (`(request, initialContext)`, which refuses any context
+    // not its own), and their kin: as an object's fetch (called on its object) and as the app itself.
+    for (const parameters of [
+      "input, init, context",
+      "request, initialContext",
+      "request, loadContext",
+      "req, requestInit",
+      "_req, _init, context",
+    ]) {
+      const fn = fromSource(counting(parameters));
+      expect(`${parameters}: ${await argumentsSeen({ fetch: fn, own: true })}`).toBe(`${parameters}: 1 own`);
+      expect(`${parameters}: ${await argumentsSeen(fn)}`).toBe(`${parameters}: 1`);
+      expect(`${parameters}: ${await argumentsSeen(fn, "fetch")}`).toBe(`${parameters}: 1`);
+    }
+    // Everything else still gets what it is called with (the request handler adds ctx): Deno's
+    // info, Hono's env, a Worker's ctx.
+    for (const parameters of [
+      "request, info",
+      "req, server",
+      "request, env, ctx",
+      "request, context",
+      "e, t",
+    ]) {
+      const fn = fromSource(counting(parameters));
+      expect(`${parameters}: ${await argumentsSeen({ fetch: fn, own: true })}`).toBe(`${parameters}: 2 own`);
+      expect(`${parameters}: ${await argumentsSeen(fn)}`).toBe(`${parameters}: 2`);
+    }
+    expect(
+      toLoadedApp({ fetch: fromSource(counting("request, initialContext")) }, "auto", "m").detectedBy,
+    ).toBe("object with fetch(), called with the request alone");
+  });
   test("a two-parameter function with a bundle's one-letter names is fetch, marked as a guess", () => {
     const minified = new Function("return (e, t) => t.end('x')")() as (...args: unknown[]) => unknown;
     expect(toLoadedApp(minified, "auto", "m:app")).toMatchObject({
