@@ -48,6 +48,18 @@ export function installFastGlobals(): void {
     }
   }
 
+  // A library that stands in for a Request lazily copies the own methods and getters of
+  // `globalThis.Request.prototype` as delegates to a real Request it builds on first use (srvx 0.8's
+  // NodeRequest, which Nitro 3.0's node-middleware output bundles). undici's are one level up from
+  // this subclass: without them here too (the same functions), such a stand-in ran undici's own
+  // text() on itself, and a node app's every request body failed ("Cannot read properties of
+  // undefined (reading 'body')").
+  for (const key of Reflect.ownKeys(NativeRequest.prototype)) {
+    if (key === "constructor" || Object.hasOwn(Request.prototype, key)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key);
+    if (descriptor) Object.defineProperty(Request.prototype, key, descriptor);
+  }
+
   g.Response = FastResponse;
   g.Request = Request;
   g.fetch = function fetch(input: Input, init?: RequestInit): Promise<Response> {
