@@ -6,6 +6,7 @@
 import { callFactory, type GivenApp, importApp, type LoadedApp } from "./app.ts";
 import { toLoadedApp } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
+import { AppLoadError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
 // Not node:fs or node:path: on Deno any node:* module costs ~30 ms of start-up (runtime/paths.ts).
@@ -43,6 +44,9 @@ export const HTTPS_SERVER_WARNING = `The app's export is an HTTPS server (https.
 
 const OWN_LISTEN_WARNING =
   "The app started a server of its own as it loaded (as `app.listen(3000)` at the end of an Express app does, or a Bun.serve() or Deno.serve() beside the export): it serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly (if (import.meta.main)).";
+
+const OWN_SERVER_NOT_APP =
+  "It started a server of its own as it loaded: it is a server's entry, not an app. Export the app without starting a server (a framework's build for another server: Nitro's and Nuxt's node-listener preset, then `.output/server/index.mjs:listener`).";
 
 /** The start-up warning for LoadedApp.interfaceGuessed; `inCode`: the library's run(), whose options are written as code. */
 export function guessedInterfaceWarning(app: string, inCode = false): string {
@@ -85,7 +89,16 @@ export async function loadApp(
       listenCalls = stopWatching?.() ?? 0;
     }
   }
-  const app = toLoadedApp(target, config.interface, label);
+  let app: LoadedApp;
+  try {
+    app = toLoadedApp(target, config.interface, label);
+  } catch (error) {
+    // A module that ran a server as it loaded and exports no app is a server's entry: say so, with
+    // the way out, where "is an empty object" alone left the user to guess.
+    if (listenCalls > 0 && error instanceof AppLoadError)
+      throw new AppLoadError(`${error.message} ${OWN_SERVER_NOT_APP}`, error.detail);
+    throw error;
+  }
   logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
   if (!sayWarnings) return app;
   const servesTls = Boolean(config.sslKeyfile);

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rawRequest } from "./helpers/raw-http.ts";
-import { killAll, RUNTIMES, type RuntimeKey, startTsuv } from "./helpers/tsuv.ts";
+import { killAll, RUNTIMES, type RuntimeKey, runTsuv, startTsuv } from "./helpers/tsuv.ts";
 
 const APP = "test/fixtures/apps/node-app.ts";
 const NODE = [APP, "--interface", "node", "--port", "0"];
@@ -227,6 +227,21 @@ describe.each(OWN_SERVERS)(
         const plain = await startTsuv(runtime, [...NODE]);
         expect(await (await fetch(`${plain.url}/`)).text()).toBe("node says hi");
         expect(plain.stderr() + plain.stdout()).not.toContain("server of its own");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("exporting no app besides, is refused with that said (a server's entry, as Nitro's node-server output)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsuv-self-listen-"));
+      try {
+        const handler = `const handler = (req, res) => res.end("own");`;
+        writeFileSync(join(dir, "server.mjs"), [handler, line, "export default {};", ""].join("\n"));
+        const { code, stderr, stdout } = await runTsuv(runtime, ["server.mjs", "--port", "0"], { cwd: dir });
+        expect(code).toBe(3);
+        expect(stderr + stdout).toContain(
+          `"server.mjs" is an empty object; expected a fetch handler, an object with fetch(), or a node (req, res) handler. It started a server of its own as it loaded: it is a server's entry, not an app.`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
