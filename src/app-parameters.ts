@@ -17,8 +17,17 @@ const PARAMETER_LIST = /^(?:async\s*)?(?:function\b\s*\*?\s*)?[\w$]*\s*\(([^)]*)
 const PLAIN_NAME = /^[\w$]+$/;
 
 /**
+ * `(...args) => { const [req, res, next, locals] = args; ...}`: all the parameters taken as a rest
+ * and named by the body's first line (@astrojs/node's middleware handler, which also takes
+ * connect's `(err, req, res, next)`): the rest's name, then the names after the body's opening.
+ */
+const REST_ONLY = /^\s*\.\.\.([\w$]+)\s*$/;
+const REST_NAMED = /^\s*(?:=>\s*)?\{\s*(?:const|let|var)\s+\[([^\]]*)\]\s*=\s*([\w$]+)\s*[;\n]/;
+
+/**
  * A function's parameter names as its source writes them, or null when they are not all plain names
- * (destructuring, defaults, rest) or the source does not show them (native code, a class).
+ * (destructuring, defaults) or the source does not show them (native code, a class). A rest that the
+ * body's first line destructures gives the names it is destructured into (REST_NAMED).
  */
 function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
   let source: string;
@@ -27,10 +36,22 @@ function parameterNames(fn: (...args: unknown[]) => unknown): string[] | null {
   } catch {
     return null;
   }
-  const list = PARAMETER_LIST.exec(source)?.[1];
-  if (list === undefined) return null;
-  const names = list.split(",").map((name) => name.trim());
+  const head = PARAMETER_LIST.exec(source);
+  const list = head?.[1];
+  if (head === null || list === undefined) return null;
+  let names = list.split(",").map((name) => name.trim());
+  const rest = REST_ONLY.exec(list)?.[1];
+  if (rest !== undefined) {
+    const named = REST_NAMED.exec(source.slice(head[0].length));
+    if (named?.[2] !== rest) return null;
+    names = (named[1] as string).split(",").map((name) => name.trim());
+  }
   return names.every((name) => PLAIN_NAME.test(name)) ? names : null;
+}
+
+/** How many parameters the function's source names (a destructured rest's too), else its length. */
+export function parameterCount(fn: (...args: unknown[]) => unknown): number {
+  return parameterNames(fn)?.length ?? fn.length;
 }
 
 /**
@@ -53,7 +74,6 @@ const NEXT_NAME = /^_*(?:next|done|callback|cb)$/i;
  * indistinguishable from a fetch handler `(request, info)`; its second parameter's name tells.
  */
 export function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): boolean {
-  if (fn.length !== 2) return false;
   const names = parameterNames(fn);
   return names?.length === 2 && RESPONSE_NAME.test(names[1] as string);
 }
@@ -68,7 +88,7 @@ export function looksLikeNodeListener(fn: (...args: unknown[]) => unknown): bool
 export function looksLikeMiddleware(
   fn: ((...args: unknown[]) => unknown) & Record<string, unknown>,
 ): boolean {
-  if (fn.length < 3 || typeof fn.listen === "function") return false;
+  if (typeof fn.listen === "function") return false;
   const third = parameterNames(fn)?.[2];
   return third !== undefined && NEXT_NAME.test(third);
 }
@@ -101,7 +121,6 @@ const NOT_INFO_NAME = /^_*(?:(?:request_?)?init|(?:initial|load)_?context)$/i;
  * something else (NOT_INFO_NAME). Its client is still `request.ip`, its waitUntil `request.waitUntil`.
  */
 export function takesRequestAlone(fn: (...args: unknown[]) => unknown): boolean {
-  if (fn.length < 2) return false;
   const second = parameterNames(fn)?.[1];
   return second !== undefined && NOT_INFO_NAME.test(second);
 }

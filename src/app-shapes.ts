@@ -12,6 +12,7 @@ import {
   looksLikeFetchWithContext,
   looksLikeMiddleware,
   looksLikeNodeListener,
+  parameterCount,
   takesRequestAlone,
 } from "./app-parameters.ts";
 import { denoAddr, isPlainObject, middlewareOf, withErrorHook, withMiddleware } from "./app-serve-options.ts";
@@ -248,7 +249,7 @@ export function toLoadedApp(
     const { fetch, calledWith } = asFetch(fn as FetchHandler);
     if (iface === "fetch")
       return { interface: "fetch", fetch, ...hooks, detectedBy: `--interface fetch${calledWith}` };
-    if (looksLikeExpress(fn) || (fn.length >= 3 && !looksLikeFetchWithContext(fn)))
+    if (looksLikeExpress(fn) || (parameterCount(fn) >= 3 && !looksLikeFetchWithContext(fn)))
       return asNode("function with Express shape or (req, res, next)");
     if (looksLikeNodeListener(fn))
       return asNode("function (req, res): its second parameter names a response");

@@ -473,6 +473,10 @@ describe("toLoadedApp", () => {
       "function (request, env, next) {}",
       "(e, t, n) => {}",
       "(req, serverResponse) => {}",
+      // All taken as a rest and named by the body's first line, as @astrojs/node's middleware
+      // handler is written (it also takes connect's (err, req, res, next)).
+      "async (...args) => {\n\t\tconst [req, res, next, locals] = args;\n\t}",
+      "function (...args) { let [req, res] = args; }",
     ]) {
       expect(`${node}: ${detected(node)}`).toBe(`${node}: node`);
     }
@@ -486,6 +490,10 @@ describe("toLoadedApp", () => {
       // A Cloudflare Worker's fetch as a bare function: three parameters, none named for node.
       "async function handler(request, env, ctx) {}",
       "(req, context, _info) => new Response()",
+      // A rest the body does not name this way says nothing: fetch, as before.
+      "(...args) => app.fetch(...args)",
+      "async (...args) => { const [request] = args; }",
+      "(...args) => { const [req, res] = other; }",
     ]) {
       expect(`${fetch}: ${detected(fetch)}`).toBe(`${fetch}: fetch`);
     }
