@@ -48,6 +48,7 @@ export async function startServing(
     warnings.unshift(...fileWarnings);
   }
   if (!given && !config.app) throw new UsageError("Missing argument 'APP'. Try 'tsuv --help' for help.");
+  if (!given) disableAutostart(adapter.env);
   const logger = loggerFromConfig(config, io);
   for (const warning of warnings) logger.warning(warning);
   if (envFile) logger.debug(`Loaded ${loaded} variable(s) from ${envFile}.`);
@@ -56,4 +57,17 @@ export async function startServing(
   const unreadConfig = config.app ? adapter.unreadAppConfigWarning?.(config.appDir, config.app) : null;
   if (unreadConfig) logger.warning(unreadConfig);
   return await run(config, adapter, logger, supervisors, given);
+}
+
+/**
+ * Astro's node adapter starts a server of its own as its standalone entry loads, unless
+ * ASTRO_NODE_AUTOSTART is "disabled": its switch for serving the entry's `handler` from another
+ * server, which tsuv is. Set so here, before any worker starts (a thread worker's process.env is a
+ * copy made as it starts, on Deno too), unless the environment or the env file sets it (a Deno
+ * allowed to read some variables only may refuse the write: then the app decides, as before).
+ */
+function disableAutostart(env: Record<string, string | undefined>): void {
+  try {
+    if (env.ASTRO_NODE_AUTOSTART === undefined) env.ASTRO_NODE_AUTOSTART = "disabled";
+  } catch {}
 }

@@ -201,6 +201,23 @@ const OWN_SERVERS: [RuntimeKey, string, string][] = [
   ],
 ];
 
+describe.each(RUNTIMES)("%s: Astro's standalone entry", (runtime) => {
+  const ASTRO = "test/fixtures/apps/astro-standalone.mjs:handler";
+  test("starts no server of its own: tsuv sets ASTRO_NODE_AUTOSTART=disabled, unless it is set", async () => {
+    const t = await startTsuv(runtime, [ASTRO, "--port", "0", "--workers", "2", "--worker-class", "thread"]);
+    expect(await (await fetch(`${t.url}/`)).text()).toBe("autostart disabled");
+    expect(t.stderr() + t.stdout()).not.toContain("server of its own");
+    await t.kill();
+    const own = await startTsuv(runtime, [ASTRO, "--port", "0"], {
+      env: { ASTRO_NODE_AUTOSTART: "enabled" },
+    });
+    expect(await (await fetch(`${own.url}/`)).text()).toBe("autostart enabled");
+    // Deno: a node:http listen() as the app loads is not watched (see OWN_SERVERS).
+    if (runtime !== "deno") expect(own.stderr() + own.stdout()).toContain("server of its own");
+    await own.kill();
+  });
+});
+
 describe.each(OWN_SERVERS)(
   "%s: an app that opens a server of its own as it loads (%s)",
   (runtime, _what, line) => {
