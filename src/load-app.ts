@@ -45,8 +45,18 @@ export const HTTPS_SERVER_WARNING = `The app's export is an HTTPS server (https.
 const OWN_LISTEN_WARNING =
   "The app started a server of its own as it loaded (as `app.listen(3000)` at the end of an Express app does, or a Bun.serve() or Deno.serve() beside the export): it serves beside tsuv's, unsupervised and without a graceful shutdown. Remove the call, or make it only when the file is run directly (if (import.meta.main)).";
 
+/**
+ * A module that ran a server as it loaded and gives no app (nothing exported where the app was
+ * looked for, or not an app) is a server's entry: the error says so, with the way out, where "is
+ * an empty object" or "Attribute "default" not found" alone left the user to guess.
+ */
+function asServerEntry(error: unknown, listenCalls: number): unknown {
+  if (listenCalls === 0 || !(error instanceof AppLoadError)) return error;
+  return new AppLoadError(`${error.message} ${OWN_SERVER_NOT_APP}`, error.detail);
+}
+
 const OWN_SERVER_NOT_APP =
-  "It started a server of its own as it loaded: it is a server's entry, not an app. Export the app without starting a server (a framework's build for another server: Nitro's and Nuxt's node-listener preset, then `.output/server/index.mjs:listener`).";
+  "It started a server of its own as it loaded: it is a server's entry, not an app. Export the app without starting a server; a framework's build has an entry for that (Nitro's and Nuxt's node-listener preset: `.output/server/index.mjs:listener`; SvelteKit's adapter-node: `build/handler.js:handler`).";
 
 /** The start-up warning for LoadedApp.interfaceGuessed; `inCode`: the library's run(), whose options are written as code. */
 export function guessedInterfaceWarning(app: string, inCode = false): string {
@@ -75,6 +85,7 @@ export async function loadApp(
     ({ target } = config.factory ? await callFactory(given.app, "It") : { target: given.app });
   } else {
     const stopWatching = adapter.watchListenCalls?.();
+    let failed: { error: unknown } | undefined;
     try {
       ({ target } = await importApp(
         {
@@ -85,19 +96,17 @@ export async function loadApp(
         },
         { importModule: (path) => adapter.importModule(path), exists: pathExists, resolvePath },
       ));
-    } finally {
-      listenCalls = stopWatching?.() ?? 0;
+    } catch (error) {
+      failed = { error };
     }
+    listenCalls = stopWatching?.() ?? 0;
+    if (failed) throw asServerEntry(failed.error, listenCalls);
   }
   let app: LoadedApp;
   try {
     app = toLoadedApp(target, config.interface, label);
   } catch (error) {
-    // A module that ran a server as it loaded and exports no app is a server's entry: say so, with
-    // the way out, where "is an empty object" alone left the user to guess.
-    if (listenCalls > 0 && error instanceof AppLoadError)
-      throw new AppLoadError(`${error.message} ${OWN_SERVER_NOT_APP}`, error.detail);
-    throw error;
+    throw asServerEntry(error, listenCalls);
   }
   logger.debug(`Detected the ${app.interface} interface (${app.detectedBy}).`);
   if (!sayWarnings) return app;

@@ -259,6 +259,12 @@ describe.each(OWN_SERVERS)(
         expect(stderr + stdout).toContain(
           `"server.mjs" is an empty object; expected a fetch handler, an object with fetch(), or a node (req, res) handler. It started a server of its own as it loaded: it is a server's entry, not an app.`,
         );
+        // An attribute it does not export (SvelteKit's build/index.js has no app, only its server).
+        const named = await runTsuv(runtime, ["server.mjs:handler", "--port", "0"], { cwd: dir });
+        expect(named.code).toBe(3);
+        expect(named.stderr + named.stdout).toContain(
+          `Attribute "handler" not found in module "server". It exports: default. It started a server of its own as it loaded: it is a server's entry, not an app.`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
