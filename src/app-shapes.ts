@@ -245,10 +245,12 @@ export function toLoadedApp(
       detectedBy,
       ...(looksLikeMiddleware(fn) ? { middleware: true } : {}),
     });
+    const asFetchApp = (detectedBy: string): LoadedApp => {
+      const { fetch, calledWith } = asFetch(fn as FetchHandler);
+      return { interface: "fetch", fetch, ...hooks, detectedBy: `${detectedBy}${calledWith}` };
+    };
     if (iface === "node") return asNode("--interface node");
-    const { fetch, calledWith } = asFetch(fn as FetchHandler);
-    if (iface === "fetch")
-      return { interface: "fetch", fetch, ...hooks, detectedBy: `--interface fetch${calledWith}` };
+    if (iface === "fetch") return asFetchApp("--interface fetch");
     if (looksLikeExpress(fn) || (parameterCount(fn) >= 3 && !looksLikeFetchWithContext(fn)))
       return asNode("function with Express shape or (req, res, next)");
     if (looksLikeNodeListener(fn))
@@ -259,10 +261,7 @@ export function toLoadedApp(
       );
     }
     return {
-      interface: "fetch",
-      fetch,
-      ...hooks,
-      detectedBy: `function (request, info)${calledWith}`,
+      ...asFetchApp("function (request, info)"),
       ...(hasMinifiedPair(fn) ? { interfaceGuessed: true } : {}),
     };
   }

@@ -510,31 +510,27 @@ describe("toLoadedApp", () => {
       }`;
     // Nitro 3's standard output (`(input, init, context)`, which copies a request given an init),
     // React Router's createRequestHandler (`(request, initialContext)`, which refuses any context
-    // not its own), and their kin: as an object's fetch (called on its object) and as the app itself.
-    for (const parameters of [
-      "input, init, context",
-      "request, initialContext",
-      "request, loadContext",
-      "req, requestInit",
-      "_req, _init, context",
-    ]) {
+    // not its own), and their kin get 1: as an object's fetch (called on its object), as the app
+    // itself, and under --interface fetch. Everything else gets what it is called with, 2 here (the
+    // request handler adds ctx): Deno's info, Hono's env, a Worker's ctx.
+    for (const [parameters, count] of [
+      ["input, init, context", 1],
+      ["request, initialContext", 1],
+      ["request, loadContext", 1],
+      ["req, requestInit", 1],
+      ["_req, _init, context", 1],
+      ["request, info", 2],
+      ["req, server", 2],
+      ["request, env, ctx", 2],
+      ["request, context", 2],
+      ["e, t", 2],
+    ] as const) {
       const fn = fromSource(counting(parameters));
-      expect(`${parameters}: ${await argumentsSeen({ fetch: fn, own: true })}`).toBe(`${parameters}: 1 own`);
-      expect(`${parameters}: ${await argumentsSeen(fn)}`).toBe(`${parameters}: 1`);
-      expect(`${parameters}: ${await argumentsSeen(fn, "fetch")}`).toBe(`${parameters}: 1`);
-    }
-    // Everything else still gets what it is called with (the request handler adds ctx): Deno's
-    // info, Hono's env, a Worker's ctx.
-    for (const parameters of [
-      "request, info",
-      "req, server",
-      "request, env, ctx",
-      "request, context",
-      "e, t",
-    ]) {
-      const fn = fromSource(counting(parameters));
-      expect(`${parameters}: ${await argumentsSeen({ fetch: fn, own: true })}`).toBe(`${parameters}: 2 own`);
-      expect(`${parameters}: ${await argumentsSeen(fn)}`).toBe(`${parameters}: 2`);
+      expect(`${parameters}: ${await argumentsSeen({ fetch: fn, own: true })}`).toBe(
+        `${parameters}: ${count} own`,
+      );
+      expect(`${parameters}: ${await argumentsSeen(fn)}`).toBe(`${parameters}: ${count}`);
+      expect(`${parameters}: ${await argumentsSeen(fn, "fetch")}`).toBe(`${parameters}: ${count}`);
     }
     expect(
       toLoadedApp({ fetch: fromSource(counting("request, initialContext")) }, "auto", "m").detectedBy,
