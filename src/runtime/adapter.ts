@@ -6,6 +6,7 @@
 import type { Hooks, PeerContext } from "crossws";
 import type { NativeWebSocket } from "../websocket-native.ts";
 import type { RuntimeInfo } from "./detect.ts";
+import type { Preload } from "./thread-preloads.ts";
 
 export type { RuntimeInfo } from "./detect.ts";
 
@@ -309,6 +310,8 @@ export interface WorkerBoot {
    * channel may not (PlumbingOptions.parentPipeEnd).
    */
   parentPipe?: boolean;
+  /** A Deno thread's preloads, which Deno does not run there itself (runtime/thread-preloads.ts). */
+  preloads?: Preload[];
 }
 
 /** A supervisor's handle on one worker, thread or process: the same shape for both. */

@@ -36,7 +36,7 @@ import type {
   SharedSocket,
 } from "./adapter.ts";
 import { bareHost, unresolvedHostError } from "./bind-error.ts";
-import { nodeFs } from "./builtin.ts";
+import { nodeFs, nodeProcess } from "./builtin.ts";
 import { bunAppServer } from "./bun-app-server.ts";
 import { BodyWatch } from "./bun-body-watch.ts";
 import {
@@ -51,8 +51,10 @@ import { BUN_MAX_IDLE_SECONDS, detectRuntime, type RuntimeInfo } from "./detect.
 import { bunResolvedPath } from "./index.ts";
 import { closeKeepAlive, linger } from "./linger.ts";
 import { listenNative, reserveNative } from "./native-listen.ts";
-import { createPlumbing } from "./plumbing.ts";
+import { createPlumbing, isCompiledBun } from "./plumbing.ts";
 import { hangupIgnoredFrom, hangupIgnoredIn, PROC_STATUS } from "./process-basics.ts";
+import { startDirectory } from "./start-directory.ts";
+import { bunThreadPreloads } from "./thread-preloads.ts";
 import type { PlainTls } from "./tls-key.ts";
 import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
 import type { BunWebSocket } from "./ws-bun.ts";
@@ -428,7 +430,10 @@ export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
   const hangup = hangupIgnoredReader();
   return {
-    ...createPlumbing(info),
+    ...createPlumbing(info, {
+      threadPreloads: () =>
+        bunThreadPreloads(nodeProcess().execArgv, startDirectory(), isCompiledBun(nodeProcess().argv[1])),
+    }),
     hangupIgnored: hangup.hangupIgnored,
     info,
     serve: (options) => serve(info, options),

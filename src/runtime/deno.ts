@@ -46,6 +46,8 @@ import { listenNative, reserveNative } from "./native-listen.ts";
 import { posixFileUrl } from "./paths.ts";
 import { NO_PEER_INFO } from "./peer.ts";
 import { createPlumbing } from "./plumbing.ts";
+import { startDirectory } from "./start-directory.ts";
+import { denoThreadPreloads } from "./thread-preloads.ts";
 import type { PlainTls } from "./tls-key.ts";
 import { claimSocketPath, removeSocketFile } from "./unix-socket.ts";
 import type { DenoWebSocket } from "./ws-deno.ts";
@@ -262,6 +264,10 @@ export function createAdapter(): RuntimeAdapter {
       // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
       processBasics: denoProcessBasics(info),
       parentPipeEnd: stdinEnd,
+      threadPreloads: () => {
+        const respawn = info.capabilities.respawn;
+        return denoThreadPreloads(respawn.ok ? respawn.runtimeArgs : null, startDirectory());
+      },
     }),
     info,
     serve: (options) => serve(info, options),

@@ -30,6 +30,7 @@ import { type RuntimeInfo, versionAtLeast } from "./detect.ts";
 import { withChildInspectorPort } from "./inspector-port.ts";
 import { nodeProcessBasics, type ProcessBasics } from "./process-basics.ts";
 import { enterStartDirectory, startDirectory } from "./start-directory.ts";
+import { importPreloads, type Preload } from "./thread-preloads.ts";
 
 type WorkerThreadsModule = typeof import("node:worker_threads");
 
@@ -77,13 +78,20 @@ export interface PlumbingOptions {
    * worker's CPU.
    */
   parentPipeEnd?: () => Promise<void>;
+  /**
+   * The modules this runtime preloads in its main thread but not in a thread (thread-preloads.ts):
+   * a Bun thread gets them by Worker's `preload` option, a Deno thread in its boot. Node runs its
+   * own in every thread.
+   */
+  threadPreloads?: () => Preload[];
 }
 
 export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {}): Plumbing {
   let channel: SupervisorChannel | null | undefined;
   return {
     ...(options.processBasics ?? nodeProcessBasics(info)),
-    startThread: (boot) => startThread(options.threadEntry ?? defaultThreadEntry(), boot, info),
+    startThread: (boot) =>
+      startThread(options.threadEntry ?? defaultThreadEntry(), boot, info, options.threadPreloads),
     spawnProcess: (boot, shared) =>
       spawnProcess(options.processCommand ?? processCommand(info), boot, shared, !!options.parentPipeEnd),
     supervisorChannel: () => {
@@ -98,6 +106,12 @@ export function createPlumbing(info: RuntimeInfo, options: PlumbingOptions = {})
 export function isWorkerThread(): boolean {
   const { isMainThread, parentPort } = workerThreads();
   return !isMainThread && parentPort !== null && bootFromWorkerData() !== undefined;
+}
+
+/** In a tsuv thread, before anything else: the preloads its boot carries (Deno's; see thread-preloads.ts). */
+export async function runThreadPreloads(): Promise<void> {
+  const preloads = bootFromWorkerData()?.preloads;
+  if (preloads !== undefined) await importPreloads(preloads, startDirectory());
 }
 
 function bootFromWorkerData(): WorkerBoot | undefined {
@@ -170,13 +184,26 @@ function guardThreadOutput(info: RuntimeInfo): void {
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 }
 
-function startThread(entry: URL, boot: WorkerBoot, info: RuntimeInfo): WorkerPort {
+function startThread(
+  entry: URL,
+  boot: WorkerBoot,
+  info: RuntimeInfo,
+  threadPreloads: (() => Preload[]) | undefined,
+): WorkerPort {
   const events = new PortEvents();
   guardThreadOutput(info);
   const { Worker } = workerThreads();
   // Threads share the process's working directory: the release a swapped symlink names now.
   enterStartDirectory();
-  const worker = new Worker(entry, { workerData: { [THREAD_BOOT_KEY]: boot } });
+  // Read at each start, from the start directory: a thread started after a release swap preloads
+  // the release's files, as a process worker started there would.
+  const preloads = threadPreloads?.() ?? [];
+  const native = info.name === "bun" && preloads.length > 0;
+  const threadBoot = preloads.length > 0 && !native ? { ...boot, preloads } : boot;
+  const worker = new Worker(entry, {
+    workerData: { [THREAD_BOOT_KEY]: threadBoot },
+    ...(native ? { preload: preloads.map((preload) => preload.specifier) } : {}),
+  } as import("node:worker_threads").WorkerOptions);
   worker.on("message", (message) => events.message(message));
   // Without an 'error' listener an uncaught exception in the thread would be rethrown here, in the
   // supervisor. Node and Bun print nothing for it (Deno prints it itself), so print it as a child
@@ -216,7 +243,7 @@ function describeError(error: unknown): string {
 const DENO_NO_LEGACY_ABORT = [2, 3] as const;
 
 /** Is this a `bun build --compile` binary? Then its script path is inside Bun's embedded filesystem. */
-function isCompiledBun(script: string | undefined): boolean {
+export function isCompiledBun(script: string | undefined): boolean {
   return script !== undefined && (script.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/.test(script));
 }
 
