@@ -12,7 +12,7 @@ import { EXIT, errorMessage, TsuvError } from "./errors.ts";
 import { type Logger, loggerFromConfig } from "./logging.ts";
 import type { RuntimeAdapter, SupervisorChannel } from "./runtime/adapter.ts";
 import { prepareBuiltins } from "./runtime/builtin.ts";
-import { isWorkerThread, runThreadPreloads } from "./runtime/plumbing.ts";
+import { isWorkerThread, prepareThread } from "./runtime/plumbing.ts";
 import { SERVER_TICK_MS, Server, type ServerOptions } from "./server.ts";
 
 /**
@@ -253,8 +253,8 @@ function processBeats(
 }
 
 async function threadMain(): Promise<void> {
-  // The runtime's preloads that it ran in the main thread only (Deno's: runtime/thread-preloads.ts).
-  await runThreadPreloads();
+  // The supervisor's process.argv, and the runtime's preloads that it ran in the main thread only.
+  await prepareThread();
   const { loadAdapter } = await import("./runtime/index.ts");
   const adapter = await loadAdapter();
   adapter.exit(await runWorker(adapter, { thread: true }));

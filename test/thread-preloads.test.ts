@@ -2,7 +2,7 @@
  * A runtime's preloads (an instrumentation file: `bun --preload ./instrument.ts`, `node --import`,
  * `deno run --preload`) run in every worker, as in the main thread. Node runs them in worker threads
  * itself; Bun and Deno did not (src/runtime/thread-preloads.ts), and their thread workers served
- * without them.
+ * without them. And every worker sees the command's process.argv, threads included (WorkerBoot).
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -92,7 +92,7 @@ describe("bunfig.toml", () => {
   });
 });
 
-describe("every worker runs the preloads", () => {
+describe("every worker runs the preloads and sees the command's process.argv", () => {
   afterEach(killAll);
 
   const dir = mkdtempSync(join(tmpdir(), "tsuv-preloads-run-"));
@@ -161,13 +161,26 @@ describe("every worker runs the preloads", () => {
     test(`${c.runtime}, ${c.name}: two ${c.workerClass} workers`, async () => {
       if (c.bunfig) writeFileSync(join(dir, "bunfig.toml"), c.bunfig);
       try {
-        const t = await startTsuv(
-          c.runtime,
-          [APP, "--port", "0", "--no-access-log", "--workers", "2", "--worker-class", c.workerClass],
-          { cwd: dir, runtimeFlags: c.runtimeFlags, env: c.env },
-        );
+        const args = [
+          APP,
+          "--port",
+          "0",
+          "--no-access-log",
+          "--workers",
+          "2",
+          "--worker-class",
+          c.workerClass,
+        ];
+        const t = await startTsuv(c.runtime, args, { cwd: dir, runtimeFlags: c.runtimeFlags, env: c.env });
         const answers = await waitIdentities(t.url, 2);
-        for (const answer of answers) expect(answer).toEndWith(` preloads=1 required=${c.required ?? 0}`);
+        for (const answer of answers) {
+          const [, preloads, argv] = answer.match(/^\S+ (preloads=\d+ required=\d+) (.*)$/) ?? [];
+          expect(preloads).toBe(`preloads=1 required=${c.required ?? 0}`);
+          // The command's arguments, as the supervisor has them, in a thread too.
+          const [script, ...rest] = JSON.parse(argv ?? "[]") as string[];
+          expect(script).toMatch(/[/\\]cli\.(?:mjs|ts)$/);
+          expect(rest).toEqual(args);
+        }
       } finally {
         rmSync(join(dir, "bunfig.toml"), { force: true });
       }

@@ -312,6 +312,12 @@ export interface WorkerBoot {
   parentPipe?: boolean;
   /** A Deno thread's preloads, which Deno does not run there itself (runtime/thread-preloads.ts). */
   preloads?: Preload[];
+  /**
+   * A thread's process.argv: its supervisor's, as a single server's and a process worker's are
+   * (uvicorn's workers and node:cluster's see the command's too), where a thread's own would be
+   * the runtime and tsuv's worker module.
+   */
+  processArgv?: string[];
 }
 
 /** A supervisor's handle on one worker, thread or process: the same shape for both. */

@@ -108,10 +108,15 @@ export function isWorkerThread(): boolean {
   return !isMainThread && parentPort !== null && bootFromWorkerData() !== undefined;
 }
 
-/** In a tsuv thread, before anything else: the preloads its boot carries (Deno's; see thread-preloads.ts). */
-export async function runThreadPreloads(): Promise<void> {
-  const preloads = bootFromWorkerData()?.preloads;
-  if (preloads !== undefined) await importPreloads(preloads, startDirectory());
+/**
+ * In a tsuv thread, before anything else: its supervisor's process.argv (a thread's own is the
+ * runtime and tsuv's worker module), and the preloads its boot carries (Deno's: thread-preloads.ts).
+ */
+export async function prepareThread(): Promise<void> {
+  const boot = bootFromWorkerData();
+  if (boot?.processArgv !== undefined)
+    nodeProcess().argv.splice(1, Number.POSITIVE_INFINITY, ...boot.processArgv.slice(1));
+  if (boot?.preloads !== undefined) await importPreloads(boot.preloads, startDirectory());
 }
 
 function bootFromWorkerData(): WorkerBoot | undefined {
@@ -199,7 +204,11 @@ function startThread(
   // the release's files, as a process worker started there would.
   const preloads = threadPreloads?.() ?? [];
   const native = info.name === "bun" && preloads.length > 0;
-  const threadBoot = preloads.length > 0 && !native ? { ...boot, preloads } : boot;
+  const threadBoot: WorkerBoot = {
+    ...boot,
+    processArgv: nodeProcess().argv,
+    ...(preloads.length > 0 && !native ? { preloads } : {}),
+  };
   const worker = new Worker(entry, {
     workerData: { [THREAD_BOOT_KEY]: threadBoot },
     ...(native ? { preload: preloads.map((preload) => preload.specifier) } : {}),
