@@ -11,7 +11,9 @@
  * `--preload` and `--require` (CommonJS), read from its command line, which Deno shows tsuv only
  * where process workers can start (deno-permissions.ts). A Bun thread gets them through Worker's
  * `preload` option, Bun's own way, run before the thread's entry; a Deno thread in its boot,
- * imported (or required) before anything else (plumbing.ts, runThreadPreloads).
+ * imported (or required) before anything else (plumbing.ts, prepareThread). Should Bun or Deno
+ * start running them in threads themselves, each would run twice there: test/thread-preloads.test.ts
+ * counts the runs and would say so.
  */
 import { lazyBuiltin } from "./builtin.ts";
 import { posixFileUrl, posixResolve } from "./paths.ts";
