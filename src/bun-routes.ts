@@ -76,7 +76,10 @@ function kindOf(value: unknown): string {
   }
   const record = value as Record<string, unknown>;
   if (typeof record.dir === "string") return "a directory route ({ dir }), which only Bun.serve serves";
-  if (typeof record.index === "string" && Array.isArray(record.files)) {
+  // An HTML import: Bun's HTMLBundle as `bun app.ts` gives it (its only property, `index`, is a
+  // getter on its prototype), or the manifest `bun build` writes in its place.
+  const htmlBundle = Object.prototype.toString.call(value) === "[object HTMLBundle]";
+  if (htmlBundle || (typeof record.index === "string" && Array.isArray(record.files))) {
     return "an HTML import, which Bun's bundler serves through Bun.serve";
   }
   return "an object";

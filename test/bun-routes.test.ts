@@ -475,3 +475,21 @@ test("a route that tsuv cannot serve stops the start-up with exit 3 and one line
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("Bun: a real HTML import as a route is refused the same way (it used to fall through to fetch, a silent 404)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsuv-bun-routes-"));
+  try {
+    writeFileSync(join(dir, "index.html"), "<!doctype html><title>t</title><p>hi</p>\n");
+    writeFileSync(
+      join(dir, "app.ts"),
+      'import index from "./index.html";\nexport default { routes: { "/": index }, fetch: () => new Response("fallback") };\n',
+    );
+    const { code, stderr } = await runTsuv("bun", ["app", "--port", "0"], { cwd: dir });
+    expect(code).toBe(3);
+    expect(stderr).toContain(
+      `ERROR:    Error loading app. "app" routes["/"] is an HTML import, which Bun's bundler serves through Bun.serve; tsuv serves a route that is a function`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
