@@ -104,6 +104,12 @@ function routeEntry(value: unknown, names: string[], where: string): RouteEntry 
     }
     methods.set(method, routeHandler(handler, `${where}.${method}`));
   }
+  // Bun.serve refuses one too: it would match and answer nothing, leaving each request to fetch.
+  if (methods.size === 0) {
+    throw new AppLoadError(
+      `${where} is an object with no methods; tsuv serves a route that is a function, a Response, an object of methods (GET, POST, ...) or false.`,
+    );
+  }
   return { names, off: false, methods };
 }
 

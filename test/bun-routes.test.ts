@@ -355,6 +355,10 @@ test("routes tsuv cannot serve are refused at load, one line naming the route", 
     'routes["/static/*"] is a directory route ({ dir }), which only Bun.serve serves;',
   );
   expect(refused({ "/": { index: "./index.html", files: [] } })).toContain("is an HTML import");
+  // Bun.serve refuses these too ("'routes' expects a Record<...>"): nothing there would answer.
+  for (const empty of [{}, new Map()]) {
+    expect(refused({ "/e": empty })).toContain('routes["/e"] is an object with no methods; tsuv serves');
+  }
   expect(refused({ "/m": { get: () => new Response() } })).toContain(
     'has the key "get"; the keys of a route',
   );
