@@ -17,7 +17,7 @@
  * - no route: the app's fetch, or an empty 404 without one.
  * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts);
  * `request.cookies` is a CookieMap's common part (request-cookies.ts). Not done, and said in the
- * README: `{ dir }` routes and HTML imports (refused at start-up, naming the route).
+ * README: `{ dir }` routes, HTML imports and Bun.file() routes (refused at start-up, naming the route).
  */
 import { isPlainObject } from "./app-serve-options.ts";
 import { AppLoadError } from "./errors.ts";
@@ -79,6 +79,13 @@ function kindOf(value: unknown): string {
   // An HTML import: Bun's HTMLBundle as `bun app.ts` gives it (its only property, `index`, is a
   // getter on its prototype), or the manifest `bun build` writes in its place.
   const htmlBundle = Object.prototype.toString.call(value) === "[object HTMLBundle]";
+  // Bun.file(path): Bun.serve serves the file (Range, Last-Modified, 304), or falls through to fetch
+  // where it does not exist. A plain Blob it refuses.
+  if (value instanceof Blob) {
+    return typeof record.exists === "function" && typeof record.name === "string"
+      ? `a file (Bun.file("${record.name}")), which only Bun.serve serves as a route: answer it from a function instead, () => new Response(Bun.file(...))`
+      : "a Blob";
+  }
   if (htmlBundle || (typeof record.index === "string" && Array.isArray(record.files))) {
     return "an HTML import, which Bun's bundler serves through Bun.serve";
   }

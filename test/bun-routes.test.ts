@@ -356,6 +356,7 @@ test("routes tsuv cannot serve are refused at load, one line naming the route", 
   );
   expect(refused({ "/": { index: "./index.html", files: [] } })).toContain("is an HTML import");
   // Bun.serve refuses these too ("'routes' expects a Record<...>"): nothing there would answer.
+  expect(refused({ "/b": new Blob(["x"]) })).toContain('routes["/b"] is a Blob; tsuv serves');
   for (const empty of [{}, new Map()]) {
     expect(refused({ "/e": empty })).toContain('routes["/e"] is an object with no methods; tsuv serves');
   }
@@ -480,19 +481,25 @@ test("a route that tsuv cannot serve stops the start-up with exit 3 and one line
   }
 });
 
-test("Bun: a real HTML import as a route is refused the same way (it used to fall through to fetch, a silent 404)", async () => {
+test("Bun: a real HTML import or Bun.file() as a route is refused the same way (each fell through to fetch: a silent 404)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tsuv-bun-routes-"));
   try {
     writeFileSync(join(dir, "index.html"), "<!doctype html><title>t</title><p>hi</p>\n");
-    writeFileSync(
-      join(dir, "app.ts"),
-      'import index from "./index.html";\nexport default { routes: { "/": index }, fetch: () => new Response("fallback") };\n',
-    );
-    const { code, stderr } = await runTsuv("bun", ["app", "--port", "0"], { cwd: dir });
-    expect(code).toBe(3);
-    expect(stderr).toContain(
-      `ERROR:    Error loading app. "app" routes["/"] is an HTML import, which Bun's bundler serves through Bun.serve; tsuv serves a route that is a function`,
-    );
+    for (const [route, kind] of [
+      ["index", "an HTML import, which Bun's bundler serves through Bun.serve"],
+      [
+        'Bun.file("./index.html")',
+        'a file (Bun.file("./index.html")), which only Bun.serve serves as a route',
+      ],
+    ]) {
+      writeFileSync(
+        join(dir, "app.ts"),
+        `import index from "./index.html";\nexport default { routes: { "/": ${route} }, fetch: () => new Response("fallback") };\n`,
+      );
+      const { code, stderr } = await runTsuv("bun", ["app", "--port", "0"], { cwd: dir });
+      expect(code).toBe(3);
+      expect(stderr).toContain(`ERROR:    Error loading app. "app" routes["/"] is ${kind}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
