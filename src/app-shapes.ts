@@ -27,6 +27,13 @@ import { HANDLERS } from "./websocket-native.ts";
  */
 const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls", "idleTimeout", "maxRequestBodySize"] as const;
 
+/**
+ * A Cloudflare Worker's handlers beside fetch (cron triggers, queues, email, tail): the platform
+ * calls them; tsuv serves HTTP only and never does, said at start-up rather than left to be found
+ * when the cron job has not run for a week.
+ */
+export const WORKER_HANDLER_KEYS = ["scheduled", "queue", "email", "tail"] as const;
+
 /** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
 function isPolka(holder: Record<string, unknown>): boolean {
   return (
@@ -186,6 +193,8 @@ export function toLoadedApp(
         (key) => Object.hasOwn(holder, key) && holder[key] !== undefined,
       );
       if (serveOptions && Array.isArray(holder.plugins) && holder.plugins.length > 0) ignored.push("plugins");
+      if (serveOptions)
+        ignored.push(...WORKER_HANDLER_KEYS.filter((key) => typeof holder[key] === "function"));
       const onListen = serveOptions && typeof holder.onListen === "function" ? holder.onListen : undefined;
       const loaded: LoadedApp = {
         interface: "fetch",

@@ -4,7 +4,7 @@
  * server's key and certificate, a server of its own started as it loaded (RuntimeAdapter.watchListenCalls).
  */
 import { callFactory, type GivenApp, importApp, type LoadedApp } from "./app.ts";
-import { toLoadedApp } from "./app-shapes.ts";
+import { toLoadedApp, WORKER_HANDLER_KEYS } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
 import { AppLoadError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
@@ -20,9 +20,15 @@ export function serveOptionsWarning(allKeys: readonly string[], servesTls = fals
   const plugins = allKeys.includes("plugins")
     ? "The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs."
     : "";
-  const keys = allKeys.filter((key) => key !== "plugins");
-  if (keys.length === 0) return plugins;
-  const named = keys.length === 1 ? keys[0] : `${keys.slice(0, -1).join(", ")} and ${keys.at(-1)}`;
+  const handlers = allKeys.filter((key) => (WORKER_HANDLER_KEYS as readonly string[]).includes(key));
+  const workers =
+    handlers.length > 0
+      ? `The app's export has ${listed(handlers.map((key) => `${key}()`))} (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls ${handlers.length === 1 ? "it" : "them"}; run that work on its own schedule (cron, a systemd timer) or in a process of its own.`
+      : "";
+  const extra = [plugins, workers].filter(Boolean).join(" ");
+  const keys = allKeys.filter((key) => key !== "plugins" && !handlers.includes(key));
+  if (keys.length === 0) return extra;
+  const named = listed(keys);
   const listening = keys.some(
     (key) => key === "port" || key === "hostname" || key === "unix" || key === "tls",
   );
@@ -36,7 +42,12 @@ export function serveOptionsWarning(allKeys: readonly string[], servesTls = fals
     ? " Request bodies have no size limit, as under uvicorn: set one in the proxy in front (nginx's client_max_body_size)."
     : "";
   const bun = `The app's export sets ${named} (Bun.serve's options, which \`bun app.ts\` listens with): tsuv ignores them${where}.${tls}${idle}${body}`;
-  return plugins ? `${bun} ${plugins}` : bun;
+  return extra ? `${bun} ${extra}` : bun;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length === 1 ? (items[0] as string) : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 /** The start-up warning for LoadedApp.ignoredHttpsServer, when tsuv was not given --ssl-*. */

@@ -238,7 +238,7 @@ describe("toLoadedApp", () => {
     }
   });
 
-  test("Bun.serve's listening options on the app object are noted as ignored", () => {
+  test("Bun.serve's listening options and a Worker's other handlers on the app object are noted as ignored", () => {
     const fetch = () => new Response("x");
     const bunStyle = toLoadedApp({ port: 3000, hostname: "0.0.0.0", development: true, fetch }, "auto", "m");
     expect(bunStyle.ignoredServeOptions).toEqual(["port", "hostname"]);
@@ -261,6 +261,15 @@ describe("toLoadedApp", () => {
     expect(toLoadedApp({ fetch, plugins: [() => {}] }, "auto", "m").ignoredServeOptions).toEqual(["plugins"]);
     expect(serveOptionsWarning(["port", "plugins"])).toEndWith(
       "(or --uds, --fd) say. The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs.",
+    );
+    // A Cloudflare Worker's other handlers: said never to be called, with or without options beside.
+    const worker = toLoadedApp({ fetch, scheduled() {}, queue() {}, email: "x" }, "auto", "m");
+    expect(worker.ignoredServeOptions).toEqual(["scheduled", "queue"]);
+    expect(serveOptionsWarning(["scheduled", "queue"])).toBe(
+      "The app's export has scheduled() and queue() (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls them; run that work on its own schedule (cron, a systemd timer) or in a process of its own.",
+    );
+    expect(serveOptionsWarning(["port", "scheduled"])).toEndWith(
+      "(or --uds, --fd) say. The app's export has scheduled() (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls it; run that work on its own schedule (cron, a systemd timer) or in a process of its own.",
     );
     // Bun.serve's connection limits: tsuv's own options (or none) decide, and the warning says which.
     const limits = toLoadedApp({ fetch, idleTimeout: 30, maxRequestBodySize: 1024 }, "auto", "m");
