@@ -15,7 +15,7 @@
  * start running them in threads themselves, each would run twice there: test/thread-preloads.test.ts
  * counts the runs and would say so.
  */
-import { lazyBuiltin } from "./builtin.ts";
+import { lazyBuiltin, nodeFs } from "./builtin.ts";
 import { posixFileUrl, posixResolve } from "./paths.ts";
 
 export interface Preload {
@@ -77,7 +77,6 @@ interface BunApi {
   resolveSync(specifier: string, from: string): string;
 }
 declare const Bun: BunApi;
-const nodeFs = lazyBuiltin<typeof import("node:fs")>("node:fs");
 
 /**
  * Bun's preloads, resolved from `dir` (the directory tsuv started in) as Bun resolved them. A
