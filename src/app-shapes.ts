@@ -34,6 +34,12 @@ const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls", "idleTimeout", "ma
  */
 export const WORKER_HANDLER_KEYS = ["scheduled", "queue", "email", "tail"] as const;
 
+/**
+ * srvx's options that tsuv's own replace, said at start-up as Bun.serve's are: whom to believe in
+ * X-Forwarded-* (--forwarded-allow-ips) and how long a stop waits (--timeout-graceful-shutdown).
+ */
+export const SRVX_OPTION_KEYS = ["trustProxy", "gracefulShutdown"] as const;
+
 /** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
 function isPolka(holder: Record<string, unknown>): boolean {
   return (
@@ -193,8 +199,10 @@ export function toLoadedApp(
         (key) => Object.hasOwn(holder, key) && holder[key] !== undefined,
       );
       if (serveOptions && Array.isArray(holder.plugins) && holder.plugins.length > 0) ignored.push("plugins");
-      if (serveOptions)
+      if (serveOptions) {
+        ignored.push(...SRVX_OPTION_KEYS.filter((key) => holder[key] !== undefined));
         ignored.push(...WORKER_HANDLER_KEYS.filter((key) => typeof holder[key] === "function"));
+      }
       const onListen = serveOptions && typeof holder.onListen === "function" ? holder.onListen : undefined;
       const loaded: LoadedApp = {
         interface: "fetch",

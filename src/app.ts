@@ -66,8 +66,9 @@ export interface LoadedApp {
    * Listening options of Bun.serve's (srvx's, Deno.serve's) that the app object carries (`port`,
    * `hostname`, `unix`, `tls`, `idleTimeout`, `maxRequestBodySize`; srvx's `plugins`): `bun app.ts`
    * listens with them; tsuv, as uvicorn, listens where its own options say, so they are ignored, and
-   * said to be (load-app.ts). Also a Cloudflare Worker's handlers beside fetch (`scheduled`, `queue`,
-   * `email`, `tail`: app-shapes.ts WORKER_HANDLER_KEYS), which tsuv never calls.
+   * said to be (load-app.ts). Also srvx's `trustProxy` and `gracefulShutdown`, which tsuv's options
+   * replace, and a Cloudflare Worker's handlers beside fetch (`scheduled`, `queue`, `email`, `tail`:
+   * app-shapes.ts WORKER_HANDLER_KEYS), which tsuv never calls.
    */
   ignoredServeOptions?: string[];
   /**

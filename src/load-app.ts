@@ -4,7 +4,7 @@
  * server's key and certificate, a server of its own started as it loaded (RuntimeAdapter.watchListenCalls).
  */
 import { callFactory, type GivenApp, importApp, type LoadedApp } from "./app.ts";
-import { toLoadedApp, WORKER_HANDLER_KEYS } from "./app-shapes.ts";
+import { SRVX_OPTION_KEYS, toLoadedApp, WORKER_HANDLER_KEYS } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
 import { AppLoadError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
@@ -25,8 +25,19 @@ export function serveOptionsWarning(allKeys: readonly string[], servesTls = fals
     handlers.length > 0
       ? `The app's export has ${listed(handlers.map((key) => `${key}()`))} (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls ${handlers.length === 1 ? "it" : "them"}; run that work on its own schedule (cron, a systemd timer) or in a process of its own.`
       : "";
-  const extra = [plugins, workers].filter(Boolean).join(" ");
-  const keys = allKeys.filter((key) => key !== "plugins" && !handlers.includes(key));
+  const srvx = [
+    allKeys.includes("trustProxy")
+      ? "The app's export sets trustProxy (srvx's): tsuv takes the client and scheme from X-Forwarded-For and X-Forwarded-Proto only from the addresses --forwarded-allow-ips names (127.0.0.1 by default, as uvicorn): name your proxy's there."
+      : "",
+    allKeys.includes("gracefulShutdown")
+      ? "The app's export sets gracefulShutdown (srvx's): a stop waits for requests as --timeout-graceful-shutdown says."
+      : "",
+  ];
+  const extra = [plugins, ...srvx, workers].filter(Boolean).join(" ");
+  const keys = allKeys.filter(
+    (key) =>
+      key !== "plugins" && !handlers.includes(key) && !(SRVX_OPTION_KEYS as readonly string[]).includes(key),
+  );
   if (keys.length === 0) return extra;
   const named = listed(keys);
   const listening = keys.some(

@@ -271,6 +271,12 @@ describe("toLoadedApp", () => {
     expect(serveOptionsWarning(["port", "scheduled"])).toEndWith(
       "(or --uds, --fd) say. The app's export has scheduled() (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls it; run that work on its own schedule (cron, a systemd timer) or in a process of its own.",
     );
+    // srvx's options that tsuv's own replace.
+    const srvx = toLoadedApp({ fetch, trustProxy: true, gracefulShutdown: false }, "auto", "m");
+    expect(srvx.ignoredServeOptions).toEqual(["trustProxy", "gracefulShutdown"]);
+    expect(serveOptionsWarning(["trustProxy", "gracefulShutdown"])).toBe(
+      "The app's export sets trustProxy (srvx's): tsuv takes the client and scheme from X-Forwarded-For and X-Forwarded-Proto only from the addresses --forwarded-allow-ips names (127.0.0.1 by default, as uvicorn): name your proxy's there. The app's export sets gracefulShutdown (srvx's): a stop waits for requests as --timeout-graceful-shutdown says.",
+    );
     // Bun.serve's connection limits: tsuv's own options (or none) decide, and the warning says which.
     const limits = toLoadedApp({ fetch, idleTimeout: 30, maxRequestBodySize: 1024 }, "auto", "m");
     expect(limits.ignoredServeOptions).toEqual(["idleTimeout", "maxRequestBodySize"]);
