@@ -25,7 +25,14 @@ import { HANDLERS } from "./websocket-native.ts";
  * The keys of Bun.serve's options that tsuv's own options replace: where and how to listen, and
  * two connection limits (said at start-up: load-app.ts's serveOptionsWarning).
  */
-const SERVE_OPTION_KEYS = ["port", "hostname", "unix", "tls", "idleTimeout", "maxRequestBodySize"] as const;
+export const SERVE_OPTION_KEYS = [
+  "port",
+  "hostname",
+  "unix",
+  "tls",
+  "idleTimeout",
+  "maxRequestBodySize",
+] as const;
 
 /**
  * A Cloudflare Worker's handlers beside fetch (cron triggers, queues, email, tail): the platform
@@ -38,7 +45,7 @@ export const WORKER_HANDLER_KEYS = ["scheduled", "queue", "email", "tail"] as co
  * srvx's options that tsuv's own replace, said at start-up as Bun.serve's are: whom to believe in
  * X-Forwarded-* (--forwarded-allow-ips) and how long a stop waits (--timeout-graceful-shutdown).
  */
-export const SRVX_OPTION_KEYS = ["trustProxy", "gracefulShutdown"] as const;
+const SRVX_OPTION_KEYS = ["trustProxy", "gracefulShutdown"] as const;
 
 /** A Polka app (`polka().get(...)`): its handler(req, res) is what its own listen() serves. */
 function isPolka(holder: Record<string, unknown>): boolean {

@@ -4,7 +4,7 @@
  * server's key and certificate, a server of its own started as it loaded (RuntimeAdapter.watchListenCalls).
  */
 import { callFactory, type GivenApp, importApp, type LoadedApp } from "./app.ts";
-import { SRVX_OPTION_KEYS, toLoadedApp, WORKER_HANDLER_KEYS } from "./app-shapes.ts";
+import { SERVE_OPTION_KEYS, toLoadedApp, WORKER_HANDLER_KEYS } from "./app-shapes.ts";
 import type { Config } from "./config.ts";
 import { AppLoadError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
@@ -14,30 +14,32 @@ import { pathExists, resolvePath } from "./runtime/index.ts";
 
 const SERVE_HTTPS_WITH = "serve HTTPS with --ssl-keyfile and --ssl-certfile";
 
+/**
+ * What the export sets that tsuv replaces and that is said in a sentence of its own (srvx's
+ * options), in the order said; Bun.serve's options share one sentence (serveOptionsWarning).
+ */
+const OWN_SENTENCES: Readonly<Record<string, string>> = {
+  // srvx's plugins: its CLI runs them with its Server, which tsuv has not.
+  plugins:
+    "The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs.",
+  trustProxy:
+    "The app's export sets trustProxy (srvx's): tsuv takes the client and scheme from X-Forwarded-For and X-Forwarded-Proto only from the addresses --forwarded-allow-ips names (127.0.0.1 by default, as uvicorn): name your proxy's there.",
+  gracefulShutdown:
+    "The app's export sets gracefulShutdown (srvx's): a stop waits for requests as --timeout-graceful-shutdown says.",
+};
+
 /** The start-up warning for LoadedApp.ignoredServeOptions; `servesTls`: tsuv was given --ssl-*. */
 export function serveOptionsWarning(allKeys: readonly string[], servesTls = false): string {
-  // srvx's plugins: its CLI runs them with its Server, which tsuv has not.
-  const plugins = allKeys.includes("plugins")
-    ? "The app's export sets plugins (srvx's, which the srvx CLI runs with its server): tsuv does not run them; do their work in fetch or in the export's middleware list, which tsuv runs."
-    : "";
   const handlers = allKeys.filter((key) => (WORKER_HANDLER_KEYS as readonly string[]).includes(key));
   const workers =
     handlers.length > 0
       ? `The app's export has ${listed(handlers.map((key) => `${key}()`))} (a Cloudflare Worker's, which the platform calls): tsuv serves HTTP only and never calls ${handlers.length === 1 ? "it" : "them"}; run that work on its own schedule (cron, a systemd timer) or in a process of its own.`
       : "";
-  const srvx = [
-    allKeys.includes("trustProxy")
-      ? "The app's export sets trustProxy (srvx's): tsuv takes the client and scheme from X-Forwarded-For and X-Forwarded-Proto only from the addresses --forwarded-allow-ips names (127.0.0.1 by default, as uvicorn): name your proxy's there."
-      : "",
-    allKeys.includes("gracefulShutdown")
-      ? "The app's export sets gracefulShutdown (srvx's): a stop waits for requests as --timeout-graceful-shutdown says."
-      : "",
-  ];
-  const extra = [plugins, ...srvx, workers].filter(Boolean).join(" ");
-  const keys = allKeys.filter(
-    (key) =>
-      key !== "plugins" && !handlers.includes(key) && !(SRVX_OPTION_KEYS as readonly string[]).includes(key),
-  );
+  const own = Object.entries(OWN_SENTENCES)
+    .filter(([key]) => allKeys.includes(key))
+    .map(([, sentence]) => sentence);
+  const extra = [...own, workers].filter(Boolean).join(" ");
+  const keys = allKeys.filter((key) => (SERVE_OPTION_KEYS as readonly string[]).includes(key));
   if (keys.length === 0) return extra;
   const named = listed(keys);
   const listening = keys.some(
