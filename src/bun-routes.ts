@@ -76,9 +76,6 @@ function kindOf(value: unknown): string {
   }
   const record = value as Record<string, unknown>;
   if (typeof record.dir === "string") return "a directory route ({ dir }), which only Bun.serve serves";
-  // An HTML import: Bun's HTMLBundle as `bun app.ts` gives it (its only property, `index`, is a
-  // getter on its prototype), or the manifest `bun build` writes in its place.
-  const htmlBundle = Object.prototype.toString.call(value) === "[object HTMLBundle]";
   // Bun.file(path): Bun.serve serves the file (Range, Last-Modified, 304), or falls through to fetch
   // where it does not exist. A plain Blob it refuses.
   if (value instanceof Blob) {
@@ -86,6 +83,9 @@ function kindOf(value: unknown): string {
       ? `a file (Bun.file("${record.name}")), which only Bun.serve serves as a route: answer it from a function instead, () => new Response(Bun.file(...))`
       : "a Blob";
   }
+  // An HTML import: Bun's HTMLBundle as `bun app.ts` gives it (its only property, `index`, is a
+  // getter on its prototype), or the manifest `bun build` writes in its place.
+  const htmlBundle = Object.prototype.toString.call(value) === "[object HTMLBundle]";
   if (htmlBundle || (typeof record.index === "string" && Array.isArray(record.files))) {
     return "an HTML import, which Bun's bundler serves through Bun.serve";
   }

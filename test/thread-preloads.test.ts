@@ -54,7 +54,7 @@ describe("the preload flags", () => {
       { specifier: "jsr:@std/dotenv/load" },
     ]);
     // Flags Deno does not show tsuv (no -A): nothing to pass on.
-    expect(denoThreadPreloads(null, "/srv/app")).toEqual([]);
+    expect(denoThreadPreloads(undefined, "/srv/app")).toEqual([]);
   });
 });
 

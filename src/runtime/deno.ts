@@ -259,15 +259,17 @@ async function fileUrl(absolutePath: string, info: RuntimeInfo): Promise<string>
 
 export function createAdapter(): RuntimeAdapter {
   const info = detectRuntime();
+  /** The flags Deno was started with, where it shows them to tsuv (deno-permissions.ts). */
+  const shownFlags = (): readonly string[] | undefined => {
+    const respawn = info.capabilities.respawn;
+    return respawn.ok ? respawn.runtimeArgs : undefined;
+  };
   return {
     ...createPlumbing(info, {
       // Deno's own pid/env/signals/exit: a single server loads no node:* module (deno-process.ts).
       processBasics: denoProcessBasics(info),
       parentPipeEnd: stdinEnd,
-      threadPreloads: () => {
-        const respawn = info.capabilities.respawn;
-        return denoThreadPreloads(respawn.ok ? respawn.runtimeArgs : null, startDirectory());
-      },
+      threadPreloads: () => denoThreadPreloads(shownFlags(), startDirectory()),
     }),
     info,
     serve: (options) => serve(info, options),
@@ -277,11 +279,7 @@ export function createAdapter(): RuntimeAdapter {
     watchListenCalls: () => countCalls(Deno, "serve"),
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
-    unreadAppConfigWarning: (appDir, app) =>
-      denoAppConfigWarning(appDir, app, () => {
-        const respawn = info.capabilities.respawn;
-        return respawn.ok ? respawn.runtimeArgs : undefined;
-      }),
+    unreadAppConfigWarning: (appDir, app) => denoAppConfigWarning(appDir, app, shownFlags),
     // Deno.listen takes reusePort only with the unstable net API, as Deno.serve does.
     reservePort: async (host, port) =>
       reserveNative(

@@ -110,12 +110,12 @@ function readBunfig(path: string): unknown {
 }
 
 /**
- * Deno's preloads, from the flags it was started with (null: not shown to tsuv). A path (`./x`,
+ * Deno's preloads, from the flags it was started with (undefined: not shown to tsuv). A path (`./x`,
  * `../x`, `/x`) is resolved against `dir`, as Deno resolved it: a file URL to import, an absolute
  * path to require; anything else (`npm:`, `jsr:`, a URL, a name the import map knows) as given.
  */
-export function denoThreadPreloads(runtimeArgs: readonly string[] | null, dir: string): Preload[] {
-  if (runtimeArgs === null) return [];
+export function denoThreadPreloads(runtimeArgs: readonly string[] | undefined, dir: string): Preload[] {
+  if (runtimeArgs === undefined) return [];
   return preloadFlags("deno", runtimeArgs).map((preload) => {
     if (!PATH.test(preload.specifier)) return preload;
     const path = posixResolve(dir, preload.specifier);
