@@ -601,11 +601,19 @@ describe("the linux-arm64 release binary", () => {
     expect(header.readUInt16LE(18)).toBe(0xb7); // e_machine: EM_AARCH64
   }, 120_000);
 
-  // Only where Debian's qemu-user and an aarch64 C library (libc6-arm64-cross) are installed.
+  // Where Debian's qemu-user and an aarch64 C library (libc6-arm64-cross) are installed: CI installs
+  // them (.ci/run), so there their absence is a failure; elsewhere a visible skip.
   const qemu = ["/usr/bin/qemu-aarch64", "/usr/bin/qemu-aarch64-static"].find((path) => existsSync(path));
   const sysroot = ["/usr/aarch64-linux-gnu", "/"].find((root) =>
     existsSync(join(root, "lib", "ld-linux-aarch64.so.1")),
   );
+  if ((!qemu || !sysroot) && process.env.CI) {
+    test("qemu-user and an aarch64 C library are installed", () => {
+      throw new Error(
+        "qemu-aarch64 or libc6-arm64-cross is not installed: .ci/run installs Debian's qemu-user-static and libc6-arm64-cross; check its output",
+      );
+    });
+  }
   test.skipIf(!qemu || !sysroot)(
     "serves a request under qemu-user",
     async () => {
