@@ -215,7 +215,7 @@ export function toLoadedApp(
         interface: "fetch",
         fetch,
         ...hooks,
-        detectedBy: `${routes ? "object with routes (Bun.serve's)" : "object with fetch()"}${own?.calledWith ?? ""}`,
+        detectedBy: `${routes ? `object with ${routes.key} (Bun.serve's)` : "object with fetch()"}${own?.calledWith ?? ""}`,
         ...(ignored.length > 0 ? { ignoredServeOptions: ignored } : {}),
         ...(onListen ? { onListen: (address) => onListen.call(target, denoAddr(address)) } : {}),
       };

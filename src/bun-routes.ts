@@ -14,7 +14,8 @@
  * - a route's value is a handler `(request, server)`, a Response (the same answer to every method), an
  *   object of methods (HEAD falls back to GET; a method it lacks passes on to the next route that
  *   matches), or false (straight to fetch);
- * - no route: the app's fetch, or an empty 404 without one.
+ * - no route: the app's fetch, or an empty 404 without one;
+ * - the table is `routes`, or `static` where there is no `routes` (bunRoutesOf).
  * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts);
  * `request.cookies` is a CookieMap's common part (request-cookies.ts). Not done, and said in the
  * README: `{ dir }` routes, HTML imports and Bun.file() routes (refused at start-up, naming the route).
@@ -52,12 +53,24 @@ interface RouteNode {
 
 const newNode = (): RouteNode => ({ literal: new Map() });
 
-/** An own property `routes` that is a plain object (Hono's and Elysia's `routes` are arrays). */
-export function bunRoutesOf(holder: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (!Object.hasOwn(holder, "routes")) return undefined;
-  const routes = holder.routes;
-  if (typeof routes !== "object" || routes === null) return undefined;
-  return isPlainObject(routes) ? (routes as Record<string, unknown>) : undefined;
+/** An app object's route table, and the property it came from (for errors). */
+export interface RouteTable {
+  key: "routes" | "static";
+  table: Record<string, unknown>;
+}
+
+/**
+ * The app object's own `routes` if it is a plain object (Hono's and Elysia's `routes` are arrays).
+ * Where `routes` is absent or undefined, its `static` instead: the option's name before Bun 1.2.3,
+ * which Bun 1.4.5 still serves that way (functions and objects of methods too; beside a `routes`,
+ * even `{}`, Bun ignores it).
+ */
+export function bunRoutesOf(holder: Record<string, unknown>): RouteTable | undefined {
+  const key = Object.hasOwn(holder, "routes") && holder.routes !== undefined ? "routes" : "static";
+  if (!Object.hasOwn(holder, key)) return undefined;
+  const table = holder[key];
+  if (typeof table !== "object" || table === null) return undefined;
+  return isPlainObject(table) ? { key, table: table as Record<string, unknown> } : undefined;
 }
 
 /** A static route: a Response of any implementation (foreign-response.ts). */
@@ -121,10 +134,10 @@ function routeEntry(value: unknown, names: string[], where: string): RouteEntry 
 }
 
 /** The route tree; throws AppLoadError naming the first route tsuv cannot serve. */
-function compile(routes: Record<string, unknown>, label: string): RouteNode {
+function compile({ key, table }: RouteTable, label: string): RouteNode {
   const root = newNode();
-  for (const [path, value] of Object.entries(routes)) {
-    const where = `Error loading app. "${label}" routes["${path}"]`;
+  for (const [path, value] of Object.entries(table)) {
+    const where = `Error loading app. "${label}" ${key}["${path}"]`;
     if (!path.startsWith("/")) throw new AppLoadError(`${where}: a route is a path starting with "/".`);
     // Bun.serve refuses these too (its router matches the path as sent, percent-encoded).
     if (/[^\x21-\x7e]/.test(path)) {
@@ -222,7 +235,7 @@ const notFound: FetchHandler = () => new Response(null, { status: 404 });
  * names the app in errors. Throws AppLoadError for a route tsuv cannot serve.
  */
 export function withBunRoutes(
-  routes: Record<string, unknown>,
+  routes: RouteTable,
   fetch: FetchHandler | undefined,
   label: string,
 ): FetchHandler {

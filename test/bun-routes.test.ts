@@ -317,6 +317,55 @@ test("routes and no fetch: an empty 404 where no route answers, false included (
   expect([none.status, await none.text()]).toEqual([404, ""]);
 });
 
+test("`static`, the name of `routes` before Bun 1.2.3, is served as Bun.serve serves it: only where `routes` is absent or undefined", async () => {
+  // A fresh table for each server: a static Response's body is taken by the server that serves it.
+  const table = () => ({
+    "/a": new Response("static a"),
+    "/f": () => new Response("function"),
+    "/m": { GET: () => new Response("method") },
+  });
+  const fallback = () => new Response("fetch");
+  const apps: Record<string, () => Record<string, unknown>> = {
+    alone: () => ({ static: table(), fetch: fallback }),
+    "beside routes: undefined": () => ({ routes: undefined, static: table(), fetch: fallback }),
+    "beside routes: {}": () => ({ routes: {}, static: table(), fetch: fallback }),
+  };
+  const paths = ["/a", "/f", "/m", "/x"];
+  const answers: Record<string, { bun: string[]; tsuv: string[] }> = {};
+  for (const [name, app] of Object.entries(apps)) {
+    const server = Bun.serve({ ...app(), port: 0, hostname: "127.0.0.1" } as unknown as Parameters<
+      typeof Bun.serve
+    >[0]);
+    const loaded = toLoadedApp(app(), "auto", "m");
+    const serve = loaded.fetch as NonNullable<typeof loaded.fetch>;
+    const bun: string[] = [];
+    const tsuv: string[] = [];
+    try {
+      for (const path of paths) {
+        bun.push(await (await fetch(`http://127.0.0.1:${server.port}${path}`)).text());
+        tsuv.push(await (await serve(new Request(`http://h${path}`), {} as RequestInfo)).text());
+      }
+    } finally {
+      server.stop(true);
+    }
+    answers[name] = { bun, tsuv };
+  }
+  const served = ["static a", "function", "method", "fetch"];
+  expect(answers).toEqual({
+    alone: { bun: served, tsuv: served },
+    "beside routes: undefined": { bun: served, tsuv: served },
+    "beside routes: {}": { bun: Array(4).fill("fetch"), tsuv: Array(4).fill("fetch") },
+  });
+  expect(toLoadedApp({ static: table(), fetch: fallback }, "auto", "m").detectedBy).toBe(
+    "object with static (Bun.serve's)",
+  );
+  // A table that is not one of paths (a wish for a static directory) is refused, naming `static`
+  // (Bun.serve throws too: `Invalid route "root". Path must start with '/'`).
+  expect(() => toLoadedApp({ static: { root: "public" }, fetch: fallback }, "auto", "m")).toThrow(
+    'Error loading app. "m" static["root"]: a route is a path starting with "/".',
+  );
+});
+
 test("a static route's body is read once and answered whole each time; a null-body status stays bodiless", async () => {
   let reads = 0;
   const original = new Response("once");
@@ -327,7 +376,8 @@ test("a static route's body is read once and answered whole each time; a null-bo
       return read();
     },
   });
-  const fetch = withBunRoutes({ "/s": original, "/n": new Response(null, { status: 204 }) }, undefined, "m");
+  const table = { "/s": original, "/n": new Response(null, { status: 204 }) };
+  const fetch = withBunRoutes({ key: "routes", table }, undefined, "m");
   const info = {} as RequestInfo;
   for (let i = 0; i < 3; i++)
     expect(await (await fetch(new Request("http://h/s"), info)).text()).toBe("once");
@@ -338,7 +388,7 @@ test("a static route's body is read once and answered whole each time; a null-bo
 test("routes tsuv cannot serve are refused at load, one line naming the route", () => {
   const refused = (routes: Record<string, unknown>) => {
     try {
-      withBunRoutes(routes, undefined, "app");
+      withBunRoutes({ key: "routes", table: routes }, undefined, "app");
     } catch (error) {
       expect(error).toBeInstanceOf(AppLoadError);
       return (error as Error).message;
