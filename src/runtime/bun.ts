@@ -18,7 +18,9 @@
  *   an absolute-form target (`GET https://a/x`) the Host header's authority.
  * - `stop(false)` stops accepting, closes idle keep-alive connections at once, and resolves once the
  *   in-flight requests (streamed bodies included) are done; `stop(true)` afterwards cuts them.
- * - Bun cannot listen on an inherited fd (oven-sh/bun PR #36491), and Bun.serve has no backlog option.
+ * - Bun.serve cannot listen on an inherited fd (oven-sh/bun PR #36491; Bun's node:net can, but HTTP
+ *   served through it ran at half the req/s: docs/deployment.md, socket activation), and Bun.serve
+ *   has no backlog option.
  */
 import { ConfigError } from "../errors.ts";
 import { internalServerError } from "../http-status.ts";
