@@ -15,7 +15,7 @@ import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
 import { attachInfo, installRequestIp } from "./request-ip.ts";
 import { createRequestPolicy, type SharedPolicy } from "./request-policy.ts";
 import { withUrl } from "./request-url.ts";
-import type { FetchHandler, RequestInfo } from "./runtime/adapter.ts";
+import type { FetchHandler, RequestInfo, RuntimeAdapter } from "./runtime/adapter.ts";
 import type { RuntimeCapabilities } from "./runtime/detect.ts";
 
 export interface HandlerState extends SharedPolicy {
@@ -26,6 +26,24 @@ export interface HandlerState extends SharedPolicy {
   readonly inFlight: InFlight<Request>;
   /** What the app handed to waitUntil, for the drain to wait for (background-tasks.ts). */
   readonly background: BackgroundTasks;
+  /** What the runtime's server cannot send (RuntimeAdapter.unsendableResponse), for the WebSocket layer's refusals too. */
+  readonly unsendableResponse?: (response: Response) => string | undefined;
+}
+
+/**
+ * `response`, or where the runtime's server cannot send it (RuntimeAdapter.unsendableResponse: Deno
+ * ends the process on a control character in a header value) a 500, the reason logged as an error,
+ * as Node's server refuses such a response and tsuv logs it there.
+ */
+export function sendableResponse(
+  response: Response,
+  unsendable: (response: Response) => string | undefined,
+  logger: Logger,
+): Response {
+  const reason = unsendable(response);
+  if (reason === undefined) return response;
+  logger.error(`Exception while sending the response: ${reason}`);
+  return internalServerError();
 }
 
 /** "/a?x=1" from "http://host:8000/a?x=1" without parsing a URL. */
@@ -49,8 +67,12 @@ export function createRequestHandler(
   app: FetchHandler,
   logger: Logger,
   onMaxRequests: () => void,
-  /** What the runtime's server does for us or makes cheap (RuntimeCapabilities). */
-  runtime: Pick<RuntimeCapabilities, "writesDateHeader" | "peerAddressCheap"> = {
+  /**
+   * What the runtime's server does for us or makes cheap (RuntimeCapabilities), and what it cannot
+   * send (RuntimeAdapter.unsendableResponse).
+   */
+  runtime: Pick<RuntimeCapabilities, "writesDateHeader" | "peerAddressCheap"> &
+    Pick<RuntimeAdapter, "unsendableResponse"> = {
     writesDateHeader: false,
     peerAddressCheap: false,
   },
@@ -88,6 +110,7 @@ export function createRequestHandler(
   const inFlight = new InFlight<Request>();
   // --ws bun: the app's fetch may upgrade with Bun's server.upgrade() (RequestInfo.upgraded).
   const nativeUpgrades = config.ws === "bun";
+  const unsendable = runtime.unsendableResponse;
 
   /** `late`: the answer came after the app awaited something, time in which its client may have gone. */
   const finish = (request: Request, info: RequestInfo, response: Response, late = false): Response => {
@@ -95,7 +118,11 @@ export function createRequestHandler(
     if (nativeUpgrades && info.upgraded) return response;
     if (onUnservedHooks !== undefined && (response as { crossws?: unknown }).crossws !== undefined)
       onUnservedHooks();
-    const out = defaultHeaders.apply(response);
+    let out = defaultHeaders.apply(response);
+    if (unsendable !== undefined) {
+      const checked = sendableResponse(out, unsendable, logger);
+      if (checked !== out) out = defaultHeaders.apply(checked);
+    }
     // A response to a client that has gone is never sent: no access line, as uvicorn writes none
     // (and as node-app-handler.ts writes none when nothing was sent). The app's exception, if it
     // failed on the lost body, is still logged (fail), as uvicorn logs it.
@@ -199,7 +226,10 @@ export function createRequestHandler(
   // uvicorn's 503 over the limit, access-logged as uvicorn does (with the peer as it connected).
   const refuse = (request: Request, peer: RequestInfo) => finish(request, peer, serviceUnavailable());
   const handler = concurrency === null ? handle : limitConcurrency(concurrency, handle, refuse);
-  return { handler, state: { inFlight, background, defaultHeaders, concurrency, trusted } };
+  return {
+    handler,
+    state: { inFlight, background, defaultHeaders, concurrency, trusted, unsendableResponse: unsendable },
+  };
 }
 
 /**

@@ -340,7 +340,7 @@ export class Server {
       appFetch,
       logger,
       () => this.stopBySelf(),
-      this.adapter.info.capabilities,
+      { ...this.adapter.info.capabilities, unsendableResponse: this.adapter.unsendableResponse },
       app.websocket || this.config.ws === "none" ? undefined : unservedHooksWarning(logger),
     );
     const rooted = this.config.rootPath ? withRootPath(built.handler, this.config.rootPath) : built.handler;

@@ -18,6 +18,7 @@ import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import type { ConcurrencyLimit } from "./middleware/limits.ts";
 import type { TrustedHosts } from "./middleware/proxy-headers.ts";
+import { type HandlerState, sendableResponse } from "./request-handler.ts";
 import type { SharedPolicy } from "./request-policy.ts";
 import type {
   ClientAddress,
@@ -88,6 +89,8 @@ export interface WebSocketLayerOptions {
   pingTimeoutSeconds: number;
   /** --ws bun: the hooks are Bun.serve's own handlers (src/websocket-native.ts). */
   native?: boolean;
+  /** What the runtime's server cannot send (RuntimeAdapter.unsendableResponse): a refusal becomes a 500. */
+  unsendableResponse?: (response: Response) => string | undefined;
 }
 
 export class WebSocketLayer {
@@ -283,11 +286,20 @@ export class WebSocketLayer {
     this.options.concurrency?.release();
   }
 
-  /** A refused upgrade: its slot back, uvicorn's log line with the status, the default headers. */
+  /**
+   * A refused upgrade: its slot back, uvicorn's log line with the status, the default headers; a
+   * 500 instead of a refusal the runtime's server cannot send (sendableResponse).
+   */
   reject(state: SocketState, response: Response): Response {
     this.release(state);
-    this.options.logger.info(`${state.label} ${response.status}`);
-    return this.options.defaultHeaders ? this.options.defaultHeaders.apply(response) : response;
+    const { defaultHeaders, unsendableResponse, logger } = this.options;
+    let out = defaultHeaders ? defaultHeaders.apply(response) : response;
+    if (unsendableResponse !== undefined) {
+      const checked = sendableResponse(out, unsendableResponse, logger);
+      if (checked !== out) out = defaultHeaders ? defaultHeaders.apply(checked) : checked;
+    }
+    logger.info(`${state.label} ${out.status}`);
+    return out;
   }
 
   /** Logs an exception from an app hook; the socket then closes with 1011 (as uvicorn's 500). */
@@ -338,8 +350,11 @@ export function createWebSocketLayer(
   >,
   hooks: WebSocketHooks,
   logger: Logger,
-  /** The HTTP side's headers, --limit-concurrency slots and trusted proxies (request-policy.ts). */
-  shared: SharedPolicy,
+  /**
+   * The HTTP side's headers, --limit-concurrency slots and trusted proxies (request-policy.ts), and
+   * what the runtime cannot send (a fetch app's HandlerState).
+   */
+  shared: SharedPolicy & Pick<HandlerState, "unsendableResponse">,
   /** A fetch app's fetch: hooks with none of their own (`websocket: {}`) are taken from it. */
   fetch?: FetchHandler,
 ): WebSocketLayer {
@@ -356,6 +371,7 @@ export function createWebSocketLayer(
     pingIntervalSeconds: config.wsPingInterval,
     pingTimeoutSeconds: config.wsPingTimeout,
     native: config.ws === "bun",
+    unsendableResponse: shared.unsendableResponse,
   });
 }
 

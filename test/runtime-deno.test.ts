@@ -1,8 +1,11 @@
 /**
  * The Deno adapter (src/runtime/deno.ts), driven in a Deno child process: the shared adapter suite,
- * plus Deno's graceful-close workaround (denoland/deno#36809) and its force-close limit.
+ * plus Deno's graceful-close workaround (denoland/deno#36809) and its force-close limit, and the
+ * header values Deno's server ends the process on (src/runtime/deno-header-values.ts).
  */
 import { expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
+import { deno, ROOT } from "../scripts/tools.mjs";
 import { adapterSuite, readStream, sleep, tcp } from "./helpers/adapter-suite.ts";
 
 const suite = adapterSuite("deno");
@@ -102,4 +105,41 @@ test("a raw quote and UTF-8 in the request target reach the access line percent-
   } finally {
     await server.kill();
   }
+});
+
+test("the header values Deno's server ends the process on are found, in Deno's own header list", () => {
+  // Each is checked as the request handler checks a response: after the app (and tsuv) set headers.
+  const script = `
+    import { headerListVia, unsendableHeaderValue } from "./src/runtime/deno-header-values.ts";
+    const late = new Response("x");
+    late.headers.set("x-late", "a\\x1fb");
+    const cookies = new Response("x");
+    cookies.headers.append("set-cookie", "a=1");
+    cookies.headers.append("set-cookie", "b=\\x7f");
+    const found = (response) => unsendableHeaderValue(response)?.match(/header "([^"]+)"/)?.[1] ?? null;
+    console.log(JSON.stringify({
+      via: headerListVia(),
+      plain: found(new Response("Hello")),
+      sent: found(new Response("x", { headers: { "x-tab": "a\\tb", "x-latin1": "caf\\u00e9", "x-high": "a\\u0080" } })),
+      init: found(new Response("x", { headers: { "Content-Disposition": "attachment; filename=a\\x01.txt" } })),
+      json: found(Response.json({}, { headers: { "x-json": "\\x0b" } })),
+      late: found(late),
+      cookies: found(cookies),
+      shown: unsendableHeaderValue(late),
+    }));
+  `;
+  const out = JSON.parse(execFileSync(deno(), ["eval", script], { cwd: ROOT, encoding: "utf8" }));
+  expect(out).toEqual({
+    // Deno's own array, not the public iterator (1.5-5 us a response): a Deno that keeps its header
+    // list elsewhere fails here, and the check should be looked at again.
+    via: "header list",
+    plain: null,
+    sent: null,
+    init: "content-disposition",
+    json: "x-json",
+    late: "x-late",
+    cookies: "set-cookie",
+    shown:
+      'The app\'s response header "x-late" has a control character in its value ("a\\u001fb"), which Deno\'s server cannot send (Deno 2.9 ends the process on it): answered 500 instead.',
+  });
 });

@@ -393,6 +393,14 @@ export interface RuntimeAdapter {
   reservePort(host: string, port: number): Promise<PortReservation>;
 
   /**
+   * Why the runtime's server cannot send this Response, or undefined: checked by the request
+   * handler on every response (before its access line), so a response that would crash the process
+   * is answered 500 and logged instead. Deno: a control character in a header value ends the whole
+   * process (runtime/deno-header-values.ts). Absent where the server copes with any Response.
+   */
+  unsendableResponse?(response: Response): string | undefined;
+
+  /**
    * A configuration of the app's that the runtime does not read, said at start-up (Deno: the app's
    * deno.json, runtime/deno-config.ts), or null. `appDir` and `app` as configured (--app-dir, APP).
    * Absent where there is nothing to say.

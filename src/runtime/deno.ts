@@ -38,6 +38,7 @@ import type {
 } from "./adapter.ts";
 import { countCalls } from "./count-calls.ts";
 import { denoAppConfigWarning } from "./deno-config.ts";
+import { unsendableHeaderValue } from "./deno-header-values.ts";
 import { type DenoHttpServer, DenoListener } from "./deno-listener.ts";
 import { denoProcessBasics, stdinEnd } from "./deno-process.ts";
 import { detectRuntime, type RuntimeInfo } from "./detect.ts";
@@ -280,6 +281,8 @@ export function createAdapter(): RuntimeAdapter {
     // Deno cannot listen on an inherited fd (denoland/deno#14006): workers bind with reusePort.
     bindSharedSocket: async (): Promise<SharedSocket | null> => null,
     unreadAppConfigWarning: (appDir, app) => denoAppConfigWarning(appDir, app, shownFlags),
+    // A control character in a header value ends the process on Deno 2.9 (deno-header-values.ts).
+    unsendableResponse: unsendableHeaderValue,
     // Deno.listen takes reusePort only with the unstable net API, as Deno.serve does.
     reservePort: async (host, port) =>
       reserveNative(

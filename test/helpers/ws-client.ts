@@ -50,7 +50,7 @@ export function upgradeRequest(url: string, headers: Record<string, string> = {}
 }
 
 /** A raw client's upgrade request, with `extra` header lines. */
-function handshake(port: number, path: string, ...extra: string[]): string {
+export function handshake(port: number, path: string, ...extra: string[]): string {
   const lines = [
     `GET ${path} HTTP/1.1`,
     `Host: 127.0.0.1:${port}`,
