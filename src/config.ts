@@ -5,6 +5,7 @@
  * runtime or filesystem refuses.
  */
 import { ConfigError, UsageError } from "./errors.ts";
+import { invalidFieldValue, TOKEN } from "./http-fields.ts";
 import { validateForwardedAllowIps } from "./middleware/proxy-headers.ts";
 import { normalizeRootPath } from "./middleware/root-path.ts";
 import { unknownEnvWarnings } from "./option-hints.ts";
@@ -56,10 +57,18 @@ function parseHeaders(raw: string[], source: string): [string, string][] {
   return raw.map((entry) => {
     const colon = entry.indexOf(":");
     const name = colon === -1 ? "" : entry.slice(0, colon).trim();
-    if (!name || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    if (!name || !TOKEN.test(name)) {
       throw new UsageError(`Invalid value for '${source}': '${entry}' is not NAME:VALUE.`);
     }
-    return [name.toLowerCase(), entry.slice(colon + 1).trim()];
+    const value = entry.slice(colon + 1).trim();
+    // Said here, the same on every runtime, before anything starts: each runtime's Headers said it
+    // in its own words once a worker was up, or not at all (Node then answered every request 500).
+    if (invalidFieldValue(value) || /[^\0-\xff]/.test(value)) {
+      throw new UsageError(
+        `Invalid value for '${source}': ${JSON.stringify(entry)} has a character no header value may hold (a control character, or one above U+00FF).`,
+      );
+    }
+    return [name.toLowerCase(), value];
   });
 }
 

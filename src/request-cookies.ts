@@ -14,6 +14,7 @@
  * was sent. Bun's CookieMap has more (its Cookie class); an app that needs it reads the Cookie header
  * itself.
  */
+import { TOKEN } from "./http-fields.ts";
 import { percentDecode } from "./percent-decode.ts";
 
 export interface CookieOptions {
@@ -32,8 +33,6 @@ interface CookieInit extends CookieOptions {
   value: string;
 }
 
-/** A cookie-name is an RFC 9110 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT";
 
 /** One Set-Cookie line, its attributes in the order Bun writes them. */
@@ -109,6 +108,7 @@ export class RequestCookies {
   set(nameOrInit: string | CookieInit, value?: string, options: CookieOptions = {}): void {
     const init: CookieInit =
       typeof nameOrInit === "string" ? { ...options, name: nameOrInit, value: value ?? "" } : nameOrInit;
+    // A cookie-name is an RFC 9110 token.
     if (!TOKEN.test(init.name)) throw new TypeError("Invalid cookie name: contains invalid characters");
     this.#sent = this.#sent.filter(([key]) => key !== init.name);
     this.#set ??= new Map();

@@ -3,12 +3,11 @@
  * on Node.js (node-request.ts, node-response.ts): they keep headers as the app or node:http gave
  * them, without building undici Headers, and must still refuse and normalise what undici would.
  */
+import { TOKEN } from "../http-fields.ts";
 import { nativeClass } from "./node-lazy.ts";
 
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
 
-/** A header name undici accepts (RFC 9110 token). */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What a header value may not hold once normalized: NUL, CR, LF, or a character no byte encodes. */
 const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
 /** HTTP whitespace at either end, which the Fetch spec's header value "normalize" strips. */

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { TOKEN } from "./node-headers.ts";
+import { TOKEN } from "../http-fields.ts";
 import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
 import { requestUrl } from "./node-request-url.ts";
 
