@@ -2,14 +2,22 @@
  * The request as the app sees it under another URL (a trusted X-Forwarded-Proto, --root-path).
  *
  * A copy (`new Request(url, request)`) keeps method, headers, body and signal, and is what the app
- * gets, except for a WebSocket upgrade: an app that upgrades by itself hands the request back to
- * the runtime (Deno.upgradeWebSocket), which accepts only the object its server gave, and a copy
- * breaks the handshake (the client sees a protocol error). An upgrade request is therefore wrapped
- * in a Proxy that answers `url` and forwards everything else, internal slots included, to the
- * original. Only upgrades: a Proxy fails the brand checks of Bun's native classes (fetch(request)).
+ * gets, except for two kinds of request:
+ * - a WebSocket upgrade: an app that upgrades by itself hands the request back to the runtime
+ *   (Deno.upgradeWebSocket), which accepts only the object its server gave, and a copy breaks the
+ *   handshake (the client sees a protocol error);
+ * - CONNECT, TRACE and TRACK, which the Request constructor refuses (the fetch spec's forbidden
+ *   methods; Node's and Deno's throw, Bun's does not) while every server hands them to the app: a
+ *   copy threw, and such a request (a security scanner's TRACE) was a 500 with tsuv's stack trace
+ *   logged at ERROR, on Node and Deno with --root-path, a trusted X-Forwarded-Proto, or (Deno) a
+ *   Host that needed mending.
+ * Those are wrapped in a Proxy that answers `url` and forwards everything else, internal slots
+ * included, to the original. Only those: a Proxy fails the brand checks of Bun's native classes
+ * (fetch(request)), which a forbidden method fails anyway.
  */
 export function withUrl(request: Request, url: string): Request {
-  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Request(url, request);
+  if (!FORBIDDEN_METHOD.test(request.method) && request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+    return new Request(url, request);
   return new Proxy(request, {
     get(target, key) {
       if (key === "url") return url;
@@ -18,6 +26,9 @@ export function withUrl(request: Request, url: string): Request {
     },
   });
 }
+
+/** The fetch spec's forbidden methods, which `new Request()` refuses, matched as it matches them. */
+export const FORBIDDEN_METHOD = /^(?:CONNECT|TRACE|TRACK)$/i;
 
 /** A host as a URL (or uvicorn's "running on" line) writes it: an IPv6 address in brackets. */
 export function urlHost(host: string): string {

@@ -5,6 +5,7 @@ import { resolveConfig } from "../src/config.ts";
 import { UsageError } from "../src/errors.ts";
 import { normalizeRootPath, withRootPathTarget, withRootPathUrl } from "../src/middleware/root-path.ts";
 import { fakeRuntime } from "./helpers/fake-runtime.ts";
+import { rawRequest } from "./helpers/raw-http.ts";
 import { killAll, RUNTIMES, startTsuv } from "./helpers/tsuv.ts";
 
 describe("normalizeRootPath", () => {
@@ -90,6 +91,35 @@ describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
     expect(echoed).toBe("hi");
     expect(await (await fetch(`${server.url}/last-upgrade`)).text()).toBe("/api/chat");
     await server.waitFor(/"WebSocket \/api\/chat" \[accepted\]/);
+  });
+
+  test("TRACE and CONNECT reach the app under it too, and with a trusted X-Forwarded-Proto", async () => {
+    // The Request constructor refuses to copy them (Node's and Deno's threw: a 500 and tsuv's stack
+    // trace at ERROR for each security scanner's TRACE).
+    const server = await startTsuv(runtime, [
+      "test/fixtures/apps/root-path.ts",
+      "--port",
+      "0",
+      "--root-path",
+      "/api/",
+    ]);
+    const heads = [
+      "TRACE /x HTTP/1.1\r\nHost: h\r\n",
+      "TRACE /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n",
+      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n",
+    ];
+    const answers: string[] = [];
+    for (const head of heads) {
+      const { socket, response } = await rawRequest(server.port, `${head}Connection: close\r\n\r\n`);
+      socket.destroy();
+      answers.push(`${response.split("\r\n")[0]} ${response.slice(response.indexOf("\r\n\r\n") + 4)}`);
+    }
+    expect(answers).toEqual([
+      "HTTP/1.1 200 OK TRACE /api/x ",
+      "HTTP/1.1 200 OK TRACE /api/x ",
+      "HTTP/1.1 200 OK CONNECT /api/ ",
+    ]);
+    expect(server.stderr()).not.toContain("ERROR");
   });
 });
 

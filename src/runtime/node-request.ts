@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { TOKEN } from "../http-fields.ts";
+import { FORBIDDEN_METHOD } from "../request-url.ts";
 import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
 import { requestUrl } from "./node-request-url.ts";
 
@@ -307,7 +308,11 @@ export class NodeRequest {
       const body = unread === undefined ? spentBody() : unread;
       this.#headers ??= new NodeRequestHeaders(this.#req);
       const init: RequestInit & { duplex?: "half" } = {
-        method: this.method,
+        // undici refuses a Request for CONNECT, TRACE and TRACK (the fetch spec's forbidden
+        // methods), which node:http hands over like any other: reading such a request's body threw
+        // (a 500 and tsuv's stack trace). The real Request gets a method that takes the same body;
+        // this one's `method` stays the request's.
+        method: FORBIDDEN_METHOD.test(this.method) ? (body ? "POST" : "GET") : this.method,
         headers: this.#headers._native,
         signal: this.#controller().signal,
       };
