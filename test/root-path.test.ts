@@ -67,15 +67,11 @@ describe("config", () => {
 
 describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
   afterEach(killAll);
+  const serveUnderApi = () =>
+    startTsuv(runtime, ["test/fixtures/apps/root-path.ts", "--port", "0", "--root-path", "/api/"]);
 
   test("a fetch app and its upgrade hook see the full path; the access log shows it", async () => {
-    const server = await startTsuv(runtime, [
-      "test/fixtures/apps/root-path.ts",
-      "--port",
-      "0",
-      "--root-path",
-      "/api/",
-    ]);
+    const server = await serveUnderApi();
     expect(await (await fetch(`${server.url}/items?x=1`)).text()).toBe("GET /api/items?x=1 ");
     const posted = await fetch(`${server.url}/items`, { method: "POST", body: "payload" });
     expect(await posted.text()).toBe("POST /api/items payload");
@@ -96,13 +92,7 @@ describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
   test("TRACE and CONNECT reach the app under it too, and with a trusted X-Forwarded-Proto", async () => {
     // The Request constructor refuses to copy them (Node's and Deno's threw: a 500 and tsuv's stack
     // trace at ERROR for each security scanner's TRACE).
-    const server = await startTsuv(runtime, [
-      "test/fixtures/apps/root-path.ts",
-      "--port",
-      "0",
-      "--root-path",
-      "/api/",
-    ]);
+    const server = await serveUnderApi();
     const heads = [
       "TRACE /x HTTP/1.1\r\nHost: h\r\n",
       "TRACE /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n",
