@@ -10,6 +10,7 @@ import { adoptForeignResponse } from "./foreign-response.ts";
 import { internalServerError } from "./http-status.ts";
 import { InFlight } from "./in-flight.ts";
 import { clientLabel, type Logger } from "./logging.ts";
+import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
 import { attachInfo, installRequestIp } from "./request-ip.ts";
@@ -27,23 +28,27 @@ export interface HandlerState extends SharedPolicy {
   /** What the app handed to waitUntil, for the drain to wait for (background-tasks.ts). */
   readonly background: BackgroundTasks;
   /** What the runtime's server cannot send (RuntimeAdapter.unsendableResponse), for the WebSocket layer's refusals too. */
-  readonly unsendableResponse?: (response: Response) => string | undefined;
+  readonly unsendableResponse?: Unsendable;
 }
 
+/** RuntimeAdapter.unsendableResponse: why the runtime's server cannot send a response, if so. */
+export type Unsendable = NonNullable<RuntimeAdapter["unsendableResponse"]>;
+
 /**
- * `response`, or where the runtime's server cannot send it (RuntimeAdapter.unsendableResponse: Deno
- * ends the process on a control character in a header value) a 500, the reason logged as an error,
- * as Node's server refuses such a response and tsuv logs it there.
+ * `response`, or where the runtime's server cannot send it (Deno ends the process on a control
+ * character in a header value) a 500 with the default headers, the reason logged as an error, as
+ * Node's server refuses such a response and tsuv logs it there.
  */
 export function sendableResponse(
   response: Response,
-  unsendable: (response: Response) => string | undefined,
+  unsendable: Unsendable,
   logger: Logger,
+  defaultHeaders: DefaultHeaders | null,
 ): Response {
   const reason = unsendable(response);
   if (reason === undefined) return response;
   logger.error(`Exception while sending the response: ${reason}`);
-  return internalServerError();
+  return defaultHeaders ? defaultHeaders.apply(internalServerError()) : internalServerError();
 }
 
 /** "/a?x=1" from "http://host:8000/a?x=1" without parsing a URL. */
@@ -119,10 +124,7 @@ export function createRequestHandler(
     if (onUnservedHooks !== undefined && (response as { crossws?: unknown }).crossws !== undefined)
       onUnservedHooks();
     let out = defaultHeaders.apply(response);
-    if (unsendable !== undefined) {
-      const checked = sendableResponse(out, unsendable, logger);
-      if (checked !== out) out = defaultHeaders.apply(checked);
-    }
+    if (unsendable !== undefined) out = sendableResponse(out, unsendable, logger, defaultHeaders);
     // A response to a client that has gone is never sent: no access line, as uvicorn writes none
     // (and as node-app-handler.ts writes none when nothing was sent). The app's exception, if it
     // failed on the lost body, is still logged (fail), as uvicorn logs it.

@@ -18,7 +18,7 @@ import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import type { ConcurrencyLimit } from "./middleware/limits.ts";
 import type { TrustedHosts } from "./middleware/proxy-headers.ts";
-import { type HandlerState, sendableResponse } from "./request-handler.ts";
+import { type HandlerState, sendableResponse, type Unsendable } from "./request-handler.ts";
 import type { SharedPolicy } from "./request-policy.ts";
 import type {
   ClientAddress,
@@ -90,7 +90,7 @@ export interface WebSocketLayerOptions {
   /** --ws bun: the hooks are Bun.serve's own handlers (src/websocket-native.ts). */
   native?: boolean;
   /** What the runtime's server cannot send (RuntimeAdapter.unsendableResponse): a refusal becomes a 500. */
-  unsendableResponse?: (response: Response) => string | undefined;
+  unsendableResponse?: Unsendable;
 }
 
 export class WebSocketLayer {
@@ -294,10 +294,8 @@ export class WebSocketLayer {
     this.release(state);
     const { defaultHeaders, unsendableResponse, logger } = this.options;
     let out = defaultHeaders ? defaultHeaders.apply(response) : response;
-    if (unsendableResponse !== undefined) {
-      const checked = sendableResponse(out, unsendableResponse, logger);
-      if (checked !== out) out = defaultHeaders ? defaultHeaders.apply(checked) : checked;
-    }
+    if (unsendableResponse !== undefined)
+      out = sendableResponse(out, unsendableResponse, logger, defaultHeaders);
     logger.info(`${state.label} ${out.status}`);
     return out;
   }

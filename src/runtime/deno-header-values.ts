@@ -26,7 +26,7 @@ import { invalidFieldValue } from "../http-fields.ts";
 type HeaderList = readonly (readonly [string, string])[];
 
 /** The internal slot of Deno's Response that holds its inner response ({ headerList, ... }). */
-function findInnerResponseSlot(): symbol | undefined {
+function findInnerResponseSlot(): symbol | null {
   const probe = new Response("", { headers: { "x-probe": "1" } });
   for (const slot of Object.getOwnPropertySymbols(probe)) {
     if (slot.description !== "response") continue;
@@ -34,39 +34,35 @@ function findInnerResponseSlot(): symbol | undefined {
     if (Array.isArray(list) && list.some((entry) => Array.isArray(entry) && entry[0] === "x-probe"))
       return slot;
   }
-  return undefined;
+  return null;
 }
 
-/** Reads a Response's header list: Deno's own array, or (where not found) the public iterator. */
-type ListOf = (response: Response) => HeaderList;
+/** That slot: undefined until looked for (at the first check), null where this Deno has none. */
+let found: symbol | null | undefined;
 
-/** How a Response's header list is read: found at the first check, the same for the process. */
-let listOf: ListOf | undefined;
-let listVia: "header list" | "iterator" | undefined;
+function innerResponseSlot(): symbol | null {
+  if (found === undefined) found = findInnerResponseSlot();
+  return found;
+}
 
-function headerListReader(): ListOf {
-  if (listOf !== undefined) return listOf;
-  const slot = findInnerResponseSlot();
-  listVia = slot === undefined ? "iterator" : "header list";
-  const copied: ListOf = (response) => [...response.headers];
-  listOf =
-    slot === undefined
-      ? copied
-      : (response) =>
-          (response as unknown as Record<symbol, { headerList: HeaderList } | undefined>)[slot]?.headerList ??
-          copied(response);
-  return listOf;
+/** Deno's own header list of a Response, or (where this Deno keeps it elsewhere) a public copy. */
+function headerListOf(response: Response): HeaderList {
+  const slot = innerResponseSlot();
+  const inner =
+    slot === null
+      ? undefined
+      : (response as unknown as Record<symbol, { headerList: HeaderList } | undefined>)[slot];
+  return inner?.headerList ?? [...response.headers];
 }
 
 /** How this Deno's header lists are read (for the test that pins it to the fast way). */
 export function headerListVia(): "header list" | "iterator" {
-  headerListReader();
-  return listVia as "header list" | "iterator";
+  return innerResponseSlot() === null ? "iterator" : "header list";
 }
 
 /** The first header whose value Deno's server cannot send, as a sentence; undefined if none. */
 export function unsendableHeaderValue(response: Response): string | undefined {
-  const list = headerListReader()(response);
+  const list = headerListOf(response);
   // Indexed, not for-of with destructuring: this runs for every response (see the header).
   for (let i = 0; i < list.length; i++) {
     const entry = list[i] as readonly [string, string];
