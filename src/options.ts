@@ -25,6 +25,11 @@ export type OptionSpec = ArgDef & {
    * where uvicorn's option is a valued one, not a `--flag/--no-flag` pair.
    */
   takesBooleanValue?: true;
+  /**
+   * uvicorn's values of this option that choose something Python (a WebSocket library, ASGI):
+   * refused, as its flags with no meaning here are (option-hints.ts), saying why and what to use.
+   */
+  uvicornValues?: Readonly<Record<string, string>>;
 };
 
 /** A boolean written as a pair, `--access-log / --no-access-log`: on by default, or says it switches both ways. */
@@ -41,6 +46,11 @@ export function isNegatable(spec: OptionSpec): boolean {
  * `--timeout-graceful-shutdown 99999999`, meant as "wait", cut every request in flight at once.
  */
 export const LONGEST_TIMER_SECONDS = 2_147_483;
+
+const PYTHON_INTERFACE: string =
+  "is a Python interface (uvicorn's); tsuv serves fetch apps (Request -> Response) and node apps ((req, res)): use auto (the default), fetch or node";
+const PYTHON_WEBSOCKETS: string =
+  "is one of uvicorn's Python WebSocket libraries; tsuv uses the runtime's own WebSockets: use auto (the default), none or bun";
 
 // A plain `as const` literal, not built by a helper function: JSR (`deno publish`) needs every type
 // in the public API (Config derives from this table) to be readable without inference across calls.
@@ -331,6 +341,11 @@ export const OPTIONS = {
     options: ["auto", "fetch", "node"],
     default: "auto",
     description: "App interface: fetch (Request -> Response) or node ((req, res) on node:http).",
+    uvicornValues: {
+      asgi3: PYTHON_INTERFACE,
+      asgi2: PYTHON_INTERFACE,
+      wsgi: PYTHON_INTERFACE,
+    },
   },
   lifespan: {
     type: "enum",
@@ -348,6 +363,11 @@ export const OPTIONS = {
     default: "auto",
     description:
       "WebSocket support: auto (the app's websocket hooks, crossws), bun (its websocket object as Bun.serve's own handlers, for server.upgrade() in fetch; Bun only) or none.",
+    uvicornValues: {
+      websockets: PYTHON_WEBSOCKETS,
+      "websockets-sansio": PYTHON_WEBSOCKETS,
+      wsproto: PYTHON_WEBSOCKETS,
+    },
   },
   "ws-max-size": {
     type: "string",

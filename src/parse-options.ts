@@ -140,8 +140,14 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
     }
     case "enum": {
       const choices = ("options" in spec ? spec.options : []) as string[];
-      if (!choices.includes(raw)) throw bad(`one of ${choices.map((c) => `'${c}'`).join(", ")}`);
-      return raw;
+      if (choices.includes(raw)) return raw;
+      // Every choice is lower case: `--log-level DEBUG` (Python's and gunicorn's spelling) means debug.
+      const lowered = raw.toLowerCase();
+      if (choices.includes(lowered)) return lowered;
+      const uvicorns = spec.uvicornValues?.[lowered];
+      if (uvicorns !== undefined)
+        throw new UsageError(`Invalid value for '${source}': '${raw}' ${uvicorns}.`);
+      throw bad(`one of ${choices.map((c) => `'${c}'`).join(", ")}`);
     }
     case "list":
       return raw

@@ -73,6 +73,13 @@ const ROWS: Row[] = [
     line: /^Error: No such option: --log-config: a Python logging config does not apply; see --log-level, --log-format json and --no-access-log\.$/,
   },
   {
+    name: "uvicorn's --ws websockets",
+    args: [APP, "--ws", "websockets"],
+    code: 2,
+    line: /^Error: Invalid value for '--ws': 'websockets' is one of uvicorn's Python WebSocket libraries; tsuv uses the runtime's own WebSockets: use auto \(the default\), none or bun\.$/,
+    deno: true,
+  },
+  {
     name: "uvicorn's --loop",
     args: [APP, "--loop", "uvloop"],
     code: 2,

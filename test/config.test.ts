@@ -206,6 +206,12 @@ test("--ws-per-message-deflate also takes uvicorn's BOOLEAN value (its only valu
   expect(resolve(["--ws-per-message-deflate", "main:app"]).app).toBe("main:app");
 });
 
+test("a choice is read whatever its case: --log-level DEBUG, as Python's logging and gunicorn spell it", () => {
+  expect(resolve(["a", "--log-level", "DEBUG"]).logLevel).toBe("debug");
+  expect(resolve(["a", "--worker-class", "Thread"]).workerClass).toBe("thread");
+  expect(resolve(["a"], { TSUV_LOG_LEVEL: "WARNING" }).logLevel).toBe("warning");
+});
+
 describe("usage errors name the flag", () => {
   const cases: [string[], string][] = [
     [["a", "--bogus"], "No such option: --bogus"],
@@ -225,6 +231,21 @@ describe("usage errors name the flag", () => {
     [["a", "--ws-per-message-deflate", "maybe"], "unexpected extra argument (maybe)"],
     [["a", "b"], "unexpected extra argument (b)"],
     [["a", "--log-level", "loud"], "--log-level"],
+    // uvicorn's choices of a Python library or interface: said to be that, with what to use here.
+    [
+      ["a", "--ws", "websockets"],
+      "'--ws': 'websockets' is one of uvicorn's Python WebSocket libraries; tsuv uses the runtime's own WebSockets: use auto (the default), none or bun.",
+    ],
+    [["a", "--ws", "wsproto"], "'wsproto' is one of uvicorn's Python WebSocket libraries"],
+    [
+      ["a", "--ws", "websockets-sansio"],
+      "'websockets-sansio' is one of uvicorn's Python WebSocket libraries",
+    ],
+    [
+      ["a", "--interface", "asgi3"],
+      "'--interface': 'asgi3' is a Python interface (uvicorn's); tsuv serves fetch apps (Request -> Response) and node apps ((req, res)): use auto (the default), fetch or node.",
+    ],
+    [["a", "--interface", "WSGI"], "'WSGI' is a Python interface (uvicorn's)"],
     [["a", "--header", "nocolon"], "'--header': 'nocolon' is not NAME:VALUE"],
     // Every runtime's Headers refused these only once a worker was up, each in its own words; Node's
     // took the control character and then answered every request 500.
