@@ -143,7 +143,10 @@ export function parseEnvFile(text: string): ParsedEnvFile {
       bindings.push({ key, value });
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
-      reader.position = start;
+      // The rest of the line from where the statement failed, not from its start, as python-dotenv
+      // skips: a quote never closed before the next one of its kind took the lines between as its
+      // value, and a statement that fails after it loses them all (each is read as a statement of
+      // its own if skipping starts back at the first line).
       reader.read(REST_OF_LINE);
       errors.push(reader.line(start));
     }

@@ -80,6 +80,25 @@ test("a bare key sets nothing; CRLF line ends; every bad line is named", () => {
   expect(parseEnvFile('K\r\nL=1\r\n\'unterminated\r\nM="x"junk\r\nN=2').errors).toEqual([3, 4]);
 });
 
+test("a quote left open takes the lines up to the next such quote; a statement failing after it loses them all", () => {
+  // python-dotenv skips the rest of the line where the statement failed: here the line of D's
+  // quote, so C and D are gone with B (it used to skip only B's own line, setting C and D).
+  const parsed = parseEnvFile('A=1\nB="open\nC=2\nD="x" tail\nE=3\nF=\'never closed\nG=4\n');
+  expect(parsed.bindings).toEqual([
+    { key: "A", value: "1" },
+    { key: "E", value: "3" },
+    { key: "G", value: "4" },
+  ]);
+  expect(parsed.errors).toEqual([2, 6]);
+});
+
+test("a byte order mark at the start is skipped (Windows editors write one): python-dotenv would name the first variable \\uFEFFA", () => {
+  expect(parseEnvFile("\uFEFFA=1\nB=2\n").bindings).toEqual([
+    { key: "A", value: "1" },
+    { key: "B", value: "2" },
+  ]);
+});
+
 test("a missing file is one clear error", () => {
   expect(() => loadEnvFile(join(dir, "nope.env"), {})).toThrow(
     `--env-file: file not found: ${join(dir, "nope.env")}`,
