@@ -16,9 +16,10 @@
  *   matches), or false (straight to fetch);
  * - no route: the app's fetch, or an empty 404 without one;
  * - the table is `routes`, or `static` where there is no `routes` (bunRoutesOf).
- * A static Response is answered as Bun.serve answers it, ETag and 304 included (static-response.ts);
- * `request.cookies` is a CookieMap's common part (request-cookies.ts). Not done, and said in the
- * README: `{ dir }` routes, HTML imports and Bun.file() routes (refused at start-up, naming the route).
+ * A static Response is answered as Bun.serve answers it, ETag, 304, 412 and content type included
+ * (static-response.ts); `request.cookies` is a CookieMap's common part (request-cookies.ts). Not
+ * done, and said in the README: `{ dir }` routes, HTML imports and Bun.file() routes (refused at
+ * start-up, naming the route).
  */
 import { isPlainObject } from "./app-serve-options.ts";
 import { AppLoadError } from "./errors.ts";
