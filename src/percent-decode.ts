@@ -3,24 +3,35 @@
  * bad escape (`%zz`) or bad UTF-8 (`%E2%82`) becomes U+FFFD where decodeURIComponent would throw.
  */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const ENCODER = new TextEncoder();
+
+/** A hex digit's value, or -1. */
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
 
 export function percentDecode(text: string): string {
   if (!text.includes("%")) return text;
   try {
     return decodeURIComponent(text);
   } catch {
+    // Bun decodes the text's UTF-8 bytes: an escape is "%" and the two bytes after it ("%é" takes
+    // "%" and é's two bytes), and an invalid one is 0xFF, never UTF-8, so U+FFFD, as Bun gives for
+    // "%zz"; a "%" less than two bytes from the end stands alone ("x%2" is "x", U+FFFD, "2").
+    const input = ENCODER.encode(text);
     const bytes: number[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const hex = text.slice(i + 1, i + 3);
-      if (text[i] === "%") {
-        // 0xFF is never UTF-8: it decodes to U+FFFD, as Bun does for "%zz". Bun takes the two
-        // characters after a "%" as its escape, valid or not, but a "%" one character from the
-        // end stands alone: "%2" is U+FFFD then "2".
-        bytes.push(/^[0-9a-fA-F]{2}$/.test(hex) ? Number.parseInt(hex, 16) : 0xff);
-        if (hex.length === 2) i += 2;
-      } else {
-        bytes.push(...new TextEncoder().encode(text[i]));
+    for (let i = 0; i < input.length; i++) {
+      const byte = input[i] as number;
+      if (byte !== 0x25 || i + 2 >= input.length) {
+        bytes.push(byte === 0x25 ? 0xff : byte);
+        continue;
       }
+      const high = hexValue(input[i + 1] as number);
+      const low = hexValue(input[i + 2] as number);
+      bytes.push(high < 0 || low < 0 ? 0xff : high * 16 + low);
+      i += 2;
     }
     return decodeAsBun(bytes);
   }
