@@ -144,9 +144,10 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
       // Every choice is lower case: `--log-level DEBUG` (Python's and gunicorn's spelling) means debug.
       const lowered = raw.toLowerCase();
       if (choices.includes(lowered)) return lowered;
-      const uvicorns = spec.uvicornValues?.[lowered];
-      if (uvicorns !== undefined)
-        throw new UsageError(`Invalid value for '${source}': '${raw}' ${uvicorns}.`);
+      const uvicorns = spec.uvicornValues;
+      if (uvicorns !== undefined && Object.hasOwn(uvicorns, lowered)) {
+        throw new UsageError(`Invalid value for '${source}': '${raw}' ${uvicorns[lowered]}.`);
+      }
       throw bad(`one of ${choices.map((c) => `'${c}'`).join(", ")}`);
     }
     case "list":

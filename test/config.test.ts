@@ -246,6 +246,8 @@ describe("usage errors name the flag", () => {
       "'--interface': 'asgi3' is a Python interface (uvicorn's); tsuv serves fetch apps (Request -> Response) and node apps ((req, res)): use auto (the default), fetch or node.",
     ],
     [["a", "--interface", "WSGI"], "'WSGI' is a Python interface (uvicorn's)"],
+    // A name every object has is no uvicorn value (the table is a plain object).
+    [["a", "--ws", "constructor"], "'--ws': 'constructor' is not one of 'auto', 'none', 'bun'."],
     [["a", "--header", "nocolon"], "'--header': 'nocolon' is not NAME:VALUE"],
     // Every runtime's Headers refused these only once a worker was up, each in its own words; Node's
     // took the control character and then answered every request 500.
