@@ -1,20 +1,27 @@
 /**
- * `request.cookies` in a Bun.serve route handler (bun-routes.ts), on every runtime: the request's
- * cookies, readable and changeable as Bun's CookieMap, whose changes go out as Set-Cookie headers on
- * the route's answer, as Bun writes them. What Bun 1.4.5 does, and this does too (test/bun-routes.test.ts
- * compares the headers with Bun.serve's own):
+ * `request.cookies` in a Bun.serve route handler (bun-routes.ts), on every runtime (tsuv matches the
+ * routes itself, on Bun too): the request's cookies, readable and changeable as Bun's CookieMap, whose
+ * changes go out as Set-Cookie headers on the route's answer, as Bun writes them. What Bun 1.4.5
+ * does, and this does too (test/bun-routes.test.ts compares it with Bun's own CookieMap over
+ * generated cases, and the headers with Bun.serve's):
  * - read from the Cookie header, values percent-decoded (a bad escape as U+FFFD), a pair without `=`
  *   left out, a name given twice counted twice (get() gives the first);
  * - set(name, value, options) or set({ name, value, ...options }): `name=value` with the value
- *   percent-encoded, then Domain, Path (`/` by default), Expires, Max-Age, Secure, HttpOnly,
- *   Partitioned and SameSite (`Lax` by default), in that order;
+ *   percent-encoded (String(value): `undefined` is "undefined"; the object form without a value is
+ *   ""), then Domain, Path (`/` by default, none when ""), Expires, Max-Age, Secure, HttpOnly,
+ *   Partitioned and SameSite (`Lax` by default), in that order. Refused with Bun's TypeError: a name
+ *   with a control character, a space, `;`, `=` or anything past ASCII; a domain of anything but
+ *   a-z, 0-9, `.` and `-`; a path with a control character, `;`, `<` or anything past ASCII; a
+ *   sameSite but strict, lax or none. Expires: a Date, seconds since the epoch (a number), or a date
+ *   in words (see cookieDate()); Max-Age: a number as JavaScript writes it (a NaN or a non-number
+ *   writes none);
  * - delete(name) or delete({ name, domain, path }): the cookie expired (`name=; ...; Expires=Thu, 01
- *   Jan 1970 00:00:00 GMT`).
- * Listed (iteration, toJSON) as Bun lists them: what set() gave, in the order first set, then what
- * was sent. Bun's CookieMap has more (its Cookie class); an app that needs it reads the Cookie header
- * itself.
+ *   Jan 1970 00:00:00 GMT`), Secure for a `__Secure-` or `__Host-` name, checked as set() checks;
+ * - a change moves its cookie last: in the listing and in the Set-Cookie lines; a cookie set to ""
+ *   is no longer listed (its line still goes out).
+ * Listed (iteration, toJSON) as Bun lists them: what set() gave, then what was sent. Bun's CookieMap
+ * has more (its Cookie class); an app that needs it reads the Cookie header itself.
  */
-import { TOKEN } from "./http-fields.ts";
 import { percentDecode } from "./percent-decode.ts";
 
 export interface CookieOptions {
@@ -25,27 +32,84 @@ export interface CookieOptions {
   secure?: boolean;
   httpOnly?: boolean;
   partitioned?: boolean;
-  sameSite?: "strict" | "lax" | "none" | "Strict" | "Lax" | "None";
+  sameSite?: "strict" | "lax" | "none";
 }
 
 interface CookieInit extends CookieOptions {
   name: string;
-  value: string;
+  value?: unknown;
 }
 
 const EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT";
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters Bun refuses in a name.
+const BAD_NAME = /[\x00-\x20;=\x7f-\uffff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters Bun refuses in a path.
+const BAD_PATH = /[\x00-\x1f;<\x7f-\uffff]/;
+const DOMAIN = /^[a-z0-9.-]*$/;
+const SAME_SITE = new Set(["strict", "lax", "none"]);
 
-/** One Set-Cookie line, its attributes in the order Bun writes them. */
-function serialize(name: string, value: string, options: CookieOptions): string {
+function checkName(name: string): void {
+  if (name === "" || BAD_NAME.test(name))
+    throw new TypeError("Invalid cookie name: contains invalid characters");
+}
+
+/**
+ * A date in words as Bun reads one: JavaScriptCore's older parser, so what Date.parse reads but ISO
+ * 8601 (`2030-01-01`), a lone number, or a date without its day (`Oct 2030`); and a result of 0 (the
+ * epoch itself) counts as a failure there.
+ */
+function cookieDate(text: string): number {
+  const numbers = text.match(/\d+/g)?.length ?? 0;
+  const time = /^\s*[+-]?\d{4,}-/.test(text) || numbers < 2 ? Number.NaN : Date.parse(text);
+  if (Number.isNaN(time) || time === 0) throw new TypeError("Invalid cookie expiration date");
+  return time;
+}
+
+function expiresAt(expires: unknown): string {
+  let time: number;
+  if (expires instanceof Date) {
+    time = expires.getTime();
+    if (Number.isNaN(time)) throw new RangeError("expires must be a valid Date (or Number)");
+  } else if (typeof expires === "number") {
+    if (!Number.isFinite(expires)) throw new RangeError("expires must be a valid Number (or Date)");
+    time = Math.floor(expires) * 1000;
+  } else if (typeof expires === "string") {
+    time = cookieDate(expires);
+  } else {
+    throw new TypeError(
+      `The argument 'expires' Invalid expires value. Must be a Date or a number. Received ${JSON.stringify(expires)}`,
+    );
+  }
+  return new Date(time).toUTCString();
+}
+
+/**
+ * One Set-Cookie line, its attributes in the order Bun writes them. Throws where Bun does, and for
+ * the first thing Bun checks: expires, sameSite, the name, the path, the domain.
+ */
+function serialize(name: string, value: string, options: CookieOptions & { expired?: true }): string {
+  const expires = options.expired
+    ? EPOCH
+    : options.expires === undefined || options.expires === null
+      ? undefined
+      : expiresAt(options.expires);
+  const sameSite = options.sameSite ?? "lax";
+  if (!SAME_SITE.has(sameSite))
+    throw new TypeError("Invalid sameSite value. Must be 'strict', 'lax', or 'none'");
+  checkName(name);
+  const path = options.path === undefined || options.path === null ? "/" : String(options.path);
+  if (BAD_PATH.test(path)) throw new TypeError("Invalid cookie path: contains invalid characters");
+  const domain = options.domain === undefined || options.domain === null ? "" : String(options.domain);
+  if (!DOMAIN.test(domain)) throw new TypeError("Invalid cookie domain: contains invalid characters");
   const parts = [`${name}=${encodeURIComponent(value)}`];
-  if (options.domain) parts.push(`Domain=${options.domain}`);
-  parts.push(`Path=${options.path ?? "/"}`);
-  if (options.expires !== undefined) parts.push(`Expires=${new Date(options.expires).toUTCString()}`);
-  if (options.maxAge !== undefined) parts.push(`Max-Age=${Math.trunc(options.maxAge)}`);
-  if (options.secure) parts.push("Secure");
+  if (domain !== "") parts.push(`Domain=${domain}`);
+  if (path !== "") parts.push(`Path=${path}`);
+  if (expires !== undefined) parts.push(`Expires=${expires}`);
+  if (typeof options.maxAge === "number" && !Number.isNaN(options.maxAge))
+    parts.push(`Max-Age=${options.maxAge}`);
+  if (options.secure || (options.expired && /^__(secure|host)-/i.test(name))) parts.push("Secure");
   if (options.httpOnly) parts.push("HttpOnly");
   if (options.partitioned) parts.push("Partitioned");
-  const sameSite = (options.sameSite ?? "lax").toLowerCase();
   parts.push(`SameSite=${sameSite.charAt(0).toUpperCase()}${sameSite.slice(1)}`);
   return parts.join("; ");
 }
@@ -55,9 +119,9 @@ export class RequestCookies {
   #request: { readonly headers: Headers } | undefined;
   /** The request's cookies as sent, a name given twice listed twice, less what set() and delete() changed. */
   #sentList: [string, string][] | undefined;
-  /** What set() gave, in the order first set: listed before what was sent, as Bun lists them. */
+  /** What set() gave, the latest change last: listed before what was sent, as Bun lists them. */
   #set: Map<string, string> | undefined;
-  /** The Set-Cookie headers of the changes, by name (a later change of a name replaces its header). */
+  /** The Set-Cookie headers of the changes, by name, the latest last (a name's next change replaces its). */
   #changes: Map<string, string> | undefined;
 
   constructor(request: { readonly headers: Headers }) {
@@ -105,27 +169,47 @@ export class RequestCookies {
     return this.#set?.has(name) === true || this.#sent.some(([key]) => key === name);
   }
 
-  set(nameOrInit: string | CookieInit, value?: string, options: CookieOptions = {}): void {
-    const init: CookieInit =
-      typeof nameOrInit === "string" ? { ...options, name: nameOrInit, value: value ?? "" } : nameOrInit;
-    // A cookie-name is an RFC 9110 token.
-    if (!TOKEN.test(init.name)) throw new TypeError("Invalid cookie name: contains invalid characters");
-    this.#sent = this.#sent.filter(([key]) => key !== init.name);
+  set(nameOrInit: string | CookieInit, ...rest: [value?: unknown, options?: CookieOptions | null]): void {
+    let name: string;
+    let value: string;
+    let options: CookieOptions;
+    if (typeof nameOrInit === "object" && nameOrInit !== null) {
+      if (nameOrInit.name === undefined || nameOrInit.name === null || nameOrInit.name === "") {
+        throw new TypeError("name is required");
+      }
+      name = String(nameOrInit.name);
+      value = "value" in nameOrInit ? String(nameOrInit.value) : "";
+      options = nameOrInit;
+    } else {
+      if (rest.length === 0) throw new TypeError("Not enough arguments");
+      name = String(nameOrInit);
+      value = String(rest[0]);
+      options = rest[1] ?? {};
+    }
+    const line = serialize(name, value, options);
+    this.#sent = this.#sent.filter(([key]) => key !== name);
     this.#set ??= new Map();
-    this.#set.set(init.name, String(init.value));
-    this.#change(init.name, serialize(init.name, String(init.value), init));
+    this.#set.delete(name);
+    // An empty value is sent (`name=`), but Bun no longer lists the cookie: get() gives null.
+    if (value !== "") this.#set.set(name, value);
+    this.#change(name, line);
   }
 
   delete(nameOrOptions: string | { name: string; domain?: string; path?: string }): void {
     const target = typeof nameOrOptions === "string" ? { name: nameOrOptions } : nameOrOptions;
-    this.#sent = this.#sent.filter(([key]) => key !== target.name);
-    this.#set?.delete(target.name);
-    this.#change(target.name, serialize(target.name, "", { ...target, expires: EPOCH }));
+    if (typeof target?.name !== "string") throw new TypeError("Cookie name is required");
+    const name = target.name;
+    // Bun forgets the cookie, and a change of it not yet sent, before it checks the name and options.
+    this.#sent = this.#sent.filter(([key]) => key !== name);
+    this.#set?.delete(name);
+    this.#changes?.delete(name);
+    this.#change(name, serialize(name, "", { domain: target.domain, path: target.path, expired: true }));
   }
 
   /** Made at the first change: most requests change nothing, and pay no Map for it. */
   #change(name: string, setCookie: string): void {
     this.#changes ??= new Map();
+    this.#changes.delete(name); // a change moves its line last, as Bun orders them
     this.#changes.set(name, setCookie);
   }
 
