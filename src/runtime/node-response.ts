@@ -9,7 +9,7 @@
  * Its framing follows the rules of node-response-framing.ts, as an undici Response's does.
  */
 import { Readable } from "node:stream";
-import { checkedHeaders, headerValue } from "./node-headers.ts";
+import { byteString, checkedHeaders, headerValue, isHeaderRefusal } from "./node-headers.ts";
 import { delegateMissing, nativeClass } from "./node-lazy.ts";
 import {
   ABOVE_ASCII,
@@ -66,31 +66,66 @@ export class FastResponse {
   #defaults: HeaderList | undefined;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
-    // As WebIDL converts them (`status: "201"` is 201), with the checks undici makes at construction,
-    // so an app sees the same errors at the same place.
+    // In undici's order, so an app sees the same error where its init is wrong twice: WebIDL's
+    // conversion of the init (status, statusText, then headers: `status: "201"` is 201), the body,
+    // then the checks of status, statusText and headers, and a body on a null-body status.
     const status = init?.status === undefined ? 200 : Math.trunc(Number(init.status));
-    const statusText = init?.statusText === undefined ? "" : String(init.statusText);
+    const headers = init?.headers;
+    let statusText = "";
+    try {
+      if (init?.statusText !== undefined) statusText = byteString(init.statusText);
+    } catch (error) {
+      // Node 24's undici converts the headers first (WebIDL's order of a dictionary's members is
+      // lexicographic), Node 20's after statusText: the error is the one this Node's undici gives.
+      if (headers !== undefined && headersConvertedFirst()) {
+        try {
+          checkedHeaders(headers);
+        } catch (conversion) {
+          if (!isHeaderRefusal(conversion)) throw conversion;
+        }
+      }
+      throw error;
+    }
+    let kept: object | undefined;
+    let refused: unknown;
+    if (headers !== undefined && headers !== JSON_HEADERS) {
+      try {
+        kept = checkedHeaders(headers);
+      } catch (error) {
+        if (!isHeaderRefusal(error)) throw error;
+        refused = error;
+      }
+    }
+    if (body instanceof ReadableStream && body.locked) {
+      throw new TypeError("Response body object should not be disturbed or locked");
+    }
     if (!(status >= 200 && status <= 599)) {
       throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
     }
     if (statusText !== "" && !REASON.test(statusText)) throw new TypeError("Invalid statusText");
-    if (body != null) {
-      if (NULL_BODY.has(status))
-        throw new TypeError(`Response constructor: Invalid response status code ${status}`);
-      if (body instanceof ReadableStream && body.locked) {
-        throw new TypeError("Response body object should not be disturbed or locked");
-      }
+    if (refused !== undefined) throw refused;
+    if (body != null && NULL_BODY.has(status)) {
+      throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
     this.#status = status;
     this.#statusText = statusText;
     this.#body = body ?? null;
-    const headers = init?.headers;
-    if (headers != null && headers !== JSON_HEADERS) {
-      const checked = checkedHeaders(headers);
-      this.#init = checked === headers ? init : { ...init, headers: checked as ResponseInit["headers"] };
+    if (kept !== undefined && kept !== headers) {
+      this.#init = { ...init, headers: kept as ResponseInit["headers"] };
     } else {
       this.#init = init ?? undefined;
     }
+  }
+
+  /** A body _toNode sends itself: none, a string, bytes or a stream. */
+  static #fastBody(body: unknown): boolean {
+    return (
+      body === null ||
+      typeof body === "string" ||
+      body instanceof Uint8Array ||
+      body instanceof ArrayBuffer ||
+      body instanceof ReadableStream
+    );
   }
 
   /** A FastResponse made here, whatever the app's realm did to globalThis.Response. */
@@ -145,6 +180,10 @@ export class FastResponse {
   get headers(): Headers {
     if (this.#native) return this.#native.headers;
     if (!this.#headers) {
+      // A body undici extracts itself (a Blob, FormData, URLSearchParams, a number) implies its own
+      // content type, a form's boundary included, which only undici's Response knows: _toNode sends
+      // those through it too.
+      if (!FastResponse.#fastBody(this.#body)) return this._native.headers;
       const headers = new NativeHeaders(this.#init?.headers as HeadersInit | undefined);
       if (typeof this.#body === "string" && !headers.has("content-type"))
         headers.set("content-type", TEXT_PLAIN);
@@ -190,11 +229,21 @@ export class FastResponse {
   /** The real undici Response, built once; from then on every property forwards to it. */
   get _native(): Response {
     if (!this.#native) {
-      this.#native = new NativeResponse(this.#body as BodyInit | null, {
+      const native = new NativeResponse(this.#body as BodyInit | null, {
         status: this.#status,
         statusText: this.#statusText,
-        headers: this.#headers ?? (this.#defaults ? this.headers : this.#init?.headers),
+        headers: this.#headers ?? this.#init?.headers,
       });
+      // Default headers not yet added (the headers getter adds them where it builds the Headers):
+      // after the app's and the body's content type, as that getter orders them.
+      const defaults = this.#defaults;
+      if (defaults) {
+        this.#defaults = undefined;
+        const headers = native.headers;
+        for (const [name, value] of defaults.filter(([name]) => !headers.has(name)))
+          headers.append(name, value);
+      }
+      this.#native = native;
       this.#body = null;
       this.#init = undefined;
       this.#headers = undefined;
@@ -289,6 +338,21 @@ export class FastResponse {
 delegateMissing(FastResponse.prototype, NativeResponse.prototype, "_native");
 Object.setPrototypeOf(FastResponse.prototype, NativeResponse.prototype);
 Object.setPrototypeOf(FastResponse, NativeResponse);
+
+let headersFirst: boolean | undefined;
+
+/** Does this Node's undici convert a ResponseInit's headers before its statusText? Asked once. */
+function headersConvertedFirst(): boolean {
+  if (headersFirst === undefined) {
+    try {
+      new NativeResponse(null, { statusText: "\u0100", headers: 0 as never });
+      headersFirst = false;
+    } catch (error) {
+      headersFirst = String((error as Error).message).startsWith("Headers");
+    }
+  }
+  return headersFirst;
+}
 
 /** The byte length of a body undici extracts itself, where it is known without reading it. */
 function knownLength(source: unknown): number {
