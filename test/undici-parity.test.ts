@@ -64,11 +64,12 @@ const NODES: [string, () => string][] = [
 
 describe("FastResponse shows an app what undici's Response shows it", () => {
   for (const [name, node] of NODES) {
-    test(`${name}: 3,000 generated Responses`, async () => {
+    test(`${name}: 3,000 generated Responses, and Response.json() over 120 data and inits`, async () => {
       expect(await differ(node(), "response-differ.mjs", "node-response", 3000)).toEqual({
         total: 3000,
         differ: 0,
         first: null,
+        json: { total: 120, differ: 0, first: null },
       });
     });
   }

@@ -75,15 +75,7 @@ export class FastResponse {
     try {
       if (init?.statusText !== undefined) statusText = byteString(init.statusText);
     } catch (error) {
-      // Node 24's undici converts the headers first (WebIDL's order of a dictionary's members is
-      // lexicographic), Node 20's after statusText: the error is the one this Node's undici gives.
-      if (headers !== undefined && headersConvertedFirst()) {
-        try {
-          checkedHeaders(headers);
-        } catch (conversion) {
-          if (!isHeaderRefusal(conversion)) throw conversion;
-        }
-      }
+      FastResponse.#convertHeadersFirst(headers);
       throw error;
     }
     let kept: object | undefined;
@@ -117,6 +109,36 @@ export class FastResponse {
     }
   }
 
+  /**
+   * Where statusText cannot be converted: the headers' conversion error instead, on a Node whose
+   * undici converts them first (Node 24's, WebIDL's order of a dictionary's members being
+   * lexicographic; Node 20's converts them after statusText).
+   */
+  static #convertHeadersFirst(headers: ResponseInit["headers"]): void {
+    if (headers === undefined || !headersConvertedFirst()) return;
+    try {
+      checkedHeaders(headers);
+    } catch (conversion) {
+      if (!isHeaderRefusal(conversion)) throw conversion;
+    }
+  }
+
+  /** WebIDL's conversion of a ResponseInit's statusText and headers: its errors, nothing else. */
+  static #convert(init: ResponseInit): void {
+    try {
+      if (init.statusText !== undefined) byteString(init.statusText);
+    } catch (error) {
+      FastResponse.#convertHeadersFirst(init.headers);
+      throw error;
+    }
+    if (init.headers === undefined) return;
+    try {
+      checkedHeaders(init.headers);
+    } catch (error) {
+      if (!isHeaderRefusal(error)) throw error;
+    }
+  }
+
   /** A body _toNode sends itself: none, a string, bytes or a stream. */
   static #fastBody(body: unknown): boolean {
     return (
@@ -142,9 +164,11 @@ export class FastResponse {
   }
 
   static json(data: unknown, init?: ResponseInit): FastResponse {
+    // undici converts the init before it serializes the data: an init WebIDL refuses is the error.
+    if (init) FastResponse.#convert(init);
     const body = JSON.stringify(data);
     if (body === undefined) throw new TypeError("Value is not JSON serializable");
-    if (!init?.headers)
+    if (init?.headers === undefined)
       return new FastResponse(body, init ? { ...init, headers: JSON_HEADERS } : { headers: JSON_HEADERS });
     const headers = new NativeHeaders(init.headers as HeadersInit);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
