@@ -51,20 +51,26 @@ const entries = (header: string): string[] =>
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
 
+/** The route's ETag as conditions compare it, made once: its opaque part, and whether it is weak. */
+interface Tag {
+  opaque: string;
+  weak: boolean;
+}
+
 /** If-Match holds: absent or empty, `*`, or an entry strongly equal to the route's tag (if it has one). */
-function ifMatchHolds(header: string | null, etag: string | null): boolean {
+function ifMatchHolds(header: string | null, tag: Tag | null): boolean {
   const value = header?.trim() ?? "";
   if (value === "" || value === "*") return true;
-  if (etag === null || etag.startsWith("W/")) return false;
-  return entries(value).some((entry) => !entry.startsWith("W/") && opaque(entry) === opaque(etag));
+  if (tag === null || tag.weak) return false;
+  return entries(value).some((entry) => !entry.startsWith("W/") && opaque(entry) === tag.opaque);
 }
 
 /** If-None-Match names the route's tag (weak comparison), or is `*`; never where there is no tag. */
-function ifNoneMatchNames(header: string | null, etag: string | null): boolean {
+function ifNoneMatchNames(header: string | null, tag: Tag | null): boolean {
   const value = header?.trim() ?? "";
-  if (etag === null) return false;
+  if (tag === null) return false;
   if (value === "*") return true;
-  return value !== "" && entries(value).some((entry) => opaque(entry) === opaque(etag));
+  return value !== "" && entries(value).some((entry) => opaque(entry) === tag.opaque);
 }
 
 export function staticAnswer(response: Response): Answer {
@@ -77,7 +83,7 @@ export function staticAnswer(response: Response): Answer {
   const ownTag = response.headers.get("etag");
   let ready: {
     bytes: ArrayBuffer;
-    etag: string | null;
+    tag: Tag | null;
     headers: [string, string][];
     /** 304's and 412's headers: all but Content-Length. */
     bodiless: [string, string][];
@@ -97,17 +103,17 @@ export function staticAnswer(response: Response): Answer {
     const type = response.headers.has("content-type") ? undefined : impliedType(blob, bytes);
     if (type !== undefined) headers.push(["content-type", type]);
     const bodiless = headers.filter(([name]) => name.toLowerCase() !== "content-length");
-    ready = { bytes, etag, headers, bodiless };
+    const tag = etag === null ? null : { opaque: opaque(etag), weak: etag.startsWith("W/") };
+    ready = { bytes, tag, headers, bodiless };
   };
   const answer = (request: Request): Response => {
     const method = request.method;
-    const etag = ready.etag;
     if (status === 200 && (method === "GET" || method === "HEAD")) {
       const conditions = request.headers;
-      if (!ifMatchHolds(conditions.get("if-match"), etag)) {
+      if (!ifMatchHolds(conditions.get("if-match"), ready.tag)) {
         return new Response(null, { status: 412, headers: ready.bodiless });
       }
-      if (ifNoneMatchNames(conditions.get("if-none-match"), etag)) {
+      if (ifNoneMatchNames(conditions.get("if-none-match"), ready.tag)) {
         return new Response(null, { status: 304, headers: ready.bodiless });
       }
     }
