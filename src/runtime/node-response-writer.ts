@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { streamUsedOrLocked } from "./node-lazy.ts";
-import { type NodeResponseParts, NULL_BODY } from "./node-response-framing.ts";
+import { dropHeader, type NodeResponseParts, NULL_BODY } from "./node-response-framing.ts";
 
 /**
  * Write `parts` to `res`. A string/bytes body goes out with the head in one write; a stream is
@@ -24,7 +24,7 @@ export function writeResponse(
   if (body instanceof ReadableStream && streamUsedOrLocked(body)) {
     throw new TypeError("The Response's body was already used or locked; a body can be sent once.");
   }
-  res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
+  writeHead(res, parts);
   if (body === null) {
     res.end();
   } else if (typeof body === "string" || body instanceof Uint8Array) {
@@ -37,6 +37,22 @@ export function writeResponse(
     // it, or an end short of it) instead of sending it, and pump() then ends the connection.
     res.strictContentLength = true;
     pump(body, res, onError);
+  }
+}
+
+/**
+ * node:http refuses a Trailer header on a response it does not send chunked (a known length, a
+ * HEAD, a 204 or 304, an HTTP/1.0 client): ERR_HTTP_TRAILER_INVALID, which would turn the app's
+ * answer into a 500. Bun and Deno send it as given. A fetch Response never has trailers to
+ * announce, so there it goes without the header; where node:http chunks, it is sent as given.
+ */
+function writeHead(res: ServerResponse, parts: NodeResponseParts): void {
+  try {
+    res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ERR_HTTP_TRAILER_INVALID") throw error;
+    dropHeader(parts.headers, "trailer");
+    res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
   }
 }
 

@@ -56,6 +56,7 @@ const Native = globalThis[Symbol.for("tsuv.nativeResponse")] ?? Response;
 const TEN = "abcdefghij";
 const length = (n) => ({ headers: { "content-length": String(n) } });
 const chunked = { headers: { "transfer-encoding": "chunked" } };
+const trailer = { headers: { trailer: "x-checksum" } };
 const stream = () => new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(TEN)); c.close(); } });
 const routes = {
   "/": () => new Response("hello"),
@@ -83,6 +84,9 @@ const routes = {
   "/stream-te-length": () => new Response(stream(), { headers: { "transfer-encoding": "chunked", "content-length": "10" } }),
   "/stream-long": () => new Response(stream(), length(3)),
   "/stream-short": () => new Response(stream(), length(20)),
+  "/trailer": () => new Response(TEN, trailer),
+  "/trailer-stream": () => new Response(stream(), trailer),
+  "/trailer-204": () => new Response(null, { status: 204, ...trailer }),
 };
 export const app = {
   fetch(request) {
@@ -631,6 +635,28 @@ export function behaviourSuite(runtime: RuntimeKey): void {
         }
       }
       expect((await fetch(`${server.url}/`)).status).toBe(200);
+    });
+
+    test("an app's Trailer header never turns its answer into a 500 (Node refuses one it does not chunk)", async () => {
+      // A fetch Response has no trailers to send: where node:http would throw, tsuv drops the header.
+      for (const [path, method, body] of [
+        ["/trailer", "GET", "abcdefghij"],
+        ["/trailer", "HEAD", ""],
+        ["/trailer-stream", "GET", "abcdefghij"],
+        ["/trailer-stream", "HEAD", ""],
+        ["/trailer-204", "GET", ""],
+      ] as const) {
+        const { first } = await expectFramed(path, body, method);
+        expect({ path, method, status: first?.status }).toEqual({
+          path,
+          method,
+          status: path === "/trailer-204" ? 204 : 200,
+        });
+      }
+      const http10 = await rawRequest(server.port, "GET /trailer HTTP/1.0\r\nHost: x\r\n\r\n");
+      expect(http10).toStartWith("HTTP/1.");
+      expect(http10.slice(8, 13)).toBe(" 200 ");
+      expect(http10.endsWith("\r\n\r\nabcdefghij")).toBe(true);
     });
   });
 
