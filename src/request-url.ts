@@ -10,13 +10,21 @@
  *   methods; Node's and Deno's throw, Bun's does not) while every server hands them to the app: a
  *   copy threw, and such a request (a security scanner's TRACE) was a 500 with tsuv's stack trace
  *   logged at ERROR, on Node and Deno with --root-path, a trusted X-Forwarded-Proto, or (Deno) a
- *   Host that needed mending.
+ *   Host that needed mending;
+ * - a method the copy would rewrite: the constructor upper-cases DELETE, GET, HEAD, OPTIONS, POST and
+ *   PUT in any case, so `post` reached the app as `POST`, and a `get` with a body (Deno serves
+ *   lowercase methods with their body) was refused: a 500 where Deno.serve alone answers.
  * Those are wrapped in a Proxy that answers `url` and forwards everything else, internal slots
  * included, to the original. Only those: a Proxy fails the brand checks of Bun's native classes
  * (fetch(request)), which a forbidden method fails anyway.
  */
 export function withUrl(request: Request, url: string): Request {
-  if (!FORBIDDEN_METHOD.test(request.method) && request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+  const method = request.method;
+  if (
+    !FORBIDDEN_METHOD.test(method) &&
+    !(NORMALIZED_METHOD.test(method) && method !== method.toUpperCase()) &&
+    request.headers.get("upgrade")?.toLowerCase() !== "websocket"
+  )
     return new Request(url, request);
   return new Proxy(request, {
     get(target, key) {
@@ -29,6 +37,9 @@ export function withUrl(request: Request, url: string): Request {
 
 /** The fetch spec's forbidden methods, which `new Request()` refuses, matched as it matches them. */
 export const FORBIDDEN_METHOD = /^(?:CONNECT|TRACE|TRACK)$/i;
+
+/** The methods `new Request()` upper-cases (the fetch spec's normalize), matched as it matches them. */
+const NORMALIZED_METHOD = /^(?:DELETE|GET|HEAD|OPTIONS|POST|PUT)$/i;
 
 /** A host as a URL (or uvicorn's "running on" line) writes it: an IPv6 address in brackets. */
 export function urlHost(host: string): string {
