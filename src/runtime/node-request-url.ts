@@ -17,15 +17,24 @@ import { urlHost } from "../request-url.ts";
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const PATH_NEEDS_PARSER = /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)|[\\^#"'<>{}`|\x00-\x20\x7f-\uffff]/i;
 
-/** The last Host header found usable: almost every request repeats it, so it is checked once. */
-let lastUsableHost: string | undefined;
+/** The last Host header found usable, and the authority it gives: almost every request repeats it. */
+let lastHost: string | undefined;
+let lastSecure = false;
+let lastAuthority = "";
 
-/** Can `host` be the authority of `request.url` (request-authority.ts)? Anything else falls back to the local address. */
-function usableHost(host: string): boolean {
-  if (host === lastUsableHost) return true;
-  if (!usableAuthority(host)) return false;
-  lastUsableHost = host;
-  return true;
+/**
+ * The authority `request.url` gets from a Host header (request-authority.ts), or undefined if it
+ * cannot be one (the local address stands in). Written as the URL parser writes it, as undici's
+ * Request reports it: lower case, without the scheme's default port (`X.Test:80` is `x.test`), IPv4
+ * shorthand expanded. Worked out once per Host.
+ */
+function hostAuthority(host: string, secure: boolean): string | undefined {
+  if (host === lastHost && secure === lastSecure) return lastAuthority;
+  if (!usableAuthority(host)) return undefined;
+  lastAuthority = new URL(`${secure ? "https" : "http"}://${host}/`).host;
+  lastHost = host;
+  lastSecure = secure;
+  return lastAuthority;
 }
 
 /** An absolute-form request target (meant for a proxy) that is an http(s) URL. */
@@ -56,10 +65,10 @@ export function requestUrl(req: IncomingMessage, secure: boolean): string {
   const target = req.url ?? "/";
   const scheme = secure ? "https://" : "http://";
   if (target.charCodeAt(0) === 47 /* / */) {
-    const base = scheme + authority(req);
+    const base = scheme + authority(req, secure);
     return PATH_NEEDS_PARSER.test(target) ? new URL(base + target).href : base + target;
   }
-  if (target === "*") return `${scheme}${authority(req)}/*`;
+  if (target === "*") return `${scheme}${authority(req, secure)}/*`;
   const connect = connectUrl(req, target, secure);
   if (connect !== undefined) return connect;
   // absolute-form: its own authority wins over Host (RFC 9112 3.2.2), but not its scheme: any
@@ -81,13 +90,15 @@ function hostHeader(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function authority(req: IncomingMessage): string {
+function authority(req: IncomingMessage, secure: boolean): string {
   const host = hostHeader(req);
-  if (host !== undefined && usableHost(host)) return host;
+  const fromHost = host === undefined ? undefined : hostAuthority(host, secure);
+  if (fromHost !== undefined) return fromHost;
   const socket = req.socket;
   const local = socket.localAddress;
   if (!local) return "localhost";
   const port = socket.localPort;
   const name = urlHost(local);
-  return port ? `${name}:${port}` : name;
+  // As the URL parser writes it: the scheme's default port left out.
+  return port && port !== (secure ? 443 : 80) ? `${name}:${port}` : name;
 }
