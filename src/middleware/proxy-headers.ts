@@ -11,6 +11,11 @@
  *   if the entry the algorithm picks is garbage, the peer stays the client. Skipping it and reading
  *   further left would trust a value the client itself wrote. `ip:port` and `[v6]:port` entries
  *   (some load balancers append the port) are understood.
+ * - X-Forwarded-Proto is read whatever its case (`HTTPS`; URI schemes are case-insensitive), and
+ *   from its right-most entry: uvicorn takes the last of several header lines, which every runtime
+ *   here hands over joined by ", " (`https, https` from two proxies that both add one was ignored, an
+ *   app that redirects plain requests to https then looped); a single line listing several is read
+ *   the same way, as Werkzeug's ProxyFix reads it, where uvicorn ignores it.
  */
 import { UsageError } from "../errors.ts";
 import type { ClientAddress } from "../runtime/adapter.ts";
@@ -284,7 +289,9 @@ export function applyProxyHeaders(request: Request, peer: ClientAddress, trusted
   const client = clientFromTrusted(peer, headers.get("x-forwarded-for"), trusted);
   let scheme: ForwardedScheme | null = null;
   if (forwardedProto !== null) {
-    const proto = forwardedProto.trim().toLowerCase();
+    // Two X-Forwarded-Proto lines reach us joined by ", ": the right-most entry is the nearest proxy's.
+    const comma = forwardedProto.lastIndexOf(",");
+    const proto = (comma === -1 ? forwardedProto : forwardedProto.slice(comma + 1)).trim().toLowerCase();
     if (proto === "http" || proto === "https" || proto === "ws" || proto === "wss") scheme = proto;
   }
   return { client, scheme };

@@ -232,7 +232,25 @@ describe("applyProxyHeaders", () => {
     expect(scheme("HTTPS")).toBe("https");
     expect(scheme("ws")).toBe("ws");
     expect(scheme("wss")).toBe("wss");
-    for (const bad of ["ftp", "", "https, http", "javascript", "h t t p"]) expect(scheme(bad)).toBeNull();
+    for (const bad of ["ftp", "", "https, ftp", "https,", "javascript", "h t t p"])
+      expect(scheme(bad)).toBeNull();
+  });
+
+  test("several X-Forwarded-Proto lines: the last one, as uvicorn reads them (they arrive joined by ', ')", () => {
+    const headers = (...values: string[]) => {
+      const list = new Headers();
+      for (const value of values) list.append("x-forwarded-proto", value);
+      return new Request("http://localhost/", { headers: list });
+    };
+    const scheme = (...values: string[]) =>
+      applyProxyHeaders(headers(...values), peer("127.0.0.1"), local).scheme;
+    expect(scheme("https", "https")).toBe("https");
+    expect(scheme("ftp", "https")).toBe("https");
+    expect(scheme("https", "ws")).toBe("ws");
+    expect(scheme("https", " HTTP ")).toBe("http");
+    expect(scheme("https", "ftp")).toBeNull();
+    // One line listing several is read the same way (uvicorn ignores it; Werkzeug's ProxyFix reads it so).
+    expect(scheme("http, https")).toBe("https");
   });
 
   test("never throws on odd input", () => {
