@@ -113,36 +113,39 @@ describe.each(RUNTIMES)("%s: --root-path on a real server", (runtime) => {
   });
 });
 
-test("deno: a lowercase method keeps its case and its body under it (the Request constructor upper-cases it)", async () => {
-  // Deno serves lowercase methods (Node's and Bun's parsers refuse them). A copy turned `post`
-  // into POST, and refused a `get` with a body: a 500 where Deno.serve alone answers.
-  const server = await startTsuv("deno", [
-    "test/fixtures/apps/root-path.ts",
-    "--port",
-    "0",
-    "--root-path",
-    "/api",
-  ]);
-  const answers: string[] = [];
-  for (const head of [
-    "post /x HTTP/1.1\r\nHost: h\r\n",
-    "get /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n",
-    "Delete /x HTTP/1.1\r\nHost: h\r\n",
-  ]) {
-    const { socket, response } = await rawRequest(
-      server.port,
-      `${head}Content-Length: 5\r\nConnection: close\r\n\r\nhello`,
-    );
-    socket.destroy();
-    answers.push(`${response.split("\r\n")[0]} ${response.slice(response.indexOf("\r\n\r\n") + 4)}`);
-  }
-  expect(answers).toEqual([
-    "HTTP/1.1 200 OK post /api/x hello",
-    "HTTP/1.1 200 OK get /api/x hello",
-    "HTTP/1.1 200 OK Delete /api/x hello",
-  ]);
-  expect(server.stderr()).not.toContain("ERROR");
-  await server.kill();
+describe("deno: a lowercase method under --root-path", () => {
+  afterEach(killAll);
+
+  test("keeps its case and its body (the Request constructor upper-cases it)", async () => {
+    // Deno serves lowercase methods (Node's and Bun's parsers refuse them). A copy turned `post`
+    // into POST, and refused a `get` with a body: a 500 where Deno.serve alone answers.
+    const server = await startTsuv("deno", [
+      "test/fixtures/apps/root-path.ts",
+      "--port",
+      "0",
+      "--root-path",
+      "/api",
+    ]);
+    const answers: string[] = [];
+    for (const head of [
+      "post /x HTTP/1.1\r\nHost: h\r\n",
+      "get /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n",
+      "Delete /x HTTP/1.1\r\nHost: h\r\n",
+    ]) {
+      const { socket, response } = await rawRequest(
+        server.port,
+        `${head}Content-Length: 5\r\nConnection: close\r\n\r\nhello`,
+      );
+      socket.destroy();
+      answers.push(`${response.split("\r\n")[0]} ${response.slice(response.indexOf("\r\n\r\n") + 4)}`);
+    }
+    expect(answers).toEqual([
+      "HTTP/1.1 200 OK post /api/x hello",
+      "HTTP/1.1 200 OK get /api/x hello",
+      "HTTP/1.1 200 OK Delete /api/x hello",
+    ]);
+    expect(server.stderr()).not.toContain("ERROR");
+  });
 });
 
 /** One message over a WebSocket, and the answer (the test fails on an error or after 5 s). */
