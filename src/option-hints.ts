@@ -17,6 +17,9 @@ const UVICORN_ONLY: Record<string, string> = {
     "the runtime's HTTP server sets the request head's size limit (16 KiB on Node.js and Bun, 64 KiB fixed on Deno); raise it with NODE_OPTIONS=--max-http-header-size=BYTES or BUN_OPTIONS=--max-http-header-size=BYTES",
   "--ws-max-queue": "tsuv keeps no message queue to bound; --ws-max-size limits one message",
   "--ssl-version": "the runtime's TLS defaults apply (TLS 1.2 and 1.3)",
+  "--http2":
+    "there is no HTTP/2 switch: with --ssl-keyfile, Deno's server offers HTTP/2 itself (ALPN); Node.js's and Bun's speak HTTP/1.1",
+  "--reset-contextvars": "Python's contextvars have no counterpart in a JavaScript app",
 };
 
 /**

@@ -22,6 +22,9 @@ test("uvicorn's flags without an equivalent say why, in one line", () => {
     "--ssl-version",
     "--ws-max-queue",
     "--h11-max-incomplete-event-size",
+    // uvicorn 0.54's
+    "--http2",
+    "--reset-contextvars",
   ];
   for (const flag of flags) {
     const message = unknownOptionMessage(flag, KNOWN);
