@@ -29,7 +29,7 @@ export function renderSettings(): string {
     "Generated from `src/options.ts` by `npm run docs`; CI checks it is current. Every option can also",
     "be set from the environment as `TSUV_<NAME>` (upper case, dashes as underscores); the command line",
     "wins, and an empty value counts as unset (as uvicorn's `UVICORN_*`: `TSUV_HOST=` does not bind every",
-    "interface). Booleans from the environment accept `1/true/yes/on` and `0/false/no/off`. Repeatable options",
+    "interface). Booleans from the environment accept `1/true/t/yes/y/on` and `0/false/f/no/n/off` in any case, as click does. Repeatable options",
     "from the environment are split on commas (`TSUV_HEADER`: one header per line). A `TSUV_*` variable",
     "that names no setting (`TSUV_WORKER=4`) is ignored with a warning at start-up naming the closest one",
     "(`Did you mean TSUV_WORKERS?`); `TSUV_CACHE_DIR` (Node's TypeScript and compile caches) is the one that is not an option.",

@@ -40,8 +40,12 @@ interface ParsedArgv {
   positionals: string[];
 }
 
+/** The words a boolean value may be, in any case: click's (uvicorn's UVICORN_* variables take them). */
+const TRUE_WORDS = ["1", "true", "t", "yes", "y", "on"];
+const FALSE_WORDS = ["0", "false", "f", "no", "n", "off"];
+
 /** What parseValue reads as a boolean, for a `takesBooleanValue` flag's next word. */
-const BOOLEAN_WORD = /^(?:1|0|true|false|yes|no|on|off)$/i;
+const BOOLEAN_WORD = new RegExp(`^(?:${[...TRUE_WORDS, ...FALSE_WORDS].join("|")})$`, "i");
 
 /**
  * The command line, strictly: unknown flags, missing values and values given to booleans are
@@ -134,8 +138,8 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
     }
     case "bool": {
       const lowered = raw.trim().toLowerCase();
-      if (["1", "true", "yes", "on"].includes(lowered)) return true;
-      if (["0", "false", "no", "off", ""].includes(lowered)) return false;
+      if (TRUE_WORDS.includes(lowered)) return true;
+      if (FALSE_WORDS.includes(lowered) || lowered === "") return false;
       throw bad("a boolean (true/false)");
     }
     case "enum": {

@@ -202,6 +202,12 @@ test("--ws-per-message-deflate also takes uvicorn's BOOLEAN value (its only valu
   expect(deflate("--ws-per-message-deflate", "false")).toBe(false);
   expect(deflate("--ws-per-message-deflate=0")).toBe(false);
   expect(deflate("--ws-per-message-deflate", "True")).toBe(true);
+  // click's short words too (uvicorn's UVICORN_* variables take them): t, f, y, n.
+  expect(deflate("--ws-per-message-deflate=f")).toBe(false);
+  expect(deflate("--ws-per-message-deflate", "N")).toBe(false);
+  expect(resolve(["a"], { TSUV_ACCESS_LOG: "n" }).accessLog).toBe(false);
+  expect(resolve(["a"], { TSUV_RELOAD: "Y" }).reload).toBe(true);
+  expect(resolve(["a"], { TSUV_PROXY_HEADERS: "f" }).proxyHeaders).toBe(false);
   // The next word is taken only when it is a boolean: here it is the app.
   expect(resolve(["--ws-per-message-deflate", "main:app"]).app).toBe("main:app");
 });
