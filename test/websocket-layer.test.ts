@@ -45,7 +45,13 @@ function layer(hooks: WebSocketHooks = {}, options: Partial<WebSocketLayerOption
 
 function upgradeRequest(path = "/chat", headers: Record<string, string> = {}, context?: PeerContext) {
   const request = new Request(`http://127.0.0.1:8000${path}`, {
-    headers: { upgrade: "websocket", "sec-websocket-key": KEY, "sec-websocket-version": "13", ...headers },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": KEY,
+      "sec-websocket-version": "13",
+      ...headers,
+    },
   });
   (request as Request & { context?: PeerContext }).context = context;
   return request;

@@ -10,8 +10,10 @@ import { killAll, RUNTIMES } from "./helpers/tsuv.ts";
 import {
   deadPeer,
   echo,
+  KEY,
   next,
   open,
+  rawAnswer,
   rawUpgradeStatus,
   serveWebSockets,
   upgradeRequest,
@@ -102,6 +104,39 @@ for (const runtime of RUNTIMES) {
 
       // Plain HTTP beside WebSockets.
       expect(await (await fetch(`${tsuv.url}/plain`)).text()).toBe("http /plain upgrade=-");
+
+      // An upgrade to anything but WebSocket (curl --http2's and Java's HttpClient's h2c offer), and
+      // an Upgrade the Connection header does not name, are plain requests, as uvicorn takes them
+      // (Node answered the first 400, Bun upgraded the second, Deno refused it).
+      const ask = (head: string) => rawAnswer(tsuv.port, `${head}Host: x\r\n\r\n`);
+      const h2c =
+        "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n";
+      expect(await ask(`GET /plain HTTP/1.1\r\n${h2c}`)).toEqual({
+        status: "HTTP/1.1 200 OK",
+        body: "http /plain upgrade=h2c",
+      });
+      const noConnection = `Upgrade: websocket\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n`;
+      expect(await ask(`GET /chat HTTP/1.1\r\nConnection: keep-alive\r\n${noConnection}`)).toEqual({
+        status: "HTTP/1.1 200 OK",
+        body: "http /chat upgrade=websocket",
+      });
+      // With a body: Node 20 has no way to hand such a request back whole, so it refuses it rather
+      // than cut it short; Deno.serve answers 400 itself (a bare Deno.serve too, 2.9.6), pinned.
+      const posted = await rawAnswer(
+        tsuv.port,
+        `POST /plain HTTP/1.1\r\nContent-Length: 2\r\n${h2c}Host: x\r\n\r\nhi`,
+      );
+      const refusesBody = runtime === "node20" || runtime === "deno";
+      expect(posted.status).toBe(refusesBody ? "HTTP/1.1 400 Bad Request" : "HTTP/1.1 200 OK");
+      // A handshake with another method: 405 on every runtime (Node's built its request as a GET),
+      // HEAD's without a body.
+      const handshakeBy = (method: string) =>
+        ask(`${method} /chat HTTP/1.1\r\nConnection: Upgrade\r\n${noConnection}`);
+      expect(await handshakeBy("POST")).toEqual({
+        status: "HTTP/1.1 405 Method Not Allowed",
+        body: "Method Not Allowed",
+      });
+      expect(await handshakeBy("HEAD")).toEqual({ status: "HTTP/1.1 405 Method Not Allowed", body: "" });
 
       // 200 sockets at once, each echoing its own message.
       const many = await Promise.all(Array.from({ length: 200 }, () => open(`${ws}/chat`)));

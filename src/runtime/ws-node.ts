@@ -12,10 +12,12 @@
  * - Neither: no 'upgrade' listener, so node:http hands upgrade requests to the request listener as
  *   plain requests (the app answers them, as uvicorn's --ws none).
  */
-import type { IncomingMessage, Server } from "node:http";
+import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import process from "node:process";
 import type { Duplex } from "node:stream";
 import { _nodeAdapter } from "crossws/adapters/node";
+import { FORBIDDEN_METHOD } from "../request-url.ts";
 import { DEFLATE_FROM_BYTES, type NodeUpgradeListener, type WebSocketServeOptions } from "./adapter.ts";
 import { requestUrl } from "./node-request-url.ts";
 
@@ -32,9 +34,44 @@ function refuse(socket: Duplex, status: 400, text: string): void {
   );
 }
 
-/** The request crossws and the hooks see: a real Request, built once per upgrade. */
+/** Is this upgrade a WebSocket one? (node:http emits 'upgrade' only with `Connection: upgrade`.) */
+function isWebSocket(req: IncomingMessage): boolean {
+  return req.headers.upgrade?.toLowerCase() === "websocket";
+}
+
+/**
+ * A request node:http took for an upgrade, answered as a plain one by the server's own request
+ * listener (Node 20, which has no shouldUpgradeCallback), on a response tied to its socket and
+ * closed after it: node:http no longer parses that connection. Only a request without a body: an
+ * upgrade's body is left on the socket unparsed, and refusing it beats losing it. False where it
+ * cannot be done (a body; Bun's and Deno's node:http, whose sockets are not Node's).
+ */
+function servePlain(server: Server, req: IncomingMessage, socket: Duplex): boolean {
+  if (process.versions.bun !== undefined || process.versions.deno !== undefined) return false;
+  const length = req.headers["content-length"];
+  if (req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0"))
+    return false;
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.once("finish", () => {
+    res.detachSocket(socket as Socket);
+    socket.end();
+  });
+  req.push(null);
+  server.emit("request", req, res);
+  return true;
+}
+
+/**
+ * The request crossws and the hooks see: a real Request, built once per upgrade, with the method
+ * sent (the handshake check refuses all but GET, as on Bun and Deno; TRACE and TRACK, which the
+ * constructor refuses, are not a handshake either).
+ */
 function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
   if ((req.url ?? "/").charCodeAt(0) !== 47 /* / */) return undefined;
+  const method = req.method ?? "GET";
+  if (FORBIDDEN_METHOD.test(method)) return undefined;
   // Built as a plain request's is: a Host that is no authority gives way to the local address.
   const url = requestUrl(req, secure);
   const headers = new Headers();
@@ -46,7 +83,7 @@ function toRequest(req: IncomingMessage, secure: boolean): Request | undefined {
       // A header undici refuses (node:http is more lenient): not one the handshake needs.
     }
   }
-  return new Request(url, { headers });
+  return new Request(url, { method, headers });
 }
 
 /**
@@ -95,8 +132,15 @@ export function attachUpgrades(server: Server, options: UpgradeOptions, secure: 
     },
   } as Parameters<typeof _nodeAdapter>[0]);
 
+  // Any other upgrade (curl --http2's and Java's HttpClient's h2c offer) is a plain request, as
+  // uvicorn, Bun and Deno serve it: Node 22.21+ and 24.9+ let the server say which requests are
+  // upgrades before node:http hands them to 'upgrade'. Older ones hand them over: see servePlain().
+  const upgradable = server as Server & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean };
+  const choosesUpgrades = typeof upgradable.shouldUpgradeCallback === "function";
+  if (choosesUpgrades) upgradable.shouldUpgradeCallback = isWebSocket;
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (req.headers.upgrade?.toLowerCase() !== "websocket") {
+    if (!isWebSocket(req)) {
+      if (!choosesUpgrades && servePlain(server, req, socket)) return;
       refuse(socket, 400, "Unsupported upgrade");
       return;
     }

@@ -6,7 +6,7 @@
 import { connect, type Socket } from "node:net";
 import { type RunningTsuv, type RuntimeKey, startTsuv } from "./tsuv.ts";
 
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+export const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
 export interface Tracked {
   ws: WebSocket;
@@ -209,6 +209,32 @@ export async function deflateEcho(
   } finally {
     socket.destroy();
   }
+}
+
+/**
+ * One raw request's answer: the status line and body, once its Content-Length is in or the server
+ * closes (a refusal crossws writes on Node has no length), or "" after 3 s.
+ */
+export function rawAnswer(port: number, request: string): Promise<{ status: string; body: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    const done = () => {
+      socket.destroy();
+      const end = data.indexOf("\r\n\r\n");
+      resolve({ status: data.split("\r\n")[0] ?? "", body: end === -1 ? "" : data.slice(end + 4) });
+    };
+    socket.setTimeout(3000, done);
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+      const end = data.indexOf("\r\n\r\n");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(data.slice(0, end));
+      if (end !== -1 && length && data.length >= end + 4 + Number(length[1])) done();
+    });
+    socket.on("end", done);
+    socket.on("error", done);
+    socket.write(request);
+  });
 }
 
 /** The status line the server answers a raw upgrade request to `path` with this Host header. */
