@@ -12,13 +12,13 @@
  * - Neither: no 'upgrade' listener, so node:http hands upgrade requests to the request listener as
  *   plain requests (the app answers them, as uvicorn's --ws none).
  */
-import { type IncomingMessage, type Server, ServerResponse } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
-import process from "node:process";
 import type { Duplex } from "node:stream";
 import { _nodeAdapter } from "crossws/adapters/node";
 import { FORBIDDEN_METHOD } from "../request-url.ts";
 import { DEFLATE_FROM_BYTES, type NodeUpgradeListener, type WebSocketServeOptions } from "./adapter.ts";
+import { nodeHttp, nodeProcess } from "./builtin.ts";
 import { requestUrl } from "./node-request-url.ts";
 
 export interface UpgradeOptions {
@@ -47,11 +47,13 @@ function isWebSocket(req: IncomingMessage): boolean {
  * cannot be done (a body; Bun's and Deno's node:http, whose sockets are not Node's).
  */
 function servePlain(server: Server, req: IncomingMessage, socket: Duplex): boolean {
-  if (process.versions.bun !== undefined || process.versions.deno !== undefined) return false;
+  const versions = nodeProcess().versions;
+  if (versions.bun !== undefined || versions.deno !== undefined) return false;
   const length = req.headers["content-length"];
   if (req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0"))
     return false;
-  const res = new ServerResponse(req);
+  // Got on first use: a static import of node:http is paid by every start of the Node bundle.
+  const res = new (nodeHttp().ServerResponse)(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as Socket);
   res.once("finish", () => {
