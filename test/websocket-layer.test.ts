@@ -10,8 +10,7 @@ import { ConcurrencyLimit } from "../src/middleware/limits.ts";
 import { createTrustedHosts } from "../src/middleware/proxy-headers.ts";
 import type { FetchHandler, WebSocketHooks } from "../src/runtime/adapter.ts";
 import { WebSocketLayer, type WebSocketLayerOptions, warnOnUpgrade } from "../src/websocket.ts";
-
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+import { HANDSHAKE_HEADERS } from "./helpers/ws-client.ts";
 
 function logs() {
   const lines: string[] = [];
@@ -45,13 +44,7 @@ function layer(hooks: WebSocketHooks = {}, options: Partial<WebSocketLayerOption
 
 function upgradeRequest(path = "/chat", headers: Record<string, string> = {}, context?: PeerContext) {
   const request = new Request(`http://127.0.0.1:8000${path}`, {
-    headers: {
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-key": KEY,
-      "sec-websocket-version": "13",
-      ...headers,
-    },
+    headers: { ...HANDSHAKE_HEADERS, ...headers },
   });
   (request as Request & { context?: PeerContext }).context = context;
   return request;

@@ -37,16 +37,16 @@ export async function echo(ws: WebSocket, data: string | Uint8Array): Promise<st
   return reply;
 }
 
+/** A valid client handshake's headers (RFC 6455 4.1). */
+export const HANDSHAKE_HEADERS: Record<string, string> = {
+  upgrade: "websocket",
+  connection: "Upgrade",
+  "sec-websocket-key": KEY,
+  "sec-websocket-version": "13",
+};
+
 export function upgradeRequest(url: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    headers: {
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-key": KEY,
-      "sec-websocket-version": "13",
-      ...headers,
-    },
-  });
+  return fetch(url, { headers: { ...HANDSHAKE_HEADERS, ...headers } });
 }
 
 /** A raw client's upgrade request, with `extra` header lines. */
