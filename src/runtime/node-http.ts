@@ -31,7 +31,7 @@ import { servableTarget } from "./node-request-url.ts";
 import { responseParts } from "./node-response.ts";
 import { writeResponse } from "./node-response-writer.ts";
 import { boundIPv4Handle } from "./node-socket.ts";
-import { plainTls } from "./tls-key.ts";
+import { NODE_ALPN, plainTls } from "./tls-key.ts";
 import { claimSocketPath, makeSocketWorldWritable, removeSocketFile } from "./unix-socket.ts";
 
 /** `listen({ reusePort })` exists from Node 22.12 / 23.1 (Linux, FreeBSD). */
@@ -267,7 +267,9 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     throw new Error("serve() needs a fetch or a node handler");
   }
 
-  const server: Server = tls ? https().createServer(tls, listener) : nodeHttp().createServer(listener);
+  const server: Server = tls
+    ? https().createServer({ ...tls, ALPNProtocols: NODE_ALPN }, listener)
+    : nodeHttp().createServer(listener);
   if (tls?.requestCert && !tls.rejectUnauthorized) refuseUnverifiedCertificates(server);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   // No limit on the time a whole request takes (node:http's default cuts a slow upload at 300 s

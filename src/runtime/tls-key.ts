@@ -22,6 +22,13 @@ export interface PlainTls {
   ciphers?: string;
 }
 
+/**
+ * The protocols a Node https server offers in ALPN. Node's own default is `http/1.1` alone, so a
+ * client that offers only `http/1.0` (`curl --http1.0`) was refused in the TLS handshake ("no
+ * application protocol"); uvicorn and Bun serve it. A client offering HTTP/2 still gets HTTP/1.1.
+ */
+export const NODE_ALPN = ["http/1.1", "http/1.0"];
+
 /** PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional OpenSSL ("Proc-Type: 4,ENCRYPTED") encryption. */
 function isEncrypted(pem: string): boolean {
   return pem.includes("ENCRYPTED");

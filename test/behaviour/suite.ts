@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { node20 } from "../../scripts/tools.mjs";
 import { VERSION } from "../../src/version.ts";
 import { selfSignedCert } from "../helpers/tls.ts";
@@ -1249,6 +1250,23 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(server.url.startsWith("https://")).toBe(true);
       const response = await fetch(`${server.url}/`, { tls: { rejectUnauthorized: false } } as RequestInit);
       expect(await response.text()).toBe("Hello, world!");
+      // A client whose ALPN offers only http/1.0 (curl --http1.0): served, as uvicorn serves it
+      // (Node's https.Server offers http/1.1 alone and refused it in the handshake). Deno's
+      // refusal is its own, pinned.
+      const answer = await new Promise<string>((resolve) => {
+        const socket = tlsConnect(
+          { port: server.port, host: "127.0.0.1", ALPNProtocols: ["http/1.0"], rejectUnauthorized: false },
+          () => socket.write("GET / HTTP/1.0\r\nHost: x\r\n\r\n"),
+        );
+        let data = "";
+        socket.on("data", (chunk: Buffer) => {
+          data += chunk.toString("latin1");
+        });
+        socket.on("end", () => resolve(data));
+        socket.on("error", (error: Error) => resolve(`error: ${error.message}`));
+      });
+      if (runtime === "deno") expect(answer).toMatch(/no.application.protocol/i);
+      else expect(answer).toMatch(/^HTTP\/1\.[01] 200 OK\r\n[\s\S]*Hello, world!$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
