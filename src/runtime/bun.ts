@@ -403,10 +403,10 @@ function serveFetch(
  * the fetch of every other request stays as it was. The date goes on whatever --date-header says,
  * as Bun puts it on every other answer. The content type Bun derives from a body (a string's
  * text/plain) is left out of HEAD answers too; that one cannot be known without reading the body.
- * A method test in fetch, not a `{ "/*": { HEAD } }` route: with a method-keyed route, Bun 1.4.5
- * drops every request whose method is not one of HTTP's common ones (PROPFIND, PURGE, QUERY,
- * SEARCH, LOCK... closed with no answer, fetch never called), which Bun.serve without routes
- * serves. It costs what the route did (plaintext, default options, scripts/bench/callgrind.ts
+ * A method test in fetch, not a `{ "/*": { HEAD } }` route: with a method-keyed route on `/*`
+ * (`{ GET }` too; not on a path or a `:param`), Bun 1.4.5 drops every request, whatever its path,
+ * whose method is not one of HTTP's common ones (PROPFIND, PURGE, QUERY, SEARCH, LOCK... closed
+ * with no answer, fetch never called), which Bun.serve without that route serves. It costs what the route did (plaintext, default options, scripts/bench/callgrind.ts
  * --requests 3000 --warmup 15000, least of 3 windows: the route 23.7k instructions/req, the test 23.6k).
  */
 function datedHead(fetch: BunFetch): BunFetch {
