@@ -71,13 +71,7 @@ export class FastResponse {
     // then the checks of status, statusText and headers, and a body on a null-body status.
     const status = init?.status === undefined ? 200 : Math.trunc(Number(init.status));
     const headers = init?.headers;
-    let statusText = "";
-    try {
-      if (init?.statusText !== undefined) statusText = byteString(init.statusText);
-    } catch (error) {
-      FastResponse.#convertHeadersFirst(headers);
-      throw error;
-    }
+    const statusText = FastResponse.#convertStatusText(init);
     let kept: object | undefined;
     let refused: unknown;
     if (headers !== undefined && headers !== JSON_HEADERS) {
@@ -110,27 +104,28 @@ export class FastResponse {
   }
 
   /**
-   * Where statusText cannot be converted: the headers' conversion error instead, on a Node whose
-   * undici converts them first (Node 24's, WebIDL's order of a dictionary's members being
-   * lexicographic; Node 20's converts them after statusText).
+   * WebIDL's conversion of an init's statusText ("" when none). Where it cannot be converted, the
+   * headers' conversion error comes instead on a Node whose undici converts them first (Node 24's,
+   * WebIDL's order of a dictionary's members being lexicographic; Node 20's converts them after).
    */
-  static #convertHeadersFirst(headers: ResponseInit["headers"]): void {
-    if (headers === undefined || !headersConvertedFirst()) return;
+  static #convertStatusText(init: ResponseInit | undefined): string {
     try {
-      checkedHeaders(headers);
-    } catch (conversion) {
-      if (!isHeaderRefusal(conversion)) throw conversion;
+      return init?.statusText === undefined ? "" : byteString(init.statusText);
+    } catch (error) {
+      if (init?.headers !== undefined && headersConvertedFirst()) {
+        try {
+          checkedHeaders(init.headers);
+        } catch (conversion) {
+          if (!isHeaderRefusal(conversion)) throw conversion;
+        }
+      }
+      throw error;
     }
   }
 
   /** WebIDL's conversion of a ResponseInit's statusText and headers: its errors, nothing else. */
   static #convert(init: ResponseInit): void {
-    try {
-      if (init.statusText !== undefined) byteString(init.statusText);
-    } catch (error) {
-      FastResponse.#convertHeadersFirst(init.headers);
-      throw error;
-    }
+    FastResponse.#convertStatusText(init);
     if (init.headers === undefined) return;
     try {
       checkedHeaders(init.headers);
