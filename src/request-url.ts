@@ -2,7 +2,7 @@
  * The request as the app sees it under another URL (a trusted X-Forwarded-Proto, --root-path).
  *
  * A copy (`new Request(url, request)`) keeps method, headers, body and signal, and is what the app
- * gets, except for two kinds of request:
+ * gets, except for these requests:
  * - a WebSocket upgrade: an app that upgrades by itself hands the request back to the runtime
  *   (Deno.upgradeWebSocket), which accepts only the object its server gave, and a copy breaks the
  *   handshake (the client sees a protocol error);
@@ -18,12 +18,14 @@
  * included, to the original. Only those: a Proxy fails the brand checks of Bun's native classes
  * (fetch(request)), which a forbidden method fails anyway.
  */
+import { isWebSocketUpgrade } from "./websocket-handshake.ts";
+
 export function withUrl(request: Request, url: string): Request {
   const method = request.method;
   if (
     !FORBIDDEN_METHOD.test(method) &&
     !(NORMALIZED_METHOD.test(method) && method !== method.toUpperCase()) &&
-    request.headers.get("upgrade")?.toLowerCase() !== "websocket"
+    !isWebSocketUpgrade(request)
   )
     return new Request(url, request);
   return new Proxy(request, {
