@@ -4,7 +4,7 @@
  * still close.
  */
 import { expect, test } from "bun:test";
-import { adapterSuite, closedWithin, rawRequest, sleep, tcp } from "./helpers/adapter-suite.ts";
+import { adapterSuite, closedWithin, rawRequest, tcp } from "./helpers/adapter-suite.ts";
 
 const suite = adapterSuite("bun");
 
@@ -29,10 +29,10 @@ test("node interface with reusePort (node:net bridge): graceful close, idle conn
   expect(scheme).toBe("http");
   const port = address.port as number;
   const idle = await rawRequest(port, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
-  const slow = fetch(`http://127.0.0.1:${port}/slow?ms=600`).then(
-    async (r) => `${r.status} ${await r.text()}`,
-  );
-  await sleep(100);
+  // Closed once the slow request is being answered (its head flushed), not after a fixed wait: on
+  // a loaded machine 100 ms was once too short, and the close reset a request not yet accepted.
+  const slowResponse = await fetch(`http://127.0.0.1:${port}/slow?ms=600&flush=1`);
+  const slow = slowResponse.text().then((text) => `${slowResponse.status} ${text}`);
   const closing = driver.send({ op: "close", server });
   const idleClosedAfter = await closedWithin(idle.socket, 2000);
   expect(idleClosedAfter).toBeGreaterThanOrEqual(0);
