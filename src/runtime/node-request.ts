@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import { TOKEN } from "../http-fields.ts";
 import { FORBIDDEN_METHOD } from "../request-url.ts";
 import { delegateMissing, nativeClass, streamUsedOrLocked } from "./node-lazy.ts";
+import { abortError, requestBodyStream } from "./node-request-body.ts";
 import { requestUrl } from "./node-request-url.ts";
 
 const NativeRequest = nativeClass(Symbol.for("tsuv.nativeRequest"), globalThis.Request);
@@ -29,10 +30,6 @@ function spentBody(): ReadableStream<Uint8Array> {
 
 function bodyUnusable(): TypeError {
   return new TypeError("Body is unusable: Body has already been read");
-}
-
-function abortError(): DOMException {
-  return new DOMException("The request was aborted.", "AbortError");
 }
 
 /**
@@ -261,7 +258,7 @@ export class NodeRequest {
       if (!this.#hasBody()) this.#body = null;
       // Read by text() and the like: the body is still there, used, as undici's is.
       else if (this.#bodyUsed) return this._native.body;
-      else this.#body = Readable.toWeb(this.#req) as unknown as ReadableStream<Uint8Array>;
+      else this.#body = requestBodyStream(this.#req, this.#res);
     }
     return this.#body;
   }
