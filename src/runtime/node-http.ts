@@ -209,6 +209,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
   };
 
   let listener: (req: IncomingMessage, res: ServerResponse) => void;
+  let continueListener: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   if (options.fetch) {
     installFastGlobals();
     const fetch = options.fetch;
@@ -223,7 +224,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
         failed(res, error);
       }
     };
-    listener = (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse, continueOwed: boolean) => {
       // The date header is the request handler's (default-headers.ts, --no-date-header).
       res.sendDate = false;
       connections.keepAliveFor(req, res);
@@ -234,7 +235,8 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
       }
       let result: Response | Promise<Response>;
       try {
-        result = fetch(new NodeRequest(req, res, secure) as unknown as Request, infoOf(req.socket, res));
+        const request = new NodeRequest(req, res, secure, continueOwed);
+        result = fetch(request as unknown as Request, infoOf(req.socket, res));
       } catch (error) {
         failed(res, error);
         return;
@@ -248,6 +250,10 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
         send(res, result as Response);
       }
     };
+    listener = (req, res) => handle(req, res, false);
+    // `Expect: 100-continue`: the stand-in sends the 100 when the app reads the body (node:http's
+    // own sends it before the app runs).
+    continueListener = (req, res) => handle(req, res, true);
   } else if (options.node) {
     const app = options.node;
     // The app answers for its own errors (Express and Koa do); one that escapes it would end the
@@ -271,6 +277,7 @@ export async function serveNode(options: ServeOptions): Promise<RunningServer> {
     ? https().createServer({ ...tls, ALPNProtocols: NODE_ALPN }, listener)
     : nodeHttp().createServer(listener);
   if (tls?.requestCert && !tls.rejectUnauthorized) refuseUnverifiedCertificates(server);
+  if (continueListener) server.on("checkContinue", continueListener);
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   // No limit on the time a whole request takes (node:http's default cuts a slow upload at 300 s
   // with a 408; uvicorn, Bun and Deno have none). Set here, not as a createServer() option: there,

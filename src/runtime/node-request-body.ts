@@ -26,7 +26,14 @@ function afterResponse(): DOMException {
   return abortError("The response was sent before the request's body was read to its end.");
 }
 
-export function requestBodyStream(req: IncomingMessage, res: ServerResponse): ReadableStream<Uint8Array> {
+/**
+ * `beforeRead` runs when the app first asks for bytes (the `100 Continue` a client may wait for).
+ */
+export function requestBodyStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  beforeRead: () => void,
+): ReadableStream<Uint8Array> {
   // Asked for only now: the client left, or node:http discarded the body after the response.
   if (req.destroyed || req.readableEnded || res.writableFinished) {
     const error = res.writableFinished ? afterResponse() : (req.errored ?? abortError());
@@ -76,12 +83,15 @@ export function requestBodyStream(req: IncomingMessage, res: ServerResponse): Re
         controller = c;
       },
       pull() {
+        beforeRead();
         req.resume();
       },
       cancel() {
         discard();
       },
     },
-    { highWaterMark: req.readableHighWaterMark },
+    // No bytes asked for before the app reads (a 100 Continue is sent on the first read); the
+    // IncomingMessage buffers the next chunk meanwhile.
+    { highWaterMark: 0 },
   );
 }

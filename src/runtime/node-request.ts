@@ -205,11 +205,25 @@ export class NodeRequest {
   /** undefined: not asked for yet; null: no body (GET/HEAD). */
   #body: ReadableStream<Uint8Array> | null | undefined;
   #bodyUsed = false;
+  /** The client sent `Expect: 100-continue` and is told to send its body once the app reads it. */
+  #continueOwed: boolean;
 
-  constructor(req: IncomingMessage, res: ServerResponse, secure: boolean) {
+  constructor(req: IncomingMessage, res: ServerResponse, secure: boolean, continueOwed = false) {
     this.#req = req;
     this.#res = res;
     this.#secure = secure;
+    this.#continueOwed = continueOwed;
+  }
+
+  /**
+   * `100 Continue`, as uvicorn sends it: when the app first reads the body. An app that answers
+   * without reading it (a 401, a 413) spares the client the upload; node:http then closes the
+   * connection after the answer, as the client may not send the body at all.
+   */
+  #sendContinue(): void {
+    if (!this.#continueOwed) return;
+    this.#continueOwed = false;
+    if (!this.#res.headersSent) this.#res.writeContinue();
   }
 
   get method(): string {
@@ -258,7 +272,7 @@ export class NodeRequest {
       if (!this.#hasBody()) this.#body = null;
       // Read by text() and the like: the body is still there, used, as undici's is.
       else if (this.#bodyUsed) return this._native.body;
-      else this.#body = requestBodyStream(this.#req, this.#res);
+      else this.#body = requestBodyStream(this.#req, this.#res, () => this.#sendContinue());
     }
     return this.#body;
   }
@@ -276,6 +290,7 @@ export class NodeRequest {
     if (!this.#hasBody()) return settle(Buffer.alloc(0), finish);
     if (this.#bodyUsed) return Promise.reject(bodyUnusable());
     this.#bodyUsed = true;
+    this.#sendContinue();
     return readAll(this.#req, finish);
   }
 
