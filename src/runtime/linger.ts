@@ -5,7 +5,9 @@
  * docs/reliability.md). Neither can stop listening without closing them, so the adapter first
  * lingers: for LINGER_MS every response says `connection: close`, each busy connection ends cleanly
  * after a complete response, and its client reconnects (to another worker, since the others serve
- * on). Node does the same from the other side (graceUnread in node-http.ts).
+ * on). Bun closes such a connection itself; Deno 2.9 sends the header but leaves the connection
+ * open (denoland/deno#9411), so there the client, which must not reuse it, is the one that ends
+ * it. Node does the same from the other side (graceUnread in node-http.ts).
  */
 export const LINGER_MS = 200;
 

@@ -663,6 +663,18 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(await after()).toBe(runtime === "deno" ? `read ${BODY_REST} more bytes` : "AbortError");
     });
 
+    test("an app's Connection: close ends the connection after its answer (Deno: sent, but the connection serves on)", async () => {
+      const answer = await rawRequest(
+        server.port,
+        "GET /connection-close HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      // RFC 9112 9.6: a server that sends `close` must close the connection after that response.
+      // Deno.serve 2.9.6 sends the header and keeps serving (denoland/deno#9411, open).
+      expect(answersIn(answer)).toEqual(
+        runtime === "deno" ? ["200 bye [close]", "200 Hello, world! [close]"] : ["200 bye [close]"],
+      );
+    });
+
     test("Expect: 100-continue: Node sends the 100 when the app reads the body, as uvicorn; Bun and Deno before the app runs", async () => {
       expect(await expectContinue(server.port, "/echo")).toEqual(["100 ", "200 hello"]);
       // An app that answers without reading the body (a 401, a 413): on Node the client is spared
