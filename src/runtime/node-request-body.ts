@@ -22,6 +22,9 @@ export function abortError(message = "The request was aborted."): DOMException {
   return new DOMException(message, "AbortError");
 }
 
+/** Bytes read ahead of the app, once it reads: node:http's own buffer for a request body. */
+const AHEAD = 64 * 1024;
+
 function afterResponse(): DOMException {
   return abortError("The response was sent before the request's body was read to its end.");
 }
@@ -59,7 +62,9 @@ export function requestBodyStream(
     if (settled) return;
     // A copy: the chunk views the socket's read buffer, and a byte stream takes its buffer over.
     controller.enqueue(new Uint8Array(chunk));
-    if ((controller.desiredSize ?? 0) <= 0) req.pause();
+    // The queue's high-water mark is 0 (see below), so its size is -desiredSize: once reading
+    // has begun, up to AHEAD bytes are read before the app asks for them.
+    if ((controller.desiredSize ?? 0) <= -AHEAD) req.pause();
   });
   req.on("end", () => {
     if (settled) return;
