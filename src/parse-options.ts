@@ -110,6 +110,9 @@ function scanArgv(argv: string[]): ParsedArgv {
   return { values, lists, positionals };
 }
 
+/** A decimal number: `5`, `-0.5`, `.5`, `5.`, `1e3`. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function parseValue(name: OptionName, raw: string, source: string): unknown {
   const spec = SPEC[name] as OptionSpec;
   const bad = (what: string) => new UsageError(`Invalid value for '${source}': '${raw}' is not ${what}.`);
@@ -130,8 +133,10 @@ function parseValue(name: OptionName, raw: string, source: string): unknown {
       return value;
     }
     case "float": {
-      const value = Number(raw.trim());
-      if (raw.trim() === "" || !Number.isFinite(value)) throw bad("a valid number");
+      // Decimal only, as Python's float() reads it (click's FLOAT): Number() would also take
+      // `0x10`, `0b1` and `0o7`.
+      const value = DECIMAL.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+      if (!Number.isFinite(value)) throw bad("a valid number");
       const refused = outOfRange(value);
       if (refused) throw refused;
       return value;

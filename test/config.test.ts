@@ -224,6 +224,10 @@ describe("usage errors name the flag", () => {
     [["a", "--port", "x"], "'--port': 'x' is not a valid integer"],
     [["a", "--port", "70000"], "'--port': '70000' is not a valid port"],
     [["a", "--workers", "-1"], "'--workers': '-1' is not in the range x>=1"],
+    // click's FLOAT is Python's float(): decimal only (Number() took 0x10 as 16).
+    [["a", "--timeout-keep-alive", "0x10"], "'--timeout-keep-alive': '0x10' is not a valid number"],
+    [["a", "--reload-delay", "0b1"], "'--reload-delay': '0b1' is not a valid number"],
+    [["a", "--ws-ping-interval", ""], "'--ws-ping-interval': '' is not a valid number"],
     [["a", "--port"], "Option '--port' requires an argument."],
     [["a", "--reload=yes"], "Option '--reload' does not take a value."],
     [
