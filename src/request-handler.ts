@@ -76,10 +76,11 @@ export function createRequestHandler(
    * What the runtime's server does for us or makes cheap (RuntimeCapabilities), and what it cannot
    * send (RuntimeAdapter.unsendableResponse).
    */
-  runtime: Pick<RuntimeCapabilities, "writesDateHeader" | "peerAddressCheap"> &
+  runtime: Pick<RuntimeCapabilities, "writesDateHeader" | "peerAddressCheap" | "fetchDecoding"> &
     Pick<RuntimeAdapter, "unsendableResponse"> = {
     writesDateHeader: false,
     peerAddressCheap: false,
+    fetchDecoding: null,
   },
   /**
    * Given when the app has no WebSocket hooks for tsuv to serve: called with each response that
@@ -93,6 +94,7 @@ export function createRequestHandler(
     logger,
     onMaxRequests,
     runtime.writesDateHeader,
+    runtime.fetchDecoding,
   );
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;

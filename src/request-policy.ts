@@ -4,6 +4,7 @@
  * the --limit-concurrency count, the trusted proxies, and the --limit-max-requests count.
  */
 import type { Config } from "./config.ts";
+import type { FetchDecoding } from "./fetch-decoding.ts";
 import type { Logger } from "./logging.ts";
 import { createDefaultHeaders, type DefaultHeaders } from "./middleware/default-headers.ts";
 import { ConcurrencyLimit, MaxRequests, maxRequestsMessage } from "./middleware/limits.ts";
@@ -31,12 +32,15 @@ export function createRequestPolicy(
   onMaxRequests: () => void,
   /** The runtime's server writes a current date itself (default-headers.ts). */
   runtimeDate = false,
+  /** What the runtime's fetch() decodes (default-headers.ts, fetch-decoding.ts). */
+  fetchDecoding: FetchDecoding | null = null,
 ): RequestPolicy {
   const defaultHeaders = createDefaultHeaders({
     serverHeader: config.serverHeader,
     dateHeader: config.dateHeader,
     headers: config.headers,
     runtimeDate,
+    fetchDecoding,
   });
   const maxRequests = config.limitMaxRequests
     ? new MaxRequests(config.limitMaxRequests, config.limitMaxRequestsJitter)

@@ -36,6 +36,7 @@ function capabilitiesFor(
       unstableNet,
       writesDateHeader: true,
       peerAddressCheap: true,
+      fetchDecoding: { codings: ["gzip", "br"], chains: false },
       clientCertificates: "none",
       tlsCiphers: false,
       idleConnectionTimeout: "never",
@@ -54,6 +55,7 @@ function capabilitiesFor(
       unstableNet: false,
       writesDateHeader: true,
       peerAddressCheap: false,
+      fetchDecoding: null,
       clientCertificates: "required",
       tlsCiphers: true,
       idleConnectionTimeout: { maxSeconds: 255 },
@@ -72,6 +74,11 @@ function capabilitiesFor(
     unstableNet: false,
     writesDateHeader: false,
     peerAddressCheap: true,
+    // zstd from undici 7, which Node bundles from 24.0 (Node 22's zlib has zstd, its undici not).
+    fetchDecoding: {
+      codings: ["gzip", "x-gzip", "deflate", "br", ...(versionAtLeast(version, [24, 0]) ? ["zstd"] : [])],
+      chains: true,
+    },
     clientCertificates: "optional-and-required",
     tlsCiphers: true,
     idleConnectionTimeout: "unbounded",

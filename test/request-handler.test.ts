@@ -64,7 +64,7 @@ function handlerLogging(
     },
     logger,
     () => {},
-    { writesDateHeader: false, peerAddressCheap },
+    { writesDateHeader: false, peerAddressCheap, fetchDecoding: null },
   );
   return { handler, seen };
 }

@@ -8,6 +8,7 @@
  * replaces the built-in one, as in uvicorn.
  */
 import { errorMessage, UsageError } from "../errors.ts";
+import { decodedByFetch, type FetchDecoding } from "../fetch-decoding.ts";
 
 /** The protocol key a response implements to take the default headers lazily (see apply()). */
 const ADD_DEFAULT_HEADERS = Symbol.for("tsuv.addDefaultHeaders");
@@ -26,6 +27,12 @@ export interface DefaultHeadersOptions {
    * responses the runtime does not date (WebSocket handshakes).
    */
   runtimeDate?: boolean;
+  /**
+   * What the runtime's fetch() decodes: a fetch() result it decoded loses its Content-Encoding and
+   * Content-Length when copied here (fetch-decoding.ts). Node drops them where no copy is made
+   * (node-response-framing.ts); Deno.serve drops them itself from a Response it is given as is.
+   */
+  fetchDecoding?: FetchDecoding | null;
 }
 
 export interface DefaultHeaders {
@@ -53,6 +60,7 @@ export function createDefaultHeaders(
     throw new UsageError(`Invalid value for '--header': ${errorMessage(error)}`);
   }
   const customNames = new Set(custom.map(([name]) => name));
+  const fetchDecoding = options.fetchDecoding ?? null;
   const useDate = options.dateHeader && !customNames.has("date");
 
   const startMs = clock();
@@ -101,12 +109,19 @@ export function createDefaultHeaders(
     }
   }
 
-  /** A response whose headers cannot change (Response.redirect, fetch() on Node and Deno): copy it. */
+  /**
+   * A response whose headers cannot change (Response.redirect, fetch() on Node and Deno): copy it,
+   * without the headers of a compressed body its fetch() decoded.
+   */
   function rebuild(response: Response): Response {
     // Response.error() (status 0) cannot be reconstructed; the server turns it into a 500 anyway.
     if (response.type === "error") return response;
     try {
       const headers = new Headers(response.headers);
+      if (decodedByFetch(response, headers.get("content-encoding"), fetchDecoding)) {
+        headers.delete("content-encoding");
+        headers.delete("content-length");
+      }
       addMissing(headers);
       return new Response(response.body, {
         status: response.status,

@@ -6,6 +6,7 @@
  * `is_free_threaded_runtime`).
  */
 
+import type { FetchDecoding } from "../fetch-decoding.ts";
 import { type DenoPermissionsApi, denoRespawn, denoThreadsDenied, type Respawn } from "./deno-permissions.ts";
 
 export type { Respawn };
@@ -32,6 +33,15 @@ export interface RuntimeCapabilities {
    * every line anyway and comes first: src/request-handler.ts).
    */
   peerAddressCheap: boolean;
+  /**
+   * Which answers the runtime's fetch() decodes (fetch-decoding.ts), so that one returned as it is
+   * goes out without the headers of its compressed form; null where tsuv leaves that to the
+   * runtime's server (Bun.serve sends the decoded body with its Content-Encoding: oven-sh/bun#35546).
+   * Measured against an upstream sending each coding: Deno 2.9 decodes `gzip` and `br` alone;
+   * Node's undici `gzip`, `x-gzip`, `deflate`, `br` and lists of them, and `zstd` from undici 7
+   * (Node 24) where zlib has it.
+   */
+  fetchDecoding: FetchDecoding | null;
   /**
    * Which client-certificate levels (--ssl-cert-reqs) the TLS server can enforce: Node both;
    * Bun.serve only "required" (with rejectUnauthorized off it takes any certificate, unverified,
@@ -85,6 +95,12 @@ export interface RuntimeInfo {
   os: string;
   arch: string;
   capabilities: RuntimeCapabilities;
+}
+
+/** What Node's fetch() (its bundled undici) decodes: zstd from undici 7, where zlib has zstd. */
+export function nodeFetchDecoding(versions: Partial<Record<string, string>>): FetchDecoding {
+  const zstd = versions.zstd !== undefined && Number.parseInt(versions.undici ?? "0", 10) >= 7;
+  return { codings: ["gzip", "x-gzip", "deflate", "br", ...(zstd ? ["zstd"] : [])], chains: true };
 }
 
 export function versionAtLeast(version: string, [major, minor]: readonly [number, number]): boolean {
@@ -172,6 +188,7 @@ export function detectRuntime(): RuntimeInfo {
         unstableNet,
         writesDateHeader: true,
         peerAddressCheap: true,
+        fetchDecoding: { codings: ["gzip", "br"], chains: false },
         clientCertificates: "none",
         tlsCiphers: false,
         idleConnectionTimeout: "never",
@@ -201,6 +218,7 @@ export function detectRuntime(): RuntimeInfo {
         unstableNet: false,
         writesDateHeader: true,
         peerAddressCheap: false,
+        fetchDecoding: null,
         clientCertificates: "required",
         tlsCiphers: true,
         idleConnectionTimeout: { maxSeconds: BUN_MAX_IDLE_SECONDS },
@@ -227,6 +245,7 @@ export function detectRuntime(): RuntimeInfo {
       unstableNet: false,
       writesDateHeader: false,
       peerAddressCheap: true,
+      fetchDecoding: nodeFetchDecoding(proc?.versions ?? {}),
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       idleConnectionTimeout: "unbounded",

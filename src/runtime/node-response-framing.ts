@@ -14,7 +14,12 @@
  * match it ends the connection (strictContentLength). A 304, and a HEAD answered without a body,
  * keep the app's Content-Length: there it describes a body not sent.
  */
+import { decodedByFetch } from "../fetch-decoding.ts";
+import { nodeFetchDecoding } from "./detect.ts";
 import { nativeClass } from "./node-lazy.ts";
+
+/** What this Node's fetch() decodes (fetch-decoding.ts). */
+const FETCH_DECODING = nodeFetchDecoding(process.versions);
 
 /** undici's Response class, behind whatever stand-in globalThis.Response is (node-lazy.ts). */
 export const NativeResponse = nativeClass(Symbol.for("tsuv.nativeResponse"), globalThis.Response);
@@ -73,6 +78,23 @@ export function emptyLength(status: number, head: boolean, ours: boolean, hasLen
 }
 
 /** Remove every `name` (lowercase) from a flat header list. */
+/**
+ * Is this one of an app's headers that node:http must not be given: its own `Connection` and
+ * `Keep-Alive` (every fetch() result carries its upstream's). node:http took `connection:
+ * keep-alive` as an order and kept the connection open though the client had asked for it to
+ * close (HTTP/1.0, `Connection: close`) or tsuv was draining it, and a `keep-alive: timeout=N`
+ * named another server's idle timeout to the client. Without them node:http decides and writes its
+ * own, as Bun.serve and Deno.serve decide whatever the app's say. `Connection: close` stays
+ * (node:http then closes after the answer, as the app asked), and an `upgrade`.
+ * `key` is lower case; both names are 10 characters long, which the callers test first.
+ */
+export function serverOwnedHeader(key: string, value: string): boolean {
+  if (key === "keep-alive") return true;
+  return key === "connection" && !CLOSE_OR_UPGRADE.test(value);
+}
+
+const CLOSE_OR_UPGRADE = /(^|[\s,])(close|upgrade)([\s,]|$)/i;
+
 export function dropHeader(headers: string[], name: string): void {
   for (let k = headers.length - 2; k >= 0; k -= 2) if (headers[k] === name) headers.splice(k, 2);
 }
@@ -98,20 +120,30 @@ export function nativeParts(response: Response, head = false, length = -1): Node
   const headers: string[] = [];
   let hasLength = false;
   let hasCoding = false;
+  let contentEncoding: string | null = null;
   const statusText = response.statusText;
   let latin1Head = statusText !== "" && ABOVE_ASCII.test(statusText);
   for (const [name, value] of response.headers) {
+    if (name.length === 10 && serverOwnedHeader(name, value)) continue;
     if (name === "content-length") {
       if (ours) continue;
       hasLength = true;
     } else if (name === "transfer-encoding") {
       if (ours) continue;
       hasCoding = true;
+    } else if (name === "content-encoding") {
+      contentEncoding = value;
     }
     if (ABOVE_ASCII.test(value)) latin1Head = true;
     headers.push(name, value);
   }
   if (hasLength && hasCoding) dropHeader(headers, "content-length");
+  // A fetch() result served as it is, its body decoded: the headers of the compressed form go
+  // (a copy made for the default headers has them dropped already: default-headers.ts).
+  if (decodedByFetch(response, contentEncoding, FETCH_DECODING)) {
+    dropHeader(headers, "content-encoding");
+    dropHeader(headers, "content-length");
+  }
   if (length >= 0) headers.push("content-length", String(length));
   else if (body === null && emptyLength(status, head, ours, hasLength)) headers.push("content-length", "0");
   if (latin1Head && typeof body === "string") body = Buffer.from(body);

@@ -21,6 +21,7 @@ import {
   NULL_BODY,
   nativeParts,
   ownsEmptyFraming,
+  serverOwnedHeader,
 } from "./node-response-framing.ts";
 
 const NativeHeaders = nativeClass(Symbol.for("tsuv.nativeHeaders"), globalThis.Headers);
@@ -311,6 +312,7 @@ export class FastResponse {
     if (init) {
       const add = (name: string, value: unknown) => {
         const key = name.toLowerCase();
+        if (key.length === 10 && serverOwnedHeader(key, headerValue(value))) return;
         if (key === "content-type") hasType = true;
         else if (key === "content-length") {
           if (ours) return;

@@ -23,6 +23,7 @@ export function fakeRuntime(
       unstableNet: false,
       writesDateHeader: false,
       peerAddressCheap: true,
+      fetchDecoding: null,
       clientCertificates: "optional-and-required",
       tlsCiphers: true,
       idleConnectionTimeout: "unbounded",
