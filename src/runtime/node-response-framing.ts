@@ -129,8 +129,10 @@ export function nativeParts(response: Response, head = false, length = -1): Node
       if (ours) continue;
       hasLength = true;
     } else if (name === "transfer-encoding") {
-      if (ours) continue;
-      hasCoding = true;
+      // Never passed on: node:http chunks a stream itself where the client can take it (not an
+      // HTTP/1.0 one, which an app's `chunked` made it send chunks to all the same).
+      if (!ours) hasCoding = true;
+      continue;
     } else if (name === "content-encoding") {
       contentEncoding = value;
     }

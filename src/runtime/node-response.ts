@@ -318,8 +318,9 @@ export class FastResponse {
           if (ours) return;
           hasLength = true;
         } else if (key === "transfer-encoding") {
-          if (ours) return;
-          hasCoding = true;
+          // node:http's to decide (node-response-framing.ts's nativeParts says why).
+          if (!ours) hasCoding = true;
+          return;
         }
         const text = headerValue(value);
         if (ABOVE_ASCII.test(text)) latin1Head = true;

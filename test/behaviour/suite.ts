@@ -182,6 +182,7 @@ const routes = {
   "/clone": () => new Response(TEN, { headers: { "x-cloned": "yes" } }).clone(),
   "/clone-bytes": () => new Response(new TextEncoder().encode(TEN)).clone(),
   "/stream-ok": () => new Response(stream(), length(10)),
+  "/stream-plain": () => new Response(stream()),
   "/stream-te": () => new Response(stream(), chunked),
   "/stream-te-length": () => new Response(stream(), { headers: { "transfer-encoding": "chunked", "content-length": "10" } }),
   "/stream-long": () => new Response(stream(), length(3)),
@@ -834,6 +835,17 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       for (const path of ["/short", "/te", "/te-length"]) await expectFramed(path, "abc");
       const long = await expectFramed("/long", "abcdefghij");
       expect(long.first?.headers).toContainEqual(["content-length", "10"]);
+    });
+
+    test("an HTTP/1.0 client gets a streamed body unchunked, whatever Transfer-Encoding the app set (Node sent it chunks)", async () => {
+      for (const path of ["/stream-te", "/stream-plain"]) {
+        const raw = await rawRequest(server.port, `GET ${path} HTTP/1.0\r\nHost: x\r\n\r\n`);
+        const headEnd = raw.indexOf("\r\n\r\n");
+        // HTTP/1.0 has no chunked coding (RFC 9112 6.1): the body runs to the close.
+        expect([path, /\r\ntransfer-encoding:/i.test(raw.slice(0, headEnd)), raw.slice(headEnd + 4)]).toEqual(
+          [path, false, "abcdefghij"],
+        );
+      }
     });
 
     test("no Content-Length or Transfer-Encoding on a 204; a bodiless HEAD keeps the app's Content-Length", async () => {
