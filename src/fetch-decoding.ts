@@ -43,3 +43,29 @@ export function decodedByFetch(
     fetchDecodes(contentEncoding, decoding)
   );
 }
+
+/**
+ * The hop-by-hop headers of a fetch() result: they describe the connection to the upstream, not
+ * the one this answer goes out on (RFC 9110 7.6.1: a proxy removes them). Passed on, Deno sent an
+ * upstream's `connection: keep-alive` and `keep-alive: timeout=5` beside its own `connection:
+ * close`.
+ */
+const UPSTREAM_HOP_HEADERS = ["connection", "keep-alive", "proxy-connection", "transfer-encoding"];
+
+/**
+ * Drop from `headers` (a copy of `response`'s being made) what describes the upstream's message
+ * rather than this one: when `response` is a fetch() result, its hop-by-hop headers, and the
+ * coding headers of a body its fetch() decoded.
+ */
+export function dropUpstreamHeaders(
+  response: Response,
+  headers: Headers,
+  decoding: FetchDecoding | null,
+): void {
+  if (response.url === "") return;
+  for (const name of UPSTREAM_HOP_HEADERS) headers.delete(name);
+  if (decodedByFetch(response, headers.get("content-encoding"), decoding)) {
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+  }
+}

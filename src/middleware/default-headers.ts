@@ -8,7 +8,7 @@
  * replaces the built-in one, as in uvicorn.
  */
 import { errorMessage, UsageError } from "../errors.ts";
-import { decodedByFetch, type FetchDecoding } from "../fetch-decoding.ts";
+import { dropUpstreamHeaders, type FetchDecoding } from "../fetch-decoding.ts";
 
 /** The protocol key a response implements to take the default headers lazily (see apply()). */
 const ADD_DEFAULT_HEADERS = Symbol.for("tsuv.addDefaultHeaders");
@@ -111,17 +111,14 @@ export function createDefaultHeaders(
 
   /**
    * A response whose headers cannot change (Response.redirect, fetch() on Node and Deno): copy it,
-   * without the headers of a compressed body its fetch() decoded.
+   * without what a fetch() result's headers say of its upstream (fetch-decoding.ts).
    */
   function rebuild(response: Response): Response {
     // Response.error() (status 0) cannot be reconstructed; the server turns it into a 500 anyway.
     if (response.type === "error") return response;
     try {
       const headers = new Headers(response.headers);
-      if (decodedByFetch(response, headers.get("content-encoding"), fetchDecoding)) {
-        headers.delete("content-encoding");
-        headers.delete("content-length");
-      }
+      dropUpstreamHeaders(response, headers, fetchDecoding);
       addMissing(headers);
       return new Response(response.body, {
         status: response.status,
