@@ -8,6 +8,7 @@
  *   Request is accepted (`new Request(request)`, `new Request(url, request)`, `fetch(request)`), by
  *   handing undici the real Request built from them. Without this, undici would read its private
  *   state off our stand-in and fail.
+ * - `fetch` leaves out the hop-by-hop request headers undici refuses (REFUSED_BY_UNDICI).
  *
  * Installed once per thread (globals are per realm), before the app is imported.
  */
@@ -17,6 +18,29 @@ import { kToNative } from "./node-request.ts";
 import { FastResponse } from "./node-response.ts";
 
 const kInstalled = Symbol.for("tsuv.fastGlobals");
+
+/**
+ * Request headers undici's fetch() refuses outright ("invalid transfer-encoding header", "expect
+ * header not supported"...). They are hop-by-hop: they describe the client's connection to this
+ * server, not the one fetch() opens. A request forwarded as it came (`fetch(new Request(upstream,
+ * request))`, or its headers copied into an init) failed on Node for every chunked upload, every
+ * `Expect: 100-continue` (curl's, over 1 MiB) and every `Keep-Alive` or `Upgrade` its client
+ * sent, where Bun's and Deno's fetch() send it. They are left out of what undici is given; a
+ * `Connection` undici takes (`close`, `keep-alive`) stays.
+ */
+const REFUSED_BY_UNDICI = ["keep-alive", "transfer-encoding", "upgrade", "expect"];
+
+function refusedByUndici(headers: Headers): boolean {
+  for (const name of REFUSED_BY_UNDICI) if (headers.has(name)) return true;
+  const connection = headers.get("connection");
+  return connection !== null && !/^\s*(close|keep-alive)\s*$/i.test(connection);
+}
+
+function dropRefused(headers: Headers): void {
+  for (const name of REFUSED_BY_UNDICI) headers.delete(name);
+  const connection = headers.get("connection");
+  if (connection !== null && !/^\s*(close|keep-alive)\s*$/i.test(connection)) headers.delete("connection");
+}
 
 function unwrap<T>(value: T): T {
   if (typeof value === "object" && value !== null && kToNative in value) {
@@ -63,6 +87,21 @@ export function installFastGlobals(): void {
   g.Response = FastResponse;
   g.Request = Request;
   g.fetch = function fetch(input: Input, init?: RequestInit): Promise<Response> {
-    return nativeFetch(unwrap(input), unwrap(init));
+    let request = unwrap(input);
+    let options = unwrap(init);
+    // Copied only where such a header is there (a copy would also lose undici's own init
+    // options, `dispatcher`: the init is spread instead).
+    if (request instanceof NativeRequest && refusedByUndici(request.headers)) {
+      request = new NativeRequest(request);
+      dropRefused(request.headers);
+    }
+    if (options?.headers !== undefined) {
+      const headers = new Headers(options.headers);
+      if (refusedByUndici(headers)) {
+        dropRefused(headers);
+        options = { ...options, headers };
+      }
+    }
+    return nativeFetch(request, options);
   };
 }

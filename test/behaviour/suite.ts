@@ -128,6 +128,27 @@ function dechunk(chunked: string): string {
   }
 }
 
+/** Send raw bytes; the answers (answersIn) once a final one is in, the connection left open (or 3 s). */
+function finalAnswer(port: number, payload: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answersIn(data));
+    };
+    const timer = setTimeout(done, 3000);
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1");
+      if (answersIn(data).some((answer) => !answer.startsWith("100 "))) done();
+    });
+    socket.on("end", done);
+    socket.on("error", done);
+    socket.write(payload);
+  });
+}
+
 /** Send raw bytes, collect the whole answer until the server closes (or timeout). */
 export function rawRequest(port: number, payload: string, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve) => {
@@ -732,6 +753,35 @@ export function behaviourSuite(runtime: RuntimeKey): void {
               expect(seen).toEqual([coding, clone, coding, encode(Buffer.from(plain)).toString("latin1")]);
             else expect(seen).toEqual([coding, clone, runtime === "bun" ? coding : null, plain]);
           }
+        }
+      } finally {
+        upstream.close();
+      }
+    });
+
+    test("a request forwarded as it came (fetch(new Request(upstream, request))) reaches the upstream whatever hop-by-hop headers its client sent", async () => {
+      const upstream = createServer((req, res) => {
+        let size = 0;
+        req.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+        });
+        req.on("end", () => res.end(`${req.method} ${size}`));
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+      const { port } = upstream.address() as { port: number };
+      try {
+        // undici's fetch() refused each of these ("invalid keep-alive header", "invalid
+        // transfer-encoding header", "expect header not supported").
+        const heads = [
+          "Connection: keep-alive\r\nKeep-Alive: timeout=30\r\nContent-Length: 5",
+          "Transfer-Encoding: chunked",
+          "Expect: 100-continue\r\nContent-Length: 5",
+        ];
+        for (const head of heads) {
+          const body = head.includes("chunked") ? "5\r\nhello\r\n0\r\n\r\n" : "hello";
+          const request = `POST /forward?port=${port} HTTP/1.1\r\nHost: x\r\n${head}\r\n\r\n${body}`;
+          const answers = await finalAnswer(server.port, request);
+          expect([head, answers.at(-1)?.replace(" [close]", "")]).toEqual([head, "200 POST 5"]);
         }
       } finally {
         upstream.close();
