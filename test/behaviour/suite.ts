@@ -91,27 +91,13 @@ function sendAfterAnswer(port: number, target: string): Promise<string[]> {
  * comes. The answers (answersIn; the 100 as "100 "), once a final one is in (or after 3 s).
  */
 function expectContinue(port: number, target: string): Promise<string[]> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let data = "";
-    let sentBody = false;
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answersIn(data));
-    };
-    const timer = setTimeout(done, 3000);
-    socket.on("data", (chunk) => {
-      data += chunk.toString("latin1");
-      const answers = answersIn(data);
-      if (answers.some((answer) => !answer.startsWith("100 "))) done();
-      else if (!sentBody && answers[0]?.startsWith("100 ")) {
-        sentBody = true;
-        socket.write("hello");
-      }
-    });
-    socket.on("error", done);
-    socket.write(`POST ${target} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+  const head = `POST ${target} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`;
+  let sentBody = false;
+  return finalAnswer(port, head, (answers, socket) => {
+    if (!sentBody && answers[0]?.startsWith("100 ")) {
+      sentBody = true;
+      socket.write("hello");
+    }
   });
 }
 
@@ -128,29 +114,34 @@ function dechunk(chunked: string): string {
   }
 }
 
-/** Send raw bytes; the answers (answersIn) once a final one is in, the connection left open (or 3 s). */
-function finalAnswer(port: number, payload: string): Promise<string[]> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let data = "";
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answersIn(data));
-    };
-    const timer = setTimeout(done, 3000);
-    socket.on("data", (chunk) => {
-      data += chunk.toString("latin1");
-      if (answersIn(data).some((answer) => !answer.startsWith("100 "))) done();
-    });
-    socket.on("end", done);
-    socket.on("error", done);
-    socket.write(payload);
+/**
+ * Send raw bytes; the answers (answersIn) once a final one (not a 100) is in, or the server
+ * closed, or 3 s passed. `onAnswers` sees each new state of the answers before that.
+ */
+async function finalAnswer(
+  port: number,
+  payload: string,
+  onAnswers?: (answers: string[], socket: Socket) => void,
+): Promise<string[]> {
+  const data = await rawRequest(port, payload, 3000, (received, socket) => {
+    const answers = answersIn(received);
+    if (answers.some((answer) => !answer.startsWith("100 "))) return true;
+    onAnswers?.(answers, socket);
+    return false;
   });
+  return answersIn(data);
 }
 
-/** Send raw bytes, collect the whole answer until the server closes (or timeout). */
-export function rawRequest(port: number, payload: string, timeoutMs = 3000): Promise<string> {
+/**
+ * Send raw bytes, collect the whole answer until the server closes (or timeout), or until
+ * `enough` says what came is enough (it may write more meanwhile).
+ */
+export function rawRequest(
+  port: number,
+  payload: string,
+  timeoutMs = 3000,
+  enough?: (data: string, socket: Socket) => boolean,
+): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     let data = "";
@@ -162,6 +153,7 @@ export function rawRequest(port: number, payload: string, timeoutMs = 3000): Pro
     const timer = setTimeout(done, timeoutMs);
     socket.on("data", (chunk) => {
       data += chunk.toString("latin1");
+      if (enough?.(data, socket)) done();
     });
     socket.on("end", done);
     socket.on("error", done);
