@@ -17,7 +17,7 @@ export interface FetchDecoding {
 }
 
 /** Does a fetch() with `decoding` hand over the body of an answer with this Content-Encoding decoded? */
-export function fetchDecodes(contentEncoding: string, decoding: FetchDecoding): boolean {
+function fetchDecodes(contentEncoding: string, decoding: FetchDecoding): boolean {
   const codings = contentEncoding.toLowerCase().split(",");
   if (codings.length > 1 && !decoding.chains) return false;
   // undici decodes a list only when it knows every coding in it (and at most five).

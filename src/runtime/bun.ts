@@ -406,8 +406,9 @@ function serveFetch(
  * A method test in fetch, not a `{ "/*": { HEAD } }` route: with a method-keyed route on `/*`
  * (`{ GET }` too; not on a path or a `:param`), Bun 1.4.5 drops every request, whatever its path,
  * whose method is not one of HTTP's common ones (PROPFIND, PURGE, QUERY, SEARCH, LOCK... closed
- * with no answer, fetch never called), which Bun.serve without that route serves. It costs what the route did (plaintext, default options, scripts/bench/callgrind.ts
- * --requests 3000 --warmup 15000, least of 3 windows: the route 23.7k instructions/req, the test 23.6k).
+ * with no answer, fetch never called), which Bun.serve without that route serves. It costs what
+ * the route did (plaintext, default options, scripts/bench/callgrind.ts --requests 3000 --warmup
+ * 15000, least of 3 windows: the route 23.7k instructions/req, the test 23.6k).
  */
 function datedHead(fetch: BunFetch): BunFetch {
   return (request, server) => {

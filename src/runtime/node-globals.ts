@@ -30,16 +30,12 @@ const kInstalled = Symbol.for("tsuv.fastGlobals");
  */
 const REFUSED_BY_UNDICI = ["keep-alive", "transfer-encoding", "upgrade", "expect"];
 
-function refusedByUndici(headers: Headers): boolean {
-  for (const name of REFUSED_BY_UNDICI) if (headers.has(name)) return true;
+/** The names in `headers` that undici would refuse: REFUSED_BY_UNDICI's, and a Connection but close or keep-alive. */
+function refusedByUndici(headers: Headers): string[] {
+  const refused = REFUSED_BY_UNDICI.filter((name) => headers.has(name));
   const connection = headers.get("connection");
-  return connection !== null && !/^\s*(close|keep-alive)\s*$/i.test(connection);
-}
-
-function dropRefused(headers: Headers): void {
-  for (const name of REFUSED_BY_UNDICI) headers.delete(name);
-  const connection = headers.get("connection");
-  if (connection !== null && !/^\s*(close|keep-alive)\s*$/i.test(connection)) headers.delete("connection");
+  if (connection !== null && !/^\s*(close|keep-alive)\s*$/i.test(connection)) refused.push("connection");
+  return refused;
 }
 
 function unwrap<T>(value: T): T {
@@ -91,14 +87,18 @@ export function installFastGlobals(): void {
     let options = unwrap(init);
     // Copied only where such a header is there (a copy would also lose undici's own init
     // options, `dispatcher`: the init is spread instead).
-    if (request instanceof NativeRequest && refusedByUndici(request.headers)) {
-      request = new NativeRequest(request);
-      dropRefused(request.headers);
+    if (request instanceof NativeRequest) {
+      const refused = refusedByUndici(request.headers);
+      if (refused.length > 0) {
+        request = new NativeRequest(request);
+        for (const name of refused) request.headers.delete(name);
+      }
     }
     if (options?.headers !== undefined) {
       const headers = new Headers(options.headers);
-      if (refusedByUndici(headers)) {
-        dropRefused(headers);
+      const refused = refusedByUndici(headers);
+      if (refused.length > 0) {
+        for (const name of refused) headers.delete(name);
         options = { ...options, headers };
       }
     }

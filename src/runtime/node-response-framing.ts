@@ -77,7 +77,6 @@ export function emptyLength(status: number, head: boolean, ours: boolean, hasLen
   return ours || (head && !hasLength);
 }
 
-/** Remove every `name` (lowercase) from a flat header list. */
 /**
  * Is this one of an app's headers that node:http must not be given: its own `Connection` and
  * `Keep-Alive` (every fetch() result carries its upstream's). node:http took `connection:
@@ -95,6 +94,7 @@ export function serverOwnedHeader(key: string, value: string): boolean {
 
 const CLOSE_OR_UPGRADE = /(^|[\s,])(close|upgrade)([\s,]|$)/i;
 
+/** Remove every `name` (lowercase) from a flat header list. */
 export function dropHeader(headers: string[], name: string): void {
   for (let k = headers.length - 2; k >= 0; k -= 2) if (headers[k] === name) headers.splice(k, 2);
 }

@@ -312,7 +312,8 @@ export class FastResponse {
     if (init) {
       const add = (name: string, value: unknown) => {
         const key = name.toLowerCase();
-        if (key.length === 10 && serverOwnedHeader(key, headerValue(value))) return;
+        const text = headerValue(value);
+        if (key.length === 10 && serverOwnedHeader(key, text)) return;
         if (key === "content-type") hasType = true;
         else if (key === "content-length") {
           if (ours) return;
@@ -322,7 +323,6 @@ export class FastResponse {
           if (!ours) hasCoding = true;
           return;
         }
-        const text = headerValue(value);
         if (ABOVE_ASCII.test(text)) latin1Head = true;
         headers.push(key, text);
       };
