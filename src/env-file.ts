@@ -1,15 +1,23 @@
 /**
  * --env-file: a dotenv file loaded into the environment before the app is imported, read the way
- * uvicorn reads it (python-dotenv's `load_dotenv(path)`), so an .env file moved over from a uvicorn
- * deployment means the same thing here:
+ * uvicorn reads it (python-dotenv 1.2.4's `load_dotenv(path)`), so an .env file moved over from a
+ * uvicorn deployment means the same thing here:
  * - `KEY=value`, `export KEY=value`, `'KEY'=value`; `#` comment lines; an unquoted value ends at
- *   ` #` (a comment) and loses trailing blanks.
+ *   ` #` (a comment) and loses trailing blanks; `KEY= # comment` is empty, `KEY=#x` is `#x`.
  * - Single-quoted values keep everything but `\\` and `\'`; double-quoted values decode `\n`, `\t`,
- *   `\"`, `\\` and the other C escapes; both may span lines.
+ *   `\"`, `\\` and the other C escapes; in both a backslash keeps the character after it from ending
+ *   the value; both may span lines.
+ * - Line ends are read as Python's open() reads a text file: `\r\n` and `\r` are `\n`, inside
+ *   quoted values too (a PEM key in a file saved with Windows line ends is the same key).
+ * - Blanks are Python's (`\s` of a str pattern: U+001C-U+001F and U+0085 too, U+FEFF not).
  * - `${NAME}` and `${NAME:-default}` expand in every value, from the environment first, then the
- *   file's own earlier variables, then the default (python-dotenv with override off).
+ *   file's own earlier variables (a bare `NAME` line counts as set, to nothing), then the default
+ *   (python-dotenv's resolve_variables with override off).
  * - Variables already set in the environment win; a line that does not parse is skipped with a
- *   warning naming its line (python-dotenv: "could not parse statement starting at line N").
+ *   warning naming its line (python-dotenv: "could not parse statement starting at line N", though
+ *   its N is the first of the blank lines before the statement, if any).
+ * - On purpose unlike python-dotenv: a byte order mark at the file's start (Windows editors write
+ *   one) is skipped, where python-dotenv makes it part of the first name (`\uFEFFA`, so `A` is not set).
  * node:util's parseEnv, used before, does none of the expansion and skips bad lines silently.
  */
 import { readFileSync } from "node:fs";
@@ -29,19 +37,27 @@ export interface ParsedEnvFile {
   errors: number[];
 }
 
+/** Python's whitespace (str.isspace, what `\s` matches in a str pattern), for a character class. */
+const S = "\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+/** Python's whitespace but line ends: python-dotenv's `[^\S\r\n]`. */
+const BLANK = `[${S.replace("\\t-\\r", "\\t\\x0b\\x0c")}]`;
+const sticky = (source: string) => new RegExp(source, "y");
+
 // python-dotenv's parser.py, one sticky regex per token.
-const MULTILINE_WHITESPACE = /\s*/y;
-const WHITESPACE = /[^\S\r\n]*/y;
-const EXPORT = /(?:export[^\S\r\n]+)?/y;
+const MULTILINE_WHITESPACE = sticky(`[${S}]*`);
+const WHITESPACE = sticky(`${BLANK}*`);
+const EXPORT = sticky(`(?:export${BLANK}+)?`);
 const SINGLE_QUOTED_KEY = /'([^']+)'/y;
-const UNQUOTED_KEY = /([^=#\s]+)/y;
-const EQUAL_SIGN = /(=[^\S\r\n]*)/y;
-const SINGLE_QUOTED_VALUE = /'((?:\\'|[^'])*)'/y;
-const DOUBLE_QUOTED_VALUE = /"((?:\\"|[^"])*)"/y;
+const UNQUOTED_KEY = sticky(`([^=#${S}]+)`);
+const EQUAL_SIGN = sticky(`(=${BLANK}*)`);
+const SINGLE_QUOTED_VALUE = /'((?:\\.|[^'\\])*)'/sy;
+const DOUBLE_QUOTED_VALUE = /"((?:\\.|[^"\\])*)"/sy;
 const UNQUOTED_VALUE = /([^\r\n]*)/y;
-const COMMENT = /(?:[^\S\r\n]*#[^\r\n]*)?/y;
-const END_OF_LINE = /[^\S\r\n]*(?:\r\n|\n|\r|$)/y;
+const COMMENT = sticky(`(?:${BLANK}*#[^\\r\\n]*)?`);
+const END_OF_LINE = sticky(`${BLANK}*(?:\\r\\n|\\n|\\r|$)`);
 const REST_OF_LINE = /[^\r\n]*(?:\r|\n|\r\n)?/y;
+const INLINE_COMMENT = new RegExp(`[${S}]+#.*`, "s");
+const TRAILING_BLANKS = new RegExp(`[${S}]+$`);
 const DOUBLE_QUOTE_ESCAPES = /\\[\\'"abfnrtv]/g;
 const SINGLE_QUOTE_ESCAPES = /\\[\\']/g;
 const POSIX_VARIABLE = /\$\{([^}:]*)(?::-([^}]*))?\}/g;
@@ -86,8 +102,7 @@ class Reader {
   line(position: number): number {
     let line = 1;
     for (let i = 0; i < position; i++) {
-      const c = this.text[i];
-      if (c === "\n" || (c === "\r" && this.text[i + 1] !== "\n")) line++;
+      if (this.text[i] === "\n") line++;
     }
     return line;
   }
@@ -113,11 +128,12 @@ function readValue(reader: Reader): string {
   }
   if (first === "" || first === "\n" || first === "\r") return "";
   // An unquoted value ends at a comment, and loses trailing blanks.
-  return (reader.read(UNQUOTED_VALUE)[1] as string).replace(/\s+#.*/, "").trimEnd();
+  return (reader.read(UNQUOTED_VALUE)[1] as string).replace(INLINE_COMMENT, "").replace(TRAILING_BLANKS, "");
 }
 
 /** The statements of a dotenv file, in order, and the lines that did not parse. */
-export function parseEnvFile(text: string): ParsedEnvFile {
+export function parseEnvFile(file: string): ParsedEnvFile {
+  const text = (file.startsWith("\uFEFF") ? file.slice(1) : file).replace(/\r\n?/g, "\n");
   const reader = new Reader(text);
   const bindings: Binding[] = [];
   const errors: number[] = [];
@@ -135,8 +151,9 @@ export function parseEnvFile(text: string): ParsedEnvFile {
       reader.read(WHITESPACE);
       let value: string | null = null;
       if (reader.peek(1) === "=") {
-        reader.read(EQUAL_SIGN);
-        value = readValue(reader);
+        const equalSign = reader.read(EQUAL_SIGN)[1] as string;
+        // `KEY= # comment` is empty; `KEY=#x` is `#x`.
+        value = equalSign.length > 1 && reader.peek(1) === "#" ? "" : readValue(reader);
       }
       reader.read(COMMENT);
       reader.read(END_OF_LINE);
@@ -173,7 +190,7 @@ export function resolveEnvFile(
       value.replace(
         POSIX_VARIABLE,
         (_match, name: string, fallback: string | undefined) =>
-          env[name] ?? resolved.get(name) ?? fallback ?? "",
+          env[name] ?? (resolved.has(name) ? (resolved.get(name) ?? "") : (fallback ?? "")),
       ),
     );
   }

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is dotenv syntax here, not a template.
 // --env-file reads a dotenv file as uvicorn does (python-dotenv's load_dotenv): the expected values
-// below are what python-dotenv 1.0 (Debian's python3-dotenv) gives for the same file.
+// below are what python-dotenv 1.2.4 (the current release, what `pip install uvicorn[standard]`
+// brings) gives for the same file, read from a path as uvicorn reads it.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -90,6 +91,37 @@ test("a quote left open takes the lines up to the next such quote; a statement f
     { key: "G", value: "4" },
   ]);
   expect(parsed.errors).toEqual([2, 6]);
+});
+
+test("line ends are Python's universal newlines: CRLF and a lone CR are LF, inside quoted values too", () => {
+  // A PEM key pasted into a .env saved by a Windows editor: python-dotenv reads it with LF only
+  // (Python's open() in text mode); tsuv handed the app the CRs, one at the end of every line.
+  const { env } = load("KEY=\"-----BEGIN KEY-----\r\nMIIB\r\n-----END KEY-----\"\r\nOLD_MAC='a\rb'\r\n");
+  expect(env).toEqual({ KEY: "-----BEGIN KEY-----\nMIIB\n-----END KEY-----", OLD_MAC: "a\nb" });
+});
+
+test("KEY= # comment is empty (python-dotenv 1.2.4); KEY=#x is #x", () => {
+  const { env } = load("A= # a comment\nB=#not a comment\nC=x # comment\nD=\t# tab then comment\n");
+  expect(env).toEqual({ A: "", B: "#not a comment", C: "x", D: "" });
+});
+
+test("a backslash keeps the character after it from closing a quoted value: a value ending in \\ is closed by its quote", () => {
+  // `A="ends with \\"` (a Windows directory) read as an open quote that ate the lines after it.
+  const { env, warnings } = load(
+    "A=\"ends with \\\\\"\nB=after\nC='it\\'s \\\\'\nD=\"a\\qb\"\nE='x\\\\' # comment\n",
+  );
+  expect(env).toEqual({ A: "ends with \\", B: "after", C: "it's \\", D: "a\\qb", E: "x\\" });
+  expect(warnings).toEqual([]);
+});
+
+test("a bare KEY line counts as set, to nothing, for the ${KEY:-default} after it", () => {
+  const { env } = load("BARE\nA=${BARE:-default}\nB=${UNSET:-default}\n");
+  expect(env).toEqual({ A: "", B: "default" });
+});
+
+test("blanks are Python's: U+001C and U+0085 are blanks, a U+FEFF after the start is not", () => {
+  const { env } = load("A=x\u001c\nB=\u0085y\u0085\nC=z\uFEFF\n\u001cD=1\n");
+  expect(env).toEqual({ A: "x", B: "y", C: "z\uFEFF", D: "1" });
 });
 
 test("a byte order mark at the start is skipped (Windows editors write one): python-dotenv would name the first variable \\uFEFFA", () => {
