@@ -4,7 +4,7 @@
  * this process is the HTTP client.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +43,8 @@ beforeAll(async () => {
   writeTsApp(join(dir, "tsapp"));
   writeJsonImportApp(join(dir, "tsapp"));
   writeMonorepoApp(join(dir, "mono"));
+  writeMetadataApp(join(dir, "metadata", "with-typescript"), true);
+  writeMetadataApp(join(dir, "metadata", "without-typescript"), false);
   writeFileSync(join(dir, "framing.mjs"), FRAMING_APP);
 });
 
@@ -98,6 +100,37 @@ function writeMonorepoApp(root: string): void {
       `import { word } from "@shared/word";`,
       `import { util } from "~/util";`,
       `export default { fetch: () => new Response(\`\${word} \${util}\`) };`,
+      ``,
+    ].join("\n"),
+  );
+}
+
+/**
+ * An app that reads the decorator metadata its tsconfig.json asks for (emitDecoratorMetadata), as
+ * NestJS's dependency injection does through reflect-metadata: the constructor's parameter types.
+ * With its own TypeScript installed (a link to the repository's) or without.
+ */
+function writeMetadataApp(app: string, withTypeScript: boolean): void {
+  mkdirSync(join(app, "node_modules"), { recursive: true });
+  if (withTypeScript)
+    symlinkSync(join(ROOT, "node_modules", "typescript"), join(app, "node_modules", "typescript"));
+  writeFileSync(
+    join(app, "tsconfig.json"),
+    `{"compilerOptions": {"experimentalDecorators": true, "emitDecoratorMetadata": true}}`,
+  );
+  writeFileSync(join(app, "greeter.ts"), `export class Greeter {}\n`);
+  writeFileSync(
+    join(app, "main.ts"),
+    [
+      `import { Greeter } from "./greeter";`,
+      `const paramTypes = new Map<unknown, unknown[]>();`,
+      `// reflect-metadata's Reflect.metadata: what TypeScript's emitted __metadata calls.`,
+      `Object.assign(Reflect, { metadata: (key: string, value: unknown[]) => (target: object) => { if (key === "design:paramtypes") paramTypes.set(target, value); } });`,
+      `const Injectable = (): ClassDecorator => () => {};`,
+      `@Injectable()`,
+      `class Controller { constructor(readonly greeter: Greeter, readonly name: string) {} }`,
+      `const types = (paramTypes.get(Controller) ?? []).map((type) => (type === Greeter ? "Greeter" : (type as { name: string }).name));`,
+      `export default { fetch: () => new Response(types.join() || "no metadata") };`,
       ``,
     ].join("\n"),
   );
@@ -710,6 +743,18 @@ for (const version of ["node20", "node22", "node24", "node26"] as const) {
       const r = await fetch(`http://127.0.0.1:${address.port}/`);
       expect(await r.text()).toBe("hello(id@0) <i>jsx</i> shared");
       await driver.ok({ op: "forceClose", server });
+    });
+
+    test("importModule: decorator metadata where the tsconfig asks for it, compiled by the app's TypeScript; without one, a clear refusal", async () => {
+      // esbuild cannot emit it (evanw/esbuild#257): a NestJS app's injected services were undefined.
+      const app = join(dir, "metadata", "with-typescript", "main.ts");
+      const { server, address } = await driver.serve({ listen: tcp(), app });
+      expect(await (await fetch(`http://127.0.0.1:${address.port}/`)).text()).toBe("Greeter,String");
+      await driver.ok({ op: "forceClose", server });
+      const bare = join(dir, "metadata", "without-typescript", "main.ts");
+      await expect(driver.serve({ listen: tcp(), app: bare })).rejects.toThrow(
+        `${bare}: its tsconfig.json sets emitDecoratorMetadata, which esbuild (tsuv's TypeScript compiler on Node.js) cannot emit (evanw/esbuild#257); tsuv compiles such files with the app's own TypeScript, and none is installed here: npm install --save-dev typescript`,
+      );
     });
 
     test("importModule: bare imports mapped by the tsconfig's paths, relative to the tsconfig without a baseUrl", async () => {

@@ -47,15 +47,23 @@ function salt(): string {
   return cacheSalt;
 }
 
-/** esbuild's output for `source`, from the cache when the same input was compiled before. */
+/**
+ * Where the output for `source` is kept: esbuild's, or that of `compiler` (`typescript@5.9.3`, for
+ * decorator metadata: node-ts-metadata.ts) when given.
+ */
 export function cacheFile(
   source: string,
   options: TransformOptions,
   tsconfigRaw: string | undefined,
+  compiler?: string,
 ): string | null {
   const dir = cacheDirectory();
   if (!dir) return null;
-  const input = `${JSON.stringify([salt(), options, tsconfigRaw ?? null])}\0${source}`;
+  const key =
+    compiler === undefined
+      ? [salt(), options, tsconfigRaw ?? null]
+      : [salt(), options, tsconfigRaw ?? null, compiler];
+  const input = `${JSON.stringify(key)}\0${source}`;
   return join(dir, `${cyrb53(input, 1)}${cyrb53(input, 2)}.js`);
 }
 

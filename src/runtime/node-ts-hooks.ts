@@ -23,6 +23,13 @@ import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Loader, TransformOptions } from "esbuild";
 import { cacheFile, readCache, writeCache } from "./node-ts-cache.ts";
+import {
+  decoratorMetadataOptions,
+  findTypeScript,
+  noTypeScriptMessage,
+  transpileWithMetadata,
+  usesDecorators,
+} from "./node-ts-metadata.ts";
 import { effectiveTsconfig, mapPath, type PathMapping, pathMapping, type TsconfigHost } from "./tsconfig.ts";
 
 /** The files load() compiles: TypeScript's, and JavaScript with JSX. The rest are Node's to load. */
@@ -125,6 +132,8 @@ interface FoundTsconfig {
   esbuild: string;
   /** Its `paths` (bases' included), or null. */
   paths: PathMapping | null;
+  /** Its compilerOptions when they ask for decorator metadata (node-ts-metadata.ts), else null. */
+  metadata: Record<string, unknown> | null;
 }
 
 /** The nearest tsconfig.json by directory (null: none up to the root), read once per directory. */
@@ -156,9 +165,11 @@ function nearestTsconfig(dir: string): FoundTsconfig | null {
   const text = tsconfigHost.readFile(path);
   let found: FoundTsconfig | null;
   if (text !== null) {
+    const esbuild = effectiveTsconfig(path, text, tsconfigHost);
     found = {
-      esbuild: effectiveTsconfig(path, text, tsconfigHost),
+      esbuild,
       paths: pathMapping(path, text, tsconfigHost),
+      metadata: decoratorMetadataOptions(esbuild),
     };
   } else {
     const parent = dirname(dir);
@@ -315,6 +326,41 @@ function cachedCompileSync(
   return code;
 }
 
+/**
+ * A file esbuild compiled with decorators, under a tsconfig that asks for their metadata: compiled
+ * again by the app's TypeScript, which emits it (node-ts-metadata.ts), or refused without one.
+ */
+function withDecoratorMetadata(
+  source: string,
+  filename: string,
+  options: TransformOptions,
+  tsconfig: FoundTsconfig,
+  metadata: Record<string, unknown>,
+  cjs: boolean,
+): string {
+  const typescript = findTypeScript(filename);
+  if (typescript === null) throw new Error(noTypeScriptMessage(filename));
+  const file = cacheFile(source, options, tsconfig.esbuild, `typescript@${typescript.version}`);
+  const cached = readCache(file);
+  if (cached !== undefined) return cached;
+  const code = transpileWithMetadata(typescript, source, filename, metadata, cjs);
+  writeCache(file, code);
+  return code;
+}
+
+/** esbuild's output, or TypeScript's where decorator metadata is asked for and needed. */
+function finalCode(
+  esbuildCode: string,
+  source: string,
+  filename: string,
+  options: TransformOptions,
+  tsconfig: FoundTsconfig | null,
+  cjs: boolean,
+): string {
+  if (!tsconfig?.metadata || !usesDecorators(esbuildCode)) return esbuildCode;
+  return withDecoratorMetadata(source, filename, options, tsconfig, tsconfig.metadata, cjs);
+}
+
 /** What load() compiles a TypeScript file with, and the module format it gives. */
 function transformOptions(filename: string, source: string): { options: TransformOptions; cjs: boolean } {
   const cjs = isCommonJs(filename, source);
@@ -340,8 +386,13 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   if (filename === null) return nextLoad(url, context);
   const source = await fsPromises.readFile(filename, "utf8");
   const { options, cjs } = transformOptions(filename, source);
-  const code = await cachedCompile(source, options, nearestTsconfig(dirname(filename))?.esbuild);
-  return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
+  const tsconfig = nearestTsconfig(dirname(filename));
+  const code = await cachedCompile(source, options, tsconfig?.esbuild);
+  return {
+    format: cjs ? "commonjs" : "module",
+    source: finalCode(code, source, filename, options, tsconfig, cjs),
+    shortCircuit: true,
+  };
 }
 
 /**
@@ -375,6 +426,11 @@ export function loadSync(url: string, context: LoadContext, nextLoad: NextLoadSy
   if (filename === null) return nextLoad(url, context);
   const source = readFileSync(filename, "utf8");
   const { options, cjs } = transformOptions(filename, source);
-  const code = cachedCompileSync(source, options, nearestTsconfig(dirname(filename))?.esbuild);
-  return { format: cjs ? "commonjs" : "module", source: code, shortCircuit: true };
+  const tsconfig = nearestTsconfig(dirname(filename));
+  const code = cachedCompileSync(source, options, tsconfig?.esbuild);
+  return {
+    format: cjs ? "commonjs" : "module",
+    source: finalCode(code, source, filename, options, tsconfig, cjs),
+    shortCircuit: true,
+  };
 }
