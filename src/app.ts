@@ -5,6 +5,7 @@
  * uvicorn's one-line wording.
  */
 import { AppLoadError, errorMessage } from "./errors.ts";
+import { captureNativeResponse } from "./native-response.ts";
 import type {
   BoundAddress,
   FetchHandler,
@@ -236,6 +237,8 @@ export async function importApp(options: LoadAppOptions, deps: LoadAppDeps): Pro
   }
 
   let mod: Record<string, unknown>;
+  // The runtime's Response, before the app can replace it (native-response.ts).
+  captureNativeResponse();
   try {
     mod = await deps.importModule(path);
   } catch (error) {

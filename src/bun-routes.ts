@@ -24,6 +24,7 @@
 import { isPlainObject } from "./app-serve-options.ts";
 import { AppLoadError } from "./errors.ts";
 import { isResponseLike } from "./foreign-response.ts";
+import { newResponse } from "./native-response.ts";
 import { percentDecode } from "./percent-decode.ts";
 import { RequestCookies, withSetCookies } from "./request-cookies.ts";
 import { requestTarget } from "./request-handler.ts";
@@ -229,7 +230,7 @@ function setOwn(request: Request, key: "params" | "cookies", value: unknown): vo
 }
 
 /** An empty 404, as Bun.serve answers a request no route takes when the app has no fetch. */
-const notFound: FetchHandler = () => new Response(null, { status: 404 });
+const notFound: FetchHandler = () => newResponse(null, { status: 404 });
 
 /**
  * The app's fetch with its routes in front. `fetch` is the app's own (bound), or undefined; `label`

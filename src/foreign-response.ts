@@ -4,8 +4,10 @@
  * node-fetch's. Not `instanceof Response`, so it was refused (500, "The app returned object, not
  * a Response."), where Bun, which maps both packages to its own classes, served it. Adopted here
  * as the runtime's Response with the same status, headers and body, the body streamed, not read
- * into memory.
+ * into memory. The same for a look-alike that only shares the runtime's prototype chain (an app's
+ * replacement of globalThis.Response: native-response.ts).
  */
+import { isNativeResponse, newResponse } from "./native-response.ts";
 
 /** The part of a Response every implementation has. */
 interface ResponseLike {
@@ -44,7 +46,7 @@ function bodyOf(body: unknown): ReadableStream<Uint8Array> | null | undefined {
 
 /** The runtime's Response for another implementation's, or undefined when `value` is none. */
 export function adoptForeignResponse(value: unknown): Response | undefined {
-  if (value instanceof Response || !isResponseLike(value) || value.bodyUsed === true) return undefined;
+  if (isNativeResponse(value) || !isResponseLike(value) || value.bodyUsed === true) return undefined;
   const body = bodyOf(value.body);
   if (body === undefined) return undefined;
   const headers = new Headers();
@@ -58,7 +60,7 @@ export function adoptForeignResponse(value: unknown): Response | undefined {
   const listed = value.headers.getSetCookie?.() ?? [];
   for (const cookie of listed.length > 0 ? listed : iteratedCookies) headers.append("set-cookie", cookie);
   const nullBody = value.status === 204 || value.status === 205 || value.status === 304;
-  return new Response(nullBody ? null : body, {
+  return newResponse(nullBody ? null : body, {
     status: value.status,
     statusText: value.statusText ?? "",
     headers,

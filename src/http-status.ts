@@ -2,6 +2,8 @@
  * HTTP status phrases, kept apart from the logger because the table is long and never changes, and
  * the one canned error response every serving path shares.
  */
+import { newResponse } from "./native-response.ts";
+
 /** Python's http.HTTPStatus phrases (3.13 spellings), which uvicorn's access log prints. */
 const STATUS_PHRASES: Record<number, string> = {
   100: "Continue",
@@ -77,7 +79,7 @@ export function statusPhrase(status: number): string {
  * runtime's server caught an error: uvicorn's body, headers and closed connection.
  */
 export function internalServerError(): Response {
-  return new Response("Internal Server Error", {
+  return newResponse("Internal Server Error", {
     status: 500,
     headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
   });

@@ -22,6 +22,7 @@
  * Listed (iteration, toJSON) as Bun lists them: what set() gave, then what was sent. Bun's CookieMap
  * has more (its Cookie class); an app that needs it reads the Cookie header itself.
  */
+import { newResponse } from "./native-response.ts";
 import { percentDecode } from "./percent-decode.ts";
 
 export interface CookieOptions {
@@ -259,7 +260,7 @@ export function withSetCookies(response: Response, cookies: RequestCookies): Res
     for (const header of headers) response.headers.append("set-cookie", header);
     return response;
   } catch {
-    const copy = new Response(response.body, response);
+    const copy = newResponse(response.body, response);
     for (const header of headers) copy.headers.append("set-cookie", header);
     return copy;
   }

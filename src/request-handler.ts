@@ -13,6 +13,7 @@ import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders } from "./middleware/proxy-headers.ts";
+import { isNativeResponse, responseGlobalReplaced } from "./native-response.ts";
 import { attachInfo, installRequestIp } from "./request-ip.ts";
 import { createRequestPolicy, type SharedPolicy } from "./request-policy.ts";
 import { withUrl } from "./request-url.ts";
@@ -98,6 +99,14 @@ export function createRequestHandler(
   );
   // Fixed for the logger's life (logging.ts): read once, not per request.
   const accessEnabled = logger.accessEnabled;
+  // Did the app replace globalThis.Response as it loaded or started? Then `instanceof Response` also
+  // holds for its look-alikes, which are adopted (native-response.ts); otherwise nothing is asked.
+  const lookAlikes = responseGlobalReplaced();
+  if (lookAlikes) {
+    logger.warning(
+      "The app replaced globalThis.Response with a class of its own (as @hono/node-server's serve() does): each of its answers is copied into the runtime's Response.",
+    );
+  }
   // Which question is cheaper first: is the peer a trusted proxy, or did the request come with
   // X-Forwarded-* at all? Both must hold. Reading headers is dear on Deno (the whole list is copied
   // out of its HTTP layer) and the peer is dear on Bun (a native call), so each runtime asks the
@@ -173,7 +182,8 @@ export function createRequestHandler(
       (response) => {
         inFlight.delete(entry);
         try {
-          return response instanceof Response || (nativeUpgrades && info.upgraded)
+          return (response instanceof Response && (!lookAlikes || isNativeResponse(response))) ||
+            (nativeUpgrades && info.upgraded)
             ? finish(request, info, response, true)
             : notNative(request, info, response, true);
         } finally {
@@ -217,7 +227,9 @@ export function createRequestHandler(
     } catch (error) {
       return fail(request, info, error);
     }
-    if (result instanceof Response) return finish(request, info, result);
+    if (result instanceof Response && (!lookAlikes || isNativeResponse(result))) {
+      return finish(request, info, result);
+    }
     if (result && typeof (result as Promise<Response>).then === "function") {
       return settleLater(request, info, result as Promise<Response>);
     }

@@ -20,6 +20,7 @@
  *   bytes too, so bytes that are not UTF-8, and an empty body, get no type here, as Bun.serve sends
  *   none for them.
  */
+import { newResponse } from "./native-response.ts";
 
 type Answer = (request: Request) => Response | Promise<Response>;
 
@@ -78,7 +79,7 @@ export function staticAnswer(response: Response): Answer {
   const given = [...response.headers];
   if (response.body === null) {
     // 204, a redirect: nothing to tag or read.
-    return () => new Response(null, { status, statusText, headers: given });
+    return () => newResponse(null, { status, statusText, headers: given });
   }
   const ownTag = response.headers.get("etag");
   let ready: {
@@ -111,13 +112,13 @@ export function staticAnswer(response: Response): Answer {
     if (status === 200 && (method === "GET" || method === "HEAD")) {
       const conditions = request.headers;
       if (!ifMatchHolds(conditions.get("if-match"), ready.tag)) {
-        return new Response(null, { status: 412, headers: ready.bodiless });
+        return newResponse(null, { status: 412, headers: ready.bodiless });
       }
       if (ifNoneMatchNames(conditions.get("if-none-match"), ready.tag)) {
-        return new Response(null, { status: 304, headers: ready.bodiless });
+        return newResponse(null, { status: 304, headers: ready.bodiless });
       }
     }
-    return new Response(ready.bytes, { status, statusText, headers: ready.headers });
+    return newResponse(ready.bytes, { status, statusText, headers: ready.headers });
   };
   return (request) => {
     if (reading === undefined) reading = load();

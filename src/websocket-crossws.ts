@@ -14,6 +14,7 @@ import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import { type ConcurrencyLimit, serviceUnavailable } from "./middleware/limits.ts";
 import { applyProxyHeaders, type TrustedHosts } from "./middleware/proxy-headers.ts";
 import { withRootPathUrl } from "./middleware/root-path.ts";
+import { newResponse } from "./native-response.ts";
 import { requestTarget, withScheme } from "./request-handler.ts";
 import { withUrl } from "./request-url.ts";
 import type {
@@ -104,7 +105,7 @@ export function crosswsHooks(layer: WebSocketLayer, options: CrosswsOptions): Cr
       const response = error instanceof Response ? error : (error as { response?: unknown })?.response;
       if (response instanceof Response) return layer.reject(state, response);
       logger.exception(`Exception in ${failing}`, error);
-      return layer.reject(state, new Response("Internal Server Error", { status: 500 }));
+      return layer.reject(state, newResponse("Internal Server Error", { status: 500 }));
     }
     if (result instanceof Response) return layer.reject(state, result);
     if (!defaultHeaders) return result;

@@ -2,6 +2,7 @@
  * The WebSocket opening handshake as tsuv checks it, the same on every runtime (RFC 6455 4.2.1).
  */
 import { statusPhrase } from "./http-status.ts";
+import { newResponse } from "./native-response.ts";
 
 /**
  * Is this request a WebSocket upgrade? `Upgrade: websocket` in any case, and `upgrade` among the
@@ -26,7 +27,7 @@ export function handshakeProblem(request: Request): Response | null {
   // With its reason phrase, and no body for a HEAD: on Node.js crossws writes the refusal to the
   // socket itself, as given (Bun.serve and Deno.serve put in their phrase and drop a HEAD's body).
   const plain = (status: number, text: string, headers: Record<string, string> = {}) =>
-    new Response(request.method === "HEAD" ? null : text, {
+    newResponse(request.method === "HEAD" ? null : text, {
       status,
       statusText: statusPhrase(status),
       headers: { "content-type": "text/plain; charset=utf-8", connection: "close", ...headers },

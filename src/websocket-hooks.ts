@@ -8,6 +8,7 @@
  * them, and hooks written for Bun.serve.
  */
 import type { Logger } from "./logging.ts";
+import { newResponse } from "./native-response.ts";
 import type { ClientAddress, FetchHandler, WebSocketHooks } from "./runtime/adapter.ts";
 
 /** crossws's hook names: an object with none of them is no hooks of its own. */
@@ -34,7 +35,7 @@ export function hooksResolver(
       name: "WebSocket resolve hook",
       resolve: async (request) =>
         // No hooks for this URL (h3: a route without a WebSocket handler): nothing to open.
-        (await resolve.call(hooks, request)) ?? new Response("Not Found", { status: 404 }),
+        (await resolve.call(hooks, request)) ?? newResponse("Not Found", { status: 404 }),
     };
   }
   if (!fetch || HOOK_NAMES.some((name) => typeof hooks[name] === "function")) return undefined;

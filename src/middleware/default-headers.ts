@@ -9,6 +9,7 @@
  */
 import { errorMessage, UsageError } from "../errors.ts";
 import { dropUpstreamHeaders, type FetchDecoding } from "../fetch-decoding.ts";
+import { newResponse } from "../native-response.ts";
 
 /** The protocol key a response implements to take the default headers lazily (see apply()). */
 const ADD_DEFAULT_HEADERS = Symbol.for("tsuv.addDefaultHeaders");
@@ -120,7 +121,7 @@ export function createDefaultHeaders(
       const headers = new Headers(response.headers);
       dropUpstreamHeaders(response, headers, fetchDecoding);
       addMissing(headers);
-      return new Response(response.body, {
+      return newResponse(response.body, {
         status: response.status,
         statusText: response.statusText,
         headers,

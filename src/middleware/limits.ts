@@ -3,6 +3,7 @@
  * --limit-max-requests (+ jitter): a worker that has served its share exits gracefully, and under a
  * supervisor its slot is refilled.
  */
+import { newResponse } from "../native-response.ts";
 
 /** Counts in-flight requests against --limit-concurrency; no limit means it always admits. */
 export class ConcurrencyLimit {
@@ -43,7 +44,7 @@ export const SERVICE_UNAVAILABLE = {
 /** SERVICE_UNAVAILABLE as a Response: a fresh one each time (bodies are single-use). */
 export function serviceUnavailable(): Response {
   const { status, body, headers } = SERVICE_UNAVAILABLE;
-  return new Response(body, { status, headers });
+  return newResponse(body, { status, headers });
 }
 
 /**

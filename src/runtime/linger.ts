@@ -9,6 +9,7 @@
  * open (denoland/deno#9411), so there the client, which must not reuse it, is the one that ends
  * it. Node does the same from the other side (graceUnread in node-http.ts).
  */
+import { newResponse } from "../native-response.ts";
 export const LINGER_MS = 200;
 
 /** The response, marked to end its connection once it is complete. */
@@ -24,7 +25,7 @@ function markClose(response: Response): Response {
     return response;
   } catch {
     // Immutable headers (Response.redirect(), a fetch() response): a copy with the same body.
-    const copy = new Response(response.body, response);
+    const copy = newResponse(response.body, response);
     copy.headers.set("connection", "close");
     return copy;
   }

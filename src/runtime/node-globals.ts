@@ -13,9 +13,11 @@
  * Installed once per thread (globals are per realm), before the app is imported.
  */
 
+import { captureNativeResponse } from "../native-response.ts";
 import { nativeClass } from "./node-lazy.ts";
 import { kToNative } from "./node-request.ts";
 import { FastResponse } from "./node-response.ts";
+import { NativeResponse } from "./node-response-framing.ts";
 
 const kInstalled = Symbol.for("tsuv.fastGlobals");
 
@@ -81,6 +83,8 @@ export function installFastGlobals(): void {
   }
 
   g.Response = FastResponse;
+  // tsuv's Response is the runtime's from now on, and undici's (fetch()'s answers) with it.
+  captureNativeResponse(NativeResponse);
   g.Request = Request;
   g.fetch = function fetch(input: Input, init?: RequestInit): Promise<Response> {
     let request = unwrap(input);

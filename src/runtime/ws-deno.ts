@@ -15,6 +15,7 @@
  */
 import type { Message, Peer } from "crossws";
 import denoAdapter from "crossws/adapters/deno";
+import { newResponse } from "../native-response.ts";
 import { isWebSocketUpgrade } from "../websocket-handshake.ts";
 import type { RequestInfo, WebSocketHooks, WebSocketServeOptions } from "./adapter.ts";
 
@@ -102,7 +103,7 @@ export function denoWebSocket(options: WebSocketServeOptions): DenoWebSocket {
     } catch {
       // Deno.upgradeWebSocket refused the request (headers the core's checks let through).
       options.upgradeFailed(context);
-      return new Response("Bad Request", { status: 400, headers: { connection: "close" } });
+      return newResponse("Bad Request", { status: 400, headers: { connection: "close" } });
     }
   };
   return {

@@ -1272,6 +1272,26 @@ export function behaviourSuite(runtime: RuntimeKey): void {
     expect(server.stderr()).not.toContain("ERROR");
   });
 
+  test("an app that replaced globalThis.Response with a look-alike (@hono/node-server's serve() does) is served, its errors too", async () => {
+    // Node answered 500 (TypeError: Cannot read private member #native), Bun an empty 204, and on
+    // Deno the request hung: the 500 tsuv made for the first failure was a look-alike too.
+    const server = await startTsuv(runtime, ["test/fixtures/apps/replaced-response.ts", "--port", "0"]);
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(server.url);
+      expect(response.status).toBe(201);
+      expect(response.headers.get("x-app")).toBe("look-alike");
+      expect(response.headers.get("server")).toBe("tsuv");
+      expect(await response.text()).toBe("made by the look-alike");
+      const failed = await fetch(`${server.url}/boom`, { signal: AbortSignal.timeout(5000) });
+      expect(failed.status).toBe(500);
+      expect(await failed.text()).toBe("Internal Server Error");
+    }
+    expect(server.stderr()).not.toContain("Exception while sending the response");
+    expect(server.stderr()).toContain(
+      "WARNING:  The app replaced globalThis.Response with a class of its own (as @hono/node-server's serve() does): each of its answers is copied into the runtime's Response.",
+    );
+  });
+
   test("work handed to waitUntil (ctx's, Hono's; request's, srvx's and h3's) finishes before a graceful exit; a failure is logged", async () => {
     const server = await serveApp();
     expect(await (await fetch(`${server.url}/wait-until?fail&ms=0`)).text()).toBe("handed off");
