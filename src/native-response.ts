@@ -4,19 +4,36 @@
  * serve() does (the create-hono Node template calls it at import), with a "lightweight" look-alike
  * whose prototype chain leads to the real class, so that `instanceof Response` holds, but whose
  * objects no runtime can send. Served as they were, every request failed: on Node a 500 (TypeError
- * "Cannot read private member #native"), on Bun an empty answer ("Expected a Response object"), on
+ * "Cannot read private member #native"), on Bun an empty 204 ("Expected a Response object"), on
  * Deno none at all ("must be a Response constructed via the Response constructor in this realm",
  * and the 500 tsuv then made was such an object too: the request hung). Such answers are adopted as
  * the runtime's own (foreign-response.ts), and tsuv's own answers never use the replaced global.
  */
 
-/** The class; reassigned by captureNativeResponse(), read live by importers. */
-export let NativeResponse: typeof Response = globalThis.Response;
-/** The prototypes of the runtime's Responses: the class's, and on Node undici's (fetch()'s answers). */
-let nativePrototype: object = NativeResponse.prototype;
-let basePrototype: object = nativePrototype;
-/** Their `status` getters, found on first need. */
+/** The runtime's class and the prototypes of its Responses: the class's, and on Node undici's (fetch()'s answers). */
+interface Native {
+  response: typeof Response;
+  prototype: object;
+  base: object;
+}
+
+/**
+ * Taken by captureNativeResponse(), else on first use; not at import: reading globalThis.Response
+ * loads undici on Node 24, which a supervisor parent never needs (node-bundle.test.ts).
+ */
+let native: Native | undefined;
+/** The `status` getters of those prototypes, found on first need. */
 const statusGetters = new Map<object, (() => unknown) | undefined>();
+
+function take(base?: { prototype: object }): Native {
+  const response = globalThis.Response;
+  return { response, prototype: response.prototype, base: base?.prototype ?? response.prototype };
+}
+
+function current(): Native {
+  if (native === undefined) native = take();
+  return native;
+}
 
 /** A getter of `name` on `prototype` or up its chain. */
 function getterOf(prototype: object | null, name: string): (() => unknown) | undefined {
@@ -33,20 +50,19 @@ function getterOf(prototype: object | null, name: string): (() => unknown) | und
  * Responses (fetch()'s) are the runtime's too.
  */
 export function captureNativeResponse(base?: { prototype: object }): void {
-  NativeResponse = globalThis.Response;
-  nativePrototype = NativeResponse.prototype;
-  basePrototype = base?.prototype ?? nativePrototype;
+  native = take(base);
   statusGetters.clear();
 }
 
 /** Is `globalThis.Response` another class than the runtime's now? */
 export function responseGlobalReplaced(): boolean {
-  return globalThis.Response !== NativeResponse;
+  return globalThis.Response !== current().response;
 }
 
 /** A Response of the runtime's class, whatever `globalThis.Response` is now. */
 export function newResponse(body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit): Response {
-  return new NativeResponse(body, init);
+  const { response } = current();
+  return new response(body, init);
 }
 
 /** Does the `status` getter of `prototype`'s class accept `value` (a brand check)? */
@@ -72,8 +88,9 @@ function branded(prototype: object, value: object): boolean {
  */
 export function isNativeResponse(value: unknown): value is Response {
   if (typeof value !== "object" || value === null) return false;
+  const { prototype, base } = current();
   const proto = Object.getPrototypeOf(value);
-  if (proto === nativePrototype || proto === basePrototype) return true;
-  if (Object.prototype.isPrototypeOf.call(nativePrototype, value)) return branded(nativePrototype, value);
-  return Object.prototype.isPrototypeOf.call(basePrototype, value) && branded(basePrototype, value);
+  if (proto === prototype || proto === base) return true;
+  if (Object.prototype.isPrototypeOf.call(prototype, value)) return branded(prototype, value);
+  return Object.prototype.isPrototypeOf.call(base, value) && branded(base, value);
 }
