@@ -213,19 +213,31 @@ function readEnvFile(path: string): string {
  */
 const setFromFile = new Set<string>();
 
+/**
+ * The names the process was started with, when the runtime's environment holds more (Bun loads
+ * ./.env and its siblings itself, with its own rules: `$word` in `"pa$word"` expanded, `\\` kept),
+ * or null. A variable outside it is not the real environment's, so the file's value replaces it.
+ */
+export type StartedWith = ReadonlySet<string> | null | undefined;
+
 function applyEnvFile(
   text: string,
   path: string,
   env: Record<string, string | undefined>,
   warn: (message: string) => void,
+  startedWith: StartedWith,
 ): number {
   const { bindings, errors } = parseEnvFile(text);
   for (const line of errors)
     warn(`--env-file: could not parse statement starting at line ${line} of ${path}`);
   let loaded = 0;
-  for (const [key, value] of resolveEnvFile(bindings, env)) {
+  // `${NAME}` expands from the real environment, not from what Bun loaded from its own .env files.
+  const real = startedWith
+    ? Object.fromEntries(Object.entries(env).filter(([key]) => startedWith.has(key)))
+    : env;
+  for (const [key, value] of resolveEnvFile(bindings, real)) {
     if (value === null) continue;
-    if (env[key] === undefined) {
+    if (env[key] === undefined || (startedWith && !startedWith.has(key) && env[key] !== value)) {
       env[key] = value;
       setFromFile.add(key);
       loaded++;
@@ -244,8 +256,9 @@ export function loadEnvFile(
   path: string,
   env: Record<string, string | undefined>,
   warn: (message: string) => void = () => {},
+  startedWith?: StartedWith,
 ): number {
-  return applyEnvFile(readEnvFile(path), path, env, warn);
+  return applyEnvFile(readEnvFile(path), path, env, warn, startedWith);
 }
 
 /**
@@ -258,11 +271,12 @@ export function reloadEnvFile(
   path: string,
   env: Record<string, string | undefined>,
   warn: (message: string) => void = () => {},
+  startedWith?: StartedWith,
 ): number {
   const text = readEnvFile(path);
   for (const key of setFromFile) delete env[key];
   setFromFile.clear();
-  return applyEnvFile(text, path, env, warn);
+  return applyEnvFile(text, path, env, warn, startedWith);
 }
 
 /**
@@ -275,9 +289,10 @@ export function rereadEnvFile(
   path: string,
   env: Record<string, string | undefined>,
   logger: Pick<Logger, "debug" | "warning">,
+  startedWith?: StartedWith,
 ): void {
   try {
-    const loaded = reloadEnvFile(resolvePath(path), env, (message) => logger.warning(message));
+    const loaded = reloadEnvFile(resolvePath(path), env, (message) => logger.warning(message), startedWith);
     logger.debug(`Loaded ${loaded} variable(s) from ${path}.`);
   } catch (error) {
     logger.warning(`${errorMessage(error)}; keeping the values read before.`);

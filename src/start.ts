@@ -36,7 +36,12 @@ export async function startServing(
     // Imported only when asked for: it loads node:fs (~20 ms of Deno 2.9.6 start-up).
     const { loadEnvFile } = await import("./env-file.ts");
     const fileWarnings: string[] = [];
-    loaded = loadEnvFile(envFile, adapter.env, (message) => fileWarnings.push(message));
+    loaded = loadEnvFile(
+      envFile,
+      adapter.env,
+      (message) => fileWarnings.push(message),
+      adapter.startedWithEnv?.(),
+    );
     // Then the options again, so that the file's TSUV_* variables, PORT, WEB_CONCURRENCY and
     // FORWARDED_ALLOW_IPS count as the environment's do (variables already set still win).
     // Workers read their options from the environment they inherit, file included: a single

@@ -164,6 +164,34 @@ describe.each(RUNTIMES)("%s: options from the env file", (runtime) => {
     }
   });
 
+  test("--env-file .env in the working directory: python-dotenv's values, on Bun too (Bun loads ./.env itself, with its own rules); the real environment still wins", async () => {
+    // Bun expanded `$word1` (to nothing) and kept `\\` as two characters, and its values stood in
+    // for the environment's, so the file's (uvicorn's) never applied.
+    const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-"));
+    try {
+      writeFileSync(
+        join(dir, ".env"),
+        'PASSWORD="pa$word1"\nWIN="C:\\\\data\\\\"\nREF=${PASSWORD}-ref\nREAL=from the file\n',
+      );
+      writeFileSync(
+        join(dir, "app.ts"),
+        `export default { fetch: () => Response.json(["PASSWORD", "WIN", "REF", "REAL"].map((name) => process.env[name])) };\n`,
+      );
+      const server = await startTsuv(runtime, ["app.ts", "--env-file", ".env", "--port", "0"], {
+        cwd: dir,
+        env: { REAL: "from the environment" },
+      });
+      expect(await (await fetch(server.url)).json()).toEqual([
+        "pa$word1",
+        "C:\\data\\",
+        "pa$word1-ref",
+        "from the environment",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("WEB_CONCURRENCY and TSUV_ACCESS_LOG from --env-file apply", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsuv-envfile-"));
     try {

@@ -355,6 +355,12 @@ export interface RuntimeAdapter {
   readonly pid: number;
   /** The environment, live: loading an env file writes into it. */
   readonly env: Record<string, string | undefined>;
+  /**
+   * The names the process was started with, where `env` holds more than that before any script
+   * runs (Bun loads ./.env, .env.<NODE_ENV> and .env.local into it), or null when they cannot be
+   * told. Absent where `env` is the environment the process was started with.
+   */
+  startedWithEnv?(): ReadonlySet<string> | null;
   /** Subscribe to a signal; returns an unsubscribe function. Unsupported signals are ignored. */
   onSignal(signal: SignalName, listener: () => void): () => void;
   /**

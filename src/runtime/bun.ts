@@ -447,6 +447,18 @@ export function createAdapter(): RuntimeAdapter {
       await hangup.ready;
       return imported;
     },
+    // Linux's record of the environment at exec (Bun's own .env loading is not in it).
+    startedWithEnv: () => {
+      try {
+        const names = nodeFs()
+          .readFileSync("/proc/self/environ", "utf8")
+          .split("\0")
+          .map((entry) => entry.slice(0, entry.indexOf("=")));
+        return new Set(names);
+      } catch {
+        return null;
+      }
+    },
     // Bun.serve() as the app loads: its own server, or a node:http listen() (Bun's node:http
     // servers are Bun.serve's, as an Express app's app.listen(3000) is).
     watchListenCalls: () => countCalls(Bun, "serve"),

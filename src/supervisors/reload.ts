@@ -223,7 +223,7 @@ export class ChangeReload {
     if (!prepared) return;
     // The CLI loaded --env-file before the first child; each later one gets the file as it is now.
     if (this.starts > 0 && this.config.envFile)
-      rereadEnvFile(this.config.envFile, this.adapter.env, this.logger);
+      rereadEnvFile(this.config.envFile, this.adapter.env, this.logger, this.adapter.startedWithEnv?.());
     // The child drains for RELOAD_DRAIN_SECONDS unless the user chose a limit (CLI or environment).
     const argv =
       this.config.timeoutGracefulShutdown === undefined

@@ -474,7 +474,9 @@ export class Supervisor {
     this.logger.info(`Received SIGHUP, restarting ${this.workerClass.plural}.`);
     // The new workers get --env-file as it is now, as --reload's children do (their environment
     // is this process's: inherited by a child process, copied or shared by a thread).
-    if (this.config.envFile) rereadEnvFile(this.config.envFile, this.adapter.env, this.logger);
+    if (this.config.envFile) {
+      rereadEnvFile(this.config.envFile, this.adapter.env, this.logger, this.adapter.startedWithEnv?.());
+    }
     // The new workers load the app as it is now, which may warn of other things.
     this.appWarningsDue = true;
     this.restartAll();
