@@ -14,10 +14,13 @@
  * Nothing here is per runtime: the limits are the adapter's to enforce.
  */
 import type { Config } from "./config.ts";
+import { adoptForeignResponse } from "./foreign-response.ts";
+import { internalServerError } from "./http-status.ts";
 import { clientLabel, type Logger } from "./logging.ts";
 import type { DefaultHeaders } from "./middleware/default-headers.ts";
 import type { ConcurrencyLimit } from "./middleware/limits.ts";
 import type { TrustedHosts } from "./middleware/proxy-headers.ts";
+import { isNativeResponse } from "./native-response.ts";
 import { type HandlerState, sendableResponse, type Unsendable } from "./request-handler.ts";
 import type { SharedPolicy } from "./request-policy.ts";
 import type {
@@ -288,11 +291,14 @@ export class WebSocketLayer {
 
   /**
    * A refused upgrade: its slot back, uvicorn's log line with the status, the default headers; a
-   * 500 instead of a refusal the runtime's server cannot send (sendableResponse).
+   * 500 instead of a refusal the runtime's server cannot send (sendableResponse). A refusal the
+   * hooks made with a replaced globalThis.Response (native-response.ts) or another fetch
+   * implementation is adopted as the runtime's.
    */
-  reject(state: SocketState, response: Response): Response {
+  reject(state: SocketState, given: Response): Response {
     this.release(state);
     const { defaultHeaders, unsendableResponse, logger } = this.options;
+    const response = isNativeResponse(given) ? given : (adoptForeignResponse(given) ?? internalServerError());
     let out = defaultHeaders ? defaultHeaders.apply(response) : response;
     if (unsendableResponse !== undefined)
       out = sendableResponse(out, unsendableResponse, logger, defaultHeaders);

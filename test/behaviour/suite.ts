@@ -25,6 +25,7 @@ import {
   WORKER_CLASSES,
   waitLog,
 } from "../helpers/tsuv.ts";
+import { upgradeRequest } from "../helpers/ws-client.ts";
 
 const APP = "test/fixtures/apps/behaviour.ts";
 const ACCESS_LINE = /INFO: {5}127\.0\.0\.1:\d+ - "GET \/\?x=1 HTTP\/1\.1" 200 OK/;
@@ -1286,6 +1287,10 @@ export function behaviourSuite(runtime: RuntimeKey): void {
       expect(failed.status).toBe(500);
       expect(await failed.text()).toBe("Internal Server Error");
     }
+    // A WebSocket upgrade its hooks refuse with a look-alike.
+    const refused = await upgradeRequest(`${server.url}/socket`);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("no sockets here");
     expect(server.stderr()).not.toContain("Exception while sending the response");
     expect(server.stderr()).toContain(
       "WARNING:  The app replaced globalThis.Response with a class of its own (as @hono/node-server's serve() does): each of its answers is copied into the runtime's Response.",
