@@ -10,11 +10,16 @@
  * the runtime's own (foreign-response.ts), and tsuv's own answers never use the replaced global.
  */
 
-/** The runtime's class and the prototypes of its Responses: the class's, and on Node undici's (fetch()'s answers). */
+/**
+ * The runtime's class, the prototypes of its Responses (the class's, and on Node undici's: fetch()'s
+ * answers), and their `status` getters, which throw for an object the class did not make.
+ */
 interface Native {
   response: typeof Response;
   prototype: object;
+  status: (() => unknown) | undefined;
   base: object;
+  baseStatus: (() => unknown) | undefined;
 }
 
 /**
@@ -22,18 +27,6 @@ interface Native {
  * loads undici on Node 24, which a supervisor parent never needs (node-bundle.test.ts).
  */
 let native: Native | undefined;
-/** The `status` getters of those prototypes, found on first need. */
-const statusGetters = new Map<object, (() => unknown) | undefined>();
-
-function take(base?: { prototype: object }): Native {
-  const response = globalThis.Response;
-  return { response, prototype: response.prototype, base: base?.prototype ?? response.prototype };
-}
-
-function current(): Native {
-  if (native === undefined) native = take();
-  return native;
-}
 
 /** A getter of `name` on `prototype` or up its chain. */
 function getterOf(prototype: object | null, name: string): (() => unknown) | undefined {
@@ -44,6 +37,24 @@ function getterOf(prototype: object | null, name: string): (() => unknown) | und
   return undefined;
 }
 
+function take(baseClass?: { prototype: object }): Native {
+  const response = globalThis.Response;
+  const prototype = response.prototype;
+  const base = baseClass?.prototype ?? prototype;
+  return {
+    response,
+    prototype,
+    status: getterOf(prototype, "status"),
+    base,
+    baseStatus: getterOf(base, "status"),
+  };
+}
+
+function current(): Native {
+  if (native === undefined) native = take();
+  return native;
+}
+
 /**
  * Take `globalThis.Response` as the runtime's: before the app is imported (app.ts), and again on
  * Node once tsuv's own Response is installed (node-globals.ts), with undici's class, whose
@@ -51,7 +62,6 @@ function getterOf(prototype: object | null, name: string): (() => unknown) | und
  */
 export function captureNativeResponse(base?: { prototype: object }): void {
   native = take(base);
-  statusGetters.clear();
 }
 
 /** Is `globalThis.Response` another class than the runtime's now? */
@@ -65,15 +75,10 @@ export function newResponse(body?: ConstructorParameters<typeof Response>[0], in
   return new response(body, init);
 }
 
-/** Does the `status` getter of `prototype`'s class accept `value` (a brand check)? */
-function branded(prototype: object, value: object): boolean {
-  let getter = statusGetters.get(prototype);
-  if (getter === undefined && !statusGetters.has(prototype)) {
-    getter = getterOf(prototype, "status");
-    statusGetters.set(prototype, getter);
-  }
+/** Does `status`, a class's getter, accept `value` (a brand check)? */
+function branded(status: (() => unknown) | undefined, value: object): boolean {
   try {
-    getter?.call(value);
+    status?.call(value);
     return true;
   } catch {
     return false;
@@ -88,9 +93,9 @@ function branded(prototype: object, value: object): boolean {
  */
 export function isNativeResponse(value: unknown): value is Response {
   if (typeof value !== "object" || value === null) return false;
-  const { prototype, base } = current();
+  const { prototype, status, base, baseStatus } = current();
   const proto = Object.getPrototypeOf(value);
   if (proto === prototype || proto === base) return true;
-  if (Object.prototype.isPrototypeOf.call(prototype, value)) return branded(prototype, value);
-  return Object.prototype.isPrototypeOf.call(base, value) && branded(base, value);
+  if (Object.prototype.isPrototypeOf.call(prototype, value)) return branded(status, value);
+  return Object.prototype.isPrototypeOf.call(base, value) && branded(baseStatus, value);
 }

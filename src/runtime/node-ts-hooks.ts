@@ -23,13 +23,7 @@ import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Loader, TransformOptions } from "esbuild";
 import { cacheFile, readCache, writeCache } from "./node-ts-cache.ts";
-import {
-  decoratorMetadataOptions,
-  findTypeScript,
-  noTypeScriptMessage,
-  transpileWithMetadata,
-  usesDecorators,
-} from "./node-ts-metadata.ts";
+import { decoratorMetadataOptions, withDecoratorMetadata } from "./node-ts-metadata.ts";
 import { effectiveTsconfig, mapPath, type PathMapping, pathMapping, type TsconfigHost } from "./tsconfig.ts";
 
 /** The files load() compiles: TypeScript's, and JavaScript with JSX. The rest are Node's to load. */
@@ -326,41 +320,6 @@ function cachedCompileSync(
   return code;
 }
 
-/**
- * A file esbuild compiled with decorators, under a tsconfig that asks for their metadata: compiled
- * again by the app's TypeScript, which emits it (node-ts-metadata.ts), or refused without one.
- */
-function withDecoratorMetadata(
-  source: string,
-  filename: string,
-  options: TransformOptions,
-  tsconfig: FoundTsconfig,
-  metadata: Record<string, unknown>,
-  cjs: boolean,
-): string {
-  const typescript = findTypeScript(filename);
-  if (typescript === null) throw new Error(noTypeScriptMessage(filename));
-  const file = cacheFile(source, options, tsconfig.esbuild, `typescript@${typescript.version}`);
-  const cached = readCache(file);
-  if (cached !== undefined) return cached;
-  const code = transpileWithMetadata(typescript, source, filename, metadata, cjs);
-  writeCache(file, code);
-  return code;
-}
-
-/** esbuild's output, or TypeScript's where decorator metadata is asked for and needed. */
-function finalCode(
-  esbuildCode: string,
-  source: string,
-  filename: string,
-  options: TransformOptions,
-  tsconfig: FoundTsconfig | null,
-  cjs: boolean,
-): string {
-  if (!tsconfig?.metadata || !usesDecorators(esbuildCode)) return esbuildCode;
-  return withDecoratorMetadata(source, filename, options, tsconfig, tsconfig.metadata, cjs);
-}
-
 /** What load() compiles a TypeScript file with, and the module format it gives. */
 function transformOptions(filename: string, source: string): { options: TransformOptions; cjs: boolean } {
   const cjs = isCommonJs(filename, source);
@@ -390,7 +349,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   const code = await cachedCompile(source, options, tsconfig?.esbuild);
   return {
     format: cjs ? "commonjs" : "module",
-    source: finalCode(code, source, filename, options, tsconfig, cjs),
+    source: withDecoratorMetadata(code, source, filename, options, tsconfig, cjs),
     shortCircuit: true,
   };
 }
@@ -430,7 +389,7 @@ export function loadSync(url: string, context: LoadContext, nextLoad: NextLoadSy
   const code = cachedCompileSync(source, options, tsconfig?.esbuild);
   return {
     format: cjs ? "commonjs" : "module",
-    source: finalCode(code, source, filename, options, tsconfig, cjs),
+    source: withDecoratorMetadata(code, source, filename, options, tsconfig, cjs),
     shortCircuit: true,
   };
 }

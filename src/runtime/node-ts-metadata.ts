@@ -13,6 +13,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import type { TransformOptions } from "esbuild";
+import { cacheFile, readCache, writeCache } from "./node-ts-cache.ts";
 import { parseJsonc } from "./tsconfig.ts";
 
 /** The part of the `typescript` package used here. */
@@ -45,18 +47,18 @@ export function decoratorMetadataOptions(tsconfigText: string): CompilerOptions 
 }
 
 /** Did esbuild's output for a file need its legacy-decorator helper (the file has decorators)? */
-export function usesDecorators(esbuildOutput: string): boolean {
+function usesDecorators(esbuildOutput: string): boolean {
   return esbuildOutput.includes("var __decorateClass = ");
 }
 
-export interface FoundTypeScript {
+interface FoundTypeScript {
   /** Where the package's entry is; loaded on first transpile. */
   path: string;
   version: string;
 }
 
 /** The `typescript` package the file would import (its node_modules, then up), or null. */
-export function findTypeScript(filename: string): FoundTypeScript | null {
+function findTypeScript(filename: string): FoundTypeScript | null {
   try {
     const require = createRequire(filename);
     const path = require.resolve("typescript");
@@ -68,7 +70,7 @@ export function findTypeScript(filename: string): FoundTypeScript | null {
 }
 
 /** The one-line refusal for a decorated file under such a tsconfig, where no TypeScript is installed. */
-export function noTypeScriptMessage(filename: string): string {
+function noTypeScriptMessage(filename: string): string {
   return (
     `${filename}: its tsconfig.json sets emitDecoratorMetadata, which esbuild (tsuv's TypeScript compiler ` +
     "on Node.js) cannot emit (evanw/esbuild#257); tsuv compiles such files with the app's own TypeScript, " +
@@ -79,7 +81,7 @@ export function noTypeScriptMessage(filename: string): string {
 const loaded = new Map<string, TypeScriptApi>();
 
 /** `source` compiled by TypeScript with its decorator metadata, as `cjs` or ESM, with an inline source map. */
-export function transpileWithMetadata(
+function transpileWithMetadata(
   typescript: FoundTypeScript,
   source: string,
   filename: string,
@@ -117,4 +119,36 @@ export function transpileWithMetadata(
     },
   });
   return outputText;
+}
+
+/** The tsconfig a file compiles under, as node-ts-hooks.ts found it. */
+interface CompilingTsconfig {
+  /** Its text, `extends` followed: part of the cache key, as for esbuild's output. */
+  esbuild: string;
+  /** Its compilerOptions when they ask for decorator metadata (decoratorMetadataOptions), else null. */
+  metadata: Record<string, unknown> | null;
+}
+
+/**
+ * esbuild's output for a file, or, where its tsconfig asks for decorator metadata and the file has
+ * decorators, the app's TypeScript's (cached as esbuild's is, keyed by the TypeScript version);
+ * without a TypeScript installed, an error that says so.
+ */
+export function withDecoratorMetadata(
+  esbuildCode: string,
+  source: string,
+  filename: string,
+  options: TransformOptions,
+  tsconfig: CompilingTsconfig | null,
+  cjs: boolean,
+): string {
+  if (!tsconfig?.metadata || !usesDecorators(esbuildCode)) return esbuildCode;
+  const typescript = findTypeScript(filename);
+  if (typescript === null) throw new Error(noTypeScriptMessage(filename));
+  const file = cacheFile(source, options, tsconfig.esbuild, `typescript@${typescript.version}`);
+  const cached = readCache(file);
+  if (cached !== undefined) return cached;
+  const code = transpileWithMetadata(typescript, source, filename, tsconfig.metadata, cjs);
+  writeCache(file, code);
+  return code;
 }
